@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/** The command line: a thin layer that parses flags and calls the library. */
+import { Command, CommanderError } from 'commander';
+import { demoCommand } from './demo.ts';
+import { CliError, EXIT } from './exit.ts';
+import { generateCommand } from './generate.ts';
+import { simulateCommand } from './simulate.ts';
+import { statsCommand } from './stats.ts';
+
+const program = new Command('zh-self-instruct')
+  .description('Chinese self-instruct data generation: seeds → chat model → parse → filter → dedup → SQLite')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text.trim().replace(/\n+/g, ' ') + '\n') });
+
+for (const command of [generateCommand(), statsCommand(), simulateCommand(), demoCommand()]) {
+  program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.trim().replace(/\n+/g, ' ') + '\n') }));
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = exitCodeOf(err);
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Help and version are not failures; everything else commander rejects is bad usage.
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return err.code;
+  }
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  return EXIT.failure;
+}

@@ -1,0 +1,85 @@
+/**
+ * The accept/reject path every task takes into the store, whatever brought it (a model reply, an
+ * imported file): clean → quality filters → near-duplicate check → one SQL transaction.
+ */
+import { checkTask, DEFAULT_FILTER_OPTIONS, type FilterOptions, type RejectReason } from './filters.ts';
+import type { NearDupIndex } from './dedup/index.ts';
+import { dedupKey } from './dedup/similarity.ts';
+import type { Store } from './store/store.ts';
+import { cleanField, cleanInput } from './text.ts';
+import type { Task } from './types.ts';
+
+export interface IngestOptions {
+  /** Near-duplicate threshold: reject when similarity ≥ this. Default 0.7. */
+  similarity: number;
+  filters: FilterOptions;
+  /** Skip the quality filters (import of data the user already trusts); dedup still applies. */
+  skipFilters: boolean;
+}
+
+export const DEFAULT_INGEST_OPTIONS: IngestOptions = { similarity: 0.7, filters: DEFAULT_FILTER_OPTIONS, skipFilters: false };
+
+export interface IngestBatch {
+  source: string;
+  runId?: number | null;
+  requestId?: number | null;
+  tasks: readonly Task[];
+  /** Accept at most this many; the rest are stored as rejected `target_reached`. Default: no limit. */
+  maxAccept?: number;
+}
+
+export interface IngestResult {
+  accepted: Task[];
+  rejected: Partial<Record<RejectReason, number>>;
+}
+
+export class Ingestor {
+  constructor(
+    private readonly store: Store,
+    private readonly index: NearDupIndex,
+    private readonly options: IngestOptions = DEFAULT_INGEST_OPTIONS,
+  ) {}
+
+  /**
+   * Decides and stores a batch in one transaction. Must be called inside `store.transaction` if the
+   * caller writes more rows that belong with these (the request row, say); nesting is fine.
+   */
+  ingest(batch: IngestBatch): IngestResult {
+    const result: IngestResult = { accepted: [], rejected: {} };
+    const base = { source: batch.source, runId: batch.runId ?? null, requestId: batch.requestId ?? null };
+    let room = batch.maxAccept ?? Infinity;
+    this.store.transaction(() => {
+      for (const raw of batch.tasks) {
+        const task: Task = { instruction: cleanField(raw.instruction), input: cleanInput(raw.input), output: cleanField(raw.output) };
+        if (raw.category) task.category = cleanField(raw.category);
+        const key = dedupKey(task);
+        const reject = (reason: RejectReason, detail: string | null, nearest?: { id: number; similarity: number }): void => {
+          this.store.insertTask({
+            ...base, ...task, dedupKey: key, status: 'rejected', reason, detail,
+            nearestTaskId: nearest?.id ?? null, similarity: nearest?.similarity ?? null,
+          });
+          result.rejected[reason] = (result.rejected[reason] ?? 0) + 1;
+        };
+        const verdict = this.options.skipFilters ? { ok: true as const } : checkTask(task, this.options.filters);
+        if (!verdict.ok) {
+          reject(verdict.reason, verdict.detail);
+          continue;
+        }
+        const nearest = this.index.findNearDuplicate(key, this.options.similarity);
+        if (nearest !== undefined) {
+          reject('near_duplicate', null, nearest);
+          continue;
+        }
+        if (room <= 0) {
+          reject('target_reached', 'the run had already reached its target');
+          continue;
+        }
+        const id = this.store.insertTask({ ...base, ...task, dedupKey: key, status: 'accepted' });
+        this.index.add(key, id);
+        result.accepted.push(task);
+        room--;
+      }
+    });
+    return result;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Generation prompts: editable Chinese templates in `templates/` with `{{name}}` placeholders, filled
+ * with sampled seed and machine examples (self-instruct) or random topic × task-type lists (topics).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Task } from './types.ts';
+
+export type GenerationMode = 'self-instruct' | 'topics';
+export const GENERATION_MODES: readonly GenerationMode[] = ['self-instruct', 'topics'];
+
+export class TemplateError extends Error {
+  override name = 'TemplateError';
+}
+
+const TEMPLATE_DIR = fileURLToPath(new URL('../templates/', import.meta.url));
+
+export const DEFAULT_TEMPLATE_FILES: Record<GenerationMode, string> = {
+  'self-instruct': `${TEMPLATE_DIR}self_instruct.prompt.txt`,
+  topics: `${TEMPLATE_DIR}topics.prompt.txt`,
+};
+export const DEFAULT_TOPIC_LIST = `${TEMPLATE_DIR}topic_list.txt`;
+export const DEFAULT_TASK_TYPE_LIST = `${TEMPLATE_DIR}task_type_list.txt`;
+
+/** Placeholders each mode fills; the required ones must appear in its template. */
+const PLACEHOLDERS: Record<GenerationMode, { required: string[]; optional: string[] }> = {
+  'self-instruct': { required: ['examples', 'num_tasks'], optional: ['max_output_chars'] },
+  topics: { required: ['topics', 'task_types', 'num_tasks'], optional: ['max_output_chars', 'examples'] },
+};
+
+export interface Template {
+  name: string;
+  file: string;
+  content: string;
+  /** sha256 of the content: each stored request records which exact text produced it. */
+  sha256: string;
+}
+
+const PLACEHOLDER = /\{\{\s*([a-z_]+)\s*\}\}/g;
+
+export function loadTemplate(file: string, mode: GenerationMode): Template {
+  let content: string;
+  try {
+    content = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TemplateError(`${file}: cannot read template (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const { required, optional } = PLACEHOLDERS[mode];
+  const found = new Set<string>();
+  content.split('\n').forEach((line, i) => {
+    for (const m of line.matchAll(PLACEHOLDER)) {
+      const name = m[1]!;
+      if (!required.includes(name) && !optional.includes(name)) {
+        throw new TemplateError(`${file}:${i + 1}: unknown placeholder {{${name}}} (${mode} templates use ${[...required, ...optional].join(', ')})`);
+      }
+      found.add(name);
+    }
+  });
+  const missing = required.filter((name) => !found.has(name));
+  if (missing.length > 0) {
+    throw new TemplateError(`${file}: template for ${mode} is missing placeholder ${missing.map((n) => `{{${n}}}`).join(', ')}`);
+  }
+  const name = file.slice(file.lastIndexOf('/') + 1).replace(/\.prompt\.txt$|\.txt$/, '');
+  return { name, file, content, sha256: crypto.createHash('sha256').update(content).digest('hex') };
+}
+
+/** A list file: one item per line, `#` comments and blank lines ignored. */
+export function loadList(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TemplateError(`${file}: cannot read list (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const items = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  if (items.length === 0) throw new TemplateError(`${file}:1: list is empty`);
+  return items;
+}
+
+export function renderTemplate(template: Template, values: Record<string, string>): string {
+  return template.content.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '');
+}
+
+/** Examples as the JSON array the model is asked to continue. */
+export function formatExamples(tasks: readonly Task[]): string {
+  return JSON.stringify(
+    tasks.map((t) => ({ instruction: t.instruction, input: t.input, output: t.output })),
+    null,
+    2,
+  );
+}
+
+/** Any source of randomness in [0, 1). Math.random in production; seeded in tests. */
+export type Random = () => number;
+
+/** k distinct items, uniformly (partial Fisher–Yates on a copy of the indices). */
+export function sample<T>(items: readonly T[], k: number, random: Random): T[] {
+  const n = items.length;
+  const picked: T[] = [];
+  const taken = new Map<number, number>();
+  for (let i = 0; i < Math.min(k, n); i++) {
+    const j = i + Math.floor(random() * (n - i));
+    const vj = taken.get(j) ?? j;
+    taken.set(j, taken.get(i) ?? i);
+    picked.push(items[vj]!);
+  }
+  return picked;
+}
+
+export interface PromptInputs {
+  mode: GenerationMode;
+  template: Template;
+  numTasks: number;
+  maxOutputChars: number;
+  seeds: readonly Task[];
+  /** Already accepted machine-written tasks to show beside the seeds (self-instruct: up to 2). */
+  machineExamples: readonly Task[];
+  topics: readonly string[];
+  taskTypes: readonly string[];
+  random: Random;
+}
+
+/** Seed examples per self-instruct prompt, and machine examples once there are some (Self-Instruct's 6+2, here 3+2). */
+export const SEED_EXAMPLES = 3;
+export const MACHINE_EXAMPLES = 2;
+const TOPICS_PER_PROMPT = 5;
+const TASK_TYPES_PER_PROMPT = 6;
+
+export function buildPrompt(p: PromptInputs): string {
+  const common = { num_tasks: String(p.numTasks), max_output_chars: String(p.maxOutputChars) };
+  if (p.mode === 'self-instruct') {
+    const examples = [...sample(p.seeds, SEED_EXAMPLES, p.random), ...p.machineExamples.slice(0, MACHINE_EXAMPLES)];
+    return renderTemplate(p.template, { ...common, examples: formatExamples(examples) });
+  }
+  const bullet = (items: string[]): string => items.map((t) => `- ${t}`).join('\n');
+  return renderTemplate(p.template, {
+    ...common,
+    topics: bullet(sample(p.topics, TOPICS_PER_PROMPT, p.random)),
+    task_types: bullet(sample(p.taskTypes, TASK_TYPES_PER_PROMPT, p.random)),
+    examples: formatExamples(sample(p.seeds, 2, p.random)),
+  });
+}

@@ -1,0 +1,284 @@
+/**
+ * The only module that speaks SQL. A real SQLite file (better-sqlite3), WAL mode, schema moved forward
+ * by the numbered migrations in migrations.ts. The API key never reaches this module.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+import type { Task } from '../types.ts';
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
+
+export interface NewRun {
+  target: number;
+  mode: string;
+  model: string;
+  /** Everything needed to repeat the run; must not contain secrets. */
+  options: Record<string, unknown>;
+}
+
+export interface NewRequest {
+  runId: number;
+  templateId: number | null;
+  model: string;
+  messages: unknown;
+  params: unknown;
+  status: 'ok' | 'error';
+  rawReply?: string | null;
+  finishReason?: string | null;
+  promptTokens?: number | null;
+  completionTokens?: number | null;
+  totalTokens?: number | null;
+  latencyMs?: number | null;
+  attempts?: number;
+  error?: string | null;
+  replyShape?: string | null;
+  parseProblems?: string[];
+}
+
+export interface NewTask extends Task {
+  source: string;
+  runId?: number | null;
+  requestId?: number | null;
+  dedupKey: string;
+  status: 'accepted' | 'rejected';
+  reason?: string | null;
+  detail?: string | null;
+  nearestTaskId?: number | null;
+  similarity?: number | null;
+}
+
+export interface StoredTask extends Task {
+  id: number;
+  source: string;
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+}
+
+const now = (): string => new Date().toISOString();
+
+export class Store {
+  readonly db: Database.Database;
+  readonly path: string;
+
+  private constructor(db: Database.Database, file: string) {
+    this.db = db;
+    this.path = file;
+  }
+
+  /** Opens (creating if needed) and migrates the DB; every failure is a StoreError naming the file. */
+  static open(file: string, options: OpenOptions = {}): Store {
+    const dir = path.dirname(path.resolve(file));
+    if (!fs.existsSync(dir)) throw new StoreError(`${file}: directory ${dir} does not exist`);
+    if (options.readonly && !fs.existsSync(file)) throw new StoreError(`${file}: no such database`);
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    } catch (err) {
+      throw new StoreError(`${file}: cannot open database: ${(err as Error).message}`);
+    }
+    try {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw new StoreError(
+          `${file}: database schema version ${version} is newer than this tool's (${SCHEMA_VERSION}); upgrade zh-self-instruct`,
+        );
+      }
+      if (!options.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+        db.pragma('busy_timeout = 5000');
+        migrate(db, version);
+      } else if (version < SCHEMA_VERSION) {
+        throw new StoreError(`${file}: database schema version ${version} is older than ${SCHEMA_VERSION}; run generate once to migrate it`);
+      }
+    } catch (err) {
+      db.close();
+      if (err instanceof StoreError) throw err;
+      const message = (err as Error).message;
+      if (/not a database|file is (encrypted|not a database)/i.test(message)) {
+        throw new StoreError(`${file}: not a SQLite database`);
+      }
+      if (/readonly|read-only/i.test(message)) throw new StoreError(`${file}: database is read-only`);
+      throw new StoreError(`${file}: ${message}`);
+    }
+    return new Store(db, file);
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per SQL text: preparing costs more than running these small statements. */
+  private sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  // -- runs ------------------------------------------------------------------------------------------
+
+  createRun(run: NewRun): number {
+    const info = this
+      .sql(
+        `INSERT INTO runs (started_at, status, target, mode, model, options_json, pid)
+         VALUES (?, 'running', ?, ?, ?, ?, ?)`,
+      )
+      .run(now(), run.target, run.mode, run.model, JSON.stringify(run.options), process.pid);
+    return Number(info.lastInsertRowid);
+  }
+
+  finishRun(runId: number, status: RunStatus, error?: string): void {
+    this
+      .sql('UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?')
+      .run(status, now(), error ?? null, runId);
+  }
+
+  // -- templates -------------------------------------------------------------------------------------
+
+  /** The id of this exact template text, stored once by content hash. */
+  templateId(name: string, sha256: string, content: string): number {
+    this
+      .sql('INSERT INTO templates (name, sha256, content) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING')
+      .run(name, sha256, content);
+    const row = this.sql('SELECT id FROM templates WHERE sha256 = ?').get(sha256) as { id: number };
+    return row.id;
+  }
+
+  // -- requests and tasks ----------------------------------------------------------------------------
+
+  insertRequest(r: NewRequest): number {
+    const info = this
+      .sql(
+        `INSERT INTO requests (run_id, template_id, created_at, model, messages_json, params_json, status,
+           raw_reply, finish_reason, prompt_tokens, completion_tokens, total_tokens, latency_ms, attempts,
+           error, reply_shape, parse_problems)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        r.runId, r.templateId, now(), r.model, JSON.stringify(r.messages), JSON.stringify(r.params), r.status,
+        r.rawReply ?? null, r.finishReason ?? null, r.promptTokens ?? null, r.completionTokens ?? null,
+        r.totalTokens ?? null, r.latencyMs ?? null, r.attempts ?? 1, r.error ?? null, r.replyShape ?? null,
+        r.parseProblems && r.parseProblems.length > 0 ? JSON.stringify(r.parseProblems) : null,
+      );
+    return Number(info.lastInsertRowid);
+  }
+
+  insertTask(t: NewTask): number {
+    const info = this
+      .sql(
+        `INSERT INTO tasks (source, run_id, request_id, instruction, input, output, category, dedup_key, status,
+           reason, detail, nearest_task_id, similarity, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        t.source, t.runId ?? null, t.requestId ?? null, t.instruction, t.input, t.output, t.category ?? null,
+        t.dedupKey, t.status, t.reason ?? null, t.detail ?? null, t.nearestTaskId ?? null, t.similarity ?? null,
+        now(),
+      );
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Whether an accepted task already has exactly this key. */
+  hasAcceptedKey(dedupKey: string): boolean {
+    return this.sql(`SELECT 1 FROM tasks WHERE dedup_key = ? AND status = 'accepted'`).get(dedupKey) !== undefined;
+  }
+
+  /** Every accepted task's id and key (seeds, generated, imported), oldest first, streamed. */
+  *acceptedKeys(): IterableIterator<{ id: number; key: string }> {
+    const rows = this
+      .sql(`SELECT id, dedup_key AS key FROM tasks WHERE status = 'accepted' ORDER BY id`)
+      .iterate() as IterableIterator<{ id: number; key: string }>;
+    yield* rows;
+  }
+
+  /** A random sample of accepted tasks of a source, for the prompt's machine-written examples. */
+  sampleAccepted(source: string, limit: number): StoredTask[] {
+    return this
+      .sql(
+        `SELECT id, source, instruction, input, output, category FROM tasks
+         WHERE source = ? AND status = 'accepted' ORDER BY random() LIMIT ?`,
+      )
+      .all(source, limit) as StoredTask[];
+  }
+
+  getTask(id: number): StoredTask | undefined {
+    return this
+      .sql('SELECT id, source, instruction, input, output, category FROM tasks WHERE id = ?')
+      .get(id) as StoredTask | undefined;
+  }
+
+  countAccepted(runId: number): number {
+    const row = this
+      .sql(`SELECT count(*) AS n FROM tasks WHERE run_id = ? AND status = 'accepted'`)
+      .get(runId) as { n: number };
+    return row.n;
+  }
+
+  // -- stats -----------------------------------------------------------------------------------------
+
+  stats(): StoreStats {
+    const one = <T>(sql: string): T => this.sql(sql).get() as T;
+    const tasks = one<{ accepted: number; rejected: number }>(
+      `SELECT coalesce(sum(status = 'accepted'), 0) AS accepted, coalesce(sum(status = 'rejected'), 0) AS rejected
+       FROM tasks WHERE source <> 'seed'`,
+    );
+    const requests = one<StoreStats['requests']>(
+      `SELECT count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
+         coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens
+       FROM requests`,
+    );
+    const reasons = this
+      .sql(`SELECT reason, count(*) AS n FROM tasks WHERE status = 'rejected' GROUP BY reason ORDER BY n DESC`)
+      .all() as { reason: string; n: number }[];
+    const sources = this
+      .sql(`SELECT source, count(*) AS n FROM tasks WHERE status = 'accepted' GROUP BY source ORDER BY n DESC`)
+      .all() as { source: string; n: number }[];
+    const runs = one<{ n: number }>('SELECT count(*) AS n FROM runs').n;
+    return {
+      accepted: tasks.accepted,
+      rejected: tasks.rejected,
+      rejectedByReason: Object.fromEntries(reasons.map((r) => [r.reason, r.n])),
+      acceptedBySource: Object.fromEntries(sources.map((r) => [r.source, r.n])),
+      requests,
+      runs,
+    };
+  }
+}
+
+export interface StoreStats {
+  /** Accepted tasks that are not seeds (generated and imported). */
+  accepted: number;
+  rejected: number;
+  rejectedByReason: Record<string, number>;
+  acceptedBySource: Record<string, number>;
+  requests: { total: number; failed: number; promptTokens: number; completionTokens: number };
+  runs: number;
+}
+
+function migrate(db: Database.Database, from: number): void {
+  for (const m of MIGRATIONS) {
+    if (m.version <= from) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+}

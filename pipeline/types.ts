@@ -1,0 +1,18 @@
+/** Domain types shared by every stage of the pipeline. */
+
+/** One instruction-tuning example, as stored and exported. `input` is "" when the task has none. */
+export interface Task {
+  instruction: string;
+  input: string;
+  output: string;
+  /** Task category (e.g. 翻译, 摘要) when the source says so. */
+  category?: string;
+}
+
+/** A seed task in the self-instruct schema, flattened to its first instance. */
+export interface SeedTask extends Task {
+  /** Stable id: the file's own id, or `<file>:<line>` when it has none. */
+  id: string;
+  name?: string;
+  isClassification: boolean;
+}
