@@ -1,21 +1,24 @@
 /**
  * One generation run: build prompts, call the model with bounded concurrency, parse, filter, dedup and
  * store until `target` new tasks are accepted. A library function: the CLI only parses flags.
+ *
+ * Crash safety comes from the store: each reply and all its tasks are one transaction, so a kill at any
+ * moment leaves whole replies or nothing. Resuming counts what the run already has in the DB.
  */
 import pLimit from 'p-limit';
 import { BruteForceIndex } from './dedup/brute.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
-import type { FilterOptions, RejectReason } from './filters.ts';
+import type { FilterOptions } from './filters.ts';
 import { Ingestor } from './ingest.ts';
-import { LlmError, type ChatMessage, type ChatParams, type LlmClient } from './llm.ts';
+import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient } from './llm.ts';
 import { parseReply } from './parse.ts';
 import { buildPrompt, type GenerationMode, type Random, type Template } from './prompt.ts';
-import type { Store } from './store/store.ts';
+import type { RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
 
 export interface GenerateOptions {
-  /** New accepted tasks this run must add. */
+  /** Accepted tasks the run must reach (a resumed run counts what it already has). */
   target: number;
   mode: GenerationMode;
   template: Template;
@@ -28,12 +31,16 @@ export interface GenerateOptions {
   concurrency: number;
   /** Tasks asked for per request. Default 20. */
   tasksPerRequest: number;
-  /** Output length bound stated in the prompt, in characters. Default 600. */
+  /** Output length bound stated in the prompt, in characters. Default 300. */
   maxOutputChars: number;
   similarity: number;
   filters: FilterOptions;
   /** Give up after this many requests in a row fail. Default 20. */
   maxConsecutiveFailures: number;
+  /** Continue the latest unfinished run instead of starting a new one. Default true. */
+  resume: boolean;
+  /** After a stop signal, how long in-flight requests may still finish. Default 10 000 ms. */
+  drainTimeoutMs: number;
   /** Stored with the run so it can be repeated; must hold no secrets. */
   runOptions: Record<string, unknown>;
 }
@@ -45,25 +52,39 @@ export interface GenerateDeps {
   /** Replaces the default index (tests, benchmarks). */
   index?: NearDupIndex;
   onEvent?: (event: GenerateEvent) => void;
-  /** Aborting stops new requests; in-flight ones finish and are stored. */
+  /** Aborting stops new requests; in-flight ones get `drainTimeoutMs`, then are cancelled. */
   signal?: AbortSignal;
 }
 
-export type GenerateEvent =
-  | { type: 'start'; runId: number; target: number; indexSize: number }
-  | { type: 'reply'; accepted: number; target: number; requestId: number; newlyAccepted: number; rejected: number }
-  | { type: 'request-failed'; requestId: number; error: string };
+/** A snapshot of the run, sent with every event. */
+export interface Progress {
+  runId: number;
+  target: number;
+  accepted: number;
+  /** Accepted before this invocation (a resumed run). */
+  acceptedAtStart: number;
+  rejected: number;
+  requests: number;
+  failedRequests: number;
+  inFlight: number;
+  promptTokens: number;
+  completionTokens: number;
+  elapsedMs: number;
+}
 
-export interface RunSummary {
+export type GenerateEvent =
+  | { type: 'start'; progress: Progress; resumed: boolean; indexSize: number }
+  | { type: 'reply'; progress: Progress; requestId: number; newlyAccepted: number }
+  | { type: 'request-failed'; progress: Progress; requestId: number; error: string }
+  | { type: 'stopping'; progress: Progress; reason: string };
+
+export interface RunSummary extends RunTotals {
   runId: number;
   status: 'completed' | 'interrupted' | 'failed';
   target: number;
-  accepted: number;
-  rejected: Partial<Record<RejectReason, number>>;
-  requests: number;
-  failedRequests: number;
-  promptTokens: number;
-  completionTokens: number;
+  resumed: boolean;
+  /** Accepted by this invocation. */
+  acceptedNow: number;
   seconds: number;
   error?: string;
 }
@@ -88,14 +109,36 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
   if (deps.index === undefined) for (const { id, key } of store.acceptedKeys()) index.add(key, id);
   const ingestor = new Ingestor(store, index, { similarity: options.similarity, filters: options.filters, skipFilters: false });
   const templateId = store.templateId(options.template.name, options.template.sha256, options.template.content);
-  const runId = store.createRun({ target: options.target, mode: options.mode, model: options.params.model, options: options.runOptions });
+
+  const newRun = { target: options.target, mode: options.mode, model: options.params.model, options: options.runOptions };
+  const latest = store.latestRun();
+  const resumed = options.resume && latest !== undefined && latest.status !== 'completed';
+  let runId: number;
+  if (resumed) {
+    runId = latest.id;
+    store.resumeRun(runId, newRun);
+  } else {
+    runId = store.createRun(newRun);
+  }
   const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
 
-  const summary: RunSummary = {
-    runId, status: 'completed', target: options.target, accepted: 0, rejected: {}, requests: 0, failedRequests: 0,
-    promptTokens: 0, completionTokens: 0, seconds: 0,
+  const acceptedAtStart = store.countAccepted(runId);
+  const p: Progress = {
+    runId, target: options.target, accepted: acceptedAtStart, acceptedAtStart, rejected: 0, requests: 0,
+    failedRequests: 0, inFlight: 0, promptTokens: 0, completionTokens: 0, elapsedMs: 0,
   };
-  deps.onEvent?.({ type: 'start', runId, target: options.target, indexSize: index.size });
+  const snapshot = (): Progress => ({ ...p, elapsedMs: performance.now() - started });
+  deps.onEvent?.({ type: 'start', progress: snapshot(), resumed, indexSize: index.size });
+
+  // Cancels in-flight requests once the drain deadline after a stop signal has passed.
+  const cancel = new AbortController();
+  let drainTimer: NodeJS.Timeout | undefined;
+  const onStop = (): void => {
+    deps.onEvent?.({ type: 'stopping', progress: snapshot(), reason: 'stop signal' });
+    drainTimer = setTimeout(() => cancel.abort(), options.drainTimeoutMs);
+  };
+  if (deps.signal?.aborted) onStop();
+  else deps.signal?.addEventListener('abort', onStop, { once: true });
 
   let consecutiveFailures = 0;
   let fatal: Error | undefined;
@@ -113,16 +156,17 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
     });
     const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
     const base = { runId, templateId, model: options.params.model, messages, params: options.params };
-    summary.requests++;
-    let reply;
+    p.requests++;
+    let reply: ChatReply;
     try {
-      reply = await llm.complete(messages, options.params);
+      reply = await llm.complete(messages, options.params, cancel.signal);
     } catch (err) {
       const error = err instanceof LlmError ? err : new LlmError(String(err), 'other', undefined, 1);
       const requestId = store.insertRequest({ ...base, status: 'error', error: `${error.kind}: ${error.message}`, attempts: error.attempts });
-      summary.failedRequests++;
+      p.failedRequests++;
+      deps.onEvent?.({ type: 'request-failed', progress: snapshot(), requestId, error: `${error.kind}: ${error.message}` });
+      if (error.kind === 'aborted') return;
       consecutiveFailures++;
-      deps.onEvent?.({ type: 'request-failed', requestId, error: error.message });
       if (error.kind === 'auth') fatal = new Error(`the model API refused the key: ${error.message}`);
       else if (consecutiveFailures >= options.maxConsecutiveFailures) {
         fatal = new Error(`${consecutiveFailures} requests in a row failed; last error: ${error.kind}: ${error.message}`);
@@ -130,12 +174,10 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
       return;
     }
     consecutiveFailures = 0;
-    if (reply.usage) {
-      summary.promptTokens += reply.usage.promptTokens;
-      summary.completionTokens += reply.usage.completionTokens;
-    }
+    p.promptTokens += reply.usage?.promptTokens ?? 0;
+    p.completionTokens += reply.usage?.completionTokens ?? 0;
     const parsed = parseReply(reply.content, reply.finishReason);
-    const outcome = store.transaction(() => {
+    const { requestId, result } = store.transaction(() => {
       const requestId = store.insertRequest({
         ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
         promptTokens: reply.usage?.promptTokens, completionTokens: reply.usage?.completionTokens,
@@ -143,67 +185,61 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
         replyShape: parsed.shape, parseProblems: parsed.problems,
       });
       const result = ingestor.ingest({
-        source: 'generated', runId, requestId, tasks: parsed.tasks, maxAccept: options.target - summary.accepted,
+        source: 'generated', runId, requestId, tasks: parsed.tasks, maxAccept: options.target - p.accepted,
       });
       return { requestId, result };
     });
-    const { requestId, result } = outcome;
-    summary.accepted += result.accepted.length;
-    let rejectedHere = 0;
-    for (const [reason, n] of Object.entries(result.rejected) as [RejectReason, number][]) {
-      summary.rejected[reason] = (summary.rejected[reason] ?? 0) + n;
-      rejectedHere += n;
-    }
+    p.accepted += result.accepted.length;
+    for (const n of Object.values(result.rejected)) p.rejected += n ?? 0;
     for (const t of result.accepted) {
       if (machinePool.length < MACHINE_POOL) machinePool.push(t);
       else machinePool[Math.floor(random() * MACHINE_POOL)] = t;
     }
     yieldPerRequest = 0.8 * yieldPerRequest + 0.2 * result.accepted.length;
-    deps.onEvent?.({
-      type: 'reply', accepted: summary.accepted, target: options.target, requestId,
-      newlyAccepted: result.accepted.length, rejected: rejectedHere,
-    });
+    deps.onEvent?.({ type: 'reply', progress: snapshot(), requestId, newlyAccepted: result.accepted.length });
   };
 
   const limit = pLimit(options.concurrency);
-  let inFlight = 0;
-  const finished = (): boolean => summary.accepted >= options.target || fatal !== undefined || (deps.signal?.aborted ?? false);
-  /** Fewer requests in flight as the target nears: each one in flight is expected to bring `yieldPerRequest`. */
+  const finished = (): boolean => p.accepted >= options.target || fatal !== undefined || (deps.signal?.aborted ?? false);
+  /** Fewer requests in flight as the target nears: each one is expected to bring `yieldPerRequest`. */
   const wanted = (): number => {
-    const remaining = options.target - summary.accepted;
+    const remaining = options.target - p.accepted;
     return Math.min(options.concurrency, Math.max(1, Math.ceil(remaining / Math.max(1, yieldPerRequest))));
   };
 
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       if (finished()) {
-        if (inFlight === 0) resolve();
+        if (p.inFlight === 0) resolve();
         return;
       }
-      while (inFlight < wanted()) {
-        inFlight++;
+      while (p.inFlight < wanted()) {
+        p.inFlight++;
         void limit(oneRequest)
           .catch((err: unknown) => {
             fatal ??= err instanceof Error ? err : new Error(String(err));
           })
           .finally(() => {
-            inFlight--;
+            p.inFlight--;
             pump();
           });
       }
     };
     pump();
   });
+  clearTimeout(drainTimer);
+  deps.signal?.removeEventListener('abort', onStop);
 
-  summary.seconds = (performance.now() - started) / 1000;
+  const status = fatal !== undefined ? 'failed' : p.accepted >= options.target ? 'completed' : 'interrupted';
+  store.finishRun(runId, status, fatal?.message);
+  const summary: RunSummary = {
+    ...store.runTotals(runId), runId, status, target: options.target, resumed,
+    acceptedNow: p.accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000,
+  };
   if (fatal !== undefined) {
-    summary.status = 'failed';
     summary.error = fatal.message;
-    store.finishRun(runId, 'failed', fatal.message);
     throw new GenerationFailed(fatal.message, summary);
   }
-  summary.status = summary.accepted >= options.target ? 'completed' : 'interrupted';
-  store.finishRun(runId, summary.status);
   return summary;
 }
 

@@ -26,8 +26,8 @@ describe('generate against the simulator', () => {
     const dir = tempDir();
     const db = path.join(dir, 'e2e.db');
     const r = await runCli(['generate', '--n', '200', '--db', db, '--concurrency', '4'], { OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: SECRET });
-    expect(r.stderr).toContain('accepted 200/200');
     expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/"event":"summary".*"status":"completed".*"accepted":200/);
 
     const conn = new Database(db, { readonly: true });
     const accepted = conn.prepare(`SELECT dedup_key AS key, source FROM tasks WHERE status = 'accepted' ORDER BY id`).all() as { key: string; source: string }[];
@@ -61,13 +61,21 @@ describe('generate against the simulator', () => {
     expect(s.accepted).toBe(200);
     expect(s.rejected).toBeGreaterThan(0);
     expect(s.requests.total).toBe(requests.n);
+
+    const views = await runCli(['stats', '--db', db, '--json', '--runs', '--days']);
+    const v = JSON.parse(views.stdout);
+    expect(v.runsView).toHaveLength(1);
+    expect(v.runsView[0]).toMatchObject({ status: 'completed', target: 200, accepted: 200, requests: requests.n });
+    expect(v.daysView[0].accepted).toBe(200);
+    const text = await runCli(['stats', '--db', db, '--runs']);
+    expect(text.stdout).toMatch(/completed\s+\S+\s+200\/200/);
   }, 120_000);
 
   it('takes a bare count (npm run generate --n 50 passes "50") and the topics mode', async () => {
     const db = path.join(tempDir(), 'bare.db');
     const r = await runCli(['generate', '30', '--db', db, '--mode', 'topics'], { OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: SECRET });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('accepted 30/30');
+    expect(r.stderr).toMatch(/"event":"summary".*"accepted":30/);
   }, 60_000);
 });
 

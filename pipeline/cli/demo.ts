@@ -6,7 +6,7 @@ import { DEFAULT_TASK_TYPE_LIST, DEFAULT_TOPIC_LIST } from '../prompt.ts';
 import { startSimulator } from '../simulator/server.ts';
 import { Store } from '../store/store.ts';
 import { positiveInt } from './args.ts';
-import { printSummary, runGenerate } from './generate.ts';
+import { runGenerate } from './generate.ts';
 
 export const DEMO_DB = 'data/demo.db';
 
@@ -20,15 +20,15 @@ export function demoCommand(): Command {
       const sim = await startSimulator({ port: 0, seed: 7, latencyMs: 50 });
       process.stderr.write(`demo: simulator at ${sim.url} (synthetic tasks, near-duplicates and junk; not model data)\n`);
       try {
-        const summary = await runGenerate(
+        await runGenerate(
           {
             n: flags.n, db: flags.db, mode: 'self-instruct', model: 'gpt-3.5-turbo', concurrency: 8, similarity: 0.7,
             temperature: 1, topP: 1, maxTokens: 4096, tasksPerRequest: 20, maxOutputChars: 300, seeds: DEFAULT_SEED_FILE,
             topics: DEFAULT_TOPIC_LIST, taskTypes: DEFAULT_TASK_TYPE_LIST, timeout: 30, retries: 3,
+            newRun: true, drainTimeout: 5, probe: true, logFormat: 'auto', quiet: false,
           },
           { OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'demo' },
         );
-        printSummary(summary, flags.db);
         const store = Store.open(flags.db, { readonly: true });
         try {
           process.stdout.write('\nthree accepted pairs:\n');

@@ -1,9 +1,17 @@
 /** Exit codes, documented in the README. */
 export const EXIT = {
   ok: 0,
+  /** The run failed: too many requests in a row failed, the API refused the key, a DB error. */
   failure: 1,
-  /** Bad usage: unknown flag, bad value, bad input file, missing API key. */
+  /** Bad usage or bad input: unknown flag, bad value, bad seed/template/DB file, missing API key. */
   usage: 2,
+  /** The model's base URL did not answer the start-up probe (sysexits EX_UNAVAILABLE). */
+  unavailable: 69,
+  /** Another process holds the database (sysexits EX_TEMPFAIL): try again later. */
+  locked: 75,
+  /** Stopped by SIGINT (Ctrl-C) / SIGTERM: 128 + signal number, as shells report it. */
+  interrupted: 130,
+  terminated: 143,
 } as const;
 
 /** An error the CLI reports as one line and exits with `code`. */

@@ -1,15 +1,24 @@
-/** `stats`: what the store holds. */
+/** `stats`: what the store holds, overall, per run or per day. Read-only: works while a run is going. */
 import { Command } from 'commander';
 import { Store, StoreError } from '../store/store.ts';
 import { DEFAULT_DB } from './generate.ts';
 import { CliError } from './exit.ts';
 
+interface StatsFlags {
+  db: string;
+  json?: boolean;
+  runs?: boolean;
+  days?: boolean;
+}
+
 export function statsCommand(): Command {
   return new Command('stats')
     .description('counts of accepted and rejected tasks, rejection reasons, requests and tokens')
     .option('--db <path>', 'SQLite database file', DEFAULT_DB)
+    .option('--runs', 'one line per run (newest first)')
+    .option('--days', 'one line per day (UTC, newest first)')
     .option('--json', 'print one JSON object')
-    .action((flags: { db: string; json?: boolean }) => {
+    .action((flags: StatsFlags) => {
       let store: Store;
       try {
         store = Store.open(flags.db, { readonly: true });
@@ -19,8 +28,10 @@ export function statsCommand(): Command {
       }
       try {
         const s = store.stats();
+        const runs = flags.runs ? store.runsView() : undefined;
+        const days = flags.days ? store.daysView() : undefined;
         if (flags.json) {
-          process.stdout.write(JSON.stringify(s) + '\n');
+          process.stdout.write(JSON.stringify({ ...s, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) }) + '\n');
           return;
         }
         const lines = [
@@ -32,9 +43,23 @@ export function statsCommand(): Command {
           `requests  ${s.requests.total} (${s.requests.failed} failed)`,
           `tokens    ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion`,
         ];
+        if (runs) {
+          lines.push('', table(['run', 'status', 'started', 'accepted', 'rejected', 'requests', 'tokens'],
+            runs.map((r) => [r.id, r.status, r.startedAt.slice(0, 19), `${r.accepted}/${r.target}`, r.rejected, r.requests, r.promptTokens + r.completionTokens])));
+        }
+        if (days) {
+          lines.push('', table(['day', 'accepted', 'rejected', 'requests', 'tokens'],
+            days.map((d) => [d.day, d.accepted, d.rejected, d.requests, d.promptTokens + d.completionTokens])));
+        }
         process.stdout.write(lines.join('\n') + '\n');
       } finally {
         store.close();
       }
     });
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

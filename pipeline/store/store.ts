@@ -53,6 +53,21 @@ export interface NewTask extends Task {
   similarity?: number | null;
 }
 
+export interface RunRow {
+  id: number;
+  status: RunStatus;
+  target: number;
+  mode: string;
+  model: string;
+  startedAt: string;
+}
+
+export interface RunTotals {
+  accepted: number;
+  rejected: Record<string, number>;
+  requests: { total: number; failed: number; promptTokens: number; completionTokens: number };
+}
+
 export interface StoredTask extends Task {
   id: number;
   source: string;
@@ -145,6 +160,38 @@ export class Store {
     return Number(info.lastInsertRowid);
   }
 
+  /** The most recent run, if any. */
+  latestRun(): RunRow | undefined {
+    return this.sql(`SELECT id, status, target, mode, model, started_at AS startedAt FROM runs ORDER BY id DESC LIMIT 1`).get() as
+      | RunRow
+      | undefined;
+  }
+
+  /** Takes an unfinished run up again, possibly with a new target and options. */
+  resumeRun(runId: number, run: NewRun): void {
+    this.sql(`UPDATE runs SET status = 'running', ended_at = NULL, error = NULL, target = ?, mode = ?, model = ?, options_json = ?, pid = ? WHERE id = ?`)
+      .run(run.target, run.mode, run.model, JSON.stringify(run.options), process.pid, runId);
+  }
+
+  /** What a run has produced so far, across every invocation that worked on it. */
+  runTotals(runId: number): RunTotals {
+    const tasks = this.sql(
+      `SELECT status, reason, count(*) AS n FROM tasks WHERE run_id = ? GROUP BY status, reason`,
+    ).all(runId) as { status: string; reason: string | null; n: number }[];
+    const requests = this.sql(
+      `SELECT count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
+         coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens
+       FROM requests WHERE run_id = ?`,
+    ).get(runId) as RunTotals['requests'];
+    const rejected: Record<string, number> = {};
+    let accepted = 0;
+    for (const row of tasks) {
+      if (row.status === 'accepted') accepted += row.n;
+      else rejected[row.reason ?? 'unknown'] = (rejected[row.reason ?? 'unknown'] ?? 0) + row.n;
+    }
+    return { accepted, rejected, requests };
+  }
+
   finishRun(runId: number, status: RunStatus, error?: string): void {
     this
       .sql('UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?')
@@ -234,6 +281,44 @@ export class Store {
 
   // -- stats -----------------------------------------------------------------------------------------
 
+  /** One row per run, newest first. */
+  runsView(limit = 50): RunView[] {
+    return this.sql(
+      `WITH q AS (
+         SELECT run_id, count(*) AS requests, coalesce(sum(status = 'error'), 0) AS failedRequests,
+           coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens
+         FROM requests GROUP BY run_id),
+       t AS (
+         SELECT run_id, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected
+         FROM tasks WHERE run_id IS NOT NULL GROUP BY run_id)
+       SELECT r.id, r.status, r.started_at AS startedAt, r.ended_at AS endedAt, r.mode, r.model, r.target,
+         coalesce(t.accepted, 0) AS accepted, coalesce(t.rejected, 0) AS rejected,
+         coalesce(q.requests, 0) AS requests, coalesce(q.failedRequests, 0) AS failedRequests,
+         coalesce(q.promptTokens, 0) AS promptTokens, coalesce(q.completionTokens, 0) AS completionTokens
+       FROM runs r LEFT JOIN q ON q.run_id = r.id LEFT JOIN t ON t.run_id = r.id
+       ORDER BY r.id DESC LIMIT ?`,
+    ).all(limit) as RunView[];
+  }
+
+  /** One row per UTC day with activity, newest first. */
+  daysView(limit = 60): DayView[] {
+    return this.sql(
+      `WITH t AS (
+         SELECT substr(created_at, 1, 10) AS day, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected
+         FROM tasks WHERE source <> 'seed' GROUP BY day),
+       q AS (
+         SELECT substr(created_at, 1, 10) AS day, count(*) AS requests,
+           coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens
+         FROM requests GROUP BY day),
+       days AS (SELECT day FROM t UNION SELECT day FROM q)
+       SELECT days.day, coalesce(t.accepted, 0) AS accepted, coalesce(t.rejected, 0) AS rejected,
+         coalesce(q.requests, 0) AS requests, coalesce(q.promptTokens, 0) AS promptTokens,
+         coalesce(q.completionTokens, 0) AS completionTokens
+       FROM days LEFT JOIN t USING (day) LEFT JOIN q USING (day)
+       ORDER BY days.day DESC LIMIT ?`,
+    ).all(limit) as DayView[];
+  }
+
   stats(): StoreStats {
     const one = <T>(sql: string): T => this.sql(sql).get() as T;
     const tasks = one<{ accepted: number; rejected: number }>(
@@ -261,6 +346,31 @@ export class Store {
       runs,
     };
   }
+}
+
+export interface RunView {
+  id: number;
+  status: RunStatus;
+  startedAt: string;
+  endedAt: string | null;
+  mode: string;
+  model: string;
+  target: number;
+  accepted: number;
+  rejected: number;
+  requests: number;
+  failedRequests: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface DayView {
+  day: string;
+  accepted: number;
+  rejected: number;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
 }
 
 export interface StoreStats {

@@ -1,0 +1,96 @@
+/**
+ * One writer per database: `generate` holds `<db>.lock`, a small JSON file created with O_EXCL. A lock
+ * whose process is gone (killed, crashed) is taken over with a warning. Read-only commands never lock.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  startedAt: string;
+  command: string;
+}
+
+export class LockedError extends Error {
+  override name = 'LockedError';
+  constructor(readonly file: string, readonly holder: LockInfo) {
+    super(`${file} is in use by pid ${holder.pid} on ${holder.host} (${holder.command}, started ${holder.startedAt})`);
+  }
+}
+
+export interface Lock {
+  readonly file: string;
+  /** Set when a stale lock was taken over: whose it was. */
+  readonly tookOverFrom: LockInfo | undefined;
+  release(): void;
+}
+
+export function lockFileFor(dbPath: string): string {
+  return `${dbPath}.lock`;
+}
+
+export function acquireLock(dbPath: string, command: string): Lock {
+  const file = lockFileFor(dbPath);
+  const me: LockInfo = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command };
+  let tookOverFrom: LockInfo | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx');
+      fs.writeSync(fd, JSON.stringify(me));
+      fs.closeSync(fd);
+      let released = false;
+      return {
+        file,
+        tookOverFrom,
+        release() {
+          if (released) return;
+          released = true;
+          // Only remove our own lock: a crashed run's successor may hold it by now.
+          if (readLock(file)?.pid === process.pid) fs.rmSync(file, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = readLock(file);
+    if (holder !== undefined && isAlive(holder)) throw new LockedError(file, holder);
+    if (holder === undefined && isFresh(file)) {
+      // Empty and new: its owner is most likely between creating and writing it.
+      throw new LockedError(file, { pid: 0, host: '?', startedAt: 'just now', command: 'unknown' });
+    }
+    // Stale (its process is gone) or unreadable (killed while writing it): take it over.
+    tookOverFrom = holder ?? { pid: 0, host: '?', startedAt: '?', command: '?' };
+    fs.rmSync(file, { force: true });
+  }
+  throw new Error(`${file}: could not take the lock (another process keeps creating it)`);
+}
+
+function readLock(file: string): LockInfo | undefined {
+  try {
+    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
+    return typeof info.pid === 'number' ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isFresh(file: string): boolean {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs < 2000;
+  } catch {
+    return false;
+  }
+}
+
+/** A lock from another host cannot be checked, so it counts as alive. */
+function isAlive(holder: LockInfo): boolean {
+  if (holder.host !== os.hostname()) return true;
+  if (holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
