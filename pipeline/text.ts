@@ -2,10 +2,11 @@
 
 /**
  * Characters NFKC would damage in Chinese text: the full-width punctuation of Chinese typography
- * (，→ , ：→ :), the ideographic space, the ellipsis (… → ...) and circled numbers. Everything else
+ * (，→ , ：→ :), the ideographic space, the ellipsis (… → ...), circled numbers, and superscripts,
+ * subscripts and fractions, which carry meaning in formulas (x² is not x2). Everything else
  * (full-width letters, digits and symbols like ＋, compatibility ideographs, ligatures) is normalised.
  */
-const NFKC_UNSAFE = /[\u2025\u2026\u2460-\u24ff\u3000！（），．：；？～]/u;
+const NFKC_UNSAFE = /[\u00b2\u00b3\u00b9\u00bc-\u00be\u2070-\u209f\u2150-\u218f\u2025\u2026\u2460-\u24ff\u3000！（），．：；？～]/u;
 const NFKC_SAFE_RUNS = new RegExp(`[^${NFKC_UNSAFE.source.slice(1, -1)}]+`, 'gu');
 
 /** Markers models use for "this task has no input"; compared after trimming and lower-casing. */

@@ -57,6 +57,7 @@ describe('cleaning', () => {
   it('trims, normalises full-width letters and digits but keeps Chinese punctuation', () => {
     expect(cleanField('  ＡＢＣ１２３，你好：世界…  ')).toBe('ABC123，你好：世界…');
     expect(cleanField('第一行\r\n第二行')).toBe('第一行\n第二行');
+    expect(cleanField('面积 S = πr²，约 ½ 个')).toBe('面积 S = πr²，约 ½ 个');
   });
 
   it('turns empty-input markers into ""', () => {
