@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /** The command line: a thin layer that parses flags and calls the library. */
 import { Command, CommanderError } from 'commander';
+import { dedupCommand } from './dedup.ts';
 import { demoCommand } from './demo.ts';
 import { CliError, EXIT } from './exit.ts';
+import { exportCommand } from './export.ts';
 import { generateCommand } from './generate.ts';
+import { importCommand } from './import.ts';
 import { simulateCommand } from './simulate.ts';
 import { statsCommand } from './stats.ts';
 
@@ -12,7 +15,7 @@ const program = new Command('zh-self-instruct')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.trim().replace(/\n+/g, ' ') + '\n') });
 
-for (const command of [generateCommand(), statsCommand(), simulateCommand(), demoCommand()]) {
+for (const command of [generateCommand(), statsCommand(), simulateCommand(), demoCommand(), exportCommand(), dedupCommand(), importCommand()]) {
   program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.trim().replace(/\n+/g, ' ') + '\n') }));
 }
 

@@ -78,6 +78,97 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tasks_source_status ON tasks(source, status);
     `,
   },
+  {
+    version: 2,
+    name: 'request attempts, cost, batches',
+    sql: `
+      -- Every HTTP attempt of a request: where the time went (waits, latency) and why retries happened.
+      CREATE TABLE request_attempts (
+        id          INTEGER PRIMARY KEY,
+        request_id  INTEGER NOT NULL REFERENCES requests(id),
+        attempt     INTEGER NOT NULL,
+        started_at  TEXT NOT NULL,
+        http_status INTEGER,
+        latency_ms  INTEGER,
+        -- NULL when the attempt succeeded; else the LlmError kind (rate_limit, server, timeout, ...).
+        error_kind  TEXT,
+        -- Waited before this attempt: rate limiter queue plus back-off.
+        wait_ms     INTEGER NOT NULL DEFAULT 0,
+        max_tokens  INTEGER,
+        UNIQUE (request_id, attempt)
+      );
+
+      -- Batch API jobs. status is our side of it: 'preparing' (requests stored, file not uploaded yet),
+      -- 'uploaded' (input file id known, batch not created yet), 'submitted' (provider batch id known),
+      -- 'ingested' (results stored). provider_status is the provider's (validating ... completed).
+      CREATE TABLE batches (
+        id                INTEGER PRIMARY KEY,
+        run_id            INTEGER NOT NULL REFERENCES runs(id),
+        status            TEXT NOT NULL CHECK (status IN ('preparing', 'uploaded', 'submitted', 'ingested')),
+        provider_status   TEXT,
+        request_count     INTEGER NOT NULL,
+        input_bytes       INTEGER,
+        input_file_id     TEXT,
+        provider_batch_id TEXT UNIQUE,
+        output_file_id    TEXT,
+        error_file_id     TEXT,
+        created_at        TEXT NOT NULL,
+        submitted_at      TEXT,
+        finished_at       TEXT,
+        ingested_at       TEXT,
+        error             TEXT
+      );
+      CREATE INDEX batches_run_status ON batches(run_id, status);
+
+      -- One line of a batch input file; custom_id 'zhsi-<id>' ties the result line back to it. request_id
+      -- is set in the same transaction that stores the result, so a line is never ingested twice.
+      CREATE TABLE batch_requests (
+        id            INTEGER PRIMARY KEY,
+        batch_id      INTEGER NOT NULL REFERENCES batches(id),
+        template_id   INTEGER REFERENCES templates(id),
+        messages_json TEXT NOT NULL,
+        params_json   TEXT NOT NULL,
+        request_id    INTEGER UNIQUE REFERENCES requests(id)
+      );
+      CREATE INDEX batch_requests_batch ON batch_requests(batch_id);
+
+      -- USD at the model's price (batch price for batch results); NULL when the model has no price.
+      ALTER TABLE requests ADD COLUMN cost_usd REAL;
+      ALTER TABLE requests ADD COLUMN batch_id INTEGER REFERENCES batches(id);
+    `,
+  },
+  {
+    version: 3,
+    name: 'exports',
+    sql: `
+      -- One row per export attempt. Rows count as exported only through a 'complete' export: the row is
+      -- marked complete after its files, manifest and LATEST are in place, so a crash exports nothing.
+      CREATE TABLE exports (
+        id              INTEGER PRIMARY KEY,
+        export_id       TEXT NOT NULL UNIQUE,
+        -- Absolute path of --out: '--since last' continues the previous complete export into the same folder.
+        out_dir         TEXT NOT NULL,
+        format          TEXT NOT NULL,
+        since           TEXT NOT NULL CHECK (since IN ('last', 'all', 'run')),
+        run_id          INTEGER REFERENCES runs(id),
+        -- Which rows qualify (sources, categories, seeds): '--since last' must not change it silently.
+        selection_json  TEXT NOT NULL,
+        options_json    TEXT NOT NULL,
+        -- The rows considered: after_task_id < tasks.id <= through_task_id.
+        after_task_id   INTEGER NOT NULL,
+        through_task_id INTEGER NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('writing', 'complete', 'failed', 'abandoned')),
+        records         INTEGER,
+        dropped         INTEGER,
+        files_json      TEXT,
+        pid             INTEGER,
+        started_at      TEXT NOT NULL,
+        finished_at     TEXT,
+        error           TEXT
+      );
+      CREATE INDEX exports_out_status ON exports(out_dir, status);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

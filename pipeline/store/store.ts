@@ -39,6 +39,10 @@ export interface NewRequest {
   error?: string | null;
   replyShape?: string | null;
   parseProblems?: string[];
+  /** USD at the model's price; null when the model has no price. */
+  costUsd?: number | null;
+  /** The batch a Batch API result came from. */
+  batchId?: number | null;
 }
 
 export interface NewTask extends Task {
@@ -65,7 +69,7 @@ export interface RunRow {
 export interface RunTotals {
   accepted: number;
   rejected: Record<string, number>;
-  requests: { total: number; failed: number; promptTokens: number; completionTokens: number };
+  requests: { total: number; failed: number; promptTokens: number; completionTokens: number; costUsd: number };
 }
 
 export interface StoredTask extends Task {
@@ -180,7 +184,8 @@ export class Store {
     ).all(runId) as { status: string; reason: string | null; n: number }[];
     const requests = this.sql(
       `SELECT count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
-         coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens
+         coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens,
+         coalesce(sum(cost_usd), 0) AS costUsd
        FROM requests WHERE run_id = ?`,
     ).get(runId) as RunTotals['requests'];
     const rejected: Record<string, number> = {};
@@ -216,14 +221,15 @@ export class Store {
       .sql(
         `INSERT INTO requests (run_id, template_id, created_at, model, messages_json, params_json, status,
            raw_reply, finish_reason, prompt_tokens, completion_tokens, total_tokens, latency_ms, attempts,
-           error, reply_shape, parse_problems)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           error, reply_shape, parse_problems, cost_usd, batch_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.runId, r.templateId, now(), r.model, JSON.stringify(r.messages), JSON.stringify(r.params), r.status,
         r.rawReply ?? null, r.finishReason ?? null, r.promptTokens ?? null, r.completionTokens ?? null,
         r.totalTokens ?? null, r.latencyMs ?? null, r.attempts ?? 1, r.error ?? null, r.replyShape ?? null,
         r.parseProblems && r.parseProblems.length > 0 ? JSON.stringify(r.parseProblems) : null,
+        r.costUsd ?? null, r.batchId ?? null,
       );
     return Number(info.lastInsertRowid);
   }
@@ -246,6 +252,11 @@ export class Store {
   /** Whether an accepted task already has exactly this key. */
   hasAcceptedKey(dedupKey: string): boolean {
     return this.sql(`SELECT 1 FROM tasks WHERE dedup_key = ? AND status = 'accepted'`).get(dedupKey) !== undefined;
+  }
+
+  /** Keys of every task (accepted or rejected) a source has stored: what an import already brought. */
+  keysOfSource(source: string): Set<string> {
+    return new Set(this.sql('SELECT dedup_key FROM tasks WHERE source = ?').pluck().all(source) as string[]);
   }
 
   /** Every accepted task's id and key (seeds, generated, imported), oldest first, streamed. */

@@ -1,0 +1,55 @@
+/**
+ * Near-duplicate filtering of an existing dataset: keep each record unless it is at least `threshold`
+ * similar to a seed or to a record kept before it. Pure: records in, decisions out.
+ */
+import type { DatasetTask } from '../datasets.ts';
+import { QGramIndex } from './qgram-index.ts';
+import { dedupKey } from './similarity.ts';
+
+export interface SourcedRecord {
+  file: string;
+  task: DatasetTask;
+  /** The record as read, written back unchanged when kept. */
+  raw: unknown;
+}
+
+export interface Rejection {
+  record: SourcedRecord;
+  /** The nearest kept record, or undefined when the nearest is a seed. */
+  nearest: SourcedRecord | undefined;
+  nearestSeed: number | undefined;
+  similarity: number;
+}
+
+export interface DedupResult {
+  kept: SourcedRecord[];
+  rejected: Rejection[];
+}
+
+export function dedupRecords(
+  records: Iterable<SourcedRecord>,
+  options: { similarity: number; seeds?: readonly { instruction: string; input: string }[] },
+): DedupResult {
+  const index = new QGramIndex();
+  const seeds = options.seeds ?? [];
+  // Ids: seeds are −1, −2, …; kept records their position in `kept`.
+  seeds.forEach((seed, i) => index.add(dedupKey(seed), -(i + 1)));
+  const kept: SourcedRecord[] = [];
+  const rejected: Rejection[] = [];
+  for (const record of records) {
+    const key = dedupKey(record.task);
+    const match = index.findNearDuplicate(key, options.similarity);
+    if (match === undefined) {
+      index.add(key, kept.length);
+      kept.push(record);
+    } else {
+      rejected.push({
+        record,
+        nearest: match.id >= 0 ? kept[match.id] : undefined,
+        nearestSeed: match.id < 0 ? -match.id - 1 : undefined,
+        similarity: match.similarity,
+      });
+    }
+  }
+  return { kept, rejected };
+}

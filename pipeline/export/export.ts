@@ -1,0 +1,417 @@
+/**
+ * One export: accepted tasks → training JSONL in `<out>/<export-id>/`, streamed row by row.
+ *
+ * Visibility is all or nothing: files are written into a hidden `.partial-<id>` folder, the manifest
+ * last, the folder is renamed into place, then `LATEST` is replaced atomically, and only then does the
+ * database mark the rows exported. A crash at any point leaves the previous export as LATEST, and the
+ * next export into the same folder cleans up (or, if LATEST already names it, completes) the leftover.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { acquireLock, LockedError, type Lock } from '../lock.ts';
+import { ExportStore, type ExportedFile, type ExportEntry, type ExportRow, type RowQuery, type Selection } from '../store/exports.ts';
+import type { Store } from '../store/store.ts';
+import { contentText, datasetInfoEntry, renderRecord, trainingText, type Format, type RenderOptions } from './formats.ts';
+import {
+  LATEST_FILE,
+  MANIFEST_FILE,
+  MANIFEST_SCHEMA_VERSION,
+  readLatest,
+  readManifest,
+  type ChineseTokenRatio,
+  type Manifest,
+  type ManifestFile,
+  type TokenStats,
+} from './manifest.ts';
+import { splitOf } from './split.ts';
+import type { TrainingTemplate } from './template.ts';
+import { countChars, loadTokenizer, TokenHistogram, type TokenCounter, type TokenizerName } from './tokens.ts';
+import { fsyncPath, JsonlSink, writeFileAtomic } from './writer.ts';
+
+/** A problem with what was asked (nothing to export, a selection that would skip rows): bad usage. */
+export class ExportError extends Error {
+  override name = 'ExportError';
+}
+
+export interface ExportOptions {
+  /** How the manifest names the database (the path the user gave). */
+  database: string;
+  outDir: string;
+  format: Format;
+  /** `last`: rows after the previous complete export into outDir; `all`; or one run's rows. */
+  since: 'last' | 'all' | number;
+  /** Share of rows, by key hash, written to valid.jsonl; 0 for none. */
+  validRatio: number;
+  selection: Selection;
+  /** Shuffle with this seed; null keeps task id order. */
+  shuffleSeed: number | null;
+  /** Leave out rows whose training text has more tokens than this. */
+  maxTokens: number | null;
+  /** Count tokens of every row with this tokenizer (required by maxTokens). */
+  tokenizer: TokenizerName | null;
+  template: TrainingTemplate;
+  system: string | null;
+  /** Rows tokenized with llama2 for the tokens-per-character figure. Default 2000; 0 skips it. */
+  chineseSample?: number;
+  /** Checked between chunks: a stopped export cleans up and throws. */
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface Housekeeping {
+  exportId: string;
+  /** recovered: LATEST already named it, so it completed; removed: its leftovers were deleted. */
+  outcome: 'recovered' | 'removed';
+}
+
+export type ExportResult =
+  | { kind: 'written'; exportId: string; dir: string; manifest: Manifest; housekeeping: Housekeeping[] }
+  | { kind: 'empty'; previous: ExportEntry | undefined; afterTaskId: number; throughTaskId: number; housekeeping: Housekeeping[] };
+
+const TOOL = readTool();
+const DEFAULT_CHINESE_SAMPLE = 2000;
+
+export async function runExport(store: Store, options: ExportOptions): Promise<ExportResult> {
+  if (options.maxTokens !== null && options.tokenizer === null) throw new ExportError('--max-tokens needs a tokenizer');
+  let outDir: string;
+  try {
+    fs.mkdirSync(options.outDir, { recursive: true });
+    outDir = fs.realpathSync(options.outDir);
+  } catch (err) {
+    throw new ExportError(`${options.outDir}: cannot use as the output folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let lock: Lock;
+  try {
+    lock = acquireLock(path.join(outDir, '.export'), 'export');
+  } catch (err) {
+    if (err instanceof LockedError) throw err;
+    throw new ExportError(`${outDir}: cannot lock the output folder: ${(err as Error).message}`);
+  }
+  try {
+    const exports = new ExportStore(store);
+    const housekeeping = tidyUnfinished(exports, outDir);
+    return await exportLocked(exports, outDir, options, housekeeping);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Under the folder's lock no other export is writing there, so every 'writing' row is a dead process's. */
+function tidyUnfinished(exports: ExportStore, outDir: string): Housekeeping[] {
+  const done: Housekeeping[] = [];
+  const latest = readLatest(outDir);
+  for (const entry of exports.unfinished(outDir)) {
+    const dir = path.join(outDir, entry.exportId);
+    if (latest === entry.exportId && fs.existsSync(path.join(dir, MANIFEST_FILE))) {
+      // It died after publishing LATEST but before telling the database: the export is whole.
+      const manifest = readManifest(dir);
+      exports.complete(entry.id, {
+        records: manifest.records.total,
+        dropped: manifest.records.droppedForLength,
+        files: manifest.files.map(({ split: _s, ...file }) => file),
+      });
+      done.push({ exportId: entry.exportId, outcome: 'recovered' });
+    } else {
+      fs.rmSync(partialDir(outDir, entry.exportId), { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+      exports.close(entry.id, 'abandoned', 'the export process stopped before it completed');
+      done.push({ exportId: entry.exportId, outcome: 'removed' });
+    }
+  }
+  return done;
+}
+
+function partialDir(outDir: string, exportId: string): string {
+  return path.join(outDir, `.partial-${exportId}`);
+}
+
+async function exportLocked(
+  exports: ExportStore,
+  outDir: string,
+  options: ExportOptions,
+  housekeeping: Housekeeping[],
+): Promise<ExportResult> {
+  const through = exports.maxTaskId();
+  const runId = typeof options.since === 'number' ? options.since : null;
+  let previous: ExportEntry | undefined;
+  let after = 0;
+  if (runId !== null && !exports.runExists(runId)) throw new ExportError(`--since ${runId}: the database has no run ${runId}`);
+  if (options.since === 'last') {
+    previous = exports.lastComplete(outDir);
+    if (previous !== undefined) {
+      if (!sameSelection(previous.selection, options.selection)) {
+        throw new ExportError(
+          `--since last: the last export into ${outDir} (${previous.exportId}) selected ${describeSelection(previous.selection)}, ` +
+            `this one ${describeSelection(options.selection)}; rows it left out would be skipped. Use --since all or another --out`,
+        );
+      }
+      after = previous.throughTaskId;
+    }
+  }
+  const query: RowQuery = { selection: options.selection, afterTaskId: after, throughTaskId: through, runId, shuffleSeed: options.shuffleSeed };
+
+  if (exports.countRows({ ...query, afterTaskId: 0 }) === 0) throw new ExportError(nothingMessage(exports, options.selection, runId));
+  const total = exports.countRows(query);
+  if (total === 0) return { kind: 'empty', previous, afterTaskId: after, throughTaskId: through, housekeeping };
+
+  const counter = options.tokenizer === null ? null : await loadTokenizer(options.tokenizer);
+  const sampleSize = options.chineseSample ?? DEFAULT_CHINESE_SAMPLE;
+  const llama = sampleSize > 0 ? await loadTokenizer('llama2') : null;
+
+  const now = options.now?.() ?? new Date();
+  const { id, exportId } = exports.begin(
+    {
+      outDir, format: options.format, since: runId === null ? (options.since as 'last' | 'all') : 'run', runId,
+      selection: options.selection, options: optionsRecord(options), afterTaskId: after, throughTaskId: through,
+    },
+    now,
+  );
+  const staging = partialDir(outDir, exportId);
+  const finalDir = path.join(outDir, exportId);
+  const sinks: JsonlSink[] = [];
+  let renamed = false;
+  try {
+    fs.mkdirSync(staging);
+    const train = await JsonlSink.open(path.join(staging, 'train.jsonl'));
+    sinks.push(train);
+    const valid = options.validRatio > 0 ? await JsonlSink.open(path.join(staging, 'valid.jsonl')) : null;
+    if (valid) sinks.push(valid);
+
+    const tally = new Tally();
+    const histogram = counter === null ? null : new TokenHistogram();
+    const chinese = new ChineseTally(llama, total, sampleSize);
+    const render: RenderOptions = { template: options.template, system: options.system };
+    let dropped = 0;
+
+    for (const row of exports.rows(query)) {
+      chinese.offer(row);
+      if (counter !== null) {
+        const tokens = counter.count(trainingText(options.format, row, render));
+        if (options.maxTokens !== null && tokens > options.maxTokens) {
+          dropped++;
+          continue;
+        }
+        histogram!.add(tokens);
+      }
+      tally.add(row);
+      const sink = valid !== null && splitOf(row.key, options.validRatio) === 'valid' ? valid : train;
+      sink.add(JSON.stringify(renderRecord(options.format, row, render)));
+      if (sink.full) {
+        if (options.signal?.aborted) throw new ExportError('export stopped by a signal');
+        await sink.flush();
+      }
+    }
+    if (options.signal?.aborted) throw new ExportError('export stopped by a signal');
+
+    const files: ManifestFile[] = [];
+    for (const [sink, split] of [[train, 'train'], [valid, 'valid']] as const) {
+      if (sink !== null) files.push({ ...(await sink.close()), split });
+    }
+    const datasetInfo = datasetInfoFor(options.format, exportId, files);
+    writeFileAtomic(path.join(staging, 'dataset_info.json'), JSON.stringify(datasetInfo, null, 2) + '\n');
+
+    const tokens: Manifest['tokens'] = {};
+    if (counter !== null) {
+      const stats: TokenStats = { ...histogram!.summary(), maxTokens: options.maxTokens, droppedForLength: dropped };
+      tokens[counter.name] = stats;
+    }
+    const manifest: Manifest = {
+      schemaVersion: MANIFEST_SCHEMA_VERSION,
+      exportId,
+      format: options.format,
+      createdAt: now.toISOString(),
+      tool: TOOL,
+      database: options.database,
+      options: {
+        since: options.since, validRatio: options.validRatio, selection: options.selection, shuffle: options.shuffleSeed !== null,
+        seed: options.shuffleSeed, maxTokens: options.maxTokens, tokenizer: options.tokenizer, system: options.system,
+      },
+      files,
+      datasetInfo: { file: 'dataset_info.json', datasets: Object.keys(datasetInfo) },
+      records: {
+        total: files.reduce((n, f) => n + f.records, 0),
+        train: files.find((f) => f.split === 'train')?.records ?? 0,
+        valid: files.find((f) => f.split === 'valid')?.records ?? 0,
+        droppedForLength: dropped,
+      },
+      counts: { bySource: tally.bySource, byCategory: tally.byCategory, byRun: tally.byRun },
+      models: tally.models,
+      generationTemplates: [...tally.templates.entries()].map(([sha256, t]) => ({ name: t.name, sha256, records: t.records })),
+      trainingTemplate: { name: options.template.name, sha256: options.template.withInput.sha256, noInputSha256: options.template.noInput.sha256 },
+      similarity: similarityOf(exports, tally.runIds()),
+      tokens,
+      chineseTokens: chinese.result(),
+      split: {
+        validRatio: options.validRatio,
+        rule: 'valid when the first 4 bytes of sha256(key), big-endian, divided by 2^32 are below validRatio; key = normalized instruction + input',
+      },
+      order: options.shuffleSeed === null ? 'task id' : `by the first 6 bytes of sha256("${options.shuffleSeed}\\n" + key), then task id`,
+      rows: {
+        since: runId === null ? (options.since as 'last' | 'all') : 'run', runId, afterTaskId: after, throughTaskId: through,
+        firstTaskId: tally.firstId, lastTaskId: tally.lastId, previousExportId: previous?.exportId ?? null,
+      },
+    };
+    // The manifest goes in last: a folder with a manifest is a complete one.
+    writeFileAtomic(path.join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+    fsyncPath(staging);
+    if (fs.existsSync(finalDir)) throw new Error(`${finalDir} already exists`);
+    fs.renameSync(staging, finalDir);
+    renamed = true;
+    fsyncPath(outDir);
+    writeFileAtomic(path.join(outDir, LATEST_FILE), `${exportId}\n`);
+    fsyncPath(outDir);
+    exports.complete(id, { records: manifest.records.total, dropped, files: files.map(({ split: _s, ...f }): ExportedFile => f) });
+    return { kind: 'written', exportId, dir: finalDir, manifest, housekeeping };
+  } catch (err) {
+    for (const sink of sinks) sink.destroy();
+    fs.rmSync(staging, { recursive: true, force: true });
+    // Renamed but LATEST not replaced: take the folder back, the rows were not exported.
+    const published = renamed && readLatest(outDir) === exportId;
+    if (renamed && !published) fs.rmSync(finalDir, { recursive: true, force: true });
+    // Published but not recorded (the database failed): the next export into this folder completes it.
+    if (!published) {
+      try {
+        exports.close(id, 'failed', (err as Error).message);
+      } catch {
+        // The database error that got us here; the row stays 'writing' and is tidied next time.
+      }
+    }
+    throw err;
+  }
+}
+
+/** Counts by source, category, run, model and template, plus the id range, over the written rows. */
+class Tally {
+  readonly bySource: Record<string, number> = {};
+  readonly byCategory: Record<string, number> = {};
+  readonly byRun: Record<string, number> = {};
+  readonly models: Record<string, number> = {};
+  readonly templates = new Map<string, { name: string; records: number }>();
+  firstId: number | null = null;
+  lastId: number | null = null;
+
+  add(row: ExportRow): void {
+    bump(this.bySource, row.source);
+    bump(this.byCategory, row.category ?? '');
+    bump(this.byRun, row.runId === null ? '' : String(row.runId));
+    if (row.model !== null) bump(this.models, row.model);
+    if (row.templateSha256 !== null) {
+      const t = this.templates.get(row.templateSha256);
+      if (t) t.records++;
+      else this.templates.set(row.templateSha256, { name: row.templateName ?? '', records: 1 });
+    }
+    // Shuffled rows arrive in any id order.
+    if (this.firstId === null || row.id < this.firstId) this.firstId = row.id;
+    if (this.lastId === null || row.id > this.lastId) this.lastId = row.id;
+  }
+
+  runIds(): number[] {
+    return Object.keys(this.byRun).filter((k) => k !== '').map(Number).sort((a, b) => a - b);
+  }
+}
+
+function bump(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+/**
+ * LLaMA tokens per character of the tasks' own text, over evenly spaced rows of the selection: the
+ * figure the Chinese-LLaMA vocabulary work set out to shrink.
+ */
+class ChineseTally {
+  private readonly every: number;
+  private seen = 0;
+  private rows = 0;
+  private chars = 0;
+  private han = 0;
+  private tokens = 0;
+
+  constructor(
+    private readonly llama: TokenCounter | null,
+    private readonly total: number,
+    sampleSize: number,
+  ) {
+    this.every = sampleSize > 0 ? Math.max(1, Math.ceil(total / sampleSize)) : Infinity;
+  }
+
+  offer(row: ExportRow): void {
+    if (this.llama !== null && this.seen++ % this.every === 0) {
+      const text = contentText(row);
+      const { chars, han } = countChars(text);
+      this.rows++;
+      this.chars += chars;
+      this.han += han;
+      this.tokens += this.llama.count(text);
+    }
+  }
+
+  result(): ChineseTokenRatio | null {
+    if (this.llama === null || this.chars === 0) return null;
+    return {
+      tokenizer: 'llama2',
+      rows: this.rows,
+      sampled: this.rows < this.total,
+      chars: this.chars,
+      hanChars: this.han,
+      tokens: this.tokens,
+      tokensPerChar: Math.round((this.tokens / this.chars) * 1000) / 1000,
+    };
+  }
+}
+
+function datasetInfoFor(format: Format, exportId: string, files: readonly ManifestFile[]): Record<string, Record<string, unknown>> {
+  const base = `zh_self_instruct_${exportId.replace(/[^A-Za-z0-9]+/g, '_')}`;
+  const info: Record<string, Record<string, unknown>> = {};
+  for (const file of files) info[file.split === 'train' ? base : `${base}_${file.split}`] = datasetInfoEntry(format, file.path);
+  return info;
+}
+
+function similarityOf(exports: ExportStore, runIds: number[]): Manifest['similarity'] {
+  const byRunMap = exports.runSimilarity(runIds);
+  const byRun: Record<string, number | null> = {};
+  const thresholds = new Set<number>();
+  for (const [run, value] of byRunMap) {
+    byRun[String(run)] = value;
+    if (value !== null) thresholds.add(value);
+  }
+  return { thresholds: [...thresholds].sort((a, b) => a - b), byRun };
+}
+
+function optionsRecord(options: ExportOptions): Record<string, unknown> {
+  return {
+    validRatio: options.validRatio, shuffleSeed: options.shuffleSeed, maxTokens: options.maxTokens, tokenizer: options.tokenizer,
+    template: options.template.name, system: options.system,
+  };
+}
+
+/** Sources and categories as sets: `--source a,b` and `--source b --source a` select the same rows. */
+export function normalizeSelection(sources: readonly string[] | undefined, categories: readonly string[] | undefined, includeSeeds: boolean): Selection {
+  const set = (xs: readonly string[] | undefined) => (xs === undefined || xs.length === 0 ? null : [...new Set(xs)].sort());
+  let srcs = set(sources);
+  if (srcs !== null && includeSeeds && !srcs.includes('seed')) srcs = [...srcs, 'seed'].sort();
+  return { sources: srcs, categories: set(categories), includeSeeds: srcs === null ? includeSeeds : srcs.includes('seed') };
+}
+
+function sameSelection(a: Selection, b: Selection): boolean {
+  return JSON.stringify([a.sources, a.categories, a.includeSeeds]) === JSON.stringify([b.sources, b.categories, b.includeSeeds]);
+}
+
+export function describeSelection(s: Selection): string {
+  const parts = [s.sources === null ? (s.includeSeeds ? 'every source' : 'every source but seeds') : `source ${s.sources.join(',')}`];
+  if (s.categories !== null) parts.push(`category ${s.categories.join(',')}`);
+  return parts.join(', ');
+}
+
+function nothingMessage(exports: ExportStore, selection: Selection, runId: number | null): string {
+  const where = runId === null ? 'the database has' : `run ${runId} has`;
+  const filtered = selection.sources !== null || selection.categories !== null;
+  if (filtered) return `${where} no accepted tasks matching ${describeSelection(selection)}`;
+  const seeds = runId === null && !selection.includeSeeds ? exports.countSeeds() : 0;
+  if (seeds > 0) return `${where} no accepted tasks to export besides ${seeds} seeds (add --include-seeds to export those)`;
+  return `${where} no accepted tasks to export`;
+}
+
+function readTool(): { name: string; version: string } {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+  return { name: pkg.name, version: pkg.version };
+}

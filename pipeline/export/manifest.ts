@@ -1,0 +1,103 @@
+/**
+ * `manifest.json`: what one export holds, for the trainer and for an orchestrator that polls `LATEST`.
+ * Written last inside the export folder; its presence means every file it lists is complete.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ExportedFile, Selection } from '../store/exports.ts';
+import type { Format } from './formats.ts';
+import type { TokenizerName, TokenSummary } from './tokens.ts';
+
+export const MANIFEST_SCHEMA_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+export const LATEST_FILE = 'LATEST';
+
+export interface ManifestFile extends ExportedFile {
+  split: 'train' | 'valid';
+}
+
+export interface TokenStats extends TokenSummary {
+  /** The limit in force (`--max-tokens`), or null when counting only. */
+  maxTokens: number | null;
+  /** Rows left out because their training text was longer than maxTokens. */
+  droppedForLength: number;
+}
+
+export interface ChineseTokenRatio {
+  tokenizer: 'llama2';
+  /** Rows measured: every exported row, or an evenly spaced sample when tokens were not counted. */
+  rows: number;
+  sampled: boolean;
+  /** Code points of instruction + input + output, and how many are Han characters. */
+  chars: number;
+  hanChars: number;
+  tokens: number;
+  tokensPerChar: number;
+}
+
+export interface Manifest {
+  schemaVersion: number;
+  exportId: string;
+  format: Format;
+  createdAt: string;
+  tool: { name: string; version: string };
+  database: string;
+  options: {
+    since: 'last' | 'all' | number;
+    validRatio: number;
+    selection: Selection;
+    shuffle: boolean;
+    seed: number | null;
+    maxTokens: number | null;
+    tokenizer: TokenizerName | null;
+    system: string | null;
+  };
+  files: ManifestFile[];
+  /** LLaMA-Factory's dataset registry entry, a copy of dataset_info.json. */
+  datasetInfo: { file: string; datasets: string[] };
+  records: { total: number; train: number; valid: number; droppedForLength: number };
+  counts: {
+    bySource: Record<string, number>;
+    /** Uncategorised rows under "". */
+    byCategory: Record<string, number>;
+    /** Rows with no run (seeds, imports) under "". */
+    byRun: Record<string, number>;
+  };
+  /** The models that wrote the rows (rows from seeds and imports have none). */
+  models: Record<string, number>;
+  /** The generation prompt templates behind the rows, by content hash. */
+  generationTemplates: { name: string; sha256: string; records: number }[];
+  /** The training template rendered into prompt-completion records and counted in token stats. */
+  trainingTemplate: { name: string; sha256: string; noInputSha256: string };
+  /** Near-duplicate thresholds of the runs the rows came from (null: not recorded). */
+  similarity: { thresholds: number[]; byRun: Record<string, number | null> };
+  tokens: Partial<Record<TokenizerName, TokenStats>>;
+  chineseTokens: ChineseTokenRatio | null;
+  split: { validRatio: number; rule: string };
+  order: string;
+  /** The task ids this export covered: the next `--since last` into this folder starts after throughTaskId. */
+  rows: {
+    since: 'last' | 'all' | 'run';
+    runId: number | null;
+    afterTaskId: number;
+    throughTaskId: number;
+    firstTaskId: number | null;
+    lastTaskId: number | null;
+    previousExportId: string | null;
+  };
+}
+
+/** The id LATEST names, or undefined when there is none yet. */
+export function readLatest(outDir: string): string | undefined {
+  try {
+    const id = fs.readFileSync(path.join(outDir, LATEST_FILE), 'utf8').trim();
+    return id === '' ? undefined : id;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export function readManifest(exportDir: string): Manifest {
+  return JSON.parse(fs.readFileSync(path.join(exportDir, MANIFEST_FILE), 'utf8')) as Manifest;
+}

@@ -1,0 +1,60 @@
+/**
+ * Puts an existing dataset into the store as accepted tasks of a named source, through the same
+ * cleaning, (optional) filters and near-duplicate check as generated tasks, so that new generations are
+ * never near-duplicates of data the user already trains on. Re-importing the same file adds nothing.
+ */
+import type { NearDupIndex } from './dedup/index.ts';
+import { dedupKey } from './dedup/similarity.ts';
+import { DEFAULT_FILTER_OPTIONS } from './filters.ts';
+import { Ingestor, type IngestResult } from './ingest.ts';
+import type { Store } from './store/store.ts';
+import { cleanField, cleanInput } from './text.ts';
+import type { Task } from './types.ts';
+
+export interface ImportOptions {
+  source: string;
+  similarity: number;
+  /** Apply the quality filters too (default: dedup only; it is the user's own data). */
+  filter: boolean;
+}
+
+export interface ImportSummary {
+  total: number;
+  /** Records this source had already brought in an earlier import (same key): skipped, not stored again. */
+  alreadyImported: number;
+  accepted: number;
+  rejected: IngestResult['rejected'];
+}
+
+/** Rows per transaction: big enough to be fast, small enough that a kill loses little work. */
+const CHUNK = 5000;
+
+export function importTasks(store: Store, index: NearDupIndex, tasks: readonly Task[], options: ImportOptions): ImportSummary {
+  const ingestor = new Ingestor(store, index, {
+    similarity: options.similarity, filters: DEFAULT_FILTER_OPTIONS, skipFilters: !options.filter,
+  });
+  const seen = store.keysOfSource(options.source);
+  const summary: ImportSummary = { total: tasks.length, alreadyImported: 0, accepted: 0, rejected: {} };
+  let chunk: Task[] = [];
+  const flush = (): void => {
+    const result = ingestor.ingest({ source: options.source, tasks: chunk });
+    summary.accepted += result.accepted.length;
+    for (const [reason, n] of Object.entries(result.rejected) as [keyof IngestResult['rejected'], number][]) {
+      summary.rejected[reason] = (summary.rejected[reason] ?? 0) + n;
+    }
+    chunk = [];
+  };
+  for (const task of tasks) {
+    // The key the Ingestor will compute, so "already imported" means exactly the same stored task.
+    const key = dedupKey({ instruction: cleanField(task.instruction), input: cleanInput(task.input) });
+    if (seen.has(key)) {
+      summary.alreadyImported++;
+      continue;
+    }
+    seen.add(key);
+    chunk.push(task);
+    if (chunk.length >= CHUNK) flush();
+  }
+  if (chunk.length > 0) flush();
+  return summary;
+}

@@ -1,0 +1,261 @@
+/**
+ * The SQL behind `export`: which accepted tasks qualify, streamed with their model and generation
+ * template, and the `exports` table that remembers what each output folder has already received.
+ */
+import crypto from 'node:crypto';
+import type { Store } from './store.ts';
+
+/** Which accepted tasks qualify, before any row range. */
+export interface Selection {
+  /** Exact `tasks.source` values; null means every source (seeds only when `includeSeeds`). */
+  sources: string[] | null;
+  /** Exact `tasks.category` values; null means any, uncategorised included. */
+  categories: string[] | null;
+  includeSeeds: boolean;
+}
+
+export interface RowQuery {
+  selection: Selection;
+  /** Rows with afterTaskId < id <= throughTaskId. */
+  afterTaskId: number;
+  throughTaskId: number;
+  /** Only this run's rows. */
+  runId: number | null;
+  /** Order by a keyed hash of the row's dedup key instead of by id. */
+  shuffleSeed: number | null;
+}
+
+export interface ExportRow {
+  id: number;
+  source: string;
+  runId: number | null;
+  instruction: string;
+  input: string;
+  output: string;
+  category: string | null;
+  /** The near-duplicate key (normalized instruction + input): the row's identity for split and shuffle. */
+  key: string;
+  /** The model and generation template that wrote the row; null for seeds and imports. */
+  model: string | null;
+  templateName: string | null;
+  templateSha256: string | null;
+}
+
+export type ExportSince = 'last' | 'all' | 'run';
+export type ExportStatus = 'writing' | 'complete' | 'failed' | 'abandoned';
+
+export interface NewExport {
+  outDir: string;
+  format: string;
+  since: ExportSince;
+  runId: number | null;
+  selection: Selection;
+  options: Record<string, unknown>;
+  afterTaskId: number;
+  throughTaskId: number;
+}
+
+export interface ExportEntry {
+  id: number;
+  exportId: string;
+  outDir: string;
+  format: string;
+  since: ExportSince;
+  runId: number | null;
+  selection: Selection;
+  afterTaskId: number;
+  throughTaskId: number;
+  status: ExportStatus;
+  records: number | null;
+  startedAt: string;
+}
+
+export interface ExportedFile {
+  path: string;
+  records: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** The shuffle order: 48 bits of sha256(seed + "\n" + key), so it is reproducible outside this tool. */
+export function shuffleKey(seed: number, key: string): number {
+  return crypto.createHash('sha256').update(`${seed}\n${key}`).digest().readUIntBE(0, 6);
+}
+
+const SHUFFLE_FN = 'zhsi_shuffle_key';
+
+/** `20250102T030405Z`: export ids sort by time, then by the row id that follows. */
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+interface EntryRow {
+  id: number;
+  exportId: string;
+  outDir: string;
+  format: string;
+  since: ExportSince;
+  runId: number | null;
+  selectionJson: string;
+  afterTaskId: number;
+  throughTaskId: number;
+  status: ExportStatus;
+  records: number | null;
+  startedAt: string;
+}
+
+const ENTRY_COLUMNS = `id, export_id AS exportId, out_dir AS outDir, format, since, run_id AS runId,
+  selection_json AS selectionJson, after_task_id AS afterTaskId, through_task_id AS throughTaskId, status, records,
+  started_at AS startedAt`;
+
+function toEntry(row: EntryRow): ExportEntry {
+  const { selectionJson, ...rest } = row;
+  return { ...rest, selection: JSON.parse(selectionJson) as Selection };
+}
+
+export class ExportStore {
+  constructor(private readonly store: Store) {
+    // Registered per connection; deterministic so SQLite may reuse results within one statement.
+    store.db.function(SHUFFLE_FN, { deterministic: true }, (seed: unknown, key: unknown) =>
+      shuffleKey(Number(seed), String(key)),
+    );
+  }
+
+  private get db() {
+    return this.store.db;
+  }
+
+  /** The newest task id: the upper end of this export's range, fixed before reading any row. */
+  maxTaskId(): number {
+    return (this.db.prepare('SELECT coalesce(max(id), 0) FROM tasks').pluck().get() as number);
+  }
+
+  runExists(runId: number): boolean {
+    return this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
+  }
+
+  /** Accepted seeds in the store (to explain an export that finds nothing else). */
+  countSeeds(): number {
+    return this.db.prepare(`SELECT count(*) FROM tasks WHERE source = 'seed' AND status = 'accepted'`).pluck().get() as number;
+  }
+
+  countRows(query: RowQuery): number {
+    const { where, params } = whereClause(query);
+    return this.db.prepare(`SELECT count(*) FROM tasks t WHERE ${where}`).pluck().get(params) as number;
+  }
+
+  /** The qualifying rows, streamed (the connection is busy until the iterator ends). */
+  rows(query: RowQuery): IterableIterator<ExportRow> {
+    const { where, params } = whereClause(query);
+    const order = query.shuffleSeed === null ? 't.id' : `${SHUFFLE_FN}(@shuffleSeed, t.dedup_key), t.id`;
+    if (query.shuffleSeed !== null) params['shuffleSeed'] = query.shuffleSeed;
+    return this.db
+      .prepare(
+        `SELECT t.id, t.source, t.run_id AS runId, t.instruction, t.input, t.output, t.category, t.dedup_key AS key,
+           r.model AS model, tp.name AS templateName, tp.sha256 AS templateSha256
+         FROM tasks t
+         LEFT JOIN requests r ON r.id = t.request_id
+         LEFT JOIN templates tp ON tp.id = r.template_id
+         WHERE ${where}
+         ORDER BY ${order}`,
+      )
+      .iterate(params) as IterableIterator<ExportRow>;
+  }
+
+  /** Each run's near-duplicate threshold as its options recorded it (null when they do not say). */
+  runSimilarity(runIds: readonly number[]): Map<number, number | null> {
+    const stmt = this.db.prepare('SELECT options_json FROM runs WHERE id = ?').pluck();
+    const result = new Map<number, number | null>();
+    for (const id of runIds) {
+      const json = stmt.get(id) as string | undefined;
+      let value: number | null = null;
+      try {
+        const options = json === undefined ? {} : (JSON.parse(json) as { similarity?: unknown });
+        if (typeof options.similarity === 'number') value = options.similarity;
+      } catch {
+        // A run whose options are not JSON has no recorded threshold.
+      }
+      result.set(id, value);
+    }
+    return result;
+  }
+
+  // -- the exports table -----------------------------------------------------------------------------
+
+  /** The newest complete export into `outDir` that advanced its range (`--since last` or `all`). */
+  lastComplete(outDir: string): ExportEntry | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT ${ENTRY_COLUMNS} FROM exports
+         WHERE out_dir = ? AND status = 'complete' AND since IN ('last', 'all') ORDER BY id DESC LIMIT 1`,
+      )
+      .get(outDir) as EntryRow | undefined;
+    return row === undefined ? undefined : toEntry(row);
+  }
+
+  /** Exports into `outDir` that started and never finished (their process died). */
+  unfinished(outDir: string): ExportEntry[] {
+    const rows = this.db
+      .prepare(`SELECT ${ENTRY_COLUMNS} FROM exports WHERE out_dir = ? AND status = 'writing' ORDER BY id`)
+      .all(outDir) as EntryRow[];
+    return rows.map(toEntry);
+  }
+
+  get(exportId: string): ExportEntry | undefined {
+    const row = this.db.prepare(`SELECT ${ENTRY_COLUMNS} FROM exports WHERE export_id = ?`).get(exportId) as EntryRow | undefined;
+    return row === undefined ? undefined : toEntry(row);
+  }
+
+  /** Records an export as started and names it; it marks nothing exported until `complete`. */
+  begin(e: NewExport, now = new Date()): { id: number; exportId: string } {
+    return this.store.transaction(() => {
+      const placeholder = `pending-${process.pid}-${crypto.randomUUID()}`;
+      const info = this.db
+        .prepare(
+          `INSERT INTO exports (export_id, out_dir, format, since, run_id, selection_json, options_json, after_task_id,
+             through_task_id, status, pid, started_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'writing', ?, ?)`,
+        )
+        .run(
+          placeholder, e.outDir, e.format, e.since, e.runId, JSON.stringify(e.selection), JSON.stringify(e.options),
+          e.afterTaskId, e.throughTaskId, process.pid, now.toISOString(),
+        );
+      const id = Number(info.lastInsertRowid);
+      const exportId = `${stamp(now)}-${id}`;
+      this.db.prepare('UPDATE exports SET export_id = ? WHERE id = ?').run(exportId, id);
+      return { id, exportId };
+    });
+  }
+
+  complete(id: number, result: { records: number; dropped: number; files: readonly ExportedFile[] }): void {
+    this.db
+      .prepare(`UPDATE exports SET status = 'complete', records = ?, dropped = ?, files_json = ?, finished_at = ? WHERE id = ?`)
+      .run(result.records, result.dropped, JSON.stringify(result.files), new Date().toISOString(), id);
+  }
+
+  /** Closes an export that will never complete; `complete` is also how a crashed one is recovered. */
+  close(id: number, status: Exclude<ExportStatus, 'writing'>, error?: string): void {
+    this.db
+      .prepare('UPDATE exports SET status = ?, error = ?, finished_at = ? WHERE id = ?')
+      .run(status, error ?? null, new Date().toISOString(), id);
+  }
+}
+
+function whereClause(query: RowQuery): { where: string; params: Record<string, string | number> } {
+  const params: Record<string, string | number> = { after: query.afterTaskId, through: query.throughTaskId };
+  const parts = [`t.status = 'accepted'`, 't.id > @after', 't.id <= @through'];
+  if (query.runId !== null) {
+    parts.push('t.run_id = @run');
+    params['run'] = query.runId;
+  }
+  const { sources, categories, includeSeeds } = query.selection;
+  if (sources !== null) {
+    parts.push(`t.source IN (${sources.map((s, i) => ((params[`src${i}`] = s), `@src${i}`)).join(', ')})`);
+  } else if (!includeSeeds) {
+    parts.push(`t.source <> 'seed'`);
+  }
+  if (categories !== null) {
+    parts.push(`t.category IN (${categories.map((c, i) => ((params[`cat${i}`] = c), `@cat${i}`)).join(', ')})`);
+  }
+  return { where: parts.join(' AND '), params };
+}
