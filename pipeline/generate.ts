@@ -5,15 +5,19 @@
  * Crash safety comes from the store: each reply and all its tasks are one transaction, so a kill at any
  * moment leaves whole replies or nothing. Resuming counts what the run already has in the DB.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
-import { BruteForceIndex } from './dedup/brute.ts';
+import { Budget, type BudgetStop } from './budget.ts';
+import { buildIndex } from './dedup/qgram-index.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
 import type { FilterOptions } from './filters.ts';
 import { Ingestor } from './ingest.ts';
 import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient } from './llm.ts';
+import { costUsd, type Price } from './llm/cost.ts';
 import { parseReply } from './parse.ts';
 import { buildPrompt, type GenerationMode, type Random, type Template } from './prompt.ts';
+import { AttemptStore } from './store/attempts.ts';
 import type { RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
 
@@ -43,6 +47,12 @@ export interface GenerateOptions {
   drainTimeoutMs: number;
   /** Stored with the run so it can be repeated; must hold no secrets. */
   runOptions: Record<string, unknown>;
+  /** The model's price; undefined: cost is not recorded (and --max-cost cannot be used). */
+  price?: Price | undefined;
+  /** Stop cleanly before the run's spending could pass this many USD. */
+  maxCostUsd?: number | undefined;
+  /** Stop cleanly once the run has sent this many requests. */
+  maxRequests?: number | undefined;
 }
 
 export interface GenerateDeps {
@@ -69,6 +79,8 @@ export interface Progress {
   inFlight: number;
   promptTokens: number;
   completionTokens: number;
+  /** USD the run has spent (earlier invocations included); 0 when the model has no price. */
+  costUsd: number;
   elapsedMs: number;
 }
 
@@ -80,13 +92,19 @@ export type GenerateEvent =
 
 export interface RunSummary extends RunTotals {
   runId: number;
-  status: 'completed' | 'interrupted' | 'failed';
+  /** 'waiting': batch mode, a batch is out; run again later to collect it. */
+  status: 'completed' | 'interrupted' | 'failed' | 'waiting';
   target: number;
   resumed: boolean;
   /** Accepted by this invocation. */
   acceptedNow: number;
   seconds: number;
   error?: string;
+  /** Why an interrupted run stopped: a stop signal, or a budget cap. */
+  stopReason?: 'signal' | BudgetStop['reason'];
+  stopMessage?: string;
+  /** Batch mode: the batch still out when the step ended. */
+  openBatch?: { id: number; providerBatchId: string | null; status: string; requests: number };
 }
 
 export class GenerationFailed extends Error {
@@ -104,34 +122,27 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
   const random = deps.random ?? Math.random;
   const started = performance.now();
 
-  storeSeeds(store, options.seeds);
-  const index = deps.index ?? new BruteForceIndex();
-  if (deps.index === undefined) for (const { id, key } of store.acceptedKeys()) index.add(key, id);
-  const ingestor = new Ingestor(store, index, { similarity: options.similarity, filters: options.filters, skipFilters: false });
-  const templateId = store.templateId(options.template.name, options.template.sha256, options.template.content);
-
-  const newRun = { target: options.target, mode: options.mode, model: options.params.model, options: options.runOptions };
-  const latest = store.latestRun();
-  const resumed = options.resume && latest !== undefined && latest.status !== 'completed';
-  let runId: number;
-  if (resumed) {
-    runId = latest.id;
-    store.resumeRun(runId, newRun);
-  } else {
-    runId = store.createRun(newRun);
-  }
+  const { index, ingestor, templateId, runId, resumed } = prepareRun(options, store, deps.index);
   const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
+  const attemptStore = new AttemptStore(store);
 
   const acceptedAtStart = store.countAccepted(runId);
+  const totalsAtStart = store.runTotals(runId).requests;
+  const budget = new Budget(
+    { maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests },
+    { costUsd: totalsAtStart.costUsd, requests: totalsAtStart.total },
+  );
   const p: Progress = {
     runId, target: options.target, accepted: acceptedAtStart, acceptedAtStart, rejected: 0, requests: 0,
-    failedRequests: 0, inFlight: 0, promptTokens: 0, completionTokens: 0, elapsedMs: 0,
+    failedRequests: 0, inFlight: 0, promptTokens: 0, completionTokens: 0, costUsd: budget.spentUsd, elapsedMs: 0,
   };
   const snapshot = (): Progress => ({ ...p, elapsedMs: performance.now() - started });
   deps.onEvent?.({ type: 'start', progress: snapshot(), resumed, indexSize: index.size });
 
   // Cancels in-flight requests once the drain deadline after a stop signal has passed.
   const cancel = new AbortController();
+  // Every request in flight (and each one queued at the rate limiter) listens on it: no leak, just many.
+  setMaxListeners(options.concurrency * 4 + 10, cancel.signal);
   let drainTimer: NodeJS.Timeout | undefined;
   const onStop = (): void => {
     deps.onEvent?.({ type: 'stopping', progress: snapshot(), reason: 'stop signal' });
@@ -142,6 +153,10 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
 
   let consecutiveFailures = 0;
   let fatal: Error | undefined;
+  let budgetStop: BudgetStop | undefined;
+  // A request the budget refused while others were in flight: wait for them before trying again.
+  let budgetBlocked = false;
+  const price = options.price;
   // Running estimate of accepted tasks per request, so the last requests are not sent for nothing.
   let yieldPerRequest = options.tasksPerRequest * 0.5;
 
@@ -156,18 +171,42 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
     });
     const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
     const base = { runId, templateId, model: options.params.model, messages, params: options.params };
+    // Worst case: the prompt as estimated, and every max_token used.
+    const promptEstimate = llm.estimatePromptTokens?.(messages, options.params.model) ?? prompt.length;
+    const worstUsd = price === undefined ? 0 : costUsd({ promptTokens: promptEstimate, completionTokens: options.params.max_tokens }, price);
+    const refused = budget.check(worstUsd);
+    if (refused !== undefined) {
+      // Requests still out may cost less than their worst case and make room; if none is out, this is the end.
+      if (budget.inFlight > 0) {
+        budgetBlocked = true;
+        return;
+      }
+      if (budgetStop === undefined) {
+        budgetStop = refused;
+        deps.onEvent?.({ type: 'stopping', progress: { ...snapshot(), inFlight: 0 }, reason: refused.message });
+      }
+      return;
+    }
+    const settleBudget = budget.start(worstUsd);
     p.requests++;
     let reply: ChatReply;
     try {
-      reply = await llm.complete(messages, options.params, cancel.signal);
+      reply = await withLinkedSignal(cancel.signal, (signal) => llm.complete(messages, options.params, signal));
     } catch (err) {
       const error = err instanceof LlmError ? err : new LlmError(String(err), 'other', undefined, 1);
-      const requestId = store.insertRequest({ ...base, status: 'error', error: `${error.kind}: ${error.message}`, attempts: error.attempts });
+      settleBudget(0);
+      budgetBlocked = false;
+      const requestId = store.transaction(() => {
+        const id = store.insertRequest({ ...base, status: 'error', error: `${error.kind}: ${error.message}`, attempts: error.attempts });
+        attemptStore.insertAttempts(id, error.attemptLog);
+        return id;
+      });
       p.failedRequests++;
       deps.onEvent?.({ type: 'request-failed', progress: snapshot(), requestId, error: `${error.kind}: ${error.message}` });
       if (error.kind === 'aborted') return;
       consecutiveFailures++;
       if (error.kind === 'auth') fatal = new Error(`the model API refused the key: ${error.message}`);
+      else if (error.kind === 'quota') fatal = new Error(`the model API says the account is out of quota: ${error.message}`);
       else if (consecutiveFailures >= options.maxConsecutiveFailures) {
         fatal = new Error(`${consecutiveFailures} requests in a row failed; last error: ${error.kind}: ${error.message}`);
       }
@@ -176,14 +215,20 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
     consecutiveFailures = 0;
     p.promptTokens += reply.usage?.promptTokens ?? 0;
     p.completionTokens += reply.usage?.completionTokens ?? 0;
+    // No usage reported: count the worst case, so a budget is never overrun by a silent server.
+    const cost = price === undefined ? null : reply.usage === null ? worstUsd : costUsd(reply.usage, price);
+    settleBudget(cost ?? 0);
+    budgetBlocked = false;
+    p.costUsd = budget.spentUsd;
     const parsed = parseReply(reply.content, reply.finishReason);
     const { requestId, result } = store.transaction(() => {
       const requestId = store.insertRequest({
         ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
         promptTokens: reply.usage?.promptTokens, completionTokens: reply.usage?.completionTokens,
         totalTokens: reply.usage?.totalTokens, latencyMs: reply.latencyMs, attempts: reply.attempts,
-        replyShape: parsed.shape, parseProblems: parsed.problems,
+        replyShape: parsed.shape, parseProblems: parsed.problems, costUsd: cost,
       });
+      attemptStore.insertAttempts(requestId, reply.attemptLog);
       const result = ingestor.ingest({
         source: 'generated', runId, requestId, tasks: parsed.tasks, maxAccept: options.target - p.accepted,
       });
@@ -200,7 +245,8 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
   };
 
   const limit = pLimit(options.concurrency);
-  const finished = (): boolean => p.accepted >= options.target || fatal !== undefined || (deps.signal?.aborted ?? false);
+  const finished = (): boolean =>
+    p.accepted >= options.target || fatal !== undefined || budgetStop !== undefined || (deps.signal?.aborted ?? false);
   /** Fewer requests in flight as the target nears: each one is expected to bring `yieldPerRequest`. */
   const wanted = (): number => {
     const remaining = options.target - p.accepted;
@@ -213,7 +259,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
         if (p.inFlight === 0) resolve();
         return;
       }
-      while (p.inFlight < wanted()) {
+      while (p.inFlight < wanted() && !budgetBlocked) {
         p.inFlight++;
         void limit(oneRequest)
           .catch((err: unknown) => {
@@ -231,16 +277,71 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
   deps.signal?.removeEventListener('abort', onStop);
 
   const status = fatal !== undefined ? 'failed' : p.accepted >= options.target ? 'completed' : 'interrupted';
-  store.finishRun(runId, status, fatal?.message);
+  store.finishRun(runId, status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
   const summary: RunSummary = {
     ...store.runTotals(runId), runId, status, target: options.target, resumed,
     acceptedNow: p.accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000,
   };
+  if (status === 'interrupted') {
+    summary.stopReason = budgetStop?.reason ?? 'signal';
+    if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;
+  }
   if (fatal !== undefined) {
     summary.error = fatal.message;
     throw new GenerationFailed(fatal.message, summary);
   }
   return summary;
+}
+
+export interface PreparedRun {
+  index: NearDupIndex;
+  ingestor: Ingestor;
+  templateId: number;
+  runId: number;
+  resumed: boolean;
+}
+
+type RunSetup = Pick<GenerateOptions, 'seeds' | 'similarity' | 'filters' | 'template' | 'target' | 'mode' | 'params' | 'runOptions' | 'resume'>;
+
+/**
+ * What an online run and a batch step both begin with: seeds stored, the near-duplicate index loaded,
+ * and the latest unfinished run resumed (or a new one created).
+ */
+export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDupIndex): PreparedRun {
+  storeSeeds(store, options.seeds);
+  // Exact, and fast enough for millions of stored tasks (see dedup/qgram-index.ts for why it cannot miss).
+  const index = givenIndex ?? buildIndex(store.acceptedKeys());
+  const ingestor = new Ingestor(store, index, { similarity: options.similarity, filters: options.filters, skipFilters: false });
+  const templateId = store.templateId(options.template.name, options.template.sha256, options.template.content);
+
+  const newRun = { target: options.target, mode: options.mode, model: options.params.model, options: options.runOptions };
+  const latest = store.latestRun();
+  const resumed = options.resume && latest !== undefined && latest.status !== 'completed';
+  let runId: number;
+  if (resumed) {
+    runId = latest.id;
+    store.resumeRun(runId, newRun);
+  } else {
+    runId = store.createRun(newRun);
+  }
+  return { index, ingestor, templateId, runId, resumed };
+}
+
+/**
+ * Runs `fn` with a per-request signal that follows `parent`. The HTTP client adds a listener to the
+ * signal it is given and never removes it; on the run-long signal that would pile up one listener per
+ * request for the whole night.
+ */
+async function withLinkedSignal<T>(parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const child = new AbortController();
+  const abort = (): void => child.abort();
+  if (parent.aborted) child.abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  try {
+    return await fn(child.signal);
+  } finally {
+    parent.removeEventListener('abort', abort);
+  }
 }
 
 /** Seeds live in the store as accepted tasks of source `seed`, so the index and `nearest` can point at them. */

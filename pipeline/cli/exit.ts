@@ -5,6 +5,8 @@ export const EXIT = {
   failure: 1,
   /** Bad usage or bad input: unknown flag, bad value, bad seed/template/DB file, missing API key. */
   usage: 2,
+  /** Stopped cleanly at --max-cost or --max-requests; the run can be resumed with a larger budget. */
+  budget: 3,
   /** The model's base URL did not answer the start-up probe (sysexits EX_UNAVAILABLE). */
   unavailable: 69,
   /** Another process holds the database (sysexits EX_TEMPFAIL): try again later. */

@@ -1,17 +1,21 @@
 /** `generate`: flags → library options, then `generate()` with a lock, signals, progress and a summary. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { runBatchStep } from '../batch.ts';
 import { DatasetError } from '../datasets.ts';
 import { DEFAULT_FILTER_OPTIONS } from '../filters.ts';
 import { generate, GenerationFailed, type RunSummary } from '../generate.ts';
 import { createLlmClient, redact } from '../llm.ts';
+import { createBatchApi } from '../llm/batch-api.ts';
+import { DEFAULT_PRICES, loadPriceFile, parsePriceFlag, PriceError, priceFor, type Price } from '../llm/cost.ts';
 import { acquireLock, LockedError, type Lock } from '../lock.ts';
 import {
   DEFAULT_TASK_TYPE_LIST, DEFAULT_TEMPLATE_FILES, DEFAULT_TOPIC_LIST, GENERATION_MODES, loadList, loadTemplate,
   TemplateError, type GenerationMode,
 } from '../prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from '../seeds.ts';
+import { BatchStore } from '../store/batches.ts';
 import { Store, StoreError } from '../store/store.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
@@ -43,6 +47,19 @@ export interface GenerateFlags {
   logFormat: LogFormat;
   logFile?: string;
   quiet: boolean;
+  /** Client-side limits; unset: learned from the server's x-ratelimit-* headers, if it sends them. */
+  rpm?: number;
+  tpm?: number;
+  /** Stop the run cleanly before it could spend more (USD, whole run). */
+  maxCost?: number;
+  /** Stop the run cleanly after this many requests (whole run). */
+  maxRequests?: number;
+  /** A JSON price table merged over the built-in one. */
+  prices?: string;
+  /** This model's price, INPUT,OUTPUT USD per 1M tokens; wins over the tables. */
+  price?: Price;
+  /** Batch API: one step per invocation (submit, or collect and submit the next). */
+  batch?: boolean;
 }
 
 export function generateCommand(): Command {
@@ -72,10 +89,49 @@ export function generateCommand(): Command {
     .option('--log-format <format>', 'auto (bar on a terminal, JSON lines otherwise) | text | json', oneOf(['auto', 'text', 'json'] as const), 'auto')
     .option('--log-file <path>', 'also append JSON log lines to this file')
     .option('--quiet', 'no progress output; warnings, errors and the summary only', false)
+    .option('--rpm <n>', 'requests per minute allowed (default: learned from the server\'s rate-limit headers)', positiveInt)
+    .option('--tpm <n>', 'tokens per minute allowed (default: learned from the server\'s rate-limit headers)', positiveInt)
+    .option('--max-cost <usd>', 'stop cleanly before the run could spend more than this (USD, whole run)', positiveNumber)
+    .option('--max-requests <n>', 'stop cleanly after the run has sent this many requests', positiveInt)
+    .option('--prices <file>', 'JSON price table {"model": {"input": USD/1M, "output": USD/1M}} over the built-in one')
+    .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
+    .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next', false)
     .action(async (count: number | undefined, flags: GenerateFlags) => {
       const summary = await runGenerate({ ...flags, n: resolveCount(count, flags.n) }, process.env);
-      if (summary.status === 'interrupted') process.exitCode = interruptedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+      if (summary.status === 'interrupted') {
+        process.exitCode = summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests' ? EXIT.budget
+          : interruptedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+      }
     });
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got "${value}"`);
+  return n;
+}
+
+function priceFlag(value: string): Price {
+  try {
+    return parsePriceFlag(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** The model's price from --price, else --prices over the built-in table; undefined when none knows it. */
+function resolvePrice(flags: GenerateFlags): Price | undefined {
+  if (flags.price !== undefined) return flags.price;
+  let table = DEFAULT_PRICES;
+  if (flags.prices !== undefined) {
+    try {
+      table = { ...DEFAULT_PRICES, ...loadPriceFile(flags.prices) };
+    } catch (err) {
+      if (err instanceof PriceError) throw new CliError(err.message);
+      throw err;
+    }
+  }
+  return priceFor(flags.model, table);
 }
 
 function resolveCount(positional: number | undefined, flag: number | undefined): number {
@@ -119,6 +175,10 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
     throw err;
   }
   checkDbDirectory(flags.db);
+  const price = resolvePrice(flags);
+  if (flags.maxCost !== undefined && price === undefined) {
+    throw new CliError(`--max-cost needs the price of ${flags.model}, which is not in the built-in table: give --price INPUT,OUTPUT (USD per 1M tokens) or --prices FILE`);
+  }
 
   const reporter = createReporter({ format: flags.logFormat, quiet: flags.quiet, logFile: flags.logFile });
   let lock: Lock | undefined;
@@ -145,7 +205,9 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
       reporter.warn(`took over a stale lock from pid ${lock.tookOverFrom.pid} (started ${lock.tookOverFrom.startedAt}), which is no longer running`);
     }
 
-    const llm = createLlmClient({ apiKey, baseURL, timeoutMs: flags.timeout * 1000, maxRetries: flags.retries });
+    const llm = createLlmClient({
+      apiKey, baseURL, timeoutMs: flags.timeout * 1000, maxRetries: flags.retries, rateLimit: { rpm: flags.rpm, tpm: flags.tpm },
+    });
     if (flags.probe) {
       try {
         await llm.probe();
@@ -168,19 +230,27 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
     process.on('SIGTERM', onSignal);
     const params = { model: flags.model, temperature: flags.temperature, top_p: flags.topP, max_tokens: flags.maxTokens };
     const { logFormat: _f, logFile: _l, quiet: _q, probe: _p, ...runFlags } = flags;
+    const common = {
+      target: flags.n, mode: flags.mode, template, seeds, topics, taskTypes, params,
+      tasksPerRequest: flags.tasksPerRequest, maxOutputChars: flags.maxOutputChars,
+      similarity: flags.similarity, filters: DEFAULT_FILTER_OPTIONS, resume: !flags.newRun,
+      // The flags, never the environment: the key must not reach the DB.
+      runOptions: { ...runFlags, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
+      price, maxCostUsd: flags.maxCost, maxRequests: flags.maxRequests,
+    };
+    if (!flags.batch && !flags.newRun) refuseOpenBatches(store);
     try {
-      const summary = await generate(
-        {
-          target: flags.n, mode: flags.mode, template, seeds, topics, taskTypes, params,
-          concurrency: flags.concurrency, tasksPerRequest: flags.tasksPerRequest, maxOutputChars: flags.maxOutputChars,
-          similarity: flags.similarity, filters: DEFAULT_FILTER_OPTIONS, maxConsecutiveFailures: 20,
-          resume: !flags.newRun, drainTimeoutMs: flags.drainTimeout * 1000,
-          // The flags, never the environment: the key must not reach the DB.
-          runOptions: { ...runFlags, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
-        },
-        { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) },
-      );
+      const summary = flags.batch
+        ? await runBatchStep(common, {
+          store, signal: stop.signal, onEvent: (e) => reporter.event(e), log: (message, fields) => reporter.info(message, fields),
+          api: createBatchApi({ apiKey, baseURL, maxRetries: flags.retries }),
+        })
+        : await generate(
+          { ...common, concurrency: flags.concurrency, maxConsecutiveFailures: 20, drainTimeoutMs: flags.drainTimeout * 1000 },
+          { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) },
+        );
       reporter.summary(summary, flags.db);
+      if (summary.stopMessage !== undefined) reporter.warn(`run ${summary.runId} stopped: ${summary.stopMessage}`);
       return summary;
     } catch (err) {
       if (err instanceof GenerationFailed) {
@@ -196,6 +266,17 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
     lock?.release();
     reporter.close();
   }
+}
+
+/** An online run must not take over a run whose batch is still out: its results would be lost. */
+function refuseOpenBatches(store: Store): void {
+  const latest = store.latestRun();
+  if (latest === undefined || latest.status === 'completed') return;
+  const open = new BatchStore(store).openBatches(latest.id)[0];
+  if (open === undefined) return;
+  throw new CliError(
+    `run ${latest.id} has batch ${open.providerBatchId ?? open.id} out (${open.providerStatus ?? open.status}): continue it with --batch, or start a new run with --new-run`,
+  );
 }
 
 /** The DB's directory must exist and be writable; said before anything else is touched. */

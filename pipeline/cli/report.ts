@@ -55,7 +55,7 @@ export function createReporter(options: ReporterOptions): Reporter {
       acceptanceRate: decided === 0 ? null : round(gained / decided, 3),
       requests: p.requests, failedRequests: p.failedRequests, inFlight: p.inFlight,
       requestsPerSecond: seconds > 0 ? round(p.requests / seconds, 2) : null,
-      promptTokens: p.promptTokens, completionTokens: p.completionTokens,
+      promptTokens: p.promptTokens, completionTokens: p.completionTokens, costUsd: round(p.costUsd, 4),
       etaSeconds: gained > 0 ? Math.round(((p.target - p.accepted) * seconds) / gained) : null,
       elapsedSeconds: Math.round(seconds),
     };
@@ -69,12 +69,13 @@ export function createReporter(options: ReporterOptions): Reporter {
       inFlight: p.inFlight,
       rps: f.requestsPerSecond ?? 0,
       tokens: p.promptTokens + p.completionTokens,
-      eta: f.etaSeconds === null ? '-' : formatDuration(f.etaSeconds as number),
+      cost: p.costUsd.toFixed(2),
+      etaText: f.etaSeconds === null ? '-' : formatDuration(f.etaSeconds as number),
     };
     if (bar === undefined) {
       bar = new cliProgress.SingleBar(
         {
-          format: '{bar} {value}/{total} accepted | {rate} kept | {inFlight} in flight | {rps} req/s | {tokens} tokens | ETA {eta}',
+          format: '{bar} {value}/{total} accepted | {rate} kept | {inFlight} in flight | {rps} req/s | {tokens} tokens | ${cost} | ETA {etaText}',
           hideCursor: true,
           clearOnComplete: false,
           stream: process.stderr,
@@ -113,7 +114,10 @@ export function createReporter(options: ReporterOptions): Reporter {
           break;
         case 'stopping':
           emit({ level: 'warn', event: 'stopping', reason: e.reason, inFlight: e.progress.inFlight }, true);
-          if (!json) say(`stopping (${e.reason}): waiting for ${e.progress.inFlight} request(s) in flight; press Ctrl-C again to quit at once`);
+          if (!json) {
+            say(e.progress.inFlight === 0 ? `stopping: ${e.reason}`
+              : `stopping (${e.reason}): waiting for ${e.progress.inFlight} request(s) in flight; press Ctrl-C again to quit at once`);
+          }
           break;
       }
     },
@@ -142,7 +146,10 @@ function summaryFields(s: RunSummary): Record<string, unknown> {
     runId: s.runId, status: s.status, target: s.target, resumed: s.resumed, accepted: s.accepted, acceptedNow: s.acceptedNow,
     rejected: Object.values(s.rejected).reduce((a, b) => a + b, 0), rejectedByReason: s.rejected,
     requests: s.requests.total, failedRequests: s.requests.failed, promptTokens: s.requests.promptTokens,
-    completionTokens: s.requests.completionTokens, seconds: round(s.seconds, 1), ...(s.error ? { error: s.error } : {}),
+    completionTokens: s.requests.completionTokens, costUsd: round(s.requests.costUsd, 4), seconds: round(s.seconds, 1),
+    ...(s.error ? { error: s.error } : {}), ...(s.stopReason ? { stopReason: s.stopReason } : {}),
+    ...(s.stopMessage ? { stopMessage: s.stopMessage } : {}),
+    ...(s.openBatch ? { openBatch: s.openBatch } : {}),
   };
 }
 
@@ -154,7 +161,9 @@ export function formatSummary(s: RunSummary, db: string): string {
     .join(', ');
   return [
     `run ${s.runId} ${s.status}: accepted ${s.accepted}/${s.target} (${s.acceptedNow} in this invocation), rejected ${rejected}${reasons ? ` (${reasons})` : ''}`,
-    `requests ${s.requests.total} (${s.requests.failed} failed), tokens ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion, ${s.seconds.toFixed(1)} s`,
+    `requests ${s.requests.total} (${s.requests.failed} failed), tokens ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion, $${s.requests.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
+    ...(s.stopMessage ? [`stopped: ${s.stopMessage}`] : []),
+    ...(s.openBatch ? [`batch ${s.openBatch.providerBatchId ?? s.openBatch.id} (${s.openBatch.requests} requests) is ${s.openBatch.status}: run the same command again later to collect it`] : []),
     `database ${db}`,
   ].join('\n');
 }

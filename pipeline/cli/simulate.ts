@@ -14,6 +14,10 @@ interface SimulateFlags {
   faultHang: number;
   faultTruncate: number;
   faultGarbage: number;
+  rpm?: number;
+  tpm?: number;
+  batchStepMs?: number;
+  batchStepPolls: number;
 }
 
 const probability = numberIn(0, 1);
@@ -34,10 +38,16 @@ export function simulateCommand(): Command {
     .option('--fault-hang <p>', 'share of requests never answered', probability, 0)
     .option('--fault-truncate <p>', 'share of replies cut off (finish_reason length)', probability, 0)
     .option('--fault-garbage <p>', 'share of replies with no parseable tasks', probability, 0)
+    .option('--rpm <n>', 'enforce this many requests per minute (429 + x-ratelimit-* headers)', positiveInt)
+    .option('--tpm <n>', 'enforce this many tokens per minute (prompt + max_tokens on arrival, real usage after)', positiveInt)
+    .option('--batch-step-ms <ms>', 'a batch moves one status on every this many ms (default: per poll)', positiveInt)
+    .option('--batch-step-polls <n>', 'a batch moves one status on every n-th poll', positiveInt, 1)
     .action(async (f: SimulateFlags) => {
       const sim = await startSimulator({
         port: f.port, seed: f.seed, latencyMs: f.latency, nearDuplicateRate: f.nearDuplicates, junkRate: f.junk,
         faults: { rateLimit429: f.fault429, serverError500: f.fault500, hang: f.faultHang, truncate: f.faultTruncate, garbage: f.faultGarbage },
+        rateLimits: { rpm: f.rpm, tpm: f.tpm },
+        batch: { stepPolls: f.batchStepPolls, ...(f.batchStepMs === undefined ? {} : { stepMs: f.batchStepMs }) },
       });
       process.stderr.write(
         `simulator (synthetic test data, not a model) listening on ${sim.url}\n` +

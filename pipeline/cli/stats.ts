@@ -1,5 +1,6 @@
 /** `stats`: what the store holds, overall, per run or per day. Read-only: works while a run is going. */
 import { Command } from 'commander';
+import { AttemptStore } from '../store/attempts.ts';
 import { Store, StoreError } from '../store/store.ts';
 import { DEFAULT_DB } from './generate.ts';
 import { CliError } from './exit.ts';
@@ -30,8 +31,9 @@ export function statsCommand(): Command {
         const s = store.stats();
         const runs = flags.runs ? store.runsView() : undefined;
         const days = flags.days ? store.daysView() : undefined;
+        const spending = new AttemptStore(store).spending();
         if (flags.json) {
-          process.stdout.write(JSON.stringify({ ...s, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) }) + '\n');
+          process.stdout.write(JSON.stringify({ ...s, spending, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) }) + '\n');
           return;
         }
         const lines = [
@@ -42,6 +44,11 @@ export function statsCommand(): Command {
           `runs      ${s.runs}`,
           `requests  ${s.requests.total} (${s.requests.failed} failed)`,
           `tokens    ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion`,
+          `cost      $${spending.costUsd.toFixed(4)} (online $${spending.costByChannel.online.toFixed(4)}, batch $${spending.costByChannel.batch.toFixed(4)})` +
+            (spending.unpricedRequests > 0 ? `; ${spending.unpricedRequests} requests of unpriced models not counted` : ''),
+          `attempts  ${spending.attempts} (${Object.entries(spending.attemptsByOutcome).map(([k, n]) => `${k} ${n}`).join(', ')})`,
+          `time      ${spending.attemptSeconds.toFixed(1)} s in requests, ${spending.waitSeconds.toFixed(1)} s waiting (rate limit, back-off)` +
+            (spending.latencyMs.p50 === null ? '' : `; latency p50 ${spending.latencyMs.p50} ms, p95 ${spending.latencyMs.p95} ms`),
         ];
         if (runs) {
           lines.push('', table(['run', 'status', 'started', 'accepted', 'rejected', 'requests', 'tokens'],

@@ -14,10 +14,14 @@ import {
   createChatEngine, errorResponse, toChunks, type ChatCompletion, type ChatEngine, type SimResponse, type SimulatorFaults,
   type SimulatorStats,
 } from './completions.ts';
+import { BatchService, type BatchSimOptions } from './batch.ts';
+import { admissionTokens, ServerRateLimits, type RateLimitConfig } from './ratelimit.ts';
 import { REPLY_SHAPES, type ReplyShape } from './replies.ts';
 
 export type { SimulatorFaults, SimulatorStats, RequestOutcome } from './completions.ts';
 export type { ReplyShape } from './replies.ts';
+export type { BatchService, BatchSimOptions } from './batch.ts';
+export type { RateLimitConfig, ServerRateLimits } from './ratelimit.ts';
 
 export interface SimulatorOptions {
   /** Port on 127.0.0.1; 0 picks a free one. Default 0. */
@@ -41,6 +45,10 @@ export interface SimulatorOptions {
   shapes?: Partial<Record<ReplyShape, number>>;
   /** When set, requests without `Authorization: Bearer <this>` get 401. Default: no check. */
   requireApiKey?: string;
+  /** Requests and tokens per minute enforced on chat completions (429 + x-ratelimit-* headers). Default: none. */
+  rateLimits?: RateLimitConfig;
+  /** The Files and Batch APIs: how batches progress (per poll or per time). */
+  batch?: BatchSimOptions;
 }
 
 export interface Simulator {
@@ -50,6 +58,10 @@ export interface Simulator {
   /** Stops listening, drops open connections (hanging requests included) and pending replies. */
   close(): Promise<void>;
   stats(): SimulatorStats;
+  /** The Files and Batch APIs' state and test controls (hold an answer, make a batch expire or fail). */
+  batches: BatchService;
+  /** The enforced limits and their counters. */
+  rateLimits: ServerRateLimits;
 }
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -80,6 +92,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     { method: 'GET', path: '/v1/models', slow: false, handle: () => engine.listModels() },
     { method: 'POST', path: '/v1/chat/completions', slow: true, handle: (_req, body) => engine.completeChat(body) },
   ];
+  const limits = new ServerRateLimits(options.rateLimits ?? {});
+  const batches = new BatchService(options.batch ?? {}, (body) => {
+    const r = engine.completeChat(body);
+    // Inside a batch nothing hangs: the provider's own timeout turns it into a failed line.
+    return r.hang === true
+      ? { status: 500, body: { error: { message: 'The request timed out.', type: 'server_error', param: null, code: 'timeout' } } }
+      : { status: r.status, body: r.json };
+  }, engine.rng);
 
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -104,6 +124,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       engine.record('unauthorized');
       return send(res, errorResponse(401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key', 'unauthorized'));
     }
+    if (route === undefined && (await batches.handle(req, res, path))) return;
     if (route === undefined) {
       await drain(req);
       engine.record('not_found');
@@ -119,9 +140,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         return send(res, errorResponse(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null, 'bad_request'));
       }
     }
+    // Rate limits apply to chat completions: charged on arrival, settled with the usage when answered.
+    const estimate = route.slow && limits.enabled ? admissionTokens(body) : undefined;
+    const admission = estimate === undefined ? undefined : limits.admit(estimate);
+    if (admission !== undefined && !admission.ok) {
+      engine.record('rate_limited');
+      const refused = errorResponse(429, admission.message, 'requests', 'rate_limit_exceeded', 'rate_limited');
+      return send(res, { ...refused, headers: admission.headers });
+    }
     const response = route.handle(req, body);
+    if (admission?.ok) response.headers = { ...admission.headers, ...response.headers };
+    // A hung request keeps its reservation, as a real server keeps working on it.
     if (response.hang === true) return; // never answered; close() destroys the socket
     if (route.slow && latencyMs > 0) await delay(latencyMs * (0.5 + engine.rng.next()));
+    if (admission?.ok) {
+      // Answered: charged its real usage; an error used its prompt at most, a 429 nothing.
+      const usage = (response.json as { usage?: { total_tokens?: number } } | null)?.usage;
+      admission.settle(response.status === 200 ? usage?.total_tokens ?? estimate! : response.status === 429 ? 0 : estimate! - maxTokensOf(body));
+    }
     if (closing || res.destroyed) return;
     if (response.stream !== undefined && response.status === 200) return sendStream(res, response.json as ChatCompletion, response.stream.includeUsage);
     send(res, response);
@@ -156,9 +192,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     url: `http://127.0.0.1:${port}/v1`,
     port,
     stats: () => engine.stats(),
+    batches,
+    rateLimits: limits,
     close: () =>
       new Promise<void>((resolve) => {
         closing = true;
+        batches.close();
         for (const t of timers) clearTimeout(t);
         timers.clear();
         server.close(() => resolve());
@@ -197,6 +236,12 @@ async function drain(req: http.IncomingMessage): Promise<void> {
   } catch {
     // The answer is an error either way.
   }
+}
+
+function maxTokensOf(body: unknown): number {
+  const b = body as { max_tokens?: unknown; max_completion_tokens?: unknown };
+  const v = b.max_completion_tokens ?? b.max_tokens;
+  return typeof v === 'number' ? v : 4096;
 }
 
 function checkProbability(name: string, p: number): number {

@@ -1,0 +1,345 @@
+/**
+ * Batch mode: one step of a run per invocation (a cron tick). Each step takes the run's open batches as
+ * far as they go (upload the input file, create the batch, poll it, and once it is done stream its
+ * output and error files through the same parser, filters and dedup as online replies), and then, if
+ * the run's target is not reached and nothing is out, builds and submits the next batch.
+ *
+ * Crash safety: the batch and its lines are stored before anything is uploaded; the input file id and
+ * the batch id are stored as soon as they are known; creating a batch first looks for one already made
+ * from the same file; each result line is stored, with its tasks, in one transaction that also marks
+ * its input line answered (custom_id → batch_requests.id). A kill anywhere repeats at most one HTTP
+ * call, never a batch, and never ingests a line twice.
+ */
+import { Budget, type BudgetStop } from './budget.ts';
+import type { NearDupIndex } from './dedup/index.ts';
+import { GenerationFailed, prepareRun, type GenerateEvent, type GenerateOptions, type Progress, type RunSummary } from './generate.ts';
+import type { ChatMessage, ChatParams } from './llm.ts';
+import {
+  BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch,
+} from './llm/batch-api.ts';
+import { costUsd } from './llm/cost.ts';
+import type { LlmErrorKind } from './llm/errors.ts';
+import { tokenCounterFor } from './llm/tokens.ts';
+import { parseReply } from './parse.ts';
+import { buildPrompt, type Random } from './prompt.ts';
+import { AttemptStore } from './store/attempts.ts';
+import { BatchStore, customIdFor, parseCustomId, type BatchRow, type NewBatchRequest } from './store/batches.ts';
+import type { Store } from './store/store.ts';
+import type { Task } from './types.ts';
+
+export type BatchOptions = Omit<GenerateOptions, 'concurrency' | 'drainTimeoutMs' | 'maxConsecutiveFailures'> & {
+  /** Most requests in one batch. Default (and the API's limit) 50 000. */
+  maxBatchRequests?: number;
+  /** Most bytes in one input file. Default (and the API's limit) 200 MB. */
+  maxBatchBytes?: number;
+  /** The run fails when this many batches in a row bring back no usable reply. Default 3. */
+  maxFailedBatches?: number;
+};
+
+export interface BatchDeps {
+  store: Store;
+  api: BatchApi;
+  random?: Random;
+  index?: NearDupIndex;
+  onEvent?: (event: GenerateEvent) => void;
+  /** One line per step taken (uploaded, created, polled, ingested, submitted), with its figures. */
+  log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Aborting stops between steps and between result lines; the next invocation continues. */
+  signal?: AbortSignal;
+}
+
+export type BatchSummary = RunSummary;
+
+/** One result line of a batch output or error file. */
+interface OutputLine {
+  custom_id?: unknown;
+  response?: { status_code?: number; body?: ChatBody & { error?: { message?: string; code?: string } } } | null;
+  error?: { code?: string; message?: string } | null;
+}
+
+interface ChatBody {
+  choices?: { message?: { content?: string | null }; finish_reason?: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+}
+
+/** Accepted tasks per request assumed before the run has its own figure. */
+const FIRST_YIELD_SHARE = 0.5;
+/** Extra requests asked for, against near-duplicates and failures eating into the yield. */
+const SIZE_MARGIN = 1.15;
+const MACHINE_POOL = 500;
+
+export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Promise<BatchSummary> {
+  const { store, api } = deps;
+  const random = deps.random ?? Math.random;
+  const started = performance.now();
+  const maxRequests = Math.min(options.maxBatchRequests ?? BATCH_MAX_REQUESTS, BATCH_MAX_REQUESTS);
+  const maxBytes = Math.min(options.maxBatchBytes ?? BATCH_MAX_BYTES, BATCH_MAX_BYTES);
+  const aborted = (): boolean => deps.signal?.aborted ?? false;
+  const log = (message: string, fields: Record<string, unknown> = {}): void => deps.log?.(message, fields);
+
+  const { ingestor, templateId, runId, resumed, index } = prepareRun(options, store, deps.index);
+  const batches = new BatchStore(store);
+  const attemptStore = new AttemptStore(store);
+  let accepted = store.countAccepted(runId);
+  const acceptedAtStart = accepted;
+  const progress = (): Progress => {
+    const t = store.runTotals(runId).requests;
+    return {
+      runId, target: options.target, accepted, acceptedAtStart, rejected: 0, requests: t.total, failedRequests: t.failed,
+      inFlight: 0, promptTokens: t.promptTokens, completionTokens: t.completionTokens, costUsd: t.costUsd,
+      elapsedMs: performance.now() - started,
+    };
+  };
+  deps.onEvent?.({ type: 'start', progress: progress(), resumed, indexSize: index.size });
+
+  // -- one result line -----------------------------------------------------------------------------
+
+  const ingestLine = (batch: BatchRow, text: string): 'ok' | 'error' | 'skipped' => {
+    let out: OutputLine;
+    try {
+      out = JSON.parse(text) as OutputLine;
+    } catch {
+      log(`batch ${batch.id}: a result line is not JSON; skipped`, { batchId: batch.id, line: text.slice(0, 200) });
+      return 'skipped';
+    }
+    const lineId = parseCustomId(out.custom_id);
+    const line = lineId === undefined ? undefined : batches.line(lineId);
+    if (line === undefined || line.batchId !== batch.id) {
+      log(`batch ${batch.id}: result for unknown custom_id ${JSON.stringify(out.custom_id)}; skipped`, { batchId: batch.id });
+      return 'skipped';
+    }
+    if (line.requestId !== null) return 'skipped'; // stored by an earlier, interrupted ingest
+    const params = JSON.parse(line.paramsJson) as ChatParams;
+    const base = {
+      runId, templateId: line.templateId, model: params.model, messages: JSON.parse(line.messagesJson) as unknown,
+      params, batchId: batch.id, attempts: 1,
+    };
+    const attempt = (status: number | null, errorKind: LlmErrorKind | null) => ({
+      attempt: 1, startedAt: batch.submittedAt ?? batch.createdAt, status, latencyMs: null, errorKind, waitMs: 0, maxTokens: params.max_tokens,
+    });
+    const status = out.response?.status_code;
+    const body = out.response?.body;
+    if (status === 200 && body !== undefined && Array.isArray(body.choices)) {
+      const choice = body.choices[0];
+      const content = choice?.message?.content ?? '';
+      const finishReason = choice?.finish_reason ?? null;
+      const u = body.usage ?? null;
+      const parsed = parseReply(content, finishReason);
+      const cost = options.price === undefined || u === null
+        ? null
+        : costUsd({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens }, options.price, true);
+      const result = store.transaction(() => {
+        const requestId = store.insertRequest({
+          ...base, status: 'ok', rawReply: content, finishReason, promptTokens: u?.prompt_tokens, completionTokens: u?.completion_tokens,
+          totalTokens: u?.total_tokens, replyShape: parsed.shape, parseProblems: parsed.problems, costUsd: cost,
+        });
+        attemptStore.insertAttempts(requestId, [attempt(200, null)]);
+        const r = ingestor.ingest({ source: 'generated', runId, requestId, tasks: parsed.tasks, maxAccept: options.target - accepted });
+        batches.linkResult(line.id, requestId);
+        return r;
+      });
+      accepted += result.accepted.length;
+      return 'ok';
+    }
+    // `error` set: the request never ran (batch_expired, …); else the response carries the failure.
+    const kind = out.error ? 'other' : errorKindOf(status);
+    const error = out.error
+      ? `${out.error.code ?? 'error'}: ${out.error.message ?? 'no message'}`
+      : `${kind}: ${body?.error?.message ?? `no usable response (status ${status ?? 'none'})`}`;
+    store.transaction(() => {
+      const requestId = store.insertRequest({ ...base, status: 'error', error });
+      attemptStore.insertAttempts(requestId, [attempt(status ?? null, kind)]);
+      batches.linkResult(line.id, requestId);
+    });
+    return 'error';
+  };
+
+  // -- the steps of one batch -----------------------------------------------------------------------
+
+  const upload = async (batch: BatchRow): Promise<BatchRow> => {
+    const content = Buffer.from([...batches.lines(batch.id)].map((l) => inputLine(l.id, l.paramsJson, l.messagesJson)).join(''));
+    const file = await api.uploadFile(content, `zhsi-run${runId}-batch${batch.id}.jsonl`);
+    batches.setUploaded(batch.id, file.id, content.length);
+    log(`batch ${batch.id}: uploaded ${batch.requestCount} requests (${formatBytes(content.length)}) as ${file.id}`, {
+      batchId: batch.id, inputFileId: file.id, bytes: content.length,
+    });
+    return batches.get(batch.id)!;
+  };
+
+  const create = async (batch: BatchRow): Promise<BatchRow> => {
+    const made = await api.createBatch(batch.inputFileId!, { zhsi_run: String(runId), zhsi_batch: String(batch.id) });
+    batches.setSubmitted(batch.id, made.id, made.status);
+    log(`batch ${batch.id}: submitted as ${made.id} (${made.status})`, { batchId: batch.id, providerBatchId: made.id, status: made.status });
+    return batches.get(batch.id)!;
+  };
+
+  const ingestBatch = async (batch: BatchRow, provider: ProviderBatch): Promise<void> => {
+    const counts = { ok: 0, error: 0, skipped: 0 };
+    const before = accepted;
+    for (const fileId of [provider.output_file_id, provider.error_file_id]) {
+      if (fileId === null || fileId === undefined || fileId === '') continue;
+      for await (const text of api.fileLines(fileId)) {
+        if (aborted()) return; // not marked ingested: the next invocation picks up from the next unanswered line
+        counts[ingestLine(batch, text)]++;
+      }
+    }
+    if (aborted()) return;
+    const reason = provider.errors?.data?.[0]?.message;
+    const missing = store.transaction(() => {
+      const unanswered = batches.unanswered(batch.id);
+      for (const line of unanswered) {
+        const params = JSON.parse(line.paramsJson) as ChatParams;
+        const requestId = store.insertRequest({
+          runId, templateId: line.templateId, model: params.model, messages: JSON.parse(line.messagesJson) as unknown, params,
+          batchId: batch.id, status: 'error', attempts: 1,
+          error: `batch: no result (batch ${provider.status}${reason ? `: ${reason}` : ''})`,
+        });
+        batches.linkResult(line.id, requestId);
+      }
+      batches.markIngested(batch.id);
+      return unanswered.length;
+    });
+    log(`batch ${batch.id}: ${provider.status}; stored ${counts.ok} replies and ${counts.error + missing} failed requests, ${accepted - before} tasks accepted (${accepted}/${options.target})`, {
+      batchId: batch.id, providerStatus: provider.status, replies: counts.ok, failed: counts.error + missing, skippedLines: counts.skipped,
+      acceptedNow: accepted - before, accepted, target: options.target,
+    });
+  };
+
+  const poll = async (batch: BatchRow): Promise<void> => {
+    const provider = await api.retrieveBatch(batch.providerBatchId!);
+    const finished = TERMINAL_BATCH_STATUSES.includes(provider.status);
+    batches.updateProvider(batch.id, {
+      providerStatus: provider.status, outputFileId: provider.output_file_id ?? null, errorFileId: provider.error_file_id ?? null,
+      finished, error: provider.errors?.data?.[0]?.message ?? null,
+    });
+    const c = provider.request_counts;
+    log(`batch ${batch.id}: ${provider.status}${c ? ` (${c.completed + c.failed}/${c.total} done, ${c.failed} failed)` : ''}`, {
+      batchId: batch.id, providerBatchId: provider.id, status: provider.status, ...(c ? { counts: c } : {}),
+    });
+    if (finished) await ingestBatch(batch, provider);
+  };
+
+  const advance = async (batch: BatchRow): Promise<void> => {
+    let row = batch;
+    if (row.status === 'preparing' && !aborted()) row = await upload(row);
+    if (row.status === 'uploaded' && !aborted()) row = await create(row);
+    if (row.status === 'submitted' && !aborted()) await poll(row);
+  };
+
+  // -- the next batch -------------------------------------------------------------------------------
+
+  const submit = async (): Promise<BudgetStop | undefined> => {
+    const totals = store.runTotals(runId).requests;
+    const budget = new Budget({ maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests }, { costUsd: totals.costUsd, requests: totals.total });
+    const { okRequests, accepted: runAccepted } = batches.yieldOfRun(runId);
+    const perRequest = okRequests >= 10 ? Math.max(0.5, runAccepted / okRequests) : options.tasksPerRequest * FIRST_YIELD_SHARE;
+    const wanted = Math.min(maxRequests, Math.ceil(((options.target - accepted) / perRequest) * SIZE_MARGIN) + 1);
+
+    const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
+    const counter = options.price !== undefined && options.maxCostUsd !== undefined ? tokenCounterFor(options.params.model) : undefined;
+    const requests: NewBatchRequest[] = [];
+    let bytes = 0;
+    let stop: BudgetStop | undefined;
+    while (requests.length < wanted) {
+      const machineExamples = machinePool.length > 0 ? [0, 1].map(() => machinePool[Math.floor(random() * machinePool.length)]!) : [];
+      const prompt = buildPrompt({
+        mode: options.mode, template: options.template, numTasks: options.tasksPerRequest, maxOutputChars: options.maxOutputChars,
+        seeds: options.seeds, machineExamples, topics: options.topics, taskTypes: options.taskTypes, random,
+      });
+      const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
+      const worstUsd = counter === undefined || options.price === undefined
+        ? 0
+        : costUsd({ promptTokens: counter.countChat(messages), completionTokens: options.params.max_tokens }, options.price, true);
+      stop = budget.check(worstUsd);
+      if (stop !== undefined) break;
+      const size = Buffer.byteLength(inputLine(0, JSON.stringify(options.params), JSON.stringify(messages))) + 12; // room for a longer id
+      if (bytes + size > maxBytes) break;
+      bytes += size;
+      budget.start(worstUsd);
+      requests.push({ templateId, messages, params: options.params });
+    }
+    if (requests.length === 0) return stop;
+    const batchId = batches.createBatch(runId, requests);
+    log(`batch ${batchId}: built ${requests.length} requests for the ${options.target - accepted} tasks still missing (≈${perRequest.toFixed(1)} accepted per request)`, {
+      batchId, requests: requests.length, missing: options.target - accepted, yieldPerRequest: perRequest,
+    });
+    await advance(batches.get(batchId)!);
+    // The budget cut this batch short: say so, but the batch itself is out and will be collected.
+    return stop;
+  };
+
+  // -- the step -------------------------------------------------------------------------------------
+
+  let fatal: Error | undefined;
+  let budgetStop: BudgetStop | undefined;
+  try {
+    for (const batch of batches.openBatches(runId)) {
+      if (aborted()) break;
+      await advance(batch);
+    }
+    const open = batches.openBatches(runId);
+    if (!aborted() && accepted >= options.target) {
+      // Target reached (say, --n was lowered) with work still out: stop paying for it.
+      for (const b of open) {
+        if (b.status === 'submitted' && !TERMINAL_BATCH_STATUSES.includes(b.providerStatus as ProviderBatch['status']) && b.providerStatus !== 'cancelling') {
+          const cancelled = await api.cancelBatch(b.providerBatchId!);
+          log(`batch ${b.id}: cancelled (${cancelled.status}); the run has its ${options.target} tasks`, { batchId: b.id, status: cancelled.status });
+        }
+      }
+    } else if (!aborted() && open.length === 0) {
+      const recent = batches.recentOkCounts(runId, options.maxFailedBatches ?? 3);
+      if (recent.length >= (options.maxFailedBatches ?? 3) && recent.every((ok) => ok === 0)) {
+        const last = batches.batchesOfRun(runId).at(-1);
+        fatal = new Error(`${recent.length} batches in a row brought back no usable reply; last: ${last?.providerStatus ?? '?'}${last?.error ? ` (${last.error})` : ''}`);
+      } else {
+        budgetStop = await submit();
+      }
+    }
+  } catch (err) {
+    fatal = err instanceof Error ? err : new Error(String(err));
+  }
+
+  const open = batches.openBatches(runId);
+  const done = accepted >= options.target && open.length === 0;
+  const status: BatchSummary['status'] = fatal !== undefined ? 'failed'
+    : done ? 'completed'
+    : aborted() ? 'interrupted'
+    : open.length > 0 ? 'waiting'
+    : budgetStop !== undefined ? 'interrupted' : 'waiting';
+  store.finishRun(runId, status === 'waiting' ? 'interrupted' : status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+  const summary: BatchSummary = {
+    ...store.runTotals(runId), runId, status, target: options.target, resumed,
+    acceptedNow: accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000,
+  };
+  if (status === 'interrupted') summary.stopReason = aborted() ? 'signal' : budgetStop?.reason ?? 'signal';
+  if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;
+  const current = open.at(-1);
+  if (current !== undefined) {
+    summary.openBatch = { id: current.id, providerBatchId: current.providerBatchId, status: current.providerStatus ?? current.status, requests: current.requestCount };
+  }
+  if (fatal !== undefined) {
+    summary.error = fatal.message;
+    throw new GenerationFailed(fatal.message, summary);
+  }
+  return summary;
+}
+
+/** One line of a batch input file. */
+function inputLine(batchRequestId: number, paramsJson: string, messagesJson: string): string {
+  // Spliced rather than re-serialized: the stored JSON is exactly what was priced and sized.
+  const params = paramsJson.slice(1, -1);
+  return `{"custom_id":${JSON.stringify(customIdFor(batchRequestId))},"method":"POST","url":"/v1/chat/completions","body":{${params}${params === '' ? '' : ','}"messages":${messagesJson}}}\n`;
+}
+
+function errorKindOf(status: number | undefined): LlmErrorKind {
+  if (status === undefined) return 'other';
+  if (status === 429) return 'rate_limit';
+  if (status >= 500) return 'server';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 408) return 'timeout';
+  return status >= 400 ? 'bad_request' : 'other';
+}
+
+function formatBytes(n: number): string {
+  return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
+}

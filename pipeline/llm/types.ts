@@ -1,0 +1,46 @@
+/** The chat client's public shapes. */
+import type { AttemptRecord } from './errors.ts';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatParams {
+  model: string;
+  temperature: number;
+  top_p: number;
+  max_tokens: number;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+export interface ChatReply {
+  content: string;
+  finishReason: string | null;
+  usage: Usage | null;
+  /** Latency of the successful attempt. */
+  latencyMs: number;
+  attempts: number;
+  /** Every attempt, the successful one last. */
+  attemptLog: AttemptRecord[];
+}
+
+export interface LlmClient {
+  /**
+   * One chat completion, through the rate limiter and the retry policy. Aborting `signal` cancels the
+   * request (and any wait) with an LlmError of kind 'aborted'.
+   */
+  complete(messages: ChatMessage[], params: ChatParams, signal?: AbortSignal): Promise<ChatReply>;
+  /**
+   * A quick reachability check (GET /models, one attempt, short timeout) so a wrong base URL fails in
+   * seconds instead of retrying for an hour. Resolves when the server answered at all (even 404).
+   */
+  probe(timeoutMs?: number): Promise<void>;
+  /** The client's estimate of a request's prompt tokens (tiktoken, corrected by the usage seen so far). */
+  estimatePromptTokens?(messages: readonly ChatMessage[], model: string): number;
+}
