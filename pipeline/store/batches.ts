@@ -59,20 +59,10 @@ export function parseCustomId(customId: unknown): number | undefined {
 const now = (): string => new Date().toISOString();
 
 export class BatchStore {
-  private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
-
-  constructor(private readonly store: Store) {
-    this.db = store.db;
-  }
+  constructor(private readonly store: Store) {}
 
   private sql(text: string): Database.Statement {
-    let stmt = this.statements.get(text);
-    if (stmt === undefined) {
-      stmt = this.db.prepare(text);
-      this.statements.set(text, stmt);
-    }
-    return stmt;
+    return this.store.sql(text);
   }
 
   /** The batch and all its lines, in one transaction (status 'preparing'). */

@@ -134,8 +134,11 @@ export class Store {
 
   private readonly statements = new Map<string, Database.Statement>();
 
-  /** Prepared once per SQL text: preparing costs more than running these small statements. */
-  private sql(text: string): Database.Statement {
+  /**
+   * Prepared once per SQL text: preparing costs more than running these small statements. Shared with
+   * the other table modules of store/ (batches), so there is one statement cache per connection.
+   */
+  sql(text: string): Database.Statement {
     let stmt = this.statements.get(text);
     if (stmt === undefined) {
       stmt = this.db.prepare(text);
