@@ -9,8 +9,8 @@
  *   SHARDED_FROM keys up, on two shard processes (both cores): each holds half of the kept keys and
  *   answers batches of candidates, the driver combines their answers with those of the batch's own
  *   earlier keys (best similarity, ties to the earliest key), which is the sequential rule exactly;
- * - build/query: an index built from N keys as at start-up from the store, then queried with fresh
- *   candidates (time per candidate: median and p99);
+ * - build/query: an index built as `generate` builds it at start-up, from a SQLite store holding the N
+ *   keys, then queried with fresh candidates (time per candidate: median and p99);
  * - brute force: the full greedy run up to BRUTE_FULL_MAX keys; at 50k every BRUTE_SAMPLE_EVERY-th
  *   candidate is timed against the kept set at its turn and the sum scaled up;
  * - decisions = brute force: every candidate's answer (match or not, id, similarity) is compared with
@@ -26,8 +26,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BruteForceIndex } from '../../pipeline/dedup/brute.ts';
-import { QGramIndex } from '../../pipeline/dedup/qgram-index.ts';
+import { buildIndex, QGramIndex } from '../../pipeline/dedup/qgram-index.ts';
 import { dedupKey, similarity } from '../../pipeline/dedup/similarity.ts';
+import { Store } from '../../pipeline/store/store.ts';
 import { corpusKeys } from './corpus.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -91,6 +92,8 @@ interface SizeResult {
   dedupMs: number;
   sharded: boolean;
   buildMs: number;
+  /** Distinct keys in the store the start-up index was built from. */
+  storedKeys: number;
   queryP50Ms: number;
   queryP99Ms: number;
   rssMb: number;
@@ -305,6 +308,29 @@ async function checkAll(keys: string[], threshold: number, decisions: Decisions)
 }
 
 /**
+ * The start-up path of `generate`: `stored` (exact repeats dropped: the store's unique index allows one
+ * accepted task per key) written to a real store file as accepted tasks, untimed; then
+ * `buildIndex(store.acceptedKeys())` timed, reading the keys back from SQLite.
+ */
+function buildFromStore(stored: readonly string[]): { built: QGramIndex; buildMs: number; storedKeys: number } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dedup-bench-db-'));
+  const store = Store.open(path.join(dir, 'bench.db'));
+  try {
+    const distinct = [...new Set(stored)];
+    store.transaction(() => {
+      for (const key of distinct) store.insertTask({ source: 'generated', instruction: key, input: '', output: '（略）', dedupKey: key, status: 'accepted' });
+    });
+    gc?.();
+    const started = performance.now();
+    const built = buildIndex(store.acceptedKeys());
+    return { built, buildMs: performance.now() - started, storedKeys: distinct.length };
+  } finally {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * One row. `stored` are the keys the start-up index is built from (the N synthetic keys; for the real
  * data all records but the last `fresh` ones).
  */
@@ -316,9 +342,7 @@ async function runSize(label: string, keys: string[], stored: string[], fresh: s
   const dedupMs = performance.now() - dedupStart;
   gc?.();
 
-  const buildStart = performance.now();
-  const built = QGramIndex.from(stored.map((key, id) => ({ key, id })));
-  const buildMs = performance.now() - buildStart;
+  const { built, buildMs, storedKeys } = buildFromStore(stored);
   const queryTimes = new Float64Array(fresh.length);
   fresh.forEach((key, i) => {
     const t = performance.now();
@@ -334,6 +358,7 @@ async function runSize(label: string, keys: string[], stored: string[], fresh: s
     dedupMs,
     sharded,
     buildMs,
+    storedKeys,
     queryP50Ms: at(0.5),
     queryP99Ms: at(0.99),
     rssMb: process.resourceUsage().maxRSS / 1024,
@@ -385,7 +410,7 @@ const fmtQuery = (ms: number): string => (ms < 1 ? ms.toFixed(3) : ms.toFixed(2)
 const count = (n: number): string => n.toLocaleString('en-US');
 
 function printTable(results: SizeResult[], args: Args): void {
-  const header = ['corpus', 'N', 'kept', 'dedup N (index)', 'brute force', 'ratio', 'decisions = brute', 'build', 'query p50 / p99', 'peak RSS'];
+  const header = ['corpus', 'N', 'kept', 'dedup N (index)', 'brute force', 'ratio', 'decisions = brute', 'build from DB', 'query p50 / p99', 'peak RSS'];
   const rows = results.map((r) => [
     r.label,
     count(r.n),
@@ -410,8 +435,9 @@ brute force: the full greedy run with BruteForceIndex up to ${count(BRUTE_FULL_M
   ${BRUTE_SAMPLE_EVERY}th candidate timed against the kept set at its turn, sum × ${BRUTE_SAMPLE_EVERY} (est.).
 decisions = brute: each candidate's answer (match or not, id, similarity) equals brute force's: from the
   full run, or at 50,000 recomputed per candidate over the kept keys before it in ${CHECK_PROCESSES} processes.
-build: index of N keys as at start-up; query: ${count(args.queries)} fresh candidates against it (real data:
-  built from all records but the last ${count(args.queries)}, queried with those).
+build from DB: generate's start-up, buildIndex(store.acceptedKeys()) over a SQLite store holding the N keys
+  (exact repeats once); query: ${count(args.queries)} fresh candidates against that index (real data: built
+  from all records but the last ${count(args.queries)}, queried with those).
 peak RSS: that row's process (corpus, index run, built index), before any brute-force step.`);
 }
 
