@@ -191,7 +191,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
     p.requests++;
     let reply: ChatReply;
     try {
-      reply = await withLinkedSignal(cancel.signal, (signal) => llm.complete(messages, options.params, signal));
+      reply = await llm.complete(messages, options.params, cancel.signal);
     } catch (err) {
       const error = err instanceof LlmError ? err : new LlmError(String(err), 'other', undefined, 1);
       settleBudget(0);
@@ -325,23 +325,6 @@ export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDup
     runId = store.createRun(newRun);
   }
   return { index, ingestor, templateId, runId, resumed };
-}
-
-/**
- * Runs `fn` with a per-request signal that follows `parent`. The HTTP client adds a listener to the
- * signal it is given and never removes it; on the run-long signal that would pile up one listener per
- * request for the whole night.
- */
-async function withLinkedSignal<T>(parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const child = new AbortController();
-  const abort = (): void => child.abort();
-  if (parent.aborted) child.abort();
-  else parent.addEventListener('abort', abort, { once: true });
-  try {
-    return await fn(child.signal);
-  } finally {
-    parent.removeEventListener('abort', abort);
-  }
 }
 
 /** Seeds live in the store as accepted tasks of source `seed`, so the index and `nearest` can point at them. */

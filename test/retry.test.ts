@@ -193,6 +193,23 @@ describe('the client over HTTP', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);
   });
 
+  it('leaves no listener behind on the caller\'s signal, however many attempts a request takes', async () => {
+    seen = [];
+    script = (n) => (n <= 12 ? { status: 500 } : { status: 200 });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const stop = new AbortController();
+      const reply = await client({ maxRetries: 12, retryBaseMs: 1, retryMaxMs: 2 }).complete(messages, params, stop.signal);
+      expect(reply.attempts).toBe(13);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a stop signal cancels the request in flight at once', async () => {
     seen = [];
     script = () => 'hang';

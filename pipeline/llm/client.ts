@@ -102,9 +102,10 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
         };
 
         try {
-          const { data, response } = await client.chat.completions
-            .create({ ...params, max_tokens: maxTokens, messages, stream: false }, { signal })
-            .withResponse();
+          const { data, response } = await withLinkedSignal(signal, (attemptSignal) =>
+            client.chat.completions
+              .create({ ...params, max_tokens: maxTokens, messages, stream: false }, { signal: attemptSignal })
+              .withResponse());
           const latencyMs = log(response.status, null);
           const u = data.usage;
           // The server charged its own prompt count + max_tokens on arrival (we reserved our estimate).
@@ -162,6 +163,24 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
       }
     },
   };
+}
+
+/**
+ * Runs `fn` with a signal of its own that follows `parent`. The HTTP client adds an abort listener to
+ * the signal it is given and never removes it; on a signal shared by all attempts of a request (or by
+ * a whole run) those would pile up, one per attempt.
+ */
+async function withLinkedSignal<T>(parent: AbortSignal | undefined, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (parent === undefined) return fn(undefined);
+  const child = new AbortController();
+  const abort = (): void => child.abort();
+  if (parent.aborted) child.abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  try {
+    return await fn(child.signal);
+  } finally {
+    parent.removeEventListener('abort', abort);
+  }
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

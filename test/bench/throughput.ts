@@ -5,11 +5,12 @@
  *    then the same with the limiter off (each request only retries on its own when refused: the old
  *    client) as the baseline. Measured over a 60 s window after a warm-up (the server's buckets start
  *    full, so the first seconds may exceed the per-minute rate): requests and tokens per minute as a
- *    share of the limit that binds, and the share of attempts answered 429. Targets: ≥ 95%, ≤ 1%.
+ *    share of the limit that binds, and the share of attempts answered 429 (in the window, and over the
+ *    whole run with its warm-up). Targets: ≥ 95%, ≤ 1%.
  * 2. No limits, no latency: accepted pairs per second and CPU ms per accepted pair of the pipeline
  *    process (process.cpuUsage; the simulator runs in its own process). Target ≤ 2 ms.
  *
- * Options (env): BENCH_WINDOW_S (default 60), BENCH_WARMUP_S (default 20), BENCH_PAIRS (default 3000).
+ * Options (env): BENCH_WINDOW_S (default 120), BENCH_WARMUP_S (default 20), BENCH_PAIRS (default 3000).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,7 +26,7 @@ import { DEFAULT_SEED_FILE, loadSeeds } from '../../pipeline/seeds.ts';
 import { Store } from '../../pipeline/store/store.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 60);
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 120);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 20);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3000);
 const RPM = 600;
@@ -76,8 +77,12 @@ interface LimitedResult {
   tpmShare: number;
   binding: 'RPM' | 'TPM';
   share: number;
+  /** In the window. */
   share429: number;
   attempts: number;
+  /** The whole run, warm-up included (a limiter learning from headers meets the server's burst there). */
+  share429All: number;
+  attemptsAll: number;
   accepted: number;
 }
 
@@ -107,6 +112,9 @@ async function limitedRun(label: string, client: Partial<LlmClientOptions>): Pro
      WHERE a.started_at >= ? AND a.started_at < ? AND a.error_kind IS NULL`,
   ).get(from, to) as { n: number; tokens: number };
   const all = conn.prepare(`SELECT count(*) AS n, coalesce(sum(http_status = 429), 0) AS r429 FROM request_attempts`).get() as { n: number; r429: number };
+  const inWindow = conn.prepare(
+    `SELECT count(*) AS n, coalesce(sum(http_status = 429), 0) AS r429 FROM request_attempts WHERE started_at >= ? AND started_at < ?`,
+  ).get(from, to) as { n: number; r429: number };
   const accepted = conn.prepare(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`).pluck().get() as number;
   conn.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -115,8 +123,9 @@ async function limitedRun(label: string, client: Partial<LlmClientOptions>): Pro
   const tpmShare = (admitted.tokens * perMinute) / TPM;
   const binding = tpmShare >= rpmShare ? 'TPM' : 'RPM';
   return {
-    label, rpmShare, tpmShare, binding, share: Math.max(rpmShare, tpmShare), share429: all.n === 0 ? 0 : all.r429 / all.n,
-    attempts: all.n, accepted,
+    label, rpmShare, tpmShare, binding, share: Math.max(rpmShare, tpmShare),
+    share429: inWindow.n === 0 ? 0 : inWindow.r429 / inWindow.n, attempts: inWindow.n,
+    share429All: all.n === 0 ? 0 : all.r429 / all.n, attemptsAll: all.n, accepted,
   };
 }
 
@@ -148,8 +157,11 @@ const free = await unlimitedRun();
 
 const rows = [ours, learned, baseline];
 const table = [
-  ['client', 'binding', 'RPM share', 'TPM share', 'share of binding limit', '429 share', 'attempts', 'target'],
-  ...rows.map((r) => [r.label, r.binding, pct(r.rpmShare), pct(r.tpmShare), pct(r.share), pct(r.share429), String(r.attempts), '≥ 95%, ≤ 1% 429']),
+  ['client', 'binding', 'RPM share', 'TPM share', 'share of binding limit', '429 share', 'attempts', '429 share, whole run', 'target'],
+  ...rows.map((r) => [
+    r.label, r.binding, pct(r.rpmShare), pct(r.tpmShare), pct(r.share), pct(r.share429), String(r.attempts),
+    `${pct(r.share429All)} of ${r.attemptsAll}`, '≥ 95%, ≤ 1% 429',
+  ]),
 ];
 const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
 process.stdout.write(`\nlimits enforced: RPM ${RPM}, TPM ${TPM}, latency ~800 ms; window ${WINDOW_S} s after ${WARMUP_S} s warm-up\n\n`);
