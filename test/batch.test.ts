@@ -118,6 +118,14 @@ describe('generate --batch across invocations', () => {
     expect(online.stderr).toMatch(/has batch batch_\w+ out .*--batch/);
   }, 60_000);
 
+  it('--mode batch is another spelling of --batch', async () => {
+    const db = path.join(tempDir(), 'mode-batch.db');
+    const r = await runCli(['generate', '--n', '40', '--db', db, '--mode', 'batch'], env());
+    expect(r.code).toBe(0);
+    expect(summaryOf(r.stderr)).toMatchObject({ status: 'waiting' });
+    expect(state(db).batches).toHaveLength(1);
+  });
+
   it('a kill after the upload and before the batch exists: the next invocation creates it from the same file', async () => {
     const db = path.join(tempDir(), 'kill-upload.db');
     const filesBefore = sim.batches.stats.files;

@@ -68,7 +68,7 @@ export function generateCommand(): Command {
     .argument('[count]', 'same as --n (npm run generate --n 50000 passes a bare 50000)', positiveInt)
     .option('--n <count>', 'accepted tasks this run must add', positiveInt)
     .option('--db <path>', 'SQLite database file', DEFAULT_DB)
-    .option('--mode <mode>', `prompt style: ${GENERATION_MODES.join(' | ')}`, oneOf(GENERATION_MODES), 'self-instruct')
+    .option('--mode <mode>', `prompt style: ${GENERATION_MODES.join(' | ')}; batch = --batch with self-instruct prompts`, oneOf([...GENERATION_MODES, 'batch'] as const), 'self-instruct')
     .option('--model <name>', 'chat model name', 'gpt-3.5-turbo')
     .option('--concurrency <k>', 'requests in flight at once', positiveInt, 8)
     .option('--similarity <t>', 'reject a task at least this similar to a kept one (0.5–1)', numberIn(0.5, 1), 0.7)
@@ -96,7 +96,9 @@ export function generateCommand(): Command {
     .option('--prices <file>', 'JSON price table {"model": {"input": USD/1M, "output": USD/1M}} over the built-in one')
     .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next', false)
-    .action(async (count: number | undefined, flags: GenerateFlags) => {
+    .action(async (count: number | undefined, given: Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' }) => {
+      // `--mode batch` is another spelling of --batch; the prompts stay self-instruct.
+      const flags: GenerateFlags = given.mode === 'batch' ? { ...given, mode: 'self-instruct', batch: true } : { ...given, mode: given.mode };
       const summary = await runGenerate({ ...flags, n: resolveCount(count, flags.n) }, process.env);
       if (summary.status === 'interrupted') {
         process.exitCode = summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests' ? EXIT.budget
