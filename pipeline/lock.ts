@@ -1,6 +1,11 @@
 /**
  * One writer per database: `generate` holds `<db>.lock`, a small JSON file created with O_EXCL. A lock
  * whose process is gone (killed, crashed) is taken over with a warning. Read-only commands never lock.
+ *
+ * "Gone" includes a pid that now belongs to another process: after a crash and a reboot, the nightly
+ * job's old pid is often reused, and a plain "is the pid alive" check would refuse every run after.
+ * On Linux the lock records the process's start time in clock ticks since boot (/proc/<pid>/stat),
+ * which differs for any later process with the same pid.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +15,8 @@ export interface LockInfo {
   host: string;
   startedAt: string;
   command: string;
+  /** Field 22 of /proc/<pid>/stat (start time since boot) where there is a /proc; absent elsewhere. */
+  procStart?: string;
 }
 
 export class LockedError extends Error {
@@ -33,6 +40,8 @@ export function lockFileFor(dbPath: string): string {
 export function acquireLock(dbPath: string, command: string): Lock {
   const file = lockFileFor(dbPath);
   const me: LockInfo = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command };
+  const procStart = processStartTicks(process.pid);
+  if (procStart !== undefined) me.procStart = procStart;
   let tookOverFrom: LockInfo | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -89,8 +98,26 @@ function isAlive(holder: LockInfo): boolean {
   if (holder.pid === process.pid) return false;
   try {
     process.kill(holder.pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  // The pid is in use; by the holder only if it is the same process (see the header).
+  if (holder.procStart === undefined) return true;
+  const now = processStartTicks(holder.pid);
+  return now === undefined || now === holder.procStart;
+}
+
+/** A process's start time since boot in clock ticks, from /proc; undefined without /proc. */
+export function processStartTicks(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+  // The fields after it start at field 3; the start time is field 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = fields[22 - 3];
+  return ticks !== undefined && /^\d+$/.test(ticks) ? ticks : undefined;
 }
