@@ -46,7 +46,8 @@ export function statsCommand(): Command {
           `tokens    ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion`,
           `cost      $${spending.costUsd.toFixed(4)} (online $${spending.costByChannel.online.toFixed(4)}, batch $${spending.costByChannel.batch.toFixed(4)})` +
             (spending.unpricedRequests > 0 ? `; ${spending.unpricedRequests} requests of unpriced models not counted` : ''),
-          `attempts  ${spending.attempts} (${Object.entries(spending.attemptsByOutcome).map(([k, n]) => `${k} ${n}`).join(', ')})`,
+          `attempts  ${spending.attempts}` +
+            (spending.attempts === 0 ? '' : ` (${Object.entries(spending.attemptsByOutcome).map(([k, n]) => `${k} ${n}`).join(', ')})`),
           `time      ${spending.attemptSeconds.toFixed(1)} s in requests, ${spending.waitSeconds.toFixed(1)} s waiting (rate limit, back-off)` +
             (spending.latencyMs.p50 === null ? '' : `; latency p50 ${spending.latencyMs.p50} ms, p95 ${spending.latencyMs.p95} ms`),
         ];
