@@ -89,6 +89,8 @@ describe('bad usage', () => {
     [['generate', '--n', '5', '--bogus'], /unknown option '--bogus'/],
     [['generate', '--n', '5', '--mode', 'poems'], /self-instruct, topics/],
     [['generate'], /how many tasks/],
+    // What npm passes for `npm run generate --n 5 --db x.db`: the values without their flags.
+    [['generate', '5', 'x.db'], /too many arguments.*npm run <command> -- --flag value/],
   ])('%j exits 2 with one line', async (args, message) => {
     const r = await runCli(args as string[], env);
     expect(r.code).toBe(2);

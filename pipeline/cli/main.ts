@@ -10,13 +10,25 @@ import { importCommand } from './import.ts';
 import { simulateCommand } from './simulate.ts';
 import { statsCommand } from './stats.ts';
 
+/**
+ * Commander's errors on one line. `npm run generate --n 5 --db x.db` hands npm both flags and us only
+ * their values ("5 x.db"), which commander reports as too many arguments: say how to pass flags.
+ */
+function outputError(text: string, write: (s: string) => void): void {
+  let line = text.trim().replace(/\n+/g, ' ');
+  if (/too many arguments/.test(line)) {
+    line += ' (npm run keeps flags written before "--" for itself and passes only their values: write npm run <command> -- --flag value)';
+  }
+  write(`${line}\n`);
+}
+
 const program = new Command('zh-self-instruct')
   .description('Chinese self-instruct data generation: seeds → chat model → parse → filter → dedup → SQLite')
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(text.trim().replace(/\n+/g, ' ') + '\n') });
+  .configureOutput({ outputError });
 
 for (const command of [generateCommand(), statsCommand(), simulateCommand(), demoCommand(), exportCommand(), dedupCommand(), importCommand()]) {
-  program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.trim().replace(/\n+/g, ' ') + '\n') }));
+  program.addCommand(command.exitOverride().configureOutput({ outputError }));
 }
 
 try {
