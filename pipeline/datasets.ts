@@ -24,8 +24,17 @@ export interface DatasetTask extends Task {
   isClassification?: boolean;
 }
 
-export function readDatasetFile(file: string): DatasetTask[] {
-  return readRecords(file).map((r) => toDatasetTask(r, file));
+export interface DatasetReadOptions {
+  /**
+   * Accept records whose instruction is empty. Default false: a seed file is written by hand, so an
+   * empty instruction there is a mistake. Real datasets have a few (the 20k Chinese Alpaca translation
+   * has one); `dedup` passes them through its rule and `import` stores them as rejected.
+   */
+  allowEmptyInstruction?: boolean;
+}
+
+export function readDatasetFile(file: string, options: DatasetReadOptions = {}): DatasetTask[] {
+  return readRecords(file).map((r) => toDatasetTask(r, file, options));
 }
 
 export function readRecords(file: string): RawRecord[] {
@@ -134,7 +143,7 @@ function shortJsonMessage(err: unknown): string {
 }
 
 /** Maps one record of any supported form to a task, or says exactly what is wrong with it. */
-export function toDatasetTask(record: RawRecord, file: string): DatasetTask {
+export function toDatasetTask(record: RawRecord, file: string, options: DatasetReadOptions = {}): DatasetTask {
   const where = `${file}:${record.line}`;
   const v = record.value;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
@@ -175,7 +184,7 @@ export function toDatasetTask(record: RawRecord, file: string): DatasetTask {
   } else {
     throw new DatasetError(`${where}: expected fields instruction/input/output, instruction/instances, or input/target`);
   }
-  if (task.instruction.trim() === '') throw new DatasetError(`${where}: "instruction" is empty`);
+  if (task.instruction.trim() === '' && !options.allowEmptyInstruction) throw new DatasetError(`${where}: "instruction" is empty`);
   if (typeof o.id === 'string' || typeof o.id === 'number') task.id = String(o.id);
   if (typeof o.name === 'string') task.name = o.name;
   if (typeof o.category === 'string' && o.category.trim() !== '') task.category = o.category.trim();

@@ -96,6 +96,13 @@ export function checkTask(task: Task, options: FilterOptions = DEFAULT_FILTER_OP
   return { ok: true };
 }
 
+/** The least a training pair needs, checked even when the quality filters are off (import). */
+export function checkPair(task: Task): Verdict {
+  if (task.instruction.trim() === '') return reject('instruction_too_short', 'instruction is empty');
+  if (task.output.trim() === '') return reject('empty_output', 'output is empty');
+  return { ok: true };
+}
+
 function reject(reason: RejectReason, detail: string): Verdict {
   return { ok: false, reason, detail };
 }

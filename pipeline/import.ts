@@ -20,7 +20,10 @@ export interface ImportOptions {
 
 export interface ImportSummary {
   total: number;
-  /** Records this source had already brought in an earlier import (same key): skipped, not stored again. */
+  /**
+   * Records this source had already brought in an earlier import, or that repeat an earlier record of
+   * the same file exactly (same key): skipped, not stored again.
+   */
   alreadyImported: number;
   accepted: number;
   rejected: IngestResult['rejected'];

@@ -2,7 +2,7 @@
  * The accept/reject path every task takes into the store, whatever brought it (a model reply, an
  * imported file): clean → quality filters → near-duplicate check → one SQL transaction.
  */
-import { checkTask, DEFAULT_FILTER_OPTIONS, type FilterOptions, type RejectReason } from './filters.ts';
+import { checkPair, checkTask, DEFAULT_FILTER_OPTIONS, type FilterOptions, type RejectReason } from './filters.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
 import type { Store } from './store/store.ts';
@@ -13,7 +13,10 @@ export interface IngestOptions {
   /** Near-duplicate threshold: reject when similarity ≥ this. Default 0.7. */
   similarity: number;
   filters: FilterOptions;
-  /** Skip the quality filters (import of data the user already trusts); dedup still applies. */
+  /**
+   * Skip the quality filters (import of data the user already trusts); dedup still applies, and so
+   * does the minimum of a training pair (an instruction and an output).
+   */
   skipFilters: boolean;
 }
 
@@ -60,7 +63,7 @@ export class Ingestor {
           });
           result.rejected[reason] = (result.rejected[reason] ?? 0) + 1;
         };
-        const verdict = this.options.skipFilters ? { ok: true as const } : checkTask(task, this.options.filters);
+        const verdict = this.options.skipFilters ? checkPair(task) : checkTask(task, this.options.filters);
         if (!verdict.ok) {
           reject(verdict.reason, verdict.detail);
           continue;

@@ -112,6 +112,22 @@ describe('import', () => {
     expect(filtered.stderr).toMatch(/accepted 0, rejected 1 \(needs_non_text 1\)/);
   });
 
+  it('keeps going past records real datasets have: an empty instruction or output is stored as rejected', async () => {
+    const dir = tempDir();
+    const file = writeTemp(dir, 'real.jsonl', [
+      { instruction: '', input: '要求您的用户输入详细信息。', output: '要求用户提供必要的详细信息。' },
+      { instruction: '把这句话翻译成英文', input: '今天天气很好。', output: '' },
+      { instruction: '列出三种常见的水果', input: '', output: '苹果、香蕉、橙子。' },
+    ].map((r) => JSON.stringify(r)).join('\n'));
+    const r = await runCli(['import', '--in', file, '--db', path.join(dir, 'c.db')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/accepted 1, rejected 2 \((?=.*instruction_too_short 1)(?=.*empty_output 1).*\)/);
+    // dedup passes the same records through its rule unchanged.
+    const out = path.join(dir, 'kept.jsonl');
+    expect((await runCli(['dedup', '--in', file, '--out', out])).code).toBe(0);
+    expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
   it('a bad file or reserved source name fails before the DB is touched', async () => {
     const dir = tempDir();
     const db = path.join(dir, 'never.db');

@@ -49,6 +49,9 @@ describe('seed loading', () => {
     expect(errorOf(() => loadSeeds(notObject))).toMatch(/num\.jsonl:1: expected a JSON object/);
     const empty = writeTemp(dir, 'empty.jsonl', '\n\n');
     expect(errorOf(() => loadSeeds(empty))).toMatch(/empty\.jsonl:1: file is empty/);
+    // Seeds are written by hand: an empty instruction is a mistake there (import and dedup accept it).
+    const blank = writeTemp(dir, 'blank.jsonl', '{"instruction":"写一首诗","output":"好"}\n{"instruction":" ","output":"好"}\n');
+    expect(errorOf(() => loadSeeds(blank))).toMatch(/blank\.jsonl:2: "instruction" is empty/);
     const unclosed = writeTemp(dir, 'unclosed.json', '[\n{"instruction":"a","output":"b"},\n{"instruction":"a"');
     expect(errorOf(() => loadSeeds(unclosed))).toMatch(/unclosed\.json:3:/);
     expect(errorOf(() => loadSeeds(`${dir}/nope.jsonl`))).toMatch(/nope\.jsonl: cannot read \(no such file\)/);

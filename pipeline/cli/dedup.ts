@@ -38,7 +38,7 @@ export function dedupCommand(): Command {
       try {
         seeds = flags.seeds === undefined ? [] : loadSeeds(flags.seeds);
         for (const file of flags.in) {
-          for (const raw of readRecords(file)) records.push({ file, task: toDatasetTask(raw, file), raw: raw.value });
+          for (const raw of readRecords(file)) records.push({ file, task: toDatasetTask(raw, file, { allowEmptyInstruction: true }), raw: raw.value });
         }
       } catch (err) {
         if (err instanceof DatasetError) throw new CliError(err.message);

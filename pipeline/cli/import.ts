@@ -36,7 +36,7 @@ export function importCommand(): Command {
       }
       let tasks;
       try {
-        tasks = readDatasetFile(flags.in);
+        tasks = readDatasetFile(flags.in, { allowEmptyInstruction: true });
       } catch (err) {
         if (err instanceof DatasetError) throw new CliError(err.message);
         throw err;
