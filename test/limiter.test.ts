@@ -1,6 +1,6 @@
 /** The client-side rate limiter, driven by a fake clock: limits, FIFO order, settling, pauses, headers. */
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, LimiterAborted, type Clock, type Permit } from '../pipeline/llm/limiter.ts';
+import { LimiterAborted, PROBE_MAX_MS, RateLimiter, type Clock, type Permit } from '../pipeline/llm/limiter.ts';
 
 class FakeClock implements Clock {
   private t = 0;
@@ -160,19 +160,46 @@ describe('RateLimiter', () => {
     expect(limiter.queued).toBe(0);
   });
 
-  it('with no limits given, grants at once until the headers tell it the limits', async () => {
+  it('with no limits given, sends one request alone until its reply tells the limits', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ clock });
     const first = await limiter.acquire(100);
     expect(limiter.limits).toEqual({ rpm: undefined, tpm: undefined });
-    // Two more go out before the first reply comes back.
-    await limiter.acquire(100);
-    await limiter.acquire(100);
+    const { granted } = requestMany(limiter, clock, 2, 100);
+    await clock.advance(1000);
+    expect(granted.filter((t) => t !== undefined)).toHaveLength(0);
     first.observe({ limitRequests: 120, remainingRequests: 10, limitTokens: 10_000, remainingTokens: 2000 });
+    await flush();
+    expect(granted).toEqual([1000, 1000]);
     expect(limiter.limits).toEqual({ rpm: 120, tpm: 10_000 });
-    // The server's figure was taken when the first was admitted; the two since then come off it.
+    // The two went out after the server's figure: they come off it.
     expect(limiter.available('requests')).toBeCloseTo(8, 5);
     expect(limiter.available('tokens')).toBeCloseTo(1800, 5);
+  });
+
+  it('stops holding the others back when the first reply has no headers, or is slow', async () => {
+    const clock = new FakeClock();
+    const plain = new RateLimiter({ clock });
+    const first = await plain.acquire(100);
+    const waiting = requestMany(plain, clock, 3, 100);
+    first.settle(50); // a server that sends no x-ratelimit-* headers (vLLM, Ollama)
+    await flush();
+    expect(waiting.granted).toEqual([0, 0, 0]);
+
+    const slow = new RateLimiter({ clock });
+    await slow.acquire(100);
+    const behind = requestMany(slow, clock, 2, 100);
+    await clock.advance(PROBE_MAX_MS - 1);
+    expect(behind.granted.filter((t) => t !== undefined)).toHaveLength(0);
+    await clock.advance(1);
+    expect(behind.granted).toHaveLength(2);
+
+    // Configured limits need no probe.
+    const configured = new RateLimiter({ rpm: 600, clock });
+    await configured.acquire(0);
+    const free = requestMany(configured, clock, 2);
+    await flush();
+    expect(free.granted).toHaveLength(2);
   });
 
   it('follows the server when it has less left than we thought, without counting the gap twice', async () => {

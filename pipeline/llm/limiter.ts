@@ -10,6 +10,10 @@
  * from our bucket too. Remaining + reset × rate is the server's bucket size: a server that enforces
  * its per-minute limit over a shorter window (600 RPM as 10 a second) shrinks our burst to match.
  * A 429 pauses every request until the server's wait is over.
+ *
+ * Given no limits, the first request goes out alone: its reply's headers tell the limits before the
+ * rest of the start-up burst can run into them. If no reply has come within PROBE_MAX_MS (a slow or
+ * hung first request), the others go anyway.
  */
 
 /** Time source and timers; a fake one drives the tests. */
@@ -65,6 +69,9 @@ export interface Permit {
    */
   observe(view: ServerView, serverTokens?: number): void;
 }
+
+/** Longest the first request of a limiter with no configured limits holds back the others. */
+export const PROBE_MAX_MS = 5000;
 
 export class LimiterAborted extends Error {
   override name = 'LimiterAborted';
@@ -143,6 +150,9 @@ export class RateLimiter {
   private cancelTimer: (() => void) | undefined;
   /** Units reserved so far, per resource: a bucket learned late starts from the server's figure minus what we reserved since. */
   private readonly reservedTotal = { requests: 0, tokens: 0 };
+  /** No limits configured and none heard yet: one request at a time until the first answer (or the deadline). */
+  private probing: boolean;
+  private probeDeadline: number | undefined;
 
   constructor(options: RateLimiterOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -153,6 +163,11 @@ export class RateLimiter {
       requests: options.rpm === undefined ? undefined : new Bucket(options.rpm, now),
       tokens: options.tpm === undefined ? undefined : new Bucket(options.tpm, now),
     };
+    this.probing = this.fromHeaders && options.rpm === undefined && options.tpm === undefined;
+  }
+
+  private endProbe(): void {
+    this.probing = false;
   }
 
   /** Current limits per minute (configured or learned); undefined when unknown. */
@@ -209,6 +224,10 @@ export class RateLimiter {
     while (this.queue.length > 0) {
       const now = this.clock.now();
       if (now < this.pausedUntil) return this.wake(this.pausedUntil - now);
+      if (this.probing && this.probeDeadline !== undefined) {
+        if (now < this.probeDeadline) return this.wake(this.probeDeadline - now);
+        this.endProbe();
+      }
       const head = this.queue[0]!;
       const { requests, tokens } = this.buckets;
       requests?.refill(now);
@@ -217,6 +236,7 @@ export class RateLimiter {
       if (wait > 0) return this.wake(wait);
       this.queue.shift();
       head.signal?.removeEventListener('abort', head.onAbort);
+      if (this.probing) this.probeDeadline = now + PROBE_MAX_MS;
       head.resolve(this.grant(head, now));
     }
   }
@@ -248,6 +268,11 @@ export class RateLimiter {
       settle: (actual) => {
         if (settled) return;
         settled = true;
+        if (this.probing) {
+          // An answer without headers: the server has no limits to tell; let the rest go.
+          this.endProbe();
+          this.pump();
+        }
         const b = this.buckets.tokens;
         if (b === undefined) return;
         b.refill(this.clock.now());
@@ -257,6 +282,7 @@ export class RateLimiter {
       },
       observe: (view, serverTokens) => {
         if (!this.fromHeaders) return;
+        this.endProbe();
         this.observeResource('requests', view.limitRequests, view.remainingRequests, view.resetRequestsMs, at.requests, at.reservedTotal.requests, 1);
         this.observeResource('tokens', view.limitTokens, view.remainingTokens, view.resetTokensMs, at.tokens, at.reservedTotal.tokens, serverTokens);
         this.pump();
