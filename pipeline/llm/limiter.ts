@@ -166,9 +166,6 @@ export class RateLimiter {
     this.probing = this.fromHeaders && options.rpm === undefined && options.tpm === undefined;
   }
 
-  private endProbe(): void {
-    this.probing = false;
-  }
 
   /** Current limits per minute (configured or learned); undefined when unknown. */
   get limits(): { rpm: number | undefined; tpm: number | undefined } {
@@ -226,7 +223,7 @@ export class RateLimiter {
       if (now < this.pausedUntil) return this.wake(this.pausedUntil - now);
       if (this.probing && this.probeDeadline !== undefined) {
         if (now < this.probeDeadline) return this.wake(this.probeDeadline - now);
-        this.endProbe();
+        this.probing = false;
       }
       const head = this.queue[0]!;
       const { requests, tokens } = this.buckets;
@@ -270,7 +267,7 @@ export class RateLimiter {
         settled = true;
         if (this.probing) {
           // An answer without headers: the server has no limits to tell; let the rest go.
-          this.endProbe();
+          this.probing = false;
           this.pump();
         }
         const b = this.buckets.tokens;
@@ -282,7 +279,7 @@ export class RateLimiter {
       },
       observe: (view, serverTokens) => {
         if (!this.fromHeaders) return;
-        this.endProbe();
+        this.probing = false;
         this.observeResource('requests', view.limitRequests, view.remainingRequests, view.resetRequestsMs, at.requests, at.reservedTotal.requests, 1);
         this.observeResource('tokens', view.limitTokens, view.remainingTokens, view.resetTokensMs, at.tokens, at.reservedTotal.tokens, serverTokens);
         this.pump();
