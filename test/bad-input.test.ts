@@ -22,7 +22,7 @@ async function closedPort(): Promise<number> {
 describe('bad input', async () => {
   const dir = tempDir();
   const port = await closedPort();
-  const env = { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: 'sk-badinputtest000000000' };
+  const env = { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: 'test-key-bad-input-000000' };
   const db = path.join(dir, 'never.db');
   const goodSeedLine = '{"instruction":"介绍一下长城","input":"","output":"长城是……"}';
   const notSqlite = writeTemp(dir, 'notsqlite.db', '这不是一个数据库文件，只是一些文字。'.repeat(50));

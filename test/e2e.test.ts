@@ -11,7 +11,7 @@ import { startSimulator, type Simulator } from '../pipeline/simulator/server.ts'
 import { runCli } from './cli.ts';
 import { tempDir, writeTemp } from './helpers.ts';
 
-const SECRET = 'sk-e2eSecretKey0123456789abcdef';
+const SECRET = 'test-key-e2e-secret-0123456789';
 let sim: Simulator;
 
 beforeAll(async () => {

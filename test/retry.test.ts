@@ -129,7 +129,7 @@ afterAll(async () => {
 const params = { model: 'gpt-3.5-turbo', temperature: 1, top_p: 1, max_tokens: 1000 };
 const messages = [{ role: 'user' as const, content: '写三个中文任务。' }];
 const client = (over: Parameters<typeof createLlmClient>[0] extends infer O ? Partial<O> : never = {}) =>
-  createLlmClient({ apiKey: 'sk-testtesttesttest', baseURL, timeoutMs: 2000, maxRetries: 3, retryBaseMs: 20, ...over });
+  createLlmClient({ apiKey: 'test-key-retry-testtest', baseURL, timeoutMs: 2000, maxRetries: 3, retryBaseMs: 20, ...over });
 
 describe('the client over HTTP', () => {
   it('retries 500s and succeeds, logging every attempt; the openai client adds no retries of its own', async () => {
@@ -161,10 +161,10 @@ describe('the client over HTTP', () => {
 
   it('does not retry 401 or a quota 429, and never puts the key in the message', async () => {
     seen = [];
-    script = () => ({ status: 401, body: { error: { message: 'Incorrect API key provided: sk-testtesttesttest', type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    script = () => ({ status: 401, body: { error: { message: 'Incorrect API key provided: test-key-retry-testtest', type: 'invalid_request_error', code: 'invalid_api_key' } } });
     const auth = (await client().complete(messages, params).catch((e: unknown) => e)) as LlmError;
     expect(auth.kind).toBe('auth');
-    expect(auth.message).not.toContain('sk-testtesttesttest');
+    expect(auth.message).not.toContain('test-key-retry-testtest');
     expect(seen).toHaveLength(1);
 
     seen = [];

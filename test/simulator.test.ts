@@ -373,9 +373,9 @@ describe('faults and options', () => {
   });
 
   it('requireApiKey answers 401 without the right bearer token', async () => {
-    const s = await start({ requireApiKey: 'sk-right' });
-    await expect(new OpenAI({ apiKey: 'sk-wrong', baseURL: s.url, maxRetries: 0 }).models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
-    const ok = await new OpenAI({ apiKey: 'sk-right', baseURL: s.url, maxRetries: 0 }).chat.completions.create({ model: 'm', messages });
+    const s = await start({ requireApiKey: 'test-key-right' });
+    await expect(new OpenAI({ apiKey: 'test-key-wrong', baseURL: s.url, maxRetries: 0 }).models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    const ok = await new OpenAI({ apiKey: 'test-key-right', baseURL: s.url, maxRetries: 0 }).chat.completions.create({ model: 'm', messages });
     expect(ok.choices[0]!.message.content!.length).toBeGreaterThan(0);
     expect(s.stats().outcomes).toMatchObject({ unauthorized: 1, ok: 1 });
   });
