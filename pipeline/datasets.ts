@@ -4,6 +4,7 @@
  * or BELLE form `{input, target}`. Every problem is a DatasetError reading `file:line: reason`.
  */
 import fs from 'node:fs';
+import { findClosing } from './parse.ts';
 import type { Task } from './types.ts';
 
 export class DatasetError extends Error {
@@ -122,20 +123,8 @@ function valueEnd(s: string, i: number): number {
     }
     return j;
   }
-  let depth = 0;
-  let inString = false;
-  for (let j = i; j < s.length; j++) {
-    const c = s[j];
-    if (inString) {
-      if (c === '\\') j++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{' || c === '[') depth++;
-    else if (c === '}' || c === ']') {
-      if (--depth === 0) return j + 1;
-    }
-  }
-  return -1;
+  const close = findClosing(s, i);
+  return close < 0 ? -1 : close + 1;
 }
 
 function shortJsonMessage(err: unknown): string {

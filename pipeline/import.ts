@@ -8,7 +8,7 @@ import { dedupKey } from './dedup/similarity.ts';
 import { DEFAULT_FILTER_OPTIONS } from './filters.ts';
 import { Ingestor, type IngestResult } from './ingest.ts';
 import type { Store } from './store/store.ts';
-import { cleanField, cleanInput } from './text.ts';
+import { cleanTask } from './text.ts';
 import type { Task } from './types.ts';
 
 export interface ImportOptions {
@@ -49,7 +49,7 @@ export function importTasks(store: Store, index: NearDupIndex, tasks: readonly T
   };
   for (const task of tasks) {
     // The key the Ingestor will compute, so "already imported" means exactly the same stored task.
-    const key = dedupKey({ instruction: cleanField(task.instruction), input: cleanInput(task.input) });
+    const key = dedupKey(cleanTask(task));
     if (seen.has(key)) {
       summary.alreadyImported++;
       continue;

@@ -6,7 +6,7 @@ import { checkPair, checkTask, DEFAULT_FILTER_OPTIONS, type FilterOptions, type 
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
 import type { Store } from './store/store.ts';
-import { cleanField, cleanInput } from './text.ts';
+import { cleanTask } from './text.ts';
 import type { Task } from './types.ts';
 
 export interface IngestOptions {
@@ -53,8 +53,7 @@ export class Ingestor {
     let room = batch.maxAccept ?? Infinity;
     this.store.transaction(() => {
       for (const raw of batch.tasks) {
-        const task: Task = { instruction: cleanField(raw.instruction), input: cleanInput(raw.input), output: cleanField(raw.output) };
-        if (raw.category) task.category = cleanField(raw.category);
+        const task = cleanTask(raw);
         const key = dedupKey(task);
         const reject = (reason: RejectReason, detail: string | null, nearest?: { id: number; similarity: number }): void => {
           this.store.insertTask({

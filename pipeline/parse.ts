@@ -138,7 +138,7 @@ function looksLikeTaskStart(content: string, at: number): boolean {
 }
 
 /** Index of the bracket closing the one at `start`, or -1. Tracks strings so `"}"` in text is ignored. */
-function findClosing(s: string, start: number): number {
+export function findClosing(s: string, start: number): number {
   let depth = 0;
   let inString = false;
   for (let i = start; i < s.length; i++) {

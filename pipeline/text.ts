@@ -1,4 +1,5 @@
 /** Text clean-up applied to every field before it is filtered, stored or compared. */
+import type { Task } from './types.ts';
 
 /**
  * Characters NFKC would damage in Chinese text: the full-width punctuation of Chinese typography
@@ -28,6 +29,16 @@ export function cleanField(s: string): string {
 export function cleanInput(s: string): string {
   const cleaned = cleanField(s);
   return EMPTY_INPUT_MARKERS.has(cleaned.toLowerCase()) ? '' : cleaned;
+}
+
+/**
+ * A task as it is filtered, compared and stored, whatever brought it (reply, batch, import, `dedup`):
+ * every field cleaned, empty-input markers turned into "".
+ */
+export function cleanTask(raw: Task): Task {
+  const task: Task = { instruction: cleanField(raw.instruction), input: cleanInput(raw.input), output: cleanField(raw.output) };
+  if (raw.category) task.category = cleanField(raw.category);
+  return task;
 }
 
 /** Length in characters (code points), which is what a Chinese reader counts. */

@@ -27,6 +27,19 @@ function greedy(keys: string[], t: number): number[] {
 }
 
 describe('dedup', () => {
+  it('keys records as import and generate do: an empty-input marker is no input', async () => {
+    const dir = tempDir();
+    const file = writeTemp(dir, 'm.jsonl', [
+      { instruction: '列出三种常见的水果', input: '<无输入>', output: '苹果、香蕉、橙子。' },
+      { instruction: '列出三种常见的水果', input: '', output: '葡萄、西瓜、梨。' },
+    ].map((r) => JSON.stringify(r)).join('\n'));
+    const out = path.join(dir, 'out.jsonl');
+    const r = await runCli(['dedup', '--in', file, '--out', out]);
+    expect(r.code).toBe(0);
+    // Kept records are written as read; only the comparison sees the cleaned text.
+    expect(fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).input)).toEqual(['<无输入>']);
+  });
+
   it('keeps records in input order across files and forms, and reports each rejection', async () => {
     const dir = tempDir();
     const a = writeTemp(dir, 'a.json', JSON.stringify([base[0], base[1], nearDups[0]], null, 2));

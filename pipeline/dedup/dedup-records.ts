@@ -4,6 +4,7 @@
  */
 import type { DatasetTask } from '../datasets.ts';
 import { QGramIndex } from './qgram-index.ts';
+import { cleanTask } from '../text.ts';
 import { dedupKey } from './similarity.ts';
 
 export interface SourcedRecord {
@@ -37,7 +38,8 @@ export function dedupRecords(
   const kept: SourcedRecord[] = [];
   const rejected: Rejection[] = [];
   for (const record of records) {
-    const key = dedupKey(record.task);
+    // Keyed as `import` and `generate` key a task, so all three apply the same rule to the same text.
+    const key = dedupKey(cleanTask(record.task));
     const match = index.findNearDuplicate(key, options.similarity);
     if (match === undefined) {
       index.add(key, kept.length);

@@ -40,15 +40,15 @@
  *    from q sits at an inserted or substituted place, so at most d distinct bits of x are missing from
  *    q's signature, and vice versa); the unit multiset intersection ≥ m − d (each copied unit is
  *    shared, and there are at least m − d); `boundedLevenshtein` with limit E(m), exact when d ≤ E(m).
- *    The similarity reported is `similarity()` itself. Steps 2–6 only drop keys with d > E(m), so
- *    every key with similarity ≥ T is verified; keeping the highest similarity, ties to the lowest
- *    insertion ordinal, reproduces brute force's first-best `>` scan. Once a best is known the limit
- *    becomes E computed for the best's similarity, which still admits every key that equals it.
+ *    The similarity reported is `similarity()`'s value, 1 − d/m from that exact distance. Steps 2–6
+ *    only drop keys with d > E(m), so every key with similarity ≥ T is verified; keeping the highest
+ *    similarity, ties to the lowest insertion ordinal, reproduces brute force's first-best `>` scan.
+ *    Once a best is known the limit becomes E computed for the best's similarity, which still admits
+ *    every key that equals it.
  */
 import { boundedLevenshtein } from './bounded-levenshtein.ts';
 import { GramPostings, OccurrenceCounter, OUT_OF_WINDOW } from './gram-postings.ts';
 import type { NearDupIndex, NearestMatch } from './index.ts';
-import { similarity } from './similarity.ts';
 
 /** Longest key that is tokenized; per-query hit counts then fit in a Uint16 (below OUT_OF_WINDOW). */
 export const MAX_TOKENIZED = 0xfffe;
@@ -627,8 +627,10 @@ export class QGramIndex implements NearDupIndex {
     if (len <= MAX_TOKENIZED && this.sharedUnits(search, ord, len, m - limit) < m - limit) return;
     this.stats.verified++;
     const other = this.keyAt(ord);
-    if (boundedLevenshtein(key, other, limit) > limit) return;
-    const s = similarity(key, other);
+    const d = boundedLevenshtein(key, other, limit);
+    if (d > limit) return;
+    // d is exact here, so this is `similarity(key, other)` without a second full distance.
+    const s = m === 0 ? 1 : 1 - d / m;
     if (s > search.bestSimilarity || (s === search.bestSimilarity && ord < search.bestOrd)) {
       search.bestSimilarity = s;
       search.bestOrd = ord;
