@@ -9,7 +9,8 @@
  * files of the real line shape `{id, custom_id, response: {status_code, request_id, body}, error}`.
  */
 import type http from 'node:http';
-import type { Rng } from './random.ts';
+import { MAX_JSON_BODY_BYTES, readBody, sendError, sendJson } from './http.ts';
+import { randomId, type Rng } from './random.ts';
 
 export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
@@ -75,6 +76,14 @@ interface BatchState {
   /** Set by a test: the status to end in instead of completed. */
   outcome: 'completed' | 'expired' | 'failed';
   failMessage: string;
+  /** The input file's requests, parsed once when validation passes. */
+  requests?: BatchRequest[];
+}
+
+/** One line of a batch input file, as validated. */
+interface BatchRequest {
+  custom_id: string;
+  body: Record<string, unknown>;
 }
 
 /** Holds back one answer so a test can kill the client at that exact point. */
@@ -95,6 +104,8 @@ export interface BatchStats {
 }
 
 const ENDPOINT = '/v1/chat/completions';
+/** Room for the multipart framing around an uploaded file, so a file just over the limit still gets a 400. */
+const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 export class BatchService {
@@ -162,7 +173,7 @@ export class BatchService {
   // -- files ----------------------------------------------------------------------------------------
 
   private async upload(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const raw = await readBody(req, this.options.maxFileBytes + MULTIPART_OVERHEAD_BYTES);
     let form: FormData;
     try {
       // undici parses multipart bodies for us.
@@ -228,7 +239,7 @@ export class BatchService {
   private async create(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let body: { input_file_id?: unknown; endpoint?: unknown; completion_window?: unknown; metadata?: unknown };
     try {
-      body = JSON.parse((await readBody(req)).toString('utf8')) as typeof body;
+      body = JSON.parse((await readBody(req, MAX_JSON_BODY_BYTES)).toString('utf8')) as typeof body;
     } catch {
       return sendError(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
     }
@@ -332,6 +343,7 @@ export class BatchService {
           b.errors = { object: 'list', data: [{ code: 'invalid_request', message: problem, param: null, line: line ? Number(line[1]) : null }] };
           return false;
         }
+        s.requests = lines;
         b.status = 'in_progress';
         b.in_progress_at = t;
         b.request_counts = { total: lines.length, completed: 0, failed: 0 };
@@ -364,7 +376,7 @@ export class BatchService {
   }
 
   /** The input file's requests, or what is wrong with it ("line N: ..."). */
-  private validate(b: BatchObject): { custom_id: string; body: Record<string, unknown> }[] | string {
+  private validate(b: BatchObject): BatchRequest[] | string {
     const file = this.files.get(b.input_file_id);
     if (file === undefined) return 'the input file no longer exists';
     const text = file.content.toString('utf8');
@@ -372,7 +384,7 @@ export class BatchService {
     if (lines.length === 0) return 'the input file is empty';
     if (lines.length > this.options.maxRequests) return `the input file has ${lines.length} requests; the limit is ${this.options.maxRequests}`;
     const seen = new Set<string>();
-    const out: { custom_id: string; body: Record<string, unknown> }[] = [];
+    const out: BatchRequest[] = [];
     let model: unknown;
     for (const [i, l] of lines.entries()) {
       let r: { custom_id?: unknown; method?: unknown; url?: unknown; body?: unknown };
@@ -400,8 +412,8 @@ export class BatchService {
   /** Answers the requests (all of them; for expired and cancelled, a share) and writes the result files. */
   private finish(s: BatchState, status: 'completed' | 'expired' | 'cancelled'): void {
     const b = s.batch;
-    const requests = this.validate(b);
-    const list = typeof requests === 'string' ? [] : requests;
+    // Validated once, on leaving 'validating'; a batch cancelled before that has no requests to run.
+    const list = s.requests ?? [];
     // An expired or cancelled batch got through part of its work.
     const done = status === 'completed' ? list.length : Math.floor(list.length * 0.3);
     const output: string[] = [];
@@ -436,10 +448,7 @@ export class BatchService {
   }
 
   private id(length: number): string {
-    const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-    let s = '';
-    for (let i = 0; i < length; i++) s += alphabet[this.rng.int(alphabet.length)];
-    return s;
+    return randomId(this.rng, length);
   }
 }
 
@@ -450,23 +459,4 @@ function publicFile(f: StoredFile): FileObject {
 
 function isStringRecord(x: unknown): x is Record<string, string> {
   return typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every((v) => typeof v === 'string');
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
-  res.end(text);
-}
-
-function sendError(res: http.ServerResponse, status: number, message: string, type: string, param: string | null): void {
-  sendJson(res, status, { error: { message, type, param, code: null } });
 }

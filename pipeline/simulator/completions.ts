@@ -7,7 +7,8 @@
 import { composerFrom } from './composer.ts';
 import type { SimTask } from './composer.ts';
 import { JUNK_KINDS, makeJunk, nearDuplicate, type JunkKind } from './noise.ts';
-import { createRng, type Rng } from './random.ts';
+import { errorBody } from './http.ts';
+import { createRng, randomId, type Rng } from './random.ts';
 import { cutAt, cutInsideItem, garbageReply, layoutReply, type ReplyLayout, type ReplyShape } from './replies.ts';
 
 /** Probabilities per chat request, each in [0, 1]; they are drawn in this order from one number. */
@@ -43,7 +44,7 @@ export type RequestOutcome =
   | 'unauthorized'
   | 'not_found';
 
-export const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
+const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
   'ok', 'rate_limited', 'server_error', 'hang', 'truncated', 'garbage', 'bad_request', 'unauthorized', 'not_found',
 ];
 
@@ -79,11 +80,11 @@ export interface ChatEngine {
   readonly rng: Rng;
 }
 
-export const MODEL_IDS = ['gpt-3.5-turbo', 'gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini'] as const;
+const MODEL_IDS = ['gpt-3.5-turbo', 'gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini'] as const;
 
 /** The prompt's task count: first "N 个/条/道/项" in the last user message; 20 when absent, 1..100. */
 const COUNT = /(\d{1,3})\s*(?:个|条|道|项)/;
-export const DEFAULT_TASK_COUNT = 20;
+const DEFAULT_TASK_COUNT = 20;
 
 /** Tasks kept for near-duplicates to copy; older ones are replaced at random past this size. */
 const HISTORY_LIMIT = 20_000;
@@ -209,7 +210,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         else stats.junkEmitted[m.kind]++;
       }
 
-      const promptTokens = request.messages.reduce((sum, m) => sum + 4 + estimateTokens(m.content), 3);
+      const prompt = promptTokens(request.messages);
       const completionTokens = estimateTokens(content);
       return done({
         status: 200,
@@ -223,7 +224,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
           model: request.model,
           system_fingerprint: 'fp_simulator',
           choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: finish }],
-          usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+          usage: { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens },
         } satisfies ChatCompletion,
       });
     },
@@ -287,7 +288,7 @@ export function taskCount(messages: readonly { role: string; content: string }[]
 
 /** An error the way the OpenAI API shapes it. */
 export function errorResponse(status: number, message: string, type: string, code: string | null, outcome: RequestOutcome): SimResponse {
-  return { status, headers: {}, json: { error: { message, type, param: null, code } }, outcome };
+  return { status, headers: {}, json: errorBody(message, type, null, code), outcome };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -311,8 +312,16 @@ export function estimateTokens(text: string): number {
   return cjk + Math.ceil(other / 4);
 }
 
+/**
+ * The prompt's token count as usage reports it: 3 for the reply's priming plus, per message, 4 for its
+ * framing and its content (a string, or the text parts of a content-part array).
+ */
+export function promptTokens(messages: readonly unknown[]): number {
+  return messages.reduce<number>((sum, m) => sum + 4 + estimateTokens(textOf((m as { content?: unknown } | null)?.content)), 3);
+}
+
 /** Length (UTF-16) of the longest prefix whose estimate fits in `budget` tokens. */
-export function prefixWithinTokens(text: string, budget: number): number {
+function prefixWithinTokens(text: string, budget: number): number {
   let cjk = 0;
   let other = 0;
   let at = 0;
@@ -363,11 +372,3 @@ export function toChunks(completion: ChatCompletion, includeUsage: boolean, rng:
   if (includeUsage) out.push({ ...base, choices: [], usage: completion.usage });
   return out;
 }
-
-function randomId(rng: Rng, length: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let s = '';
-  for (let i = 0; i < length; i++) s += alphabet[rng.int(alphabet.length)];
-  return s;
-}
-

@@ -2,6 +2,8 @@
  * What a real model mixes into its replies and the pipeline must catch: near-duplicates of earlier
  * tasks, and junk that one of the filters rejects. Pure functions of a task and a random stream.
  */
+import { DEFAULT_FILTER_OPTIONS } from '../filters.ts';
+import { charLength } from '../text.ts';
 import type { SimTask } from './families/common.ts';
 import type { Rng } from './random.ts';
 import { DOMAINS } from './lexicon.ts';
@@ -91,6 +93,8 @@ const FILLER_SENTENCES = [
   '需要特别说明的是，答案应当准确、完整，并且适合大多数读者阅读。', '在写作过程中请注意段落之间的衔接，使整篇内容读起来自然流畅。',
   '如果有多个方面需要说明，请分别列出，并在最后做一个简短的总结。', '请注意不要遗漏重要的信息，同时也不要加入与主题无关的内容。',
 ];
+/** Past the real filter's limit by a margin, so "too long" junk stays junk. */
+const TOO_LONG_CHARS = DEFAULT_FILTER_OPTIONS.maxInstructionChars + 120;
 const SAMPLE_INPUTS = ['今天的会议改到下午三点。', '这家店的面条很好吃，就是排队时间太长。', '请把窗户关上，外面要下雨了。', '周末我们一起去爬山吧。'];
 
 /** A task that one filter rule must reject; `base` supplies the parts that stay plausible. */
@@ -114,7 +118,7 @@ export function makeJunk(kind: JunkKind, base: SimTask, rng: Rng): SimTask {
       return { ...base, instruction: rng.pick(TOO_SHORT) };
     case 'too_long': {
       let instruction = base.instruction;
-      while ([...instruction].length <= 520) instruction += rng.pick(FILLER_SENTENCES);
+      while (charLength(instruction) <= TOO_LONG_CHARS) instruction += rng.pick(FILLER_SENTENCES);
       return { ...base, instruction };
     }
   }

@@ -72,3 +72,12 @@ export function fill(template: string, slots: Readonly<Record<string, string | n
     return String(v);
   });
 }
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `length` letters and digits, the way OpenAI ids look after their prefix (chatcmpl-, file-, batch_). */
+export function randomId(rng: Rng, length: number): string {
+  let s = '';
+  for (let i = 0; i < length; i++) s += ID_ALPHABET[rng.int(ID_ALPHABET.length)];
+  return s;
+}

@@ -6,7 +6,7 @@
  * (reset: the time until the bucket is full again, as `1s`, `6m0s`, `120ms`); a request that does not
  * fit gets a 429 with `retry-after` / `retry-after-ms` and is not charged.
  */
-import { estimateTokens } from './completions.ts';
+import { promptTokens } from './completions.ts';
 
 export interface RateLimitConfig {
   /** Requests per minute; undefined: unlimited. */
@@ -139,17 +139,29 @@ export function formatDuration(ms: number): string {
 
 const trim = (x: number): string => String(Math.round(x * 1000) / 1000);
 
+/** A chat request's worst case on arrival: its prompt and the completion tokens it may use. */
+export interface AdmissionEstimate {
+  /** The prompt, the same estimate the usage reports. */
+  prompt: number;
+  /** max_completion_tokens, else max_tokens, else the default. */
+  reserve: number;
+}
+
 /**
- * What a chat request counts against the token limit on arrival: its prompt (the same estimate the
- * usage reports) plus max_tokens, OpenAI's documented way of reserving a request's worst case.
- * Undefined when the body is not a chat request (the engine answers 400 then).
+ * What a chat request counts against the token limit on arrival: its prompt plus max_tokens, OpenAI's
+ * documented way of reserving a request's worst case. Undefined when the body is not a chat request
+ * (the engine answers 400 then).
  */
-export function admissionTokens(body: unknown, defaultMaxTokens = 4096): number | undefined {
+export function admissionEstimate(body: unknown, defaultMaxTokens = 4096): AdmissionEstimate | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const b = body as { messages?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown };
   if (!Array.isArray(b.messages)) return undefined;
-  let prompt = 3;
-  for (const m of b.messages as { content?: unknown }[]) prompt += 4 + estimateTokens(typeof m?.content === 'string' ? m.content : '');
-  const max = typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : typeof b.max_tokens === 'number' ? b.max_tokens : defaultMaxTokens;
-  return prompt + max;
+  const reserve = typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : typeof b.max_tokens === 'number' ? b.max_tokens : defaultMaxTokens;
+  return { prompt: promptTokens(b.messages), reserve };
+}
+
+/** The admission estimate as one number: prompt + reserve. */
+export function admissionTokens(body: unknown, defaultMaxTokens = 4096): number | undefined {
+  const e = admissionEstimate(body, defaultMaxTokens);
+  return e === undefined ? undefined : e.prompt + e.reserve;
 }

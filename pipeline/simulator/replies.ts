@@ -4,7 +4,7 @@
  * is one the pipeline's parser must accept.
  */
 import type { SimTask } from './families/common.ts';
-import type { Rng } from './random.ts';
+import { fill, type Rng } from './random.ts';
 
 export type ReplyShape = 'json-array' | 'json-wrapped' | 'fenced' | 'jsonl' | 'alpaca-text';
 export const REPLY_SHAPES: readonly ReplyShape[] = ['json-array', 'json-wrapped', 'fenced', 'jsonl', 'alpaca-text'];
@@ -40,7 +40,7 @@ export function layoutReply(tasks: readonly SimTask[], shape: ReplyShape, rng: R
       jsonWrapped(b, tasks, keys, withCategory, rng);
       break;
     case 'fenced':
-      b.add(fill(rng.pick(FENCE_BEFORE), tasks.length) + '\n\n```json\n');
+      b.add(fill(rng.pick(FENCE_BEFORE), { n: tasks.length }) + '\n\n```json\n');
       if (rng.chance(0.7)) jsonArray(b, tasks, keys, withCategory, 2);
       else jsonWrapped(b, tasks, keys, withCategory, rng);
       b.add('\n```');
@@ -82,10 +82,6 @@ const FENCE_BEFORE = [
   '好的，这是{n}条新的指令数据，已尽量覆盖不同类型：', '下面给出生成结果。',
 ];
 const FENCE_AFTER = ['希望对你有帮助！', '如需调整数量或难度，请告诉我。', '以上任务都可以由纯文本模型完成。', '', '如果需要更多任务，可以随时告诉我。'];
-
-function fill(template: string, n: number): string {
-  return template.replace('{n}', String(n));
-}
 
 /** Accumulates text and records item spans as they are written. */
 class Builder {

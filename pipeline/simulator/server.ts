@@ -15,7 +15,8 @@ import {
   type SimulatorStats,
 } from './completions.ts';
 import { BatchService, type BatchSimOptions } from './batch.ts';
-import { admissionTokens, ServerRateLimits, type RateLimitConfig } from './ratelimit.ts';
+import { errorBody, MAX_JSON_BODY_BYTES, readBody, sendJson } from './http.ts';
+import { admissionEstimate, ServerRateLimits, type RateLimitConfig } from './ratelimit.ts';
 import { REPLY_SHAPES, type ReplyShape } from './replies.ts';
 
 export type { SimulatorFaults, SimulatorStats, RequestOutcome } from './completions.ts';
@@ -64,8 +65,6 @@ export interface Simulator {
   rateLimits: ServerRateLimits;
 }
 
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
-
 type Handler = (req: http.IncomingMessage, body: unknown) => SimResponse;
 interface Route {
   method: 'GET' | 'POST';
@@ -97,7 +96,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const r = engine.completeChat(body);
     // Inside a batch nothing hangs: the provider's own timeout turns it into a failed line.
     return r.hang === true
-      ? { status: 500, body: { error: { message: 'The request timed out.', type: 'server_error', param: null, code: 'timeout' } } }
+      ? { status: 500, body: errorBody('The request timed out.', 'server_error', null, 'timeout') }
       : { status: r.status, body: r.json };
   }, engine.rng);
 
@@ -132,17 +131,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     let body: unknown = undefined;
     if (req.method === 'POST') {
-      const raw = await readBody(req);
+      const raw = await readBody(req, MAX_JSON_BODY_BYTES);
       try {
-        body = JSON.parse(raw);
+        body = JSON.parse(raw.toString('utf8'));
       } catch {
         engine.record('bad_request');
         return send(res, errorResponse(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null, 'bad_request'));
       }
     }
     // Rate limits apply to chat completions: charged on arrival, settled with the usage when answered.
-    const estimate = route.slow && limits.enabled ? admissionTokens(body) : undefined;
-    const admission = estimate === undefined ? undefined : limits.admit(estimate);
+    const estimate = route.slow && limits.enabled ? admissionEstimate(body) : undefined;
+    const admission = estimate === undefined ? undefined : limits.admit(estimate.prompt + estimate.reserve);
     if (admission !== undefined && !admission.ok) {
       engine.record('rate_limited');
       const refused = errorResponse(429, admission.message, 'requests', 'rate_limit_exceeded', 'rate_limited');
@@ -156,7 +155,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (admission?.ok) {
       // Answered: charged its real usage; an error used its prompt at most, a 429 nothing.
       const usage = (response.json as { usage?: { total_tokens?: number } } | null)?.usage;
-      admission.settle(response.status === 200 ? usage?.total_tokens ?? estimate! : response.status === 429 ? 0 : estimate! - maxTokensOf(body));
+      const { prompt, reserve } = estimate!;
+      admission.settle(response.status === 200 ? usage?.total_tokens ?? prompt + reserve : response.status === 429 ? 0 : prompt);
     }
     if (closing || res.destroyed) return;
     if (response.stream !== undefined && response.status === 200) return sendStream(res, response.json as ChatCompletion, response.stream.includeUsage);
@@ -208,40 +208,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 }
 
 function send(res: http.ServerResponse, response: SimResponse): void {
-  const body = JSON.stringify(response.json);
-  res.writeHead(response.status, { 'content-type': 'application/json; charset=utf-8', ...response.headers });
-  res.end(body);
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('request body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+  sendJson(res, response.status, response.json, response.headers);
 }
 
 /** Reads and discards a body we will not use, so the connection can be reused. */
 async function drain(req: http.IncomingMessage): Promise<void> {
   try {
-    await readBody(req);
+    await readBody(req, MAX_JSON_BODY_BYTES);
   } catch {
     // The answer is an error either way.
   }
-}
-
-function maxTokensOf(body: unknown): number {
-  const b = body as { max_tokens?: unknown; max_completion_tokens?: unknown };
-  const v = b.max_completion_tokens ?? b.max_tokens;
-  return typeof v === 'number' ? v : 4096;
 }
 
 function checkProbability(name: string, p: number): number {

@@ -1,6 +1,7 @@
 /** Helpers every task family uses: names, lead-ins, constraints, and keeping outputs in range. */
 import type { Rng } from '../random.ts';
 import { fill } from '../random.ts';
+import { charLength } from '../../text.ts';
 import {
   ACTIVITIES, AUDIENCES, AUDIENCE_CONSTRAINTS, CITIES, CHINESE_NUMERALS, GIVEN_NAMES, LENGTH_CONSTRAINTS, LENGTH_NUMBERS, NICKNAME_PREFIXES,
   OCCASIONS, PERSONAS, STYLE_CONSTRAINTS, SURNAMES, TITLES,
@@ -17,8 +18,8 @@ export interface SimTask {
 export type Family = (rng: Rng) => SimTask;
 
 export const MIN_OUTPUT_CHARS = 40;
-export const MAX_OUTPUT_CHARS = 300;
-export const MAX_INSTRUCTION_CHARS = 120;
+const MAX_OUTPUT_CHARS = 300;
+const MAX_INSTRUCTION_CHARS = 120;
 
 export function fullName(rng: Rng): string {
   return rng.pick(SURNAMES) + rng.pick(GIVEN_NAMES);
@@ -43,7 +44,7 @@ export function withLeadIn(core: string, rng: Rng, p = 0.3): string {
 }
 
 /** "我是一名高二学生，", "最近在成都出差，", … */
-export function leadIn(rng: Rng): string {
+function leadIn(rng: Rng): string {
   const r = rng.next();
   if (r < 0.3) return `我是${rng.pick(PERSONAS)}，`;
   if (r < 0.6) return `我${rng.pick(OCCASIONS)}，`;
@@ -84,13 +85,6 @@ export function numbered(items: readonly string[]): string {
   return items.map((item, i) => `${i + 1}. ${item}`).join('\n');
 }
 
-/** Length in code points, as the pipeline counts characters. */
-export function chars(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
-
 const PADDING = [
   '以上几点可以结合自己的实际情况灵活调整。',
   '如果还有具体的疑问，可以再补充细节，我们一起分析。',
@@ -104,13 +98,13 @@ const PADDING = [
  */
 export function fitOutput(text: string, rng: Rng, padding: readonly string[] = PADDING): string {
   let out = text.trim();
-  if (chars(out) > MAX_OUTPUT_CHARS) {
+  if (charLength(out) > MAX_OUTPUT_CHARS) {
     const cps = [...out].slice(0, MAX_OUTPUT_CHARS - 1);
     const head = cps.join('');
     const lastEnd = Math.max(head.lastIndexOf('。'), head.lastIndexOf('！'), head.lastIndexOf('？'), head.lastIndexOf('\n'));
     out = lastEnd >= 60 ? head.slice(0, lastEnd + 1).trim() : head + '…';
   }
-  while (chars(out) < MIN_OUTPUT_CHARS) {
+  while (charLength(out) < MIN_OUTPUT_CHARS) {
     const pad = rng.pick(padding);
     // A padding line (a poem's signature) needs no full stop before it.
     out += (pad.startsWith('\n') || /[。！？.!?\n]$/u.test(out) ? '' : '。') + pad;
@@ -120,7 +114,7 @@ export function fitOutput(text: string, rng: Rng, padding: readonly string[] = P
 
 /** Shortens an instruction that grew past the limit by dropping what came after the core. */
 export function fitInstruction(full: string, core: string): string {
-  return chars(full) <= MAX_INSTRUCTION_CHARS ? full : core;
+  return charLength(full) <= MAX_INSTRUCTION_CHARS ? full : core;
 }
 
 /** Picks from the pool, excluding one value (for pairs of distinct things). */

@@ -4,7 +4,8 @@
  */
 import type { Rng } from '../random.ts';
 import type { SimTask } from './common.ts';
-import { MIN_OUTPUT_CHARS, chars, fitOutput, withConstraints } from './common.ts';
+import { charLength } from '../../text.ts';
+import { MIN_OUTPUT_CHARS, fitOutput, withConstraints } from './common.ts';
 
 type Pair = readonly [en: string, zh: string];
 
@@ -130,7 +131,7 @@ export function translate(rng: Rng): SimTask {
   const pairs = [sentence(rng), sentence(rng)];
   // Short sentence patterns could leave the Chinese side under 40 characters.
   while (pairs.length < 4) {
-    const zhShort = chars(pairs.map((p) => p[1]).join('')) < MIN_OUTPUT_CHARS;
+    const zhShort = charLength(pairs.map((p) => p[1]).join('')) < MIN_OUTPUT_CHARS;
     if (!zhShort && !(pairs.length < 3 && rng.chance(0.3))) break;
     pairs.push(sentence(rng));
   }
