@@ -6,7 +6,7 @@
  * of keys are planted near-duplicates: an earlier key with a random number of character edits (0 to
  * ~45% of its length), so plenty fall on each side of the default 0.7 threshold.
  */
-import { normalize } from '../../pipeline/dedup/similarity.ts';
+import { dedupKey } from '../../pipeline/dedup/similarity.ts';
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -262,7 +262,7 @@ export function* corpusKeys(options: CorpusOptions = {}): Generator<CorpusKey> {
     } else {
       const template = drawTemplate(rng);
       const needsInput = /下面|这篇|这句|以下/.test(template);
-      item = { key: normalize(instruction(template)) + normalize(input(needsInput)), plantedFrom: -1, edits: 0 };
+      item = { key: dedupKey({ instruction: instruction(template), input: input(needsInput) }), plantedFrom: -1, edits: 0 };
     }
     history.push(item.key);
     yield item;

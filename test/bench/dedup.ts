@@ -29,7 +29,7 @@ import { BruteForceIndex } from '../../pipeline/dedup/brute.ts';
 import { buildIndex, QGramIndex } from '../../pipeline/dedup/qgram-index.ts';
 import { dedupKey, similarity } from '../../pipeline/dedup/similarity.ts';
 import { Store } from '../../pipeline/store/store.ts';
-import { corpusKeys } from './corpus.ts';
+import { corpus } from './corpus.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '../..');
@@ -393,11 +393,7 @@ async function child(args: Args, what: string): Promise<void> {
     result = await runSize(`alpaca_zh (real)`, keys, keys.slice(0, -args.queries), keys.slice(-args.queries), args.threshold);
   } else {
     const n = Number(what);
-    const keys: string[] = [];
-    for (const item of corpusKeys()) {
-      if (keys.length >= n + args.queries) break;
-      keys.push(item.key);
-    }
+    const keys = corpus(n + args.queries).map((item) => item.key);
     const stored = keys.slice(0, n);
     result = await runSize(`synthetic`, stored, stored, keys.slice(n), args.threshold);
   }
