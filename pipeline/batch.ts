@@ -12,16 +12,18 @@
  */
 import { Budget, type BudgetStop } from './budget.ts';
 import type { NearDupIndex } from './dedup/index.ts';
-import { GenerationFailed, prepareRun, type GenerateEvent, type GenerateOptions, type Progress, type RunSummary } from './generate.ts';
-import type { ChatMessage, ChatParams } from './llm.ts';
+import {
+  GenerationFailed, MACHINE_POOL, prepareRun, promptMessages, storeFailure, storeReply, type GenerateEvent, type GenerateOptions,
+  type Progress, type RequestSink, type RunSummary,
+} from './generate.ts';
+import type { ChatParams } from './llm.ts';
 import {
   BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch,
 } from './llm/batch-api.ts';
 import { costUsd } from './llm/cost.ts';
-import type { LlmErrorKind } from './llm/errors.ts';
+import { kindForStatus, type LlmErrorKind } from './llm/errors.ts';
 import { tokenCounterFor } from './llm/tokens.ts';
-import { parseReply } from './parse.ts';
-import { buildPrompt, type Random } from './prompt.ts';
+import type { Random } from './prompt.ts';
 import { AttemptStore } from './store/attempts.ts';
 import { BatchStore, customIdFor, parseCustomId, type BatchRow, type NewBatchRequest } from './store/batches.ts';
 import type { Store } from './store/store.ts';
@@ -66,7 +68,6 @@ interface ChatBody {
 const FIRST_YIELD_SHARE = 0.5;
 /** Extra requests asked for, against near-duplicates and failures eating into the yield. */
 const SIZE_MARGIN = 1.15;
-const MACHINE_POOL = 500;
 
 export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Promise<BatchSummary> {
   const { store, api } = deps;
@@ -79,7 +80,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
 
   const { ingestor, templateId, runId, resumed, index } = prepareRun(options, store, deps.index);
   const batches = new BatchStore(store);
-  const attemptStore = new AttemptStore(store);
+  const sink: RequestSink = { store, attempts: new AttemptStore(store), ingestor, runId };
   let accepted = store.countAccepted(runId);
   const acceptedAtStart = accepted;
   const progress = (): Progress => {
@@ -112,7 +113,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     const params = JSON.parse(line.paramsJson) as ChatParams;
     const base = {
       runId, templateId: line.templateId, model: params.model, messages: JSON.parse(line.messagesJson) as unknown,
-      params, batchId: batch.id, attempts: 1,
+      params, batchId: batch.id,
     };
     const attempt = (status: number | null, errorKind: LlmErrorKind | null) => ({
       attempt: 1, startedAt: batch.submittedAt ?? batch.createdAt, status, latencyMs: null, errorKind, waitMs: 0, maxTokens: params.max_tokens,
@@ -124,31 +125,26 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       const content = choice?.message?.content ?? '';
       const finishReason = choice?.finish_reason ?? null;
       const u = body.usage ?? null;
-      const parsed = parseReply(content, finishReason);
-      const cost = options.price === undefined || u === null
-        ? null
-        : costUsd({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens }, options.price, true);
-      const result = store.transaction(() => {
-        const requestId = store.insertRequest({
-          ...base, status: 'ok', rawReply: content, finishReason, promptTokens: u?.prompt_tokens, completionTokens: u?.completion_tokens,
-          totalTokens: u?.total_tokens, replyShape: parsed.shape, parseProblems: parsed.problems, costUsd: cost,
-        });
-        attemptStore.insertAttempts(requestId, [attempt(200, null)]);
-        const r = ingestor.ingest({ source: 'generated', runId, requestId, tasks: parsed.tasks, maxAccept: options.target - accepted });
-        batches.linkResult(line.id, requestId);
-        return r;
+      const usage = u === null ? null : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
+      const cost = options.price === undefined || usage === null ? null : costUsd(usage, options.price, true);
+      // One transaction (they nest): the reply, its tasks, and its input line marked answered.
+      const { result } = store.transaction(() => {
+        const stored = storeReply(sink, base, {
+          content, finishReason, usage, attempts: 1, attemptLog: [attempt(200, null)], costUsd: cost,
+        }, options.target - accepted);
+        batches.linkResult(line.id, stored.requestId);
+        return stored;
       });
       accepted += result.accepted.length;
       return 'ok';
     }
     // `error` set: the request never ran (batch_expired, …); else the response carries the failure.
-    const kind = out.error ? 'other' : errorKindOf(status);
+    const kind = out.error ? 'other' : kindForStatus(status, body?.error?.code);
     const error = out.error
       ? `${out.error.code ?? 'error'}: ${out.error.message ?? 'no message'}`
       : `${kind}: ${body?.error?.message ?? `no usable response (status ${status ?? 'none'})`}`;
     store.transaction(() => {
-      const requestId = store.insertRequest({ ...base, status: 'error', error });
-      attemptStore.insertAttempts(requestId, [attempt(status ?? null, kind)]);
+      const requestId = storeFailure(sink, base, { error, attempts: 1, attemptLog: [attempt(status ?? null, kind)] });
       batches.linkResult(line.id, requestId);
     });
     return 'error';
@@ -229,8 +225,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   // -- the next batch -------------------------------------------------------------------------------
 
   const submit = async (): Promise<BudgetStop | undefined> => {
-    const totals = store.runTotals(runId).requests;
-    const budget = new Budget({ maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests }, { costUsd: totals.costUsd, requests: totals.total });
+    const budget = Budget.forRun(options, store.runTotals(runId).requests);
     const { okRequests, accepted: runAccepted } = batches.yieldOfRun(runId);
     const perRequest = okRequests >= 10 ? Math.max(0.5, runAccepted / okRequests) : options.tasksPerRequest * FIRST_YIELD_SHARE;
     const wanted = Math.min(maxRequests, Math.ceil(((options.target - accepted) / perRequest) * SIZE_MARGIN) + 1);
@@ -241,12 +236,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     let bytes = 0;
     let stop: BudgetStop | undefined;
     while (requests.length < wanted) {
-      const machineExamples = machinePool.length > 0 ? [0, 1].map(() => machinePool[Math.floor(random() * machinePool.length)]!) : [];
-      const prompt = buildPrompt({
-        mode: options.mode, template: options.template, numTasks: options.tasksPerRequest, maxOutputChars: options.maxOutputChars,
-        seeds: options.seeds, machineExamples, topics: options.topics, taskTypes: options.taskTypes, random,
-      });
-      const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
+      const messages = promptMessages(options, machinePool, random);
       const worstUsd = counter === undefined || options.price === undefined
         ? 0
         : costUsd({ promptTokens: counter.countChat(messages), completionTokens: options.params.max_tokens }, options.price, true);
@@ -329,15 +319,6 @@ function inputLine(batchRequestId: number, paramsJson: string, messagesJson: str
   // Spliced rather than re-serialized: the stored JSON is exactly what was priced and sized.
   const params = paramsJson.slice(1, -1);
   return `{"custom_id":${JSON.stringify(customIdFor(batchRequestId))},"method":"POST","url":"/v1/chat/completions","body":{${params}${params === '' ? '' : ','}"messages":${messagesJson}}}\n`;
-}
-
-function errorKindOf(status: number | undefined): LlmErrorKind {
-  if (status === undefined) return 'other';
-  if (status === 429) return 'rate_limit';
-  if (status >= 500) return 'server';
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 408) return 'timeout';
-  return status >= 400 ? 'bad_request' : 'other';
 }
 
 function formatBytes(n: number): string {

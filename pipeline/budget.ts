@@ -31,6 +31,11 @@ export class Budget {
     this.sent = start.requests;
   }
 
+  /** The budget of a run that has already spent and sent what `totals` (its `runTotals().requests`) say. */
+  static forRun(limits: BudgetLimits, totals: { costUsd: number; total: number }): Budget {
+    return new Budget({ maxCostUsd: limits.maxCostUsd, maxRequests: limits.maxRequests }, { costUsd: totals.costUsd, requests: totals.total });
+  }
+
   get spentUsd(): number {
     return this.spent;
   }

@@ -12,13 +12,13 @@ import { buildIndex } from './dedup/qgram-index.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
 import type { FilterOptions } from './filters.ts';
-import { Ingestor } from './ingest.ts';
-import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient } from './llm.ts';
+import { Ingestor, type IngestResult } from './ingest.ts';
+import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient, type Usage } from './llm.ts';
 import { costUsd, type Price } from './llm/cost.ts';
 import { parseReply } from './parse.ts';
 import { buildPrompt, type GenerationMode, type Random, type Template } from './prompt.ts';
-import { AttemptStore } from './store/attempts.ts';
-import type { RunTotals, Store } from './store/store.ts';
+import { AttemptStore, type NewAttempt } from './store/attempts.ts';
+import type { NewRequest, RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
 
 export interface GenerateOptions {
@@ -115,7 +115,7 @@ export class GenerationFailed extends Error {
 }
 
 /** Machine examples shown in prompts come from this many recently accepted tasks. */
-const MACHINE_POOL = 500;
+export const MACHINE_POOL = 500;
 
 export async function generate(options: GenerateOptions, deps: GenerateDeps): Promise<RunSummary> {
   const { store, llm } = deps;
@@ -124,14 +124,10 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
 
   const { index, ingestor, templateId, runId, resumed } = prepareRun(options, store, deps.index);
   const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
-  const attemptStore = new AttemptStore(store);
+  const sink: RequestSink = { store, attempts: new AttemptStore(store), ingestor, runId };
 
   const acceptedAtStart = store.countAccepted(runId);
-  const totalsAtStart = store.runTotals(runId).requests;
-  const budget = new Budget(
-    { maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests },
-    { costUsd: totalsAtStart.costUsd, requests: totalsAtStart.total },
-  );
+  const budget = Budget.forRun(options, store.runTotals(runId).requests);
   const p: Progress = {
     runId, target: options.target, accepted: acceptedAtStart, acceptedAtStart, rejected: 0, requests: 0,
     failedRequests: 0, inFlight: 0, promptTokens: 0, completionTokens: 0, costUsd: budget.spentUsd, elapsedMs: 0,
@@ -161,18 +157,10 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
   let yieldPerRequest = options.tasksPerRequest * 0.5;
 
   const oneRequest = async (): Promise<void> => {
-    const machineExamples = machinePool.length > 0
-      ? [0, 1].map(() => machinePool[Math.floor(random() * machinePool.length)]!)
-      : [];
-    const prompt = buildPrompt({
-      mode: options.mode, template: options.template, numTasks: options.tasksPerRequest,
-      maxOutputChars: options.maxOutputChars, seeds: options.seeds, machineExamples,
-      topics: options.topics, taskTypes: options.taskTypes, random,
-    });
-    const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
+    const messages = promptMessages(options, machinePool, random);
     const base = { runId, templateId, model: options.params.model, messages, params: options.params };
     // Worst case: the prompt as estimated, and every max_token used.
-    const promptEstimate = llm.estimatePromptTokens?.(messages, options.params.model) ?? prompt.length;
+    const promptEstimate = llm.estimatePromptTokens?.(messages, options.params.model) ?? messages[0]!.content.length;
     const worstUsd = price === undefined ? 0 : costUsd({ promptTokens: promptEstimate, completionTokens: options.params.max_tokens }, price);
     const refused = budget.check(worstUsd);
     if (refused !== undefined) {
@@ -196,11 +184,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
       const error = err instanceof LlmError ? err : new LlmError(String(err), 'other', undefined, 1);
       settleBudget(0);
       budgetBlocked = false;
-      const requestId = store.transaction(() => {
-        const id = store.insertRequest({ ...base, status: 'error', error: `${error.kind}: ${error.message}`, attempts: error.attempts });
-        attemptStore.insertAttempts(id, error.attemptLog);
-        return id;
-      });
+      const requestId = storeFailure(sink, base, { error: `${error.kind}: ${error.message}`, attempts: error.attempts, attemptLog: error.attemptLog });
       p.failedRequests++;
       deps.onEvent?.({ type: 'request-failed', progress: snapshot(), requestId, error: `${error.kind}: ${error.message}` });
       if (error.kind === 'aborted') return;
@@ -220,20 +204,7 @@ export async function generate(options: GenerateOptions, deps: GenerateDeps): Pr
     settleBudget(cost ?? 0);
     budgetBlocked = false;
     p.costUsd = budget.spentUsd;
-    const parsed = parseReply(reply.content, reply.finishReason);
-    const { requestId, result } = store.transaction(() => {
-      const requestId = store.insertRequest({
-        ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
-        promptTokens: reply.usage?.promptTokens, completionTokens: reply.usage?.completionTokens,
-        totalTokens: reply.usage?.totalTokens, latencyMs: reply.latencyMs, attempts: reply.attempts,
-        replyShape: parsed.shape, parseProblems: parsed.problems, costUsd: cost,
-      });
-      attemptStore.insertAttempts(requestId, reply.attemptLog);
-      const result = ingestor.ingest({
-        source: 'generated', runId, requestId, tasks: parsed.tasks, maxAccept: options.target - p.accepted,
-      });
-      return { requestId, result };
-    });
+    const { requestId, result } = storeReply(sink, base, { ...reply, costUsd: cost }, options.target - p.accepted);
     p.accepted += result.accepted.length;
     for (const n of Object.values(result.rejected)) p.rejected += n ?? 0;
     for (const t of result.accepted) {
@@ -325,6 +296,76 @@ export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDup
     runId = store.createRun(newRun);
   }
   return { index, ingestor, templateId, runId, resumed };
+}
+
+type PromptSetup = Pick<GenerateOptions, 'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes'>;
+
+/** One request's messages: a prompt showing two machine examples drawn from `machinePool` (none while it is empty). */
+export function promptMessages(options: PromptSetup, machinePool: readonly Task[], random: Random): ChatMessage[] {
+  const machineExamples = machinePool.length > 0
+    ? [0, 1].map(() => machinePool[Math.floor(random() * machinePool.length)]!)
+    : [];
+  const prompt = buildPrompt({
+    mode: options.mode, template: options.template, numTasks: options.tasksPerRequest,
+    maxOutputChars: options.maxOutputChars, seeds: options.seeds, machineExamples,
+    topics: options.topics, taskTypes: options.taskTypes, random,
+  });
+  return [{ role: 'user', content: prompt }];
+}
+
+/** Where a run's requests, their attempts and their tasks go. */
+export interface RequestSink {
+  store: Store;
+  attempts: AttemptStore;
+  ingestor: Ingestor;
+  runId: number;
+}
+
+/** The fields of a stored request that do not depend on how it ended. */
+export type RequestBase = Pick<NewRequest, 'runId' | 'templateId' | 'model' | 'messages' | 'params' | 'batchId'>;
+
+export interface ReplyToStore {
+  content: string;
+  finishReason: string | null;
+  usage: Usage | null;
+  latencyMs?: number | null;
+  attempts: number;
+  attemptLog: readonly NewAttempt[];
+  /** USD; null when the model has no price. */
+  costUsd: number | null;
+}
+
+/**
+ * Parses a reply and stores it in one transaction: the request (with its shape, parse problems and
+ * cost), its attempts, and its tasks through filters and dedup (at most `maxAccept` accepted).
+ * Transactions nest: a caller may wrap this in its own to store more with the reply.
+ */
+export function storeReply(sink: RequestSink, base: RequestBase, reply: ReplyToStore, maxAccept: number): { requestId: number; result: IngestResult } {
+  const parsed = parseReply(reply.content, reply.finishReason);
+  return sink.store.transaction(() => {
+    const requestId = sink.store.insertRequest({
+      ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
+      promptTokens: reply.usage?.promptTokens, completionTokens: reply.usage?.completionTokens,
+      totalTokens: reply.usage?.totalTokens, latencyMs: reply.latencyMs, attempts: reply.attempts,
+      replyShape: parsed.shape, parseProblems: parsed.problems, costUsd: reply.costUsd,
+    });
+    sink.attempts.insertAttempts(requestId, reply.attemptLog);
+    const result = sink.ingestor.ingest({ source: 'generated', runId: sink.runId, requestId, tasks: parsed.tasks, maxAccept });
+    return { requestId, result };
+  });
+}
+
+/** Stores a failed request and its attempts in one transaction; returns the request's id. */
+export function storeFailure(
+  sink: RequestSink,
+  base: RequestBase,
+  failure: { error: string; attempts: number; attemptLog: readonly NewAttempt[] },
+): number {
+  return sink.store.transaction(() => {
+    const requestId = sink.store.insertRequest({ ...base, status: 'error', error: failure.error, attempts: failure.attempts });
+    sink.attempts.insertAttempts(requestId, failure.attemptLog);
+    return requestId;
+  });
 }
 
 /** Seeds live in the store as accepted tasks of source `seed`, so the index and `nearest` can point at them. */

@@ -15,6 +15,12 @@ export function nonNegativeNumber(value: string): number {
   return n;
 }
 
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got "${value}"`);
+  return n;
+}
+
 /** A number within [min, max]. */
 export function numberIn(min: number, max: number): (value: string) => number {
   return (value) => {

@@ -1,12 +1,10 @@
 /** `demo`: the whole pipeline offline against the built-in simulator, into data/demo.db. */
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { DEFAULT_SEED_FILE } from '../seeds.ts';
-import { DEFAULT_TASK_TYPE_LIST, DEFAULT_TOPIC_LIST } from '../prompt.ts';
 import { startSimulator } from '../simulator/server.ts';
 import { Store } from '../store/store.ts';
 import { positiveInt } from './args.ts';
-import { runGenerate } from './generate.ts';
+import { DEFAULT_GENERATE_FLAGS, runGenerate } from './generate.ts';
 
 export const DEMO_DB = 'data/demo.db';
 
@@ -22,10 +20,10 @@ export function demoCommand(): Command {
       try {
         await runGenerate(
           {
-            n: flags.n, db: flags.db, mode: 'self-instruct', model: 'gpt-3.5-turbo', concurrency: 8, similarity: 0.7,
-            temperature: 1, topP: 1, maxTokens: 4096, tasksPerRequest: 20, maxOutputChars: 300, seeds: DEFAULT_SEED_FILE,
-            topics: DEFAULT_TOPIC_LIST, taskTypes: DEFAULT_TASK_TYPE_LIST, timeout: 30, retries: 3,
-            newRun: true, drainTimeout: 5, probe: true, logFormat: 'auto', quiet: false,
+            ...DEFAULT_GENERATE_FLAGS, n: flags.n, db: flags.db, newRun: true,
+            // Deliberately shorter than generate's 120 s / 10 s: the local simulator answers in ~50 ms, so a
+            // stuck demo should fail, and a Ctrl-C'd one stop, quickly.
+            timeout: 30, drainTimeout: 5,
           },
           { OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'demo' },
         );

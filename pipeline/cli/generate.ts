@@ -17,7 +17,7 @@ import {
 import { DEFAULT_SEED_FILE, loadSeeds } from '../seeds.ts';
 import { BatchStore } from '../store/batches.ts';
 import { Store, StoreError } from '../store/store.ts';
-import { nonNegativeNumber, numberIn, oneOf, positiveInt } from './args.ts';
+import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
 import { createReporter, type LogFormat, type Reporter } from './report.ts';
 
@@ -62,40 +62,49 @@ export interface GenerateFlags {
   batch?: boolean;
 }
 
+/** The defaults of generate's flags (all but --n): commander's, and what `demo` starts from. */
+export const DEFAULT_GENERATE_FLAGS: Readonly<Omit<GenerateFlags, 'n'>> = {
+  db: DEFAULT_DB, mode: 'self-instruct', model: 'gpt-3.5-turbo', concurrency: 8, similarity: 0.7, temperature: 1, topP: 1,
+  maxTokens: 4096, tasksPerRequest: 20, maxOutputChars: 300, seeds: DEFAULT_SEED_FILE, topics: DEFAULT_TOPIC_LIST,
+  taskTypes: DEFAULT_TASK_TYPE_LIST, timeout: 120, retries: 3, newRun: false, drainTimeout: 10, probe: true,
+  logFormat: 'auto', quiet: false, batch: false,
+};
+
 export function generateCommand(): Command {
+  const D = DEFAULT_GENERATE_FLAGS;
   return new Command('generate')
     .description('generate new Chinese instruction tasks with a chat model into the SQLite store')
     .argument('[count]', 'same as --n (npm run generate --n 50000 passes a bare 50000)', positiveInt)
     .option('--n <count>', 'accepted tasks this run must add', positiveInt)
-    .option('--db <path>', 'SQLite database file', DEFAULT_DB)
-    .option('--mode <mode>', `prompt style: ${GENERATION_MODES.join(' | ')}; batch = --batch with self-instruct prompts`, oneOf([...GENERATION_MODES, 'batch'] as const), 'self-instruct')
-    .option('--model <name>', 'chat model name', 'gpt-3.5-turbo')
-    .option('--concurrency <k>', 'requests in flight at once', positiveInt, 8)
-    .option('--similarity <t>', 'reject a task at least this similar to a kept one (0.5–1)', numberIn(0.5, 1), 0.7)
-    .option('--temperature <t>', 'sampling temperature', numberIn(0, 2), 1)
-    .option('--top-p <p>', 'nucleus sampling', numberIn(0, 1), 1)
-    .option('--max-tokens <n>', 'completion token limit per request', positiveInt, 4096)
-    .option('--tasks-per-request <n>', 'tasks asked for in each prompt', positiveInt, 20)
-    .option('--max-output-chars <n>', 'output length bound stated in the prompt', positiveInt, 300)
-    .option('--seeds <file>', 'seed tasks (self-instruct, Alpaca or {instruction,input,output} JSON/JSONL)', DEFAULT_SEED_FILE)
+    .option('--db <path>', 'SQLite database file', D.db)
+    .option('--mode <mode>', `prompt style: ${GENERATION_MODES.join(' | ')}; batch = --batch with self-instruct prompts`, oneOf([...GENERATION_MODES, 'batch'] as const), D.mode)
+    .option('--model <name>', 'chat model name', D.model)
+    .option('--concurrency <k>', 'requests in flight at once', positiveInt, D.concurrency)
+    .option('--similarity <t>', 'reject a task at least this similar to a kept one (0.5–1)', numberIn(0.5, 1), D.similarity)
+    .option('--temperature <t>', 'sampling temperature', numberIn(0, 2), D.temperature)
+    .option('--top-p <p>', 'nucleus sampling', numberIn(0, 1), D.topP)
+    .option('--max-tokens <n>', 'completion token limit per request', positiveInt, D.maxTokens)
+    .option('--tasks-per-request <n>', 'tasks asked for in each prompt', positiveInt, D.tasksPerRequest)
+    .option('--max-output-chars <n>', 'output length bound stated in the prompt', positiveInt, D.maxOutputChars)
+    .option('--seeds <file>', 'seed tasks (self-instruct, Alpaca or {instruction,input,output} JSON/JSONL)', D.seeds)
     .option('--template <file>', 'prompt template (default: the one for --mode in templates/)')
-    .option('--topics <file>', 'topic list for --mode topics', DEFAULT_TOPIC_LIST)
-    .option('--task-types <file>', 'task-type list for --mode topics', DEFAULT_TASK_TYPE_LIST)
-    .option('--timeout <seconds>', 'per-request timeout', positiveInt, 120)
-    .option('--retries <n>', 'retries of a failed request on 429, 5xx, timeouts', numberIn(0, 20), 3)
-    .option('--new-run', 'start a new run even if the last one is unfinished (default: resume it)', false)
-    .option('--drain-timeout <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight requests may finish', nonNegativeNumber, 10)
+    .option('--topics <file>', 'topic list for --mode topics', D.topics)
+    .option('--task-types <file>', 'task-type list for --mode topics', D.taskTypes)
+    .option('--timeout <seconds>', 'per-request timeout', positiveInt, D.timeout)
+    .option('--retries <n>', 'retries of a failed request on 429, 5xx, timeouts', numberIn(0, 20), D.retries)
+    .option('--new-run', 'start a new run even if the last one is unfinished (default: resume it)', D.newRun)
+    .option('--drain-timeout <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight requests may finish', nonNegativeNumber, D.drainTimeout)
     .option('--no-probe', 'skip the start-up check that the base URL answers')
-    .option('--log-format <format>', 'auto (bar on a terminal, JSON lines otherwise) | text | json', oneOf(['auto', 'text', 'json'] as const), 'auto')
+    .option('--log-format <format>', 'auto (bar on a terminal, JSON lines otherwise) | text | json', oneOf(['auto', 'text', 'json'] as const), D.logFormat)
     .option('--log-file <path>', 'also append JSON log lines to this file')
-    .option('--quiet', 'no progress output; warnings, errors and the summary only', false)
+    .option('--quiet', 'no progress output; warnings, errors and the summary only', D.quiet)
     .option('--rpm <n>', 'requests per minute allowed (default: learned from the server\'s rate-limit headers)', positiveInt)
     .option('--tpm <n>', 'tokens per minute allowed (default: learned from the server\'s rate-limit headers)', positiveInt)
     .option('--max-cost <usd>', 'stop cleanly before the run could spend more than this (USD, whole run)', positiveNumber)
     .option('--max-requests <n>', 'stop cleanly after the run has sent this many requests', positiveInt)
     .option('--prices <file>', 'JSON price table {"model": {"input": USD/1M, "output": USD/1M}} over the built-in one')
     .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
-    .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next', false)
+    .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next', D.batch)
     .action(async (count: number | undefined, given: Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' }) => {
       // `--mode batch` is another spelling of --batch; the prompts stay self-instruct.
       const flags: GenerateFlags = given.mode === 'batch' ? { ...given, mode: 'self-instruct', batch: true } : { ...given, mode: given.mode };
@@ -105,12 +114,6 @@ export function generateCommand(): Command {
           : interruptedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
       }
     });
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got "${value}"`);
-  return n;
 }
 
 function priceFlag(value: string): Price {
@@ -215,7 +218,8 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
         await llm.probe();
       } catch (err) {
         const where = baseURL ?? 'https://api.openai.com/v1';
-        const message = redact((err as Error).message, apiKey);
+        // probe() throws LlmErrors from toLlmError, whose messages are redacted already.
+        const message = (err as Error).message;
         if ((err as { kind?: string }).kind === 'auth') throw new CliError(`the model API at ${where} refused the key: ${message}`);
         throw new CliError(`the model API at ${where} does not answer (${message}); check OPENAI_BASE_URL and the network`, EXIT.unavailable);
       }

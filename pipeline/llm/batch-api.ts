@@ -31,8 +31,6 @@ export const BATCH_MAX_BYTES = 200 * 1024 * 1024;
 
 export interface BatchApi {
   uploadFile(content: Buffer, filename: string): Promise<{ id: string; bytes: number }>;
-  /** The batch made from this input file, if there is one (searches the most recent batches). */
-  findBatchByInputFile(inputFileId: string): Promise<ProviderBatch | undefined>;
   /** Creates the batch, unless one from this input file exists already: then that one. */
   createBatch(inputFileId: string, metadata: Record<string, string>): Promise<ProviderBatch>;
   retrieveBatch(id: string): Promise<ProviderBatch>;
@@ -80,6 +78,7 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
     }
   }
 
+  /** The batch made from this input file, if there is one (searches the most recent batches). */
   const find = async (inputFileId: string): Promise<ProviderBatch | undefined> => {
     let seen = 0;
     for await (const batch of client.batches.list({ limit: 100 })) {
@@ -95,8 +94,6 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
         const file = await client.files.create({ file: await toFile(content, filename, { type: 'application/jsonl' }), purpose: 'batch' });
         return { id: file.id, bytes: file.bytes };
       }),
-
-    findBatchByInputFile: (inputFileId) => withRetries('listing batches', () => find(inputFileId)),
 
     createBatch: (inputFileId, metadata) =>
       withRetries('creating the batch', async () => {

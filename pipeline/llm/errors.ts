@@ -33,8 +33,6 @@ export class LlmError extends Error {
   override name = 'LlmError';
   /** Rate-limit headers and retry hints of the failed response, if it had any. */
   rateLimit: RateLimitInfo = {};
-  /** The provider's error code (`context_length_exceeded`, `insufficient_quota`, …). */
-  code: string | undefined;
   /** Every attempt made, oldest first (filled in by the client when it gives up). */
   attemptLog: AttemptRecord[] = [];
 
@@ -46,10 +44,16 @@ export class LlmError extends Error {
   ) {
     super(message);
   }
+}
 
-  get transient(): boolean {
-    return this.kind === 'rate_limit' || this.kind === 'server' || this.kind === 'timeout' || this.kind === 'connection';
-  }
+/** The kind of an HTTP error status; `code` is the provider's error code (`insufficient_quota`, …). */
+export function kindForStatus(status: number | undefined, code?: string): LlmErrorKind {
+  if (status === undefined) return 'other';
+  if (status === 429) return code === 'insufficient_quota' ? 'quota' : 'rate_limit';
+  if (status >= 500) return 'server';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 408) return 'timeout';
+  return status >= 400 ? 'bad_request' : 'other';
 }
 
 export function toLlmError(err: unknown, attempts: number, apiKey: string): LlmError {
@@ -60,15 +64,8 @@ export function toLlmError(err: unknown, attempts: number, apiKey: string): LlmE
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new LlmError(message, 'timeout', undefined, attempts);
   if (err instanceof OpenAI.APIConnectionError) return new LlmError(message, 'connection', undefined, attempts);
   if (err instanceof OpenAI.APIError) {
-    const status = err.status;
     const code = typeof err.code === 'string' ? err.code : undefined;
-    const kind: LlmErrorKind = status === 429 ? (code === 'insufficient_quota' ? 'quota' : 'rate_limit')
-      : status !== undefined && status >= 500 ? 'server'
-      : status === 401 || status === 403 ? 'auth'
-      : status === 408 ? 'timeout'
-      : status !== undefined && status >= 400 ? 'bad_request' : 'other';
-    const error = new LlmError(message, kind, status, attempts);
-    error.code = code;
+    const error = new LlmError(message, kindForStatus(err.status, code), err.status, attempts);
     error.rateLimit = readRateLimitHeaders(err.headers);
     return error;
   }

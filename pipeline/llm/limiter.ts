@@ -58,8 +58,6 @@ export interface RateLimiterOptions {
 export interface Permit {
   /** Tokens reserved (the request's worst case, at most the bucket's capacity). */
   readonly tokens: number;
-  /** How long the caller queued for it. */
-  readonly waitedMs: number;
   /** Charges the real usage instead of the reservation (once; later calls are ignored). */
   settle(actualTokens: number): void;
   /**
@@ -125,7 +123,6 @@ class Bucket {
 
 interface Waiter {
   tokens: number;
-  enqueuedAt: number;
   resolve: (p: Permit) => void;
   reject: (e: Error) => void;
   signal: AbortSignal | undefined;
@@ -194,7 +191,7 @@ export class RateLimiter {
     if (signal?.aborted) return Promise.reject(new LimiterAborted('aborted while waiting for the rate limiter'));
     return new Promise<Permit>((resolve, reject) => {
       const waiter: Waiter = {
-        tokens: Math.max(0, tokens), enqueuedAt: this.clock.now(), resolve, reject, signal,
+        tokens: Math.max(0, tokens), resolve, reject, signal,
         onAbort: () => {
           const i = this.queue.indexOf(waiter);
           if (i >= 0) this.queue.splice(i, 1);
@@ -234,7 +231,7 @@ export class RateLimiter {
       this.queue.shift();
       head.signal?.removeEventListener('abort', head.onAbort);
       if (this.probing) this.probeDeadline = now + PROBE_MAX_MS;
-      head.resolve(this.grant(head, now));
+      head.resolve(this.grant(head));
     }
   }
 
@@ -245,7 +242,7 @@ export class RateLimiter {
     }, ms);
   }
 
-  private grant(w: Waiter, now: number): Permit {
+  private grant(w: Waiter): Permit {
     const { requests, tokens } = this.buckets;
     const reserved = tokens === undefined ? w.tokens : Math.min(w.tokens, tokens.capacity);
     if (requests !== undefined) requests.level -= 1;
@@ -261,7 +258,6 @@ export class RateLimiter {
     let settled = false;
     return {
       tokens: reserved,
-      waitedMs: now - w.enqueuedAt,
       settle: (actual) => {
         if (settled) return;
         settled = true;
