@@ -14,7 +14,8 @@ export class TemplateError extends Error {
   override name = 'TemplateError';
 }
 
-const TEMPLATE_DIR = fileURLToPath(new URL('../templates/', import.meta.url));
+/** The repository's `templates/` folder (generation and training templates), with a trailing slash. */
+export const TEMPLATE_DIR = fileURLToPath(new URL('../templates/', import.meta.url));
 
 export const DEFAULT_TEMPLATE_FILES: Record<GenerationMode, string> = {
   'self-instruct': `${TEMPLATE_DIR}self_instruct.prompt.txt`,

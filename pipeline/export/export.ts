@@ -8,8 +8,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fsyncPath, writeFileAtomic } from '../files.ts';
 import { acquireLock, LockedError, type Lock } from '../lock.ts';
-import { ExportStore, type ExportedFile, type ExportEntry, type ExportRow, type RowQuery, type Selection } from '../store/exports.ts';
+import {
+  ExportStore,
+  type ExportedFile,
+  type ExportEntry,
+  type ExportRow,
+  type ExportSince,
+  type RowQuery,
+  type Selection,
+} from '../store/exports.ts';
 import type { Store } from '../store/store.ts';
 import { contentText, datasetInfoEntry, renderRecord, trainingText, type Format, type RenderOptions } from './formats.ts';
 import {
@@ -25,8 +34,8 @@ import {
 } from './manifest.ts';
 import { splitOf } from './split.ts';
 import type { TrainingTemplate } from './template.ts';
-import { countChars, loadTokenizer, TokenHistogram, type TokenCounter, type TokenizerName } from './tokens.ts';
-import { fsyncPath, JsonlSink, writeFileAtomic } from './writer.ts';
+import { countChars, loadTokenizer, TokenHistogram, type Tokenizer, type TokenizerName } from './tokens.ts';
+import { JsonlSink } from './writer.ts';
 
 /** A problem with what was asked (nothing to export, a selection that would skip rows): bad usage. */
 export class ExportError extends Error {
@@ -68,7 +77,6 @@ export type ExportResult =
   | { kind: 'written'; exportId: string; dir: string; manifest: Manifest; housekeeping: Housekeeping[] }
   | { kind: 'empty'; previous: ExportEntry | undefined; afterTaskId: number; throughTaskId: number; housekeeping: Housekeeping[] };
 
-const TOOL = readTool();
 const DEFAULT_CHINESE_SAMPLE = 2000;
 
 export async function runExport(store: Store, options: ExportOptions): Promise<ExportResult> {
@@ -108,7 +116,7 @@ function tidyUnfinished(exports: ExportStore, outDir: string): Housekeeping[] {
       exports.complete(entry.id, {
         records: manifest.records.total,
         dropped: manifest.records.droppedForLength,
-        files: manifest.files.map(({ split: _s, ...file }) => file),
+        files: exportedFiles(manifest.files),
       });
       done.push({ exportId: entry.exportId, outcome: 'recovered' });
     } else {
@@ -148,11 +156,17 @@ async function exportLocked(
       after = previous.throughTaskId;
     }
   }
+  const sinceKind: ExportSince = runId === null ? (options.since as 'last' | 'all') : 'run';
   const query: RowQuery = { selection: options.selection, afterTaskId: after, throughTaskId: through, runId, shuffleSeed: options.shuffleSeed };
 
-  if (exports.countRows({ ...query, afterTaskId: 0 }) === 0) throw new ExportError(nothingMessage(exports, options.selection, runId));
   const total = exports.countRows(query);
-  if (total === 0) return { kind: 'empty', previous, afterTaskId: after, throughTaskId: through, housekeeping };
+  if (total === 0) {
+    // Nothing new, or nothing at all: only the latter is an error (counted again only when the range differs).
+    if (after === 0 || exports.countRows({ ...query, afterTaskId: 0 }) === 0) {
+      throw new ExportError(nothingMessage(exports, options.selection, runId));
+    }
+    return { kind: 'empty', previous, afterTaskId: after, throughTaskId: through, housekeeping };
+  }
 
   const counter = options.tokenizer === null ? null : await loadTokenizer(options.tokenizer);
   const sampleSize = options.chineseSample ?? DEFAULT_CHINESE_SAMPLE;
@@ -161,7 +175,7 @@ async function exportLocked(
   const now = options.now?.() ?? new Date();
   const { id, exportId } = exports.begin(
     {
-      outDir, format: options.format, since: runId === null ? (options.since as 'last' | 'all') : 'run', runId,
+      outDir, format: options.format, since: sinceKind, runId,
       selection: options.selection, options: optionsRecord(options), afterTaskId: after, throughTaskId: through,
     },
     now,
@@ -220,7 +234,7 @@ async function exportLocked(
       exportId,
       format: options.format,
       createdAt: now.toISOString(),
-      tool: TOOL,
+      tool: readTool(),
       database: options.database,
       options: {
         since: options.since, validRatio: options.validRatio, selection: options.selection, shuffle: options.shuffleSeed !== null,
@@ -247,7 +261,7 @@ async function exportLocked(
       },
       order: options.shuffleSeed === null ? 'task id' : `by the first 6 bytes of sha256("${options.shuffleSeed}\\n" + key), then task id`,
       rows: {
-        since: runId === null ? (options.since as 'last' | 'all') : 'run', runId, afterTaskId: after, throughTaskId: through,
+        since: sinceKind, runId, afterTaskId: after, throughTaskId: through,
         firstTaskId: tally.firstId, lastTaskId: tally.lastId, previousExportId: previous?.exportId ?? null,
       },
     };
@@ -260,7 +274,7 @@ async function exportLocked(
     fsyncPath(outDir);
     writeFileAtomic(path.join(outDir, LATEST_FILE), `${exportId}\n`);
     fsyncPath(outDir);
-    exports.complete(id, { records: manifest.records.total, dropped, files: files.map(({ split: _s, ...f }): ExportedFile => f) });
+    exports.complete(id, { records: manifest.records.total, dropped, files: exportedFiles(files) });
     return { kind: 'written', exportId, dir: finalDir, manifest, housekeeping };
   } catch (err) {
     for (const sink of sinks) sink.destroy();
@@ -327,7 +341,7 @@ class ChineseTally {
   private tokens = 0;
 
   constructor(
-    private readonly llama: TokenCounter | null,
+    private readonly llama: Tokenizer | null,
     private readonly total: number,
     sampleSize: number,
   ) {
@@ -357,6 +371,11 @@ class ChineseTally {
       tokensPerChar: Math.round((this.tokens / this.chars) * 1000) / 1000,
     };
   }
+}
+
+/** The database's record of the files: the manifest's entries without their split. */
+function exportedFiles(files: readonly ManifestFile[]): ExportedFile[] {
+  return files.map(({ split: _split, ...file }) => file);
 }
 
 function datasetInfoFor(format: Format, exportId: string, files: readonly ManifestFile[]): Record<string, Record<string, unknown>> {
@@ -411,6 +430,7 @@ function nothingMessage(exports: ExportStore, selection: Selection, runId: numbe
   return `${where} no accepted tasks to export`;
 }
 
+/** Read when a manifest is built, not at import: every CLI command loads this module. */
 function readTool(): { name: string; version: string } {
   const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
   return { name: pkg.name, version: pkg.version };

@@ -25,8 +25,13 @@ export interface TokenStats extends TokenSummary {
 
 export interface ChineseTokenRatio {
   tokenizer: 'llama2';
-  /** Rows measured: every exported row, or an evenly spaced sample when tokens were not counted. */
+  /**
+   * Rows measured: every selected row when the selection has at most the sample size (2000 by default),
+   * else every ceil(total / sample size)-th row in export order. Rows later left out by `--max-tokens`
+   * are measured too.
+   */
   rows: number;
+  /** Whether `rows` is fewer than the selected rows. */
   sampled: boolean;
   /** Code points of instruction + input + output, and how many are Han characters. */
   chars: number;

@@ -6,13 +6,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { TEMPLATE_DIR } from '../prompt.ts';
 
 export class TrainingTemplateError extends Error {
   override name = 'TrainingTemplateError';
 }
 
-export const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 export const DEFAULT_TRAINING_TEMPLATE = 'alpaca';
 
 export interface TemplateText {

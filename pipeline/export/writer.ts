@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
+import { fsyncPath } from '../files.ts';
 import type { ExportedFile } from '../store/exports.ts';
 
 /** Lines are gathered into chunks of about this many UTF-16 units before each write. */
@@ -72,22 +73,4 @@ export class JsonlSink {
   destroy(): void {
     this.stream.destroy();
   }
-}
-
-/** fsync a file or directory by path (directories: so a rename inside them survives a power cut). */
-export function fsyncPath(target: string): void {
-  const fd = fs.openSync(target, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Writes `content` to `file` atomically: a temporary sibling, fsync, rename over. */
-export function writeFileAtomic(file: string, content: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, content);
-  fsyncPath(tmp);
-  fs.renameSync(tmp, file);
 }

@@ -2,7 +2,6 @@
  * SQL for request attempts and spending: each HTTP attempt of a request (status, latency, error class,
  * wait applied), and the summaries `stats` shows of where the time and money went.
  */
-import type Database from 'better-sqlite3';
 import type { Store } from './store.ts';
 
 export interface NewAttempt {
@@ -34,21 +33,20 @@ export interface SpendingStats {
 }
 
 export class AttemptStore {
-  private readonly db: Database.Database;
-  private insert: Database.Statement | undefined;
+  constructor(private readonly store: Store) {}
 
-  constructor(store: Store) {
-    this.db = store.db;
+  private sql(text: string) {
+    return this.store.sql(text);
   }
 
   /** Stores a request's attempts; call inside the transaction that stores the request. */
   insertAttempts(requestId: number, attempts: readonly NewAttempt[]): void {
-    this.insert ??= this.db.prepare(
+    const insert = this.sql(
       `INSERT INTO request_attempts (request_id, attempt, started_at, http_status, latency_ms, error_kind, wait_ms, max_tokens)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const a of attempts) {
-      this.insert.run(requestId, a.attempt, a.startedAt, a.status, a.latencyMs, a.errorKind, Math.round(a.waitMs), a.maxTokens);
+      insert.run(requestId, a.attempt, a.startedAt, a.status, a.latencyMs, a.errorKind, Math.round(a.waitMs), a.maxTokens);
     }
   }
 
@@ -56,29 +54,31 @@ export class AttemptStore {
   spending(runId?: number): SpendingStats {
     const where = runId === undefined ? '' : 'WHERE r.run_id = ?';
     const args = runId === undefined ? [] : [runId];
-    const money = this.db.prepare(
+    const money = this.sql(
       `SELECT coalesce(sum(cost_usd), 0) AS costUsd,
          coalesce(sum(CASE WHEN batch_id IS NULL THEN cost_usd END), 0) AS online,
          coalesce(sum(CASE WHEN batch_id IS NOT NULL THEN cost_usd END), 0) AS batch,
          coalesce(sum(cost_usd IS NULL AND status = 'ok'), 0) AS unpriced
        FROM requests r ${where}`,
     ).get(...args) as { costUsd: number; online: number; batch: number; unpriced: number };
-    const byOutcome = this.db.prepare(
+    const byOutcome = this.sql(
       `SELECT coalesce(a.error_kind, 'ok') AS k, count(*) AS n, coalesce(sum(a.wait_ms), 0) AS wait, coalesce(sum(a.latency_ms), 0) AS busy
        FROM request_attempts a JOIN requests r ON r.id = a.request_id ${where} GROUP BY k ORDER BY n DESC`,
     ).all(...args) as { k: string; n: number; wait: number; busy: number }[];
-    const byStatus = this.db.prepare(
+    const byStatus = this.sql(
       `SELECT coalesce(CAST(a.http_status AS TEXT), 'none') AS s, count(*) AS n
        FROM request_attempts a JOIN requests r ON r.id = a.request_id ${where} GROUP BY s ORDER BY n DESC`,
     ).all(...args) as { s: string; n: number }[];
     const okWhere = runId === undefined ? 'WHERE a.error_kind IS NULL AND a.latency_ms IS NOT NULL' : `${where} AND a.error_kind IS NULL AND a.latency_ms IS NOT NULL`;
-    const okCount = (this.db.prepare(
+    const okCount = (this.sql(
       `SELECT count(*) FROM request_attempts a JOIN requests r ON r.id = a.request_id ${okWhere}`,
     ).pluck().get(...args) as number);
-    const percentile = (q: number): number | null => okCount === 0 ? null : (this.db.prepare(
+    const nth = this.sql(
       `SELECT a.latency_ms FROM request_attempts a JOIN requests r ON r.id = a.request_id ${okWhere}
        ORDER BY a.latency_ms LIMIT 1 OFFSET ?`,
-    ).pluck().get(...args, Math.min(okCount - 1, Math.floor(q * okCount))) as number);
+    ).pluck();
+    const percentile = (q: number): number | null =>
+      okCount === 0 ? null : (nth.get(...args, Math.min(okCount - 1, Math.floor(q * okCount))) as number);
     return {
       costUsd: money.costUsd,
       costByChannel: { online: money.online, batch: money.batch },

@@ -89,20 +89,7 @@ function stamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-interface EntryRow {
-  id: number;
-  exportId: string;
-  outDir: string;
-  format: string;
-  since: ExportSince;
-  runId: number | null;
-  selectionJson: string;
-  afterTaskId: number;
-  throughTaskId: number;
-  status: ExportStatus;
-  records: number | null;
-  startedAt: string;
-}
+type EntryRow = Omit<ExportEntry, 'selection'> & { selectionJson: string };
 
 const ENTRY_COLUMNS = `id, export_id AS exportId, out_dir AS outDir, format, since, run_id AS runId,
   selection_json AS selectionJson, after_task_id AS afterTaskId, through_task_id AS throughTaskId, status, records,
@@ -121,27 +108,27 @@ export class ExportStore {
     );
   }
 
-  private get db() {
-    return this.store.db;
+  private sql(text: string) {
+    return this.store.sql(text);
   }
 
   /** The newest task id: the upper end of this export's range, fixed before reading any row. */
   maxTaskId(): number {
-    return (this.db.prepare('SELECT coalesce(max(id), 0) FROM tasks').pluck().get() as number);
+    return (this.sql('SELECT coalesce(max(id), 0) FROM tasks').pluck().get() as number);
   }
 
   runExists(runId: number): boolean {
-    return this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
+    return this.sql('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
   }
 
   /** Accepted seeds in the store (to explain an export that finds nothing else). */
   countSeeds(): number {
-    return this.db.prepare(`SELECT count(*) FROM tasks WHERE source = 'seed' AND status = 'accepted'`).pluck().get() as number;
+    return this.sql(`SELECT count(*) FROM tasks WHERE source = 'seed' AND status = 'accepted'`).pluck().get() as number;
   }
 
   countRows(query: RowQuery): number {
     const { where, params } = whereClause(query);
-    return this.db.prepare(`SELECT count(*) FROM tasks t WHERE ${where}`).pluck().get(params) as number;
+    return this.sql(`SELECT count(*) FROM tasks t WHERE ${where}`).pluck().get(params) as number;
   }
 
   /** The qualifying rows, streamed (the connection is busy until the iterator ends). */
@@ -149,8 +136,8 @@ export class ExportStore {
     const { where, params } = whereClause(query);
     const order = query.shuffleSeed === null ? 't.id' : `${SHUFFLE_FN}(@shuffleSeed, t.dedup_key), t.id`;
     if (query.shuffleSeed !== null) params['shuffleSeed'] = query.shuffleSeed;
-    return this.db
-      .prepare(
+    return this
+      .sql(
         `SELECT t.id, t.source, t.run_id AS runId, t.instruction, t.input, t.output, t.category, t.dedup_key AS key,
            r.model AS model, tp.name AS templateName, tp.sha256 AS templateSha256
          FROM tasks t
@@ -164,7 +151,7 @@ export class ExportStore {
 
   /** Each run's near-duplicate threshold as its options recorded it (null when they do not say). */
   runSimilarity(runIds: readonly number[]): Map<number, number | null> {
-    const stmt = this.db.prepare('SELECT options_json FROM runs WHERE id = ?').pluck();
+    const stmt = this.sql('SELECT options_json FROM runs WHERE id = ?').pluck();
     const result = new Map<number, number | null>();
     for (const id of runIds) {
       const json = stmt.get(id) as string | undefined;
@@ -184,8 +171,8 @@ export class ExportStore {
 
   /** The newest complete export into `outDir` that advanced its range (`--since last` or `all`). */
   lastComplete(outDir: string): ExportEntry | undefined {
-    const row = this.db
-      .prepare(
+    const row = this
+      .sql(
         `SELECT ${ENTRY_COLUMNS} FROM exports
          WHERE out_dir = ? AND status = 'complete' AND since IN ('last', 'all') ORDER BY id DESC LIMIT 1`,
       )
@@ -195,14 +182,14 @@ export class ExportStore {
 
   /** Exports into `outDir` that started and never finished (their process died). */
   unfinished(outDir: string): ExportEntry[] {
-    const rows = this.db
-      .prepare(`SELECT ${ENTRY_COLUMNS} FROM exports WHERE out_dir = ? AND status = 'writing' ORDER BY id`)
+    const rows = this
+      .sql(`SELECT ${ENTRY_COLUMNS} FROM exports WHERE out_dir = ? AND status = 'writing' ORDER BY id`)
       .all(outDir) as EntryRow[];
     return rows.map(toEntry);
   }
 
   get(exportId: string): ExportEntry | undefined {
-    const row = this.db.prepare(`SELECT ${ENTRY_COLUMNS} FROM exports WHERE export_id = ?`).get(exportId) as EntryRow | undefined;
+    const row = this.sql(`SELECT ${ENTRY_COLUMNS} FROM exports WHERE export_id = ?`).get(exportId) as EntryRow | undefined;
     return row === undefined ? undefined : toEntry(row);
   }
 
@@ -210,8 +197,8 @@ export class ExportStore {
   begin(e: NewExport, now = new Date()): { id: number; exportId: string } {
     return this.store.transaction(() => {
       const placeholder = `pending-${process.pid}-${crypto.randomUUID()}`;
-      const info = this.db
-        .prepare(
+      const info = this
+        .sql(
           `INSERT INTO exports (export_id, out_dir, format, since, run_id, selection_json, options_json, after_task_id,
              through_task_id, status, pid, started_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'writing', ?, ?)`,
@@ -222,21 +209,21 @@ export class ExportStore {
         );
       const id = Number(info.lastInsertRowid);
       const exportId = `${stamp(now)}-${id}`;
-      this.db.prepare('UPDATE exports SET export_id = ? WHERE id = ?').run(exportId, id);
+      this.sql('UPDATE exports SET export_id = ? WHERE id = ?').run(exportId, id);
       return { id, exportId };
     });
   }
 
   complete(id: number, result: { records: number; dropped: number; files: readonly ExportedFile[] }): void {
-    this.db
-      .prepare(`UPDATE exports SET status = 'complete', records = ?, dropped = ?, files_json = ?, finished_at = ? WHERE id = ?`)
+    this
+      .sql(`UPDATE exports SET status = 'complete', records = ?, dropped = ?, files_json = ?, finished_at = ? WHERE id = ?`)
       .run(result.records, result.dropped, JSON.stringify(result.files), new Date().toISOString(), id);
   }
 
   /** Closes an export that will never complete; `complete` is also how a crashed one is recovered. */
   close(id: number, status: Exclude<ExportStatus, 'writing'>, error?: string): void {
-    this.db
-      .prepare('UPDATE exports SET status = ?, error = ?, finished_at = ? WHERE id = ?')
+    this
+      .sql('UPDATE exports SET status = ?, error = ?, finished_at = ? WHERE id = ?')
       .run(status, error ?? null, new Date().toISOString(), id);
   }
 }

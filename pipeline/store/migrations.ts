@@ -2,7 +2,7 @@
  * Numbered schema migrations, applied in order; `PRAGMA user_version` records the last one applied.
  * Never edit a migration that has shipped: add the next number.
  */
-export interface Migration {
+interface Migration {
   version: number;
   name: string;
   sql: string;

@@ -83,6 +83,10 @@ export interface OpenOptions {
 
 const now = (): string => new Date().toISOString();
 
+/** The select list that sums a set of `requests` rows: total, failed, promptTokens, completionTokens. */
+const REQUEST_TOTALS = `count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
+  coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens`;
+
 export class Store {
   readonly db: Database.Database;
   readonly path: string;
@@ -186,10 +190,7 @@ export class Store {
       `SELECT status, reason, count(*) AS n FROM tasks WHERE run_id = ? GROUP BY status, reason`,
     ).all(runId) as { status: string; reason: string | null; n: number }[];
     const requests = this.sql(
-      `SELECT count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
-         coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens,
-         coalesce(sum(cost_usd), 0) AS costUsd
-       FROM requests WHERE run_id = ?`,
+      `SELECT ${REQUEST_TOTALS}, coalesce(sum(cost_usd), 0) AS costUsd FROM requests WHERE run_id = ?`,
     ).get(runId) as RunTotals['requests'];
     const rejected: Record<string, number> = {};
     let accepted = 0;
@@ -280,12 +281,6 @@ export class Store {
       .all(source, limit) as StoredTask[];
   }
 
-  getTask(id: number): StoredTask | undefined {
-    return this
-      .sql('SELECT id, source, instruction, input, output, category FROM tasks WHERE id = ?')
-      .get(id) as StoredTask | undefined;
-  }
-
   countAccepted(runId: number): number {
     const row = this
       .sql(`SELECT count(*) AS n FROM tasks WHERE run_id = ? AND status = 'accepted'`)
@@ -299,15 +294,13 @@ export class Store {
   runsView(limit = 50): RunView[] {
     return this.sql(
       `WITH q AS (
-         SELECT run_id, count(*) AS requests, coalesce(sum(status = 'error'), 0) AS failedRequests,
-           coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens
-         FROM requests GROUP BY run_id),
+         SELECT run_id, ${REQUEST_TOTALS} FROM requests GROUP BY run_id),
        t AS (
          SELECT run_id, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected
          FROM tasks WHERE run_id IS NOT NULL GROUP BY run_id)
        SELECT r.id, r.status, r.started_at AS startedAt, r.ended_at AS endedAt, r.mode, r.model, r.target,
          coalesce(t.accepted, 0) AS accepted, coalesce(t.rejected, 0) AS rejected,
-         coalesce(q.requests, 0) AS requests, coalesce(q.failedRequests, 0) AS failedRequests,
+         coalesce(q.total, 0) AS requests, coalesce(q.failed, 0) AS failedRequests,
          coalesce(q.promptTokens, 0) AS promptTokens, coalesce(q.completionTokens, 0) AS completionTokens
        FROM runs r LEFT JOIN q ON q.run_id = r.id LEFT JOIN t ON t.run_id = r.id
        ORDER BY r.id DESC LIMIT ?`,
@@ -321,12 +314,10 @@ export class Store {
          SELECT substr(created_at, 1, 10) AS day, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected
          FROM tasks WHERE source <> 'seed' GROUP BY day),
        q AS (
-         SELECT substr(created_at, 1, 10) AS day, count(*) AS requests,
-           coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens
-         FROM requests GROUP BY day),
+         SELECT substr(created_at, 1, 10) AS day, ${REQUEST_TOTALS} FROM requests GROUP BY day),
        days AS (SELECT day FROM t UNION SELECT day FROM q)
        SELECT days.day, coalesce(t.accepted, 0) AS accepted, coalesce(t.rejected, 0) AS rejected,
-         coalesce(q.requests, 0) AS requests, coalesce(q.promptTokens, 0) AS promptTokens,
+         coalesce(q.total, 0) AS requests, coalesce(q.promptTokens, 0) AS promptTokens,
          coalesce(q.completionTokens, 0) AS completionTokens
        FROM days LEFT JOIN t USING (day) LEFT JOIN q USING (day)
        ORDER BY days.day DESC LIMIT ?`,
@@ -340,9 +331,7 @@ export class Store {
        FROM tasks WHERE source <> 'seed'`,
     );
     const requests = one<StoreStats['requests']>(
-      `SELECT count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
-         coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens
-       FROM requests`,
+      `SELECT ${REQUEST_TOTALS} FROM requests`,
     );
     const reasons = this
       .sql(`SELECT reason, count(*) AS n FROM tasks WHERE status = 'rejected' GROUP BY reason ORDER BY n DESC`)
