@@ -13,9 +13,9 @@
 import { Budget, type BudgetStop } from './budget.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import {
-  GenerationFailed, MACHINE_POOL, prepareRun, promptMessages, storeFailure, storeReply, type GenerateEvent, type GenerateOptions,
+  GenerationFailed, MACHINE_POOL, prepareRun, promptMessages, storeFailure, storeReply, type GenerateEvent, type OnlineOptions,
   type Progress, type RequestSink, type RunSummary,
-} from './generate.ts';
+} from './online.ts';
 import type { ChatParams } from './llm.ts';
 import {
   BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch,
@@ -29,7 +29,7 @@ import { BatchStore, customIdFor, parseCustomId, type BatchRow, type NewBatchReq
 import type { Store } from './store/store.ts';
 import type { Task } from './types.ts';
 
-export type BatchOptions = Omit<GenerateOptions, 'concurrency' | 'drainTimeoutMs' | 'maxConsecutiveFailures'> & {
+export type BatchOptions = Omit<OnlineOptions, 'concurrency' | 'drainTimeoutMs' | 'maxConsecutiveFailures'> & {
   /** Most requests in one batch. Default (and the API's limit) 50 000. */
   maxBatchRequests?: number;
   /** Most bytes in one input file. Default (and the API's limit) 200 MB. */

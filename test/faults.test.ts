@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { similarity } from '../pipeline/dedup/similarity.ts';
-import { startSimulator, type Simulator } from '../pipeline/simulator/server.ts';
+import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { runCli } from './cli.ts';
 import { tempDir } from './helpers.ts';
 

@@ -9,12 +9,12 @@ import { dedupKey, similarity } from '../pipeline/dedup/similarity.ts';
 import { checkTask, type RejectReason } from '../pipeline/filters.ts';
 import { parseReply } from '../pipeline/parse.ts';
 import { cleanField, cleanInput } from '../pipeline/text.ts';
-import { createComposer, type SimTask } from '../pipeline/simulator/composer.ts';
-import { estimateTokens, taskCount } from '../pipeline/simulator/completions.ts';
-import { JUNK_KINDS, makeJunk, nearDuplicate, type JunkKind } from '../pipeline/simulator/noise.ts';
-import { createRng } from '../pipeline/simulator/random.ts';
-import { REPLY_SHAPES, cutInsideItem, garbageReply, layoutReply, renderReply, type ReplyShape } from '../pipeline/simulator/replies.ts';
-import { startSimulator, type Simulator } from '../pipeline/simulator/server.ts';
+import { createComposer, type SimTask } from '../simulator/composer.ts';
+import { estimateTokens, taskCount } from '../simulator/completions.ts';
+import { JUNK_KINDS, makeJunk, nearDuplicate, type JunkKind } from '../simulator/noise.ts';
+import { createRng } from '../simulator/random.ts';
+import { REPLY_SHAPES, cutInsideItem, garbageReply, layoutReply, renderReply, type ReplyShape } from '../simulator/replies.ts';
+import { startSimulator, type Simulator } from '../simulator/server.ts';
 
 const NON_TEXT_WORDS = ['图片', '图像', '照片', '视频', '音频', '音乐', '绘制', '画一', '流程图', '图表', '链接', '网址', '文件', '附件'];
 const chars = (s: string): number => [...s].length;

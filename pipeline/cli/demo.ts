@@ -1,7 +1,7 @@
 /** `demo`: the whole pipeline offline against the built-in simulator, into data/demo.db. */
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { startSimulator } from '../simulator/server.ts';
+import { startSimulator } from '../../simulator/server.ts';
 import { Store } from '../store/store.ts';
 import { positiveInt } from './args.ts';
 import { DEFAULT_GENERATE_FLAGS, runGenerate } from './generate.ts';

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runBatchStep } from '../batch.ts';
 import { DatasetError } from '../datasets.ts';
 import { DEFAULT_FILTER_OPTIONS } from '../filters.ts';
-import { generate, GenerationFailed, type RunSummary } from '../generate.ts';
+import { runOnline, GenerationFailed, type RunSummary } from '../online.ts';
 import { createLlmClient, redact } from '../llm.ts';
 import { createBatchApi } from '../llm/batch-api.ts';
 import { DEFAULT_PRICES, loadPriceFile, parsePriceFlag, PriceError, priceFor, type Price } from '../llm/cost.ts';
@@ -19,7 +19,7 @@ import { BatchStore } from '../store/batches.ts';
 import { Store, StoreError } from '../store/store.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
-import { createReporter, type LogFormat, type Reporter } from './report.ts';
+import { createReporter, type LogFormat, type Reporter } from './progress.ts';
 
 export const DEFAULT_DB = 'data/pipeline.db';
 
@@ -251,7 +251,7 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
           store, signal: stop.signal, onEvent: (e) => reporter.event(e), log: (message, fields) => reporter.info(message, fields),
           api: createBatchApi({ apiKey, baseURL, maxRetries: flags.retries }),
         })
-        : await generate(
+        : await runOnline(
           { ...common, concurrency: flags.concurrency, maxConsecutiveFailures: 20, drainTimeoutMs: flags.drainTimeout * 1000 },
           { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) },
         );

@@ -1,6 +1,6 @@
 /** `simulate`: the OpenAI-compatible stand-in model, for tests, benchmarks and trying the pipeline offline. */
 import { Command } from 'commander';
-import { startSimulator } from '../simulator/server.ts';
+import { startSimulator } from '../../simulator/server.ts';
 import { nonNegativeNumber, numberIn, positiveInt } from './args.ts';
 
 interface SimulateFlags {

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { DEFAULT_FILTER_OPTIONS } from '../../pipeline/filters.ts';
-import { generate, type GenerateOptions } from '../../pipeline/generate.ts';
+import { runOnline, type OnlineOptions } from '../../pipeline/online.ts';
 import { createLlmClient, type LlmClientOptions } from '../../pipeline/llm.ts';
 import { DEFAULT_TEMPLATE_FILES, loadTemplate } from '../../pipeline/prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from '../../pipeline/seeds.ts';
@@ -61,7 +61,7 @@ function stopSimulator(sim: Sim): Promise<void> {
   });
 }
 
-function baseOptions(target: number, concurrency: number): GenerateOptions {
+function baseOptions(target: number, concurrency: number): OnlineOptions {
   const template = loadTemplate(DEFAULT_TEMPLATE_FILES['self-instruct'], 'self-instruct');
   return {
     target, mode: 'self-instruct', template, seeds: loadSeeds(DEFAULT_SEED_FILE), topics: [], taskTypes: [],
@@ -97,7 +97,7 @@ async function limitedRun(label: string, client: Partial<LlmClientOptions>): Pro
   const timer = setTimeout(() => stop.abort(), (WARMUP_S + WINDOW_S) * 1000 + 500);
   try {
     const llm = createLlmClient({ apiKey: 'bench', baseURL: sim.url, timeoutMs: 30_000, maxRetries: 10, ...client });
-    await generate(baseOptions(1_000_000_000, 32), { store, llm, signal: stop.signal });
+    await runOnline(baseOptions(1_000_000_000, 32), { store, llm, signal: stop.signal });
   } finally {
     clearTimeout(timer);
     store.close();
@@ -137,7 +137,7 @@ async function unlimitedRun(): Promise<{ pairsPerSecond: number; cpuMsPerPair: n
     const llm = createLlmClient({ apiKey: 'bench', baseURL: sim.url, timeoutMs: 30_000 });
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const summary = await generate(baseOptions(PAIRS, 16), { store, llm });
+    const summary = await runOnline(baseOptions(PAIRS, 16), { store, llm });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     return { pairsPerSecond: summary.acceptedNow / seconds, cpuMsPerPair: (cpu.user + cpu.system) / 1000 / summary.acceptedNow, accepted: summary.acceptedNow, seconds };

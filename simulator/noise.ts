@@ -2,8 +2,8 @@
  * What a real model mixes into its replies and the pipeline must catch: near-duplicates of earlier
  * tasks, and junk that one of the filters rejects. Pure functions of a task and a random stream.
  */
-import { DEFAULT_FILTER_OPTIONS } from '../filters.ts';
-import { charLength } from '../text.ts';
+import { DEFAULT_FILTER_OPTIONS } from '../pipeline/filters.ts';
+import { charLength } from '../pipeline/text.ts';
 import type { SimTask } from './families/common.ts';
 import type { Rng } from './random.ts';
 import { DOMAINS } from './lexicon.ts';

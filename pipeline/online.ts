@@ -21,7 +21,7 @@ import { AttemptStore, type NewAttempt } from './store/attempts.ts';
 import type { NewRequest, RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
 
-export interface GenerateOptions {
+export interface OnlineOptions {
   /** Accepted tasks the run must reach (a resumed run counts what it already has). */
   target: number;
   mode: GenerationMode;
@@ -55,7 +55,7 @@ export interface GenerateOptions {
   maxRequests?: number | undefined;
 }
 
-export interface GenerateDeps {
+export interface OnlineDeps {
   store: Store;
   llm: LlmClient;
   random?: Random;
@@ -117,7 +117,7 @@ export class GenerationFailed extends Error {
 /** Machine examples shown in prompts come from this many recently accepted tasks. */
 export const MACHINE_POOL = 500;
 
-export async function generate(options: GenerateOptions, deps: GenerateDeps): Promise<RunSummary> {
+export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promise<RunSummary> {
   const { store, llm } = deps;
   const random = deps.random ?? Math.random;
   const started = performance.now();
@@ -272,7 +272,7 @@ export interface PreparedRun {
   resumed: boolean;
 }
 
-type RunSetup = Pick<GenerateOptions, 'seeds' | 'similarity' | 'filters' | 'template' | 'target' | 'mode' | 'params' | 'runOptions' | 'resume'>;
+type RunSetup = Pick<OnlineOptions, 'seeds' | 'similarity' | 'filters' | 'template' | 'target' | 'mode' | 'params' | 'runOptions' | 'resume'>;
 
 /**
  * What an online run and a batch step both begin with: seeds stored, the near-duplicate index loaded,
@@ -298,7 +298,7 @@ export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDup
   return { index, ingestor, templateId, runId, resumed };
 }
 
-type PromptSetup = Pick<GenerateOptions, 'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes'>;
+type PromptSetup = Pick<OnlineOptions, 'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes'>;
 
 /** One request's messages: a prompt showing two machine examples drawn from `machinePool` (none while it is empty). */
 export function promptMessages(options: PromptSetup, machinePool: readonly Task[], random: Random): ChatMessage[] {

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import cliProgress from 'cli-progress';
-import type { GenerateEvent, Progress, RunSummary } from '../generate.ts';
+import type { GenerateEvent, Progress, RunSummary } from '../online.ts';
 
 export type LogFormat = 'auto' | 'text' | 'json';
 

@@ -1,7 +1,7 @@
 /** Helpers every task family uses: names, lead-ins, constraints, and keeping outputs in range. */
 import type { Rng } from '../random.ts';
 import { fill } from '../random.ts';
-import { charLength } from '../../text.ts';
+import { charLength } from '../../pipeline/text.ts';
 import {
   ACTIVITIES, AUDIENCES, AUDIENCE_CONSTRAINTS, CITIES, CHINESE_NUMERALS, GIVEN_NAMES, LENGTH_CONSTRAINTS, LENGTH_NUMBERS, NICKNAME_PREFIXES,
   OCCASIONS, PERSONAS, STYLE_CONSTRAINTS, SURNAMES, TITLES,

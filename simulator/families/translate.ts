@@ -4,7 +4,7 @@
  */
 import type { Rng } from '../random.ts';
 import type { SimTask } from './common.ts';
-import { charLength } from '../../text.ts';
+import { charLength } from '../../pipeline/text.ts';
 import { MIN_OUTPUT_CHARS, fitOutput, withConstraints } from './common.ts';
 
 type Pair = readonly [en: string, zh: string];
