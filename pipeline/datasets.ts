@@ -3,11 +3,12 @@
  * `{instruction, input, output}`, self-instruct seed form `{instruction, instances: [{input, output}]}`,
  * or BELLE form `{input, target}`. Every problem is a DatasetError reading `file:line: reason`.
  */
+import { UsageError } from './errors.ts';
 import fs from 'node:fs';
 import { findClosing } from './parse.ts';
 import type { Task } from './types.ts';
 
-export class DatasetError extends Error {
+export class DatasetError extends UsageError {
   override name = 'DatasetError';
 }
 

@@ -3,11 +3,17 @@
  * cleaning, (optional) filters and near-duplicate check as generated tasks, so that new generations are
  * never near-duplicates of data the user already trains on. Re-importing the same file adds nothing.
  */
+import path from 'node:path';
+import { readDatasetFile } from './datasets.ts';
 import type { NearDupIndex } from './dedup/index.ts';
+import { buildIndex } from './dedup/qgram-index.ts';
+import { UsageError } from './errors.ts';
+import { takeLock } from './lock.ts';
+import { importSettingsSchema, resolveOptions, type ImportSettings } from './options.ts';
 import { dedupKey } from './dedup/similarity.ts';
 import { DEFAULT_FILTER_OPTIONS } from './filters.ts';
 import { Ingestor, type IngestResult } from './ingest.ts';
-import type { Store } from './store/store.ts';
+import { Store } from './store/store.ts';
 import { cleanTask } from './text.ts';
 import type { Task } from './types.ts';
 
@@ -32,7 +38,8 @@ export interface ImportSummary {
 /** Rows per transaction: big enough to be fast, small enough that a kill loses little work. */
 const CHUNK = 5000;
 
-export function importTasks(store: Store, index: NearDupIndex, tasks: readonly Task[], options: ImportOptions): ImportSummary {
+/** Imports tasks into an open store, against `index` (the store's accepted keys). */
+export function importIntoStore(store: Store, index: NearDupIndex, tasks: readonly Task[], options: ImportOptions): ImportSummary {
   const ingestor = new Ingestor(store, index, {
     similarity: options.similarity, filters: DEFAULT_FILTER_OPTIONS, skipFilters: !options.filter,
   });
@@ -60,4 +67,41 @@ export function importTasks(store: Store, index: NearDupIndex, tasks: readonly T
   }
   if (chunk.length > 0) flush();
   return summary;
+}
+
+/** Sources that are the pipeline's own. */
+const RESERVED_SOURCES = new Set(['seed', 'generated']);
+
+export interface ImportResult extends ImportSummary {
+  source: string;
+  db: string;
+  seconds: number;
+}
+
+/**
+ * Reads a dataset file and imports it into the database under the one-writer lock: the file is read
+ * and checked in full before anything is written.
+ */
+export function importTasks(options: ImportSettings & { onWarning?: (message: string) => void }): ImportResult {
+  const started = performance.now();
+  const { onWarning, ...rest } = options;
+  const settings = resolveOptions(importSettingsSchema, rest);
+  const source = settings.source ?? path.basename(settings.in).replace(/\.(jsonl|json)$/i, '');
+  if (RESERVED_SOURCES.has(source) || source.trim() === '') {
+    throw new UsageError(`${JSON.stringify(source)}: choose another name (seed and generated are the pipeline's own)`, { option: 'source' });
+  }
+  const tasks = readDatasetFile(settings.in, { allowEmptyInstruction: true });
+  const lock = takeLock(settings.db, `import --in ${settings.in}`, onWarning);
+  try {
+    const store = Store.open(settings.db);
+    try {
+      const index = buildIndex(store.acceptedKeys());
+      const summary = importIntoStore(store, index, tasks, { source, similarity: settings.similarity, filter: settings.filter });
+      return { ...summary, source, db: settings.db, seconds: (performance.now() - started) / 1000 };
+    } finally {
+      store.close();
+    }
+  } finally {
+    lock.release();
+  }
 }

@@ -7,6 +7,7 @@
  * On Linux the lock records the process's start time in clock ticks since boot (/proc/<pid>/stat),
  * which differs for any later process with the same pid.
  */
+import { PipelineError, UsageError } from './errors.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 
@@ -19,10 +20,10 @@ export interface LockInfo {
   procStart?: string;
 }
 
-export class LockedError extends Error {
+export class LockedError extends PipelineError {
   override name = 'LockedError';
   constructor(readonly file: string, readonly holder: LockInfo) {
-    super(`${file} is in use by pid ${holder.pid} on ${holder.host} (${holder.command}, started ${holder.startedAt})`);
+    super('locked', `${file} is in use by pid ${holder.pid} on ${holder.host} (${holder.command}, started ${holder.startedAt})`);
   }
 }
 
@@ -120,4 +121,22 @@ export function processStartTicks(pid: number): string | undefined {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = fields[22 - 3];
   return ticks !== undefined && /^\d+$/.test(ticks) ? ticks : undefined;
+}
+
+/** Takes the database's one-writer lock, or says who holds it (LockedError, category `locked`). */
+export function takeLock(db: string, command: string, onWarning?: (message: string) => void): Lock {
+  let lock: Lock;
+  try {
+    lock = acquireLock(db, command);
+  } catch (err) {
+    if (err instanceof PipelineError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UsageError(`${db}: cannot create the lock file (${code}); is the directory writable?`, { option: 'db', cause: err });
+  }
+  if (lock.tookOverFrom !== undefined) onWarning?.(tookOverMessage(lock.tookOverFrom));
+  return lock;
+}
+
+function tookOverMessage(from: LockInfo): string {
+  return `took over a stale lock from pid ${from.pid} (started ${from.startedAt}), which is no longer running`;
 }

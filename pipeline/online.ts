@@ -5,6 +5,7 @@
  * Crash safety comes from the store: each reply and all its tasks are one transaction, so a kill at any
  * moment leaves whole replies or nothing. Resuming counts what the run already has in the DB.
  */
+import { PipelineError } from './errors.ts';
 import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { Budget, type BudgetStop } from './budget.ts';
@@ -107,10 +108,11 @@ export interface RunSummary extends RunTotals {
   openBatch?: { id: number; providerBatchId: string | null; status: string; requests: number };
 }
 
-export class GenerationFailed extends Error {
+/** The run failed (category `failed`); its summary says how far it got. */
+export class GenerationFailed extends PipelineError {
   override name = 'GenerationFailed';
-  constructor(message: string, readonly summary: RunSummary) {
-    super(message);
+  constructor(message: string, readonly summary: RunSummary, options: { cause?: unknown } = {}) {
+    super('failed', message, options);
   }
 }
 

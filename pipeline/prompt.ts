@@ -2,20 +2,21 @@
  * Generation prompts: editable Chinese templates in `templates/` with `{{name}}` placeholders, filled
  * with sampled seed and machine examples (self-instruct) or random topic × task-type lists (topics).
  */
+import { UsageError } from './errors.ts';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from './paths.ts';
 import type { Task } from './types.ts';
 
 export type GenerationMode = 'self-instruct' | 'topics';
 export const GENERATION_MODES: readonly GenerationMode[] = ['self-instruct', 'topics'];
 
-export class TemplateError extends Error {
+export class TemplateError extends UsageError {
   override name = 'TemplateError';
 }
 
 /** The repository's `templates/` folder (generation and training templates), with a trailing slash. */
-export const TEMPLATE_DIR = fileURLToPath(new URL('../templates/', import.meta.url));
+export const TEMPLATE_DIR = `${packagePath('templates')}/`;
 
 export const DEFAULT_TEMPLATE_FILES: Record<GenerationMode, string> = {
   'self-instruct': `${TEMPLATE_DIR}self_instruct.prompt.txt`,

@@ -3,12 +3,12 @@
  * `seeds/zh_seed_tasks.jsonl` or any file `datasets.ts` understands, then cleaned like model output.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readDatasetFile, DatasetError } from './datasets.ts';
+import { packagePath } from './paths.ts';
 import { cleanField, cleanInput } from './text.ts';
 import type { SeedTask } from './types.ts';
 
-export const DEFAULT_SEED_FILE = fileURLToPath(new URL('../seeds/zh_seed_tasks.jsonl', import.meta.url));
+export const DEFAULT_SEED_FILE = packagePath('seeds', 'zh_seed_tasks.jsonl');
 
 export function loadSeeds(file: string = DEFAULT_SEED_FILE): SeedTask[] {
   const tasks = readDatasetFile(file);

@@ -42,7 +42,7 @@ describe('bad input', async () => {
     ['malformed seed file', ['generate', '--n', '5', '--db', db, '--seeds', writeTemp(dir, 'bad.jsonl', `${goodSeedLine}\n${goodSeedLine}\n{"instruction": "x", "output": 3}\n`)], env, 2, /bad\.jsonl:3: field "output" must be a string/],
     ['template missing a placeholder', ['generate', '--n', '5', '--db', db, '--template', writeTemp(dir, 't.prompt.txt', '请写 {{num_tasks}} 个任务。')], env, 2, /t\.prompt\.txt: .*missing placeholder \{\{examples\}\}/],
     ['template with an unknown placeholder', ['generate', '--n', '5', '--db', db, '--template', writeTemp(dir, 'u.prompt.txt', '{{examples}}\n{{num_tasks}}\n{{topic}}')], env, 2, /u\.prompt\.txt:3: unknown placeholder \{\{topic\}\}/],
-    ['DB in a missing directory', ['generate', '--n', '5', '--db', path.join(dir, 'nope', 'x.db')], env, 2, /--db .*nope.* does not exist/],
+    ['DB in a missing directory', ['generate', '--n', '5', '--db', path.join(dir, 'nope', 'x.db')], env, 2, /--db: .*nope.* does not exist/],
     ['DB in a read-only directory', ['generate', '--n', '5', '--db', '/proc/zhsi-test.db'], env, 2, /proc.*(not writable|cannot create)/],
     ['DB file that is not SQLite', ['generate', '--n', '5', '--db', notSqlite, '--no-probe'], env, 2, /notsqlite\.db: not a SQLite database/],
     ['DB from a newer schema', ['generate', '--n', '5', '--db', newer, '--no-probe'], env, 2, /newer\.db: database schema version 999 is newer/],

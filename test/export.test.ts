@@ -12,7 +12,10 @@ import { z } from 'zod';
 import { dedupKey } from '../pipeline/dedup/similarity.ts';
 import { ExportError, normalizeSelection, runExport, type ExportOptions, type ExportResult } from '../pipeline/export/export.ts';
 import { renderRecord, type Format } from '../pipeline/export/formats.ts';
-import { readLatest, readManifest, type Manifest } from '../pipeline/export/manifest.ts';
+import { MANIFEST_FILE, readLatest, type Manifest } from '../pipeline/export/manifest.ts';
+
+/** The whole manifest, as a trainer reads it (the library reads back only what it needs). */
+const readManifest = (dir: string): Manifest => JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as Manifest;
 import { splitOf, splitPoint } from '../pipeline/export/split.ts';
 import { loadTrainingTemplate, renderPrompt, TrainingTemplateError } from '../pipeline/export/template.ts';
 import { countChars, loadTokenizer, TokenHistogram } from '../pipeline/export/tokens.ts';

@@ -1,5 +1,6 @@
 /** Flag value parsers: each rejects bad input with a message commander prints as one line. */
 import { InvalidArgumentError } from 'commander';
+import { parsePriceFlag, type Price } from '../llm/cost.ts';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -39,4 +40,13 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     }
     return value as T;
   };
+}
+
+/** `--price 0.15,0.60`: input and output USD per 1M tokens. */
+export function priceFlag(value: string): Price {
+  try {
+    return parsePriceFlag(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }

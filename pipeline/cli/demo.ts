@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { startSimulator } from '../../simulator/server.ts';
 import { Store } from '../store/store.ts';
 import { positiveInt } from './args.ts';
-import { DEFAULT_GENERATE_FLAGS, runGenerate } from './generate.ts';
+import { runGenerate } from './generate.ts';
 
 export const DEMO_DB = 'data/demo.db';
 
@@ -18,14 +18,14 @@ export function demoCommand(): Command {
       const sim = await startSimulator({ port: 0, seed: 7, latencyMs: 50 });
       process.stderr.write(`demo: simulator at ${sim.url} (synthetic tasks, near-duplicates and junk; not model data)\n`);
       try {
-        await runGenerate(
+        process.exitCode = await runGenerate(
           {
-            ...DEFAULT_GENERATE_FLAGS, n: flags.n, db: flags.db, newRun: true,
+            n: flags.n, db: flags.db, newRun: true, baseURL: sim.url, apiKey: 'demo',
             // Deliberately shorter than generate's 120 s / 10 s: the local simulator answers in ~50 ms, so a
             // stuck demo should fail, and a Ctrl-C'd one stop, quickly.
             timeout: 30, drainTimeout: 5,
           },
-          { OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'demo' },
+          {},
         );
         const store = Store.open(flags.db, { readonly: true });
         try {

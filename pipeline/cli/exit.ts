@@ -1,9 +1,15 @@
-/** Exit codes, documented in the README. */
+/**
+ * Exit codes, documented in the README, and the one place that maps an error or a run's ending to one.
+ * Library errors name options (`maxCost: …`); here they are worded as the flags the user typed.
+ */
+import { categoryOf, PipelineError, type ErrorCategory } from '../errors.ts';
+import type { RunSummary } from '../online.ts';
+
 export const EXIT = {
   ok: 0,
   /** The run failed: too many requests in a row failed, the API refused the key, a DB error. */
   failure: 1,
-  /** Bad usage or bad input: unknown flag, bad value, bad seed/template/DB file, missing API key. */
+  /** Bad usage or bad input: unknown flag, bad value, bad seed/template/config/DB file, missing API key. */
   usage: 2,
   /** Stopped cleanly at --max-cost or --max-requests; the run can be resumed with a larger budget. */
   budget: 3,
@@ -16,10 +22,33 @@ export const EXIT = {
   terminated: 143,
 } as const;
 
-/** An error the CLI reports as one line and exits with `code`. */
-export class CliError extends Error {
-  override name = 'CliError';
-  constructor(message: string, readonly code: number = EXIT.usage) {
-    super(message);
+const EXIT_FOR: Record<ErrorCategory, number> = {
+  usage: EXIT.usage,
+  locked: EXIT.locked,
+  unavailable: EXIT.unavailable,
+  failed: EXIT.failure,
+};
+
+export function exitCodeFor(err: unknown): number {
+  return EXIT_FOR[categoryOf(err)];
+}
+
+/** How a run that ended without an error exits: 0, or the budget / signal code of an interrupted run. */
+export function exitCodeForSummary(summary: RunSummary, signal: NodeJS.Signals | undefined): number {
+  if (summary.status !== 'interrupted') return EXIT.ok;
+  if (summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests') return EXIT.budget;
+  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+}
+
+/** `maxCost` → `--max-cost`. */
+export function flagFor(option: string): string {
+  return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** The one line the CLI prints for an error: an option's error names the flag instead. */
+export function errorLine(err: unknown): string {
+  if (err instanceof PipelineError && err.option !== undefined) {
+    return err.option === 'apiKey' ? err.detail : `${flagFor(err.option)}: ${err.detail}`;
   }
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,25 +1,22 @@
 /** `export`: accepted tasks → training JSONL, a manifest and `LATEST`, for trainers and orchestrators. */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { describeSelection, ExportError, normalizeSelection, runExport, type ExportResult } from '../export/export.ts';
+import { loadConfig } from '../config.ts';
+import { exportDataset } from '../export/dataset.ts';
+import { describeSelection, type ExportResult } from '../export/export.ts';
 import { FORMATS, type Format } from '../export/formats.ts';
-import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate, TrainingTemplateError } from '../export/template.ts';
 import { TOKENIZERS, type TokenizerName } from '../export/tokens.ts';
-import { LockedError } from '../lock.ts';
-import { Store, StoreError } from '../store/store.ts';
+import { DEFAULT_DB } from '../paths.ts';
 import { oneOf, positiveInt } from './args.ts';
-import { CliError, EXIT } from './exit.ts';
-import { DEFAULT_DB } from './generate.ts';
-
-export const DEFAULT_EXPORT_DIR = 'data/exports';
+import { EXIT } from './exit.ts';
+import { givenFlags } from './given.ts';
 
 interface ExportFlags {
-  db: string;
-  out: string;
-  format: Format;
-  since: 'last' | 'all' | number;
-  validRatio: number;
+  db?: string;
+  out?: string;
+  format?: Format;
+  since?: 'last' | 'all' | number;
+  validRatio?: number;
   source?: string[];
   category?: string[];
   includeSeeds?: boolean;
@@ -28,7 +25,7 @@ interface ExportFlags {
   maxTokens?: number;
   tokenizer?: TokenizerName;
   tokenStats?: boolean;
-  template: string;
+  template?: string;
   system?: string;
 }
 
@@ -60,11 +57,12 @@ function list(value: string, previous: string[] | undefined): string[] {
 export function exportCommand(): Command {
   return new Command('export')
     .description('write accepted tasks as training JSONL (alpaca, sharegpt, messages, prompt-completion) with a manifest')
-    .requiredOption('--format <format>', `record shape: ${FORMATS.join(' | ')}`, oneOf(FORMATS))
-    .option('--db <path>', 'SQLite database file', DEFAULT_DB)
-    .option('--out <dir>', 'folder that receives <export-id>/ and LATEST', DEFAULT_EXPORT_DIR)
-    .option('--since <last|all|run>', 'last: rows not exported into --out before; all; or one run id', since, 'last')
-    .option('--valid-ratio <r>', 'share of rows (by key hash) for valid.jsonl', ratio, 0)
+    .option('--format <format>', `record shape: ${FORMATS.join(' | ')} (required, here or in --config)`, oneOf(FORMATS))
+    .option('--config <file>', 'JSON config file (see zh-self-instruct.schema.json); flags override it')
+    .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
+    .option('--out <dir>', 'folder that receives <export-id>/ and LATEST (default data/exports)')
+    .option('--since <last|all|run>', 'last: rows not exported into --out before; all; or one run id (default last)', since)
+    .option('--valid-ratio <r>', 'share of rows (by key hash) for valid.jsonl (default 0)', ratio)
     .option('--source <names>', 'only these sources (comma-separated, repeatable; "seed" includes seeds)', list)
     .option('--category <names>', 'only these categories (comma-separated, repeatable)', list)
     .option('--include-seeds', 'export seed tasks too')
@@ -73,37 +71,16 @@ export function exportCommand(): Command {
     .option('--max-tokens <n>', 'leave out rows whose training text has more tokens than this', positiveInt)
     .option('--tokenizer <name>', `tokenizer for --max-tokens and token stats: ${TOKENIZERS.join(' | ')} (default llama2)`, oneOf(TOKENIZERS))
     .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
-    .option('--template <name|file>', 'training template for prompt-completion records and token counts', DEFAULT_TRAINING_TEMPLATE)
+    .option('--template <name|file>', 'training template for prompt-completion records and token counts (default alpaca)')
     .option('--system <text>', 'system prompt for sharegpt and messages records')
-    .action(async function (this: Command, flags: ExportFlags) {
-      await exportAction(flags, this.getOptionValueSource('template') !== 'default');
+    .action(async function (this: Command) {
+      const { config, ...flags } = givenFlags(this);
+      await exportAction(flags as ExportFlags, config as string | undefined);
     });
 }
 
-async function exportAction(flags: ExportFlags, templateGiven: boolean): Promise<void> {
-  const chat = flags.format === 'sharegpt' || flags.format === 'messages';
-  if (flags.seed !== undefined && !flags.shuffle) throw new CliError('--seed needs --shuffle');
-  if (flags.system !== undefined && !chat) throw new CliError(`--system applies to sharegpt and messages, not ${flags.format}`);
-  if (flags.system !== undefined && flags.system.trim() === '') throw new CliError('--system is empty');
-  if (templateGiven && chat) throw new CliError(`--template applies to alpaca and prompt-completion, not ${flags.format}`);
-  if (!fs.existsSync(flags.db)) throw new CliError(`${flags.db}: no such database`);
-
-  let template;
-  try {
-    template = loadTrainingTemplate(flags.template);
-  } catch (err) {
-    if (err instanceof TrainingTemplateError) throw new CliError(err.message);
-    throw err;
-  }
-  const tokenizer = flags.tokenizer ?? (flags.maxTokens !== undefined || flags.tokenStats ? 'llama2' : null);
-
-  let store: Store;
-  try {
-    store = Store.open(flags.db);
-  } catch (err) {
-    if (err instanceof StoreError) throw new CliError(err.message);
-    throw err;
-  }
+async function exportAction(flags: ExportFlags, configFile: string | undefined): Promise<void> {
+  const fromFile = configFile === undefined ? {} : (loadConfig(configFile).export ?? {});
   const stop = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -112,40 +89,25 @@ async function exportAction(flags: ExportFlags, templateGiven: boolean): Promise
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const settings = { ...fromFile, ...flags };
   try {
-    const result = await runExport(store, {
-      database: flags.db,
-      outDir: flags.out,
-      format: flags.format,
-      since: flags.since,
-      validRatio: flags.validRatio,
-      selection: normalizeSelection(flags.source, flags.category, flags.includeSeeds ?? false),
-      shuffleSeed: flags.shuffle ? (flags.seed ?? 0) : null,
-      maxTokens: flags.maxTokens ?? null,
-      tokenizer,
-      template,
-      system: flags.system ?? null,
-      signal: stop.signal,
-    });
-    report(result, flags);
+    report(await exportDataset({ ...settings, signal: stop.signal }), settings.db ?? DEFAULT_DB);
   } catch (err) {
     if (stoppedBy !== undefined) {
-      throw new CliError(`export stopped by ${stoppedBy}; nothing was published`, stoppedBy === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
+      process.stderr.write(`error: export stopped by ${stoppedBy}; nothing was published\n`);
+      process.exitCode = stoppedBy === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
+      return;
     }
-    if (err instanceof ExportError) throw new CliError(err.message);
-    if (err instanceof LockedError) throw new CliError(`another export is writing into ${flags.out}: ${err.message}`, EXIT.locked);
-    if (err instanceof StoreError) throw new CliError(err.message, EXIT.failure);
     throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    store.close();
   }
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
-function report(result: ExportResult, flags: ExportFlags): void {
+function report(result: ExportResult, db: string): void {
   const err = (line: string): boolean => process.stderr.write(line + '\n');
   for (const h of result.housekeeping) {
     err(h.outcome === 'recovered'
@@ -154,7 +116,7 @@ function report(result: ExportResult, flags: ExportFlags): void {
   }
   if (result.kind === 'empty') {
     const prev = result.previous;
-    err(`export: nothing new in ${flags.db} since export ${prev?.exportId ?? '(none)'} (task ids through ${result.afterTaskId}); ` +
+    err(`export: nothing new in ${db} since export ${prev?.exportId ?? '(none)'} (task ids through ${result.afterTaskId}); ` +
       `nothing written, LATEST unchanged. Use --since all to export everything again`);
     return;
   }

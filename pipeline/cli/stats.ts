@@ -1,9 +1,8 @@
 /** `stats`: what the store holds, overall, per run or per day. Read-only: works while a run is going. */
 import { Command } from 'commander';
 import { AttemptStore } from '../store/attempts.ts';
-import { Store, StoreError } from '../store/store.ts';
-import { DEFAULT_DB } from './generate.ts';
-import { CliError } from './exit.ts';
+import { DEFAULT_DB } from '../paths.ts';
+import { Store } from '../store/store.ts';
 
 interface StatsFlags {
   db: string;
@@ -20,13 +19,7 @@ export function statsCommand(): Command {
     .option('--days', 'one line per day (UTC, newest first)')
     .option('--json', 'print one JSON object')
     .action((flags: StatsFlags) => {
-      let store: Store;
-      try {
-        store = Store.open(flags.db, { readonly: true });
-      } catch (err) {
-        if (err instanceof StoreError) throw new CliError(err.message);
-        throw err;
-      }
+      const store = Store.open(flags.db, { readonly: true });
       try {
         const s = store.stats();
         const runs = flags.runs ? store.runsView() : undefined;

@@ -6,9 +6,12 @@
  * database mark the rows exported. A crash at any point leaves the previous export as LATEST, and the
  * next export into the same folder cleans up (or, if LATEST already names it, completes) the leftover.
  */
+import { UsageError } from '../errors.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncPath, writeFileAtomic } from '../files.ts';
+import { packagePath } from '../paths.ts';
+import { z } from 'zod';
 import { acquireLock, LockedError, type Lock } from '../lock.ts';
 import {
   ExportStore,
@@ -38,7 +41,7 @@ import { countChars, loadTokenizer, TokenHistogram, type Tokenizer, type Tokeniz
 import { JsonlSink } from './writer.ts';
 
 /** A problem with what was asked (nothing to export, a selection that would skip rows): bad usage. */
-export class ExportError extends Error {
+export class ExportError extends UsageError {
   override name = 'ExportError';
 }
 
@@ -432,6 +435,6 @@ function nothingMessage(exports: ExportStore, selection: Selection, runId: numbe
 
 /** Read when a manifest is built, not at import: every CLI command loads this module. */
 function readTool(): { name: string; version: string } {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+  const pkg = z.object({ name: z.string(), version: z.string() }).parse(JSON.parse(fs.readFileSync(packagePath('package.json'), 'utf8')));
   return { name: pkg.name, version: pkg.version };
 }

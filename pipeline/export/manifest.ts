@@ -4,6 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
+import { PipelineError } from '../errors.ts';
 import type { ExportedFile, Selection } from '../store/exports.ts';
 import type { Format } from './formats.ts';
 import type { TokenizerName, TokenSummary } from './tokens.ts';
@@ -103,6 +105,22 @@ export function readLatest(outDir: string): string | undefined {
   }
 }
 
-export function readManifest(exportDir: string): Manifest {
-  return JSON.parse(fs.readFileSync(path.join(exportDir, MANIFEST_FILE), 'utf8')) as Manifest;
+/** The part of a manifest read back (recovering an export that died after publishing LATEST). */
+const storedManifestSchema = z.looseObject({
+  schemaVersion: z.number(),
+  exportId: z.string(),
+  records: z.looseObject({ total: z.number().int(), droppedForLength: z.number().int() }),
+  files: z.array(z.looseObject({
+    path: z.string(), split: z.enum(['train', 'valid']), records: z.number().int(), bytes: z.number().int(), sha256: z.string(),
+  })),
+});
+
+export type StoredManifest = z.output<typeof storedManifestSchema>;
+
+/** Reads and checks `manifest.json`; a file that is not one is reported with its path. */
+export function readManifest(exportDir: string): StoredManifest {
+  const file = path.join(exportDir, MANIFEST_FILE);
+  const result = storedManifestSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!result.success) throw new PipelineError('failed', `${file}: not a manifest this version can read (${result.error.issues[0]?.message})`);
+  return result.data;
 }

@@ -3,12 +3,13 @@
  * files `templates/<name>.train.txt` (with `{{input}}`) and `<name>_no_input.train.txt` (without),
  * since a prompt with an empty input section teaches the model to expect one.
  */
+import { UsageError } from '../errors.ts';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TEMPLATE_DIR } from '../prompt.ts';
 
-export class TrainingTemplateError extends Error {
+export class TrainingTemplateError extends UsageError {
   override name = 'TrainingTemplateError';
 }
 

@@ -3,6 +3,7 @@
  * (half) prices. The built-in table holds OpenAI's list prices for common chat models; a JSON file or
  * a flag overrides or extends it, and a model with no price has no cost (unless a budget needs one).
  */
+import { UsageError } from '../errors.ts';
 import fs from 'node:fs';
 import { z } from 'zod';
 
@@ -36,7 +37,7 @@ export const DEFAULT_PRICES: PriceTable = {
   'o4-mini': { input: 1.1, output: 4.4 },
 };
 
-export class PriceError extends Error {
+export class PriceError extends UsageError {
   override name = 'PriceError';
 }
 

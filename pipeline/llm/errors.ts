@@ -1,4 +1,5 @@
 /** LlmError: every failure of a model call, classified by kind, never carrying the API key. */
+import { PipelineError } from '../errors.ts';
 import OpenAI from 'openai';
 import { readRateLimitHeaders, type RateLimitInfo } from './headers.ts';
 
@@ -29,7 +30,7 @@ export interface AttemptRecord {
   maxTokens: number;
 }
 
-export class LlmError extends Error {
+export class LlmError extends PipelineError {
   override name = 'LlmError';
   /** Rate-limit headers and retry hints of the failed response, if it had any. */
   rateLimit: RateLimitInfo = {};
@@ -41,8 +42,9 @@ export class LlmError extends Error {
     readonly kind: LlmErrorKind,
     readonly status: number | undefined,
     public attempts: number,
+    options: { cause?: unknown } = {},
   ) {
-    super(message);
+    super('failed', message, options);
   }
 }
 

@@ -15,6 +15,7 @@
  * rest of the start-up burst can run into them. If no reply has come within PROBE_MAX_MS (a slow or
  * hung first request), the others go anyway.
  */
+import { PipelineError } from '../errors.ts';
 
 /** Time source and timers; a fake one drives the tests. */
 export interface Clock {
@@ -71,8 +72,11 @@ export interface Permit {
 /** Longest the first request of a limiter with no configured limits holds back the others. */
 export const PROBE_MAX_MS = 5000;
 
-export class LimiterAborted extends Error {
+export class LimiterAborted extends PipelineError {
   override name = 'LimiterAborted';
+  constructor(detail: string) {
+    super('failed', detail);
+  }
 }
 
 class Bucket {

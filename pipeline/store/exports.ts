@@ -2,6 +2,7 @@
  * The SQL behind `export`: which accepted tasks qualify, streamed with their model and generation
  * template, and the `exports` table that remembers what each output folder has already received.
  */
+import { readJsonColumn, runOptionsSchema, selectionSchema } from './json.ts';
 import crypto from 'node:crypto';
 import type { Store } from './store.ts';
 
@@ -97,7 +98,7 @@ const ENTRY_COLUMNS = `id, export_id AS exportId, out_dir AS outDir, format, sin
 
 function toEntry(row: EntryRow): ExportEntry {
   const { selectionJson, ...rest } = row;
-  return { ...rest, selection: JSON.parse(selectionJson) as Selection };
+  return { ...rest, selection: readJsonColumn(selectionSchema, selectionJson, `exports ${row.id} selection_json`) };
 }
 
 export class ExportStore {
@@ -157,10 +158,9 @@ export class ExportStore {
       const json = stmt.get(id) as string | undefined;
       let value: number | null = null;
       try {
-        const options = json === undefined ? {} : (JSON.parse(json) as { similarity?: unknown });
-        if (typeof options.similarity === 'number') value = options.similarity;
+        if (json !== undefined) value = readJsonColumn(runOptionsSchema, json, `runs ${id} options_json`).similarity ?? null;
       } catch {
-        // A run whose options are not JSON has no recorded threshold.
+        // A run whose options do not say (or are not JSON) has no recorded threshold.
       }
       result.set(id, value);
     }

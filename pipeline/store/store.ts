@@ -2,14 +2,23 @@
  * The only module that speaks SQL. A real SQLite file (better-sqlite3), WAL mode, schema moved forward
  * by the numbered migrations in migrations.ts. The API key never reaches this module.
  */
+import { UsageError } from '../errors.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 import type { Task } from '../types.ts';
 
-export class StoreError extends Error {
+export class StoreError extends UsageError {
   override name = 'StoreError';
+}
+
+export interface GenerationHistory {
+  requests: number;
+  accepted: number;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
 }
 
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
@@ -286,6 +295,20 @@ export class Store {
       .sql(`SELECT count(*) AS n FROM tasks WHERE run_id = ? AND status = 'accepted'`)
       .get(runId) as { n: number };
     return row.n;
+  }
+
+  /**
+   * What this database's generation requests have yielded so far, for estimates (`generate --dry-run`):
+   * requests with a reply, the tasks they had accepted, their mean tokens and latency.
+   */
+  generationHistory(): GenerationHistory {
+    const row = this.sql(
+      `SELECT count(*) AS requests, coalesce(avg(prompt_tokens), 0) AS promptTokens,
+              coalesce(avg(completion_tokens), 0) AS completionTokens, coalesce(avg(latency_ms), 0) AS latencyMs,
+              (SELECT count(*) FROM tasks t WHERE t.status = 'accepted' AND t.request_id IS NOT NULL) AS accepted
+       FROM requests WHERE status = 'ok'`,
+    ).get() as GenerationHistory;
+    return row;
   }
 
   // -- stats -----------------------------------------------------------------------------------------

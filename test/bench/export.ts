@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { dedupKey } from '../../pipeline/dedup/similarity.ts';
 import { contentText } from '../../pipeline/export/formats.ts';
-import { readLatest, readManifest } from '../../pipeline/export/manifest.ts';
+import { MANIFEST_FILE, readLatest, type Manifest } from '../../pipeline/export/manifest.ts';
+
+const readManifest = (dir: string): Manifest => JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as Manifest;
 import { countChars, loadTokenizer } from '../../pipeline/export/tokens.ts';
 import { Store } from '../../pipeline/store/store.ts';
 

@@ -5,16 +5,16 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dedupKey, similarity } from '../pipeline/dedup/similarity.ts';
-import { checkTask, type RejectReason } from '../pipeline/filters.ts';
-import { parseReply } from '../pipeline/parse.ts';
-import { cleanField, cleanInput } from '../pipeline/text.ts';
-import { createComposer, type SimTask } from '../simulator/composer.ts';
-import { estimateTokens, taskCount } from '../simulator/completions.ts';
-import { JUNK_KINDS, makeJunk, nearDuplicate, type JunkKind } from '../simulator/noise.ts';
-import { createRng } from '../simulator/random.ts';
-import { REPLY_SHAPES, cutInsideItem, garbageReply, layoutReply, renderReply, type ReplyShape } from '../simulator/replies.ts';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
+import { dedupKey, similarity } from '../../pipeline/dedup/similarity.ts';
+import { checkTask, type RejectReason } from '../../pipeline/filters.ts';
+import { parseReply } from '../../pipeline/parse.ts';
+import { cleanField, cleanInput } from '../../pipeline/text.ts';
+import { createComposer, type SimTask } from '../composer.ts';
+import { estimateTokens, taskCount } from '../completions.ts';
+import { JUNK_KINDS, makeJunk, nearDuplicate, type JunkKind } from '../noise.ts';
+import { createRng } from '../random.ts';
+import { REPLY_SHAPES, cutInsideItem, garbageReply, layoutReply, renderReply, type ReplyShape } from '../replies.ts';
+import { startSimulator, type Simulator } from '../server.ts';
 
 const NON_TEXT_WORDS = ['图片', '图像', '照片', '视频', '音频', '音乐', '绘制', '画一', '流程图', '图表', '链接', '网址', '文件', '附件'];
 const chars = (s: string): number => [...s].length;

@@ -1,0 +1,51 @@
+/**
+ * `exportDataset()`: one training export from one options object. Checks the options against each
+ * other, opens the database, loads the training template and runs the export (see export.ts).
+ */
+import fs from 'node:fs';
+import { PipelineError, UsageError } from '../errors.ts';
+import { LockedError } from '../lock.ts';
+import { resolveExportSettings, type ExportSettings } from '../options.ts';
+import { Store } from '../store/store.ts';
+import { normalizeSelection, runExport, type ExportResult } from './export.ts';
+import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from './template.ts';
+
+export type ExportDatasetOptions = ExportSettings & {
+  /** Checked between chunks: a stopped export cleans up, publishes nothing and throws. */
+  signal?: AbortSignal;
+};
+
+export async function exportDataset(options: ExportDatasetOptions): Promise<ExportResult> {
+  const { signal, ...rest } = options;
+  const s = resolveExportSettings(rest);
+  const chat = s.format === 'sharegpt' || s.format === 'messages';
+  if (s.seed !== undefined && !s.shuffle) throw new UsageError('needs shuffle', { option: 'seed' });
+  if (s.system !== undefined && !chat) throw new UsageError(`applies to sharegpt and messages, not ${s.format}`, { option: 'system' });
+  if (s.system !== undefined && s.system.trim() === '') throw new UsageError('is empty', { option: 'system' });
+  if (s.template !== undefined && chat) throw new UsageError(`applies to alpaca and prompt-completion, not ${s.format}`, { option: 'template' });
+  if (!fs.existsSync(s.db)) throw new UsageError(`${s.db}: no such database`, { option: 'db' });
+  const template = loadTrainingTemplate(s.template ?? DEFAULT_TRAINING_TEMPLATE);
+  const tokenizer = s.tokenizer ?? (s.maxTokens !== undefined || s.tokenStats ? 'llama2' : null);
+  const store = Store.open(s.db);
+  try {
+    return await runExport(store, {
+      database: s.db,
+      outDir: s.out,
+      format: s.format,
+      since: s.since,
+      validRatio: s.validRatio,
+      selection: normalizeSelection(s.source, s.category, s.includeSeeds),
+      shuffleSeed: s.shuffle ? (s.seed ?? 0) : null,
+      maxTokens: s.maxTokens ?? null,
+      tokenizer,
+      template,
+      system: s.system ?? null,
+      ...(signal && { signal }),
+    });
+  } catch (err) {
+    if (err instanceof LockedError) throw new PipelineError('locked', `another export is writing into ${s.out}: ${err.message}`, { cause: err });
+    throw err;
+  } finally {
+    store.close();
+  }
+}

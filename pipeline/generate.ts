@@ -1,0 +1,197 @@
+/**
+ * `generate()`: a whole generation run from one options object, the library's main entry. It checks
+ * every input before anything is written or sent (seeds, template, lists, prices, the database's
+ * folder), then takes the database's lock, builds the client from `OPENAI_API_KEY` / `OPENAI_BASE_URL`
+ * as the official client does, probes the server, opens the store and runs online (`runOnline`) or one
+ * batch step (`runBatchStep`). The CLI and `demo` call this and nothing below it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { runBatchStep } from './batch.ts';
+import { PipelineError, UnavailableError, UsageError } from './errors.ts';
+import { DEFAULT_FILTER_OPTIONS } from './filters.ts';
+import { createLlmClient, redact, type ChatParams, type LlmClient } from './llm.ts';
+import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
+import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
+import { takeLock } from './lock.ts';
+import { GenerationFailed, runOnline, type GenerateEvent, type OnlineOptions, type RunSummary } from './online.ts';
+import { resolveGenerateSettings, type GenerateSettings, type ResolvedGenerateSettings } from './options.ts';
+import { DEFAULT_TASK_TYPE_LIST, DEFAULT_TEMPLATE_FILES, DEFAULT_TOPIC_LIST, loadList, loadTemplate, type Random, type Template } from './prompt.ts';
+import { DEFAULT_SEED_FILE, loadSeeds } from './seeds.ts';
+import { BatchStore } from './store/batches.ts';
+import { Store } from './store/store.ts';
+import type { SeedTask } from './types.ts';
+
+export interface GenerateHooks {
+  /** Default: `OPENAI_API_KEY`. May be left unset for a non-OpenAI base URL (vLLM, Ollama). */
+  apiKey?: string;
+  /** Where `OPENAI_*` are read from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Progress: start, each reply, failed requests, stopping. */
+  onEvent?: (event: GenerateEvent) => void;
+  /** Batch mode's steps (uploaded, created, polled, ingested, submitted), with their figures. */
+  onLog?: (message: string, fields: Record<string, unknown>) => void;
+  /** Things the caller should know that do not stop the run (a stale lock taken over). */
+  onWarning?: (message: string) => void;
+  /** Aborting stops new requests; in-flight ones get `drainTimeout` seconds, then are cancelled. */
+  signal?: AbortSignal;
+  random?: Random;
+}
+
+export type GenerateOptions = GenerateSettings & GenerateHooks;
+
+/** Everything a run needs, read and checked; nothing opened yet. */
+export interface PreparedGenerate {
+  settings: ResolvedGenerateSettings;
+  apiKey: string;
+  baseURL: string | undefined;
+  seeds: SeedTask[];
+  template: Template;
+  topics: string[];
+  taskTypes: string[];
+  price: Price | undefined;
+}
+
+const OPENAI_HOST = /^https?:\/\/api\.openai\.com(\/|$)/;
+
+/** Checks the options and reads every input file; throws a UsageError naming what is wrong. */
+export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
+  const { apiKey: givenKey, env = process.env, onEvent: _e, onLog: _l, onWarning: _w, signal: _s, random: _r, ...rest } = options;
+  const settings = resolveGenerateSettings(rest);
+  const baseURL = settings.baseURL ?? (env.OPENAI_BASE_URL || undefined);
+  let apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';
+  if (apiKey === '') {
+    if (baseURL === undefined || OPENAI_HOST.test(baseURL)) {
+      throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', {
+        option: 'apiKey',
+      });
+    }
+    apiKey = 'not-needed'; // local servers (vLLM, Ollama) ignore it, but the client requires one
+  }
+  // Files of the package itself: found from its root, wherever the caller's working directory is.
+  const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
+  const template = loadTemplate(settings.template ?? DEFAULT_TEMPLATE_FILES[settings.mode], settings.mode);
+  const topics = settings.mode === 'topics' ? loadList(settings.topics ?? DEFAULT_TOPIC_LIST) : [];
+  const taskTypes = settings.mode === 'topics' ? loadList(settings.taskTypes ?? DEFAULT_TASK_TYPE_LIST) : [];
+  checkDbDirectory(settings.db);
+  const price = resolvePrice(settings);
+  if (settings.maxCost !== undefined && price === undefined) {
+    throw new UsageError(`needs the price of ${settings.model}, which is not in the built-in table: give price or prices`, { option: 'maxCost' });
+  }
+  return { settings, apiKey, baseURL, seeds, template, topics, taskTypes, price };
+}
+
+/**
+ * One generation run (or, with `batch`, one batch step) end to end. Resolves with the run's summary;
+ * a run stopped by `signal` or a budget cap resolves too, with status `interrupted`. Throws a
+ * `PipelineError`: `usage` (bad options or inputs), `locked` (another writer), `unavailable` (the
+ * probe got no answer), `failed` (`GenerationFailed`, with the summary).
+ */
+export async function generate(options: GenerateOptions): Promise<RunSummary> {
+  const prepared = prepareGenerate(options);
+  const { settings, apiKey, baseURL } = prepared;
+  const lock = takeLock(settings.db, `generate --n ${settings.n}`, options.onWarning);
+  let store: Store | undefined;
+  try {
+    const llm = createLlmClient({
+      apiKey, baseURL, timeoutMs: settings.timeout * 1000, maxRetries: settings.retries,
+      rateLimit: { rpm: settings.rpm, tpm: settings.tpm },
+    });
+    if (settings.probe) await probe(llm, baseURL);
+    store = Store.open(settings.db);
+    if (!settings.batch && !settings.newRun) refuseOpenBatches(store);
+    const common = runSetup(prepared);
+    try {
+      return settings.batch
+        ? await runBatchStep(common, { store, api: batchApi(prepared), ...optional(options) })
+        : await runOnline(
+          { ...common, concurrency: settings.concurrency, maxConsecutiveFailures: settings.maxConsecutiveFailures,
+            drainTimeoutMs: settings.drainTimeout * 1000 },
+          { store, llm, ...optional(options) },
+        );
+    } catch (err) {
+      // Messages of the API's errors are redacted already; a failure's message may quote one.
+      if (err instanceof GenerationFailed) throw new GenerationFailed(redact(err.message, apiKey), err.summary, { cause: err });
+      throw err;
+    }
+  } finally {
+    store?.close();
+    lock.release();
+  }
+}
+
+/** The options the online loop and the batch step share. */
+function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'maxConsecutiveFailures' | 'drainTimeoutMs'> {
+  const { settings } = p;
+  const params: ChatParams = { model: settings.model, temperature: settings.temperature, top_p: settings.topP, max_tokens: settings.maxTokens };
+  const { probe: _p, ...runOptions } = settings;
+  return {
+    target: settings.n, mode: settings.mode, template: p.template, seeds: p.seeds, topics: p.topics, taskTypes: p.taskTypes, params,
+    tasksPerRequest: settings.tasksPerRequest, maxOutputChars: settings.maxOutputChars, similarity: settings.similarity,
+    filters: DEFAULT_FILTER_OPTIONS, resume: !settings.newRun,
+    // Stored with the run: the settings, never the key (the base URL is redacted too, in case it holds one).
+    runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey) },
+    price: p.price, maxCostUsd: settings.maxCost, maxRequests: settings.maxRequests,
+  };
+}
+
+function batchApi(p: PreparedGenerate): BatchApi {
+  return createBatchApi({ apiKey: p.apiKey, baseURL: p.baseURL, maxRetries: p.settings.retries });
+}
+
+/** The hooks the run loops take, without undefined members (exactOptionalPropertyTypes). */
+function optional(o: GenerateHooks): { onEvent?: GenerateHooks['onEvent']; log?: GenerateHooks['onLog']; signal?: AbortSignal; random?: Random } {
+  return {
+    ...(o.onEvent && { onEvent: o.onEvent }),
+    ...(o.onLog && { log: o.onLog }),
+    ...(o.signal && { signal: o.signal }),
+    ...(o.random && { random: o.random }),
+  };
+}
+
+/** The model's price from `price`, else `prices` over the built-in table; undefined when none knows it. */
+export function resolvePrice(settings: Pick<ResolvedGenerateSettings, 'price' | 'prices' | 'model'>): Price | undefined {
+  if (settings.price !== undefined) return settings.price;
+  const extra = settings.prices === undefined ? {} : typeof settings.prices === 'string' ? loadPriceFile(settings.prices) : settings.prices;
+  return priceFor(settings.model, { ...DEFAULT_PRICES, ...extra });
+}
+
+async function probe(llm: LlmClient, baseURL: string | undefined): Promise<void> {
+  try {
+    await llm.probe();
+  } catch (err) {
+    const where = baseURL ?? 'https://api.openai.com/v1';
+    // probe() throws LlmErrors, whose messages are redacted already.
+    const message = (err as Error).message;
+    if ((err as { kind?: string }).kind === 'auth') throw new PipelineError('failed', `the model API at ${where} refused the key: ${message}`, { cause: err });
+    throw new UnavailableError(`the model API at ${where} does not answer (${message}); check OPENAI_BASE_URL and the network`, { cause: err });
+  }
+}
+
+/** An online run must not take over a run whose batch is still out: its results would be lost. */
+function refuseOpenBatches(store: Store): void {
+  const latest = store.latestRun();
+  if (latest === undefined || latest.status === 'completed') return;
+  const open = new BatchStore(store).openBatches(latest.id)[0];
+  if (open === undefined) return;
+  throw new UsageError(
+    `run ${latest.id} has batch ${open.providerBatchId ?? open.id} out (${open.providerStatus ?? open.status}): continue it in batch mode, or start a new run (newRun)`,
+  );
+}
+
+/** The database's folder must exist and be writable; said before anything else is touched. */
+function checkDbDirectory(db: string): void {
+  const dir = path.dirname(path.resolve(db));
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new UsageError(`${db}: directory ${dir} does not exist`, { option: 'db' });
+  }
+  if (!stat.isDirectory()) throw new UsageError(`${db}: ${dir} is not a directory`, { option: 'db' });
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`${db}: directory ${dir} is not writable`, { option: 'db' });
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The options of the public calls, as zod schemas: one source for the library's defaults, its
+ * validation of a caller's options, the config file and its published JSON schema. A schema's
+ * `.parse` applies the documented defaults, so `generate({ n: 1000 })` is a whole run.
+ */
+import { z } from 'zod';
+import { UsageError } from './errors.ts';
+import { FORMATS, type Format } from './export/formats.ts';
+import { TOKENIZERS } from './export/tokens.ts';
+import { DEFAULT_DB, DEFAULT_EXPORT_DIR } from './paths.ts';
+
+const positiveInt = z.number().int().positive();
+const price = z.strictObject({
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  batchInput: z.number().nonnegative().optional(),
+  batchOutput: z.number().nonnegative().optional(),
+});
+
+/** Options of `generate()` that can also live in a config file (no secrets, no callbacks). */
+export const generateSettingsSchema = z.strictObject({
+  n: positiveInt.optional().meta({ description: 'Accepted tasks this run must add (a resumed run counts what it has). Required.' }),
+  db: z.string().min(1).default(DEFAULT_DB).meta({ description: 'SQLite database file.' }),
+  mode: z.enum(['self-instruct', 'topics']).default('self-instruct').meta({ description: 'Prompt style.' }),
+  batch: z.boolean().default(false).meta({ description: 'Batch API: one step of the run per call (submit, or collect and submit the next).' }),
+  model: z.string().min(1).default('gpt-3.5-turbo').meta({ description: 'Chat model name.' }),
+  baseURL: z.string().url().optional().meta({ description: 'OpenAI-compatible base URL. Default: OPENAI_BASE_URL, else OpenAI.' }),
+  concurrency: positiveInt.default(8).meta({ description: 'Requests in flight at once.' }),
+  similarity: z.number().min(0.5).max(1).default(0.7).meta({ description: 'Reject a task at least this similar to a kept one.' }),
+  temperature: z.number().min(0).max(2).default(1),
+  topP: z.number().min(0).max(1).default(1),
+  maxTokens: positiveInt.default(4096).meta({ description: 'Completion token limit per request.' }),
+  tasksPerRequest: positiveInt.default(20).meta({ description: 'Tasks asked for in each prompt.' }),
+  maxOutputChars: positiveInt.default(300).meta({ description: 'Output length bound stated in the prompt, in characters.' }),
+  seeds: z.string().min(1).optional().meta({ description: 'Seed task file (self-instruct, Alpaca or {instruction,input,output}). Default: the package\'s seeds/zh_seed_tasks.jsonl.' }),
+  template: z.string().min(1).optional().meta({ description: 'Prompt template file. Default: the one for the mode in templates/.' }),
+  topics: z.string().min(1).optional().meta({ description: 'Topic list for the topics mode. Default: the package\'s templates/topic_list.txt.' }),
+  taskTypes: z.string().min(1).optional().meta({ description: 'Task-type list for the topics mode. Default: the package\'s templates/task_type_list.txt.' }),
+  timeout: z.number().positive().default(120).meta({ description: 'Per-attempt timeout, seconds.' }),
+  retries: z.number().int().min(0).max(20).default(3).meta({ description: 'Retries of a request on 429, 5xx, timeouts.' }),
+  newRun: z.boolean().default(false).meta({ description: 'Start a new run even if the last one is unfinished.' }),
+  drainTimeout: z.number().nonnegative().default(10).meta({ description: 'After a stop signal, seconds in-flight requests may finish.' }),
+  probe: z.boolean().default(true).meta({ description: 'Check at start-up that the base URL answers.' }),
+  rpm: positiveInt.optional().meta({ description: 'Requests per minute. Default: learned from the server\'s headers.' }),
+  tpm: positiveInt.optional().meta({ description: 'Tokens per minute. Default: learned from the server\'s headers.' }),
+  maxCost: z.number().positive().optional().meta({ description: 'Stop cleanly before the run could spend more (USD, whole run).' }),
+  maxRequests: positiveInt.optional().meta({ description: 'Stop cleanly once the run has sent this many requests.' }),
+  prices: z.union([z.string().min(1), z.record(z.string().min(1), price)]).optional()
+    .meta({ description: 'Price table (USD per 1M tokens) over the built-in one: a JSON file or the table itself.' }),
+  price: price.optional().meta({ description: 'This model\'s price; wins over the tables.' }),
+  maxConsecutiveFailures: positiveInt.default(20).meta({ description: 'The run fails after this many requests in a row fail.' }),
+});
+
+export type GenerateSettings = z.input<typeof generateSettingsSchema>;
+export type ResolvedGenerateSettings = z.output<typeof generateSettingsSchema> & { n: number };
+
+/**
+ * Checks a caller's options and applies the defaults. An invalid option is a UsageError naming it,
+ * thrown before anything is opened.
+ */
+export function resolveOptions<S extends z.ZodType>(schema: S, options: unknown): z.output<S> {
+  const result = schema.safeParse(options);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const option = issue.path.map(String).join('.');
+  const detail = issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  throw new UsageError(detail, option === '' ? {} : { option });
+}
+
+export function resolveGenerateSettings(options: GenerateSettings): ResolvedGenerateSettings {
+  const resolved = resolveOptions(generateSettingsSchema, options);
+  if (resolved.n === undefined) throw new UsageError('say how many tasks to add, e.g. 50000', { option: 'n' });
+  return { ...resolved, n: resolved.n };
+}
+
+/** Options of `exportDataset()`; all but `format` have defaults. */
+export const exportSettingsSchema = z.strictObject({
+  db: z.string().min(1).default(DEFAULT_DB).meta({ description: 'SQLite database file.' }),
+  out: z.string().min(1).default(DEFAULT_EXPORT_DIR).meta({ description: 'Folder that receives <export-id>/ and LATEST.' }),
+  format: z.enum(FORMATS).optional().meta({ description: 'Record shape. Required.' }),
+  since: z.union([z.enum(['last', 'all']), positiveInt]).default('last')
+    .meta({ description: 'last: rows not exported into out before; all; or one run id.' }),
+  validRatio: z.number().min(0).lt(1).default(0).meta({ description: 'Share of rows (by key hash) for valid.jsonl.' }),
+  source: z.array(z.string().min(1)).optional().meta({ description: 'Only these sources ("seed" includes seeds).' }),
+  category: z.array(z.string().min(1)).optional().meta({ description: 'Only these categories.' }),
+  includeSeeds: z.boolean().default(false).meta({ description: 'Export seed tasks too.' }),
+  shuffle: z.boolean().default(false).meta({ description: 'Order rows by a seeded hash instead of by task id.' }),
+  seed: z.number().int().min(0).optional().meta({ description: 'Shuffle seed (default 0); needs shuffle.' }),
+  maxTokens: positiveInt.optional().meta({ description: 'Leave out rows whose training text has more tokens than this.' }),
+  tokenizer: z.enum(TOKENIZERS).optional().meta({ description: 'Tokenizer for maxTokens and token stats (default llama2).' }),
+  tokenStats: z.boolean().default(false).meta({ description: 'Count tokens of every row without leaving any out.' }),
+  template: z.string().min(1).optional()
+    .meta({ description: 'Training template (name in templates/ or a file) for prompt-completion records and token counts. Default alpaca.' }),
+  system: z.string().min(1).optional().meta({ description: 'System prompt for sharegpt and messages records.' }),
+});
+
+export type ExportSettings = z.input<typeof exportSettingsSchema>;
+export type ResolvedExportSettings = z.output<typeof exportSettingsSchema> & { format: Format };
+
+export function resolveExportSettings(options: ExportSettings): ResolvedExportSettings {
+  const resolved = resolveOptions(exportSettingsSchema, options);
+  if (resolved.format === undefined) throw new UsageError(`say which format: ${FORMATS.join(', ')}`, { option: 'format' });
+  return { ...resolved, format: resolved.format };
+}
+
+/** Options of `importTasks()`. */
+export const importSettingsSchema = z.strictObject({
+  in: z.string().min(1).meta({ description: 'Alpaca, BELLE {input,target} or self-instruct JSON/JSONL file.' }),
+  db: z.string().min(1).default(DEFAULT_DB),
+  source: z.string().min(1).optional().meta({ description: 'Source name stored with each task. Default: the file name without extension.' }),
+  similarity: z.number().min(0.5).max(1).default(0.7),
+  filter: z.boolean().default(false).meta({ description: 'Also apply the quality rules (default: near-duplicate check only).' }),
+});
+export type ImportSettings = z.input<typeof importSettingsSchema>;
+
+/** Options of `dedupFiles()`. */
+export const dedupSettingsSchema = z.strictObject({
+  in: z.array(z.string().min(1)).min(1).meta({ description: 'Input files, read in order.' }),
+  out: z.string().min(1).meta({ description: 'Kept records, JSONL, in input order.' }),
+  similarity: z.number().min(0.5).max(1).default(0.7),
+  seeds: z.string().min(1).optional().meta({ description: 'Also drop records near-duplicate to these seed tasks.' }),
+  rejected: z.string().min(1).optional().meta({ description: 'Each dropped record with its nearest kept record and the similarity, JSONL.' }),
+});
+export type DedupSettings = z.input<typeof dedupSettingsSchema>;
