@@ -49,12 +49,12 @@ export class Budget {
   check(worstCaseUsd: number): BudgetStop | undefined {
     const { maxRequests, maxCostUsd } = this.limits;
     if (maxRequests !== undefined && this.sent + this.inFlightCount + 1 > maxRequests) {
-      return { reason: 'max-requests', message: `reached --max-requests ${maxRequests}: the run has sent ${this.sent + this.inFlightCount} requests` };
+      return { reason: 'max-requests', message: `reached \`maxRequests\` ${maxRequests}: the run has sent ${this.sent + this.inFlightCount} requests` };
     }
     if (maxCostUsd !== undefined && this.spent + this.reservedUsd + worstCaseUsd > maxCostUsd) {
       return {
         reason: 'max-cost',
-        message: `reached --max-cost $${maxCostUsd}: the run has spent $${this.spent.toFixed(4)}` +
+        message: `reached \`maxCost\` $${maxCostUsd}: the run has spent $${this.spent.toFixed(4)}` +
           (this.reservedUsd > 0 ? ` with up to $${this.reservedUsd.toFixed(4)} in flight` : '') +
           `, and the next request could cost up to $${worstCaseUsd.toFixed(4)}`,
       };

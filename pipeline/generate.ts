@@ -76,7 +76,7 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   checkDbDirectory(settings.db);
   const price = resolvePrice(settings);
   if (settings.maxCost !== undefined && price === undefined) {
-    throw new UsageError(`needs the price of ${settings.model}, which is not in the built-in table: give price or prices`, { option: 'maxCost' });
+    throw new UsageError(`needs the price of ${settings.model}, which is not in the built-in table: give \`price\` (USD per 1M prompt and completion tokens) or \`prices\``, { option: 'maxCost' });
   }
   return { settings, apiKey, baseURL, seeds, template, topics, taskTypes, price };
 }
@@ -149,7 +149,7 @@ function optional(o: GenerateHooks): { onEvent?: GenerateHooks['onEvent']; log?:
   };
 }
 
-/** The model's price from `price`, else `prices` over the built-in table; undefined when none knows it. */
+/** The model's price from \`price\`, else \`prices\` over the built-in table; undefined when none knows it. */
 export function resolvePrice(settings: Pick<ResolvedGenerateSettings, 'price' | 'prices' | 'model'>): Price | undefined {
   if (settings.price !== undefined) return settings.price;
   const extra = settings.prices === undefined ? {} : typeof settings.prices === 'string' ? loadPriceFile(settings.prices) : settings.prices;
@@ -175,7 +175,7 @@ function refuseOpenBatches(store: Store): void {
   const open = new BatchStore(store).openBatches(latest.id)[0];
   if (open === undefined) return;
   throw new UsageError(
-    `run ${latest.id} has batch ${open.providerBatchId ?? open.id} out (${open.providerStatus ?? open.status}): continue it in batch mode, or start a new run (newRun)`,
+    `run ${latest.id} has batch ${open.providerBatchId ?? open.id} out (${open.providerStatus ?? open.status}): continue it with \`batch\`, or start a new run with \`newRun\``,
   );
 }
 

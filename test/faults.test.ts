@@ -130,7 +130,7 @@ describe('budget caps', () => {
     const before = clean.stats().requests;
     const r = await runCli(['generate', '--n', '10', '--db', db, '--model', 'qwen-max', '--max-cost', '1'], env());
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--max-cost needs the price of qwen-max.*--price/);
+    expect(r.stderr).toMatch(/--max-cost: needs the price of qwen-max.*--price/);
     expect(clean.stats().requests).toBe(before);
   });
 });

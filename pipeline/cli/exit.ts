@@ -45,10 +45,15 @@ export function flagFor(option: string): string {
   return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/** Library text names options in backticks (`` `maxCost` ``): on the command line those are flags. */
+export function asFlags(text: string): string {
+  return text.replace(/`([a-z][A-Za-z]*)`/g, (_, option: string) => flagFor(option));
+}
+
 /** The one line the CLI prints for an error: an option's error names the flag instead. */
 export function errorLine(err: unknown): string {
   if (err instanceof PipelineError && err.option !== undefined) {
-    return err.option === 'apiKey' ? err.detail : `${flagFor(err.option)}: ${err.detail}`;
+    return asFlags(err.option === 'apiKey' ? err.detail : `${flagFor(err.option)}: ${err.detail}`);
   }
-  return err instanceof Error ? err.message : String(err);
+  return asFlags(err instanceof Error ? err.message : String(err));
 }

@@ -7,7 +7,7 @@ import { GenerationFailed } from '../online.ts';
 import { generateSettingsSchema, type GenerateSettings } from '../options.ts';
 import { planGenerate, formatPlan } from '../plan.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
-import { EXIT, exitCodeForSummary } from './exit.ts';
+import { asFlags, EXIT, exitCodeForSummary } from './exit.ts';
 import { givenFlags } from './given.ts';
 import { createReporter, type LogFormat } from './progress.ts';
 
@@ -99,7 +99,7 @@ export async function runGenerate(settings: GenerateSettings & Pick<GenerateOpti
   try {
     const summary = await generate(options);
     reporter.summary(summary, db);
-    if (summary.stopMessage !== undefined) reporter.warn(`run ${summary.runId} stopped: ${summary.stopMessage}`);
+    if (summary.stopMessage !== undefined) reporter.warn(`run ${summary.runId} stopped: ${asFlags(summary.stopMessage)}`);
     return exitCodeForSummary(summary, stoppedBy);
   } catch (err) {
     if (err instanceof GenerationFailed) {

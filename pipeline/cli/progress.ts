@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { GenerateEvent, Progress, RunSummary } from '../online.ts';
+import { asFlags } from './exit.ts';
 
 export type LogFormat = 'auto' | 'text' | 'json';
 
@@ -148,7 +149,7 @@ function summaryFields(s: RunSummary): Record<string, unknown> {
     requests: s.requests.total, failedRequests: s.requests.failed, promptTokens: s.requests.promptTokens,
     completionTokens: s.requests.completionTokens, costUsd: round(s.requests.costUsd, 4), seconds: round(s.seconds, 1),
     ...(s.error ? { error: s.error } : {}), ...(s.stopReason ? { stopReason: s.stopReason } : {}),
-    ...(s.stopMessage ? { stopMessage: s.stopMessage } : {}),
+    ...(s.stopMessage ? { stopMessage: asFlags(s.stopMessage) } : {}),
     ...(s.openBatch ? { openBatch: s.openBatch } : {}),
   };
 }
@@ -162,7 +163,7 @@ export function formatSummary(s: RunSummary, db: string): string {
   return [
     `run ${s.runId} ${s.status}: accepted ${s.accepted}/${s.target} (${s.acceptedNow} in this invocation), rejected ${rejected}${reasons ? ` (${reasons})` : ''}`,
     `requests ${s.requests.total} (${s.requests.failed} failed), tokens ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion, $${s.requests.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
-    ...(s.stopMessage ? [`stopped: ${s.stopMessage}`] : []),
+    ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
     ...(s.openBatch ? [`batch ${s.openBatch.providerBatchId ?? s.openBatch.id} (${s.openBatch.requests} requests) is ${s.openBatch.status}: run the same command again later to collect it`] : []),
     `database ${db}`,
   ].join('\n');

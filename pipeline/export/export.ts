@@ -83,7 +83,7 @@ export type ExportResult =
 const DEFAULT_CHINESE_SAMPLE = 2000;
 
 export async function runExport(store: Store, options: ExportOptions): Promise<ExportResult> {
-  if (options.maxTokens !== null && options.tokenizer === null) throw new ExportError('--max-tokens needs a tokenizer');
+  if (options.maxTokens !== null && options.tokenizer === null) throw new ExportError('needs a tokenizer', { option: 'maxTokens' });
   let outDir: string;
   try {
     fs.mkdirSync(options.outDir, { recursive: true });
@@ -146,14 +146,15 @@ async function exportLocked(
   const runId = typeof options.since === 'number' ? options.since : null;
   let previous: ExportEntry | undefined;
   let after = 0;
-  if (runId !== null && !exports.runExists(runId)) throw new ExportError(`--since ${runId}: the database has no run ${runId}`);
+  if (runId !== null && !exports.runExists(runId)) throw new ExportError(`the database has no run ${runId}`, { option: 'since' });
   if (options.since === 'last') {
     previous = exports.lastComplete(outDir);
     if (previous !== undefined) {
       if (!sameSelection(previous.selection, options.selection)) {
         throw new ExportError(
-          `--since last: the last export into ${outDir} (${previous.exportId}) selected ${describeSelection(previous.selection)}, ` +
-            `this one ${describeSelection(options.selection)}; rows it left out would be skipped. Use --since all or another --out`,
+          `last: the last export into ${outDir} (${previous.exportId}) selected ${describeSelection(previous.selection)}, ` +
+            `this one ${describeSelection(options.selection)}; rows it left out would be skipped. Use \`since\` all or another \`out\``,
+          { option: 'since' },
         );
       }
       after = previous.throughTaskId;
@@ -429,7 +430,7 @@ function nothingMessage(exports: ExportStore, selection: Selection, runId: numbe
   const filtered = selection.sources !== null || selection.categories !== null;
   if (filtered) return `${where} no accepted tasks matching ${describeSelection(selection)}`;
   const seeds = runId === null && !selection.includeSeeds ? exports.countSeeds() : 0;
-  if (seeds > 0) return `${where} no accepted tasks to export besides ${seeds} seeds (add --include-seeds to export those)`;
+  if (seeds > 0) return `${where} no accepted tasks to export besides ${seeds} seeds (add \`includeSeeds\` to export those)`;
   return `${where} no accepted tasks to export`;
 }
 
