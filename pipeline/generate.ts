@@ -140,7 +140,7 @@ function batchApi(p: PreparedGenerate): BatchApi {
 }
 
 /** The hooks the run loops take, without undefined members (exactOptionalPropertyTypes). */
-function optional(o: GenerateHooks): { onEvent?: GenerateHooks['onEvent']; log?: GenerateHooks['onLog']; signal?: AbortSignal; random?: Random } {
+function optional(o: GenerateHooks) {
   return {
     ...(o.onEvent && { onEvent: o.onEvent }),
     ...(o.onLog && { log: o.onLog }),

@@ -17,7 +17,7 @@ export interface LockInfo {
   startedAt: string;
   command: string;
   /** Field 22 of /proc/<pid>/stat (start time since boot) where there is a /proc; absent elsewhere. */
-  procStart?: string;
+  procStart?: string | undefined;
 }
 
 export class LockedError extends PipelineError {

@@ -6,7 +6,7 @@ export interface Task {
   input: string;
   output: string;
   /** Task category (e.g. 翻译, 摘要) when the source says so. */
-  category?: string;
+  category?: string | undefined;
 }
 
 /** A seed task in the self-instruct schema, flattened to its first instance. */

@@ -89,9 +89,9 @@ interface BatchRequest {
 /** Holds back one answer so a test can kill the client at that exact point. */
 export interface BatchHolds {
   /** POST /v1/batches: 'before' never creates the batch; 'after' creates it but never answers. */
-  create?: 'before' | 'after';
+  create?: 'before' | 'after' | undefined;
   /** GET /v1/files/{id}/content of an output file: send this many lines, then hold the rest. */
-  contentAfterLines?: number;
+  contentAfterLines?: number | undefined;
 }
 
 export interface BatchStats {

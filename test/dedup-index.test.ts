@@ -4,7 +4,6 @@ import { BruteForceIndex } from '../pipeline/dedup/brute.ts';
 import { boundedLevenshtein } from '../pipeline/dedup/bounded-levenshtein.ts';
 import type { NearestMatch } from '../pipeline/dedup/index.ts';
 import { buildIndex, MAX_TOKENIZED, maxEdits, QGramIndex } from '../pipeline/dedup/qgram-index.ts';
-import { similarity } from '../pipeline/dedup/similarity.ts';
 import { createRng, type Rng } from './bench/corpus.ts';
 
 const TINY_CJK = [...'天地人你我他的是不了哈嘿山水'];

@@ -113,6 +113,6 @@ describe('bad usage', () => {
   it('a missing API key for OpenAI says how to set it or run the demo', async () => {
     const r = await runCli(['generate', '--n', '5', '--db', path.join(tempDir(), 'k.db')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/OPENAI_API_KEY.*npm run demo/);
+    expect(r.stderr).toMatch(/OPENAI_API_KEY.*zh-self-instruct demo/);
   });
 });

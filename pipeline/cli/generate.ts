@@ -71,7 +71,12 @@ export function generateCommand(): Command {
         process.stdout.write(formatPlan(await planGenerate(settings)));
         return;
       }
-      process.exitCode = await runGenerate(settings, output);
+      try {
+        process.exitCode = await runGenerate(settings, output);
+      } catch (err) {
+        if (err instanceof UsageError && err.option === 'apiKey') throw new UsageError(`${err.detail}, or try the offline demo: npx zh-self-instruct demo`);
+        throw err;
+      }
     });
 }
 

@@ -9,7 +9,7 @@ import { LimiterAborted, RateLimiter, systemClock, type Clock, type Permit } fro
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 import { LlmError, toLlmError, type AttemptRecord } from './errors.ts';
 import { tokenCounterFor } from './tokens.ts';
-import type { ChatMessage, ChatReply, LlmClient } from './types.ts';
+import type { ChatMessage, LlmClient } from './types.ts';
 
 export interface RateLimitOptions {
   /** Requests per minute (--rpm). */

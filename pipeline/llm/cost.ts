@@ -13,8 +13,8 @@ export interface Price {
   /** USD per 1M completion tokens. */
   output: number;
   /** Batch API prices; default half of the online ones. */
-  batchInput?: number;
-  batchOutput?: number;
+  batchInput?: number | undefined;
+  batchOutput?: number | undefined;
 }
 
 export type PriceTable = Record<string, Price>;

@@ -38,20 +38,20 @@ export interface NewRequest {
   messages: unknown;
   params: unknown;
   status: 'ok' | 'error';
-  rawReply?: string | null;
-  finishReason?: string | null;
-  promptTokens?: number | null;
-  completionTokens?: number | null;
-  totalTokens?: number | null;
-  latencyMs?: number | null;
-  attempts?: number;
-  error?: string | null;
-  replyShape?: string | null;
-  parseProblems?: string[];
+  rawReply?: string | null | undefined;
+  finishReason?: string | null | undefined;
+  promptTokens?: number | null | undefined;
+  completionTokens?: number | null | undefined;
+  totalTokens?: number | null | undefined;
+  latencyMs?: number | null | undefined;
+  attempts?: number | undefined;
+  error?: string | null | undefined;
+  replyShape?: string | null | undefined;
+  parseProblems?: string[] | undefined;
   /** USD at the model's price; null when the model has no price. */
-  costUsd?: number | null;
+  costUsd?: number | null | undefined;
   /** The batch a Batch API result came from. */
-  batchId?: number | null;
+  batchId?: number | null | undefined;
 }
 
 export interface NewTask extends Task {
