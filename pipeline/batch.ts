@@ -10,6 +10,7 @@
  * its input line answered (custom_id → batch_requests.id). A kill anywhere repeats at most one HTTP
  * call, never a batch, and never ingests a line twice.
  */
+import { z } from 'zod';
 import { Budget, type BudgetStop } from './budget.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import {
@@ -52,16 +53,40 @@ export interface BatchDeps {
 
 export type BatchSummary = RunSummary;
 
-/** One result line of a batch output or error file. */
-interface OutputLine {
-  custom_id?: unknown;
-  response?: { status_code?: number; body?: ChatBody & { error?: { message?: string; code?: string } } } | null;
-  error?: { code?: string; message?: string } | null;
-}
+/**
+ * One result line of a batch output or error file: provider output, so checked, never cast. Unknown
+ * fields pass; a field of the wrong type makes the line unusable (stored as a failed request).
+ */
+const OutputLine = z.object({
+  custom_id: z.unknown(),
+  response: z.object({
+    status_code: z.number().optional(),
+    body: z.object({
+      choices: z.array(z.object({
+        message: z.object({ content: z.string().nullish() }).nullish(),
+        finish_reason: z.string().nullish(),
+      })).optional(),
+      usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() }).nullish(),
+      error: z.object({ message: z.string().optional(), code: z.string().nullish() }).nullish(),
+    }).optional(),
+  }).nullish(),
+  error: z.object({ code: z.string().nullish(), message: z.string().nullish() }).nullish(),
+});
+type OutputLine = z.infer<typeof OutputLine>;
 
-interface ChatBody {
-  choices?: { message?: { content?: string | null }; finish_reason?: string | null }[];
-  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+/** A result line, or undefined when it is not JSON; never throws (JSON.parse is iterative in V8, zod walks only the schema). */
+function readOutputLine(text: string): { line: OutputLine } | { customId: unknown; problem: string } | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const checked = OutputLine.safeParse(json);
+  if (checked.success) return { line: checked.data };
+  const customId = json !== null && typeof json === 'object' && 'custom_id' in json ? json.custom_id : undefined;
+  const issue = checked.error.issues[0];
+  return { customId, problem: `malformed result line: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
 }
 
 /** Accepted tasks per request assumed before the run has its own figure. */
@@ -96,13 +121,12 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   // -- one result line -----------------------------------------------------------------------------
 
   const ingestLine = (batch: BatchRow, text: string): 'ok' | 'error' | 'skipped' => {
-    let out: OutputLine;
-    try {
-      out = JSON.parse(text) as OutputLine;
-    } catch {
+    const read = readOutputLine(text);
+    if (read === undefined) {
       log(`batch ${batch.id}: a result line is not JSON; skipped`, { batchId: batch.id, line: text.slice(0, 200) });
       return 'skipped';
     }
+    const out: OutputLine = 'line' in read ? read.line : { custom_id: read.customId, error: { code: 'malformed_line', message: read.problem } };
     const lineId = parseCustomId(out.custom_id);
     const line = lineId === undefined ? undefined : batches.line(lineId);
     if (line === undefined || line.batchId !== batch.id) {
@@ -139,7 +163,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       return 'ok';
     }
     // `error` set: the request never ran (batch_expired, …); else the response carries the failure.
-    const kind = out.error ? 'other' : kindForStatus(status, body?.error?.code);
+    const kind = out.error ? 'other' : kindForStatus(status, body?.error?.code ?? undefined);
     const error = out.error
       ? `${out.error.code ?? 'error'}: ${out.error.message ?? 'no message'}`
       : `${kind}: ${body?.error?.message ?? `no usable response (status ${status ?? 'none'})`}`;

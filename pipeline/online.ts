@@ -15,7 +15,7 @@ import type { FilterOptions } from './filters.ts';
 import { Ingestor, type IngestResult } from './ingest.ts';
 import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient, type Usage } from './llm.ts';
 import { costUsd, type Price } from './llm/cost.ts';
-import { parseReply } from './parse.ts';
+import { parseReply, type ParseResult } from './parse.ts';
 import { buildPrompt, type GenerationMode, type Random, type Template } from './prompt.ts';
 import { AttemptStore, type NewAttempt } from './store/attempts.ts';
 import type { NewRequest, RunTotals, Store } from './store/store.ts';
@@ -341,7 +341,7 @@ export interface ReplyToStore {
  * Transactions nest: a caller may wrap this in its own to store more with the reply.
  */
 export function storeReply(sink: RequestSink, base: RequestBase, reply: ReplyToStore, maxAccept: number): { requestId: number; result: IngestResult } {
-  const parsed = parseReply(reply.content, reply.finishReason);
+  const parsed = parseReplySafely(reply.content, reply.finishReason);
   return sink.store.transaction(() => {
     const requestId = sink.store.insertRequest({
       ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
@@ -353,6 +353,15 @@ export function storeReply(sink: RequestSink, base: RequestBase, reply: ReplyToS
     const result = sink.ingestor.ingest({ source: 'generated', runId: sink.runId, requestId, tasks: parsed.tasks, maxAccept });
     return { requestId, result };
   });
+}
+
+/** parseReply is total; should a bug ever make it throw, the reply is still stored, with the error as its problem. */
+function parseReplySafely(content: string, finishReason: string | null): ParseResult {
+  try {
+    return parseReply(content, finishReason);
+  } catch (err) {
+    return { tasks: [], shape: 'none', problems: [`parser error: ${String(err).slice(0, 200)}`], droppedTruncated: 0 };
+  }
 }
 
 /** Stores a failed request and its attempts in one transaction; returns the request's id. */
