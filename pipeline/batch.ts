@@ -14,7 +14,8 @@ import { z } from 'zod';
 import { Budget, type BudgetStop } from './budget.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import {
-  GenerationFailed, MACHINE_POOL, prepareRun, promptMessages, storeFailure, storeReply, type GenerateEvent, type OnlineOptions,
+  GenerationFailed, MACHINE_POOL, prepareRun, promptMessages, storeFailure, storeReply, YieldGuardError, yieldGuardFor,
+  type GenerateEvent, type OnlineOptions,
   type Progress, type RequestSink, type RunSummary,
 } from './online.ts';
 import type { ChatParams } from './llm.ts';
@@ -27,7 +28,9 @@ import { tokenCounterFor } from './llm/tokens.ts';
 import type { Random } from './prompt.ts';
 import { AttemptStore } from './store/attempts.ts';
 import { BatchStore, customIdFor, parseCustomId, type BatchRow, type NewBatchRequest } from './store/batches.ts';
+import { recentReplyOutcomes } from './store/reply-outcomes.ts';
 import type { Store } from './store/store.ts';
+import { DEFAULT_GUARD_WINDOW } from './yield-guard.ts';
 import type { Task } from './types.ts';
 
 export type BatchOptions = Omit<OnlineOptions, 'concurrency' | 'drainTimeoutMs' | 'maxConsecutiveFailures'> & {
@@ -89,6 +92,9 @@ function readOutputLine(text: string): { line: OutputLine } | { customId: unknow
   return { customId, problem: `malformed result line: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
 }
 
+/** Stored replies the yield guard of a step starts from (the window of its acceptance floor). */
+const GUARD_HISTORY = DEFAULT_GUARD_WINDOW;
+
 /** Accepted tasks per request assumed before the run has its own figure. */
 const FIRST_YIELD_SHARE = 0.5;
 /** Extra requests asked for, against near-duplicates and failures eating into the yield. */
@@ -117,6 +123,10 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     };
   };
   deps.onEvent?.({ type: 'start', progress: progress(), resumed, indexSize: index.size });
+  // The yield guard sees each finished batch's replies in line order, as the online loop sees replies,
+  // starting from the run's latest stored replies: a batch may hold fewer lines than the guard counts.
+  const guard = yieldGuardFor(options);
+  for (const earlier of recentReplyOutcomes(store, runId, GUARD_HISTORY)) guard.record(earlier, true);
 
   // -- one result line -----------------------------------------------------------------------------
 
@@ -152,7 +162,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       const usage = u === null ? null : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
       const cost = options.price === undefined || usage === null ? null : costUsd(usage, options.price, true);
       // One transaction (they nest): the reply, its tasks, and its input line marked answered.
-      const { result } = store.transaction(() => {
+      const { result, parseProblems } = store.transaction(() => {
         const stored = storeReply(sink, base, {
           content, finishReason, usage, attempts: 1, attemptLog: [attempt(200, null)], costUsd: cost,
         }, options.target - accepted);
@@ -160,6 +170,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
         return stored;
       });
       accepted += result.accepted.length;
+      guard.record({ content, accepted: result.accepted.length, rejected: result.rejected, parseProblems }); // yield guard
       return 'ok';
     }
     // `error` set: the request never ran (batch_expired, …); else the response carries the failure.
@@ -292,7 +303,11 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       await advance(batch);
     }
     const open = batches.openBatches(runId);
-    if (!aborted() && accepted >= options.target) {
+    if (guard.stop !== undefined) {
+      // Yield guard: a finished batch whose replies brought nothing fails the run before the next is sent.
+      fatal = new YieldGuardError(guard.stop);
+      deps.onEvent?.({ type: 'stopping', progress: progress(), reason: guard.stop.message });
+    } else if (!aborted() && accepted >= options.target) {
       // Target reached (say, --n was lowered) with work still out: stop paying for it.
       for (const b of open) {
         if (b.status === 'submitted' && !TERMINAL_BATCH_STATUSES.includes(b.providerStatus as ProviderBatch['status']) && b.providerStatus !== 'cancelling') {
@@ -323,7 +338,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   store.finishRun(runId, status === 'waiting' ? 'interrupted' : status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
   const summary: BatchSummary = {
     ...store.runTotals(runId), runId, status, target: options.target, resumed,
-    acceptedNow: accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000,
+    acceptedNow: accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000, yieldGuard: guard.state(),
   };
   if (status === 'interrupted') summary.stopReason = aborted() ? 'signal' : budgetStop?.reason ?? 'signal';
   if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;

@@ -20,6 +20,7 @@ import { buildPrompt, type GenerationMode, type Random, type Template } from './
 import { AttemptStore, type NewAttempt } from './store/attempts.ts';
 import type { NewRequest, RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
+import { YieldGuard, type GuardStop, type YieldGuardState } from './yield-guard.ts';
 
 export interface OnlineOptions {
   /** Accepted tasks the run must reach (a resumed run counts what it already has). */
@@ -53,6 +54,12 @@ export interface OnlineOptions {
   maxCostUsd?: number | undefined;
   /** Stop cleanly once the run has sent this many requests. */
   maxRequests?: number | undefined;
+  // -- yield guard (yield-guard.ts) --
+  /** Replies in a row with no usable task that fail the run; 0: off. Default 20. */
+  maxEmptyReplies?: number | undefined;
+  /** Accepted tasks per reply over the last 50 replies under which the run fails; 0: off. Default 0.1. */
+  minAcceptedPerReply?: number | undefined;
+  // -- end yield guard --
 }
 
 export interface OnlineDeps {
@@ -105,6 +112,16 @@ export interface RunSummary extends RunTotals {
   stopMessage?: string;
   /** Batch mode: the batch still out when the step ended. */
   openBatch?: { id: number; providerBatchId: string | null; status: string; requests: number };
+  /** The yield guard's figures for this invocation, and its stop if it tripped. */
+  yieldGuard?: YieldGuardState;
+}
+
+/** A yield guard stopped the run (see yield-guard.ts); the message says which and what to check. */
+export class YieldGuardError extends Error {
+  override name = 'YieldGuardError';
+  constructor(readonly stop: GuardStop) {
+    super(stop.message);
+  }
 }
 
 export class GenerationFailed extends Error {
@@ -155,6 +172,7 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   const price = options.price;
   // Running estimate of accepted tasks per request, so the last requests are not sent for nothing.
   let yieldPerRequest = options.tasksPerRequest * 0.5;
+  const guard = yieldGuardFor(options);
 
   const oneRequest = async (): Promise<void> => {
     const messages = promptMessages(options, machinePool, random);
@@ -204,8 +222,15 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     settleBudget(cost ?? 0);
     budgetBlocked = false;
     p.costUsd = budget.spentUsd;
-    const { requestId, result } = storeReply(sink, base, { ...reply, costUsd: cost }, options.target - p.accepted);
+    const { requestId, result, parseProblems } = storeReply(sink, base, { ...reply, costUsd: cost }, options.target - p.accepted);
     p.accepted += result.accepted.length;
+    // -- yield guard: stop paying for replies that bring nothing --
+    const guardStop = guard.record({ content: reply.content, accepted: result.accepted.length, rejected: result.rejected, parseProblems });
+    if (guardStop !== undefined && fatal === undefined) {
+      fatal = new YieldGuardError(guardStop);
+      deps.onEvent?.({ type: 'stopping', progress: snapshot(), reason: guardStop.message });
+    }
+    // -- end yield guard --
     for (const n of Object.values(result.rejected)) p.rejected += n ?? 0;
     for (const t of result.accepted) {
       if (machinePool.length < MACHINE_POOL) machinePool.push(t);
@@ -251,7 +276,7 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   store.finishRun(runId, status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
   const summary: RunSummary = {
     ...store.runTotals(runId), runId, status, target: options.target, resumed,
-    acceptedNow: p.accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000,
+    acceptedNow: p.accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000, yieldGuard: guard.state(),
   };
   if (status === 'interrupted') {
     summary.stopReason = budgetStop?.reason ?? 'signal';
@@ -340,7 +365,9 @@ export interface ReplyToStore {
  * cost), its attempts, and its tasks through filters and dedup (at most `maxAccept` accepted).
  * Transactions nest: a caller may wrap this in its own to store more with the reply.
  */
-export function storeReply(sink: RequestSink, base: RequestBase, reply: ReplyToStore, maxAccept: number): { requestId: number; result: IngestResult } {
+export function storeReply(
+  sink: RequestSink, base: RequestBase, reply: ReplyToStore, maxAccept: number,
+): { requestId: number; result: IngestResult; parseProblems: string[] } {
   const parsed = parseReplySafely(reply.content, reply.finishReason);
   return sink.store.transaction(() => {
     const requestId = sink.store.insertRequest({
@@ -351,8 +378,13 @@ export function storeReply(sink: RequestSink, base: RequestBase, reply: ReplyToS
     });
     sink.attempts.insertAttempts(requestId, reply.attemptLog);
     const result = sink.ingestor.ingest({ source: 'generated', runId: sink.runId, requestId, tasks: parsed.tasks, maxAccept });
-    return { requestId, result };
+    return { requestId, result, parseProblems: parsed.problems };
   });
+}
+
+/** The yield guard of a run (online or one batch step), from its options. */
+export function yieldGuardFor(options: Pick<OnlineOptions, 'maxEmptyReplies' | 'minAcceptedPerReply' | 'similarity'>): YieldGuard {
+  return new YieldGuard({ maxEmptyReplies: options.maxEmptyReplies, minAcceptedPerReply: options.minAcceptedPerReply, similarity: options.similarity });
 }
 
 /** parseReply is total; should a bug ever make it throw, the reply is still stored, with the error as its problem. */

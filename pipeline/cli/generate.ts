@@ -17,7 +17,8 @@ import {
 import { DEFAULT_SEED_FILE, loadSeeds } from '../seeds.ts';
 import { BatchStore } from '../store/batches.ts';
 import { Store, StoreError } from '../store/store.ts';
-import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from './args.ts';
+import { DEFAULT_MAX_EMPTY_REPLIES, DEFAULT_MIN_ACCEPTED_PER_REPLY } from '../yield-guard.ts';
+import { nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
 import { createReporter, type LogFormat, type Reporter } from './progress.ts';
 
@@ -60,6 +61,10 @@ export interface GenerateFlags {
   price?: Price;
   /** Batch API: one step per invocation (submit, or collect and submit the next). */
   batch?: boolean;
+  /** Yield guard: empty replies in a row that fail the run (0: off). */
+  maxEmptyReplies: number;
+  /** Yield guard: accepted tasks per reply over the last 50 replies under which the run fails (0: off). */
+  minAcceptRate: number;
 }
 
 /** The defaults of generate's flags (all but --n): commander's, and what `demo` starts from. */
@@ -67,7 +72,7 @@ export const DEFAULT_GENERATE_FLAGS: Readonly<Omit<GenerateFlags, 'n'>> = {
   db: DEFAULT_DB, mode: 'self-instruct', model: 'gpt-3.5-turbo', concurrency: 8, similarity: 0.7, temperature: 1, topP: 1,
   maxTokens: 4096, tasksPerRequest: 20, maxOutputChars: 300, seeds: DEFAULT_SEED_FILE, topics: DEFAULT_TOPIC_LIST,
   taskTypes: DEFAULT_TASK_TYPE_LIST, timeout: 120, retries: 3, newRun: false, drainTimeout: 10, probe: true,
-  logFormat: 'auto', quiet: false, batch: false,
+  logFormat: 'auto', quiet: false, batch: false, maxEmptyReplies: DEFAULT_MAX_EMPTY_REPLIES, minAcceptRate: DEFAULT_MIN_ACCEPTED_PER_REPLY,
 };
 
 export function generateCommand(): Command {
@@ -104,6 +109,8 @@ export function generateCommand(): Command {
     .option('--max-requests <n>', 'stop cleanly after the run has sent this many requests', positiveInt)
     .option('--prices <file>', 'JSON price table {"model": {"input": USD/1M, "output": USD/1M}} over the built-in one')
     .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
+    .option('--max-empty-replies <n>', 'fail the run after this many replies in a row with no usable task (0: never)', nonNegativeInt, D.maxEmptyReplies)
+    .option('--min-accept-rate <tasks>', 'fail the run when the last 50 replies brought fewer accepted tasks per reply (0: never)', nonNegativeNumber, D.minAcceptRate)
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next', D.batch)
     .action(async (count: number | undefined, given: Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' }) => {
       // `--mode batch` is another spelling of --batch; the prompts stay self-instruct.
@@ -243,6 +250,7 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
       // The flags, never the environment: the key must not reach the DB.
       runOptions: { ...runFlags, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
       price, maxCostUsd: flags.maxCost, maxRequests: flags.maxRequests,
+      maxEmptyReplies: flags.maxEmptyReplies, minAcceptedPerReply: flags.minAcceptRate,
     };
     if (!flags.batch && !flags.newRun) refuseOpenBatches(store);
     try {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { GenerateEvent, Progress, RunSummary } from '../online.ts';
+import type { YieldGuardState } from '../yield-guard.ts';
 
 export type LogFormat = 'auto' | 'text' | 'json';
 
@@ -150,6 +151,7 @@ function summaryFields(s: RunSummary): Record<string, unknown> {
     ...(s.error ? { error: s.error } : {}), ...(s.stopReason ? { stopReason: s.stopReason } : {}),
     ...(s.stopMessage ? { stopMessage: s.stopMessage } : {}),
     ...(s.openBatch ? { openBatch: s.openBatch } : {}),
+    ...(s.yieldGuard ? { yieldGuard: s.yieldGuard } : {}),
   };
 }
 
@@ -163,9 +165,17 @@ export function formatSummary(s: RunSummary, db: string): string {
     `run ${s.runId} ${s.status}: accepted ${s.accepted}/${s.target} (${s.acceptedNow} in this invocation), rejected ${rejected}${reasons ? ` (${reasons})` : ''}`,
     `requests ${s.requests.total} (${s.requests.failed} failed), tokens ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion, $${s.requests.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
     ...(s.stopMessage ? [`stopped: ${s.stopMessage}`] : []),
+    ...(s.yieldGuard ? [formatGuard(s.yieldGuard)] : []),
     ...(s.openBatch ? [`batch ${s.openBatch.providerBatchId ?? s.openBatch.id} (${s.openBatch.requests} requests) is ${s.openBatch.status}: run the same command again later to collect it`] : []),
     `database ${db}`,
   ].join('\n');
+}
+
+function formatGuard(g: YieldGuardState): string {
+  const w = g.window;
+  return `yield guard: ${g.emptyStreak} empty repl${g.emptyStreak === 1 ? 'y' : 'ies'} in a row (limit ${g.maxEmptyReplies || 'off'}), ` +
+    `${w.accepted} accepted in the last ${w.replies} replies (floor ${g.minAcceptedPerReply || 'off'} per reply)` +
+    `${g.stop ? `; stopped by ${g.stop.guard}` : ''}`;
 }
 
 function formatDuration(seconds: number): string {
