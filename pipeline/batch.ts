@@ -29,6 +29,7 @@ import type { Random } from './prompt.ts';
 import { AttemptStore } from './store/attempts.ts';
 import { BatchStore, customIdFor, parseCustomId, type BatchRow, type NewBatchRequest } from './store/batches.ts';
 import { recentReplyOutcomes } from './store/reply-outcomes.ts';
+import { asStorageError, StorageError } from './store/storage-errors.ts';
 import type { Store } from './store/store.ts';
 import { DEFAULT_GUARD_WINDOW } from './yield-guard.ts';
 import type { Task } from './types.ts';
@@ -325,22 +326,28 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       }
     }
   } catch (err) {
-    fatal = err instanceof Error ? err : new Error(String(err));
+    fatal = asStorageError(err, store.path) ?? (err instanceof Error ? err : new Error(String(err)));
   }
 
   const open = batches.openBatches(runId);
   const done = accepted >= options.target && open.length === 0;
-  const status: BatchSummary['status'] = fatal !== undefined ? 'failed'
+  // A full or read-only disk stops the step cleanly: what is stored stays, the next invocation goes on.
+  const diskFull = fatal instanceof StorageError;
+  const status: BatchSummary['status'] = diskFull ? 'interrupted' : fatal !== undefined ? 'failed'
     : done ? 'completed'
     : aborted() ? 'interrupted'
     : open.length > 0 ? 'waiting'
     : budgetStop !== undefined ? 'interrupted' : 'waiting';
-  store.finishRun(runId, status === 'waiting' ? 'interrupted' : status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+  try {
+    store.finishRun(runId, status === 'waiting' ? 'interrupted' : status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+  } catch (err) {
+    if (!diskFull) throw err;
+  }
   const summary: BatchSummary = {
     ...store.runTotals(runId), runId, status, target: options.target, resumed,
     acceptedNow: accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000, yieldGuard: guard.state(),
   };
-  if (status === 'interrupted') summary.stopReason = aborted() ? 'signal' : budgetStop?.reason ?? 'signal';
+  if (status === 'interrupted') summary.stopReason = diskFull ? 'storage' : aborted() ? 'signal' : budgetStop?.reason ?? 'signal';
   if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;
   const current = open.at(-1);
   if (current !== undefined) {

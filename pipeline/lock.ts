@@ -89,7 +89,11 @@ export function acquireLock(dbPath: string, command: string): Lock {
       if (released) return;
       released = true;
       // The holder file first, while the lock is still ours: no successor's file can be removed.
-      fs.rmSync(infoFile, { force: true });
+      try {
+        fs.rmSync(infoFile, { force: true });
+      } catch {
+        // A read-only disk: the file stays, and the next run reports it as a takeover. The lock still goes.
+      }
       db.close(); // rolls the open transaction back, which drops the file lock
     },
   };

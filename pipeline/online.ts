@@ -18,6 +18,7 @@ import { costUsd, type Price } from './llm/cost.ts';
 import { parseReply, type ParseResult } from './parse.ts';
 import { buildPrompt, type GenerationMode, type Random, type Template } from './prompt.ts';
 import { AttemptStore, type NewAttempt } from './store/attempts.ts';
+import { asStorageError, StorageError } from './store/storage-errors.ts';
 import type { NewRequest, RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
 import { YieldGuard, type GuardStop, type YieldGuardState } from './yield-guard.ts';
@@ -107,8 +108,8 @@ export interface RunSummary extends RunTotals {
   acceptedNow: number;
   seconds: number;
   error?: string;
-  /** Why an interrupted run stopped: a stop signal, or a budget cap. */
-  stopReason?: 'signal' | BudgetStop['reason'];
+  /** Why an interrupted run stopped: a stop signal, a budget cap, or a full / read-only disk. */
+  stopReason?: 'signal' | 'storage' | BudgetStop['reason'];
   stopMessage?: string;
   /** Batch mode: the batch still out when the step ended. */
   openBatch?: { id: number; providerBatchId: string | null; status: string; requests: number };
@@ -259,7 +260,8 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
         p.inFlight++;
         void limit(oneRequest)
           .catch((err: unknown) => {
-            fatal ??= err instanceof Error ? err : new Error(String(err));
+            // A full or read-only disk is a clean stop (storage-errors.ts), anything else a failure.
+            fatal ??= asStorageError(err, store.path) ?? (err instanceof Error ? err : new Error(String(err)));
           })
           .finally(() => {
             p.inFlight--;
@@ -272,13 +274,20 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   clearTimeout(drainTimer);
   deps.signal?.removeEventListener('abort', onStop);
 
-  const status = fatal !== undefined ? 'failed' : p.accepted >= options.target ? 'completed' : 'interrupted';
-  store.finishRun(runId, status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+  const diskFull = fatal instanceof StorageError;
+  const status = diskFull ? 'interrupted' : fatal !== undefined ? 'failed' : p.accepted >= options.target ? 'completed' : 'interrupted';
+  try {
+    store.finishRun(runId, status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+  } catch (err) {
+    // The disk that stopped the run may not take this row either; the run stays resumable all the same.
+    if (!diskFull) throw err;
+  }
   const summary: RunSummary = {
     ...store.runTotals(runId), runId, status, target: options.target, resumed,
     acceptedNow: p.accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000, yieldGuard: guard.state(),
   };
-  if (status === 'interrupted') {
+  if (diskFull) summary.stopReason = 'storage';
+  else if (status === 'interrupted') {
     summary.stopReason = budgetStop?.reason ?? 'signal';
     if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;
   }

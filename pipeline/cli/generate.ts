@@ -16,6 +16,7 @@ import {
 } from '../prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from '../seeds.ts';
 import { BatchStore } from '../store/batches.ts';
+import { asStorageError } from '../store/storage-errors.ts';
 import { Store, StoreError } from '../store/store.ts';
 import { DEFAULT_MAX_EMPTY_REPLIES, DEFAULT_MIN_ACCEPTED_PER_REPLY } from '../yield-guard.ts';
 import { nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from './args.ts';
@@ -269,18 +270,30 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
     } catch (err) {
       if (err instanceof GenerationFailed) {
         reporter.summary(err.summary, flags.db);
+        if (err.summary.stopReason === 'storage') {
+          throw new CliError(`generate: run ${err.summary.runId} stopped: ${err.message}; nothing stored is lost: ${STORAGE_HINT}`, EXIT.failure);
+        }
         throw new CliError(`generate: run ${err.summary.runId} failed: ${redact(err.message, apiKey)}`, EXIT.failure);
       }
+      // A disk failure outside the request loop (starting or resuming the run): same advice.
+      const storage = asStorageError(err, flags.db);
+      if (storage !== undefined) throw new CliError(`generate: ${storage.message}: ${STORAGE_HINT}`, EXIT.failure);
       throw err;
     }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    store?.close();
+    try {
+      store?.close();
+    } catch {
+      // A full disk can refuse the final checkpoint; the WAL is replayed by the next open.
+    }
     lock?.release();
     reporter.close();
   }
 }
+
+const STORAGE_HINT = 'free space (or make it writable) and run the same command again to resume';
 
 /** An online run must not take over a run whose batch is still out: its results would be lost. */
 function refuseOpenBatches(store: Store): void {
