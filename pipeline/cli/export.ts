@@ -7,6 +7,7 @@ import { FORMATS, type Format } from '../export/formats.ts';
 import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate, TrainingTemplateError } from '../export/template.ts';
 import { TOKENIZERS, type TokenizerName } from '../export/tokens.ts';
 import { LockedError } from '../lock.ts';
+import { asStorageError } from '../store/storage-errors.ts';
 import { Store, StoreError } from '../store/store.ts';
 import { oneOf, positiveInt } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
@@ -135,6 +136,9 @@ async function exportAction(flags: ExportFlags, templateGiven: boolean): Promise
     if (err instanceof ExportError) throw new CliError(err.message);
     if (err instanceof LockedError) throw new CliError(`another export is writing into ${flags.out}: ${err.message}`, EXIT.locked);
     if (err instanceof StoreError) throw new CliError(err.message, EXIT.failure);
+    // A full or read-only disk (storage-errors.ts): nothing was published, LATEST still names the last export.
+    const storage = asStorageError(err, flags.out);
+    if (storage !== undefined) throw new CliError(`export: ${storage.message}; nothing was published, LATEST is unchanged`, EXIT.failure);
     throw err;
   } finally {
     process.off('SIGINT', onSignal);
