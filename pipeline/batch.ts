@@ -10,10 +10,12 @@
  * its input line answered (custom_id → batch_requests.id). A kill anywhere repeats at most one HTTP
  * call, never a batch, and never ingests a line twice.
  */
+import { z } from 'zod';
 import { Budget, type BudgetStop } from './budget.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import {
-  GenerationFailed, MACHINE_POOL, prepareRun, promptMessages, storeFailure, storeReply, type GenerateEvent, type OnlineOptions,
+  GenerationFailed, MACHINE_POOL, prepareRun, promptMessages, storeFailure, storeReply, YieldGuardError, yieldGuardFor,
+  type GenerateEvent, type OnlineOptions,
   type Progress, type RequestSink, type RunSummary,
 } from './online.ts';
 import type { ChatParams } from './llm.ts';
@@ -26,7 +28,10 @@ import { tokenCounterFor } from './llm/tokens.ts';
 import type { Random } from './prompt.ts';
 import { AttemptStore } from './store/attempts.ts';
 import { BatchStore, customIdFor, parseCustomId, type BatchRow, type NewBatchRequest } from './store/batches.ts';
+import { recentReplyOutcomes } from './store/reply-outcomes.ts';
+import { asStorageError, StorageError } from './store/storage-errors.ts';
 import type { Store } from './store/store.ts';
+import { DEFAULT_GUARD_WINDOW } from './yield-guard.ts';
 import type { Task } from './types.ts';
 
 export type BatchOptions = Omit<OnlineOptions, 'concurrency' | 'drainTimeoutMs' | 'maxConsecutiveFailures'> & {
@@ -52,17 +57,44 @@ export interface BatchDeps {
 
 export type BatchSummary = RunSummary;
 
-/** One result line of a batch output or error file. */
-interface OutputLine {
-  custom_id?: unknown;
-  response?: { status_code?: number; body?: ChatBody & { error?: { message?: string; code?: string } } } | null;
-  error?: { code?: string; message?: string } | null;
+/**
+ * One result line of a batch output or error file: provider output, so checked, never cast. Unknown
+ * fields pass; a field of the wrong type makes the line unusable (stored as a failed request).
+ */
+const OutputLine = z.object({
+  custom_id: z.unknown(),
+  response: z.object({
+    status_code: z.number().optional(),
+    body: z.object({
+      choices: z.array(z.object({
+        message: z.object({ content: z.string().nullish() }).nullish(),
+        finish_reason: z.string().nullish(),
+      })).optional(),
+      usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() }).nullish(),
+      error: z.object({ message: z.string().optional(), code: z.string().nullish() }).nullish(),
+    }).optional(),
+  }).nullish(),
+  error: z.object({ code: z.string().nullish(), message: z.string().nullish() }).nullish(),
+});
+type OutputLine = z.infer<typeof OutputLine>;
+
+/** A result line, or undefined when it is not JSON; never throws (JSON.parse is iterative in V8, zod walks only the schema). */
+function readOutputLine(text: string): { line: OutputLine } | { customId: unknown; problem: string } | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const checked = OutputLine.safeParse(json);
+  if (checked.success) return { line: checked.data };
+  const customId = json !== null && typeof json === 'object' && 'custom_id' in json ? json.custom_id : undefined;
+  const issue = checked.error.issues[0];
+  return { customId, problem: `malformed result line: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
 }
 
-interface ChatBody {
-  choices?: { message?: { content?: string | null }; finish_reason?: string | null }[];
-  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
-}
+/** Stored replies the yield guard of a step starts from (the window of its acceptance floor). */
+const GUARD_HISTORY = DEFAULT_GUARD_WINDOW;
 
 /** Accepted tasks per request assumed before the run has its own figure. */
 const FIRST_YIELD_SHARE = 0.5;
@@ -92,17 +124,20 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     };
   };
   deps.onEvent?.({ type: 'start', progress: progress(), resumed, indexSize: index.size });
+  // The yield guard sees each finished batch's replies in line order, as the online loop sees replies,
+  // starting from the run's latest stored replies: a batch may hold fewer lines than the guard counts.
+  const guard = yieldGuardFor(options);
+  for (const earlier of recentReplyOutcomes(store, runId, GUARD_HISTORY)) guard.record(earlier, true);
 
   // -- one result line -----------------------------------------------------------------------------
 
   const ingestLine = (batch: BatchRow, text: string): 'ok' | 'error' | 'skipped' => {
-    let out: OutputLine;
-    try {
-      out = JSON.parse(text) as OutputLine;
-    } catch {
+    const read = readOutputLine(text);
+    if (read === undefined) {
       log(`batch ${batch.id}: a result line is not JSON; skipped`, { batchId: batch.id, line: text.slice(0, 200) });
       return 'skipped';
     }
+    const out: OutputLine = 'line' in read ? read.line : { custom_id: read.customId, error: { code: 'malformed_line', message: read.problem } };
     const lineId = parseCustomId(out.custom_id);
     const line = lineId === undefined ? undefined : batches.line(lineId);
     if (line === undefined || line.batchId !== batch.id) {
@@ -128,7 +163,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       const usage = u === null ? null : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
       const cost = options.price === undefined || usage === null ? null : costUsd(usage, options.price, true);
       // One transaction (they nest): the reply, its tasks, and its input line marked answered.
-      const { result } = store.transaction(() => {
+      const { result, parseProblems } = store.transaction(() => {
         const stored = storeReply(sink, base, {
           content, finishReason, usage, attempts: 1, attemptLog: [attempt(200, null)], costUsd: cost,
         }, options.target - accepted);
@@ -136,10 +171,11 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
         return stored;
       });
       accepted += result.accepted.length;
+      guard.record({ content, accepted: result.accepted.length, rejected: result.rejected, parseProblems }); // yield guard
       return 'ok';
     }
     // `error` set: the request never ran (batch_expired, …); else the response carries the failure.
-    const kind = out.error ? 'other' : kindForStatus(status, body?.error?.code);
+    const kind = out.error ? 'other' : kindForStatus(status, body?.error?.code ?? undefined);
     const error = out.error
       ? `${out.error.code ?? 'error'}: ${out.error.message ?? 'no message'}`
       : `${kind}: ${body?.error?.message ?? `no usable response (status ${status ?? 'none'})`}`;
@@ -268,7 +304,11 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       await advance(batch);
     }
     const open = batches.openBatches(runId);
-    if (!aborted() && accepted >= options.target) {
+    if (guard.stop !== undefined) {
+      // Yield guard: a finished batch whose replies brought nothing fails the run before the next is sent.
+      fatal = new YieldGuardError(guard.stop);
+      deps.onEvent?.({ type: 'stopping', progress: progress(), reason: guard.stop.message });
+    } else if (!aborted() && accepted >= options.target) {
       // Target reached (say, --n was lowered) with work still out: stop paying for it.
       for (const b of open) {
         if (b.status === 'submitted' && !TERMINAL_BATCH_STATUSES.includes(b.providerStatus as ProviderBatch['status']) && b.providerStatus !== 'cancelling') {
@@ -286,22 +326,28 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       }
     }
   } catch (err) {
-    fatal = err instanceof Error ? err : new Error(String(err));
+    fatal = asStorageError(err, store.path) ?? (err instanceof Error ? err : new Error(String(err)));
   }
 
   const open = batches.openBatches(runId);
   const done = accepted >= options.target && open.length === 0;
-  const status: BatchSummary['status'] = fatal !== undefined ? 'failed'
+  // A full or read-only disk stops the step cleanly: what is stored stays, the next invocation goes on.
+  const diskFull = fatal instanceof StorageError;
+  const status: BatchSummary['status'] = diskFull ? 'interrupted' : fatal !== undefined ? 'failed'
     : done ? 'completed'
     : aborted() ? 'interrupted'
     : open.length > 0 ? 'waiting'
     : budgetStop !== undefined ? 'interrupted' : 'waiting';
-  store.finishRun(runId, status === 'waiting' ? 'interrupted' : status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+  try {
+    store.finishRun(runId, status === 'waiting' ? 'interrupted' : status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+  } catch (err) {
+    if (!diskFull) throw err;
+  }
   const summary: BatchSummary = {
     ...store.runTotals(runId), runId, status, target: options.target, resumed,
-    acceptedNow: accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000,
+    acceptedNow: accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000, yieldGuard: guard.state(),
   };
-  if (status === 'interrupted') summary.stopReason = aborted() ? 'signal' : budgetStop?.reason ?? 'signal';
+  if (status === 'interrupted') summary.stopReason = diskFull ? 'storage' : aborted() ? 'signal' : budgetStop?.reason ?? 'signal';
   if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;
   const current = open.at(-1);
   if (current !== undefined) {

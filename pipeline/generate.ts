@@ -19,6 +19,7 @@ import { resolveGenerateSettings, type GenerateSettings, type ResolvedGenerateSe
 import { DEFAULT_TASK_TYPE_LIST, DEFAULT_TEMPLATE_FILES, DEFAULT_TOPIC_LIST, loadList, loadTemplate, type Random, type Template } from './prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from './seeds.ts';
 import { BatchStore } from './store/batches.ts';
+import { asStorageError } from './store/storage-errors.ts';
 import { Store } from './store/store.ts';
 import type { SeedTask } from './types.ts';
 
@@ -53,6 +54,7 @@ export interface PreparedGenerate {
 }
 
 const OPENAI_HOST = /^https?:\/\/api\.openai\.com(\/|$)/;
+const STORAGE_HINT = 'nothing stored is lost: free space (or make it writable) and run the same command again to resume';
 
 /** Checks the options and reads every input file; throws a UsageError naming what is wrong. */
 export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
@@ -110,12 +112,24 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
           { store, llm, ...optional(options) },
         );
     } catch (err) {
-      // Messages of the API's errors are redacted already; a failure's message may quote one.
-      if (err instanceof GenerationFailed) throw new GenerationFailed(redact(err.message, apiKey), err.summary, { cause: err });
+      if (err instanceof GenerationFailed) {
+        // Messages of the API's errors are redacted already; a failure's message may quote one.
+        const message = redact(err.message, apiKey);
+        throw new GenerationFailed(err.summary.stopReason === 'storage' ? `${message}; ${STORAGE_HINT}` : message, err.summary, { cause: err });
+      }
       throw err;
     }
+  } catch (err) {
+    // A disk failure outside the request loop (starting or resuming the run): the same advice.
+    const storage = err instanceof GenerationFailed ? undefined : asStorageError(err, settings.db);
+    if (storage !== undefined) throw new PipelineError('failed', `${storage.message}: ${STORAGE_HINT}`, { cause: err });
+    throw err;
   } finally {
-    store?.close();
+    try {
+      store?.close();
+    } catch {
+      // A full disk can refuse the final checkpoint; the WAL is replayed by the next open.
+    }
     lock.release();
   }
 }
@@ -132,6 +146,7 @@ function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'max
     // Stored with the run: the settings, never the key (the base URL is redacted too, in case it holds one).
     runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey) },
     price: p.price, maxCostUsd: settings.maxCost, maxRequests: settings.maxRequests,
+    maxEmptyReplies: settings.maxEmptyReplies, minAcceptedPerReply: settings.minAcceptRate,
   };
 }
 

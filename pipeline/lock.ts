@@ -1,35 +1,46 @@
 /**
- * One writer per database: `generate` holds `<db>.lock`, a small JSON file created with O_EXCL. A lock
- * whose process is gone (killed, crashed) is taken over with a warning. Read-only commands never lock.
+ * One writer per database: `generate` (and `import`) hold `<db>.lock`. The lock is SQLite's own file
+ * lock on a tiny lock database: an open transaction (BEGIN IMMEDIATE) takes its RESERVED lock, a POSIX
+ * fcntl lock, for the life of the run. The kernel drops fcntl locks the moment their process dies, so
+ * after `kill -9`, a crash or an OOM kill the very next run gets the lock: no pid to check, no zombie
+ * or reused pid to mistake for the holder. A contender asks with busy timeout 0 and is refused at once.
  *
- * "Gone" includes a pid that now belongs to another process: after a crash and a reboot, the nightly
- * job's old pid is often reused, and a plain "is the pid alive" check would refuse every run after.
- * On Linux the lock records the process's start time in clock ticks since boot (/proc/<pid>/stat),
- * which differs for any later process with the same pid.
+ * Who holds it is written next to it, in `<db>.lock.json` (pid, host, start time, command), so a
+ * refused run can name the holder (exit 75). The holder removes that file when it releases the lock;
+ * one still there when the lock is free belonged to a run that died, which is reported as a takeover.
+ * The lock file itself is never removed: deleting a lock file races with a contender that opened it.
+ *
+ * Read-only commands (`stats`, `export` of the database) never lock. fcntl locks are unreliable on some
+ * network file systems (NFS without a lock daemon): keep the database on a local disk.
  */
-import { PipelineError, UsageError } from './errors.ts';
 import fs from 'node:fs';
 import os from 'node:os';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { PipelineError, UsageError } from './errors.ts';
 
-export interface LockInfo {
-  pid: number;
-  host: string;
-  startedAt: string;
-  command: string;
-  /** Field 22 of /proc/<pid>/stat (start time since boot) where there is a /proc; absent elsewhere. */
-  procStart?: string | undefined;
-}
+const LockInfoSchema = z.object({
+  pid: z.number().int(),
+  host: z.string(),
+  startedAt: z.string(),
+  command: z.string(),
+  /** Field 22 of /proc/<pid>/stat (start time since boot) where there is a /proc. */
+  procStart: z.string().optional(),
+});
+export type LockInfo = z.infer<typeof LockInfoSchema>;
 
 export class LockedError extends PipelineError {
   override name = 'LockedError';
-  constructor(readonly file: string, readonly holder: LockInfo) {
-    super('locked', `${file} is in use by pid ${holder.pid} on ${holder.host} (${holder.command}, started ${holder.startedAt})`);
+  constructor(readonly file: string, readonly holder: LockInfo | undefined) {
+    super('locked', holder === undefined
+      ? `${file} is in use by a process that is just starting (it has not written its pid yet)`
+      : `${file} is in use by pid ${holder.pid} on ${holder.host} (${holder.command}, started ${holder.startedAt})`);
   }
 }
 
 export interface Lock {
   readonly file: string;
-  /** Set when a stale lock was taken over: whose it was. */
+  /** Set when the previous holder died without releasing the lock: whose it was. */
   readonly tookOverFrom: LockInfo | undefined;
   release(): void;
 }
@@ -38,71 +49,112 @@ export function lockFileFor(dbPath: string): string {
   return `${dbPath}.lock`;
 }
 
+export function holderFileFor(dbPath: string): string {
+  return `${lockFileFor(dbPath)}.json`;
+}
+
 export function acquireLock(dbPath: string, command: string): Lock {
   const file = lockFileFor(dbPath);
+  const infoFile = holderFileFor(dbPath);
+  const legacy = takeLegacyLock(file);
+
+  // Busy timeout 0: a held lock refuses at once instead of waiting for its holder to finish.
+  const db = new Database(file, { timeout: 0 });
+  try {
+    db.exec('BEGIN IMMEDIATE');
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      const holder = readHolder(infoFile);
+      throw new LockedError(file, holder?.pid === process.pid ? undefined : holder);
+    }
+    throw err;
+  }
+
+  // Ours now. A holder file left behind names a run that died holding the lock.
+  const tookOverFrom = readHolder(infoFile) ?? legacy;
   const me: LockInfo = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command };
   const procStart = processStartTicks(process.pid);
   if (procStart !== undefined) me.procStart = procStart;
-  let tookOverFrom: LockInfo | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = fs.openSync(file, 'wx');
-      fs.writeSync(fd, JSON.stringify(me));
-      fs.closeSync(fd);
-      let released = false;
-      return {
-        file,
-        tookOverFrom,
-        release() {
-          if (released) return;
-          released = true;
-          // Only remove our own lock: a crashed run's successor may hold it by now.
-          if (readLock(file)?.pid === process.pid) fs.rmSync(file, { force: true });
-        },
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = readLock(file);
-    if (holder !== undefined && isAlive(holder)) throw new LockedError(file, holder);
-    if (holder === undefined && isFresh(file)) {
-      // Empty and new: its owner is most likely between creating and writing it.
-      throw new LockedError(file, { pid: 0, host: '?', startedAt: 'just now', command: 'unknown' });
-    }
-    // Stale (its process is gone) or unreadable (killed while writing it): take it over.
-    tookOverFrom = holder ?? { pid: 0, host: '?', startedAt: '?', command: '?' };
-    fs.rmSync(file, { force: true });
+  try {
+    writeAtomically(infoFile, JSON.stringify(me));
+  } catch (err) {
+    db.close();
+    throw err;
   }
-  throw new Error(`${file}: could not take the lock (another process keeps creating it)`);
+  let released = false;
+  return {
+    file,
+    tookOverFrom,
+    release() {
+      if (released) return;
+      released = true;
+      // The holder file first, while the lock is still ours: no successor's file can be removed.
+      try {
+        fs.rmSync(infoFile, { force: true });
+      } catch {
+        // A read-only disk: the file stays, and the next run reports it as a takeover. The lock still goes.
+      }
+      db.close(); // rolls the open transaction back, which drops the file lock
+    },
+  };
 }
 
-function readLock(file: string): LockInfo | undefined {
+/** Who holds (or held) the lock, from `<db>.lock.json`; undefined when absent or unreadable. */
+export function readHolder(infoFile: string): LockInfo | undefined {
+  let text: string;
   try {
-    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
-    return typeof info.pid === 'number' ? info : undefined;
+    text = fs.readFileSync(infoFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = LockInfoSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
 }
 
-function isFresh(file: string): boolean {
-  try {
-    return Date.now() - fs.statSync(file).mtimeMs < 2000;
-  } catch {
-    return false;
-  }
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
 }
 
-/** A lock from another host cannot be checked, so it counts as alive. */
+const SQLITE_HEADER = 'SQLite format 3\0';
+
+/**
+ * Versions before this one wrote `<db>.lock` as a JSON file (O_EXCL) and checked the pid. Such a file
+ * left by a live process of the old version still refuses; one whose process is gone is removed, so
+ * the SQLite lock database can take its place. Returns the dead holder's info, if any.
+ */
+function takeLegacyLock(file: string): LockInfo | undefined {
+  // stat, not read: opening and closing the lock file would drop this process's own fcntl lock on it.
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return undefined; // no lock file yet
+  }
+  if (size === 0) return undefined; // the lock database (nothing is ever written to it)
+  if (fs.readFileSync(file).subarray(0, 16).toString('latin1') === SQLITE_HEADER) return undefined;
+  const holder = readHolder(file);
+  if (holder !== undefined && isAlive(holder)) throw new LockedError(file, holder);
+  fs.rmSync(file, { force: true });
+  return holder ?? { pid: 0, host: '?', startedAt: '?', command: '?' };
+}
+
+/** For old-style locks only. A lock from another host cannot be checked, so it counts as alive. */
 function isAlive(holder: LockInfo): boolean {
   if (holder.host !== os.hostname()) return true;
-  if (holder.pid === process.pid) return false;
+  if (holder.pid === process.pid) return true;
   try {
     process.kill(holder.pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  // The pid is in use; by the holder only if it is the same process (see the header).
+  // The pid is in use; by the holder only if it is the same process (a pid is reused after a reboot).
   if (holder.procStart === undefined) return true;
   const now = processStartTicks(holder.pid);
   return now === undefined || now === holder.procStart;

@@ -16,11 +16,13 @@ import type { FilterOptions } from './filters.ts';
 import { Ingestor, type IngestResult } from './ingest.ts';
 import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient, type Usage } from './llm.ts';
 import { costUsd, type Price } from './llm/cost.ts';
-import { parseReply } from './parse.ts';
+import { parseReply, type ParseResult } from './parse.ts';
 import { buildPrompt, type GenerationMode, type Random, type Template } from './prompt.ts';
 import { AttemptStore, type NewAttempt } from './store/attempts.ts';
+import { asStorageError, StorageError } from './store/storage-errors.ts';
 import type { NewRequest, RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
+import { YieldGuard, type GuardStop, type YieldGuardState } from './yield-guard.ts';
 
 export interface OnlineOptions {
   /** Accepted tasks the run must reach (a resumed run counts what it already has). */
@@ -54,6 +56,12 @@ export interface OnlineOptions {
   maxCostUsd?: number | undefined;
   /** Stop cleanly once the run has sent this many requests. */
   maxRequests?: number | undefined;
+  // -- yield guard (yield-guard.ts) --
+  /** Replies in a row with no usable task that fail the run; 0: off. Default 20. */
+  maxEmptyReplies?: number | undefined;
+  /** Accepted tasks per reply over the last 50 replies under which the run fails; 0: off. Default 0.1. */
+  minAcceptedPerReply?: number | undefined;
+  // -- end yield guard --
 }
 
 export interface OnlineDeps {
@@ -101,11 +109,21 @@ export interface RunSummary extends RunTotals {
   acceptedNow: number;
   seconds: number;
   error?: string;
-  /** Why an interrupted run stopped: a stop signal, or a budget cap. */
-  stopReason?: 'signal' | BudgetStop['reason'];
+  /** Why an interrupted run stopped: a stop signal, a budget cap, or a full / read-only disk. */
+  stopReason?: 'signal' | 'storage' | BudgetStop['reason'];
   stopMessage?: string;
   /** Batch mode: the batch still out when the step ended. */
   openBatch?: { id: number; providerBatchId: string | null; status: string; requests: number };
+  /** The yield guard's figures for this invocation, and its stop if it tripped. */
+  yieldGuard?: YieldGuardState;
+}
+
+/** A yield guard stopped the run (see yield-guard.ts); the message says which and what to check. */
+export class YieldGuardError extends Error {
+  override name = 'YieldGuardError';
+  constructor(readonly stop: GuardStop) {
+    super(stop.message);
+  }
 }
 
 /** The run failed (category `failed`); its summary says how far it got. */
@@ -157,6 +175,7 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   const price = options.price;
   // Running estimate of accepted tasks per request, so the last requests are not sent for nothing.
   let yieldPerRequest = options.tasksPerRequest * 0.5;
+  const guard = yieldGuardFor(options);
 
   const oneRequest = async (): Promise<void> => {
     const messages = promptMessages(options, machinePool, random);
@@ -206,8 +225,15 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     settleBudget(cost ?? 0);
     budgetBlocked = false;
     p.costUsd = budget.spentUsd;
-    const { requestId, result } = storeReply(sink, base, { ...reply, costUsd: cost }, options.target - p.accepted);
+    const { requestId, result, parseProblems } = storeReply(sink, base, { ...reply, costUsd: cost }, options.target - p.accepted);
     p.accepted += result.accepted.length;
+    // -- yield guard: stop paying for replies that bring nothing --
+    const guardStop = guard.record({ content: reply.content, accepted: result.accepted.length, rejected: result.rejected, parseProblems });
+    if (guardStop !== undefined && fatal === undefined) {
+      fatal = new YieldGuardError(guardStop);
+      deps.onEvent?.({ type: 'stopping', progress: snapshot(), reason: guardStop.message });
+    }
+    // -- end yield guard --
     for (const n of Object.values(result.rejected)) p.rejected += n ?? 0;
     for (const t of result.accepted) {
       if (machinePool.length < MACHINE_POOL) machinePool.push(t);
@@ -236,7 +262,8 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
         p.inFlight++;
         void limit(oneRequest)
           .catch((err: unknown) => {
-            fatal ??= err instanceof Error ? err : new Error(String(err));
+            // A full or read-only disk is a clean stop (storage-errors.ts), anything else a failure.
+            fatal ??= asStorageError(err, store.path) ?? (err instanceof Error ? err : new Error(String(err)));
           })
           .finally(() => {
             p.inFlight--;
@@ -249,13 +276,20 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   clearTimeout(drainTimer);
   deps.signal?.removeEventListener('abort', onStop);
 
-  const status = fatal !== undefined ? 'failed' : p.accepted >= options.target ? 'completed' : 'interrupted';
-  store.finishRun(runId, status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+  const diskFull = fatal instanceof StorageError;
+  const status = diskFull ? 'interrupted' : fatal !== undefined ? 'failed' : p.accepted >= options.target ? 'completed' : 'interrupted';
+  try {
+    store.finishRun(runId, status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+  } catch (err) {
+    // The disk that stopped the run may not take this row either; the run stays resumable all the same.
+    if (!diskFull) throw err;
+  }
   const summary: RunSummary = {
     ...store.runTotals(runId), runId, status, target: options.target, resumed,
-    acceptedNow: p.accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000,
+    acceptedNow: p.accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000, yieldGuard: guard.state(),
   };
-  if (status === 'interrupted') {
+  if (diskFull) summary.stopReason = 'storage';
+  else if (status === 'interrupted') {
     summary.stopReason = budgetStop?.reason ?? 'signal';
     if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;
   }
@@ -342,8 +376,10 @@ export interface ReplyToStore {
  * cost), its attempts, and its tasks through filters and dedup (at most `maxAccept` accepted).
  * Transactions nest: a caller may wrap this in its own to store more with the reply.
  */
-export function storeReply(sink: RequestSink, base: RequestBase, reply: ReplyToStore, maxAccept: number): { requestId: number; result: IngestResult } {
-  const parsed = parseReply(reply.content, reply.finishReason);
+export function storeReply(
+  sink: RequestSink, base: RequestBase, reply: ReplyToStore, maxAccept: number,
+): { requestId: number; result: IngestResult; parseProblems: string[] } {
+  const parsed = parseReplySafely(reply.content, reply.finishReason);
   return sink.store.transaction(() => {
     const requestId = sink.store.insertRequest({
       ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
@@ -353,8 +389,22 @@ export function storeReply(sink: RequestSink, base: RequestBase, reply: ReplyToS
     });
     sink.attempts.insertAttempts(requestId, reply.attemptLog);
     const result = sink.ingestor.ingest({ source: 'generated', runId: sink.runId, requestId, tasks: parsed.tasks, maxAccept });
-    return { requestId, result };
+    return { requestId, result, parseProblems: parsed.problems };
   });
+}
+
+/** The yield guard of a run (online or one batch step), from its options. */
+export function yieldGuardFor(options: Pick<OnlineOptions, 'maxEmptyReplies' | 'minAcceptedPerReply' | 'similarity'>): YieldGuard {
+  return new YieldGuard({ maxEmptyReplies: options.maxEmptyReplies, minAcceptedPerReply: options.minAcceptedPerReply, similarity: options.similarity });
+}
+
+/** parseReply is total; should a bug ever make it throw, the reply is still stored, with the error as its problem. */
+function parseReplySafely(content: string, finishReason: string | null): ParseResult {
+  try {
+    return parseReply(content, finishReason);
+  } catch (err) {
+    return { tasks: [], shape: 'none', problems: [`parser error: ${String(err).slice(0, 200)}`], droppedTruncated: 0 };
+  }
 }
 
 /** Stores a failed request and its attempts in one transaction; returns the request's id. */

@@ -8,6 +8,7 @@ import { UsageError } from './errors.ts';
 import { FORMATS, type Format } from './export/formats.ts';
 import { TOKENIZERS } from './export/tokens.ts';
 import { DEFAULT_DB, DEFAULT_EXPORT_DIR } from './paths.ts';
+import { DEFAULT_MAX_EMPTY_REPLIES, DEFAULT_MIN_ACCEPTED_PER_REPLY } from './yield-guard.ts';
 
 const positiveInt = z.number().int().positive();
 const price = z.strictObject({
@@ -49,6 +50,10 @@ export const generateSettingsSchema = z.strictObject({
     .meta({ description: 'Price table (USD per 1M tokens) over the built-in one: a JSON file or the table itself.' }),
   price: price.optional().meta({ description: 'This model\'s price; wins over the tables.' }),
   maxConsecutiveFailures: positiveInt.default(20).meta({ description: 'The run fails after this many requests in a row fail.' }),
+  maxEmptyReplies: z.number().int().min(0).default(DEFAULT_MAX_EMPTY_REPLIES)
+    .meta({ description: 'Yield guard: the run fails after this many replies in a row with no usable task (0: never).' }),
+  minAcceptRate: z.number().min(0).default(DEFAULT_MIN_ACCEPTED_PER_REPLY)
+    .meta({ description: 'Yield guard: the run fails when the last 50 replies brought fewer accepted tasks per reply (0: never).' }),
 });
 
 export type GenerateSettings = z.input<typeof generateSettingsSchema>;

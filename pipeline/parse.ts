@@ -35,20 +35,32 @@ const ALIAS_TO_FIELD = new Map<string, keyof ParsedTask>(
 );
 
 export function parseReply(content: string, finishReason?: string | null): ParseResult {
-  const truncated = finishReason === 'length';
-  const json = parseJsonShapes(content);
-  const text = parseNumberedText(content, truncated);
+  // A cap on work per reply: text past MAX_PARSE_CHARS is not read (as if the reply had been cut there).
+  const capped = content.length > MAX_PARSE_CHARS;
+  const text = capped ? content.slice(0, MAX_PARSE_CHARS) : content;
+  const truncated = finishReason === 'length' || capped;
+  const json = parseJsonShapes(text);
+  const numbered = parseNumberedText(text, truncated);
   // A reply is one shape or the other; whichever finds more tasks is the one the model used.
-  const best = text.tasks.length > json.tasks.length ? text : json;
+  const best = numbered.tasks.length > json.tasks.length ? numbered : json;
+  const problems = best.tasks.length === 0 && json.problems.length === 0 && numbered.problems.length === 0
+    ? ['no tasks found in reply']
+    : [...best.problems];
+  if (capped) problems.push(`reply longer than ${MAX_PARSE_CHARS} characters: only the first ${MAX_PARSE_CHARS} were read`);
+  if (json.limited && best === json) problems.push('reply too nested or repetitive to read in full: some JSON values were not tried');
   return {
     tasks: best.tasks,
-    shape: best.tasks.length === 0 ? 'none' : best === text ? 'text' : 'json',
-    problems: best.tasks.length === 0 && json.problems.length === 0 && text.problems.length === 0
-      ? ['no tasks found in reply']
-      : best.problems,
+    shape: best.tasks.length === 0 ? 'none' : best === numbered ? 'text' : 'json',
+    problems,
     droppedTruncated: best.droppedTruncated,
   };
 }
+
+/** Characters of a reply that are read at all (a 4096-token reply is far below it). */
+export const MAX_PARSE_CHARS = 2_000_000;
+/** Characters handed to JSON.parse per reply: this many times the reply's length, plus a constant. */
+const JSON_WORK_FACTOR = 4;
+const JSON_WORK_BASE = 65_536;
 
 // ---------------------------------------------------------------------------------------------------
 // JSON shapes
@@ -57,40 +69,86 @@ interface Collected {
   tasks: ParsedTask[];
   problems: string[];
   droppedTruncated: number;
+  /** The JSON work budget ran out, so some candidate values were skipped. */
+  limited?: boolean;
 }
 
 /**
  * Scans for balanced `{…}` / `[…]` values (string-aware), parses each, and collects task objects from
  * them. A value that never closes (a cut-off reply) is skipped by stepping inside it, so complete items
  * before the cut are still found, and the cut item itself is the one left behind.
+ *
+ * Linear in the reply: brackets are matched in one pass with an explicit stack, a value that parses is
+ * walked (iteratively) and skipped as a whole, and the text handed to JSON.parse for values that do not
+ * parse (stepping inside them one level at a time) is capped at JSON_WORK_FACTOR × the reply's length.
  */
 function parseJsonShapes(content: string): Collected {
   const out: Collected = { tasks: [], problems: [], droppedTruncated: 0 };
+  const close = matchBrackets(content);
+  let budget = content.length * JSON_WORK_FACTOR + JSON_WORK_BASE;
   let i = 0;
   while (i < content.length) {
-    const c = content[i];
-    if (c !== '{' && c !== '[') {
+    const c = content.charCodeAt(i);
+    if (c !== OPEN_BRACE && c !== OPEN_BRACKET) {
       i++;
       continue;
     }
-    const end = findClosing(content, i);
+    const end = close[i]!;
     if (end === -1) {
       // Never closes: the reply was cut inside this value. Items inside it may still be whole.
-      if (c === '{' && looksLikeTaskStart(content, i)) out.droppedTruncated++;
+      if (c === OPEN_BRACE && nextNonBlankIsQuote(content, i + 1) && looksLikeTaskStart(content, i)) out.droppedTruncated++;
       i++;
       continue;
     }
+    // parseLenient may read the text twice (as is, then repaired).
+    const cost = 2 * (end + 1 - i);
+    if (cost > budget) {
+      out.limited = true;
+      i++;
+      continue;
+    }
+    budget -= cost;
     const value = parseLenient(content.slice(i, end + 1));
     if (value === undefined) {
       i++; // not JSON after all (code in a reply, say): look inside it
       continue;
     }
-    const before = out.tasks.length + out.problems.length;
+    // The walk sees every value nested in this one, so none of them needs parsing again.
     collectTasks(value, out);
-    // A JSON value that held no task (e.g. `[1, 2]` in prose) should not hide tasks nested inside.
-    i = out.tasks.length + out.problems.length > before ? end + 1 : i + 1;
+    i = end + 1;
   }
   return out;
+}
+
+const OPEN_BRACE = 0x7b; // {
+const CLOSE_BRACE = 0x7d; // }
+const OPEN_BRACKET = 0x5b; // [
+const CLOSE_BRACKET = 0x5d; // ]
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * For each `{` / `[` the index of the bracket closing it, or -1 (never closed, or not a bracket).
+ * Quotes open strings only inside a bracket, so prose quotes outside JSON do not hide what follows;
+ * as in JSON-ish text from models, any closer closes the innermost opener.
+ */
+function matchBrackets(s: string): Int32Array {
+  const close = new Int32Array(s.length).fill(-1);
+  const stack: number[] = [];
+  let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (c === QUOTE) {
+      if (stack.length > 0) inString = true;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) stack.push(i);
+    else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && stack.length > 0) close[stack.pop()!] = i;
+  }
+  return close;
 }
 
 /** JSON.parse, and on failure once more after mending what models get wrong: raw newlines or tabs
@@ -107,29 +165,41 @@ function parseLenient(text: string): unknown {
   }
 }
 
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
 function repairJson(text: string): string {
-  let out = '';
+  const parts: string[] = [];
+  let from = 0; // start of the text not yet copied to parts
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (inString) {
-      if (c === '\\') {
-        out += c + (text[i + 1] ?? '');
-        i++;
-      } else if (c === '"') {
-        inString = false;
-        out += c;
-      } else if (c === '\n') out += '\\n';
-      else if (c === '\r') out += '\\r';
-      else if (c === '\t') out += '\\t';
-      else out += c;
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      else if (c === '\n' || c === '\r' || c === '\t') {
+        parts.push(text.slice(from, i), ESCAPES[c]!);
+        from = i + 1;
+      }
       continue;
     }
     if (c === '"') inString = true;
-    if (c === ',' && /^\s*[}\]]/.test(text.slice(i + 1, i + 64))) continue;
-    out += c;
+    else if (c === ',' && /^\s*[}\]]/.test(text.slice(i + 1, i + 64))) {
+      parts.push(text.slice(from, i));
+      from = i + 1;
+    }
   }
-  return out;
+  parts.push(text.slice(from));
+  return parts.join('');
+}
+
+/** A cheap pre-test for looksLikeTaskStart: `{` then at most 8 blanks then `"`. */
+function nextNonBlankIsQuote(s: string, from: number): boolean {
+  for (let i = from; i < s.length && i < from + 8; i++) {
+    const c = s.charCodeAt(i);
+    if (c === QUOTE) return true;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return false;
 }
 
 function looksLikeTaskStart(content: string, at: number): boolean {
@@ -158,22 +228,32 @@ export function findClosing(s: string, start: number): number {
   return -1;
 }
 
-function collectTasks(value: unknown, out: Collected): void {
-  if (Array.isArray(value)) {
-    for (const item of value) collectTasks(item, out);
-    return;
-  }
-  if (value === null || typeof value !== 'object') return;
-  const record = value as Record<string, unknown>;
-  const task = toTask(record);
-  if (task !== undefined) {
-    if (typeof task === 'string') out.problems.push(task);
-    else out.tasks.push(task);
-    return;
-  }
-  // A wrapper such as {"tasks": [...]} or {"data": {"items": [...]}}.
-  for (const inner of Object.values(record)) {
-    if (inner !== null && typeof inner === 'object') collectTasks(inner, out);
+/** Walks a parsed value in document order with an explicit stack: JSON can nest deeper than the call stack. */
+function collectTasks(root: unknown, out: Collected): void {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      for (let k = value.length - 1; k >= 0; k--) {
+        const item: unknown = value[k];
+        if (item !== null && typeof item === 'object') stack.push(item);
+      }
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    const record = value as Record<string, unknown>;
+    const task = toTask(record);
+    if (task !== undefined) {
+      if (typeof task === 'string') out.problems.push(task);
+      else out.tasks.push(task);
+      continue;
+    }
+    // A wrapper such as {"tasks": [...]} or {"data": {"items": [...]}}.
+    const inner = Object.values(record);
+    for (let k = inner.length - 1; k >= 0; k--) {
+      const v = inner[k];
+      if (v !== null && typeof v === 'object') stack.push(v);
+    }
   }
 }
 
@@ -209,7 +289,22 @@ function asText(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v.join('\n');
-  return JSON.stringify(v);
+  // JSON.stringify recurses: a value nested deeper than it can go is not text we want anyway.
+  return depthAtMost(v, MAX_VALUE_DEPTH) ? JSON.stringify(v) : undefined;
+}
+
+const MAX_VALUE_DEPTH = 64;
+
+/** Whether `root` nests at most `limit` arrays/objects deep; iterative, stops at the first too-deep one. */
+function depthAtMost(root: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limit) return false;
+    for (const inner of Object.values(v)) if (inner !== null && typeof inner === 'object') stack.push([inner, depth + 1]);
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -217,8 +312,14 @@ function asText(v: unknown): string | undefined {
 
 /** `1. 指令：…`, `指令: …`, `**输出**：…`; group 1 is the label, group 2 the rest of the line. */
 const LABEL_LINE =
-  /^\s*(?:#{1,6}\s*)?(?:\d{1,3}\s*[.、:：)）]\s*)?(?:\*\*)?(指令|输入|输出|instruction|input|output)(?:\*\*)?\s*[:：](?:\*\*)?\s*(.*)$/i;
+  /^\s*(?:#{1,6}\s*)?(?:\d{1,6}\s*[.、:：)）]\s*)?(?:\*\*)?(指令|输入|输出|instruction|input|output)(?:\*\*)?\s*[:：](?:\*\*)?\s*(.*)$/i;
 const SEPARATOR_LINE = /^\s*(?:#{3,}|-{3,}|={3,})\s*$/;
+
+/** The first non-blank character of a separator line is one of # - =. */
+function couldBeSeparator(line: string): boolean {
+  const c = line.trimStart().charCodeAt(0);
+  return c === 0x23 || c === 0x2d || c === 0x3d;
+}
 
 function parseNumberedText(content: string, truncated: boolean): Collected {
   const out: Collected = { tasks: [], problems: [], droppedTruncated: 0 };
@@ -227,12 +328,17 @@ function parseNumberedText(content: string, truncated: boolean): Collected {
   let current: Draft | undefined;
   let field: keyof Draft | undefined;
 
-  for (const line of content.split(/\r?\n/)) {
-    if (SEPARATOR_LINE.test(line)) {
+  for (let from = 0; from <= content.length; ) {
+    let nl = content.indexOf('\n', from);
+    if (nl === -1) nl = content.length;
+    const line = content.slice(from, nl > from && content.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl);
+    from = nl + 1;
+    // Cheap tests first: the regexes run only on lines that could match them (a reply may be 10⁵ lines).
+    if (couldBeSeparator(line) && SEPARATOR_LINE.test(line)) {
       field = undefined;
       continue;
     }
-    const m = LABEL_LINE.exec(line);
+    const m = line.includes(':') || line.includes('：') ? LABEL_LINE.exec(line) : null;
     if (m) {
       const label = m[1]!.toLowerCase();
       const name: keyof Draft = label === '指令' || label === 'instruction' ? 'instruction'

@@ -9,6 +9,7 @@ import type { SimTask } from './composer.ts';
 import { JUNK_KINDS, makeJunk, nearDuplicate, type JunkKind } from './noise.ts';
 import { errorBody } from './http.ts';
 import { createRng, randomId, type Rng } from './random.ts';
+import { chatterReply, degenerateReply, type ReplyMode } from './misbehaving.ts';
 import { cutAt, cutInsideItem, garbageReply, layoutReply, type ReplyLayout, type ReplyShape } from './replies.ts';
 
 /** Probabilities per chat request, each in [0, 1]; they are drawn in this order from one number. */
@@ -31,6 +32,8 @@ export interface EngineOptions {
   junkRate: number;
   faults: SimulatorFaults;
   shapes: Readonly<Record<ReplyShape, number>>;
+  /** normal (default), or a model that never gives a task: `degenerate` loops, `chatter` (misbehaving.ts). */
+  replyMode?: ReplyMode;
 }
 
 export type RequestOutcome =
@@ -176,7 +179,16 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       let made: Made[] = [];
       let layout: ReplyLayout | undefined;
       let complete = 0;
-      if (garbage) {
+      if (options.replyMode === 'degenerate') {
+        // -- misbehaving model (misbehaving.ts) --
+        content = degenerateReply(rng, request.maxTokens);
+        finish = 'length';
+        outcome = 'garbage';
+      } else if (options.replyMode === 'chatter') {
+        content = chatterReply(rng);
+        outcome = 'garbage';
+        // -- end misbehaving model --
+      } else if (garbage) {
         content = garbageReply(rng);
         outcome = 'garbage';
       } else {

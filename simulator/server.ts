@@ -17,6 +17,7 @@ import {
 import { BatchService, type BatchSimOptions } from './batch.ts';
 import { errorBody, MAX_JSON_BODY_BYTES, readBody, sendJson } from './http.ts';
 import { admissionEstimate, ServerRateLimits, type RateLimitConfig } from './ratelimit.ts';
+import type { ReplyMode } from './misbehaving.ts';
 import { REPLY_SHAPES, type ReplyShape } from './replies.ts';
 
 export type { SimulatorFaults, SimulatorStats, RequestOutcome } from './completions.ts';
@@ -50,6 +51,8 @@ export interface SimulatorOptions {
   rateLimits?: RateLimitConfig;
   /** The Files and Batch APIs: how batches progress (per poll or per time). */
   batch?: BatchSimOptions;
+  /** `degenerate` (repetition loops until max_tokens) or `chatter` (polite text, no task): a model that never gives a task. Default normal. */
+  replyMode?: ReplyMode;
 }
 
 export interface Simulator {
@@ -86,7 +89,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   ) as Record<ReplyShape, number>;
   if (!Object.values(shapes).some((w) => w > 0)) throw new RangeError('shapes: at least one weight must be > 0');
 
-  const engine: ChatEngine = createChatEngine({ seed: options.seed ?? 1, nearDuplicateRate, junkRate, faults, shapes });
+  const engine: ChatEngine = createChatEngine({
+    seed: options.seed ?? 1, nearDuplicateRate, junkRate, faults, shapes, replyMode: options.replyMode ?? 'normal',
+  });
   const routes: Route[] = [
     { method: 'GET', path: '/v1/models', slow: false, handle: () => engine.listModels() },
     { method: 'POST', path: '/v1/chat/completions', slow: true, handle: (_req, body) => engine.completeChat(body) },

@@ -1,32 +1,34 @@
 /**
- * The one-writer lock on its own: held, released, taken over when its process is gone, including a
- * pid that another process has since been given (the usual state after a crash and a reboot).
+ * The one-writer lock on its own: a kernel (fcntl) lock held by another process refuses at once and
+ * names the holder; it is free the moment its holder dies, kill -9 included; old-style JSON lock files
+ * are still honoured while their process lives.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireLock, LockedError, lockFileFor, processStartTicks, type LockInfo } from '../pipeline/lock.ts';
+import { acquireLock, holderFileFor, LockedError, lockFileFor, processStartTicks, type LockInfo } from '../pipeline/lock.ts';
+import { ROOT } from './cli.ts';
 import { tempDir } from './helpers.ts';
 
 const hasProc = fs.existsSync('/proc/self/stat');
 let other: ChildProcess | undefined;
 afterEach(() => {
-  other?.kill();
+  other?.kill('SIGKILL');
   other = undefined;
 });
 
-/** A live process that is not this one. */
-async function livePid(): Promise<number> {
-  other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-  await new Promise((r) => other!.once('spawn', r));
-  return other.pid!;
-}
-
-function writeLock(db: string, info: Partial<LockInfo>): void {
-  const holder: LockInfo = { pid: 1, host: os.hostname(), startedAt: '2026-01-01T00:00:00.000Z', command: 'generate', ...info };
-  fs.writeFileSync(lockFileFor(db), JSON.stringify(holder));
+/** Another process that takes the lock on `db` and holds it until killed. */
+async function holder(db: string): Promise<ChildProcess> {
+  const code = `import { acquireLock } from ${JSON.stringify(path.join(ROOT, 'pipeline/lock.ts'))};
+    acquireLock(${JSON.stringify(db)}, 'generate --n 9'); process.stdout.write('held\\n'); setInterval(() => {}, 1000);`;
+  other = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    other!.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+    other!.once('exit', () => reject(new Error('holder exited')));
+  });
+  return other;
 }
 
 describe('acquireLock', () => {
@@ -34,41 +36,61 @@ describe('acquireLock', () => {
     const db = path.join(tempDir(), 'a.db');
     const lock = acquireLock(db, 'generate');
     expect(lock.tookOverFrom).toBeUndefined();
-    const held = JSON.parse(fs.readFileSync(lockFileFor(db), 'utf8')) as LockInfo;
+    const held = JSON.parse(fs.readFileSync(holderFileFor(db), 'utf8')) as LockInfo;
     expect(held.pid).toBe(process.pid);
     if (hasProc) expect(held.procStart).toBe(processStartTicks(process.pid));
-    lock.release();
-    expect(fs.existsSync(lockFileFor(db))).toBe(false);
-    acquireLock(db, 'generate').release();
-  });
-
-  it('refuses while the holder runs', async () => {
-    const db = path.join(tempDir(), 'b.db');
-    const pid = await livePid();
-    writeLock(db, { pid, procStart: processStartTicks(pid) });
+    // The same process asking again is refused too: SQLite tracks its own locks per file.
     expect(() => acquireLock(db, 'generate')).toThrow(LockedError);
-    expect(() => acquireLock(db, 'generate')).toThrow(new RegExp(`pid ${pid} on `));
+    lock.release();
+    expect(fs.existsSync(holderFileFor(db))).toBe(false);
+    const next = acquireLock(db, 'generate');
+    expect(next.tookOverFrom).toBeUndefined();
+    next.release();
   });
 
-  it('takes over a lock whose process is gone', async () => {
+  it('refuses at once while another process holds it, naming its pid and start time', async () => {
+    const db = path.join(tempDir(), 'b.db');
+    const child = await holder(db);
+    const t = Date.now();
+    expect(() => acquireLock(db, 'generate')).toThrow(new RegExp(`pid ${child.pid} on ${os.hostname()} \\(generate --n 9, started \\d{4}-`));
+    expect(Date.now() - t).toBeLessThan(1000);
+  });
+
+  it('is free the moment its holder is killed with SIGKILL, and says whose it was', async () => {
     const db = path.join(tempDir(), 'c.db');
-    const pid = await livePid();
-    other!.kill('SIGKILL');
-    await new Promise((r) => other!.once('exit', r));
-    writeLock(db, { pid });
-    const lock = acquireLock(db, 'generate');
-    expect(lock.tookOverFrom?.pid).toBe(pid);
-    lock.release();
+    for (let i = 0; i < 3; i++) {
+      const child = await holder(db);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      // No waiting, no pid check: the kernel dropped the lock with the process.
+      const lock = acquireLock(db, 'generate');
+      expect(lock.tookOverFrom?.pid).toBe(child.pid);
+      lock.release();
+    }
   });
 
-  it.runIf(hasProc)('takes over a lock whose pid now belongs to another process', async () => {
+  it('honours an old-style JSON lock of a live process, and replaces one whose process is gone', async () => {
     const db = path.join(tempDir(), 'd.db');
-    const pid = await livePid();
-    const start = processStartTicks(pid)!;
-    // The same pid, but a process that started at another moment than the one that wrote the lock.
-    writeLock(db, { pid, procStart: String(Number(start) - 1000) });
+    const write = (info: Partial<LockInfo>): void => {
+      const old: LockInfo = { pid: 1, host: os.hostname(), startedAt: '2026-01-01T00:00:00.000Z', command: 'generate', ...info };
+      fs.writeFileSync(lockFileFor(db), JSON.stringify(old));
+    };
+    write({ pid: process.pid });
+    expect(() => acquireLock(db, 'generate')).toThrow(new RegExp(`pid ${process.pid} on `));
+    const gone = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => gone.once('exit', r));
+    write({ pid: gone.pid! });
     const lock = acquireLock(db, 'generate');
-    expect(lock.tookOverFrom?.pid).toBe(pid);
+    expect(lock.tookOverFrom?.pid).toBe(gone.pid);
     lock.release();
+    if (hasProc) {
+      // A reused pid (after a reboot): alive, but another process than the one that wrote the lock.
+      other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+      await new Promise((r) => other!.once('spawn', r));
+      write({ pid: other.pid!, procStart: String(Number(processStartTicks(other.pid!)) - 1000) });
+      const reused = acquireLock(db, 'generate');
+      expect(reused.tookOverFrom?.pid).toBe(other.pid);
+      reused.release();
+    }
   });
 });

@@ -50,6 +50,9 @@ describe('kill -9 and resume', () => {
       if (i % 4 === 0) await new Promise((r) => setTimeout(r, random() * 1000));
       else {
         await waitFor(() => run.output().stderr.includes('"event":"start"') || run.child.exitCode !== null);
+        // On a loaded machine the first reply can take seconds: let this run store something first.
+        const before = seen.size;
+        await waitFor(() => run.child.exitCode !== null || acceptedIds(db).ids.size > before, 20_000).catch(() => undefined);
         await new Promise((r) => setTimeout(r, random() * 1500));
       }
       run.child.kill('SIGKILL');
@@ -83,6 +86,33 @@ describe('kill -9 and resume', () => {
     const again = await runCli(['generate', '--n', '5', '--db', db, '--log-format', 'json'], env());
     expect(again.code).toBe(0);
     expect(acceptedIds(db).runs).toBe(2);
+  }, 300_000);
+});
+
+describe('kill -9 and restart at once', () => {
+  it('the same command started right after a kill -9 always gets the lock (never 75), and the run ends on its target', async () => {
+    const db = path.join(tempDir(), 'restart.db');
+    const args = ['generate', '--n', '300', '--db', db, '--concurrency', '2', '--tasks-per-request', '10', '--log-format', 'json'];
+    const results: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>[] = [];
+    let run = startCli(args, env());
+    for (let i = 0; i < 6; i++) {
+      await waitFor(() => run.output().stderr.includes('"event":"start"') || run.child.exitCode !== null);
+      await new Promise((r) => setTimeout(r, 100 + i * 150));
+      run.child.kill('SIGKILL');
+      results.push(run.done);
+      // At once: not waiting for the killed process to be reaped, as a supervisor's restart does.
+      run = startCli(args, env());
+    }
+    const last = await run.done;
+    const killed = await Promise.all(results);
+    for (const r of [...killed, last]) expect(r.code, r.stderr.split('\n').find((l) => l.includes('error'))).not.toBe(75);
+    expect(killed.filter((r) => r.signal === 'SIGKILL').length).toBeGreaterThanOrEqual(5);
+    expect(last.code).toBe(0);
+    const state = acceptedIds(db);
+    expect(state.ids.size).toBe(300);
+    expect(state.runs).toBe(1);
+    expect(state.integrity).toBe('ok');
+    expect(state.dupKeys).toBe(0);
   }, 180_000);
 });
 
@@ -109,7 +139,7 @@ describe('one run at a time, clean shutdown', () => {
     const lines = result.stderr.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.some((l) => l.event === 'stopping')).toBe(true);
     expect(lines.at(-1)).toMatchObject({ event: 'summary', status: 'interrupted', database: db });
-    expect(fs.existsSync(`${db}.lock`)).toBe(false);
+    expect(fs.existsSync(`${db}.lock.json`)).toBe(false); // released: the holder file goes with it
     const conn = new Database(db, { readonly: true });
     expect(conn.prepare('SELECT status FROM runs').pluck().get()).toBe('interrupted');
     conn.close();

@@ -6,7 +6,7 @@ import { generate, type GenerateOptions } from '../generate.ts';
 import { GenerationFailed } from '../online.ts';
 import { generateSettingsSchema, type GenerateSettings } from '../options.ts';
 import { planGenerate, formatPlan } from '../plan.ts';
-import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
+import { nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { asFlags, EXIT, exitCodeForSummary } from './exit.ts';
 import { givenFlags } from './given.ts';
 import { createReporter, type LogFormat } from './progress.ts';
@@ -57,6 +57,8 @@ export function generateCommand(): Command {
     .option('--max-consecutive-failures <n>', `fail the run after this many requests in a row fail (default ${D.maxConsecutiveFailures})`, positiveInt)
     .option('--prices <file>', 'JSON price table {"model": {"input": USD/1M, "output": USD/1M}} over the built-in one')
     .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
+    .option('--max-empty-replies <n>', `fail the run after this many replies in a row with no usable task, 0: never (default ${D.maxEmptyReplies})`, nonNegativeInt)
+    .option('--min-accept-rate <tasks>', `fail the run when the last 50 replies brought fewer accepted tasks per reply, 0: never (default ${D.minAcceptRate})`, nonNegativeNumber)
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next')
     .action(async function (this: Command, count: number | undefined) {
       const { config: configFile, dryRun, mode, logFormat, logFile, quiet, ...flags } = givenFlags(this);
@@ -109,7 +111,8 @@ export async function runGenerate(settings: GenerateSettings & Pick<GenerateOpti
   } catch (err) {
     if (err instanceof GenerationFailed) {
       reporter.summary(err.summary, db);
-      throw new GenerationFailed(`generate: run ${err.summary.runId} failed: ${err.message}`, err.summary, { cause: err });
+      const ended = err.summary.stopReason === 'storage' ? 'stopped' : 'failed';
+      throw new GenerationFailed(`generate: run ${err.summary.runId} ${ended}: ${err.message}`, err.summary, { cause: err });
     }
     throw err;
   } finally {

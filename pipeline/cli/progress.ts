@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { GenerateEvent, Progress, RunSummary } from '../online.ts';
+import type { YieldGuardState } from '../yield-guard.ts';
 import { asFlags } from './exit.ts';
 
 export type LogFormat = 'auto' | 'text' | 'json';
@@ -114,10 +115,10 @@ export function createReporter(options: ReporterOptions): Reporter {
           updateBar(e.progress);
           break;
         case 'stopping':
-          emit({ level: 'warn', event: 'stopping', reason: e.reason, inFlight: e.progress.inFlight }, true);
+          emit({ level: 'warn', event: 'stopping', reason: asFlags(e.reason), inFlight: e.progress.inFlight }, true);
           if (!json) {
-            say(e.progress.inFlight === 0 ? `stopping: ${e.reason}`
-              : `stopping (${e.reason}): waiting for ${e.progress.inFlight} request(s) in flight; press Ctrl-C again to quit at once`);
+            say(e.progress.inFlight === 0 ? `stopping: ${asFlags(e.reason)}`
+              : `stopping (${asFlags(e.reason)}): waiting for ${e.progress.inFlight} request(s) in flight; press Ctrl-C again to quit at once`);
           }
           break;
       }
@@ -151,6 +152,7 @@ function summaryFields(s: RunSummary): Record<string, unknown> {
     ...(s.error ? { error: s.error } : {}), ...(s.stopReason ? { stopReason: s.stopReason } : {}),
     ...(s.stopMessage ? { stopMessage: asFlags(s.stopMessage) } : {}),
     ...(s.openBatch ? { openBatch: s.openBatch } : {}),
+    ...(s.yieldGuard ? { yieldGuard: guardFields(s.yieldGuard) } : {}),
   };
 }
 
@@ -164,9 +166,22 @@ export function formatSummary(s: RunSummary, db: string): string {
     `run ${s.runId} ${s.status}: accepted ${s.accepted}/${s.target} (${s.acceptedNow} in this invocation), rejected ${rejected}${reasons ? ` (${reasons})` : ''}`,
     `requests ${s.requests.total} (${s.requests.failed} failed), tokens ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion, $${s.requests.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
     ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
+    ...(s.yieldGuard ? [formatGuard(s.yieldGuard)] : []),
     ...(s.openBatch ? [`batch ${s.openBatch.providerBatchId ?? s.openBatch.id} (${s.openBatch.requests} requests) is ${s.openBatch.status}: run the same command again later to collect it`] : []),
     `database ${db}`,
   ].join('\n');
+}
+
+/** The guard's state as logged; its stop message worded with flags. */
+function guardFields(g: YieldGuardState): YieldGuardState {
+  return g.stop === undefined ? g : { ...g, stop: { ...g.stop, message: asFlags(g.stop.message) } };
+}
+
+function formatGuard(g: YieldGuardState): string {
+  const w = g.window;
+  return `yield guard: ${g.emptyStreak} empty repl${g.emptyStreak === 1 ? 'y' : 'ies'} in a row (limit ${g.maxEmptyReplies || 'off'}), ` +
+    `${w.accepted} accepted in the last ${w.replies} replies (floor ${g.minAcceptedPerReply || 'off'} per reply)` +
+    `${g.stop ? `; stopped by ${g.stop.guard}` : ''}`;
 }
 
 function formatDuration(seconds: number): string {

@@ -1,7 +1,8 @@
 /** `simulate`: the OpenAI-compatible stand-in model, for tests, benchmarks and trying the pipeline offline. */
 import { Command } from 'commander';
 import { startSimulator } from '../../simulator/server.ts';
-import { nonNegativeNumber, numberIn, positiveInt } from './args.ts';
+import { REPLY_MODES, type ReplyMode } from '../../simulator/misbehaving.ts';
+import { nonNegativeNumber, numberIn, oneOf, positiveInt } from './args.ts';
 
 interface SimulateFlags {
   port: number;
@@ -18,6 +19,7 @@ interface SimulateFlags {
   tpm?: number;
   batchStepMs?: number;
   batchStepPolls: number;
+  replyMode: ReplyMode;
 }
 
 const probability = numberIn(0, 1);
@@ -42,11 +44,12 @@ export function simulateCommand(): Command {
     .option('--tpm <n>', 'enforce this many tokens per minute (prompt + max_tokens on arrival, real usage after)', positiveInt)
     .option('--batch-step-ms <ms>', 'a batch moves one status on every this many ms (default: per poll)', positiveInt)
     .option('--batch-step-polls <n>', 'a batch moves one status on every n-th poll', positiveInt, 1)
+    .option('--reply-mode <mode>', `${REPLY_MODES.join(' | ')}: degenerate = repetition loops until max_tokens, chatter = polite text without tasks`, oneOf(REPLY_MODES), 'normal')
     .action(async (f: SimulateFlags) => {
       const sim = await startSimulator({
         port: f.port, seed: f.seed, latencyMs: f.latency, nearDuplicateRate: f.nearDuplicates, junkRate: f.junk,
         faults: { rateLimit429: f.fault429, serverError500: f.fault500, hang: f.faultHang, truncate: f.faultTruncate, garbage: f.faultGarbage },
-        rateLimits: { rpm: f.rpm, tpm: f.tpm },
+        rateLimits: { rpm: f.rpm, tpm: f.tpm }, replyMode: f.replyMode,
         batch: { stepPolls: f.batchStepPolls, ...(f.batchStepMs === undefined ? {} : { stepMs: f.batchStepMs }) },
       });
       process.stderr.write(

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { PipelineError, UsageError } from '../errors.ts';
 import { LockedError } from '../lock.ts';
+import { asStorageError } from '../store/storage-errors.ts';
 import { resolveExportSettings, type ExportSettings } from '../options.ts';
 import { Store } from '../store/store.ts';
 import { normalizeSelection, runExport, type ExportResult } from './export.ts';
@@ -44,6 +45,9 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
     });
   } catch (err) {
     if (err instanceof LockedError) throw new PipelineError('locked', `another export is writing into ${s.out}: ${err.message}`, { cause: err });
+    // A full or read-only disk: nothing was published, LATEST still names the last export.
+    const storage = asStorageError(err, s.out);
+    if (storage !== undefined) throw new PipelineError('failed', `${storage.message}; nothing was published, LATEST is unchanged`, { cause: err });
     throw err;
   } finally {
     store.close();

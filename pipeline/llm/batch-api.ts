@@ -114,20 +114,26 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
       if (response.body === null) return;
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
-      let buffer = '';
+      // The text of the line not finished yet, in pieces: linear however long a line is.
+      let pending: string[] = [];
       try {
         for (;;) {
           const { done, value } = await reader.read();
-          buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
+          const chunk = done ? decoder.decode() : decoder.decode(value, { stream: true });
+          let from = 0;
           let nl: number;
-          while ((nl = buffer.indexOf('\n')) >= 0) {
-            const line = buffer.slice(0, nl).trim();
-            buffer = buffer.slice(nl + 1);
+          while ((nl = chunk.indexOf('\n', from)) >= 0) {
+            pending.push(chunk.slice(from, nl));
+            const line = pending.join('').trim();
+            pending = [];
+            from = nl + 1;
             if (line !== '') yield line;
           }
+          if (from < chunk.length) pending.push(chunk.slice(from));
           if (done) break;
         }
-        if (buffer.trim() !== '') yield buffer.trim();
+        const last = pending.join('').trim();
+        if (last !== '') yield last;
       } finally {
         // Stops the download when the reader quits early (a stop signal between lines).
         await reader.cancel().catch(() => undefined);

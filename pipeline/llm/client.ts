@@ -118,7 +118,8 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
           }
           const choice = data.choices[0];
           return {
-            content: choice?.message?.content ?? '',
+            // Typed string | null, but it is whatever the server sent: a non-string is no reply text.
+            content: typeof choice?.message?.content === 'string' ? choice.message.content : '',
             finishReason: choice?.finish_reason ?? null,
             usage: u ? { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens } : null,
             latencyMs,
