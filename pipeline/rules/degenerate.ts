@@ -1,0 +1,124 @@
+/**
+ * degenerate_output: the model lost its way. A repetition loop (one stretch of text repeated over and
+ * over, or the same sentence making up most of the answer), or an answer cut mid-sentence: by the token
+ * limit (when the caller says `finish_reason` was `length`), or visibly (an open code fence, a trailing
+ * comma). A chorus sung twice or a short list of similar items is not a loop.
+ */
+import { quote } from './evidence.ts';
+import type { Rule } from './types.ts';
+
+/** Longest repeating unit looked for character by character; longer loops are caught sentence by sentence. */
+const MAX_PERIOD = 40;
+/** A loop: the unit repeats at least this many times in a row… */
+const MIN_REPEATS = 6;
+/** …over at least this many characters. */
+const MIN_LOOP_CHARS = 40;
+const WORDY = /[\p{L}]/u;
+const CUT_MID_SENTENCE = /[，、,]$/u;
+
+export const degenerateRule: Rule = ({ output }, _options, context) => {
+  const loop = findLoop(output);
+  if (loop !== undefined) return { reason: 'degenerate_output', detail: `output repeats ${quote(loop)} over and over` };
+  const sentence = dominantSentence(output);
+  if (sentence !== undefined) return { reason: 'degenerate_output', detail: `output repeats the sentence ${quote(sentence)}` };
+  const end = output.trimEnd();
+  if (countFences(end) % 2 === 1) return { reason: 'degenerate_output', detail: `output ends inside a code block: ${quote(end, end.length - 20)}` };
+  if (end.length >= 20 && CUT_MID_SENTENCE.test(end)) {
+    return { reason: 'degenerate_output', detail: `output ends mid-sentence: ${quote(end, end.length - 20)}` };
+  }
+  if (context.finishReason === 'length' && !/[。！？!?.…」』”"’)）\]】}>》]$/u.test(end)) {
+    return { reason: 'degenerate_output', detail: `the reply hit the token limit and the output ends mid-sentence: ${quote(end, end.length - 20)}` };
+  }
+  return undefined;
+};
+
+/** Where each code unit was last seen, stamped per call so the tables are reused, never cleared. */
+const lastPos = new Int32Array(65536);
+const lastStamp = new Int32Array(65536);
+let stamp = 0;
+
+/**
+ * A stretch where s[i] === s[i - p] long enough that a unit of length p ≤ MAX_PERIOD repeats MIN_REPEATS
+ * times. First one pass finds candidate stretches: inside a loop of period p every code unit occurred at
+ * most p units before. Only such stretches get the exact O(MAX_PERIOD · length) check.
+ */
+function findLoop(s: string): string | undefined {
+  const n = s.length;
+  if (n < MIN_LOOP_CHARS) return undefined;
+  stamp = (stamp + 1) | 0;
+  if (stamp === 0) {
+    lastStamp.fill(0);
+    stamp = 1;
+  }
+  let runStart = 0;
+  for (let i = 0; i <= n; i++) {
+    let near = false;
+    if (i < n) {
+      const c = s.charCodeAt(i);
+      near = lastStamp[c] === stamp && i - lastPos[c]! <= MAX_PERIOD;
+      lastStamp[c] = stamp;
+      lastPos[c] = i;
+    }
+    if (near) continue;
+    if (i - runStart >= MIN_LOOP_CHARS) {
+      const unit = exactLoop(s, Math.max(0, runStart - MAX_PERIOD), i);
+      if (unit !== undefined) return unit;
+    }
+    runStart = i + 1;
+  }
+  return undefined;
+}
+
+function exactLoop(s: string, from: number, to: number): string | undefined {
+  for (let p = 1; p <= MAX_PERIOD && p * MIN_REPEATS <= to - from; p++) {
+    const need = Math.max(p * (MIN_REPEATS - 1), MIN_LOOP_CHARS - p);
+    let run = 0;
+    for (let i = from + p; i < to; i++) {
+      if (s.charCodeAt(i) !== s.charCodeAt(i - p)) {
+        run = 0;
+        continue;
+      }
+      if (++run < need) continue;
+      const unit = s.slice(i - p + 1, i + 1);
+      if (WORDY.test(unit)) return unit;
+      run = 0;
+    }
+  }
+  return undefined;
+}
+
+/** The same sentence (≥ 6 characters) at least 5 times and at least half the output. */
+function dominantSentence(s: string): string | undefined {
+  if (s.length < 60 || countBreaks(s) < 4) return undefined;
+  const counts = new Map<string, number>();
+  let best: string | undefined;
+  let bestCount = 0;
+  for (const raw of s.split(/[。！？!?\n]+/u)) {
+    const sentence = raw.trim();
+    if (sentence.length < 6) continue;
+    const c = (counts.get(sentence) ?? 0) + 1;
+    counts.set(sentence, c);
+    if (c > bestCount) {
+      best = sentence;
+      bestCount = c;
+    }
+  }
+  if (best === undefined || bestCount < 5 || best.length * bestCount * 2 < s.length) return undefined;
+  return best;
+}
+
+function countFences(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('```'); i !== -1; i = s.indexOf('```', i + 3)) n++;
+  return n;
+}
+
+function countBreaks(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // 。！？!? and the new line: where dominantSentence splits.
+    if (c === 0x3002 || c === 0xff01 || c === 0xff1f || c === 0x21 || c === 0x3f || c === 0x0a) n++;
+  }
+  return n;
+}
