@@ -17,10 +17,12 @@ const WORDY = /[\p{L}]/u;
 const CUT_MID_SENTENCE = /[，、,]$/u;
 
 export const degenerateRule: Rule = ({ output }, _options, context) => {
-  const loop = findLoop(output);
-  if (loop !== undefined) return { reason: 'degenerate_output', detail: `output repeats ${quote(loop)} over and over` };
-  const sentence = dominantSentence(output);
+  const scan = scanOutput(output);
+  if (scan.loop !== undefined) return { reason: 'degenerate_output', detail: `output repeats ${quote(scan.loop)} over and over` };
+  const sentence = scan.breaks >= 4 ? dominantSentence(output) : undefined;
   if (sentence !== undefined) return { reason: 'degenerate_output', detail: `output repeats the sentence ${quote(sentence)}` };
+  const line = scan.newlines >= LINE_REPEATS - 1 ? repeatedLine(output) : undefined;
+  if (line !== undefined) return { reason: 'degenerate_output', detail: `output repeats the line ${quote(line)} ${LINE_REPEATS}+ times in a row` };
   const end = output.trimEnd();
   if (countFences(end) % 2 === 1) return { reason: 'degenerate_output', detail: `output ends inside a code block: ${quote(end, end.length - 20)}` };
   if (end.length >= 20 && CUT_MID_SENTENCE.test(end)) {
@@ -37,14 +39,22 @@ const lastPos = new Int32Array(65536);
 const lastStamp = new Int32Array(65536);
 let stamp = 0;
 
+interface Scan {
+  /** A repeating unit, if a loop was found. */
+  loop: string | undefined;
+  /** New lines, and sentence breaks (。！？!? and new lines): whether the slower checks can apply. */
+  newlines: number;
+  breaks: number;
+}
+
 /**
- * A stretch where s[i] === s[i - p] long enough that a unit of length p ≤ MAX_PERIOD repeats MIN_REPEATS
- * times. First one pass finds candidate stretches: inside a loop of period p every code unit occurred at
- * most p units before. Only such stretches get the exact O(MAX_PERIOD · length) check.
+ * One pass. Looks for a stretch where s[i] === s[i - p] long enough that a unit of length p ≤
+ * MAX_PERIOD repeats MIN_REPEATS times: inside such a loop every code unit occurred at most p units
+ * before, so only stretches of "recently seen" units get the exact O(MAX_PERIOD · length) check.
  */
-function findLoop(s: string): string | undefined {
+function scanOutput(s: string): Scan {
   const n = s.length;
-  if (n < MIN_LOOP_CHARS) return undefined;
+  const scan: Scan = { loop: undefined, newlines: 0, breaks: 0 };
   stamp = (stamp + 1) | 0;
   if (stamp === 0) {
     lastStamp.fill(0);
@@ -55,23 +65,24 @@ function findLoop(s: string): string | undefined {
     let near = false;
     if (i < n) {
       const c = s.charCodeAt(i);
+      if (c === 0x0a) scan.newlines++;
+      if (c === 0x0a || c === 0x3002 || c === 0xff01 || c === 0xff1f || c === 0x21 || c === 0x3f) scan.breaks++;
       near = lastStamp[c] === stamp && i - lastPos[c]! <= MAX_PERIOD;
       lastStamp[c] = stamp;
       lastPos[c] = i;
     }
     if (near) continue;
-    if (i - runStart >= MIN_LOOP_CHARS) {
-      const unit = exactLoop(s, Math.max(0, runStart - MAX_PERIOD), i);
-      if (unit !== undefined) return unit;
-    }
-    runStart = i + 1;
+    if (scan.loop === undefined && i - runStart >= MIN_LOOP_CHARS) scan.loop = exactLoop(s, Math.max(0, runStart - MAX_PERIOD), i);
+    // This unit was not seen nearby, but it may be the first of a loop's units.
+    runStart = i;
   }
-  return undefined;
+  return scan;
 }
 
 function exactLoop(s: string, from: number, to: number): string | undefined {
   for (let p = 1; p <= MAX_PERIOD && p * MIN_REPEATS <= to - from; p++) {
-    const need = Math.max(p * (MIN_REPEATS - 1), MIN_LOOP_CHARS - p);
+    // The last unit may lack its final character (a loop of lines with no last new line).
+    const need = Math.max(p * (MIN_REPEATS - 1) - 1, MIN_LOOP_CHARS - p);
     let run = 0;
     for (let i = from + p; i < to; i++) {
       if (s.charCodeAt(i) !== s.charCodeAt(i - p)) {
@@ -87,9 +98,30 @@ function exactLoop(s: string, from: number, to: number): string | undefined {
   return undefined;
 }
 
+/** The same line (≥ 2 characters) this many times in a row is a loop even when the line is short. */
+const LINE_REPEATS = 8;
+
+function repeatedLine(s: string): string | undefined {
+  let previous = '';
+  let count = 0;
+  let start = 0;
+  for (let i = 0; i <= s.length; i++) {
+    if (i < s.length && s.charCodeAt(i) !== 0x0a) continue;
+    const line = s.slice(start, i).trim();
+    start = i + 1;
+    if (line.length >= 2 && line === previous) {
+      if (++count >= LINE_REPEATS) return line;
+    } else {
+      previous = line;
+      count = 1;
+    }
+  }
+  return undefined;
+}
+
 /** The same sentence (≥ 6 characters) at least 5 times and at least half the output. */
 function dominantSentence(s: string): string | undefined {
-  if (s.length < 60 || countBreaks(s) < 4) return undefined;
+  if (s.length < 40) return undefined;
   const counts = new Map<string, number>();
   let best: string | undefined;
   let bestCount = 0;
@@ -113,12 +145,3 @@ function countFences(s: string): number {
   return n;
 }
 
-function countBreaks(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // 。！？!? and the new line: where dominantSentence splits.
-    if (c === 0x3002 || c === 0xff01 || c === 0xff1f || c === 0x21 || c === 0x3f || c === 0x0a) n++;
-  }
-  return n;
-}

@@ -8,13 +8,15 @@ import { quoteMatch } from './evidence.ts';
 import type { Rule } from './types.ts';
 import type { Task } from '../types.ts';
 
-const ENTITY = /&(?:lt|gt|amp|quot|apos|nbsp|#\d{1,6}|#x[\da-f]{1,6});/iu;
+const ENTITY = /&(?:[a-z]{2,8}|#\d{1,6}|#x[\da-f]{1,6});/iu;
 const TAG = /<\/?(?:br|p|div|span|b|i|u|strong|em|font|li|ul|ol|table|tr|td|th|h[1-6]|a|caption|img|sup|sub|center|blockquote)(?:\s[^<>\n]{0,200})?\/?>/iu;
 /** A task about HTML, XML or code: then tags are the subject. Escaped tags in HTML code are still broken. */
 const ABOUT_TAGS = /HTML|html|XML|xml|标签|网页|前端|代码|程序|脚本|JSX|Vue|React|SVG|Markdown|markdown/u;
 /** A task about entities or encodings: then entities (and mojibake) are the subject. */
 const ABOUT_ENCODING = /实体|转义|entit|escap|编码|解码|字符集|字符引用|乱码|mojibake/iu;
-const MOJIBAKE = /\uFFFD|锟斤拷|烫烫烫|屯屯屯|(?:[ÃÂ][\u0080-\u00bf¡-¿]|â€[™œ\u009d“”˜¦¢]|Ã¤|Ã¶|Ã¼){2}|(?:[åæçèé][\u0080-\u00bf¸-¿]{2}){2}/u;
+/** Mojibake: a UTF-8 lead byte read as Latin-1 followed by a continuation byte (Ã©, â€œ), or GBK's 锟斤拷. */
+const MOJIBAKE_PAIR = /[\u00c2-\u00ef][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]/gu;
+const MOJIBAKE = /\uFFFD|锟斤拷|烫烫烫|屯屯屯/u;
 /** Code lines whose keywords a translator turned into Chinese. */
 const TRANSLATED_CODE = new RegExp(
   [
@@ -29,17 +31,19 @@ const TRANSLATED_CODE = new RegExp(
 );
 
 /** Cheap single-class scans that let most texts skip the slower patterns. */
-const MOJIBAKE_HINT = /[\uFFFDÃÂâåæçèé锟烫屯]/u;
-const CODE_HINT = /返回|打印|如果|对于|：|def|class|function/u;
+const MOJIBAKE_HINT = /[\uFFFD\u00c2-\u00ef锟烫屯]/u;
+const CODE_HINT = /返回|打印|如果|对于|def |class |function |for |if |elif |while |else|try|except|with /u;
 
 function fields(task: Task): [string, string][] {
   return [['output', task.output], ['input', task.input], ['instruction', task.instruction]];
 }
 
 export const markupRule: Rule = (task) => {
-  if (ABOUT_ENCODING.test(task.instruction)) return undefined;
+  // A question about an entity quotes it: HTML里的&lt;表示什么？
+  if (ABOUT_ENCODING.test(task.instruction) || (ENTITY.test(task.instruction) && ABOUT_TAGS.test(task.instruction))) return undefined;
   for (const [name, text] of fields(task)) {
-    const m = MOJIBAKE_HINT.test(text) ? MOJIBAKE.exec(text) : null;
+    if (!MOJIBAKE_HINT.test(text)) continue;
+    const m = MOJIBAKE.exec(text) ?? secondPair(text);
     if (m) return { reason: 'markup_garbage', detail: `${name} has mojibake ${quoteMatch(text, m)}` };
   }
   const code = CODE_HINT.test(task.output) ? TRANSLATED_CODE.exec(task.output) : null;
@@ -51,3 +55,12 @@ export const markupRule: Rule = (task) => {
   }
   return undefined;
 };
+
+/** The second mojibake pair in `s`, if there are two: one odd pair may be a real accented word. */
+function secondPair(s: string): RegExpExecArray | null {
+  MOJIBAKE_PAIR.lastIndex = 0;
+  if (MOJIBAKE_PAIR.exec(s) === null) return null;
+  const m = MOJIBAKE_PAIR.exec(s);
+  MOJIBAKE_PAIR.lastIndex = 0;
+  return m;
+}

@@ -14,11 +14,13 @@ import type { Hit, Rule } from './types.ts';
 
 /** A determiner pointing at one particular thing: 这张, 下面的, 给定的, 附件中的. Not 应该/因此 or 以下哪. */
 const DETERMINER =
-  '(?:(?<![应因如彼从就])(?:这|那|此|该)(?:张|幅|个|段|首|部|份|些|条|则|组)?(?:[^，。？！\\n]{0,6}?的)?' +
+  '(?:(?<![应因如彼从就])(?:这|那|此|该)(?:张|幅|个|段|首|部|份|些|条|则|组)?\\s?(?:[^，。？！\\n]{0,6}?的)?' +
   '|(?:下面|下方|以下|下列|如下|上面|上述|给定)(?!哪|几|是|关于)(?:的|这)?(?:一)?(?:张|幅|个|段|份|组)?[^，。？！\\n]{0,8}?' +
   '|(?:所给|给出|提供|所提供|附上|附带|随附|上传|收到)的[^，。？！\\n]{0,8}?|附件(?:中|里)的?)';
 /** Artifacts that cannot be given in text at all. */
-const PURE_MEDIA = '图片|照片|相片|图像|截图|截屏|画作|绘画|插图|插画|视频|影片|录像|短片|音频|录音|扫描件|幻灯片|image|picture|photo|video|audio|screenshot';
+const PURE_MEDIA = '图片|照片|相片|图像|截图|截屏|画作|绘画|插图|插画|视频|影片|录像|短片|音频|录音|扫描件|幻灯片|地图|image|picture|photo|video|audio|screenshot';
+/** 这幅画, 这张X光片, 下面这张图: a classifier for flat pictures is enough. */
+const PICTURE_CLASSIFIER = /(?:这|那|下面|以下|上面|给定|所给)(?:的|这)?(?:一)?[幅张][^，。？！\n]{0,6}?(?:画|图|片|照|相|海报)(?!刻)/u;
 /** Charts: given in text only as data. */
 const CHART = '图表|统计图|柱状图|条形图|饼图|折线图|散点图|直方图|曲线图|示意图';
 /** Attachments: a file the model would have to open. */
@@ -45,7 +47,7 @@ const URL_IN_TEXT = /https?:\/\/\S{1,300}|www\.\S{1,300}/iu;
 
 /** Producing a picture, a recording, a video. */
 const PRODUCE_IMAGE =
-  /(?:生成|制作|创建|创作|做|给我|发|提供|输出|渲染|合成)(?:一下)?(?:一|1|几|两|三)?(?:张|幅|个|段|部|组|份)?[^，。？！\n]{0,12}?(?:图片|照片|相片|插画|插图|图画|画作|水彩画|油画|素描|壁纸|头像|表情包|GIF|gif|动图|视频|短视频|动画|音频|录音|截图|效果图|渲染图|图像)(?=$|[，。！？；：,.!?;:\s）)]|并|然后|来|用|以|给|发|吧)/u;
+  /(?:生成|制作|创建|创作|做|给我|发|提供|输出|渲染|合成|配上|配)(?:一下)?(?:一|1|几|两|三)?(?:张|幅|个|段|部|组|份)?[^，。？！\n]{0,12}?(?:图片|照片|相片|插画|插图|图画|画作|水彩画|油画|素描|壁纸|头像|表情包|GIF|gif|动图|视频|短视频|动画|音频|录音|截图|效果图|渲染图|图像)(?=$|[，。！？；：,.!?;:\s）)]|并|然后|来|用|以|给|发|吧)/u;
 /** 画/绘制 a picture or an image chart; text diagrams (flowcharts, tables, mind maps, timelines) are text. */
 const DRAW =
   /(?:绘制|手绘|画出|(?:^|[请你我来帮给为替用，。、\s])画(?!蛇|饼|龙点睛|家|面|廊|展|册|风|质|外音)(?:一下)?(?:一|1|几|两|三)?(?:张|幅|个|只|条|棵|座|朵|份)?)[^，。？！\n]{0,16}/u;
@@ -58,12 +60,19 @@ const ENGLISH_PRODUCE =
 
 /** Things in the world, or live data. */
 const ACTION =
-  /打(?:个|一个|一通)?电话|拨打|发短信|发微信|设置(?:一个|一下)?(?:闹钟|提醒|定时器|倒计时|日程)|提醒我|叫醒我|(?:预订|预定|订)(?:一张|一间|一个|张|个)?(?:机票|火车票|车票|酒店|房间|餐厅|座位|外卖)|帮我(?:买|购买|下单|点一?份|订|预约|挂号|支付|转账|付款|发送|寄)|(?:转账|付款)给|搜索并|上网(?:搜索|查|查询|查找|找)|在(?:网上|互联网上?|谷歌|百度|淘宝)(?:搜索|查找|查询|找)|(?:从|在)(?:网站|网页|网络|网上|互联网|Instagram|推特|Twitter|微博|Facebook|抖音)[^，。\n]{0,10}?(?:收集|获取|抓取|爬取|下载|查找|找到)|(?:查找|寻找|搜索|找到|推荐)(?:一下)?(?:我)?附近|(?:查询|查找|搜索|告诉我)(?:一下)?(?:今天|今日|现在|当前|实时|最新|此刻)|(?:今天|今日|现在|此刻|当前|实时)的?(?:天气|气温|股价|汇率|新闻|航班|比分|路况)(?:是|如何|怎么样|怎样|多少)|(?:下载|上传|打开|登录)(?:一下)?(?:这个|该|以下|下面的?|给定的?|此|我的)/u;
-const HOW_TO = /如何|怎么|怎样|为什么|步骤|方法|教程|技巧|指南|注意事项|好处|坏处|利弊|优缺点|区别|流程|原理/u;
+  /打(?:个|一个|一通)?电话|拨打|发短信|发微信|设置[^，。？！\n]{0,10}?(?:闹钟|提醒|定时器|倒计时|日程)|提醒我|叫醒我|(?:预订|预定|订)[^，。？！\n]{0,10}?(?:机票|火车票|车票|酒店|房间|餐厅|座位|外卖)|帮我(?:在[^，。？！\n]{1,8}?)?(?:买|购买|下单|点一?份|订|预约|挂号|支付|转账|付款|发送|寄)|(?:转账|付款)给|搜索并|上网(?:搜索|查|查询|查找|找)|在(?:网上|互联网上?|谷歌|百度|淘宝|京东)上?(?:搜索|查找|查询|找|买|购买|下单)|(?:从|在)(?:网站|网页|网络|网上|互联网|Instagram|推特|Twitter|微博|Facebook|抖音)[^，。\n]{0,10}?(?:收集|获取|抓取|爬取|下载|查找|找到)|(?:查找|寻找|搜索|找到|推荐)(?:一下)?(?:我)?附近|(?:下载|上传|打开|登录)(?:一下)?(?:这个|该|以下|下面的?|给定的?|此|我的)/u;
+/** Live data: what the time, the weather or a price is now. */
+const LIVE =
+  /(?:查询|查找|搜索|告诉我)(?:一下)?(?:今天|今日|现在|当前|实时|最新|此刻)|(?:今天|今日|现在|此刻|当前|实时)[^，。？！\n]{0,6}?(?:天气|气温|股价|汇率|新闻|航班|比分|路况)(?:是|如何|怎么样|怎样|多少)/u;
+const HOW_TO = /如何|怎么(?!样)|怎样|为什么|注意|哪些|步骤|方法|教程|技巧|指南|注意事项|好处|坏处|利弊|优缺点|区别|流程|原理/u;
 
 function hit(where: string, text: string, m: RegExpExecArray, what: string): Hit {
   return { reason: 'needs_non_text', detail: `${where} ${quoteMatch(text, m)}: ${what}` };
 }
+
+/** Cheap gates: every media pattern needs one of these characters, every web pattern one of those. */
+const MEDIA_HINT = /[图照相画绘素视影录音频片截屏幻灯地像表插海报附件唱奏播拍歌曲动壁头听]|PDF|Excel|GIF|gif|image|picture|photo|video|audio|screenshot|draw|paint|sketch/iu;
+const WEB_HINT = /[网链页址]|URL|url|http|www/u;
 
 export const nonTextRule: Rule = ({ instruction, input }) => {
   const standIn = inputStandIn(input);
@@ -75,37 +84,44 @@ export const nonTextRule: Rule = ({ instruction, input }) => {
   if (standIn?.kind === 'url' && (ACCESS_VERB.test(instruction) || MEDIA_WORD.test(instruction))) {
     return { reason: 'needs_non_text', detail: `input is a link to open: "${standIn.evidence.slice(0, 40)}"` };
   }
-  let m = DEICTIC_MEDIA.exec(instruction) ?? ENGLISH_DEICTIC.exec(instruction);
+  const media = MEDIA_HINT.test(instruction);
+  const web = WEB_HINT.test(instruction);
+  let m: RegExpExecArray | null = null;
+  if (media) m = DEICTIC_MEDIA.exec(instruction) ?? PICTURE_CLASSIFIER.exec(instruction) ?? ENGLISH_DEICTIC.exec(instruction);
   if (m && !inputGivesIt) return hit('instruction', instruction, m, 'refers to a picture or recording that is not there');
-  m = DEICTIC_CHART.exec(instruction);
+  m = media ? DEICTIC_CHART.exec(instruction) : null;
   if (m && (input === '' || standIn !== undefined || !/\d/u.test(input))) {
     return hit('instruction', instruction, m, 'refers to a chart whose data is not given');
   }
-  m = DEICTIC_ATTACHMENT.exec(instruction);
+  m = media ? DEICTIC_ATTACHMENT.exec(instruction) : null;
   if (m && !inputGivesIt) return hit('instruction', instruction, m, 'refers to an attachment');
-  m = IN_MEDIA.exec(instruction);
+  m = media ? IN_MEDIA.exec(instruction) : null;
   if (m && !inputGivesIt && !GENERAL_QUESTION.test(instruction)) {
     return hit('instruction', instruction, m, 'refers to a picture that is not there');
   }
-  m = LISTEN.exec(instruction);
+  m = media ? LISTEN.exec(instruction) : null;
   if (m) return hit('instruction', instruction, m, 'asks to listen to a recording');
-  m = OPEN_WEB.exec(instruction);
+  m = web ? OPEN_WEB.exec(instruction) : null;
   if (m && !HOW_TO.test(instruction)) return hit('instruction', instruction, m, 'asks to open a web page');
-  m = DEICTIC_WEB.exec(instruction);
+  m = web ? DEICTIC_WEB.exec(instruction) : null;
   if (m && ACCESS_VERB.test(instruction)) return hit('instruction', instruction, m, 'refers to a web page to read');
-  m = URL_IN_TEXT.exec(instruction);
+  m = web ? URL_IN_TEXT.exec(instruction) : null;
   if (m && ACCESS_VERB.test(instruction)) return hit('instruction', instruction, m, 'asks to open a link');
 
   const howTo = HOW_TO.test(instruction);
-  if (!howTo) {
+  if (!howTo && media) {
     m = PRODUCE_IMAGE.exec(instruction) ?? RECORD.exec(instruction) ?? PERFORM.exec(instruction);
     if (m) return hit('instruction', instruction, m, 'asks for a picture, recording or performance');
     m = DRAW.exec(instruction);
     if (m && !TEXT_DIAGRAM.test(instruction)) return hit('instruction', instruction, m, 'asks for a drawing');
     m = ENGLISH_PRODUCE.exec(instruction);
     if (m && !TEXT_DIAGRAM.test(instruction)) return hit('instruction', instruction, m, 'asks for a picture or recording');
-    m = ACTION.exec(instruction);
-    if (m) return hit('instruction', instruction, m, 'asks for an action in the world or live data');
   }
+  if (!howTo) {
+    m = ACTION.exec(instruction);
+    if (m) return hit('instruction', instruction, m, 'asks for an action in the world');
+  }
+  m = LIVE.exec(instruction);
+  if (m) return hit('instruction', instruction, m, 'asks for live data');
   return undefined;
 };

@@ -10,7 +10,7 @@ import type { Rule } from './types.ts';
 const READABLE = /[\p{L}\p{N}\p{So}]/u;
 /** A stand-in the model writes where content should be. */
 const STAND_IN_WORD =
-  /插入|此处|这里应|放置|附上|添加|图|照片|相片|截图|视频|音频|录音|链接|标志|徽标|设计|示意|logo|image|img|photo|picture|video|audio|chart|graph|insert|placeholder|nooutput|no output|noinput|无输出|无输入|无回答|略|省略|待补充|待填写|内容/iu;
+  /插入|此处|这里应|放置|附上|添加|图|表格|照片|相片|截图|视频|音频|录音|链接|标志|徽标|设计|示意|logo|image|img|photo|picture|video|audio|chart|graph|insert|placeholder|nooutput|no output|noinput|无输出|无输入|无回答|略|省略|待补充|待填写|内容/iu;
 /** The whole (trimmed) output is one short bracketed phrase with no data in it. */
 const WHOLE_BRACKETED = /^[[【<＜(（{〔]([^\]】>＞)）}〕\n]{1,40})[\]】>＞)）}〕]$/u;
 const DATA_LIKE = /[\d,，、;；=+*|]/u;
@@ -18,7 +18,7 @@ const DATA_LIKE = /[\d,，、;；=+*|]/u;
 const STAND_IN_LINE =
   /^[ \t]*[[【<＜(（〔][ \t]*(?:插入|此处|这里|请插入|附|添加)?[^\]】>＞)）〕\n]{0,20}?(?:图片|图像|图表|照片|截图|示意图|插图|视频|音频|image|img|photo|picture|chart|video)[^\]】>＞)）〕\n]{0,20}[\]】>＞)）〕][ \t]*$/imu;
 /** "(此处应为…)", "[此处插入…]": the model saying where content would go. */
-const HERE_WOULD_BE = /[[【(（〔<＜]\s*(?:此处|这里|在此)(?:应|应该|应当|将|可|可以|会)?(?:为|是|插入|放|放置|显示|添加|附上|省略|填写|展示)/u;
+const HERE_WOULD_BE = /[[【(（〔<＜]\s*(?:请在此处|此处|在这里|这里|在此)(?:应|应该|应当|将|可|可以|会)?(?:为|是|插入|放|放置|显示|添加|附上|省略|填写|展示)/u;
 /** Template markers leaking into the answer. */
 const MARKER = /<\s*(?:nooutput|no output|noinput|no input|无输出|无输入)\s*>/iu;
 const MARKDOWN_IMAGE = /!\[[^\]\n]{0,200}\]\([^)\n]{0,500}\)/gu;

@@ -33,7 +33,8 @@ export const refusalRule: Rule = ({ instruction, input, output }) => {
   const voice = VOICE_TASK.test(instruction) || /抱歉|对不起|遗憾|无法|不能/u.test(input);
   const first = firstSentence(output);
   if (!voice) {
-    const m = FIRST_SENTENCE_ZH.exec(first) ?? SELF_AI.exec(output) ?? (ENGLISH_HINT.test(output) ? SELF_AI_EN.exec(output) : null);
+    const m = FIRST_SENTENCE_ZH.exec(first) ?? (mayDescribeSelf(output) ? SELF_AI.exec(output) : null) ??
+      (ENGLISH_HINT.test(output) ? SELF_AI_EN.exec(output) : null);
     if (m) return { reason: 'refusal', detail: `output ${quoteMatch(output, m)}` };
     return undefined;
   }
@@ -53,4 +54,9 @@ function firstSentence(s: string): string {
     if (c === '\n') return s.slice(0, i);
   }
   return s.slice(0, end);
+}
+
+/** Every SELF_AI alternative starts with 作为 or 我 followed by one of a few words: a cheap gate. */
+function mayDescribeSelf(s: string): boolean {
+  return s.includes('作为') || s.includes('我是') || s.includes('我只') || s.includes('我仅') || s.includes('我没有') || s.includes('我无法') || s.includes('我不能');
 }

@@ -15,12 +15,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normalize } from '../../pipeline/dedup/similarity.ts';
-import { checkTask, RULE_REASONS } from '../../pipeline/rules/index.ts';
+import { checkTask, DEFAULT_RULE_OPTIONS, RULE_REASONS, RULES } from '../../pipeline/rules/index.ts';
 import { charLength, cleanTask } from '../../pipeline/text.ts';
 import type { Task } from '../../pipeline/types.ts';
 import { type LabelledCase, LabelsError, readLabels } from './labels.ts';
 
-type Decide = (task: Task) => string | undefined;
+type Decide = (task: Task, finishReason?: string | null) => string | undefined;
 
 // ---------------------------------------------------------------------------------------------------
 // "before": the word-list rules of the old pipeline/filters.ts, verbatim in behaviour.
@@ -57,8 +57,8 @@ const before: Decide = ({ instruction, input, output }) => {
   return undefined;
 };
 
-const after: Decide = (task) => {
-  const v = checkTask(task);
+const after: Decide = (task, finishReason) => {
+  const v = checkTask(task, DEFAULT_RULE_OPTIONS, { finishReason });
   return v.ok ? undefined : v.reason;
 };
 
@@ -92,7 +92,7 @@ export function score(cases: readonly LabelledCase[], decide: Decide): Report {
   const overall = { predicted: 0, correct: 0, detectable: 0, caught: 0, keptJunk: 0, kept: 0 };
   const mistakes: Report['mistakes'] = [];
   for (const c of cases) {
-    const got = decide(cleanTask(c));
+    const got = decide(cleanTask(c), c.finish_reason);
     const ok = acceptable(c);
     if (got !== undefined) {
       overall.predicted++;
@@ -162,12 +162,17 @@ function timing(cases: readonly LabelledCase[], records: number): string {
   const [clean] = time(() => tasks.reduce((n, t) => n + cleanTask(t).output.length, 0));
   const [old] = time(() => cleaned.reduce((n, t) => n + (before(t) === undefined ? 0 : 1), 0));
   const [now] = time(() => cleaned.reduce((n, t) => n + (after(t) === undefined ? 0 : 1), 0));
+  const families = RULES.map((rule) => {
+    const [ms] = time(() => cleaned.reduce((n, t) => n + (rule(t, DEFAULT_RULE_OPTIONS, {}) === undefined ? 0 : 1), 0));
+    return `${rule.name.replace(/Rule$/, '')} ${ms.toFixed(0)}`;
+  });
   const chars = cleaned.reduce((n, t) => n + t.instruction.length + t.input.length + t.output.length, 0);
   return [
     `time on ${records} records (${(chars / 1e6).toFixed(1)}M UTF-16 units), median of 5 runs:`,
     `  baseline: cleanTask (normalise every field)   ${clean.toFixed(1).padStart(8)} ms`,
     `  before:   old word-list rules                 ${old.toFixed(1).padStart(8)} ms  (${(old / clean).toFixed(2)}× baseline)`,
     `  after:    pipeline/rules                      ${now.toFixed(1).padStart(8)} ms  (${(now / clean).toFixed(2)}× baseline)  target < 1000 ms`,
+    `  each family on every record (ms): ${families.join(', ')}`,
   ].join('\n');
 }
 

@@ -16,6 +16,8 @@ export const LabelledCase = z
     /** Other reasons that also fit (a task can be junk twice over); a rule giving one of them is right. */
     also: z.array(LabelReason).optional(),
     note: z.string().optional(),
+    /** `finish_reason` of the completion the output is the whole of, when known (`length`: cut by the limit). */
+    finish_reason: z.string().nullable().optional(),
   })
   .refine((c) => (c.verdict === 'reject') === (c.reason !== undefined), { message: 'reason is required for reject and only for reject' });
 
