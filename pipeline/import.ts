@@ -5,7 +5,7 @@
  */
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
-import { DEFAULT_FILTER_OPTIONS } from './filters.ts';
+import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
 import { Ingestor, type IngestResult } from './ingest.ts';
 import type { Store } from './store/store.ts';
 import { cleanTask } from './text.ts';
@@ -34,7 +34,7 @@ const CHUNK = 5000;
 
 export function importTasks(store: Store, index: NearDupIndex, tasks: readonly Task[], options: ImportOptions): ImportSummary {
   const ingestor = new Ingestor(store, index, {
-    similarity: options.similarity, filters: DEFAULT_FILTER_OPTIONS, skipFilters: !options.filter,
+    similarity: options.similarity, filters: DEFAULT_RULE_OPTIONS, skipFilters: !options.filter,
   });
   const seen = store.keysOfSource(options.source);
   const summary: ImportSummary = { total: tasks.length, alreadyImported: 0, accepted: 0, rejected: {} };

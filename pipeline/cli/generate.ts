@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { runBatchStep } from '../batch.ts';
 import { DatasetError } from '../datasets.ts';
-import { DEFAULT_FILTER_OPTIONS } from '../filters.ts';
+import { DEFAULT_RULE_OPTIONS } from '../rules/index.ts';
 import { runOnline, GenerationFailed, type RunSummary } from '../online.ts';
 import { createLlmClient, redact } from '../llm.ts';
 import { createBatchApi } from '../llm/batch-api.ts';
@@ -239,7 +239,7 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
     const common = {
       target: flags.n, mode: flags.mode, template, seeds, topics, taskTypes, params,
       tasksPerRequest: flags.tasksPerRequest, maxOutputChars: flags.maxOutputChars,
-      similarity: flags.similarity, filters: DEFAULT_FILTER_OPTIONS, resume: !flags.newRun,
+      similarity: flags.similarity, filters: DEFAULT_RULE_OPTIONS, resume: !flags.newRun,
       // The flags, never the environment: the key must not reach the DB.
       runOptions: { ...runFlags, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
       price, maxCostUsd: flags.maxCost, maxRequests: flags.maxRequests,

@@ -20,7 +20,7 @@ const DETERMINER =
 /** Artifacts that cannot be given in text at all. */
 const PURE_MEDIA = '图片|照片|相片|图像|截图|截屏|画作|绘画|插图|插画|视频|影片|录像|短片|音频|录音|扫描件|幻灯片|地图|image|picture|photo|video|audio|screenshot';
 /** 这幅画, 这张X光片, 下面这张图: a classifier for flat pictures is enough. */
-const PICTURE_CLASSIFIER = /(?:这|那|下面|以下|上面|给定|所给)(?:的|这)?(?:一)?[幅张][^，。？！\n]{0,6}?(?:画|图|片|照|相|海报)(?!刻)/u;
+const PICTURE_CLASSIFIER = /(?:这|那|下面|以下|上面|给定|所给)(?:的|这)?(?:一)?[幅张][^，。？！\n]{0,6}?(?:画|图|(?<!明信|名|卡|纸)片|照|相|海报)(?!刻)/u;
 /** Charts: given in text only as data. */
 const CHART = '图表|统计图|柱状图|条形图|饼图|折线图|散点图|直方图|曲线图|示意图';
 /** Attachments: a file the model would have to open. */
@@ -31,6 +31,10 @@ const DEICTIC_CHART = new RegExp(`${DETERMINER}(?:${CHART})`, 'u');
 const DEICTIC_ATTACHMENT = new RegExp(`(?:${ATTACHMENT})(?:中|里|内)|(?:附上|附带|随附|上传)的(?:文件|文档|表格)`, 'iu');
 /** "in the photo" without a determiner: 照片中的人物, 如图所示. */
 const IN_MEDIA = /(?:图片|照片|相片|图像|画面|视频|录音|音频|截图)(?:中|里|上)(?:的|有|出现|显示|所示)|如图(?:所示|中)|图中(?:的|所示)/u;
+/** "Based on the video": a definite reference without a determiner. */
+const BASED_ON_MEDIA = /(?:根据|按照|参考|结合|观看|看完|看了)(?:这|该)?(?:视频|图片|照片|录音|音频|截图|图像|录像)(?!的?(?:格式|类型|技巧|方法|原理|种类))/u;
+/** An input that describes a picture or recording in words (五颜六色的花田照片, 画面：…) stands in for it fairly. */
+const DESCRIBES_MEDIA = /图片|图像|图中|照片|相片|画面|视频|镜头|录音|音频|影像|截图|描述/u;
 /** General questions about media are text: 为什么照片中会有红眼？ */
 const GENERAL_QUESTION = /为什么|为何|如何|怎么|怎样|通常|一般|常见|原理|技巧|方法|步骤|教程|哪些/u;
 const ENGLISH_DEICTIC =
@@ -60,11 +64,12 @@ const ENGLISH_PRODUCE =
 
 /** Things in the world, or live data. */
 const ACTION =
-  /打(?:个|一个|一通)?电话|拨打|发短信|发微信|设置[^，。？！\n]{0,10}?(?:闹钟|提醒|定时器|倒计时|日程)|提醒我|叫醒我|(?:预订|预定|订)[^，。？！\n]{0,10}?(?:机票|火车票|车票|酒店|房间|餐厅|座位|外卖)|帮我(?:在[^，。？！\n]{1,8}?)?(?:买|购买|下单|点一?份|订|预约|挂号|支付|转账|付款|发送|寄)|(?:转账|付款)给|搜索并|上网(?:搜索|查|查询|查找|找)|在(?:网上|互联网上?|谷歌|百度|淘宝|京东)上?(?:搜索|查找|查询|找|买|购买|下单)|(?:从|在)(?:网站|网页|网络|网上|互联网|Instagram|推特|Twitter|微博|Facebook|抖音)[^，。\n]{0,10}?(?:收集|获取|抓取|爬取|下载|查找|找到)|(?:查找|寻找|搜索|找到|推荐)(?:一下)?(?:我)?附近|(?:下载|上传|打开|登录)(?:一下)?(?:这个|该|以下|下面的?|给定的?|此|我的)/u;
+  /打(?:个|一个|一通)?电话|拨打|发短信|发微信|设置[^，。？！\n]{0,10}?(?:闹钟|提醒|定时器|倒计时|日程)|提醒我|叫醒我|(?:预订|预定|订)[^，。？！\n]{0,10}?(?:机票|火车票|车票|酒店|房间|餐厅|座位|外卖)|帮我(?:在[^，。？！\n]{1,8}?)?(?:买|购买|下单|点一?份|订|预约|挂号|支付|转账|付款|发送|寄)|(?:转账|付款)给|搜索并|上网(?:搜索|查|查询|查找|找)|在(?:网上|互联网上?|谷歌|百度|淘宝|京东)上?(?:搜索|查找|查询|找)|(?:从|在)(?:网站|网页|网络|网上|互联网|Instagram|推特|Twitter|微博|Facebook|抖音)[^，。\n]{0,10}?(?:收集|获取|抓取|爬取|下载|查找|找到)|(?:查找|寻找|搜索|找到|推荐)(?:一下)?(?:我)?附近|(?:下载|上传|打开|登录)(?:一下)?(?:这个|该|以下|下面的?|给定的?|此|我的)|(?:打开|下载|解压|上传)(?:一下)?(?:附件|文件|压缩包|文档|链接|网址|网页)/u;
 /** Live data: what the time, the weather or a price is now. */
 const LIVE =
   /(?:查询|查找|搜索|告诉我)(?:一下)?(?:今天|今日|现在|当前|实时|最新|此刻)|(?:今天|今日|现在|此刻|当前|实时)[^，。？！\n]{0,6}?(?:天气|气温|股价|汇率|新闻|航班|比分|路况)(?:是|如何|怎么样|怎样|多少)/u;
-const HOW_TO = /如何|怎么(?!样)|怎样|为什么|注意|哪些|步骤|方法|教程|技巧|指南|注意事项|好处|坏处|利弊|优缺点|区别|流程|原理/u;
+/** Asking how, why or which: knowledge, not an action. A topic word alone (记忆方法) is not a question. */
+const HOW_TO = /如何|怎么(?!样)|怎样|为什么|注意|哪些|(?:的|些|种|个)小?(?:步骤|方法|教程|技巧|指南|好处|坏处|利弊|优缺点|区别|流程|原理)/u;
 
 function hit(where: string, text: string, m: RegExpExecArray, what: string): Hit {
   return { reason: 'needs_non_text', detail: `${where} ${quoteMatch(text, m)}: ${what}` };
@@ -77,6 +82,8 @@ const WEB_HINT = /[网链页址]|URL|url|http|www/u;
 export const nonTextRule: Rule = ({ instruction, input }) => {
   const standIn = inputStandIn(input);
   const inputGivesIt = input !== '' && standIn === undefined;
+  // A picture or a recording can be given in text only as a description of it.
+  const inputDescribesMedia = inputGivesIt && DESCRIBES_MEDIA.test(input);
 
   if (standIn?.kind === 'media') {
     return { reason: 'needs_non_text', detail: `input "${standIn.evidence.slice(0, 40)}" stands in for a missing picture or recording` };
@@ -88,15 +95,15 @@ export const nonTextRule: Rule = ({ instruction, input }) => {
   const web = WEB_HINT.test(instruction);
   let m: RegExpExecArray | null = null;
   if (media) m = DEICTIC_MEDIA.exec(instruction) ?? PICTURE_CLASSIFIER.exec(instruction) ?? ENGLISH_DEICTIC.exec(instruction);
-  if (m && !inputGivesIt) return hit('instruction', instruction, m, 'refers to a picture or recording that is not there');
+  if (m && !inputDescribesMedia) return hit('instruction', instruction, m, 'refers to a picture or recording that is not there');
   m = media ? DEICTIC_CHART.exec(instruction) : null;
   if (m && (input === '' || standIn !== undefined || !/\d/u.test(input))) {
     return hit('instruction', instruction, m, 'refers to a chart whose data is not given');
   }
   m = media ? DEICTIC_ATTACHMENT.exec(instruction) : null;
   if (m && !inputGivesIt) return hit('instruction', instruction, m, 'refers to an attachment');
-  m = media ? IN_MEDIA.exec(instruction) : null;
-  if (m && !inputGivesIt && !GENERAL_QUESTION.test(instruction)) {
+  m = media ? (IN_MEDIA.exec(instruction) ?? BASED_ON_MEDIA.exec(instruction)) : null;
+  if (m && !inputDescribesMedia && !GENERAL_QUESTION.test(instruction)) {
     return hit('instruction', instruction, m, 'refers to a picture that is not there');
   }
   m = media ? LISTEN.exec(instruction) : null;

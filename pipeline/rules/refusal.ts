@@ -25,12 +25,18 @@ const SELF_AI_EN =
 const FIRST_SENTENCE_MAX = 120;
 /** Cheap, case-sensitive hint that an English self-description may be there; the full pattern is slow. */
 const ENGLISH_HINT = /[Aa]s an? |I'm |I am |I cannot|I can't|I'm sorry|I am sorry/;
-/** Tasks whose content may be someone speaking: a story, a dialogue, a letter, a rewrite. */
-const VOICE_TASK =
-  /故事|小说|对话|对白|剧本|短剧|小品|台词|角色|扮演|场景|情景|童话|寓言|笑话|诗|歌词|信|邮件|道歉|借口|回复|回绝|拒绝|婉拒|改写|重写|转述|翻译|语气|口吻|句子|造句|例句|独白|采访|访谈/u;
+/** Tasks whose content is someone speaking: a story, a dialogue, a letter. Their apologies are content. */
+const NARRATIVE =
+  /故事|小说|对话|对白|剧本|短剧|小品|台词|角色|扮演|场景|情景|童话|寓言|笑话|诗|歌词|信件|书信|写信|一封信|回信|来信|邮件|道歉|借口|回复|回绝|拒绝|婉拒|独白|采访|访谈|口吻|话术|客服/u;
+/** Refusing the request: unable to answer, provide, complete, write it. */
+const META_REFUSAL = /(?:无法|不能|没法|没有办法)(?:回答|提供|完成|协助|满足|生成|创作|写|编写|处理)(?:关于|这|该|此|您|你的|相关)/u;
+/** Tasks that transform a given text: an apology in the output is content when the source has one. */
+const TRANSFORM = /改写|重写|转述|翻译|译成|语气|句子|造句|例句|改成|改为|润色|扩写|缩写|续写/u;
+const APOLOGY_IN_SOURCE = /抱歉|对不起|遗憾|无法|不能|没法|不好意思|sorry|apolog|unfortunately|cannot|can't|unable/iu;
 
 export const refusalRule: Rule = ({ instruction, input, output }) => {
-  const voice = VOICE_TASK.test(instruction) || /抱歉|对不起|遗憾|无法|不能/u.test(input);
+  const voice = NARRATIVE.test(instruction) || (TRANSFORM.test(instruction) && APOLOGY_IN_SOURCE.test(instruction + input)) ||
+    /抱歉|对不起|遗憾|无法|不能/u.test(input);
   const first = firstSentence(output);
   if (!voice) {
     const m = FIRST_SENTENCE_ZH.exec(first) ?? (mayDescribeSelf(output) ? SELF_AI.exec(output) : null) ??
@@ -41,8 +47,11 @@ export const refusalRule: Rule = ({ instruction, input, output }) => {
   // In a story or dialogue only the narrator's own opening counts, and only as a machine talking.
   const m = SELF_AI.exec(first) ?? SELF_AI_EN.exec(first);
   if (m && !/[：:“"「]/u.test(first.slice(0, m.index))) return { reason: 'refusal', detail: `output ${quoteMatch(output, m)}` };
+  // Or the narrator refuses the request itself (我无法回答…, 我不能完成…), not a character's line.
   const refused = FIRST_SENTENCE_ZH.exec(first);
-  if (refused && /作为|AI|人工智能|语言模型|超出/u.test(refused[0])) return { reason: 'refusal', detail: `output ${quoteMatch(output, refused)}` };
+  if (refused && (/作为|AI|人工智能|语言模型|超出/u.test(refused[0]) || META_REFUSAL.test(first)) && !/[：:“"「]/u.test(first)) {
+    return { reason: 'refusal', detail: `output ${quoteMatch(output, refused)}` };
+  }
   return undefined;
 };
 
