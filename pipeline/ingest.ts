@@ -67,7 +67,9 @@ export class Ingestor {
           });
           result.rejected[reason] = (result.rejected[reason] ?? 0) + 1;
         };
-        const verdict = this.options.skipFilters ? checkPair(task) : checkTask(task, this.options.filters, { finishReason: batch.finishReason });
+        const verdict = this.options.skipFilters
+          ? checkPair(task)
+          : checkTask(task, this.options.filters, { finishReason: batch.finishReason });
         if (!verdict.ok) {
           reject(verdict.reason, verdict.detail);
           continue;

@@ -59,7 +59,8 @@ describe('details', () => {
 
 describe('totality and cost', () => {
   it('never throws on any strings, and every reason is a known one', () => {
-    const text = fc.string({ unit: fc.oneof(fc.constantFrom(...'这张照片下面的图片抱歉我无法作为AI&lt;>[]【】（）：\n。，的了'), fc.string({ unit: 'binary', maxLength: 1 })), maxLength: 200 });
+    const pieces = fc.constantFrom(...'这张照片下面的图片抱歉我无法作为AI&lt;>[]【】（）：\n。，的了');
+    const text = fc.string({ unit: fc.oneof(pieces, fc.string({ unit: 'binary', maxLength: 1 })), maxLength: 200 });
     fc.assert(
       fc.property(text, text, text, fc.option(fc.constantFrom('length', 'stop')), (instruction, input, output, finishReason) => {
         const v = checkTask({ instruction, input, output }, DEFAULT_RULE_OPTIONS, { finishReason });
@@ -82,7 +83,8 @@ describe('totality and cost', () => {
 describe('labels file', () => {
   it('a bad line is a one-line error naming the file and line', () => {
     const dir = tempDir();
-    const file = writeTemp(dir, 'bad.jsonl', `${JSON.stringify({ instruction: 'a', input: '', output: 'b', verdict: 'keep' })}\n{"instruction":"x","output":"y","verdict":"reject"}\n`);
+    const good = JSON.stringify({ instruction: 'a', input: '', output: 'b', verdict: 'keep' });
+    const file = writeTemp(dir, 'bad.jsonl', `${good}\n{"instruction":"x","output":"y","verdict":"reject"}\n`);
     expect(() => readLabels(file)).toThrow(LabelsError);
     expect(() => readLabels(file)).toThrow(/bad\.jsonl:2: .*reason/);
   });

@@ -22,14 +22,17 @@ export const degenerateRule: Rule = ({ output }, _options, context) => {
   const sentence = scan.breaks >= 4 ? dominantSentence(output) : undefined;
   if (sentence !== undefined) return { reason: 'degenerate_output', detail: `output repeats the sentence ${quote(sentence)}` };
   const line = scan.newlines >= LINE_REPEATS - 1 ? repeatedLine(output) : undefined;
-  if (line !== undefined) return { reason: 'degenerate_output', detail: `output repeats the line ${quote(line)} ${LINE_REPEATS}+ times in a row` };
+  if (line !== undefined) {
+    return { reason: 'degenerate_output', detail: `output repeats the line ${quote(line)} ${LINE_REPEATS}+ times in a row` };
+  }
   const end = output.trimEnd();
-  if (countFences(end) % 2 === 1) return { reason: 'degenerate_output', detail: `output ends inside a code block: ${quote(end, end.length - 20)}` };
+  const tail = quote(end, end.length - 20);
+  if (countFences(end) % 2 === 1) return { reason: 'degenerate_output', detail: `output ends inside a code block: ${tail}` };
   if (end.length >= 20 && CUT_MID_SENTENCE.test(end)) {
-    return { reason: 'degenerate_output', detail: `output ends mid-sentence: ${quote(end, end.length - 20)}` };
+    return { reason: 'degenerate_output', detail: `output ends mid-sentence: ${tail}` };
   }
   if (context.finishReason === 'length' && !/[。！？!?.…」』”"’)）\]】}>》]$/u.test(end)) {
-    return { reason: 'degenerate_output', detail: `the reply hit the token limit and the output ends mid-sentence: ${quote(end, end.length - 20)}` };
+    return { reason: 'degenerate_output', detail: `the reply hit the token limit and the output ends mid-sentence: ${tail}` };
   }
   return undefined;
 };

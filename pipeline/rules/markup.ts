@@ -9,7 +9,11 @@ import type { Rule } from './types.ts';
 import type { Task } from '../types.ts';
 
 const ENTITY = /&(?:[a-z]{2,8}|#\d{1,6}|#x[\da-f]{1,6});/iu;
-const TAG = /<\/?(?:br|p|div|span|b|i|u|strong|em|font|li|ul|ol|table|tr|td|th|h[1-6]|a|caption|img|sup|sub|center|blockquote)(?:\s[^<>\n]{0,200})?\/?>/iu;
+const TAG = new RegExp(
+  String.raw`<\/?(?:br|p|div|span|b|i|u|strong|em|font|li|ul|ol|table|tr|td|th|h[1-6]|a|caption|img|sup|sub|center|blockquote)` +
+  String.raw`(?:\s[^<>\n]{0,200})?\/?>`,
+  'iu',
+);
 /** A task about HTML, XML or code: then tags are the subject. Escaped tags in HTML code are still broken. */
 const ABOUT_TAGS = /HTML|html|XML|xml|标签|网页|前端|代码|程序|脚本|JSX|Vue|React|SVG|Markdown|markdown/u;
 /** A task about entities or encodings: then entities (and mojibake) are the subject. */

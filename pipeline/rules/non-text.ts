@@ -11,6 +11,7 @@
 import { quoteMatch } from './evidence.ts';
 import { inputStandIn, MEDIA_WORD } from './placeholder-input.ts';
 import type { Hit, Rule } from './types.ts';
+import { anyOf } from './pattern.ts';
 
 /** A determiner pointing at one particular thing: 这张, 下面的, 给定的, 附件中的. Not 应该/因此 or 以下哪. */
 const DETERMINER =
@@ -38,7 +39,11 @@ const DESCRIBES_MEDIA = /图片|图像|图中|照片|相片|画面|视频|镜头
 /** General questions about media are text: 为什么照片中会有红眼？ */
 const GENERAL_QUESTION = /为什么|为何|如何|怎么|怎样|通常|一般|常见|原理|技巧|方法|步骤|教程|哪些/u;
 const ENGLISH_DEICTIC =
-  /\b(?:this|these|that|the (?:attached|following|given|above|below|provided)|attached|in the)\s+(?:image|picture|photo(?:graph)?|video|audio|recording|screenshot|chart|graph|diagram)s?\b/iu;
+  new RegExp(
+    String.raw`\b(?:this|these|that|the (?:attached|following|given|above|below|provided)|attached|in the)\s+` +
+    String.raw`(?:image|picture|photo(?:graph)?|video|audio|recording|screenshot|chart|graph|diagram)s?\b`,
+    'iu',
+  );
 
 /** Listening to or opening something. */
 const LISTEN = /(?:听|收听)(?:一下|一听|完)?(?:这|那|下面|以下|给定|附件)/u;
@@ -51,20 +56,96 @@ const URL_IN_TEXT = /https?:\/\/\S{1,300}|www\.\S{1,300}/iu;
 
 /** Producing a picture, a recording, a video. */
 const PRODUCE_IMAGE =
-  /(?:生成|制作|创建|创作|做|给我|发|提供|输出|渲染|合成|配上|配)(?:一下)?(?:一|1|几|两|三)?(?:张|幅|个|段|部|组|份)?[^，。？！\n]{0,12}?(?:图片|照片|相片|插画|插图|图画|画作|水彩画|油画|素描|壁纸|头像|表情包|GIF|gif|动图|视频|短视频|动画|音频|录音|截图|效果图|渲染图|图像)(?=$|[，。！？；：,.!?;:\s）)]|并|然后|来|用|以|给|发|吧)/u;
+  new RegExp(
+    String.raw`(?:生成|制作|创建|创作|做|给我|发|提供|输出|渲染|合成|配上|配)(?:一下)?(?:一|1|几|两|三)?(?:张|幅|个|段|部|组|份)?[^，。？！\n]{0,12}?` +
+    String.raw`(?:图片|照片|相片|插画|插图|图画|画作|水彩画|油画|素描|壁纸|头像|表情包|GIF|gif|动图|视频|短视频|动画|音频|录音|截图|效果图|渲染图|图像)` +
+    String.raw`(?=$|[，。！？；：,.!?;:\s）)]|并|然后|来|用|以|给|发|吧)`,
+    'u',
+  );
 /** 画/绘制 a picture or an image chart; text diagrams (flowcharts, tables, mind maps, timelines) are text. */
 const DRAW =
   /(?:绘制|手绘|画出|(?:^|[请你我来帮给为替用，。、\s])画(?!蛇|饼|龙点睛|家|面|廊|展|册|风|质|外音)(?:一下)?(?:一|1|几|两|三)?(?:张|幅|个|只|条|棵|座|朵|份)?)[^，。？！\n]{0,16}/u;
-const TEXT_DIAGRAM =
-  /流程图|时序图|序列图|类图|状态图|ER图|E-R图|甘特图|思维导图|脑图|时间线|时间轴|表格|统计表|数据表|树状图|结构图|架构图|关系图|图表|大纲|清单|列表|ASCII|字符画|Mermaid|mermaid|Markdown|markdown|文字|文本|代码|程序|HTML|SVG|CSS|Python|canvas|turtle|matplotlib|函数|算法|LaTeX|TikZ/u;
-const RECORD = /(?:(?<![记目收抄登摘实著备语])录|录制|(?<![节球合竞])拍|拍摄|剪辑)(?:一下)?(?:一|1|几)?(?:段|个|首|张|部|组)?[^，。？！\n]{0,10}?(?:音频|视频|录音|语音|歌|播客|照片|相片|短片|影片|vlog|Vlog)(?=$|[，。！？；：,.!?;:\s）)]|并|然后|来|用|以|给|发|吧)/u;
+const TEXT_DIAGRAM = anyOf(
+  'u',
+  String.raw`流程图`,
+  String.raw`时序图`,
+  String.raw`序列图`,
+  String.raw`类图`,
+  String.raw`状态图`,
+  String.raw`ER图`,
+  String.raw`E-R图`,
+  String.raw`甘特图`,
+  String.raw`思维导图`,
+  String.raw`脑图`,
+  String.raw`时间线`,
+  String.raw`时间轴`,
+  String.raw`表格`,
+  String.raw`统计表`,
+  String.raw`数据表`,
+  String.raw`树状图`,
+  String.raw`结构图`,
+  String.raw`架构图`,
+  String.raw`关系图`,
+  String.raw`图表`,
+  String.raw`大纲`,
+  String.raw`清单`,
+  String.raw`列表`,
+  String.raw`ASCII`,
+  String.raw`字符画`,
+  String.raw`Mermaid`,
+  String.raw`mermaid`,
+  String.raw`Markdown`,
+  String.raw`markdown`,
+  String.raw`文字`,
+  String.raw`文本`,
+  String.raw`代码`,
+  String.raw`程序`,
+  String.raw`HTML`,
+  String.raw`SVG`,
+  String.raw`CSS`,
+  String.raw`Python`,
+  String.raw`canvas`,
+  String.raw`turtle`,
+  String.raw`matplotlib`,
+  String.raw`函数`,
+  String.raw`算法`,
+  String.raw`LaTeX`,
+  String.raw`TikZ`,
+);
+const RECORD = new RegExp(
+  String.raw`(?:(?<![记目收抄登摘实著备语])录|录制|(?<![节球合竞])拍|拍摄|剪辑)(?:一下)?(?:一|1|几)?` +
+  String.raw`(?:段|个|首|张|部|组)?[^，。？！\n]{0,10}?(?:音频|视频|录音|语音|歌|播客|照片|相片|短片|影片|vlog|Vlog)` +
+  String.raw`(?=$|[，。！？；：,.!?;:\s）)]|并|然后|来|用|以|给|发|吧)`,
+  'u',
+);
 const PERFORM = /(?:播放|演奏|演唱|弹奏|哼唱|唱)(?:一下|一首|一段|一曲|这首|这段|下面|以下)/u;
-const ENGLISH_PRODUCE =
-  /\b(?:draw|paint|sketch)\s+(?:a|an|me|the|some)\b|\b(?:generate|create|make|produce|render)\s+(?:an?\s+|the\s+)?(?:image|picture|photo|drawing|illustration|video|audio|gif)\b/iu;
+const ENGLISH_PRODUCE = anyOf(
+  'iu',
+  String.raw`\b(?:draw|paint|sketch)\s+(?:a|an|me|the|some)\b`,
+  String.raw`\b(?:generate|create|make|produce|render)\s+(?:an?\s+|the\s+)?(?:image|picture|photo|drawing|illustration|video|audio|gif)\b`,
+);
 
 /** Things in the world, or live data. */
-const ACTION =
-  /打(?:个|一个|一通)?电话|拨打|发短信|发微信|设置[^，。？！\n]{0,10}?(?:闹钟|提醒|定时器|倒计时|日程)|提醒我|叫醒我|(?:预订|预定|订)[^，。？！\n]{0,10}?(?:机票|火车票|车票|酒店|房间|餐厅|座位|外卖)|帮我(?:在[^，。？！\n]{1,8}?)?(?:买|购买|下单|点一?份|订|预约|挂号|支付|转账|付款|发送|寄)|(?:转账|付款)给|搜索并|上网(?:搜索|查|查询|查找|找)|在(?:网上|互联网上?|谷歌|百度|淘宝|京东)上?(?:搜索|查找|查询|找)|(?:从|在)(?:网站|网页|网络|网上|互联网|Instagram|推特|Twitter|微博|Facebook|抖音)[^，。\n]{0,10}?(?:收集|获取|抓取|爬取|下载|查找|找到)|(?:查找|寻找|搜索|找到|推荐)(?:一下)?(?:我)?附近|(?:下载|上传|打开|登录)(?:一下)?(?:这个|该|以下|下面的?|给定的?|此|我的)|(?:打开|下载|解压|上传)(?:一下)?(?:附件|文件|压缩包|文档|链接|网址|网页)/u;
+const ACTION = anyOf(
+  'u',
+  String.raw`打(?:个|一个|一通)?电话`,
+  String.raw`拨打`,
+  String.raw`发短信`,
+  String.raw`发微信`,
+  String.raw`设置[^，。？！\n]{0,10}?(?:闹钟|提醒|定时器|倒计时|日程)`,
+  String.raw`提醒我`,
+  String.raw`叫醒我`,
+  String.raw`(?:预订|预定|订)[^，。？！\n]{0,10}?(?:机票|火车票|车票|酒店|房间|餐厅|座位|外卖)`,
+  String.raw`帮我(?:在[^，。？！\n]{1,8}?)?(?:买|购买|下单|点一?份|订|预约|挂号|支付|转账|付款|发送|寄)`,
+  String.raw`(?:转账|付款)给`,
+  String.raw`搜索并`,
+  String.raw`上网(?:搜索|查|查询|查找|找)`,
+  String.raw`在(?:网上|互联网上?|谷歌|百度|淘宝|京东)上?(?:搜索|查找|查询|找)`,
+  String.raw`(?:从|在)(?:网站|网页|网络|网上|互联网|Instagram|推特|Twitter|微博|Facebook|抖音)[^，。\n]{0,10}?(?:收集|获取|抓取|爬取|下载|查找|找到)`,
+  String.raw`(?:查找|寻找|搜索|找到|推荐)(?:一下)?(?:我)?附近`,
+  String.raw`(?:下载|上传|打开|登录)(?:一下)?(?:这个|该|以下|下面的?|给定的?|此|我的)`,
+  String.raw`(?:打开|下载|解压|上传)(?:一下)?(?:附件|文件|压缩包|文档|链接|网址|网页)`,
+);
 /** Live data: what the time, the weather or a price is now. */
 const LIVE =
   /(?:查询|查找|搜索|告诉我)(?:一下)?(?:今天|今日|现在|当前|实时|最新|此刻)|(?:今天|今日|现在|此刻|当前|实时)[^，。？！\n]{0,6}?(?:天气|气温|股价|汇率|新闻|航班|比分|路况)(?:是|如何|怎么样|怎样|多少)/u;

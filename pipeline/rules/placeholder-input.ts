@@ -1,3 +1,4 @@
+import { anyOf } from './pattern.ts';
 /**
  * Is an input a stand-in for something that is not there: `[图片]`, `<image>`, `（一家杂货店的照片）`, a
  * markdown image, a bare link? Shared by needs_non_text (a missing picture) and missing_input (a
@@ -19,7 +20,11 @@ export const MEDIA_WORD =
   /图|照片|相片|画作|插画|截图|截屏|视频|影片|录像|音频|录音|音乐|歌曲|扫描|海报|幻灯片|image|img|photo|picture|pic\b|video|audio|screenshot|drawing/iu;
 const MARKDOWN_IMAGE = /!\[[^\]\n]{0,200}\]\s?[([]/u;
 const MEDIA_TAG = /<(?:img|image|video|audio|图片|图像|照片|视频)\b[^>\n]{0,300}>|\[(?:image|img|photo|picture|video|audio|图片|图像|照片|视频|音频)\]/iu;
-const MEDIA_URL = /https?:\/\/\S{0,300}?\.(?:jpe?g|png|gif|webp|bmp|svg|mp3|mp4|wav|mov|avi|pdf)\b|https?:\/\/(?:i\.)?(?:imgur|images\.unsplash|youtu\.?be|www\.youtube|vimeo)\S{0,300}/iu;
+const MEDIA_URL = anyOf(
+  'iu',
+  String.raw`https?:\/\/\S{0,300}?\.(?:jpe?g|png|gif|webp|bmp|svg|mp3|mp4|wav|mov|avi|pdf)\b`,
+  String.raw`https?:\/\/(?:i\.)?(?:imgur|images\.unsplash|youtu\.?be|www\.youtube|vimeo)\S{0,300}`,
+);
 const URL = /https?:\/\/[^\s，。、)）\]]{1,500}|www\.[^\s，。、)）\]]{1,500}/iu;
 
 export function inputStandIn(input: string): InputStandIn | undefined {

@@ -5,18 +5,65 @@
  */
 import { quote, quoteMatch } from './evidence.ts';
 import type { Rule } from './types.ts';
+import { anyOf } from './pattern.ts';
 
 /** Something a reader can read: a letter, a digit, a symbol such as an emoji. */
 const READABLE = /[\p{L}\p{N}\p{So}]/u;
 /** A stand-in the model writes where content should be. */
-const STAND_IN_WORD =
-  /插入|此处|这里应|放置|附上|添加|图|表格|照片|相片|截图|视频|音频|录音|链接|标志|徽标|设计|示意|logo|image|img|photo|picture|video|audio|chart|graph|insert|placeholder|nooutput|no output|noinput|无输出|无输入|无回答|略|省略|待补充|待填写|内容/iu;
+const STAND_IN_WORD = anyOf(
+  'iu',
+  String.raw`插入`,
+  String.raw`此处`,
+  String.raw`这里应`,
+  String.raw`放置`,
+  String.raw`附上`,
+  String.raw`添加`,
+  String.raw`图`,
+  String.raw`表格`,
+  String.raw`照片`,
+  String.raw`相片`,
+  String.raw`截图`,
+  String.raw`视频`,
+  String.raw`音频`,
+  String.raw`录音`,
+  String.raw`链接`,
+  String.raw`标志`,
+  String.raw`徽标`,
+  String.raw`设计`,
+  String.raw`示意`,
+  String.raw`logo`,
+  String.raw`image`,
+  String.raw`img`,
+  String.raw`photo`,
+  String.raw`picture`,
+  String.raw`video`,
+  String.raw`audio`,
+  String.raw`chart`,
+  String.raw`graph`,
+  String.raw`insert`,
+  String.raw`placeholder`,
+  String.raw`nooutput`,
+  String.raw`no output`,
+  String.raw`noinput`,
+  String.raw`无输出`,
+  String.raw`无输入`,
+  String.raw`无回答`,
+  String.raw`略`,
+  String.raw`省略`,
+  String.raw`待补充`,
+  String.raw`待填写`,
+  String.raw`内容`,
+);
 /** The whole (trimmed) output is one short bracketed phrase with no data in it. */
 const WHOLE_BRACKETED = /^[[【<＜(（{〔]([^\]】>＞)）}〕\n]{1,40})[\]】>＞)）}〕]$/u;
 const DATA_LIKE = /[\d,，、;；=+*|]/u;
 /** A line that is only a bracketed stand-in for a picture or an inserted part. */
 const STAND_IN_LINE =
-  /^[ \t]*[[【<＜(（〔][ \t]*(?:插入|此处|这里|请插入|附|添加)?[^\]】>＞)）〕\n]{0,20}?(?:图片|图像|图表|照片|截图|示意图|插图|视频|音频|image|img|photo|picture|chart|video)[^\]】>＞)）〕\n]{0,20}[\]】>＞)）〕][ \t]*$/imu;
+  new RegExp(
+    String.raw`^[ \t]*[[【<＜(（〔][ \t]*(?:插入|此处|这里|请插入|附|添加)?[^\]】>＞)）〕\n]{0,20}?` +
+    String.raw`(?:图片|图像|图表|照片|截图|示意图|插图|视频|音频|image|img|photo|picture|chart|video)[^\]】>＞)）〕\n]{0,20}[\]】>＞)）〕][ \t]*$`,
+    'imu',
+  );
 /** "(此处应为…)", "[此处插入…]": the model saying where content would go. */
 const HERE_WOULD_BE = /[[【(（〔<＜]\s*(?:请在此处|此处|在这里|这里|在此)(?:应|应该|应当|将|可|可以|会)?(?:为|是|插入|放|放置|显示|添加|附上|省略|填写|展示)/u;
 /** Template markers leaking into the answer. */

@@ -6,10 +6,12 @@
  */
 import { quoteMatch } from './evidence.ts';
 import type { Rule } from './types.ts';
+import { anyOf } from './pattern.ts';
 
 /** What an assistant says it cannot do. Not 参加会议 or 旅行: those are a character's life. */
 const ASSISTANT_ACT =
-  '回答|回复|提供|完成|满足|协助|帮助|帮你|帮您|执行|处理|生成|创建|绘制|画|播放|演奏|唱|访问|浏览|查看|打开|上网|联网|获取|获得|看到|看见|听到|听|识别|显示|展示|发送|预测|判断|给出|回应|实现|理解|分析|查询|搜索|读取|下载|上传|拍|录|翻译|评价|评论|做到|做出|进行|确定|知道|得知|感受|体验|拥有|表达';
+  '回答|回复|提供|完成|满足|协助|帮助|帮你|帮您|执行|处理|生成|创建|绘制|画|播放|演奏|唱|访问|浏览|查看|打开|上网|联网|获取|获得|看到|看见|听到|听|识别|显示|展示|发送|' +
+    '预测|判断|给出|回应|实现|理解|分析|查询|搜索|读取|下载|上传|拍|录|翻译|评价|评论|做到|做出|进行|确定|知道|得知|感受|体验|拥有|表达';
 const INABILITY = `(?:无法|不能|没法|没有办法|做不到|不会|不具备|无权|不被允许|不可以|不支持)[^，。！？\\n]{0,8}?(?:${ASSISTANT_ACT})`;
 const FIRST_SENTENCE_ZH = new RegExp(
   `^(?:(?:[^。！？\\n]{0,12}?)(?:抱歉|对不起|很遗憾|遗憾的是|不好意思|非常抱歉|很抱歉)[，,、\\s]*(?:但是?|不过)?[，,\\s]*(?:我|作为|由于|因为|这个|该)[^。！？\\n]{0,40}?${INABILITY}` +
@@ -18,9 +20,22 @@ const FIRST_SENTENCE_ZH = new RegExp(
   'u',
 );
 /** Self-description as a machine: unambiguous anywhere outside a story or dialogue. */
-const SELF_AI = /作为(?:一[个名位种款])?(?:AI语言模型|人工智能语言模型|AI助手|人工智能助手|智能助手|聊天机器人|虚拟助手|大?语言模型|AI|ai|人工智能|机器人|计算机程序)(?!员|研究|领域|专家|工程师|爱好者|开发|从业|公司|行业|技术|产品|设计|的|学|科学|专业|课程|伦理|时代)|我(?:只是|仅仅是|是)(?:一[个名位种款])?(?:AI|人工智能|大?语言模型|AI语言模型|AI助手|智能助手|聊天机器人|虚拟助手)|我是(?:由\s*OpenAI|ChatGPT|GPT)|我没有(?:个人的?|自己的)(?:观点|看法|意见|情感|感情|喜好|经历|偏好)|我(?:无法|不能)(?:访问|浏览|连接|获取)(?:互联网|网络|实时|外部|最新)/u;
-const SELF_AI_EN =
-  /\bas an? (?:ai|artificial intelligence|language model|large language model|ai language model|ai assistant)\b|\bi(?:'m| am) (?:just )?an? (?:ai|language model|ai assistant)\b|\bi(?:'m| am) sorry,? but i (?:can(?:no|')t|am unable|won't)\b|\bi (?:cannot|can't|am unable to) (?:browse|access|view|see|open|provide|assist|help)\b/iu;
+const SELF_AI = anyOf(
+  'u',
+  String.raw`作为(?:一[个名位种款])?(?:AI语言模型|人工智能语言模型|AI助手|人工智能助手|智能助手|聊天机器人|虚拟助手|大?语言模型|AI|ai|人工智能|机器人|计算机程序)` +
+    String.raw`(?!员|研究|领域|专家|工程师|爱好者|开发|从业|公司|行业|技术|产品|设计|的|学|科学|专业|课程|伦理|时代)`,
+  String.raw`我(?:只是|仅仅是|是)(?:一[个名位种款])?(?:AI|人工智能|大?语言模型|AI语言模型|AI助手|智能助手|聊天机器人|虚拟助手)`,
+  String.raw`我是(?:由\s*OpenAI|ChatGPT|GPT)`,
+  String.raw`我没有(?:个人的?|自己的)(?:观点|看法|意见|情感|感情|喜好|经历|偏好)`,
+  String.raw`我(?:无法|不能)(?:访问|浏览|连接|获取)(?:互联网|网络|实时|外部|最新)`,
+);
+const SELF_AI_EN = anyOf(
+  'iu',
+  String.raw`\bas an? (?:ai|artificial intelligence|language model|large language model|ai language model|ai assistant)\b`,
+  String.raw`\bi(?:'m| am) (?:just )?an? (?:ai|language model|ai assistant)\b`,
+  String.raw`\bi(?:'m| am) sorry,? but i (?:can(?:no|')t|am unable|won't)\b`,
+  String.raw`\bi (?:cannot|can't|am unable to) (?:browse|access|view|see|open|provide|assist|help)\b`,
+);
 /** The output's first sentence (at most 120 characters): where a refusal starts. */
 const FIRST_SENTENCE_MAX = 120;
 /** Cheap, case-sensitive hint that an English self-description may be there; the full pattern is slow. */
@@ -65,7 +80,8 @@ function firstSentence(s: string): string {
   return s.slice(0, end);
 }
 
-/** Every SELF_AI alternative starts with 作为 or 我 followed by one of a few words: a cheap gate. */
+/** Every SELF_AI alternative starts with one of these: a cheap gate. */
+const SELF_AI_STARTS = ['作为', '我是', '我只', '我仅', '我没有', '我无法', '我不能'];
 function mayDescribeSelf(s: string): boolean {
-  return s.includes('作为') || s.includes('我是') || s.includes('我只') || s.includes('我仅') || s.includes('我没有') || s.includes('我无法') || s.includes('我不能');
+  return SELF_AI_STARTS.some((w) => s.includes(w));
 }

@@ -28,8 +28,11 @@ type Decide = (task: Task, finishReason?: string | null) => string | undefined;
 const OLD_NON_TEXT_ZH = [
   '图片', '图像', '照片', '视频', '音频', '音乐', '绘制', '画一', '流程图', '图表', '链接', '网址', '文件', '附件', '截图', '录音', '录像', '扫描件', '上传',
 ];
-const OLD_NON_TEXT_EN =
-  /\b(?:images?|pictures?|photos?|photographs?|draw(?:ing)?|sketch|videos?|audio|music|songs?|graphs?|charts?|diagrams?|flowcharts?|links?|urls?|files?|attachments?|screenshots?|upload)\b/i;
+const OLD_NON_TEXT_EN = new RegExp(
+  String.raw`\b(?:images?|pictures?|photos?|photographs?|draw(?:ing)?|sketch|videos?|audio|music|songs?|graphs?|charts?|` +
+    String.raw`diagrams?|flowcharts?|links?|urls?|files?|attachments?|screenshots?|upload)\b`,
+  'i',
+);
 const OLD_REFUSAL = new RegExp(
   [
     '作为一个?(?:AI|人工智能|语言模型|大?语言模型|智能助手|机器人)', '(?:AI|人工智能)语言模型', '(?:抱歉|对不起|很遗憾)[，,]?\\s*(?:我|作为)',
@@ -119,21 +122,29 @@ const ratio = (a: number, b: number): string => (b === 0 ? '   –' : (a / b).to
 
 function table(name: string, cases: readonly LabelledCase[], reports: { before: Report; after: Report }): string {
   const reasons = [...RULE_REASONS].filter((r) => reports.before.perReason.has(r) || reports.after.perReason.has(r));
-  const head = `${'reason'.padEnd(24)} ${'labelled'.padStart(8)} │ before: ${'rej'.padStart(4)} ${'prec'.padStart(5)} ${'recall'.padStart(6)} │ after: ${'rej'.padStart(4)} ${'prec'.padStart(5)} ${'recall'.padStart(6)}`;
+  const cols = (label: string, n: string, b: string[], a: string[]): string =>
+    `${label.padEnd(24)} ${n.padStart(8)} │ ${b[0]!.padStart(11)} ${b[1]!.padStart(5)} ${b[2]!.padStart(6)} │ ` +
+    `${a[0]!.padStart(10)} ${a[1]!.padStart(5)} ${a[2]!.padStart(6)}`;
+  const head = cols('reason', 'labelled', ['before: rej', 'prec', 'recall'], ['after: rej', 'prec', 'recall']);
   const row = (label: string, n: number, b: [number, string, string], a: [number, string, string]): string =>
-    `${label.padEnd(24)} ${String(n).padStart(8)} │         ${String(b[0]).padStart(4)} ${b[1].padStart(5)} ${b[2].padStart(6)} │        ${String(a[0]).padStart(4)} ${a[1].padStart(5)} ${a[2].padStart(6)}`;
+    cols(label, String(n), [String(b[0]), b[1], b[2]], [String(a[0]), a[1], a[2]]);
   const lines = [`${name}: ${cases.length} cases (${cases.filter((c) => c.verdict === 'reject').length} labelled reject, ` +
     `${cases.filter((c) => c.reason === 'other').length} of them "other")`, head, '─'.repeat(head.length)];
-  const cell = (s: Score | undefined): [number, string, string] => [s?.predicted ?? 0, ratio(s?.correct ?? 0, s?.predicted ?? 0), ratio(s?.caught ?? 0, s?.labelled ?? 0)];
+  const cell = (s: Score | undefined): [number, string, string] => {
+    const { predicted = 0, correct = 0, caught = 0, labelled = 0 } = s ?? {};
+    return [predicted, ratio(correct, predicted), ratio(caught, labelled)];
+  };
   for (const r of reasons) {
     const b = reports.before.perReason.get(r);
     const a = reports.after.perReason.get(r);
     lines.push(row(r, a?.labelled ?? b?.labelled ?? 0, cell(b), cell(a)));
   }
-  const o = (x: Report): [number, string, string] => [x.overall.predicted, ratio(x.overall.correct, x.overall.predicted), ratio(x.overall.caught, x.overall.detectable)];
+  const o = ({ overall: v }: Report): [number, string, string] =>
+    [v.predicted, ratio(v.correct, v.predicted), ratio(v.caught, v.detectable)];
   lines.push('─'.repeat(head.length), row('overall (verdict)', reports.after.overall.detectable, o(reports.before), o(reports.after)));
   const junkKept = (x: Report): string => ratio(x.overall.keptJunk, x.overall.kept);
-  lines.push(`share of kept cases that are junk (any reason, "other" included): before ${junkKept(reports.before)}, after ${junkKept(reports.after)}`);
+  const kept = `before ${junkKept(reports.before)}, after ${junkKept(reports.after)}`;
+  lines.push(`share of kept cases that are junk (any reason, "other" included): ${kept}`);
   return lines.join('\n');
 }
 
@@ -171,12 +182,13 @@ function timing(cases: readonly LabelledCase[], records: number): string {
     const [, ms] = time(() => cleaned.reduce((n, t) => n + (rule(t, DEFAULT_RULE_OPTIONS, {}) === undefined ? 0 : 1), 0));
     return `${rule.name.replace(/Rule$/, '')} ${ms.toFixed(0)}`;
   });
+  const ms = (wall: number, cpu: number): string => `${wall.toFixed(0).padStart(6)} / ${cpu.toFixed(0).padStart(6)}`;
   const chars = cleaned.reduce((n, t) => n + t.instruction.length + t.input.length + t.output.length, 0);
   return [
     `time on ${records} records (${(chars / 1e6).toFixed(1)}M UTF-16 units), median of 5 runs, wall ms / CPU ms of this process:`,
-    `  baseline: cleanTask (normalise every field)   ${clean.toFixed(0).padStart(6)} / ${cleanCpu.toFixed(0).padStart(6)}`,
-    `  before:   old word-list rules                 ${old.toFixed(0).padStart(6)} / ${oldCpu.toFixed(0).padStart(6)}  (${(oldCpu / cleanCpu).toFixed(2)}× baseline CPU)`,
-    `  after:    pipeline/rules                      ${now.toFixed(0).padStart(6)} / ${nowCpu.toFixed(0).padStart(6)}  (${(nowCpu / cleanCpu).toFixed(2)}× baseline CPU)  target < 1000 ms`,
+    `  baseline: cleanTask (normalise every field)   ${ms(clean, cleanCpu)}`,
+    `  before:   old word-list rules                 ${ms(old, oldCpu)}  (${(oldCpu / cleanCpu).toFixed(2)}× baseline CPU)`,
+    `  after:    pipeline/rules                      ${ms(now, nowCpu)}  (${(nowCpu / cleanCpu).toFixed(2)}× baseline CPU)  target < 1 s`,
     `  each family alone on every record (CPU ms): ${families.join(', ')}`,
   ].join('\n');
 }
@@ -198,7 +210,9 @@ function main(argv: string[]): void {
     process.stdout.write('\nmistakes after:\n');
     for (const { c, got } of reports.after.mistakes) {
       const want = c.verdict === 'keep' ? 'keep' : c.reason;
-      process.stdout.write(`  want ${want} got ${got ?? 'keep'}: ${JSON.stringify(c.instruction).slice(0, 70)} | ${JSON.stringify(c.input).slice(0, 40)} | ${JSON.stringify(c.output).slice(0, 80)}${c.note ? ` (${c.note})` : ''}\n`);
+      const show = (t: string, n: number): string => JSON.stringify(t).slice(0, n);
+      const what = `${show(c.instruction, 70)} | ${show(c.input, 40)} | ${show(c.output, 80)}${c.note ? ` (${c.note})` : ''}`;
+      process.stdout.write(`  want ${want} got ${got ?? 'keep'}: ${what}\n`);
     }
   }
 }
