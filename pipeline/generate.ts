@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runBatchStep } from './batch.ts';
 import { PipelineError, UnavailableError, UsageError } from './errors.ts';
-import { DEFAULT_FILTER_OPTIONS } from './filters.ts';
+import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
 import { createLlmClient, redact, type ChatParams, type LlmClient } from './llm.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
 import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
@@ -142,7 +142,7 @@ function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'max
   return {
     target: settings.n, mode: settings.mode, template: p.template, seeds: p.seeds, topics: p.topics, taskTypes: p.taskTypes, params,
     tasksPerRequest: settings.tasksPerRequest, maxOutputChars: settings.maxOutputChars, similarity: settings.similarity,
-    filters: DEFAULT_FILTER_OPTIONS, resume: !settings.newRun,
+    filters: DEFAULT_RULE_OPTIONS, resume: !settings.newRun,
     // Stored with the run: the settings, never the key (the base URL is redacted too, in case it holds one).
     runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey) },
     price: p.price, maxCostUsd: settings.maxCost, maxRequests: settings.maxRequests,

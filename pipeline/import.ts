@@ -11,7 +11,7 @@ import { UsageError } from './errors.ts';
 import { takeLock } from './lock.ts';
 import { importSettingsSchema, resolveOptions, type ImportSettings } from './options.ts';
 import { dedupKey } from './dedup/similarity.ts';
-import { DEFAULT_FILTER_OPTIONS } from './filters.ts';
+import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
 import { Ingestor, type IngestResult } from './ingest.ts';
 import { Store } from './store/store.ts';
 import { cleanTask } from './text.ts';
@@ -41,7 +41,7 @@ const CHUNK = 5000;
 /** Imports tasks into an open store, against `index` (the store's accepted keys). */
 export function importIntoStore(store: Store, index: NearDupIndex, tasks: readonly Task[], options: ImportOptions): ImportSummary {
   const ingestor = new Ingestor(store, index, {
-    similarity: options.similarity, filters: DEFAULT_FILTER_OPTIONS, skipFilters: !options.filter,
+    similarity: options.similarity, filters: DEFAULT_RULE_OPTIONS, skipFilters: !options.filter,
   });
   const seen = store.keysOfSource(options.source);
   const summary: ImportSummary = { total: tasks.length, alreadyImported: 0, accepted: 0, rejected: {} };

@@ -2,7 +2,7 @@
  * The accept/reject path every task takes into the store, whatever brought it (a model reply, an
  * imported file): clean → quality filters → near-duplicate check → one SQL transaction.
  */
-import { checkPair, checkTask, DEFAULT_FILTER_OPTIONS, type FilterOptions, type RejectReason } from './filters.ts';
+import { checkPair, checkTask, DEFAULT_RULE_OPTIONS, type RejectReason, type RuleOptions } from './rules/index.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
 import type { Store } from './store/store.ts';
@@ -12,7 +12,7 @@ import type { Task } from './types.ts';
 export interface IngestOptions {
   /** Near-duplicate threshold: reject when similarity ≥ this. Default 0.7. */
   similarity: number;
-  filters: FilterOptions;
+  filters: RuleOptions;
   /**
    * Skip the quality filters (import of data the user already trusts); dedup still applies, and so
    * does the minimum of a training pair (an instruction and an output).
@@ -20,7 +20,7 @@ export interface IngestOptions {
   skipFilters: boolean;
 }
 
-export const DEFAULT_INGEST_OPTIONS: IngestOptions = { similarity: 0.7, filters: DEFAULT_FILTER_OPTIONS, skipFilters: false };
+export const DEFAULT_INGEST_OPTIONS: IngestOptions = { similarity: 0.7, filters: DEFAULT_RULE_OPTIONS, skipFilters: false };
 
 export interface IngestBatch {
   source: string;
@@ -29,6 +29,11 @@ export interface IngestBatch {
   tasks: readonly Task[];
   /** Accept at most this many; the rest are stored as rejected `target_reached`. Default: no limit. */
   maxAccept?: number;
+  /**
+   * `finish_reason` of the completion when each task's output is a whole completion (so `length` means
+   * that output was cut). Leave it out for replies holding several tasks: the parser drops the cut one.
+   */
+  finishReason?: string | null;
 }
 
 export interface IngestResult {
@@ -62,7 +67,9 @@ export class Ingestor {
           });
           result.rejected[reason] = (result.rejected[reason] ?? 0) + 1;
         };
-        const verdict = this.options.skipFilters ? checkPair(task) : checkTask(task, this.options.filters);
+        const verdict = this.options.skipFilters
+          ? checkPair(task)
+          : checkTask(task, this.options.filters, { finishReason: batch.finishReason });
         if (!verdict.ok) {
           reject(verdict.reason, verdict.detail);
           continue;

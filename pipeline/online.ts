@@ -12,7 +12,7 @@ import { Budget, type BudgetStop } from './budget.ts';
 import { buildIndex } from './dedup/qgram-index.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
-import type { FilterOptions } from './filters.ts';
+import type { RuleOptions } from './rules/index.ts';
 import { Ingestor, type IngestResult } from './ingest.ts';
 import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient, type Usage } from './llm.ts';
 import { costUsd, type Price } from './llm/cost.ts';
@@ -41,7 +41,7 @@ export interface OnlineOptions {
   /** Output length bound stated in the prompt, in characters. Default 300. */
   maxOutputChars: number;
   similarity: number;
-  filters: FilterOptions;
+  filters: RuleOptions;
   /** Give up after this many requests in a row fail. Default 20. */
   maxConsecutiveFailures: number;
   /** Continue the latest unfinished run instead of starting a new one. Default true. */

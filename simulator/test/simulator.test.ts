@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupKey, similarity } from '../../pipeline/dedup/similarity.ts';
-import { checkTask, type RejectReason } from '../../pipeline/filters.ts';
+import { checkTask, type RejectReason } from '../../pipeline/rules/index.ts';
 import { parseReply } from '../../pipeline/parse.ts';
 import { cleanField, cleanInput } from '../../pipeline/text.ts';
 import { createComposer, type SimTask } from '../composer.ts';
