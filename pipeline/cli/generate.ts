@@ -20,8 +20,12 @@ import { Store, StoreError } from '../store/store.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
 import { createReporter, type LogFormat, type Reporter } from './progress.ts';
+import { turnBounds } from './dialogue-flags.ts';
+import type { TurnBounds } from '../dialogue/types.ts';
 
 export const DEFAULT_DB = 'data/pipeline.db';
+/** Conversations asked for per request in dialogue mode unless --tasks-per-request says otherwise. */
+export const DIALOGUES_PER_REQUEST = 5;
 
 export interface GenerateFlags {
   n?: number;
@@ -60,6 +64,8 @@ export interface GenerateFlags {
   price?: Price;
   /** Batch API: one step per invocation (submit, or collect and submit the next). */
   batch?: boolean;
+  /** Dialogue mode: exchanges per conversation (MIN-MAX). */
+  turns?: TurnBounds;
 }
 
 /** The defaults of generate's flags (all but --n): commander's, and what `demo` starts from. */
@@ -104,10 +110,16 @@ export function generateCommand(): Command {
     .option('--max-requests <n>', 'stop cleanly after the run has sent this many requests', positiveInt)
     .option('--prices <file>', 'JSON price table {"model": {"input": USD/1M, "output": USD/1M}} over the built-in one')
     .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
+    .option('--turns <min-max>', 'dialogue mode: exchanges (user turn + reply) per conversation, e.g. 2-4 (default)', turnBounds)
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next', D.batch)
-    .action(async (count: number | undefined, given: Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' }) => {
+    .action(async function (this: Command, count: number | undefined, given: Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' }) {
       // `--mode batch` is another spelling of --batch; the prompts stay self-instruct.
       const flags: GenerateFlags = given.mode === 'batch' ? { ...given, mode: 'self-instruct', batch: true } : { ...given, mode: given.mode };
+      // -- dialogue mode (issue 14): a conversation is longer than a task, so fewer per request by default
+      if (flags.mode === 'dialogue' && this.getOptionValueSource('tasksPerRequest') === 'default') flags.tasksPerRequest = DIALOGUES_PER_REQUEST;
+      if (flags.mode !== 'dialogue' && flags.turns !== undefined) throw new CliError('--turns is for --mode dialogue');
+      if (flags.mode === 'dialogue' && flags.batch) throw new CliError('--mode dialogue does not run through the Batch API yet: drop --batch');
+      // -- end dialogue mode
       const summary = await runGenerate({ ...flags, n: resolveCount(count, flags.n) }, process.env);
       if (summary.status === 'interrupted') {
         process.exitCode = summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests' ? EXIT.budget
@@ -171,7 +183,7 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
   try {
     seeds = loadSeeds(flags.seeds);
     template = loadTemplate(flags.template ?? DEFAULT_TEMPLATE_FILES[flags.mode], flags.mode);
-    if (flags.mode === 'topics') {
+    if (flags.mode === 'topics' || flags.mode === 'dialogue') {
       topics = loadList(flags.topics);
       taskTypes = loadList(flags.taskTypes);
     }
@@ -242,9 +254,10 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
       similarity: flags.similarity, filters: DEFAULT_FILTER_OPTIONS, resume: !flags.newRun,
       // The flags, never the environment: the key must not reach the DB.
       runOptions: { ...runFlags, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
-      price, maxCostUsd: flags.maxCost, maxRequests: flags.maxRequests,
+      price, maxCostUsd: flags.maxCost, maxRequests: flags.maxRequests, turns: flags.turns,
     };
     if (!flags.batch && !flags.newRun) refuseOpenBatches(store);
+    if (!flags.newRun) refuseModeSwitch(store, flags.mode);
     try {
       const summary = flags.batch
         ? await runBatchStep(common, {
@@ -282,6 +295,16 @@ function refuseOpenBatches(store: Store): void {
   if (open === undefined) return;
   throw new CliError(
     `run ${latest.id} has batch ${open.providerBatchId ?? open.id} out (${open.providerStatus ?? open.status}): continue it with --batch, or start a new run with --new-run`,
+  );
+}
+
+/** A run counts what it accepted: resuming a task run as a dialogue run (or back) would mix the two. */
+function refuseModeSwitch(store: Store, mode: GenerationMode): void {
+  const latest = store.latestRun();
+  if (latest === undefined || latest.status === 'completed' || latest.mode === mode) return;
+  if (latest.mode !== 'dialogue' && mode !== 'dialogue') return;
+  throw new CliError(
+    `run ${latest.id} is an unfinished ${latest.mode} run: resume it with --mode ${latest.mode}, or start a new run with --new-run`,
   );
 }
 
