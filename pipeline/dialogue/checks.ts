@@ -53,9 +53,9 @@ export function checkDialogue(turns: readonly Turn[], options: Partial<DialogueC
   if (exchanges > bounds.max) return reject('too_many_turns', `${exchanges} exchanges, maximum ${bounds.max}`);
 
   // The opening is an instruction and its reply an output; every later reply is an output of the same rules.
-  const opening = turns[0]!.content;
+  const opening = openingAsTask(turns[0]!.content);
   for (let i = 1; i < turns.length; i += 2) {
-    const verdict = taskRules({ instruction: opening, input: '', output: turns[i]!.content }, filters);
+    const verdict = taskRules({ ...opening, output: turns[i]!.content }, filters);
     if (!verdict.ok) return reject(verdict.reason, `turn ${i === 1 ? '1–2' : i + 1}: ${verdict.detail}`);
   }
   for (let i = 2; i < turns.length; i += 2) {
@@ -68,6 +68,16 @@ export function checkDialogue(turns: readonly Turn[], options: Partial<DialogueC
   const independent = findIndependence(turns);
   if (independent !== undefined) return reject('no_dialogue_dependency', independent);
   return { ok: true };
+}
+
+/**
+ * The opening as a task: its first line is the instruction, the lines after it the input (the material
+ * the user pastes: an English paragraph to translate, code), which is how the export joins a task's
+ * instruction and input into one user turn.
+ */
+export function openingAsTask(text: string): { instruction: string; input: string } {
+  const nl = text.indexOf('\n');
+  return nl === -1 ? { instruction: text, input: '' } : { instruction: text.slice(0, nl).trim(), input: text.slice(nl + 1).trim() };
 }
 
 function reject(reason: DialogueRejectReason, detail: string): DialogueVerdict {
@@ -108,19 +118,23 @@ export function findLoop(text: string): string | undefined {
 // dependency between turns
 
 /**
- * Words by which a follow-up points back: 刚才, 你说的, 这个, 为什么, 换个角度, 展开, 不对 … A follow-up
- * with one of them, or sharing content with earlier turns, depends on them.
+ * Words by which a follow-up points back. Strong ones (刚才, 你说的, 上面, 不对 …) count in any follow-up;
+ * weak ones (这个, 为什么, 还有, 那…呢) only in a short one, because a long self-contained request may use
+ * them about its own content (为什么天空是蓝色的？请解释这个现象并举例).
  */
-const REFERENCE = new RegExp(
-  [
-    '刚才', '刚刚', '上面', '前面', '之前', '你说', '你提到', '你讲', '你给', '你写', '你的', '这个', '那个', '这些', '那些', '这样', '这里',
-    '这种', '那种', '其中', '它', '他们', '她', '为什么', '为啥', '换个', '换一', '再说', '再讲', '再举', '再给', '再来', '再写', '再简',
-    '再详', '展开', '详细', '具体', '不对', '错了', '说错', '有误', '还有', '另外', '那么', '如果是', '如果', '要是', '那我', '那你', '那要',
-    '^那', '呢[？?]?$', '^(?:好的?|嗯|哦|行|明白了?|谢谢|懂了)', '第[一二三四五六七八九十0-9]+(?:点|条|个|步)', '例子', '举个',
-    '简单点', '通俗', '缩短', '精简', '改成', '改一下', '改写', '换成', '继续', '接着',
-  ].join('|'),
+const STRONG_REFERENCE = new RegExp(
+  ['刚才', '刚刚', '上面', '前面', '之前', '你说', '你提到', '你讲', '你刚', '你的', '你给', '你写', '换个角度', '换一种', '不对',
+    '错了', '说错', '有误', '再说', '再讲', '再举', '再给', '再来', '再写', '再简', '再详', '展开', '继续', '接着'].join('|'),
   'u',
 );
+const WEAK_REFERENCE = new RegExp(
+  ['这个', '那个', '这些', '那些', '这样', '这里', '这种', '那种', '其中', '它', '为什么', '为啥', '换个', '还有', '另外', '那么', '如果是',
+    '^那', '呢[？?]?$', '^(?:好的?|嗯|哦|行|明白了?|谢谢|懂了)', '第[一二三四五六七八九十0-9]+(?:点|条|个|步)', '举个', '例子', '简单点',
+    '通俗', '缩短', '精简', '改成', '改一下', '换成', '具体', '详细'].join('|'),
+  'u',
+);
+/** Characters up to which a follow-up counts as short. */
+const SHORT_FOLLOW_UP = 40;
 
 /** Characters too common to show that two turns are about the same thing. */
 const FUNCTION_CHARS = new Set(
@@ -141,8 +155,12 @@ function contentBigrams(text: string): Set<string> {
 }
 const HAN = /^\p{Script=Han}$/u;
 
-/** Content bigrams a follow-up must share with earlier turns when it has no reference word. */
+/**
+ * With no reference word, a follow-up must share at least this many content bigrams with earlier turns,
+ * and at least this share of its own: boilerplate (要求, 篇幅, 左右) is shared by unrelated requests too.
+ */
 const MIN_SHARED_BIGRAMS = 2;
+const MIN_SHARED_SHARE = 0.2;
 /** Character-bigram Dice coefficient at or above which a reply repeats an earlier one. */
 const REPEAT_DICE = 0.8;
 
@@ -156,7 +174,8 @@ export function findIndependence(turns: readonly Turn[]): string | undefined {
   for (let i = 2; i + 1 < turns.length; i += 2) {
     const question = turns[i]!.content;
     const answer = turns[i + 1]!.content;
-    const reference = REFERENCE.exec(question)?.[0];
+    const reference = STRONG_REFERENCE.exec(question)?.[0] ??
+      ([...question].length <= SHORT_FOLLOW_UP ? WEAK_REFERENCE.exec(question)?.[0] : undefined);
     const own = contentBigrams(question);
     let shared = 0;
     const sharedExamples: string[] = [];
@@ -166,9 +185,9 @@ export function findIndependence(turns: readonly Turn[]): string | undefined {
         if (sharedExamples.length < 3) sharedExamples.push(g);
       }
     }
-    if (reference === undefined && shared < MIN_SHARED_BIGRAMS) {
+    if (reference === undefined && (shared < MIN_SHARED_BIGRAMS || shared < MIN_SHARED_SHARE * own.size)) {
       return `turn ${i + 1} (user) neither refers to turns 1–${i} (no word like 刚才/这个/为什么/展开) nor shares their content` +
-        (shared === 0 ? ' (no shared word)' : ` (only "${sharedExamples.join('", "')}" shared)`);
+        (shared === 0 ? ' (no shared word)' : ` (only ${shared} of its ${own.size} word pairs shared: "${sharedExamples.join('", "')}")`);
     }
     const mine = allBigrams(answer);
     for (let j = 0; j < replies.length; j++) {
