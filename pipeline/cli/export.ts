@@ -180,6 +180,13 @@ function report(result: ExportResult, flags: ExportFlags): void {
       `(${zh.sampled ? `sample of ${fmt(zh.rows)} rows` : `${fmt(zh.rows)} rows`}, ${han}% Han); ` +
       `Chinese-LLaMA's extended vocabulary needs about half as many`);
   }
+  // -- dialogues (issue 14)
+  const d = m.dialogues;
+  if (d) {
+    err(`  dialogues   ${fmt(d.records)} conversations, ${fmt(d.turns)} turns; exchanges ${Object.entries(d.exchangesHistogram).map(([k, n]) => `${k}: ${fmt(n)}`).join(', ')}; ` +
+      `cl100k tokens per conversation mean ${d.tokensPerDialogue.mean}, p50 ${d.tokensPerDialogue.p50}, p95 ${d.tokensPerDialogue.p95}, max ${d.tokensPerDialogue.max}`);
+  }
+  // -- end dialogues
   err(`  LATEST      ${m.exportId}`);
   process.stdout.write(result.dir + '\n');
 }
