@@ -277,7 +277,8 @@ async function exportLocked(
       similarity: similarityOf(exports, tally.runIds()),
       tokens,
       chineseTokens: chinese.result(),
-      dialogues: dialogueCounts,
+      // Only when there are conversations: a task-only manifest stays as it was.
+      ...(dialogueCounts === null ? {} : { dialogues: dialogueCounts }),
       split: {
         validRatio: options.validRatio,
         rule: 'valid when the first 4 bytes of sha256(key), big-endian, divided by 2^32 are below validRatio; key = normalized instruction + input',

@@ -79,8 +79,8 @@ export interface Manifest {
   similarity: { thresholds: number[]; byRun: Record<string, number | null> };
   tokens: Partial<Record<TokenizerName, TokenStats>>;
   chineseTokens: ChineseTokenRatio | null;
-  /** Conversations among the records (dialogue mode), or null when there are none. */
-  dialogues?: DialogueCounts | null;
+  /** Conversations among the records (dialogue mode); absent when there are none. */
+  dialogues?: DialogueCounts;
   split: { validRatio: number; rule: string };
   order: string;
   /** The task ids this export covered: the next `--since last` into this folder starts after throughTaskId. */
