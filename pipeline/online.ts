@@ -312,7 +312,9 @@ export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDup
   return { index, ingestor, templateId, runId, resumed };
 }
 
-type PromptSetup = Pick<OnlineOptions, 'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes' | 'turns'>;
+type PromptSetup = Pick<
+  OnlineOptions, 'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes' | 'turns'
+>;
 
 /** One request's messages: a prompt showing two machine examples drawn from `machinePool` (none while it is empty). */
 export function promptMessages(options: PromptSetup, machinePool: readonly Task[], random: Random): ChatMessage[] {

@@ -191,7 +191,9 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       } else if (isDialoguePrompt(lastUser)) {
         // -- dialogue prompts (issue 14): conversations, a share of them broken, in every parsed shape
         const asked = dialogueRequest(lastUser);
-        const made = Array.from({ length: asked.count }, () => dialogues.make(asked.min, asked.max, options.junkRate, options.nearDuplicateRate));
+        const made = Array.from(
+          { length: asked.count }, () => dialogues.make(asked.min, asked.max, options.junkRate, options.nearDuplicateRate),
+        );
         content = renderDialogues(made, rng.pick(DIALOGUE_SHAPES), rng);
         stats.dialoguesEmitted += made.length;
         stats.flawedDialoguesEmitted += made.filter((d) => d.flaw !== null).length;

@@ -13,10 +13,14 @@ import type { Rng } from './random.ts';
 
 export type DialogueFlaw =
   | 'two_users' | 'empty_turn' | 'ends_on_user' | 'ignores_history' | 'repeats_answer' | 'loop' | 'too_few';
-export const DIALOGUE_FLAWS: readonly DialogueFlaw[] = ['two_users', 'empty_turn', 'ends_on_user', 'ignores_history', 'repeats_answer', 'loop', 'too_few'];
+export const DIALOGUE_FLAWS: readonly DialogueFlaw[] = [
+  'two_users', 'empty_turn', 'ends_on_user', 'ignores_history', 'repeats_answer', 'loop', 'too_few',
+];
 
 export type DialogueShape = 'json-conversations' | 'sharegpt' | 'messages' | 'turn-arrays' | 'text-zh' | 'text-qa' | 'fenced';
-export const DIALOGUE_SHAPES: readonly DialogueShape[] = ['json-conversations', 'sharegpt', 'messages', 'turn-arrays', 'text-zh', 'text-qa', 'fenced'];
+export const DIALOGUE_SHAPES: readonly DialogueShape[] = [
+  'json-conversations', 'sharegpt', 'messages', 'turn-arrays', 'text-zh', 'text-qa', 'fenced',
+];
 
 export interface SimTurn {
   role: 'user' | 'assistant';
@@ -35,7 +39,8 @@ export function dialogueRequest(prompt: string): { count: number; min: number; m
   const count = /(\d{1,3})\s*段/.exec(prompt);
   const turns = /(\d{1,2})\s*到\s*(\d{1,2})\s*轮/.exec(prompt);
   const min = turns === null ? 2 : Math.max(1, Number(turns[1]));
-  return { count: count === null ? 5 : Math.min(50, Math.max(1, Number(count[1]))), min, max: turns === null ? 4 : Math.max(min, Number(turns[2])) };
+  const max = turns === null ? 4 : Math.max(min, Number(turns[2]));
+  return { count: count === null ? 5 : Math.min(50, Math.max(1, Number(count[1]))), min, max };
 }
 
 /** Whether a prompt asks for conversations rather than tasks. */
@@ -122,17 +127,21 @@ export function renderDialogues(dialogues: readonly SimDialogue[], shape: Dialog
     case 'json-conversations':
       return JSON.stringify(dialogues.map((d) => ({ conversations: roleTurns(d) })), null, rng.chance(0.5) ? 2 : undefined);
     case 'sharegpt':
-      return JSON.stringify(dialogues.map((d) => ({ conversations: d.turns.map((t) => ({ from: t.role === 'user' ? 'human' : 'gpt', value: t.content })) })));
+      return JSON.stringify(dialogues.map((d) => ({
+        conversations: d.turns.map((t) => ({ from: t.role === 'user' ? 'human' : 'gpt', value: t.content })),
+      })));
     case 'messages':
       return JSON.stringify({ dialogues: dialogues.map((d) => ({ messages: roleTurns(d) })) }, null, 2);
     case 'turn-arrays':
       return JSON.stringify(dialogues.map(roleTurns));
     case 'fenced':
-      return `${rng.pick(CHATTER)}\n\n\`\`\`json\n${JSON.stringify(dialogues.map((d) => ({ conversations: roleTurns(d) })), null, 2)}\n\`\`\`\n\n希望对你有帮助！`;
+      const json = JSON.stringify(dialogues.map((d) => ({ conversations: roleTurns(d) })), null, 2);
+      return `${rng.pick(CHATTER)}\n\n\`\`\`json\n${json}\n\`\`\`\n\n希望对你有帮助！`;
     case 'text-zh':
     case 'text-qa': {
       const [u, a] = shape === 'text-zh' ? ['用户：', '助手：'] : ['Q: ', 'A: '];
-      const blocks = dialogues.map((d, i) => [`### 对话${i + 1}`, ...d.turns.map((t) => `${t.role === 'user' ? u : a}${t.content}`)].join('\n'));
+      const line = (t: SimTurn): string => `${t.role === 'user' ? u : a}${t.content}`;
+      const blocks = dialogues.map((d, i) => [`### 对话${i + 1}`, ...d.turns.map(line)].join('\n'));
       return `${rng.pick(CHATTER)}\n\n${blocks.join('\n\n')}\n\n---\n如需更多对话，请告诉我。`;
     }
   }

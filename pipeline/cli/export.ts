@@ -183,8 +183,10 @@ function report(result: ExportResult, flags: ExportFlags): void {
   // -- dialogues (issue 14)
   const d = m.dialogues;
   if (d) {
-    err(`  dialogues   ${fmt(d.records)} conversations, ${fmt(d.turns)} turns; exchanges ${Object.entries(d.exchangesHistogram).map(([k, n]) => `${k}: ${fmt(n)}`).join(', ')}; ` +
-      `cl100k tokens per conversation mean ${d.tokensPerDialogue.mean}, p50 ${d.tokensPerDialogue.p50}, p95 ${d.tokensPerDialogue.p95}, max ${d.tokensPerDialogue.max}`);
+    const t = d.tokensPerDialogue;
+    const exchanges = Object.entries(d.exchangesHistogram).map(([k, n]) => `${k}: ${fmt(n)}`).join(', ');
+    err(`  dialogues   ${fmt(d.records)} conversations, ${fmt(d.turns)} turns; exchanges ${exchanges}; ` +
+      `cl100k tokens per conversation mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}`);
   }
   // -- end dialogues
   err(`  LATEST      ${m.exportId}`);

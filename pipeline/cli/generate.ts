@@ -76,6 +76,8 @@ export const DEFAULT_GENERATE_FLAGS: Readonly<Omit<GenerateFlags, 'n'>> = {
   logFormat: 'auto', quiet: false, batch: false,
 };
 
+type GivenFlags = Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' };
+
 export function generateCommand(): Command {
   const D = DEFAULT_GENERATE_FLAGS;
   return new Command('generate')
@@ -112,13 +114,17 @@ export function generateCommand(): Command {
     .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
     .option('--turns <min-max>', 'dialogue mode: exchanges (user turn + reply) per conversation, e.g. 2-4 (default)', turnBounds)
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next', D.batch)
-    .action(async function (this: Command, count: number | undefined, given: Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' }) {
+    .action(async function (this: Command, count: number | undefined, given: GivenFlags) {
       // `--mode batch` is another spelling of --batch; the prompts stay self-instruct.
       const flags: GenerateFlags = given.mode === 'batch' ? { ...given, mode: 'self-instruct', batch: true } : { ...given, mode: given.mode };
       // -- dialogue mode (issue 14): a conversation is longer than a task, so fewer per request by default
-      if (flags.mode === 'dialogue' && this.getOptionValueSource('tasksPerRequest') === 'default') flags.tasksPerRequest = DIALOGUES_PER_REQUEST;
+      if (flags.mode === 'dialogue' && this.getOptionValueSource('tasksPerRequest') === 'default') {
+        flags.tasksPerRequest = DIALOGUES_PER_REQUEST;
+      }
       if (flags.mode !== 'dialogue' && flags.turns !== undefined) throw new CliError('--turns is for --mode dialogue');
-      if (flags.mode === 'dialogue' && flags.batch) throw new CliError('--mode dialogue does not run through the Batch API yet: drop --batch');
+      if (flags.mode === 'dialogue' && flags.batch) {
+        throw new CliError('--mode dialogue does not run through the Batch API yet: drop --batch');
+      }
       // -- end dialogue mode
       const summary = await runGenerate({ ...flags, n: resolveCount(count, flags.n) }, process.env);
       if (summary.status === 'interrupted') {

@@ -35,7 +35,8 @@ export function statsCommand(): Command {
         const spending = new AttemptStore(store).spending();
         const dialogues = new DialogueStore(store).stats();
         if (flags.json) {
-          process.stdout.write(JSON.stringify({ ...s, spending, dialogues, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) }) + '\n');
+          const json = { ...s, spending, dialogues, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) };
+          process.stdout.write(JSON.stringify(json) + '\n');
           return;
         }
         const lines = [

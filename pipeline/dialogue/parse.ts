@@ -255,7 +255,9 @@ function pairTurns(obj: Obj): Turn[] | undefined {
     else if (role === 'assistant' && assistant === undefined) assistant = asText(v);
   }
   if (user === undefined) return undefined;
-  return assistant === undefined ? [{ role: 'user', content: user }] : [{ role: 'user', content: user }, { role: 'assistant', content: assistant }];
+  const turns: Turn[] = [{ role: 'user', content: user }];
+  if (assistant !== undefined) turns.push({ role: 'assistant', content: assistant });
+  return turns;
 }
 
 function asText(v: unknown): string {
@@ -269,8 +271,12 @@ function asText(v: unknown): string {
 // Text
 
 /** `用户：…`, `**助手**: …`, `- Q: …`, `1. 问：…`; group 1 the speaker, group 2 the rest of the line. */
-const SPEAKER_LINE =
-  /^\s*(?:[-*>]\s*)?(?:\d{1,3}\s*[.、)）]\s*)?(?:\*\*)?(用户|人类|提问者|问|user|human|q|助手|助理|ai助手|assistant|ai|gpt|bot|答|回答|a)(?:\*\*)?\s*[:：](?:\*\*)?\s*(.*)$/i;
+const SPEAKER_LINE = new RegExp(
+  '^\\s*(?:[-*>]\\s*)?(?:\\d{1,3}\\s*[.、)）]\\s*)?(?:\\*\\*)?' +
+    '(用户|人类|提问者|问|user|human|q|助手|助理|ai助手|assistant|ai|gpt|bot|答|回答|a)' +
+    '(?:\\*\\*)?\\s*[:：](?:\\*\\*)?\\s*(.*)$',
+  'i',
+);
 const NUMERAL = '[0-9一二三四五六七八九十百]+';
 /**
  * A line that starts a new conversation: `对话1`, `### 对话 二：旅行`, `【对话3】`, `第2组对话`, `Conversation 1`,

@@ -65,8 +65,10 @@ export function dialogueContentText(turns: readonly Turn[]): string {
 
 const text = z.string().refine((s) => s.trim() !== '', 'empty text');
 const ALPACA = z.object({ instruction: text, input: z.string(), output: text, history: z.array(z.tuple([text, text])) }).strict();
-const SHAREGPT = z.object({ conversations: z.array(z.object({ from: z.enum(['human', 'gpt']), value: text }).strict()), system: text.optional() }).strict();
-const MESSAGES = z.object({ messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: text }).strict()) }).strict();
+const SHAREGPT_TURN = z.object({ from: z.enum(['human', 'gpt']), value: text }).strict();
+const SHAREGPT = z.object({ conversations: z.array(SHAREGPT_TURN), system: text.optional() }).strict();
+const MESSAGE = z.object({ role: z.enum(['system', 'user', 'assistant']), content: text }).strict();
+const MESSAGES = z.object({ messages: z.array(MESSAGE) }).strict();
 
 /** What is wrong with a record by its format's rules, or undefined when it may be written. */
 export function recordProblem(format: Format, record: unknown): string | undefined {

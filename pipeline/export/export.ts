@@ -212,7 +212,8 @@ async function exportLocked(
       // -- end dialogues
       chinese.offer(row, turns === null ? undefined : dialogueContentText(turns));
       if (counter !== null) {
-        const tokens = counter.count(turns === null ? trainingText(options.format, row, render) : dialogueTrainingText(turns, render.system));
+        const text = turns === null ? trainingText(options.format, row, render) : dialogueTrainingText(turns, render.system);
+        const tokens = counter.count(text);
         if (options.maxTokens !== null && tokens > options.maxTokens) {
           dropped++;
           continue;
@@ -227,7 +228,9 @@ async function exportLocked(
         // -- dialogues: checked against the format's rules before it is written; one bad record stops the export
         record = renderDialogueRecord(options.format, turns, render.system);
         const problem = recordProblem(options.format, record);
-        if (problem !== undefined) throw new ExportError(`task ${row.id}: the conversation breaks the ${options.format} rules (${problem}); nothing was published`);
+        if (problem !== undefined) {
+          throw new ExportError(`task ${row.id}: the conversation breaks the ${options.format} rules (${problem}); nothing was published`);
+        }
         dialogues.add(turns, row.dialogueTokens);
       }
       sink.add(JSON.stringify(record));
@@ -402,10 +405,14 @@ function exportedFiles(files: readonly ManifestFile[]): ExportedFile[] {
   return files.map(({ split: _split, ...file }) => file);
 }
 
-function datasetInfoFor(format: Format, exportId: string, files: readonly ManifestFile[], withHistory: boolean): Record<string, Record<string, unknown>> {
+function datasetInfoFor(
+  format: Format, exportId: string, files: readonly ManifestFile[], withHistory: boolean,
+): Record<string, Record<string, unknown>> {
   const base = `zh_self_instruct_${exportId.replace(/[^A-Za-z0-9]+/g, '_')}`;
   const info: Record<string, Record<string, unknown>> = {};
-  for (const file of files) info[file.split === 'train' ? base : `${base}_${file.split}`] = datasetInfoEntry(format, file.path, withHistory);
+  for (const file of files) {
+    info[file.split === 'train' ? base : `${base}_${file.split}`] = datasetInfoEntry(format, file.path, withHistory);
+  }
   return info;
 }
 
