@@ -59,14 +59,12 @@ const FOLLOW_UPS: readonly ((frag: string, rng: Rng) => { user: string; lead: st
 /** Follow-ups of a user who forgot the conversation: fresh tasks with no word pointing back. */
 const POINTS_BACK = /刚才|上面|前面|之前|你说|这个|那个|这些|那些|这样|这里|这种|其中|它|为什么|换个|展开|详细|具体|不对|还有|另外|如果|^那|呢/u;
 
-/** A short phrase of Han text from a reply, to quote back. */
+/** A short phrase of a reply to quote back: the start of one of its runs of Han characters. */
 function fragmentOf(text: string, rng: Rng): string {
-  const clauses = text.split(/[，。！？；、：\n“”]/u).map((c) => c.replace(/[^\p{Script=Han}]/gu, '')).filter((c) => [...c].length >= 4);
-  if (clauses.length === 0) return '这一点';
-  const chars = [...rng.pick(clauses)];
-  const n = Math.min(chars.length, rng.between(4, 8));
-  const at = rng.int(chars.length - n + 1);
-  return chars.slice(at, at + n).join('');
+  const runs = text.split(/[^\p{Script=Han}]+/u).filter((c) => [...c].length >= 4);
+  if (runs.length === 0) return '这一点';
+  const chars = [...rng.pick(runs)];
+  return chars.slice(0, Math.min(chars.length, rng.between(4, 8))).join('');
 }
 
 const opening = (t: SimTask): string => (t.input === '' ? t.instruction : `${t.instruction}\n${t.input}`);
