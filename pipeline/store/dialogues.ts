@@ -2,6 +2,7 @@
  * The SQL of conversations: a `tasks` row of kind 'dialogue' plus its `dialogue_turns`, written together
  * (callers hold the reply's transaction), and the counts `stats` and the export manifest show.
  */
+import { z } from 'zod';
 import type { Turn } from '../dialogue/types.ts';
 import type { Store } from './store.ts';
 
@@ -29,6 +30,8 @@ export interface DialogueStats {
   tokensPerDialogue: { mean: number; p50: number; p95: number; max: number } | null;
 }
 
+const TURN_ROWS = z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.string() }));
+
 export class DialogueStore {
   constructor(private readonly store: Store) {}
 
@@ -54,9 +57,9 @@ export class DialogueStore {
     });
   }
 
-  /** A conversation's turns in order. */
+  /** A conversation's turns in order (checked: the database is a file anyone may have edited). */
   turns(taskId: number): Turn[] {
-    return this.store.sql('SELECT role, content FROM dialogue_turns WHERE task_id = ? ORDER BY turn').all(taskId) as Turn[];
+    return TURN_ROWS.parse(this.store.sql('SELECT role, content FROM dialogue_turns WHERE task_id = ? ORDER BY turn').all(taskId));
   }
 
   stats(): DialogueStats {
