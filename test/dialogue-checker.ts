@@ -26,7 +26,14 @@ export function checkLine(format: string, line: string, system: string | null): 
     if (!Array.isArray(turns)) return { problems: ['no conversations'], exchanges: 0 };
     for (const t of turns as Json[]) if (!isText(t.value)) problems.push('empty value');
     if (system === null ? 'system' in record : record.system !== system) problems.push('system mismatch');
-    return { problems, exchanges: alternate(turns.map((t: Json) => t.from), 'human', 'gpt') };
+    return {
+      problems,
+      exchanges: alternate(
+        turns.map((t: Json) => t.from),
+        'human',
+        'gpt',
+      ),
+    };
   }
   if (format === 'messages') {
     const messages = record.messages;
@@ -37,10 +44,18 @@ export function checkLine(format: string, line: string, system: string | null): 
       rest = rest.slice(1);
     }
     for (const m of rest) if (!isText(m.content)) problems.push('empty content');
-    return { problems, exchanges: alternate(rest.map((m) => m.role), 'user', 'assistant') };
+    return {
+      problems,
+      exchanges: alternate(
+        rest.map((m) => m.role),
+        'user',
+        'assistant',
+      ),
+    };
   }
   // alpaca, LLaMA-Factory's multi-turn form: history is [[user, assistant], ...] before instruction/output.
-  if (!isText(record.instruction) || !isText(record.output) || typeof record.input !== 'string') problems.push('bad instruction/input/output');
+  if (!isText(record.instruction) || !isText(record.output) || typeof record.input !== 'string')
+    problems.push('bad instruction/input/output');
   const history = record.history ?? [];
   if (!Array.isArray(history) || !history.every((h) => Array.isArray(h) && h.length === 2 && isText(h[0]) && isText(h[1]))) {
     problems.push('bad history');
@@ -48,4 +63,3 @@ export function checkLine(format: string, line: string, system: string | null): 
   }
   return { problems, exchanges: history.length + 1 };
 }
-

@@ -22,7 +22,11 @@ describe('checkDialogue', () => {
     expect(starts).toMatchObject({ ok: false, reason: 'starts_with_assistant' });
     const twoUsers = [GOOD[0]!, { role: 'user' as const, content: '在吗？' }, ...GOOD.slice(1)];
     expect(checkDialogue(twoUsers)).toEqual({ ok: false, reason: 'not_alternating', detail: 'turns 1 and 2 are both user turns' });
-    expect(checkDialogue([...GOOD, { role: 'user', content: '那火锅呢？' }])).toMatchObject({ ok: false, reason: 'ends_on_user', detail: 'turn 5 is the user\'s and has no reply' });
+    expect(checkDialogue([...GOOD, { role: 'user', content: '那火锅呢？' }])).toMatchObject({
+      ok: false,
+      reason: 'ends_on_user',
+      detail: "turn 5 is the user's and has no reply",
+    });
     const empty = GOOD.map((t, i) => (i === 3 ? { ...t, content: '  ' } : t));
     expect(checkDialogue(empty)).toEqual({ ok: false, reason: 'empty_turn', detail: 'turn 4 (assistant) is empty' });
   });
@@ -34,8 +38,14 @@ describe('checkDialogue', () => {
   });
 
   it('applies the task rules: the opening as an instruction, every reply as an output', () => {
-    expect(checkDialogue(conv('你好', ...GOOD.slice(1).map((t) => t.content)))).toMatchObject({ ok: false, reason: 'instruction_too_short' });
-    expect(checkDialogue(conv('帮我画一张成都地图', ...GOOD.slice(1).map((t) => t.content)))).toMatchObject({ ok: false, reason: 'needs_non_text' });
+    expect(checkDialogue(conv('你好', ...GOOD.slice(1).map((t) => t.content)))).toMatchObject({
+      ok: false,
+      reason: 'instruction_too_short',
+    });
+    expect(checkDialogue(conv('帮我画一张成都地图', ...GOOD.slice(1).map((t) => t.content)))).toMatchObject({
+      ok: false,
+      reason: 'needs_non_text',
+    });
     const refusal = GOOD.map((t, i) => (i === 3 ? { ...t, content: '抱歉，我无法回答这个问题。' } : t));
     expect(checkDialogue(refusal)).toMatchObject({ ok: false, reason: 'refusal', detail: expect.stringMatching(/^turn 4: /) });
     const english = GOOD.map((t, i) => (i === 2 ? { ...t, content: 'Is dandan noodle spicy?' } : t));
@@ -43,7 +53,12 @@ describe('checkDialogue', () => {
   });
 
   it('no_dialogue_dependency: a follow-up unrelated to the earlier turns, with evidence', () => {
-    const unrelated = conv(GOOD[0]!.content, GOOD[1]!.content, '请解释光合作用的基本原理。', '光合作用是植物利用光能把二氧化碳和水转化为有机物并释放氧气的过程。');
+    const unrelated = conv(
+      GOOD[0]!.content,
+      GOOD[1]!.content,
+      '请解释光合作用的基本原理。',
+      '光合作用是植物利用光能把二氧化碳和水转化为有机物并释放氧气的过程。',
+    );
     const v = checkDialogue(unrelated);
     expect(v).toMatchObject({ ok: false, reason: 'no_dialogue_dependency' });
     expect(v.ok === false && v.detail).toMatch(/^turn 3 \(user\) neither refers to turns 1–2/);
@@ -58,14 +73,23 @@ describe('checkDialogue', () => {
 
   it('follow-ups that only refer back (追问, 纠正, 换个角度) or share content pass', () => {
     for (const followUp of ['为什么？', '不对吧，你是不是说错了', '换个角度说说？', '钟水饺和龙抄手哪个好吃']) {
-      const c = conv(GOOD[0]!.content, GOOD[1]!.content, followUp, '钟水饺偏甜口，龙抄手是清汤的，口味不同，可以都尝一尝，再决定更喜欢哪一种。');
+      const c = conv(
+        GOOD[0]!.content,
+        GOOD[1]!.content,
+        followUp,
+        '钟水饺偏甜口，龙抄手是清汤的，口味不同，可以都尝一尝，再决定更喜欢哪一种。',
+      );
       expect(checkDialogue(c), followUp).toEqual({ ok: true });
     }
   });
 
   it('degenerate_output: a reply stuck in a loop', () => {
     const loop = GOOD.map((t, i) => (i === 3 ? { ...t, content: '担担面不太辣。'.repeat(4) } : t));
-    expect(checkDialogue(loop)).toMatchObject({ ok: false, reason: 'degenerate_output', detail: expect.stringMatching(/^turn 4: the sentence/) });
+    expect(checkDialogue(loop)).toMatchObject({
+      ok: false,
+      reason: 'degenerate_output',
+      detail: expect.stringMatching(/^turn 4: the sentence/),
+    });
     expect(findLoop('哈哈'.repeat(40))).toMatch(/distinct/);
     expect(findLoop(GOOD[1]!.content)).toBeUndefined();
   });

@@ -26,11 +26,17 @@ function state(db: string) {
   try {
     const ids = new Set(conn.prepare(`SELECT id FROM tasks WHERE kind = 'dialogue' AND status = 'accepted'`).pluck().all() as number[]);
     // A conversation is stored with all its turns or not at all.
-    const badTurns = conn.prepare(
-      `SELECT count(*) FROM tasks t WHERE t.kind = 'dialogue' AND t.status = 'accepted'
+    const badTurns = conn
+      .prepare(
+        `SELECT count(*) FROM tasks t WHERE t.kind = 'dialogue' AND t.status = 'accepted'
        AND (SELECT count(*) FROM dialogue_turns d WHERE d.task_id = t.id) NOT BETWEEN 4 AND 8`,
-    ).pluck().get() as number;
-    const dupKeys = conn.prepare(`SELECT count(*) FROM (SELECT dedup_key FROM tasks WHERE status = 'accepted' GROUP BY dedup_key HAVING count(*) > 1)`).pluck().get() as number;
+      )
+      .pluck()
+      .get() as number;
+    const dupKeys = conn
+      .prepare(`SELECT count(*) FROM (SELECT dedup_key FROM tasks WHERE status = 'accepted' GROUP BY dedup_key HAVING count(*) > 1)`)
+      .pluck()
+      .get() as number;
     const runs = conn.prepare('SELECT count(*) FROM runs').pluck().get() as number;
     return { ids, badTurns, dupKeys, runs, integrity: conn.pragma('integrity_check', { simple: true }) as string };
   } finally {
@@ -50,10 +56,24 @@ function acceptedNow(db: string): number {
 describe('generate --mode dialogue', () => {
   it('kill -9 and resume: loses nothing, duplicates nothing, ends at exactly --n conversations; exports check out', async () => {
     const db = path.join(tempDir(), 'dialogue.db');
-    const args = ['generate', '--mode', 'dialogue', '--turns', '2-4', '--n', '150', '--db', db, '--concurrency', '1', '--log-format', 'json'];
+    const args = [
+      'generate',
+      '--mode',
+      'dialogue',
+      '--turns',
+      '2-4',
+      '--n',
+      '150',
+      '--db',
+      db,
+      '--concurrency',
+      '1',
+      '--log-format',
+      'json',
+    ];
     let seen = new Set<number>();
     let rng = 777;
-    const random = () => ((rng = (rng * 48271) % 2147483647) / 2147483647);
+    const random = () => (rng = (rng * 48271) % 2147483647) / 2147483647;
     let kills = 0;
     for (let i = 0; i < 6; i++) {
       const run = startCli(args, env());
@@ -87,7 +107,11 @@ describe('generate --mode dialogue', () => {
     expect(dialogues.accepted).toBe(150);
     expect(Object.keys(dialogues.exchangesHistogram).every((k) => ['2', '3', '4'].includes(k))).toBe(true);
 
-    for (const [format, system] of [['sharegpt', '你是一个耐心的中文助手。'], ['messages', null], ['alpaca', null]] as const) {
+    for (const [format, system] of [
+      ['sharegpt', '你是一个耐心的中文助手。'],
+      ['messages', null],
+      ['alpaca', null],
+    ] as const) {
       const out = tempDir();
       const r = await runCli(['export', '--format', format, '--db', db, '--out', out, ...(system ? ['--system', system] : [])]);
       expect(r.code, r.stderr).toBe(0);

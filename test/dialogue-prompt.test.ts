@@ -4,7 +4,11 @@ import { buildPrompt, DEFAULT_TEMPLATE_FILES, loadTemplate, TemplateError } from
 import { dialogueRequest, isDialoguePrompt } from '../simulator/dialogues.ts';
 import { tempDir, writeTemp } from './helpers.ts';
 
-const seeds = Array.from({ length: 10 }, (_, i) => ({ instruction: `种子任务${i}：解释一个成语`, input: i % 2 ? '' : `材料${i}`, output: `答案${i}` }));
+const seeds = Array.from({ length: 10 }, (_, i) => ({
+  instruction: `种子任务${i}：解释一个成语`,
+  input: i % 2 ? '' : `材料${i}`,
+  output: `答案${i}`,
+}));
 const seeded = (s: number) => () => ((s = (s * 16807) % 2147483647) - 1) / 2147483646;
 
 describe('dialogue prompts', () => {
@@ -12,8 +16,16 @@ describe('dialogue prompts', () => {
 
   it('asks for N conversations of MIN–MAX exchanges, one opening hint each, from seeds, machine examples and topics', () => {
     const prompt = buildPrompt({
-      mode: 'dialogue', template, numTasks: 6, maxOutputChars: 200, seeds, turns: { min: 2, max: 3 },
-      machineExamples: [{ instruction: '机器写的任务：推荐一本书', input: '', output: '《活着》' }], topics: ['租房'], taskTypes: ['建议'], random: seeded(3),
+      mode: 'dialogue',
+      template,
+      numTasks: 6,
+      maxOutputChars: 200,
+      seeds,
+      turns: { min: 2, max: 3 },
+      machineExamples: [{ instruction: '机器写的任务：推荐一本书', input: '', output: '《活着》' }],
+      topics: ['租房'],
+      taskTypes: ['建议'],
+      random: seeded(3),
     });
     expect(template.name).toBe('dialogue');
     expect(prompt).not.toMatch(/\{\{/);
@@ -28,7 +40,11 @@ describe('dialogue prompts', () => {
 
   it('promptMessages draws one machine example per conversation in dialogue mode', () => {
     const pool = Array.from({ length: 50 }, (_, i) => ({ instruction: `机器任务${i}`, input: '', output: '好' }));
-    const [m] = promptMessages({ mode: 'dialogue', template, tasksPerRequest: 20, maxOutputChars: 300, seeds: [], topics: [], taskTypes: [] }, pool, seeded(9));
+    const [m] = promptMessages(
+      { mode: 'dialogue', template, tasksPerRequest: 20, maxOutputChars: 300, seeds: [], topics: [], taskTypes: [] },
+      pool,
+      seeded(9),
+    );
     expect(m!.content.match(/机器任务\d+/g)).toHaveLength(20);
   });
 

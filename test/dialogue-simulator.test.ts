@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { checkDialogue } from '../pipeline/dialogue/checks.ts';
 import { parseDialogues } from '../pipeline/dialogue/parse.ts';
 import { createComposer } from '../simulator/composer.ts';
-import { DIALOGUE_FLAWS, DIALOGUE_SHAPES, dialogueMaker, dialogueRequest, renderDialogues, type SimDialogue } from '../simulator/dialogues.ts';
+import {
+  DIALOGUE_FLAWS,
+  DIALOGUE_SHAPES,
+  dialogueMaker,
+  dialogueRequest,
+  renderDialogues,
+  type SimDialogue,
+} from '../simulator/dialogues.ts';
 import { createRng } from '../simulator/random.ts';
 
 function maker(seed: number) {
@@ -16,8 +23,13 @@ function maker(seed: number) {
 }
 
 const EXPECTED: Record<string, string> = {
-  two_users: 'not_alternating', empty_turn: 'empty_turn', ends_on_user: 'ends_on_user', ignores_history: 'no_dialogue_dependency',
-  repeats_answer: 'no_dialogue_dependency', loop: 'degenerate_output', too_few: 'too_few_turns',
+  two_users: 'not_alternating',
+  empty_turn: 'empty_turn',
+  ends_on_user: 'ends_on_user',
+  ignores_history: 'no_dialogue_dependency',
+  repeats_answer: 'no_dialogue_dependency',
+  loop: 'degenerate_output',
+  too_few: 'too_few_turns',
 };
 
 describe('simulator conversations', () => {
@@ -30,7 +42,10 @@ describe('simulator conversations', () => {
     const made: SimDialogue[] = Array.from({ length: 4 }, () => make.make(2, 4, 0, 0));
     for (const shape of DIALOGUE_SHAPES) {
       const parsed = parseDialogues(renderDialogues(made, shape, rng));
-      expect(parsed.dialogues.map((d) => d.turns), shape).toEqual(made.map((d) => d.turns));
+      expect(
+        parsed.dialogues.map((d) => d.turns),
+        shape,
+      ).toEqual(made.map((d) => d.turns));
     }
   });
 

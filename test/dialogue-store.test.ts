@@ -9,7 +9,9 @@ import { DialogueStore } from '../pipeline/store/dialogues.ts';
 import { Store } from '../pipeline/store/store.ts';
 import { tempDir } from './helpers.ts';
 
-const conv = (...texts: string[]): { turns: Turn[] } => ({ turns: texts.map((content, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content })) });
+const conv = (...texts: string[]): { turns: Turn[] } => ({
+  turns: texts.map((content, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content })),
+});
 
 const OPENING = '我下个月要去成都出差，有什么必吃的小吃推荐吗？';
 const TRIP = conv(
@@ -22,7 +24,12 @@ const TRIP = conv(
 function open() {
   const store = Store.open(path.join(tempDir(), 'd.db'));
   const index = buildIndex(store.acceptedKeys());
-  return { store, index, tasks: new Ingestor(store, index), dialogues: new DialogueIngestor(store, index, DEFAULT_DIALOGUE_INGEST_OPTIONS) };
+  return {
+    store,
+    index,
+    tasks: new Ingestor(store, index),
+    dialogues: new DialogueIngestor(store, index, DEFAULT_DIALOGUE_INGEST_OPTIONS),
+  };
 }
 
 describe('dialogues in the store and the shared near-duplicate index', () => {
@@ -32,14 +39,22 @@ describe('dialogues in the store and the shared near-duplicate index', () => {
 
   it('stores an accepted conversation with its turns, tokens and kind; a rejected one with reason and evidence', () => {
     const { store, dialogues } = open();
-    const unrelated = conv('帮我想一个周末家庭聚会的菜单，六个人。', '可以准备红烧肉、清蒸鱼、蒜蓉西兰花、番茄炒蛋、冬瓜排骨汤和一份水果拼盘。',
-      '请解释光合作用的基本原理。', '光合作用是植物利用光能把二氧化碳和水转化为有机物并释放氧气的过程。');
+    const unrelated = conv(
+      '帮我想一个周末家庭聚会的菜单，六个人。',
+      '可以准备红烧肉、清蒸鱼、蒜蓉西兰花、番茄炒蛋、冬瓜排骨汤和一份水果拼盘。',
+      '请解释光合作用的基本原理。',
+      '光合作用是植物利用光能把二氧化碳和水转化为有机物并释放氧气的过程。',
+    );
     const r = dialogues.ingest({ runId: null, requestId: null, dialogues: [TRIP, unrelated] });
     expect(r.accepted).toHaveLength(1);
     expect(r.rejected).toEqual({ no_dialogue_dependency: 1 });
-    const rows = store.db.prepare(`SELECT id, kind, status, reason, detail, source, instruction FROM tasks ORDER BY id`).all() as Record<string, unknown>[];
+    const rows = store.db.prepare(`SELECT id, kind, status, reason, detail, source, instruction FROM tasks ORDER BY id`).all() as Record<
+      string,
+      unknown
+    >[];
     expect(rows.map((x) => [x.kind, x.status, x.reason, x.source])).toEqual([
-      ['dialogue', 'accepted', null, 'dialogue'], ['dialogue', 'rejected', 'no_dialogue_dependency', 'dialogue'],
+      ['dialogue', 'accepted', null, 'dialogue'],
+      ['dialogue', 'rejected', 'no_dialogue_dependency', 'dialogue'],
     ]);
     expect(rows[1]!.detail).toMatch(/^turn 3 \(user\)/);
     const ds = new DialogueStore(store);
@@ -57,7 +72,10 @@ describe('dialogues in the store and the shared near-duplicate index', () => {
     const taskId = store.db.prepare(`SELECT id FROM tasks WHERE kind = 'task'`).pluck().get() as number;
     const r = dialogues.ingest({ runId: null, requestId: null, dialogues: [TRIP] });
     expect(r.rejected).toEqual({ near_duplicate: 1 });
-    const dup = store.db.prepare(`SELECT nearest_task_id AS nearest, similarity FROM tasks WHERE kind = 'dialogue'`).get() as { nearest: number; similarity: number };
+    const dup = store.db.prepare(`SELECT nearest_task_id AS nearest, similarity FROM tasks WHERE kind = 'dialogue'`).get() as {
+      nearest: number;
+      similarity: number;
+    };
     expect(dup.nearest).toBe(taskId);
     expect(dup.similarity).toBeGreaterThanOrEqual(0.7);
 
@@ -78,7 +96,15 @@ describe('dialogues in the store and the shared near-duplicate index', () => {
     const r = dialogues.ingest({ runId: null, requestId: null, dialogues: [TRIP], maxAccept: 0 });
     expect(r.rejected).toEqual({ target_reached: 1 });
     const ds = new DialogueStore(store);
-    const row = { source: 'dialogue', runId: null, requestId: null, turns: TRIP.turns, tokens: [1, 1, 1, 1], dedupKey: 'k', status: 'accepted' as const };
+    const row = {
+      source: 'dialogue',
+      runId: null,
+      requestId: null,
+      turns: TRIP.turns,
+      tokens: [1, 1, 1, 1],
+      dedupKey: 'k',
+      status: 'accepted' as const,
+    };
     ds.insert(row);
     expect(() => ds.insert(row)).toThrow(/UNIQUE/);
     // The failed insert left no orphan turns behind.
