@@ -73,8 +73,9 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   // Files of the package itself: found from its root, wherever the caller's working directory is.
   const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
   const template = loadTemplate(settings.template ?? DEFAULT_TEMPLATE_FILES[settings.mode], settings.mode);
-  const topics = settings.mode === 'topics' ? loadList(settings.topics ?? DEFAULT_TOPIC_LIST) : [];
-  const taskTypes = settings.mode === 'topics' ? loadList(settings.taskTypes ?? DEFAULT_TASK_TYPE_LIST) : [];
+  const lists = settings.mode === 'topics' || settings.mode === 'dialogue';
+  const topics = lists ? loadList(settings.topics ?? DEFAULT_TOPIC_LIST) : [];
+  const taskTypes = lists ? loadList(settings.taskTypes ?? DEFAULT_TASK_TYPE_LIST) : [];
   checkDbDirectory(settings.db);
   const price = resolvePrice(settings);
   if (settings.maxCost !== undefined && price === undefined) {
@@ -102,6 +103,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     if (settings.probe) await probe(llm, baseURL);
     store = Store.open(settings.db);
     if (!settings.batch && !settings.newRun) refuseOpenBatches(store);
+    if (!settings.newRun) refuseModeSwitch(store, settings.mode);
     const common = runSetup(prepared);
     try {
       return settings.batch
@@ -146,7 +148,7 @@ function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'max
     // Stored with the run: the settings, never the key (the base URL is redacted too, in case it holds one).
     runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey) },
     price: p.price, maxCostUsd: settings.maxCost, maxRequests: settings.maxRequests,
-    maxEmptyReplies: settings.maxEmptyReplies, minAcceptedPerReply: settings.minAcceptRate,
+    maxEmptyReplies: settings.maxEmptyReplies, minAcceptedPerReply: settings.minAcceptRate, turns: settings.turns,
   };
 }
 
@@ -191,6 +193,16 @@ function refuseOpenBatches(store: Store): void {
   if (open === undefined) return;
   throw new UsageError(
     `run ${latest.id} has batch ${open.providerBatchId ?? open.id} out (${open.providerStatus ?? open.status}): continue it with \`batch\`, or start a new run with \`newRun\``,
+  );
+}
+
+/** A run counts what it accepted: resuming a task run as a dialogue run (or back) would mix the two. */
+function refuseModeSwitch(store: Store, mode: string): void {
+  const latest = store.latestRun();
+  if (latest === undefined || latest.status === 'completed' || latest.mode === mode) return;
+  if (latest.mode !== 'dialogue' && mode !== 'dialogue') return;
+  throw new UsageError(
+    `run ${latest.id} is an unfinished ${latest.mode} run: resume it with \`mode\` ${latest.mode}, or start a new run with \`newRun\``,
   );
 }
 

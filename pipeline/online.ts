@@ -23,6 +23,11 @@ import { asStorageError, StorageError } from './store/storage-errors.ts';
 import type { NewRequest, RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
 import { YieldGuard, type GuardStop, type YieldGuardState } from './yield-guard.ts';
+// -- dialogue mode (issue 14)
+import { DialogueIngestor } from './dialogue/ingest.ts';
+import { parseDialogues } from './dialogue/parse.ts';
+import { DEFAULT_TURN_BOUNDS, type TurnBounds } from './dialogue/types.ts';
+// -- end dialogue mode
 
 export interface OnlineOptions {
   /** Accepted tasks the run must reach (a resumed run counts what it already has). */
@@ -62,6 +67,8 @@ export interface OnlineOptions {
   /** Accepted tasks per reply over the last 50 replies under which the run fails; 0: off. Default 0.1. */
   minAcceptedPerReply?: number | undefined;
   // -- end yield guard --
+  /** Dialogue mode: exchanges per conversation, asked for and checked. Default 2–4. */
+  turns?: TurnBounds | undefined;
 }
 
 export interface OnlineDeps {
@@ -145,6 +152,13 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   const { index, ingestor, templateId, runId, resumed } = prepareRun(options, store, deps.index);
   const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
   const sink: RequestSink = { store, attempts: new AttemptStore(store), ingestor, runId };
+  // -- dialogue mode (issue 14): conversations go through their own checks, into the same index
+  if (options.mode === 'dialogue') {
+    sink.dialogues = new DialogueIngestor(store, index, {
+      similarity: options.similarity, filters: options.filters, turns: options.turns ?? DEFAULT_TURN_BOUNDS,
+    });
+  }
+  // -- end dialogue mode
 
   const acceptedAtStart = store.countAccepted(runId);
   const budget = Budget.forRun(options, store.runTotals(runId).requests);
@@ -334,17 +348,21 @@ export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDup
   return { index, ingestor, templateId, runId, resumed };
 }
 
-type PromptSetup = Pick<OnlineOptions, 'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes'>;
+type PromptSetup = Pick<
+  OnlineOptions, 'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes' | 'turns'
+>;
 
 /** One request's messages: a prompt showing two machine examples drawn from `machinePool` (none while it is empty). */
 export function promptMessages(options: PromptSetup, machinePool: readonly Task[], random: Random): ChatMessage[] {
+  // Dialogue mode draws one opening per conversation, so it may use as many machine examples.
+  const shown = options.mode === 'dialogue' ? options.tasksPerRequest : 2;
   const machineExamples = machinePool.length > 0
-    ? [0, 1].map(() => machinePool[Math.floor(random() * machinePool.length)]!)
+    ? Array.from({ length: shown }, () => machinePool[Math.floor(random() * machinePool.length)]!)
     : [];
   const prompt = buildPrompt({
     mode: options.mode, template: options.template, numTasks: options.tasksPerRequest,
     maxOutputChars: options.maxOutputChars, seeds: options.seeds, machineExamples,
-    topics: options.topics, taskTypes: options.taskTypes, random,
+    topics: options.topics, taskTypes: options.taskTypes, random, ...(options.turns ? { turns: options.turns } : {}),
   });
   return [{ role: 'user', content: prompt }];
 }
@@ -355,6 +373,8 @@ export interface RequestSink {
   attempts: AttemptStore;
   ingestor: Ingestor;
   runId: number;
+  /** Dialogue mode: replies hold conversations, decided by this instead of `ingestor`. */
+  dialogues?: DialogueIngestor;
 }
 
 /** The fields of a stored request that do not depend on how it ended. */
@@ -380,6 +400,7 @@ export function storeReply(
   sink: RequestSink, base: RequestBase, reply: ReplyToStore, maxAccept: number,
 ): { requestId: number; result: IngestResult; parseProblems: string[] } {
   const parsed = parseReplySafely(reply.content, reply.finishReason);
+  if (sink.dialogues !== undefined) return storeDialogueReply(sink, sink.dialogues, base, reply, maxAccept);
   return sink.store.transaction(() => {
     const requestId = sink.store.insertRequest({
       ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
@@ -406,6 +427,33 @@ function parseReplySafely(content: string, finishReason: string | null): ParseRe
     return { tasks: [], shape: 'none', problems: [`parser error: ${String(err).slice(0, 200)}`], droppedTruncated: 0 };
   }
 }
+
+// -- dialogue mode (issue 14) ------------------------------------------------------------------------
+
+/**
+ * storeReply for conversations: the request, its attempts and its conversations in one transaction. The
+ * result lists each accepted conversation's first exchange as a task, so the loop counts and shows
+ * conversations as it does tasks, and later prompts can open from them.
+ */
+function storeDialogueReply(
+  sink: RequestSink, dialogues: DialogueIngestor, base: RequestBase, reply: ReplyToStore, maxAccept: number,
+): { requestId: number; result: IngestResult; parseProblems: string[] } {
+  const parsed = parseDialogues(reply.content, reply.finishReason);
+  return sink.store.transaction(() => {
+    const requestId = sink.store.insertRequest({
+      ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
+      promptTokens: reply.usage?.promptTokens, completionTokens: reply.usage?.completionTokens,
+      totalTokens: reply.usage?.totalTokens, latencyMs: reply.latencyMs, attempts: reply.attempts,
+      replyShape: parsed.shape, parseProblems: parsed.problems, costUsd: reply.costUsd,
+    });
+    sink.attempts.insertAttempts(requestId, reply.attemptLog);
+    const r = dialogues.ingest({ runId: sink.runId, requestId, dialogues: parsed.dialogues, maxAccept });
+    const accepted = r.accepted.map((turns) => ({ instruction: turns[0]!.content, input: '', output: turns[1]!.content }));
+    return { requestId, result: { accepted, rejected: r.rejected }, parseProblems: parsed.problems };
+  });
+}
+
+// -- end dialogue mode -------------------------------------------------------------------------------
 
 /** Stores a failed request and its attempts in one transaction; returns the request's id. */
 export function storeFailure(

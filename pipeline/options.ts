@@ -22,7 +22,9 @@ const price = z.strictObject({
 export const generateSettingsSchema = z.strictObject({
   n: positiveInt.optional().meta({ description: 'Accepted tasks this run must add (a resumed run counts what it has). Required.' }),
   db: z.string().min(1).default(DEFAULT_DB).meta({ description: 'SQLite database file.' }),
-  mode: z.enum(['self-instruct', 'topics']).default('self-instruct').meta({ description: 'Prompt style.' }),
+  mode: z.enum(['self-instruct', 'topics', 'dialogue']).default('self-instruct').meta({ description: 'Prompt style: tasks, or multi-turn conversations.' }),
+  turns: z.strictObject({ min: z.number().int().min(1).max(20), max: z.number().int().min(1).max(20) }).refine((t) => t.min <= t.max, 'min above max')
+    .optional().meta({ description: 'Dialogue mode: exchanges (user turn + reply) per conversation. Default 2–4.' }),
   batch: z.boolean().default(false).meta({ description: 'Batch API: one step of the run per call (submit, or collect and submit the next).' }),
   model: z.string().min(1).default('gpt-3.5-turbo').meta({ description: 'Chat model name.' }),
   baseURL: z.string().url().optional().meta({ description: 'OpenAI-compatible base URL. Default: OPENAI_BASE_URL, else OpenAI.' }),
@@ -31,7 +33,7 @@ export const generateSettingsSchema = z.strictObject({
   temperature: z.number().min(0).max(2).default(1),
   topP: z.number().min(0).max(1).default(1),
   maxTokens: positiveInt.default(4096).meta({ description: 'Completion token limit per request.' }),
-  tasksPerRequest: positiveInt.default(20).meta({ description: 'Tasks asked for in each prompt.' }),
+  tasksPerRequest: positiveInt.optional().meta({ description: 'Tasks (or conversations) asked for in each prompt. Default 20 (5 in dialogue mode).' }),
   maxOutputChars: positiveInt.default(300).meta({ description: 'Output length bound stated in the prompt, in characters.' }),
   seeds: z.string().min(1).optional().meta({ description: 'Seed task file (self-instruct, Alpaca or {instruction,input,output}). Default: the package\'s seeds/zh_seed_tasks.jsonl.' }),
   template: z.string().min(1).optional().meta({ description: 'Prompt template file. Default: the one for the mode in templates/.' }),
@@ -57,7 +59,11 @@ export const generateSettingsSchema = z.strictObject({
 });
 
 export type GenerateSettings = z.input<typeof generateSettingsSchema>;
-export type ResolvedGenerateSettings = z.output<typeof generateSettingsSchema> & { n: number };
+export type ResolvedGenerateSettings = z.output<typeof generateSettingsSchema> & { n: number; tasksPerRequest: number };
+
+/** Tasks asked for per request; a conversation is longer than a task, so fewer of those. */
+export const DEFAULT_TASKS_PER_REQUEST = 20;
+export const DIALOGUES_PER_REQUEST = 5;
 
 /**
  * Checks a caller's options and applies the defaults. An invalid option is a UsageError naming it,
@@ -75,7 +81,12 @@ export function resolveOptions<S extends z.ZodType>(schema: S, options: unknown)
 export function resolveGenerateSettings(options: GenerateSettings): ResolvedGenerateSettings {
   const resolved = resolveOptions(generateSettingsSchema, options);
   if (resolved.n === undefined) throw new UsageError('say how many tasks to add, e.g. 50000', { option: 'n' });
-  return { ...resolved, n: resolved.n };
+  if (resolved.turns !== undefined && resolved.mode !== 'dialogue') throw new UsageError('is for the dialogue mode', { option: 'turns' });
+  if (resolved.mode === 'dialogue' && resolved.batch) {
+    throw new UsageError('the dialogue mode does not run through the Batch API yet: drop `batch`', { option: 'mode' });
+  }
+  const tasksPerRequest = resolved.tasksPerRequest ?? (resolved.mode === 'dialogue' ? DIALOGUES_PER_REQUEST : DEFAULT_TASKS_PER_REQUEST);
+  return { ...resolved, n: resolved.n, tasksPerRequest };
 }
 
 /** Options of `exportDataset()`; all but `format` have defaults. */

@@ -7,9 +7,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { packagePath } from './paths.ts';
 import type { Task } from './types.ts';
+import { openingLines } from './dialogue/openings.ts';
+import { DEFAULT_TURN_BOUNDS, type TurnBounds } from './dialogue/types.ts';
 
-export type GenerationMode = 'self-instruct' | 'topics';
-export const GENERATION_MODES: readonly GenerationMode[] = ['self-instruct', 'topics'];
+export type GenerationMode = 'self-instruct' | 'topics' | 'dialogue';
+export const GENERATION_MODES: readonly GenerationMode[] = ['self-instruct', 'topics', 'dialogue'];
 
 export class TemplateError extends UsageError {
   override name = 'TemplateError';
@@ -21,6 +23,7 @@ export const TEMPLATE_DIR = `${packagePath('templates')}/`;
 export const DEFAULT_TEMPLATE_FILES: Record<GenerationMode, string> = {
   'self-instruct': `${TEMPLATE_DIR}self_instruct.prompt.txt`,
   topics: `${TEMPLATE_DIR}topics.prompt.txt`,
+  dialogue: `${TEMPLATE_DIR}dialogue.txt`,
 };
 export const DEFAULT_TOPIC_LIST = `${TEMPLATE_DIR}topic_list.txt`;
 export const DEFAULT_TASK_TYPE_LIST = `${TEMPLATE_DIR}task_type_list.txt`;
@@ -29,6 +32,7 @@ export const DEFAULT_TASK_TYPE_LIST = `${TEMPLATE_DIR}task_type_list.txt`;
 const PLACEHOLDERS: Record<GenerationMode, { required: string[]; optional: string[] }> = {
   'self-instruct': { required: ['examples', 'num_tasks'], optional: ['max_output_chars'] },
   topics: { required: ['topics', 'task_types', 'num_tasks'], optional: ['max_output_chars', 'examples'] },
+  dialogue: { required: ['num_dialogues', 'openings'], optional: ['min_turns', 'max_turns', 'max_output_chars'] },
 };
 
 export interface Template {
@@ -121,6 +125,8 @@ export interface PromptInputs {
   topics: readonly string[];
   taskTypes: readonly string[];
   random: Random;
+  /** Dialogue mode: exchanges per conversation the prompt asks for. Default 2–4. */
+  turns?: TurnBounds;
 }
 
 /** Seed examples per self-instruct prompt, and machine examples once there are some (Self-Instruct's 6+2, here 3+2). */
@@ -131,6 +137,15 @@ const TASK_TYPES_PER_PROMPT = 6;
 
 export function buildPrompt(p: PromptInputs): string {
   const common = { num_tasks: String(p.numTasks), max_output_chars: String(p.maxOutputChars) };
+  // -- dialogue mode (issue 14): numTasks conversations, one opening hint each --------------------
+  if (p.mode === 'dialogue') {
+    const turns = p.turns ?? DEFAULT_TURN_BOUNDS;
+    return renderTemplate(p.template, {
+      ...common, num_dialogues: String(p.numTasks), min_turns: String(turns.min), max_turns: String(turns.max),
+      openings: openingLines(p.numTasks, p),
+    });
+  }
+  // -- end dialogue mode ---------------------------------------------------------------------------
   if (p.mode === 'self-instruct') {
     const examples = [...sample(p.seeds, SEED_EXAMPLES, p.random), ...p.machineExamples.slice(0, MACHINE_EXAMPLES)];
     return renderTemplate(p.template, { ...common, examples: formatExamples(examples) });

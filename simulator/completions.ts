@@ -11,6 +11,7 @@ import { errorBody } from './http.ts';
 import { createRng, randomId, type Rng } from './random.ts';
 import { chatterReply, degenerateReply, type ReplyMode } from './misbehaving.ts';
 import { cutAt, cutInsideItem, garbageReply, layoutReply, type ReplyLayout, type ReplyShape } from './replies.ts';
+import { DIALOGUE_SHAPES, dialogueMaker, dialogueRequest, isDialoguePrompt, renderDialogues } from './dialogues.ts';
 
 /** Probabilities per chat request, each in [0, 1]; they are drawn in this order from one number. */
 export interface SimulatorFaults {
@@ -60,6 +61,9 @@ export interface SimulatorStats {
   tasksEmitted: number;
   nearDuplicatesEmitted: number;
   junkEmitted: Record<JunkKind, number>;
+  /** Dialogue prompts: conversations written, and how many of them were broken on purpose. */
+  dialoguesEmitted: number;
+  flawedDialoguesEmitted: number;
 }
 
 export interface SimResponse {
@@ -102,6 +106,8 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
     tasksEmitted: 0,
     nearDuplicatesEmitted: 0,
     junkEmitted: Object.fromEntries(JUNK_KINDS.map((k) => [k, 0])) as Record<JunkKind, number>,
+    dialoguesEmitted: 0,
+    flawedDialoguesEmitted: 0,
   };
   const record = (outcome: RequestOutcome): void => {
     stats.requests++;
@@ -116,6 +122,8 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
     if (history.length < HISTORY_LIMIT) history.push(task);
     else history[rng.int(HISTORY_LIMIT)] = task;
   }
+
+  const dialogues = dialogueMaker(composer, rng, history, remember);
 
   type Made = { task: SimTask; kind: 'fresh' | 'near' | JunkKind };
   function makeTasks(count: number): Made[] {
@@ -179,6 +187,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       let made: Made[] = [];
       let layout: ReplyLayout | undefined;
       let complete = 0;
+      const lastUser = request.messages.findLast((m) => m.role === 'user')?.content ?? '';
       if (options.replyMode === 'degenerate') {
         // -- misbehaving model (misbehaving.ts) --
         content = degenerateReply(rng, request.maxTokens);
@@ -191,6 +200,21 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       } else if (garbage) {
         content = garbageReply(rng);
         outcome = 'garbage';
+      } else if (isDialoguePrompt(lastUser)) {
+        // -- dialogue prompts (issue 14): conversations, a share of them broken, in every parsed shape
+        const asked = dialogueRequest(lastUser);
+        const made = Array.from(
+          { length: asked.count }, () => dialogues.make(asked.min, asked.max, options.junkRate, options.nearDuplicateRate),
+        );
+        content = renderDialogues(made, rng.pick(DIALOGUE_SHAPES), rng);
+        stats.dialoguesEmitted += made.length;
+        stats.flawedDialoguesEmitted += made.filter((d) => d.flaw !== null).length;
+        if (truncate) {
+          content = content.slice(0, Math.floor(content.length * (0.6 + 0.35 * rng.next())));
+          finish = 'length';
+          outcome = 'truncated';
+        }
+        // -- end dialogue prompts
       } else {
         made = makeTasks(taskCount(request.messages));
         layout = layoutReply(made.map((m) => m.task), rng.weighted(options.shapes), rng);

@@ -142,6 +142,15 @@ function report(result: ExportResult, db: string): void {
       `(${zh.sampled ? `sample of ${fmt(zh.rows)} rows` : `${fmt(zh.rows)} rows`}, ${han}% Han); ` +
       `Chinese-LLaMA's extended vocabulary needs about half as many`);
   }
+  // -- dialogues (issue 14)
+  const d = m.dialogues;
+  if (d) {
+    const t = d.tokensPerDialogue;
+    const exchanges = Object.entries(d.exchangesHistogram).map(([k, n]) => `${k}: ${fmt(n)}`).join(', ');
+    err(`  dialogues   ${fmt(d.records)} conversations, ${fmt(d.turns)} turns; exchanges ${exchanges}; ` +
+      `cl100k tokens per conversation mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}`);
+  }
+  // -- end dialogues
   err(`  LATEST      ${m.exportId}`);
   process.stdout.write(result.dir + '\n');
 }

@@ -8,6 +8,7 @@ import { generateSettingsSchema, type GenerateSettings } from '../options.ts';
 import { planGenerate, formatPlan } from '../plan.ts';
 import { nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { asFlags, EXIT, exitCodeForSummary } from './exit.ts';
+import { turnBounds } from './dialogue-flags.ts';
 import { givenFlags } from './given.ts';
 import { createReporter, type LogFormat } from './progress.ts';
 
@@ -28,15 +29,16 @@ export function generateCommand(): Command {
     .option('--config <file>', 'JSON config file (see zh-self-instruct.schema.json); flags override it')
     .option('--dry-run', 'print a rendered prompt, the plan and an estimate of requests, tokens, cost and time; send nothing')
     .option('--db <path>', `SQLite database file (default ${D.db})`)
-    .option('--mode <mode>', 'prompt style: self-instruct | topics; batch = --batch with self-instruct prompts',
-      oneOf(['self-instruct', 'topics', 'batch'] as const))
+    .option('--mode <mode>', 'prompt style: self-instruct | topics | dialogue (multi-turn); batch = --batch with self-instruct prompts',
+      oneOf(['self-instruct', 'topics', 'dialogue', 'batch'] as const))
+    .option('--turns <min-max>', 'dialogue mode: exchanges (user turn + reply) per conversation, e.g. 2-4 (default)', turnBounds)
     .option('--model <name>', `chat model name (default ${D.model})`)
     .option('--concurrency <k>', `requests in flight at once (default ${D.concurrency})`, positiveInt)
     .option('--similarity <t>', `reject a task at least this similar to a kept one, 0.5–1 (default ${D.similarity})`, numberIn(0.5, 1))
     .option('--temperature <t>', `sampling temperature (default ${D.temperature})`, numberIn(0, 2))
     .option('--top-p <p>', `nucleus sampling (default ${D.topP})`, numberIn(0, 1))
     .option('--max-tokens <n>', `completion token limit per request (default ${D.maxTokens})`, positiveInt)
-    .option('--tasks-per-request <n>', `tasks asked for in each prompt (default ${D.tasksPerRequest})`, positiveInt)
+    .option('--tasks-per-request <n>', 'tasks asked for in each prompt (default 20; conversations in dialogue mode: 5)', positiveInt)
     .option('--max-output-chars <n>', `output length bound stated in the prompt (default ${D.maxOutputChars})`, positiveInt)
     .option('--seeds <file>', 'seed tasks (self-instruct, Alpaca or {instruction,input,output} JSON/JSONL; default seeds/zh_seed_tasks.jsonl)')
     .option('--template <file>', 'prompt template (default: the one for --mode in templates/)')

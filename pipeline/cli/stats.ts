@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { AttemptStore } from '../store/attempts.ts';
 import { DEFAULT_DB } from '../paths.ts';
+import { DialogueStore } from '../store/dialogues.ts';
 import { Store } from '../store/store.ts';
 
 interface StatsFlags {
@@ -25,8 +26,10 @@ export function statsCommand(): Command {
         const runs = flags.runs ? store.runsView() : undefined;
         const days = flags.days ? store.daysView() : undefined;
         const spending = new AttemptStore(store).spending();
+        const dialogues = new DialogueStore(store).stats();
         if (flags.json) {
-          process.stdout.write(JSON.stringify({ ...s, spending, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) }) + '\n');
+          const json = { ...s, spending, dialogues, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) };
+          process.stdout.write(JSON.stringify(json) + '\n');
           return;
         }
         const lines = [
@@ -44,6 +47,16 @@ export function statsCommand(): Command {
           `time      ${spending.attemptSeconds.toFixed(1)} s in requests, ${spending.waitSeconds.toFixed(1)} s waiting (rate limit, back-off)` +
             (spending.latencyMs.p50 === null ? '' : `; latency p50 ${spending.latencyMs.p50} ms, p95 ${spending.latencyMs.p95} ms`),
         ];
+        // -- dialogues (issue 14)
+        if (dialogues.accepted + dialogues.rejected > 0) {
+          const t = dialogues.tokensPerDialogue;
+          lines.push(
+            `dialogues ${dialogues.accepted} accepted, ${dialogues.rejected} rejected (counted in the lines above too)`,
+            `  exchanges per dialogue  ${Object.entries(dialogues.exchangesHistogram).map(([k, n]) => `${k}: ${n}`).join(', ') || '-'}`,
+            `  tokens per dialogue     ${t === null ? '-' : `cl100k mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}`}`,
+          );
+        }
+        // -- end dialogues
         if (runs) {
           lines.push('', table(['run', 'status', 'started', 'accepted', 'rejected', 'requests', 'tokens'],
             runs.map((r) => [r.id, r.status, r.startedAt.slice(0, 19), `${r.accepted}/${r.target}`, r.rejected, r.requests, r.promptTokens + r.completionTokens])));

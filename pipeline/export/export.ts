@@ -39,6 +39,10 @@ import { splitOf } from './split.ts';
 import type { TrainingTemplate } from './template.ts';
 import { countChars, loadTokenizer, TokenHistogram, type Tokenizer, type TokenizerName } from './tokens.ts';
 import { JsonlSink } from './writer.ts';
+// -- dialogues (issue 14)
+import { dialogueContentText, dialogueTrainingText, recordProblem, renderDialogueRecord, takesDialogues } from './dialogue-records.ts';
+import { DialogueTally, rowTurns } from './dialogue-tally.ts';
+// -- end dialogues
 
 /** A problem with what was asked (nothing to export, a selection that would skip rows): bad usage. */
 export class ExportError extends UsageError {
@@ -161,7 +165,10 @@ async function exportLocked(
     }
   }
   const sinceKind: ExportSince = runId === null ? (options.since as 'last' | 'all') : 'run';
-  const query: RowQuery = { selection: options.selection, afterTaskId: after, throughTaskId: through, runId, shuffleSeed: options.shuffleSeed };
+  const query: RowQuery = {
+    selection: options.selection, afterTaskId: after, throughTaskId: through, runId, shuffleSeed: options.shuffleSeed,
+    excludeDialogues: !takesDialogues(options.format),
+  };
 
   const total = exports.countRows(query);
   if (total === 0) {
@@ -200,11 +207,17 @@ async function exportLocked(
     const chinese = new ChineseTally(llama, total, sampleSize);
     const render: RenderOptions = { template: options.template, system: options.system };
     let dropped = 0;
+    const dialogues = new DialogueTally();
 
     for (const row of exports.rows(query)) {
-      chinese.offer(row);
+      // -- dialogues (issue 14): a conversation row carries its turns
+      const turns = row.kind === 'dialogue' ? rowTurns(row) : null;
+      if (typeof turns === 'string') throw new ExportError(turns);
+      // -- end dialogues
+      chinese.offer(row, turns === null ? undefined : dialogueContentText(turns));
       if (counter !== null) {
-        const tokens = counter.count(trainingText(options.format, row, render));
+        const text = turns === null ? trainingText(options.format, row, render) : dialogueTrainingText(turns, render.system);
+        const tokens = counter.count(text);
         if (options.maxTokens !== null && tokens > options.maxTokens) {
           dropped++;
           continue;
@@ -213,7 +226,18 @@ async function exportLocked(
       }
       tally.add(row);
       const sink = valid !== null && splitOf(row.key, options.validRatio) === 'valid' ? valid : train;
-      sink.add(JSON.stringify(renderRecord(options.format, row, render)));
+      let record: unknown;
+      if (turns === null) record = renderRecord(options.format, row, render);
+      else {
+        // -- dialogues: checked against the format's rules before it is written; one bad record stops the export
+        record = renderDialogueRecord(options.format, turns, render.system);
+        const problem = recordProblem(options.format, record);
+        if (problem !== undefined) {
+          throw new ExportError(`task ${row.id}: the conversation breaks the ${options.format} rules (${problem}); nothing was published`);
+        }
+        dialogues.add(turns, row.dialogueTokens);
+      }
+      sink.add(JSON.stringify(record));
       if (sink.full) {
         if (options.signal?.aborted) throw new ExportError('export stopped by a signal');
         await sink.flush();
@@ -225,7 +249,8 @@ async function exportLocked(
     for (const [sink, split] of [[train, 'train'], [valid, 'valid']] as const) {
       if (sink !== null) files.push({ ...(await sink.close()), split });
     }
-    const datasetInfo = datasetInfoFor(options.format, exportId, files);
+    const dialogueCounts = dialogues.result();
+    const datasetInfo = datasetInfoFor(options.format, exportId, files, dialogueCounts !== null);
     writeFileAtomic(path.join(staging, 'dataset_info.json'), JSON.stringify(datasetInfo, null, 2) + '\n');
 
     const tokens: Manifest['tokens'] = {};
@@ -259,6 +284,8 @@ async function exportLocked(
       similarity: similarityOf(exports, tally.runIds()),
       tokens,
       chineseTokens: chinese.result(),
+      // Only when there are conversations: a task-only manifest stays as it was.
+      ...(dialogueCounts === null ? {} : { dialogues: dialogueCounts }),
       split: {
         validRatio: options.validRatio,
         rule: 'valid when the first 4 bytes of sha256(key), big-endian, divided by 2^32 are below validRatio; key = normalized instruction + input',
@@ -352,9 +379,9 @@ class ChineseTally {
     this.every = sampleSize > 0 ? Math.max(1, Math.ceil(total / sampleSize)) : Infinity;
   }
 
-  offer(row: ExportRow): void {
+  offer(row: ExportRow, content?: string): void {
     if (this.llama !== null && this.seen++ % this.every === 0) {
-      const text = contentText(row);
+      const text = content ?? contentText(row);
       const { chars, han } = countChars(text);
       this.rows++;
       this.chars += chars;
@@ -382,10 +409,14 @@ function exportedFiles(files: readonly ManifestFile[]): ExportedFile[] {
   return files.map(({ split: _split, ...file }) => file);
 }
 
-function datasetInfoFor(format: Format, exportId: string, files: readonly ManifestFile[]): Record<string, Record<string, unknown>> {
+function datasetInfoFor(
+  format: Format, exportId: string, files: readonly ManifestFile[], withHistory: boolean,
+): Record<string, Record<string, unknown>> {
   const base = `zh_self_instruct_${exportId.replace(/[^A-Za-z0-9]+/g, '_')}`;
   const info: Record<string, Record<string, unknown>> = {};
-  for (const file of files) info[file.split === 'train' ? base : `${base}_${file.split}`] = datasetInfoEntry(format, file.path);
+  for (const file of files) {
+    info[file.split === 'train' ? base : `${base}_${file.split}`] = datasetInfoEntry(format, file.path, withHistory);
+  }
   return info;
 }
 

@@ -100,10 +100,14 @@ export function contentText(task: TaskText): string {
 }
 
 /** A LLaMA-Factory `dataset_info.json` entry for one exported file of this format. */
-export function datasetInfoEntry(format: Format, fileName: string): Record<string, unknown> {
+export function datasetInfoEntry(format: Format, fileName: string, withHistory = false): Record<string, unknown> {
   switch (format) {
-    case 'alpaca':
-      return { file_name: fileName, formatting: 'alpaca', columns: { prompt: 'instruction', query: 'input', response: 'output' } };
+    case 'alpaca': {
+      const columns: Record<string, string> = { prompt: 'instruction', query: 'input', response: 'output' };
+      // Conversations carry their earlier exchanges in `history` (LLaMA-Factory's alpaca multi-turn form).
+      if (withHistory) columns['history'] = 'history';
+      return { file_name: fileName, formatting: 'alpaca', columns };
+    }
     case 'prompt-completion':
       // The prompt is already templated: pair it with LLaMA-Factory's `empty` template to avoid a second one.
       return { file_name: fileName, formatting: 'alpaca', columns: { prompt: 'prompt', response: 'completion' } };

@@ -9,6 +9,7 @@ import { PipelineError } from '../errors.ts';
 import type { ExportedFile, Selection } from '../store/exports.ts';
 import type { Format } from './formats.ts';
 import type { TokenizerName, TokenSummary } from './tokens.ts';
+import type { DialogueCounts } from './dialogue-tally.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
@@ -80,6 +81,8 @@ export interface Manifest {
   similarity: { thresholds: number[]; byRun: Record<string, number | null> };
   tokens: Partial<Record<TokenizerName, TokenStats>>;
   chineseTokens: ChineseTokenRatio | null;
+  /** Conversations among the records (dialogue mode); absent when there are none. */
+  dialogues?: DialogueCounts;
   split: { validRatio: number; rule: string };
   order: string;
   /** The task ids this export covered: the next `--since last` into this folder starts after throughTaskId. */

@@ -47,7 +47,6 @@ const ENGLISH_DEICTIC =
 
 /** Listening to or opening something. */
 const LISTEN = /(?:听|收听)(?:一下|一听|完)?(?:这|那|下面|以下|给定|附件)/u;
-const WEB_OBJECT = '网址|链接|网页|网站|页面|URL|url';
 const OPEN_WEB =
   /(?:访问|打开|浏览|点击|点开|登录|进入)(?:一下)?(?:这个|该|以下|下面的?|给定的?|此|这些)?(?:网址|链接|网页|网站|页面|URL|url)(?!的|速度|量|次数|设计|安全|体验|方式)/u;
 const DEICTIC_WEB = new RegExp(`${DETERMINER}(?:网址|链接|网页|网站|页面|URL|url)`, 'u');

@@ -46,7 +46,7 @@ export interface RuleContext {
    * cut by the token limit, so an output ending mid-sentence is cut, not terse. Leave it out when a
    * reply held several tasks: the parser already drops the item the limit cut.
    */
-  finishReason?: string | null;
+  finishReason?: string | null | undefined;
 }
 
 /** One family of rules: a pure, total, linear-time look at a cleaned task. */

@@ -24,6 +24,8 @@ export interface RowQuery {
   runId: number | null;
   /** Order by a keyed hash of the row's dedup key instead of by id. */
   shuffleSeed: number | null;
+  /** Leave conversations out (formats without turns). Default false. */
+  excludeDialogues?: boolean;
 }
 
 export interface ExportRow {
@@ -40,6 +42,11 @@ export interface ExportRow {
   model: string | null;
   templateName: string | null;
   templateSha256: string | null;
+  /** 'dialogue': a conversation, whose turns are `turnsJson` (JSON array of {turn, role, content}). */
+  kind: 'task' | 'dialogue';
+  turnsJson: string | null;
+  /** Stored cl100k tokens of a conversation's turns; null for tasks. */
+  dialogueTokens: number | null;
 }
 
 export type ExportSince = 'last' | 'all' | 'run';
@@ -140,7 +147,10 @@ export class ExportStore {
     return this
       .sql(
         `SELECT t.id, t.source, t.run_id AS runId, t.instruction, t.input, t.output, t.category, t.dedup_key AS key,
-           r.model AS model, tp.name AS templateName, tp.sha256 AS templateSha256
+           r.model AS model, tp.name AS templateName, tp.sha256 AS templateSha256, t.kind AS kind,
+           CASE WHEN t.kind = 'dialogue' THEN (SELECT json_group_array(json_object('turn', d.turn, 'role', d.role, 'content', d.content))
+             FROM dialogue_turns d WHERE d.task_id = t.id) END AS turnsJson,
+           CASE WHEN t.kind = 'dialogue' THEN (SELECT sum(d.tokens) FROM dialogue_turns d WHERE d.task_id = t.id) END AS dialogueTokens
          FROM tasks t
          LEFT JOIN requests r ON r.id = t.request_id
          LEFT JOIN templates tp ON tp.id = r.template_id
@@ -231,6 +241,7 @@ export class ExportStore {
 function whereClause(query: RowQuery): { where: string; params: Record<string, string | number> } {
   const params: Record<string, string | number> = { after: query.afterTaskId, through: query.throughTaskId };
   const parts = [`t.status = 'accepted'`, 't.id > @after', 't.id <= @through'];
+  if (query.excludeDialogues === true) parts.push(`t.kind = 'task'`);
   if (query.runId !== null) {
     parts.push('t.run_id = @run');
     params['run'] = query.runId;

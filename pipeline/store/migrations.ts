@@ -169,6 +169,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX exports_out_status ON exports(out_dir, status);
     `,
   },
+  // -- dialogues (issue 14) -------------------------------------------------------------------------
+  {
+    version: 6,
+    name: 'dialogues: tasks.kind and dialogue_turns',
+    sql: `
+      -- A conversation is a tasks row of kind 'dialogue' (first user turn as instruction, first reply as
+      -- output), so it shares the accepted-key unique index, nearest_task_id, run counts and rejections
+      -- with tasks; its turns are rows of dialogue_turns.
+      ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'task' CHECK (kind IN ('task', 'dialogue'));
+      CREATE TABLE dialogue_turns (
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        -- 0-based position in the conversation.
+        turn    INTEGER NOT NULL,
+        role    TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        -- cl100k tokens of content, counted when stored (stats and manifests read them).
+        tokens  INTEGER NOT NULL,
+        PRIMARY KEY (task_id, turn)
+      ) WITHOUT ROWID;
+      CREATE INDEX tasks_kind_status ON tasks(kind, status);
+    `,
+  },
+  // -- end dialogues ---------------------------------------------------------------------------------
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

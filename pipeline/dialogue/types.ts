@@ -1,0 +1,16 @@
+/** Multi-turn conversations: the shapes shared by parsing, checks, storage and export. */
+
+export type Role = 'user' | 'assistant';
+
+export interface Turn {
+  role: Role;
+  content: string;
+}
+
+/** Exchanges allowed per conversation (one exchange = a user turn and the assistant's reply). */
+export interface TurnBounds {
+  min: number;
+  max: number;
+}
+
+export const DEFAULT_TURN_BOUNDS: TurnBounds = { min: 2, max: 4 };
