@@ -1,0 +1,344 @@
+/**
+ * Builds the report's figures from a store: SQL aggregates (store/report.ts) for counts and lengths,
+ * one streamed pass over the accepted instructions for the samples the text analysis needs.
+ */
+import { QGramIndex } from '../dedup/qgram-index.ts';
+import { trainingText } from '../export/formats.ts';
+import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from '../export/template.ts';
+import { loadTokenizer } from '../export/tokens.ts';
+import { ReportStore, type ReportScope, type SampleRow } from '../store/report.ts';
+import type { Store } from '../store/store.ts';
+import { distinct2, entropyBits, leadingVerb, openingPhrase, overShare, ranked, type TaggedWord } from './analysis.ts';
+import { histogramOf, lengthDistribution } from './distributions.ts';
+import { reasonLabel, RULE_ORDER } from './labels.ts';
+import * as read from './readings.ts';
+import { HEAD_CHARS, loadSegmenter } from './segmenter.ts';
+import type { Ranked, ReportData } from './types.ts';
+
+export class ReportError extends Error {
+  override name = 'ReportError';
+}
+
+export interface ReportOptions {
+  /** Default: every task but the seeds. */
+  scope?: ReportScope;
+  /** How the report names the database (the path the user gave). */
+  database: string;
+  /** Instructions segmented for verbs and openings (an even sample above this). Default 20,000. */
+  verbSample?: number;
+  /** Instructions distinct-2 is measured on: a fixed size, so runs compare. Default 5,000. */
+  distinctSample?: number;
+  /** Rows whose training text is tokenized. Default 2,000. */
+  tokenSample?: number;
+  /** Accepted tasks whose nearest earlier task is looked up. Default 1,000. */
+  similaritySample?: number;
+  /** Earlier accepted tasks each one is compared with, at most. Default 200,000. */
+  similarityWindow?: number;
+  /** Similarities below this are one bin. Default 0.5. */
+  similarityFloor?: number;
+  /** Random accepted and rejected tasks in the sample browser. Default 50 each. */
+  samples?: number;
+  /** Leading verbs above this share are flagged. Default 0.1. */
+  flagShare?: number;
+  now?: () => Date;
+}
+
+const DEFAULTS = {
+  verbSample: 20_000, distinctSample: 5_000, tokenSample: 2_000, similaritySample: 1_000, similarityWindow: 200_000,
+  similarityFloor: 0.5, samples: 50, flagShare: 0.1,
+};
+
+export async function buildReport(store: Store, options: ReportOptions): Promise<ReportData> {
+  const o = { ...DEFAULTS, ...definedOnly(options) };
+  const scope = options.scope ?? { kind: 'all' };
+  const rs = new ReportStore(store);
+  if (scope.kind === 'run' && !rs.runExists(scope.runId)) throw new ReportError(`--run ${scope.runId}: the database has no run ${scope.runId}`);
+  const notes: string[] = [];
+
+  const runs = rs.runs(scope);
+  const counts = rs.statusCounts(scope);
+  const accepted = counts.filter((c) => c.status === 'accepted').reduce((n, c) => n + c.n, 0);
+  const rejectedByReason: Record<string, number> = {};
+  for (const c of counts) if (c.status === 'rejected') rejectedByReason[c.reason ?? 'unknown'] = (rejectedByReason[c.reason ?? 'unknown'] ?? 0) + c.n;
+  const rejected = Object.values(rejectedByReason).reduce((a, b) => a + b, 0);
+  const req = rs.requestTotals(scope);
+  const seconds = req.first !== null && req.last !== null ? (Date.parse(req.last) - Date.parse(req.first)) / 1000 : 0;
+  const costPer1000Accepted = accepted > 0 && req.total > 0 ? (req.costUsd / accepted) * 1000 : null;
+  const overviewBase = {
+    accepted, rejected, rejectedByReason, acceptedBySource: rs.acceptedBySource(scope), runs: runs.map((r) => r.id), models: req.models,
+    requests: req.total, failedRequests: req.failed, promptTokens: req.promptTokens, completionTokens: req.completionTokens,
+    costUsd: req.costUsd, unpricedRequests: req.unpriced, seconds, costPer1000Accepted,
+  };
+
+  // -- one pass over the accepted instructions: even samples for verbs, distinct-2, tokens, similarity --
+  const stride = (limit: number) => Math.max(1, Math.ceil(accepted / Math.max(1, limit)));
+  const [verbEvery, distinctEvery, tokenEvery, simEvery] = [o.verbSample, o.distinctSample, o.tokenSample, o.similaritySample].map(stride) as [
+    number, number, number, number,
+  ];
+  const segmenter = accepted > 0 ? await loadSegmenter() : null;
+  const llama = accepted > 0 ? await loadTokenizer('llama2') : null;
+  const template = loadTrainingTemplate(DEFAULT_TRAINING_TEMPLATE);
+  const verbCounts = new Map<string, number>();
+  const objectCounts = new Map<string, Map<string, number>>();
+  const openingCounts = new Map<string, number>();
+  const distinctTexts: TaggedWord[][] = [];
+  const tokenCounts = new Map<number, number>();
+  const simIds: number[] = [];
+  let verbRows = 0;
+  let i = 0;
+  for (const row of rs.acceptedInstructions(scope)) {
+    if (i % verbEvery === 0) {
+      const head = segmenter!.tag(row.instruction.slice(0, HEAD_CHARS));
+      const { verb, object } = leadingVerb(head);
+      bump(verbCounts, verb);
+      let objects = objectCounts.get(verb);
+      if (objects === undefined) objectCounts.set(verb, (objects = new Map()));
+      bump(objects, object ?? '—');
+      bump(openingCounts, openingPhrase(head));
+      verbRows++;
+    }
+    if (i % distinctEvery === 0 && distinctTexts.length < o.distinctSample) distinctTexts.push(segmenter!.tag(row.instruction));
+    if (i % tokenEvery === 0) {
+      const n = llama!.count(trainingText('alpaca', row, { template, system: null }));
+      tokenCounts.set(n, (tokenCounts.get(n) ?? 0) + 1);
+    }
+    if (i % simEvery === 0) simIds.push(row.id);
+    i++;
+  }
+
+  const verbsRanked = withShare(ranked(verbCounts), verbRows);
+  const top = verbsRanked.slice(0, 30);
+  const sunburst = verbsRanked.slice(0, 20).map((v) => {
+    const objects = ranked(objectCounts.get(v.name) ?? new Map());
+    const children = objects.slice(0, 8).map((x) => ({ name: x.name, value: x.count }));
+    const rest = objects.slice(8).reduce((n, x) => n + x.count, 0);
+    if (rest > 0) children.push({ name: '其他', value: rest });
+    return { name: v.name, value: v.count, children };
+  });
+  const openings = withShare(ranked(openingCounts), verbRows).slice(0, 20);
+  const d2 = distinct2(distinctTexts);
+  const entropy = entropyBits(verbCounts.values());
+  const flagged = overShare(verbsRanked, verbRows, o.flagShare);
+  if (verbRows < accepted) notes.push(`verbs and opening phrases: an even sample of ${verbRows} of ${accepted} accepted instructions`);
+  notes.push(`distinct-2: word bigrams of ${distinctTexts.length} instructions (an even sample of at most ${o.distinctSample}, so runs compare)`);
+
+  // -- lengths ----------------------------------------------------------------------------------------
+  const tokenRows = [...tokenCounts.entries()].map(([len, n]) => ({ len, n })).sort((a, b) => a.len - b.len);
+  const tokens = { ...lengthDistribution(tokenRows), tokenizer: 'llama2' as const, sampled: tokenEvery > 1 };
+  if (tokens.sampled) notes.push(`training tokens: LLaMA tokenizer on an even sample of ${tokens.rows} of ${accepted} accepted rows`);
+
+  // -- similarity -------------------------------------------------------------------------------------
+  const threshold = thresholdOf(runs.map((r) => r.optionsJson));
+  const similarity = nearestEarlier(rs, simIds, o.similarityWindow, o.similarityFloor);
+  const nd = rs.nearDuplicateSimilarities(scope);
+  const ndHist = histogramOf(nd.map((x) => ({ value: x.sim, n: x.n })), Math.min(threshold ?? 0.7, ...nd.map((x) => x.sim)), 1, 0.02);
+  const examples = similarity.best.map((b) => ({
+    similarity: b.similarity,
+    task: b.task,
+    nearest: b.nearest,
+    nearestSource: b.nearestSource,
+  }));
+
+  // -- runs over time, samples, optional sections -----------------------------------------------------
+  const nightRuns = rs.runFigures().map((r) => {
+    const rej = Object.values(r.rejected).reduce((a, b) => a + b, 0);
+    return {
+      runId: r.runId, startedAt: r.startedAt, status: r.status, model: r.model, accepted: r.accepted, rejected: rej,
+      acceptanceRate: r.accepted + rej === 0 ? 0 : r.accepted / (r.accepted + rej), rejectedByReason: r.rejected,
+      requests: r.requests, costUsd: r.costUsd, costPer1000Accepted: r.accepted > 0 && r.requests > 0 ? (r.costUsd / r.accepted) * 1000 : null,
+    };
+  });
+  const samples = sampleTasks(rs, scope, rejectedByReason, o.samples);
+
+  const funnelStages = funnel(accepted, rejectedByReason);
+  const lengths = {
+    instruction: lengthDistribution(rs.lengthCounts(scope, 'instruction')),
+    input: lengthDistribution(rs.lengthCounts(scope, 'input')),
+    output: lengthDistribution(rs.lengthCounts(scope, 'output')),
+    tokens,
+  };
+  const categories = { accepted: mergeCategories(rs.categories(scope)), seeds: rs.seedCategories() };
+
+  const data: ReportData = {
+    schemaVersion: 1,
+    generatedAt: (options.now?.() ?? new Date()).toISOString(),
+    database: options.database,
+    scope: {
+      kind: scope.kind,
+      runId: scope.kind === 'run' ? scope.runId : null,
+      since: scope.kind === 'since' ? scope.since : null,
+      label: scope.kind === 'run' ? `run ${scope.runId}` : scope.kind === 'since' ? `since ${scope.since}` : 'all tasks',
+    },
+    notes,
+    overview: { ...overviewBase, reading: read.overview(overviewBase) },
+    funnel: { stages: funnelStages, reading: read.funnel(funnelStages) },
+    verbs: {
+      rows: verbRows, of: accepted, top, sunburst, openings, flagged,
+      diversity: {
+        distinct2: round(d2.value, 4), distinct2Rows: distinctTexts.length, verbEntropyBits: round(entropy, 3),
+        effectiveVerbs: round(2 ** entropy, 1), distinctVerbs: verbCounts.size,
+      },
+      readings: {
+        sunburst: read.verbs(top, flagged, verbRows),
+        openings: read.openings(openings),
+        diversity: read.diversity(d2.value, distinctTexts.length, entropy, verbCounts.size),
+      },
+    },
+    categories: { ...categories, reading: read.categories(categories.accepted, categories.seeds) },
+    lengths: { ...lengths, reading: read.lengths(lengths) },
+    similarity: {
+      threshold,
+      accepted: similarity.histogram,
+      nearDuplicates: { ...ndHist, rows: nd.reduce((n, x) => n + x.n, 0) },
+      examples,
+      reading: read.similarity(similarity.histogram, threshold),
+    },
+    nights: { runs: nightRuns, reading: read.nights(nightRuns) },
+    samples,
+  };
+  addOptionalSections(data, rs, scope, runs.map((r) => r.optionsJson));
+  return data;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function bump(m: Map<string, number>, k: string): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function withShare(items: { name: string; count: number }[], total: number): Ranked[] {
+  return items.map((x) => ({ ...x, share: total === 0 ? 0 : round(x.count / total, 4) }));
+}
+
+/** Parsed → each rule in the order it runs → near-duplicates → surplus → accepted: a task is removed by the first rule it fails. */
+function funnel(accepted: number, rejected: Record<string, number>): ReportData['funnel']['stages'] {
+  const total = accepted + Object.values(rejected).reduce((a, b) => a + b, 0);
+  const extra = Object.keys(rejected).filter((r) => !RULE_ORDER.includes(r) && r !== 'near_duplicate' && r !== 'target_reached').sort();
+  const order = [...RULE_ORDER, ...extra, 'near_duplicate', 'target_reached'].filter((r) => (rejected[r] ?? 0) > 0);
+  const stages = [{ key: 'parsed', label: '解析出的任务 tasks parsed', remaining: total, removed: 0 }];
+  let remaining = total;
+  for (const r of order) {
+    remaining -= rejected[r]!;
+    stages.push({ key: r, label: reasonLabel(r), remaining, removed: rejected[r]! });
+  }
+  stages.push({ key: 'accepted', label: '接受 accepted', remaining: accepted, removed: 0 });
+  return stages;
+}
+
+function mergeCategories(rows: { category: string; n: number }[]): { category: string; n: number }[] {
+  const m = new Map<string, number>();
+  for (const r of rows) m.set(r.category, (m.get(r.category) ?? 0) + r.n);
+  return [...m.entries()].map(([category, n]) => ({ category, n })).sort((a, b) => b.n - a.n);
+}
+
+/** The runs' near-duplicate threshold (options.similarity); the most recent when they differ. */
+function thresholdOf(optionsJson: string[]): number | null {
+  for (const json of [...optionsJson].reverse()) {
+    const value = safeOptions(json)['similarity'];
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+  }
+  return null;
+}
+
+function safeOptions(json: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * For each sampled accepted task: the most similar accepted task before it (seeds included), found with
+ * the exact near-duplicate index over the `window` accepted tasks up to the last sample, queried just
+ * before the task itself is added — what the pipeline saw when it accepted the task.
+ */
+function nearestEarlier(rs: ReportStore, ids: number[], window: number, floor: number) {
+  const step = 0.05;
+  const lo: number[] = [];
+  for (let x = floor; x < 1 - 1e-9; x += step) lo.push(round(x, 2));
+  const counts = lo.map(() => 0);
+  let belowFloor = 0;
+  const found: { id: number; nearestId: number; similarity: number }[] = [];
+  if (ids.length === 0) return { histogram: { rows: 0, window, floor, lo, counts, belowFloor }, best: [] };
+  const wanted = new Set(ids);
+  const reference = rs.acceptedKeysBefore(ids[ids.length - 1]!, window);
+  const index = new QGramIndex();
+  let rows = 0;
+  for (const ref of reference) {
+    if (wanted.has(ref.id) && index.size > 0) {
+      rows++;
+      const match = index.findNearDuplicate(ref.key, floor);
+      if (match === undefined) belowFloor++;
+      else {
+        counts[Math.min(lo.length - 1, Math.floor((match.similarity - floor) / step + 1e-9))]!++;
+        found.push({ id: ref.id, nearestId: match.id, similarity: match.similarity });
+      }
+    }
+    index.add(ref.key, ref.id);
+  }
+  found.sort((a, b) => b.similarity - a.similarity);
+  const top = found.slice(0, 5);
+  const texts = rs.tasksByIds(top.flatMap((f) => [f.id, f.nearestId]));
+  const show = (id: number) => {
+    const t = texts.get(id);
+    return t === undefined ? '' : t.input === '' ? t.instruction : `${t.instruction}\n${t.input}`;
+  };
+  const best = top.map((f) => ({
+    similarity: round(f.similarity, 3), task: show(f.id), nearest: show(f.nearestId), nearestSource: texts.get(f.nearestId)?.source ?? '',
+  }));
+  return { histogram: { rows, window, floor, lo, counts, belowFloor }, best };
+}
+
+/** Random accepted tasks, and rejected ones spread over the reasons (each reason at least once). */
+function sampleTasks(rs: ReportStore, scope: ReportScope, rejected: Record<string, number>, n: number): ReportData['samples'] {
+  const total = Object.values(rejected).reduce((a, b) => a + b, 0);
+  const reasons = Object.entries(rejected).sort((a, b) => b[1] - a[1]);
+  const quota = new Map(reasons.map(([r, c]) => [r, Math.max(1, Math.round((n * c) / Math.max(1, total)))]));
+  let sum = [...quota.values()].reduce((a, b) => a + b, 0);
+  for (const [r] of reasons) {
+    while (sum > n && quota.get(r)! > 1) {
+      quota.set(r, quota.get(r)! - 1);
+      sum--;
+    }
+  }
+  const rejectedRows: SampleRow[] = [];
+  for (const [r] of reasons) rejectedRows.push(...rs.sampleRejected(scope, r === 'unknown' ? null : r, quota.get(r)!));
+  return {
+    accepted: rs.sampleAccepted(scope, n),
+    rejected: rejectedRows.slice(0, Math.max(n, reasons.length)),
+    reasons: reasons.map(([reason, c]) => ({ reason, label: reasonLabel(reason), n: c })),
+  };
+}
+
+function addOptionalSections(data: ReportData, rs: ReportStore, scope: ReportScope, optionsJson: string[]): void {
+  if (rs.hasTable('judgments', ['task_id', 'score'])) {
+    const scores = rs.judgeScores(scope);
+    const flags = rs.hasTable('judgments', ['flags']) ? rs.judgeFlags(scope) : [];
+    let threshold: number | null = null;
+    for (const json of optionsJson) {
+      const o = safeOptions(json);
+      const t = o['judgeThreshold'] ?? (typeof o['judge'] === 'object' && o['judge'] !== null ? (o['judge'] as Record<string, unknown>)['threshold'] : undefined);
+      if (typeof t === 'number') threshold = t;
+    }
+    const atOrAbove = threshold === null ? null : scores.filter((s) => s.score >= threshold).reduce((n, s) => n + s.n, 0);
+    if (scores.length > 0) {
+      data.judge = { scores, flags, threshold, atOrAbove, reading: read.judge(scores, threshold, atOrAbove) };
+      if (atOrAbove !== null) data.funnel.stages.push({ key: 'judged', label: '评审达标 judged ≥ threshold', remaining: atOrAbove, removed: 0 });
+    }
+  }
+  if (rs.hasTable('answers', ['task_id', 'model'])) {
+    const byModel = rs.answersByModel(scope);
+    if (byModel.length > 0) data.answers = { byModel, reading: read.answers(byModel) };
+  }
+  const turns = rs.dialogueTurns();
+  if (turns !== undefined && turns.length > 0) data.dialogues = { turns, reading: read.dialogues(turns) };
+}
