@@ -25,7 +25,7 @@
       grid: { left: opts.horizontal ? 150 : 50, right: 24, top: opts.title ? 36 : 16, bottom: opts.horizontal ? 24 : 48, containLabel: false },
       xAxis: opts.horizontal ? { type: 'value' } : { type: 'category', data: names, axisLabel: { rotate: opts.rotate || 0, interval: 'auto' } },
       yAxis: opts.horizontal ? { type: 'category', data: names, inverse: true } : { type: 'value' },
-      series: [{ type: 'bar', data: values, itemStyle: { color: opts.color || '#2f6fde' }, label: opts.label ? { show: true, position: opts.horizontal ? 'right' : 'top' } : undefined,
+      series: [{ type: 'bar', data: values, barMaxWidth: 48, itemStyle: { color: opts.color || '#2f6fde' }, label: opts.label ? { show: true, position: opts.horizontal ? 'right' : 'top' } : undefined,
         markLine: opts.markLine }],
     });
   }
@@ -92,7 +92,7 @@
     xAxis: { type: 'category', data: runNames },
     yAxis: [{ type: 'value', name: 'accepted' }, { type: 'value', name: 'rate %', max: 100 }],
     series: [
-      { name: '接受 accepted', type: 'bar', data: runs.map(function (r) { return r.accepted; }), itemStyle: { color: '#2f6fde' } },
+      { name: '接受 accepted', type: 'bar', barMaxWidth: 60, data: runs.map(function (r) { return r.accepted; }), itemStyle: { color: '#2f6fde' } },
       { name: '接受率 acceptance rate %', type: 'line', yAxisIndex: 1, data: runs.map(function (r) { return +(r.acceptanceRate * 100).toFixed(1); }), itemStyle: { color: '#12b76a' } },
     ],
   });
@@ -104,7 +104,7 @@
     xAxis: { type: 'category', data: runNames },
     yAxis: [{ type: 'value', name: 'rejected' }, { type: 'value', name: '$ / 1k' }],
     series: reasonKeys.map(function (k) {
-      return { name: k, type: 'bar', stack: 'r', data: runs.map(function (r) { return r.rejectedByReason[k] || 0; }) };
+      return { name: k, type: 'bar', stack: 'r', barMaxWidth: 60, data: runs.map(function (r) { return r.rejectedByReason[k] || 0; }) };
     }).concat([{ name: 'cost per 1,000 accepted', type: 'line', yAxisIndex: 1, data: runs.map(function (r) { return r.costPer1000Accepted; }) }]),
   });
 
