@@ -2,6 +2,7 @@
  * The report's figures: the text analysis on real jieba tags, and `report --json` / HTML through the real
  * CLI on a hand-built database whose counts are known, optional sections included once their tables exist.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -177,6 +178,32 @@ describe('report CLI', () => {
     expect(/\b(src|href)\s*=/i.test(markup), 'an attribute that would fetch something').toBe(false);
     expect(/<script\s[^>]*\bsrc\s*=/i.test(html), 'a script loaded from elsewhere').toBe(false);
     expect(html).toContain("default-src 'none'");
+  }, 60_000);
+
+  it('every export folder gets a dataset card, listed in the manifest', async () => {
+    const out = path.join(dir, 'exports');
+    const r = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--valid-ratio', '0.2']);
+    expect(r.code, r.stderr).toBe(0);
+    const folder = r.stdout.trim();
+    const card = fs.readFileSync(path.join(folder, 'README.md'), 'utf8');
+    const header = card.split('\n---\n')[0]!;
+    expect(header).toMatch(/^---\nlanguage:\n- zh\n/);
+    expect(header).toMatch(/\nlicense: ""\n/);
+    expect(header).toMatch(/\ntask_categories:\n- text-generation\n/);
+    expect(header).toMatch(/\nsize_categories:\n- n<1K\n/);
+    expect(header).toMatch(/split: train\n {4}path: train\.jsonl/);
+    expect(card).toContain('sim-model (24 rows)');
+    expect(card).toMatch(/≥ 0\.7 \/ 0\.8 against/);
+    expect(card).toMatch(/\*\*Leading verbs:\*\* 生成 50\.0%/);
+    expect(card).toMatch(/Over 10%: 生成/);
+    expect(card).toMatch(/\| 近似重复 near-duplicate \| 3 \|/);
+    expect(card).toContain('## Known limitations');
+    expect(card).toContain('**Judge:** none');
+    const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'manifest.json'), 'utf8'));
+    const entry = manifest.files.find((f: { path: string }) => f.path === 'README.md');
+    expect(entry).toMatchObject({ split: 'card', records: 0, bytes: Buffer.byteLength(card) });
+    expect(entry.sha256).toBe(crypto.createHash('sha256').update(card).digest('hex'));
+    expect(manifest.records.total).toBe(24);
   }, 60_000);
 
   const bad: [string, string[], RegExp][] = [

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncPath, writeFileAtomic } from '../files.ts';
+import { CardSample, writeCard } from './card.ts';
 import { acquireLock, LockedError, type Lock } from '../lock.ts';
 import {
   ExportStore,
@@ -98,7 +99,7 @@ export async function runExport(store: Store, options: ExportOptions): Promise<E
   try {
     const exports = new ExportStore(store);
     const housekeeping = tidyUnfinished(exports, outDir);
-    return await exportLocked(exports, outDir, options, housekeeping);
+    return await exportLocked(store, exports, outDir, options, housekeeping);
   } finally {
     lock.release();
   }
@@ -134,6 +135,7 @@ function partialDir(outDir: string, exportId: string): string {
 }
 
 async function exportLocked(
+  store: Store,
   exports: ExportStore,
   outDir: string,
   options: ExportOptions,
@@ -194,6 +196,7 @@ async function exportLocked(
     const tally = new Tally();
     const histogram = counter === null ? null : new TokenHistogram();
     const chinese = new ChineseTally(llama, total, sampleSize);
+    const card = new CardSample(total);
     const render: RenderOptions = { template: options.template, system: options.system };
     let dropped = 0;
 
@@ -208,6 +211,7 @@ async function exportLocked(
         histogram!.add(tokens);
       }
       tally.add(row);
+      card.offer(row);
       const sink = valid !== null && splitOf(row.key, options.validRatio) === 'valid' ? valid : train;
       sink.add(JSON.stringify(renderRecord(options.format, row, render)));
       if (sink.full) {
@@ -265,6 +269,8 @@ async function exportLocked(
         firstTaskId: tally.firstId, lastTaskId: tally.lastId, previousExportId: previous?.exportId ?? null,
       },
     };
+    // The dataset card (README.md) before the manifest, and listed in it (split "card").
+    files.push(await writeCard(staging, store, manifest, card));
     // The manifest goes in last: a folder with a manifest is a complete one.
     writeFileAtomic(path.join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     fsyncPath(staging);
