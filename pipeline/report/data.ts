@@ -30,9 +30,9 @@ export interface ReportOptions {
   distinctSample?: number;
   /** Rows whose training text is tokenized. Default 2,000. */
   tokenSample?: number;
-  /** Accepted tasks whose nearest earlier task is looked up. Default 1,000. */
+  /** Accepted tasks whose nearest earlier task is looked up. Default 300. */
   similaritySample?: number;
-  /** Earlier accepted tasks each one is compared with, at most. Default 200,000. */
+  /** Earlier accepted tasks each one is compared with, at most. Default 100,000. */
   similarityWindow?: number;
   /** Similarities below this are one bin. Default 0.5. */
   similarityFloor?: number;
@@ -44,7 +44,7 @@ export interface ReportOptions {
 }
 
 const DEFAULTS = {
-  verbSample: 20_000, distinctSample: 5_000, tokenSample: 2_000, similaritySample: 1_000, similarityWindow: 200_000,
+  verbSample: 20_000, distinctSample: 5_000, tokenSample: 2_000, similaritySample: 300, similarityWindow: 100_000,
   similarityFloor: 0.5, samples: 50, flagShare: 0.1,
 };
 
@@ -56,10 +56,72 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const notes: string[] = [];
 
   const runs = rs.runs(scope);
-  const counts = rs.statusCounts(scope);
-  const accepted = counts.filter((c) => c.status === 'accepted').reduce((n, c) => n + c.n, 0);
+  // Known before the scan, so the id stride of the text sample can be chosen (an index count).
+  const acceptedEstimate = rs.countAccepted(scope);
+  const idStride = Math.max(1, Math.floor(acceptedEstimate / Math.max(1, o.verbSample)));
+  const expectedSampled = Math.max(1, Math.ceil(acceptedEstimate / idStride));
+  const every = (limit: number) => Math.max(1, Math.ceil(expectedSampled / Math.max(1, limit)));
+  const [distinctEvery, tokenEvery, simEvery] = [o.distinctSample, o.tokenSample, o.similaritySample].map(every) as [number, number, number];
+
+  const segmenter = acceptedEstimate > 0 ? await loadSegmenter() : null;
+  const llama = acceptedEstimate > 0 ? await loadTokenizer('llama2') : null;
+  const template = loadTrainingTemplate(DEFAULT_TRAINING_TEMPLATE);
+  const verbCounts = new Map<string, number>();
+  const objectCounts = new Map<string, Map<string, number>>();
+  const openingCounts = new Map<string, number>();
+  const distinctTexts: TaggedWord[][] = [];
+  const tokenCounts = new Map<number, number>();
+  const lengthCounts = { instruction: new Map<number, number>(), input: new Map<number, number>(), output: new Map<number, number>() };
+  const categoryCounts = new Map<string, number>();
+  const ndCounts = new Map<number, number>();
+  const perRun = new Map<number, { accepted: number; rejected: Record<string, number> }>();
+  const acceptedPick = new Reservoir(o.samples);
+  const rejectedPick = new Map<string, Reservoir>();
+  const simIds: number[] = [];
   const rejectedByReason: Record<string, number> = {};
-  for (const c of counts) if (c.status === 'rejected') rejectedByReason[c.reason ?? 'unknown'] = (rejectedByReason[c.reason ?? 'unknown'] ?? 0) + c.n;
+  let accepted = 0;
+  let verbRows = 0;
+
+  // -- the one scan: counts, lengths, categories, runs, samples, and the text analysis of sampled rows --
+  for (const row of rs.scan(scope, idStride)) {
+    const reason = row.status === 'accepted' ? null : (row.reason ?? 'unknown');
+    if (row.runId !== null) {
+      let r = perRun.get(row.runId);
+      if (r === undefined) perRun.set(row.runId, (r = { accepted: 0, rejected: {} }));
+      if (reason === null) r.accepted++;
+      else r.rejected[reason] = (r.rejected[reason] ?? 0) + 1;
+    }
+    if (row.inScope !== 1) continue;
+    if (reason !== null) {
+      rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + 1;
+      let pick = rejectedPick.get(reason);
+      if (pick === undefined) rejectedPick.set(reason, (pick = new Reservoir(o.samples)));
+      pick.offer(row.id);
+      if (reason === 'near_duplicate' && row.similarity !== null) bumpNum(ndCounts, Math.round(row.similarity * 100) / 100);
+      continue;
+    }
+    accepted++;
+    acceptedPick.offer(row.id);
+    bumpNum(lengthCounts.instruction, row.instructionChars);
+    bumpNum(lengthCounts.input, row.inputChars);
+    bumpNum(lengthCounts.output, row.outputChars);
+    bump(categoryCounts, row.category ?? '');
+    if (row.instruction === null) continue;
+    const head = segmenter!.tag(row.instruction.slice(0, HEAD_CHARS));
+    const { verb, object } = leadingVerb(head);
+    bump(verbCounts, verb);
+    let objects = objectCounts.get(verb);
+    if (objects === undefined) objectCounts.set(verb, (objects = new Map()));
+    bump(objects, object ?? '—');
+    bump(openingCounts, openingPhrase(head));
+    if (verbRows % distinctEvery === 0 && distinctTexts.length < o.distinctSample) distinctTexts.push(segmenter!.tag(row.instruction));
+    if (verbRows % tokenEvery === 0) {
+      const task = { instruction: row.instruction, input: row.input ?? '', output: row.output ?? '' };
+      bumpNum(tokenCounts, llama!.count(trainingText('alpaca', task, { template, system: null })));
+    }
+    if (verbRows % simEvery === 0 && simIds.length < o.similaritySample) simIds.push(row.id);
+    verbRows++;
+  }
   const rejected = Object.values(rejectedByReason).reduce((a, b) => a + b, 0);
   const req = rs.requestTotals(scope);
   const seconds = req.first !== null && req.last !== null ? (Date.parse(req.last) - Date.parse(req.first)) / 1000 : 0;
@@ -69,42 +131,6 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
     requests: req.total, failedRequests: req.failed, promptTokens: req.promptTokens, completionTokens: req.completionTokens,
     costUsd: req.costUsd, unpricedRequests: req.unpriced, seconds, costPer1000Accepted,
   };
-
-  // -- one pass over the accepted instructions: even samples for verbs, distinct-2, tokens, similarity --
-  const stride = (limit: number) => Math.max(1, Math.ceil(accepted / Math.max(1, limit)));
-  const [verbEvery, distinctEvery, tokenEvery, simEvery] = [o.verbSample, o.distinctSample, o.tokenSample, o.similaritySample].map(stride) as [
-    number, number, number, number,
-  ];
-  const segmenter = accepted > 0 ? await loadSegmenter() : null;
-  const llama = accepted > 0 ? await loadTokenizer('llama2') : null;
-  const template = loadTrainingTemplate(DEFAULT_TRAINING_TEMPLATE);
-  const verbCounts = new Map<string, number>();
-  const objectCounts = new Map<string, Map<string, number>>();
-  const openingCounts = new Map<string, number>();
-  const distinctTexts: TaggedWord[][] = [];
-  const tokenCounts = new Map<number, number>();
-  const simIds: number[] = [];
-  let verbRows = 0;
-  let i = 0;
-  for (const row of rs.acceptedInstructions(scope)) {
-    if (i % verbEvery === 0) {
-      const head = segmenter!.tag(row.instruction.slice(0, HEAD_CHARS));
-      const { verb, object } = leadingVerb(head);
-      bump(verbCounts, verb);
-      let objects = objectCounts.get(verb);
-      if (objects === undefined) objectCounts.set(verb, (objects = new Map()));
-      bump(objects, object ?? '—');
-      bump(openingCounts, openingPhrase(head));
-      verbRows++;
-    }
-    if (i % distinctEvery === 0 && distinctTexts.length < o.distinctSample) distinctTexts.push(segmenter!.tag(row.instruction));
-    if (i % tokenEvery === 0) {
-      const n = llama!.count(trainingText('alpaca', row, { template, system: null }));
-      tokenCounts.set(n, (tokenCounts.get(n) ?? 0) + 1);
-    }
-    if (i % simEvery === 0) simIds.push(row.id);
-    i++;
-  }
 
   const verbsRanked = withShare(ranked(verbCounts), verbRows);
   const top = verbsRanked.slice(0, 30);
@@ -119,45 +145,46 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const d2 = distinct2(distinctTexts);
   const entropy = entropyBits(verbCounts.values());
   const flagged = overShare(verbsRanked, verbRows, o.flagShare);
-  if (verbRows < accepted) notes.push(`verbs and opening phrases: an even sample of ${verbRows} of ${accepted} accepted instructions`);
+  if (verbRows < accepted) notes.push(`verbs and opening phrases: an even sample of ${verbRows} of ${accepted} accepted instructions (every task id divisible by ${idStride})`);
   notes.push(`distinct-2: word bigrams of ${distinctTexts.length} instructions (an even sample of at most ${o.distinctSample}, so runs compare)`);
 
   // -- lengths ----------------------------------------------------------------------------------------
-  const tokenRows = [...tokenCounts.entries()].map(([len, n]) => ({ len, n })).sort((a, b) => a.len - b.len);
-  const tokens = { ...lengthDistribution(tokenRows), tokenizer: 'llama2' as const, sampled: tokenEvery > 1 };
+  const grouped = (m: Map<number, number>) => [...m.entries()].map(([len, n]) => ({ len, n }));
+  const tokens = { ...lengthDistribution(grouped(tokenCounts)), tokenizer: 'llama2' as const, sampled: false };
+  tokens.sampled = tokens.rows < accepted;
   if (tokens.sampled) notes.push(`training tokens: LLaMA tokenizer on an even sample of ${tokens.rows} of ${accepted} accepted rows`);
 
   // -- similarity -------------------------------------------------------------------------------------
   const threshold = thresholdOf(runs.map((r) => r.optionsJson));
   const similarity = nearestEarlier(rs, simIds, o.similarityWindow, o.similarityFloor);
-  const nd = rs.nearDuplicateSimilarities(scope);
+  if (similarity.histogram.rows < accepted) notes.push(`similarity at acceptance: ${similarity.histogram.rows} accepted tasks, an even sample`);
+  const nd = [...ndCounts.entries()].map(([sim, n]) => ({ sim, n }));
   const ndHist = histogramOf(nd.map((x) => ({ value: x.sim, n: x.n })), Math.min(threshold ?? 0.7, ...nd.map((x) => x.sim)), 1, 0.02);
-  const examples = similarity.best.map((b) => ({
-    similarity: b.similarity,
-    task: b.task,
-    nearest: b.nearest,
-    nearestSource: b.nearestSource,
-  }));
+  const examples = similarity.best;
 
   // -- runs over time, samples, optional sections -----------------------------------------------------
-  const nightRuns = rs.runFigures().map((r) => {
+  const nightRuns = rs.runMeta().slice(-60).map((m) => {
+    const r = perRun.get(m.runId) ?? { accepted: 0, rejected: {} };
     const rej = Object.values(r.rejected).reduce((a, b) => a + b, 0);
     return {
-      runId: r.runId, startedAt: r.startedAt, status: r.status, model: r.model, accepted: r.accepted, rejected: rej,
+      runId: m.runId, startedAt: m.startedAt, status: m.status, model: m.model, accepted: r.accepted, rejected: rej,
       acceptanceRate: r.accepted + rej === 0 ? 0 : r.accepted / (r.accepted + rej), rejectedByReason: r.rejected,
-      requests: r.requests, costUsd: r.costUsd, costPer1000Accepted: r.accepted > 0 && r.requests > 0 ? (r.costUsd / r.accepted) * 1000 : null,
+      requests: m.requests, costUsd: m.costUsd, costPer1000Accepted: r.accepted > 0 && m.requests > 0 ? (m.costUsd / r.accepted) * 1000 : null,
     };
   });
-  const samples = sampleTasks(rs, scope, rejectedByReason, o.samples);
+  const samples = sampleTasks(rs, acceptedPick, rejectedPick, rejectedByReason, o.samples);
 
   const funnelStages = funnel(accepted, rejectedByReason);
   const lengths = {
-    instruction: lengthDistribution(rs.lengthCounts(scope, 'instruction')),
-    input: lengthDistribution(rs.lengthCounts(scope, 'input')),
-    output: lengthDistribution(rs.lengthCounts(scope, 'output')),
+    instruction: lengthDistribution(grouped(lengthCounts.instruction)),
+    input: lengthDistribution(grouped(lengthCounts.input)),
+    output: lengthDistribution(grouped(lengthCounts.output)),
     tokens,
   };
-  const categories = { accepted: mergeCategories(rs.categories(scope)), seeds: rs.seedCategories() };
+  const categories = {
+    accepted: [...categoryCounts.entries()].map(([category, n]) => ({ category, n })).sort((a, b) => b.n - a.n),
+    seeds: rs.seedCategories(),
+  };
 
   const data: ReportData = {
     schemaVersion: 1,
@@ -208,6 +235,10 @@ function bump(m: Map<string, number>, k: string): void {
   m.set(k, (m.get(k) ?? 0) + 1);
 }
 
+function bumpNum(m: Map<number, number>, k: number): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
+}
+
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -230,12 +261,6 @@ function funnel(accepted: number, rejected: Record<string, number>): ReportData[
   }
   stages.push({ key: 'accepted', label: '接受 accepted', remaining: accepted, removed: 0 });
   return stages;
-}
-
-function mergeCategories(rows: { category: string; n: number }[]): { category: string; n: number }[] {
-  const m = new Map<string, number>();
-  for (const r of rows) m.set(r.category, (m.get(r.category) ?? 0) + r.n);
-  return [...m.entries()].map(([category, n]) => ({ category, n })).sort((a, b) => b.n - a.n);
 }
 
 /** The runs' near-duplicate threshold (options.similarity); the most recent when they differ. */
@@ -298,8 +323,30 @@ function nearestEarlier(rs: ReportStore, ids: number[], window: number, floor: n
   return { histogram: { rows, window, floor, lo, counts, belowFloor }, best };
 }
 
+/** Reservoir sampling (Algorithm R): a uniform random sample of ids from a stream of unknown length. */
+class Reservoir {
+  readonly ids: number[] = [];
+  private seen = 0;
+  constructor(private readonly size: number) {}
+
+  offer(id: number): void {
+    this.seen++;
+    if (this.ids.length < this.size) this.ids.push(id);
+    else {
+      const j = Math.floor(Math.random() * this.seen);
+      if (j < this.size) this.ids[j] = id;
+    }
+  }
+}
+
 /** Random accepted tasks, and rejected ones spread over the reasons (each reason at least once). */
-function sampleTasks(rs: ReportStore, scope: ReportScope, rejected: Record<string, number>, n: number): ReportData['samples'] {
+function sampleTasks(
+  rs: ReportStore,
+  acceptedPick: Reservoir,
+  rejectedPick: Map<string, Reservoir>,
+  rejected: Record<string, number>,
+  n: number,
+): ReportData['samples'] {
   const total = Object.values(rejected).reduce((a, b) => a + b, 0);
   const reasons = Object.entries(rejected).sort((a, b) => b[1] - a[1]);
   const quota = new Map(reasons.map(([r, c]) => [r, Math.max(1, Math.round((n * c) / Math.max(1, total)))]));
@@ -310,11 +357,10 @@ function sampleTasks(rs: ReportStore, scope: ReportScope, rejected: Record<strin
       sum--;
     }
   }
-  const rejectedRows: SampleRow[] = [];
-  for (const [r] of reasons) rejectedRows.push(...rs.sampleRejected(scope, r === 'unknown' ? null : r, quota.get(r)!));
+  const rejectedIds = reasons.flatMap(([r]) => (rejectedPick.get(r)?.ids ?? []).slice(0, quota.get(r)!));
   return {
-    accepted: rs.sampleAccepted(scope, n),
-    rejected: rejectedRows.slice(0, Math.max(n, reasons.length)),
+    accepted: rs.samplesByIds(acceptedPick.ids),
+    rejected: rs.samplesByIds(rejectedIds),
     reasons: reasons.map(([reason, c]) => ({ reason, label: reasonLabel(reason), n: c })),
   };
 }

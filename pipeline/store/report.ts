@@ -1,7 +1,8 @@
 /**
  * The SQL behind `report`: counts, length distributions, samples and per-run figures over a scope of
- * tasks (one run, tasks since a date, or everything; seeds never count as the run's data). Aggregation
- * happens in SQLite (GROUP BY over lengths, not rows), so a million tasks cost a few table scans.
+ * tasks (one run, tasks since a date, or everything; seeds never count as the run's data). The figures
+ * that need every row come from one scan (`scan`: lengths computed by SQLite, text only for a sample),
+ * the rest from index counts, so a million tasks cost about one plain SELECT.
  * Tables of later features (judgments, answers, dialogues) are read only when they exist with the
  * columns named below; otherwise their sections are left out.
  */
@@ -55,18 +56,23 @@ export interface SampleRow {
   nearestTaskId: number | null;
 }
 
-export interface RunFigures {
-  runId: number;
-  startedAt: string;
-  status: string;
-  model: string;
-  accepted: number;
-  rejected: Record<string, number>;
-  requests: number;
-  costUsd: number;
-}
 
-export type LengthColumn = 'instruction' | 'input' | 'output';
+export interface ScanRow {
+  id: number;
+  runId: number | null;
+  status: 'accepted' | 'rejected';
+  reason: string | null;
+  category: string | null;
+  similarity: number | null;
+  inScope: 0 | 1;
+  instructionChars: number;
+  inputChars: number;
+  outputChars: number;
+  /** Only on sampled rows (accepted, in scope, id a multiple of the stride); else null. */
+  instruction: string | null;
+  input: string | null;
+  output: string | null;
+}
 
 /** Columns a later feature's table must have for its section to be read. */
 export const OPTIONAL_TABLES = {
@@ -136,37 +142,10 @@ export class ReportStore {
     return { ...row, models: Object.fromEntries(models.map((m) => [m.model, m.n])) };
   }
 
-  /** How many accepted tasks have each length (characters) of a field: one row per distinct length. */
-  lengthCounts(scope: ReportScope, column: LengthColumn): { len: number; n: number }[] {
-    const w = this.where(scope);
-    return this.store
-      .sql(`SELECT length(${column}) AS len, count(*) AS n FROM tasks WHERE ${w.sql} AND status = 'accepted' GROUP BY len ORDER BY len`)
-      .all(...w.args) as { len: number; n: number }[];
-  }
-
-  /** Accepted tasks by category ("" for none) and source. */
-  categories(scope: ReportScope): { category: string; source: string; n: number }[] {
-    const w = this.where(scope);
-    return this.store
-      .sql(
-        `SELECT coalesce(category, '') AS category, source, count(*) AS n FROM tasks
-         WHERE ${w.sql} AND status = 'accepted' GROUP BY category, source ORDER BY n DESC`,
-      )
-      .all(...w.args) as { category: string; source: string; n: number }[];
-  }
-
   seedCategories(): { category: string; n: number }[] {
     return this.store
       .sql(`SELECT coalesce(category, '') AS category, count(*) AS n FROM tasks WHERE source = 'seed' GROUP BY category ORDER BY n DESC`)
       .all() as { category: string; n: number }[];
-  }
-
-  /** Accepted instructions of the scope in id order, streamed (the caller keeps a sample). */
-  *acceptedInstructions(scope: ReportScope): IterableIterator<{ id: number; instruction: string; input: string; output: string }> {
-    const w = this.where(scope);
-    yield* this.store
-      .sql(`SELECT id, instruction, input, output FROM tasks WHERE ${w.sql} AND status = 'accepted' ORDER BY id`)
-      .iterate(...w.args) as IterableIterator<{ id: number; instruction: string; input: string; output: string }>;
   }
 
   countAccepted(scope: ReportScope): number {
@@ -182,17 +161,6 @@ export class ReportStore {
     return rows.reverse();
   }
 
-  /** Similarity of rejected near-duplicates to their nearest task, rounded to 0.01. */
-  nearDuplicateSimilarities(scope: ReportScope): { sim: number; n: number }[] {
-    const w = this.where(scope);
-    return this.store
-      .sql(
-        `SELECT round(similarity, 2) AS sim, count(*) AS n FROM tasks
-         WHERE ${w.sql} AND status = 'rejected' AND reason = 'near_duplicate' AND similarity IS NOT NULL GROUP BY sim ORDER BY sim`,
-      )
-      .all(...w.args) as { sim: number; n: number }[];
-  }
-
   tasksByIds(ids: readonly number[]): Map<number, { instruction: string; input: string; source: string }> {
     const stmt = this.store.sql('SELECT instruction, input, source FROM tasks WHERE id = ?');
     const out = new Map<number, { instruction: string; input: string; source: string }>();
@@ -206,39 +174,41 @@ export class ReportStore {
   private sampleColumns = `id, source, run_id AS runId, instruction, input, output, category, status, reason, detail,
     similarity, nearest_task_id AS nearestTaskId`;
 
-  /** Random accepted tasks of the scope. */
-  sampleAccepted(scope: ReportScope, limit: number): SampleRow[] {
-    const w = this.where(scope);
-    return this.store
-      .sql(`SELECT ${this.sampleColumns} FROM tasks WHERE ${w.sql} AND status = 'accepted' ORDER BY random() LIMIT ?`)
-      .all(...w.args, limit) as SampleRow[];
+  /**
+   * Every non-seed task once, in id order, as a light row: lengths computed by SQLite, text only for the
+   * accepted in-scope rows whose id is a multiple of `stride` (an even sample for the text analysis). One
+   * scan feeds the counts, the length histograms, the categories, the runs over time and the samples.
+   */
+  *scan(scope: ReportScope, stride: number): IterableIterator<ScanRow> {
+    const inScope = scope.kind === 'run' ? 'run_id = ?' : scope.kind === 'since' ? 'created_at >= ?' : '1';
+    const arg = scope.kind === 'run' ? [scope.runId] : scope.kind === 'since' ? [scope.since] : [];
+    const sampled = `(${inScope}) AND status = 'accepted' AND id % ${Math.max(1, Math.floor(stride))} = 0`;
+    yield* this.store
+      .sql(
+        `SELECT id, run_id AS runId, status, reason, category, similarity, (${inScope}) AS inScope,
+           length(instruction) AS instructionChars, length(input) AS inputChars, length(output) AS outputChars,
+           CASE WHEN ${sampled} THEN instruction END AS instruction,
+           CASE WHEN ${sampled} THEN input END AS input,
+           CASE WHEN ${sampled} THEN output END AS output
+         FROM tasks WHERE source <> 'seed' ORDER BY id`,
+      )
+      .iterate(...arg, ...arg, ...arg, ...arg) as IterableIterator<ScanRow>;
   }
 
-  /** Random rejected tasks of one reason. */
-  sampleRejected(scope: ReportScope, reason: string | null, limit: number): SampleRow[] {
-    const w = this.where(scope);
+  /** Each run's start, status, model, requests and cost, oldest first. */
+  runMeta(): { runId: number; startedAt: string; status: string; model: string; requests: number; costUsd: number }[] {
     return this.store
-      .sql(`SELECT ${this.sampleColumns} FROM tasks WHERE ${w.sql} AND status = 'rejected' AND reason IS ? ORDER BY random() LIMIT ?`)
-      .all(...w.args, reason, limit) as SampleRow[];
+      .sql(
+        `SELECT r.id AS runId, r.started_at AS startedAt, r.status, r.model, count(q.id) AS requests, coalesce(sum(q.cost_usd), 0) AS costUsd
+         FROM runs r LEFT JOIN requests q ON q.run_id = r.id GROUP BY r.id ORDER BY r.id`,
+      )
+      .all() as { runId: number; startedAt: string; status: string; model: string; requests: number; costUsd: number }[];
   }
 
-  /** Every run's figures, oldest first (the last `limit` runs): nights over time, whatever the scope. */
-  runFigures(limit = 60): RunFigures[] {
-    const runs = this.store
-      .sql(`SELECT id, started_at AS startedAt, status, model FROM runs ORDER BY id DESC LIMIT ?`)
-      .all(limit) as { id: number; startedAt: string; status: string; model: string }[];
-    const tasks = this.store.sql(`SELECT status, reason, count(*) AS n FROM tasks WHERE run_id = ? GROUP BY status, reason`);
-    const requests = this.store.sql(`SELECT count(*) AS n, coalesce(sum(cost_usd), 0) AS cost FROM requests WHERE run_id = ?`);
-    return runs.reverse().map((r) => {
-      const rejected: Record<string, number> = {};
-      let accepted = 0;
-      for (const t of tasks.all(r.id) as StatusCount[]) {
-        if (t.status === 'accepted') accepted += t.n;
-        else rejected[t.reason ?? 'unknown'] = (rejected[t.reason ?? 'unknown'] ?? 0) + t.n;
-      }
-      const q = requests.get(r.id) as { n: number; cost: number };
-      return { runId: r.id, startedAt: r.startedAt, status: r.status, model: r.model, accepted, rejected, requests: q.n, costUsd: q.cost };
-    });
+  /** Tasks by id, with the sample browser's columns. */
+  samplesByIds(ids: readonly number[]): SampleRow[] {
+    const stmt = this.store.sql(`SELECT ${this.sampleColumns} FROM tasks WHERE id = ?`);
+    return ids.flatMap((id) => (stmt.get(id) as SampleRow | undefined) ?? []);
   }
 
   /** Whether a table exists with at least these columns. */
