@@ -30,7 +30,7 @@ export interface ReportOptions {
   distinctSample?: number;
   /** Rows whose training text is tokenized. Default 2,000. */
   tokenSample?: number;
-  /** Accepted tasks whose nearest earlier task is looked up. Default 300. */
+  /** Accepted tasks whose nearest earlier task is looked up. Default 200. */
   similaritySample?: number;
   /** Earlier accepted tasks each one is compared with, at most. Default 100,000. */
   similarityWindow?: number;
@@ -44,7 +44,7 @@ export interface ReportOptions {
 }
 
 const DEFAULTS = {
-  verbSample: 20_000, distinctSample: 5_000, tokenSample: 2_000, similaritySample: 300, similarityWindow: 100_000,
+  verbSample: 20_000, distinctSample: 5_000, tokenSample: 2_000, similaritySample: 200, similarityWindow: 100_000,
   similarityFloor: 0.5, samples: 50, flagShare: 0.1,
 };
 

@@ -1,6 +1,8 @@
 /**
  * The Chinese segmenter behind the report: @node-rs/jieba (jieba-rs through N-API, prebuilt binaries,
- * its own dictionary, POS tags). Loaded on first use: the dictionary costs ~0.2 s and ~40 MB.
+ * its own dictionary, POS tags). Not nodejieba (compiles C++ when no prebuilt binary fits), not
+ * Intl.Segmenter (no part of speech); jieba-wasm (the same engine as WebAssembly) would be the fallback.
+ * Loaded on first use: the dictionary costs ~0.2 s.
  */
 import type { TaggedWord } from './analysis.ts';
 
