@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { writeFileAtomic } from '../files.ts';
-import { distinct2, entropyBits, leadingVerb, openingPhrase, ranked, type TaggedWord } from '../report/analysis.ts';
+import { distinct2, entropyBits, leadingVerb, NO_VERB, openingPhrase, ranked, type TaggedWord } from '../report/analysis.ts';
 import { reasonLabel, RULE_ORDER } from '../report/labels.ts';
 import { HEAD_CHARS, loadSegmenter } from '../report/segmenter.ts';
 import type { ExportRow } from '../store/exports.ts';
@@ -103,7 +103,7 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
   const topOpenings = ranked(openings).slice(0, 10);
   const d2 = distinct2(tagged);
   const entropy = entropyBits(verbs.values());
-  const flagged = topVerbs.filter((v) => v.count / Math.max(1, n) > 0.1);
+  const flagged = topVerbs.filter((v) => v.name !== NO_VERB && v.count / Math.max(1, n) > 0.1);
 
   let judge: string | null = null;
   if (rs.hasTable('judgments', ['task_id', 'score'])) {

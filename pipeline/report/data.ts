@@ -8,7 +8,7 @@ import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from '../export/templ
 import { loadTokenizer } from '../export/tokens.ts';
 import { ReportStore, type ReportScope, type SampleRow } from '../store/report.ts';
 import type { Store } from '../store/store.ts';
-import { distinct2, entropyBits, leadingVerb, openingPhrase, overShare, ranked, type TaggedWord } from './analysis.ts';
+import { distinct2, entropyBits, leadingVerb, NO_VERB, openingPhrase, overShare, ranked, type TaggedWord } from './analysis.ts';
 import { histogramOf, lengthDistribution } from './distributions.ts';
 import { reasonLabel, RULE_ORDER } from './labels.ts';
 import * as read from './readings.ts';
@@ -61,7 +61,7 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const idStride = Math.max(1, Math.floor(acceptedEstimate / Math.max(1, o.verbSample)));
   const expectedSampled = Math.max(1, Math.ceil(acceptedEstimate / idStride));
   const every = (limit: number) => Math.max(1, Math.ceil(expectedSampled / Math.max(1, limit)));
-  const [distinctEvery, tokenEvery, simEvery] = [o.distinctSample, o.tokenSample, o.similaritySample].map(every) as [number, number, number];
+  const [distinctEvery, tokenEvery] = [o.distinctSample, o.tokenSample].map(every) as [number, number];
 
   const segmenter = acceptedEstimate > 0 ? await loadSegmenter() : null;
   const llama = acceptedEstimate > 0 ? await loadTokenizer('llama2') : null;
@@ -77,7 +77,7 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const perRun = new Map<number, { accepted: number; rejected: Record<string, number> }>();
   const acceptedPick = new Reservoir(o.samples);
   const rejectedPick = new Map<string, Reservoir>();
-  const simIds: number[] = [];
+  const sampledIds: number[] = [];
   const rejectedByReason: Record<string, number> = {};
   let accepted = 0;
   let verbRows = 0;
@@ -119,7 +119,7 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
       const task = { instruction: row.instruction, input: row.input ?? '', output: row.output ?? '' };
       bumpNum(tokenCounts, llama!.count(trainingText('alpaca', task, { template, system: null })));
     }
-    if (verbRows % simEvery === 0 && simIds.length < o.similaritySample) simIds.push(row.id);
+    sampledIds.push(row.id);
     verbRows++;
   }
   const rejected = Object.values(rejectedByReason).reduce((a, b) => a + b, 0);
@@ -144,7 +144,8 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const openings = withShare(ranked(openingCounts), verbRows).slice(0, 20);
   const d2 = distinct2(distinctTexts);
   const entropy = entropyBits(verbCounts.values());
-  const flagged = overShare(verbsRanked, verbRows, o.flagShare);
+  // The no-verb bucket is not a verb: it is shown, never flagged.
+  const flagged = overShare(verbsRanked.filter((v) => v.name !== NO_VERB), verbRows, o.flagShare);
   if (verbRows < accepted) notes.push(`verbs and opening phrases: an even sample of ${verbRows} of ${accepted} accepted instructions (every task id divisible by ${idStride})`);
   notes.push(`distinct-2: word bigrams of ${distinctTexts.length} instructions (an even sample of at most ${o.distinctSample}, so runs compare)`);
 
@@ -156,8 +157,10 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
 
   // -- similarity -------------------------------------------------------------------------------------
   const threshold = thresholdOf(runs.map((r) => r.optionsJson));
-  const similarity = nearestEarlier(rs, simIds, o.similarityWindow, o.similarityFloor);
-  if (similarity.histogram.rows < accepted) notes.push(`similarity at acceptance: ${similarity.histogram.rows} accepted tasks, an even sample`);
+  const similarity = nearestEarlier(rs, sampledIds, o.similaritySample, o.similarityWindow, o.similarityFloor);
+  if (similarity.histogram.rows < accepted) {
+    notes.push(`similarity at acceptance: an even sample of ${similarity.histogram.rows} accepted tasks among the last ${o.similarityWindow} accepted`);
+  }
   const nd = [...ndCounts.entries()].map(([sim, n]) => ({ sim, n }));
   const ndHist = histogramOf(nd.map((x) => ({ value: x.sim, n: x.n })), Math.min(threshold ?? 0.7, ...nd.map((x) => x.sim)), 1, 0.02);
   const examples = similarity.best;
@@ -282,20 +285,24 @@ function safeOptions(json: string): Record<string, unknown> {
 }
 
 /**
- * For each sampled accepted task: the most similar accepted task before it (seeds included), found with
- * the exact near-duplicate index over the `window` accepted tasks up to the last sample, queried just
- * before the task itself is added — what the pipeline saw when it accepted the task.
+ * For an even sample of `size` of the candidate tasks: the most similar accepted task before it (seeds
+ * included), found with the exact near-duplicate index over the `window` accepted tasks up to the last
+ * candidate, queried just before the task itself is added — what the pipeline saw when it accepted it.
+ * Only candidates inside the window are sampled, so each is compared with up to `window` tasks before it.
  */
-function nearestEarlier(rs: ReportStore, ids: number[], window: number, floor: number) {
+function nearestEarlier(rs: ReportStore, candidates: number[], size: number, window: number, floor: number) {
   const step = 0.05;
   const lo: number[] = [];
   for (let x = floor; x < 1 - 1e-9; x += step) lo.push(round(x, 2));
   const counts = lo.map(() => 0);
   let belowFloor = 0;
   const found: { id: number; nearestId: number; similarity: number }[] = [];
-  if (ids.length === 0) return { histogram: { rows: 0, window, floor, lo, counts, belowFloor }, best: [] };
-  const wanted = new Set(ids);
-  const reference = rs.acceptedKeysBefore(ids[ids.length - 1]!, window);
+  if (candidates.length === 0) return { histogram: { rows: 0, window, floor, lo, counts, belowFloor }, best: [] };
+  const reference = rs.acceptedKeysBefore(candidates[candidates.length - 1]!, window);
+  const inWindow = candidates.filter((id) => id > reference[0]!.id);
+  const spacing = Math.max(1, inWindow.length / size);
+  const wanted = new Set<number>();
+  for (let k = 0; k < inWindow.length && wanted.size < size; k = Math.floor(wanted.size * spacing)) wanted.add(inWindow[k]!);
   const index = new QGramIndex();
   let rows = 0;
   for (const ref of reference) {

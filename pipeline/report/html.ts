@@ -121,7 +121,8 @@ export function renderHtml(data: ReportData): string {
     s.examples.map((e) => `<tr><td>${e.similarity.toFixed(3)}</td><td class="text">${escapeHtml(e.task)}</td><td class="text">${escapeHtml(e.nearest)} <span class="tag">${escapeHtml(e.nearestSource)}</span></td></tr>`).join('')
   }</tbody></table>`;
   sections.push(figure('chart-similarity', '接受时与最近任务的相似度 Similarity to the nearest earlier task at acceptance', s.reading, {
-    note: `${fmt(s.accepted.rows)} accepted tasks (an even sample), each against the ≤ ${fmt(s.accepted.window)} accepted tasks before it, seeds included, ` +
+    note: `${fmt(s.accepted.rows)} accepted tasks (an even sample of those among the last ${fmt(s.accepted.window)} accepted), each against every ` +
+      `accepted task before it in that window, seeds included, `+
       `with the exact near-duplicate index; below ${s.accepted.floor} is one bin.${s.threshold === null ? '' : ` Threshold ${s.threshold}.`}`,
     extra: examples,
   }));
