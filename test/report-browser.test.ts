@@ -47,8 +47,13 @@ const VISIBLE_REASONS = `[...document.querySelectorAll('#sample-rows tr')].filte
 
 const executable = onPath('chromium') ?? onPath('chromium-browser');
 const ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run', '--disable-quic',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
 ];
 
 let sim: Simulator;
@@ -61,14 +66,21 @@ describe.skipIf(executable === null && !CI)('the report in headless Chromium', (
     dir = tempDir('zhsi-report-browser-');
     sim = await startSimulator({ port: 0, seed: 23, nearDuplicateRate: 0.15, junkRate: 0.15 });
     const db = path.join(dir, 'run.db');
-    const gen = await runCli(['generate', '--n', '150', '--db', db, '--concurrency', '4'], { OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'test-key-browser' });
+    const gen = await runCli(['generate', '--n', '150', '--db', db, '--concurrency', '4'], {
+      OPENAI_BASE_URL: sim.url,
+      OPENAI_API_KEY: 'test-key-browser',
+    });
     expect(gen.code, gen.stderr).toBe(0);
     // Hostile text from "the model": must stay text in the page.
-    const hostile = writeTemp(dir, 'hostile.jsonl', JSON.stringify({
-      instruction: '请解释这段代码的作用：</script><img src=x onerror="window.__xss=1"><!--',
-      input: '<script>window.__xss=2</script>',
-      output: '这段代码试图注入脚本，报告应当把它当作普通文本显示。',
-    }) + '\n');
+    const hostile = writeTemp(
+      dir,
+      'hostile.jsonl',
+      JSON.stringify({
+        instruction: '请解释这段代码的作用：</script><img src=x onerror="window.__xss=1"><!--',
+        input: '<script>window.__xss=2</script>',
+        output: '这段代码试图注入脚本，报告应当把它当作普通文本显示。',
+      }) + '\n',
+    );
     const imp = await runCli(['import', '--in', hostile, '--db', db, '--source', 'hostile']);
     expect(imp.code, imp.stderr).toBe(0);
     reportFile = path.join(dir, 'report.html');
@@ -85,7 +97,11 @@ describe.skipIf(executable === null && !CI)('the report in headless Chromium', (
   it('renders every chart, makes no request, logs no error, and the sample browser filters by reason', async () => {
     if (executable === null) throw new Error('CI=true but no chromium on PATH: .ci/run installs it with apt-get');
     try {
-      context = await chromium.launchPersistentContext(path.join(dir, 'profile'), { executablePath: executable, headless: true, args: ARGS });
+      context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
+        executablePath: executable,
+        headless: true,
+        args: ARGS,
+      });
     } catch (err) {
       // A browser that is there but cannot start is a failure everywhere, not a reason to skip.
       throw new Error(`chromium at ${executable} did not start: ${(err as Error).message}`);
@@ -107,14 +123,18 @@ describe.skipIf(executable === null && !CI)('the report in headless Chromium', (
     await page.goto(pathToFileURL(reportFile).href);
     await page.waitForSelector('body[data-report-ready="true"]', { timeout: 15_000 });
 
-    const charts = z.array(z.object({ id: z.string(), painted: z.number(), svgShapes: z.number() })).parse(await page.evaluate(CHART_PROBE));
+    const charts = z
+      .array(z.object({ id: z.string(), painted: z.number(), svgShapes: z.number() }))
+      .parse(await page.evaluate(CHART_PROBE));
     expect(charts.length).toBeGreaterThanOrEqual(13);
     for (const c of charts) expect(c.painted + c.svgShapes, `chart ${c.id} drew nothing`).toBeGreaterThan(200);
 
     // The sample browser: a reason's button shows exactly that reason's rows.
     const total = await page.locator('#sample-rows tr').count();
     expect(total).toBeGreaterThan(50);
-    const reasonButtons = page.locator('#sample-filters button:not([data-filter="all"]):not([data-filter="accepted"]):not([data-filter="rejected"])');
+    const reasonButtons = page.locator(
+      '#sample-filters button:not([data-filter="all"]):not([data-filter="accepted"]):not([data-filter="rejected"])',
+    );
     expect(await reasonButtons.count()).toBeGreaterThanOrEqual(3);
     const button = reasonButtons.first();
     const reason = (await button.getAttribute('data-filter'))!;

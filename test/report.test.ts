@@ -56,7 +56,16 @@ describe('leading verb, opening phrase, diversity', () => {
     expect(entropyBits([1, 1])).toBe(1);
     expect(entropyBits([5])).toBe(0);
     expect(entropyBits([1, 1, 1, 1])).toBe(2);
-    expect(overShare([{ name: '生成', count: 11 }, { name: '写', count: 10 }], 100, 0.1)).toEqual([{ name: '生成', share: 0.11 }]);
+    expect(
+      overShare(
+        [
+          { name: '生成', count: 11 },
+          { name: '写', count: 10 },
+        ],
+        100,
+        0.1,
+      ),
+    ).toEqual([{ name: '生成', share: 0.11 }]);
   });
 
   it('script JSON has no "<" that could close the script or open a comment', () => {
@@ -72,21 +81,59 @@ function buildDb(file: string): void {
   const seed = { instruction: '列举三种常见的水果。', input: '', output: '苹果、香蕉、橙子。', category: '头脑风暴' };
   store.insertTask({ ...seed, source: 'seed', dedupKey: dedupKey(seed), status: 'accepted' });
   const topics = ['春天', '友谊', '勇气', '海洋', '故乡', '雨夜', '火车', '图书馆', '老街', '风筝', '灯塔', '夏至'];
-  const others = ['请解释什么是通货膨胀。', '把这句话改写得更正式：明天见。', '写一首关于秋天的短诗。', '总结下面这段话的要点。', '比较猫和狗作为宠物的优缺点。',
-    '翻译成英文：你好。', '计算三加五等于多少。', '推荐两本适合初学者的编程书。'];
+  const others = [
+    '请解释什么是通货膨胀。',
+    '把这句话改写得更正式：明天见。',
+    '写一首关于秋天的短诗。',
+    '总结下面这段话的要点。',
+    '比较猫和狗作为宠物的优缺点。',
+    '翻译成英文：你好。',
+    '计算三加五等于多少。',
+    '推荐两本适合初学者的编程书。',
+  ];
   const run1 = store.createRun({ target: 20, mode: 'self-instruct', model: 'sim-model', options: { similarity: 0.7 } });
-  const req1 = store.insertRequest({ runId: run1, templateId: null, model: 'sim-model', messages: [], params: {}, status: 'ok', promptTokens: 1000, completionTokens: 2000, costUsd: 0.5 });
+  const req1 = store.insertRequest({
+    runId: run1,
+    templateId: null,
+    model: 'sim-model',
+    messages: [],
+    params: {},
+    status: 'ok',
+    promptTokens: 1000,
+    completionTokens: 2000,
+    costUsd: 0.5,
+  });
   const add = (runId: number, requestId: number, instruction: string, status: 'accepted' | 'rejected', reason: string | null = null) => {
     const t = { instruction, input: '', output: `这是对「${instruction}」的回答。` };
-    store.insertTask({ ...t, source: 'generated', runId, requestId, dedupKey: dedupKey(t) + (status === 'rejected' ? `#${Math.random()}` : ''), status, reason });
+    store.insertTask({
+      ...t,
+      source: 'generated',
+      runId,
+      requestId,
+      dedupKey: dedupKey(t) + (status === 'rejected' ? `#${Math.random()}` : ''),
+      status,
+      reason,
+    });
   };
   for (const topic of topics) add(run1, req1, `生成一个关于${topic}的故事。`, 'accepted');
   for (const o of others) add(run1, req1, o, 'accepted');
-  for (const r of ['empty_output', 'empty_output', 'refusal', 'near_duplicate', 'near_duplicate', 'near_duplicate']) add(run1, req1, `被剔除的任务${r}${Math.random()}`, 'rejected', r);
+  for (const r of ['empty_output', 'empty_output', 'refusal', 'near_duplicate', 'near_duplicate', 'near_duplicate'])
+    add(run1, req1, `被剔除的任务${r}${Math.random()}`, 'rejected', r);
   store.finishRun(run1, 'completed');
   const run2 = store.createRun({ target: 4, mode: 'topics', model: 'sim-model', options: { similarity: 0.8 } });
-  const req2 = store.insertRequest({ runId: run2, templateId: null, model: 'sim-model', messages: [], params: {}, status: 'ok', promptTokens: 100, completionTokens: 200, costUsd: 0.1 });
-  for (const o of ['描述一下黄山的日出。', '解释一下区块链的原理。', '设计一个周末亲子活动。', '分析这首诗的意境。']) add(run2, req2, o, 'accepted');
+  const req2 = store.insertRequest({
+    runId: run2,
+    templateId: null,
+    model: 'sim-model',
+    messages: [],
+    params: {},
+    status: 'ok',
+    promptTokens: 100,
+    completionTokens: 200,
+    costUsd: 0.1,
+  });
+  for (const o of ['描述一下黄山的日出。', '解释一下区块链的原理。', '设计一个周末亲子活动。', '分析这首诗的意境。'])
+    add(run2, req2, o, 'accepted');
   add(run2, req2, '？？', 'rejected', 'starts_with_punctuation');
   store.finishRun(run2, 'completed');
   store.close();
@@ -107,7 +154,14 @@ describe('report CLI', () => {
     expect(d.overview.costUsd).toBeCloseTo(0.6);
     expect(d.overview.costPer1000Accepted).toBeCloseTo(25);
     // Rules in their order, then near-duplicates; each stage removes its own count.
-    expect(d.funnel.stages.map((s: { key: string }) => s.key)).toEqual(['parsed', 'starts_with_punctuation', 'empty_output', 'refusal', 'near_duplicate', 'accepted']);
+    expect(d.funnel.stages.map((s: { key: string }) => s.key)).toEqual([
+      'parsed',
+      'starts_with_punctuation',
+      'empty_output',
+      'refusal',
+      'near_duplicate',
+      'accepted',
+    ]);
     expect(d.funnel.stages.map((s: { remaining: number }) => s.remaining)).toEqual([31, 30, 28, 27, 24, 24]);
     expect(d.verbs.rows).toBe(24);
     expect(d.verbs.top[0]).toEqual({ name: '生成', count: 12, share: 0.5 });
@@ -123,7 +177,9 @@ describe('report CLI', () => {
     expect(d.nights.runs[1].acceptanceRate).toBeCloseTo(0.8);
     expect(d.categories.seeds).toEqual([{ category: '头脑风暴', n: 1 }]);
     expect(d.samples.accepted).toHaveLength(24);
-    expect(new Set(d.samples.rejected.map((t: { reason: string }) => t.reason))).toEqual(new Set(['near_duplicate', 'empty_output', 'refusal', 'starts_with_punctuation']));
+    expect(new Set(d.samples.rejected.map((t: { reason: string }) => t.reason))).toEqual(
+      new Set(['near_duplicate', 'empty_output', 'refusal', 'starts_with_punctuation']),
+    );
     expect(d).not.toHaveProperty('judge');
     expect(d).not.toHaveProperty('answers');
     expect(d).not.toHaveProperty('dialogues');
@@ -145,7 +201,10 @@ describe('report CLI', () => {
     conn.exec(`CREATE TABLE judgments (id INTEGER PRIMARY KEY, task_id INTEGER, score REAL, flags TEXT);
       CREATE TABLE answers (id INTEGER PRIMARY KEY, task_id INTEGER, model TEXT);
       CREATE TABLE dialogues (id INTEGER PRIMARY KEY, turns INTEGER);`);
-    const ids = conn.prepare(`SELECT id FROM tasks WHERE status = 'accepted' AND source = 'generated' ORDER BY id`).pluck().all() as number[];
+    const ids = conn
+      .prepare(`SELECT id FROM tasks WHERE status = 'accepted' AND source = 'generated' ORDER BY id`)
+      .pluck()
+      .all() as number[];
     const insert = conn.prepare('INSERT INTO judgments (task_id, score, flags) VALUES (?, ?, ?)');
     ids.forEach((id, i) => insert.run(id, i % 2 === 0 ? 4 : 2, i % 3 === 0 ? '["事实错误"]' : '[]'));
     conn.prepare('INSERT INTO answers (task_id, model) VALUES (?, ?)').run(ids[0], 'model-b');
@@ -153,12 +212,18 @@ describe('report CLI', () => {
     conn.prepare(`UPDATE runs SET options_json = json_set(options_json, '$.judgeThreshold', 3)`).run();
     conn.close();
     const d = JSON.parse((await runCli(['report', '--db', copy, '--json'])).stdout);
-    expect(d.judge.scores).toEqual([{ score: 2, n: 12 }, { score: 4, n: 12 }]);
+    expect(d.judge.scores).toEqual([
+      { score: 2, n: 12 },
+      { score: 4, n: 12 },
+    ]);
     expect(d.judge.flags).toEqual([{ flag: '事实错误', n: 8 }]);
     expect(d.judge.atOrAbove).toBe(12);
     expect(d.funnel.stages.at(-1)).toMatchObject({ key: 'judged', remaining: 12 });
     expect(d.answers.byModel).toEqual([{ model: 'model-b', n: 1 }]);
-    expect(d.dialogues.turns).toEqual([{ turns: 2, n: 2 }, { turns: 4, n: 1 }]);
+    expect(d.dialogues.turns).toEqual([
+      { turns: 2, n: 2 },
+      { turns: 4, n: 1 },
+    ]);
     const out = path.join(dir, 'judge.html');
     expect((await runCli(['report', '--db', copy, '--out', out])).code).toBe(0);
     const html = fs.readFileSync(out, 'utf8');

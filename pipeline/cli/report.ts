@@ -38,9 +38,14 @@ export function reportCommand(): Command {
     .action(async (flags: ReportFlags) => {
       if (flags.run !== undefined && flags.since !== undefined) throw new CliError('--run and --since exclude each other');
       const scope: ReportScope =
-        flags.run !== undefined ? { kind: 'run', runId: flags.run } : flags.since !== undefined ? { kind: 'since', since: flags.since } : { kind: 'all' };
+        flags.run !== undefined
+          ? { kind: 'run', runId: flags.run }
+          : flags.since !== undefined
+            ? { kind: 'since', since: flags.since }
+            : { kind: 'all' };
       const outDir = path.dirname(path.resolve(flags.out));
-      if (!flags.json && !(fs.existsSync(outDir) && fs.statSync(outDir).isDirectory())) throw new CliError(`--out ${flags.out}: folder ${outDir} does not exist`);
+      if (!flags.json && !(fs.existsSync(outDir) && fs.statSync(outDir).isDirectory()))
+        throw new CliError(`--out ${flags.out}: folder ${outDir} does not exist`);
       let store: Store;
       try {
         store = Store.open(flags.db, { readonly: true });
@@ -60,7 +65,9 @@ export function reportCommand(): Command {
         } catch (err) {
           throw new CliError(`--out ${flags.out}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
         }
-        process.stderr.write(`report: ${data.overview.accepted} accepted, ${data.overview.rejected} rejected (${data.scope.label}) → ${flags.out}\n`);
+        process.stderr.write(
+          `report: ${data.overview.accepted} accepted, ${data.overview.rejected} rejected (${data.scope.label}) → ${flags.out}\n`,
+        );
         process.stdout.write(path.resolve(flags.out) + '\n');
       } catch (err) {
         if (err instanceof ReportError) throw new CliError(err.message);

@@ -68,11 +68,21 @@ const cell = (s: string) => s.replace(/[|\r\n]+/g, ' ');
 
 export async function buildCard(store: Store, manifest: Manifest, sample: CardSample): Promise<string> {
   const rs = new ReportStore(store);
-  const runIds = Object.keys(manifest.counts.byRun).filter((k) => k !== '').map(Number).sort((a, b) => a - b);
+  const runIds = Object.keys(manifest.counts.byRun)
+    .filter((k) => k !== '')
+    .map(Number)
+    .sort((a, b) => a - b);
   const runs = runIds.flatMap((id) => rs.runs({ kind: 'run', runId: id }));
   const options = runs.map((r) => safeJson(r.optionsJson));
   const local = options.some((o) => typeof o['baseURL'] === 'string' && /\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(o['baseURL']));
-  const seeds = [...new Set(options.map((o) => o['seeds']).filter((s): s is string => typeof s === 'string').map((s) => path.basename(s)))];
+  const seeds = [
+    ...new Set(
+      options
+        .map((o) => o['seeds'])
+        .filter((s): s is string => typeof s === 'string')
+        .map((s) => path.basename(s)),
+    ),
+  ];
   const modes = [...new Set(runs.map((r) => r.mode))];
 
   // Rejections of the runs behind the rows: what the rules removed.
@@ -112,26 +122,35 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
     if (judged > 0) {
       const mean = scores.reduce((s, x) => s + x.score * x.n, 0) / judged;
       const threshold = options.map((o) => o['judgeThreshold']).find((t): t is number => typeof t === 'number');
-      judge = `${judged} tasks of these runs were scored by an LLM judge (mean ${mean.toFixed(2)}` +
+      judge =
+        `${judged} tasks of these runs were scored by an LLM judge (mean ${mean.toFixed(2)}` +
         (threshold === undefined ? ')' : `, threshold ${threshold})`);
     }
   }
 
   const total = manifest.records.total;
   const name = `zh-self-instruct ${manifest.exportId}`;
-  const dataFiles = manifest.files.filter((f) => f.split !== 'card')
-    .map((f) => `  - split: ${f.split === 'valid' ? 'validation' : 'train'}\n    path: ${f.path}`).join('\n');
+  const dataFiles = manifest.files
+    .filter((f) => f.split !== 'card')
+    .map((f) => `  - split: ${f.split === 'valid' ? 'validation' : 'train'}\n    path: ${f.path}`)
+    .join('\n');
   const ruleRows = [...RULE_ORDER, ...Object.keys(rejected).filter((r) => !RULE_ORDER.includes(r))]
     .filter((r) => (rejected[r] ?? 0) > 0)
     .map((r) => `| ${reasonLabel(r)} | ${rejected[r]} |`);
   const countRows = (by: Record<string, number>, none: string) =>
-    Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, v]) => `| ${cell(k === '' ? none : k)} | ${v} |`).join('\n');
-  const tokens = Object.entries(manifest.tokens).map(([k, t]) => `${k}: mean ${t!.mean}, p50 ${t!.p50}, p95 ${t!.p95}, max ${t!.max} tokens per row`);
+    Object.entries(by)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 20)
+      .map(([k, v]) => `| ${cell(k === '' ? none : k)} | ${v} |`)
+      .join('\n');
+  const tokens = Object.entries(manifest.tokens).map(
+    ([k, t]) => `${k}: mean ${t!.mean}, p50 ${t!.p50}, p95 ${t!.p95}, max ${t!.max} tokens per row`,
+  );
   const lines = [
     '---',
     'language:',
     '- zh',
-    '# license: fill in the license you release this data under, and check the generating model\'s terms of use',
+    "# license: fill in the license you release this data under, and check the generating model's terms of use",
     'license: ""',
     `pretty_name: "${name}"`,
     'task_categories:',
@@ -153,24 +172,51 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
     '',
     `Chinese instruction-tuning data in \`${manifest.format}\` format, ${total} records (${manifest.records.train} train, ${manifest.records.valid} validation), ` +
       `exported ${manifest.createdAt} by ${manifest.tool.name} ${manifest.tool.version}.`,
-    ...(local ? ['', '> **Made against a local server** (the run\'s base URL is 127.0.0.1/localhost), such as the built-in simulator: ' +
-      'if so the text is synthetic, assembled from word lists, and not training data.'] : []),
+    ...(local
+      ? [
+          '',
+          "> **Made against a local server** (the run's base URL is 127.0.0.1/localhost), such as the built-in simulator: " +
+            'if so the text is synthetic, assembled from word lists, and not training data.',
+        ]
+      : []),
     '',
     '## How the data was made',
     '',
     `- **Method:** self-instruct: sampled seed tasks in a Chinese prompt, the model writes new tasks as JSON; each is parsed, cleaned, checked by the quality rules and the near-duplicate rule, and stored. Modes: ${modes.join(', ') || '—'}.`,
-    `- **Models:** ${Object.entries(manifest.models).map(([m, c]) => `${m} (${c} rows)`).join(', ') || 'none (seeds or imported rows only)'}.`,
+    `- **Models:** ${
+      Object.entries(manifest.models)
+        .map(([m, c]) => `${m} (${c} rows)`)
+        .join(', ') || 'none (seeds or imported rows only)'
+    }.`,
     `- **Generation templates:** ${manifest.generationTemplates.map((t) => `${t.name} (sha256 ${t.sha256.slice(0, 12)}…, ${t.records} rows)`).join(', ') || '—'}.`,
-    `- **Seeds:** ${seeds.join(', ') || '—'}; sources of the rows: ${Object.entries(manifest.counts.bySource).map(([s, c]) => `${s} ${c}`).join(', ')}.`,
+    `- **Seeds:** ${seeds.join(', ') || '—'}; sources of the rows: ${Object.entries(manifest.counts.bySource)
+      .map(([s, c]) => `${s} ${c}`)
+      .join(', ')}.`,
     `- **Near-duplicate rule:** rejected when 1 − levenshtein/max length of the normalized instruction + input is ≥ ${manifest.similarity.thresholds.join(' / ') || 'the threshold'} against any seed or earlier accepted task.`,
     `- **Judge:** ${judge ?? 'none: the rows were not scored by a judge model'}.`,
     '',
-    ...(ruleRows.length > 0 ? [`Tasks the runs behind this export rejected (${acceptedInRuns} accepted):`, '', '| rule | rejected |', '|---|---|', ...ruleRows, ''] : []),
+    ...(ruleRows.length > 0
+      ? [
+          `Tasks the runs behind this export rejected (${acceptedInRuns} accepted):`,
+          '',
+          '| rule | rejected |',
+          '|---|---|',
+          ...ruleRows,
+          '',
+        ]
+      : []),
     '## Counts',
     '',
-    '| category | rows |', '|---|---|', countRows(manifest.counts.byCategory, '(none)'), '',
+    '| category | rows |',
+    '|---|---|',
+    countRows(manifest.counts.byCategory, '(none)'),
+    '',
     `Dropped for length: ${manifest.records.droppedForLength}.` + (tokens.length > 0 ? ` Tokens: ${tokens.join('; ')}.` : ''),
-    ...(manifest.chineseTokens ? [`LLaMA tokens per character: ${manifest.chineseTokens.tokensPerChar} (${manifest.chineseTokens.rows} rows, ${pct(manifest.chineseTokens.hanChars / Math.max(1, manifest.chineseTokens.chars))} Han).`] : []),
+    ...(manifest.chineseTokens
+      ? [
+          `LLaMA tokens per character: ${manifest.chineseTokens.tokensPerChar} (${manifest.chineseTokens.rows} rows, ${pct(manifest.chineseTokens.hanChars / Math.max(1, manifest.chineseTokens.chars))} Han).`,
+        ]
+      : []),
     '',
     '## Figures',
     '',
@@ -187,9 +233,9 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
     '- Machine-generated and not reviewed by people: answers can be wrong, shallow or out of date; facts need checking before use in anything that matters.',
     '- The quality rules are heuristics (lengths, keywords, script share, refusals); they do not judge correctness.',
     '- The near-duplicate rule compares characters: paraphrases with different wording pass it, so topical diversity can be lower than distinct-2 suggests.',
-    '- Self-instruct data inherits the seed tasks\' and the model\'s biases and style; openings and verbs can concentrate (see the figures).',
+    "- Self-instruct data inherits the seed tasks' and the model's biases and style; openings and verbs can concentrate (see the figures).",
     '- Generated rows carry no category unless the source had one.',
-    '- The generating model\'s terms of use may restrict training other models on its output.',
+    "- The generating model's terms of use may restrict training other models on its output.",
     '',
   ];
   return lines.join('\n');

@@ -12,15 +12,55 @@ export interface TaggedWord {
 
 /** Words read before the verb that are not the task itself: politeness, modal verbs, "you", "help me". */
 const PREFIX = new Set([
-  '请', '请你', '请您', '你', '您', '能', '能否', '可以', '可否', '帮', '帮我', '帮忙', '我', '我们', '麻烦', '麻烦你', '试着', '来', '要',
-  '需要', '想', '希望', '现在', '接下来', '首先',
+  '请',
+  '请你',
+  '请您',
+  '你',
+  '您',
+  '能',
+  '能否',
+  '可以',
+  '可否',
+  '帮',
+  '帮我',
+  '帮忙',
+  '我',
+  '我们',
+  '麻烦',
+  '麻烦你',
+  '试着',
+  '来',
+  '要',
+  '需要',
+  '想',
+  '希望',
+  '现在',
+  '接下来',
+  '首先',
 ]);
 /** Determiners jieba often tags as verbs (下列 → v): never a leading verb. */
 const DETERMINERS = new Set(['下列', '以下', '下面', '如下', '上述', '给定', '这', '这个', '这些', '该', '此', '所给', '给出的']);
 /** Light verbs whose real meaning is the noun after them: 对文本进行分类 → 分类. */
 const LIGHT_VERBS = new Set(['进行', '做', '做出', '作出', '加以', '给予', '完成']);
 /** Words jieba tags as nouns or idioms that instructions use as verbs. */
-const VERB_LIKE = new Set(['总结', '翻译', '分类', '解释', '描述', '概括', '计算', '改写', '润色', '推荐', '比较', '分析', '评价', '介绍', '设计', '创作']);
+const VERB_LIKE = new Set([
+  '总结',
+  '翻译',
+  '分类',
+  '解释',
+  '描述',
+  '概括',
+  '计算',
+  '改写',
+  '润色',
+  '推荐',
+  '比较',
+  '分析',
+  '评价',
+  '介绍',
+  '设计',
+  '创作',
+]);
 /** 把/将/对 introduce the object before the verb. */
 const OBJECT_FIRST = new Set(['把', '将', '对']);
 /** How many words from the start the leading verb is looked for in. */
@@ -169,7 +209,11 @@ export function distinct2(texts: Iterable<readonly TaggedWord[]>): { distinct: n
 }
 
 /** The values holding more than `share` of the total: the leading-verb warning (BELLE's 生成一个 problem). */
-export function overShare(items: readonly { name: string; count: number }[], total: number, share: number): { name: string; share: number }[] {
+export function overShare(
+  items: readonly { name: string; count: number }[],
+  total: number,
+  share: number,
+): { name: string; share: number }[] {
   if (total === 0) return [];
   return items.filter((x) => x.count / total > share).map((x) => ({ name: x.name, share: x.count / total }));
 }

@@ -44,15 +44,22 @@ export interface ReportOptions {
 }
 
 const DEFAULTS = {
-  verbSample: 20_000, distinctSample: 5_000, tokenSample: 2_000, similaritySample: 200, similarityWindow: 100_000,
-  similarityFloor: 0.5, samples: 50, flagShare: 0.1,
+  verbSample: 20_000,
+  distinctSample: 5_000,
+  tokenSample: 2_000,
+  similaritySample: 200,
+  similarityWindow: 100_000,
+  similarityFloor: 0.5,
+  samples: 50,
+  flagShare: 0.1,
 };
 
 export async function buildReport(store: Store, options: ReportOptions): Promise<ReportData> {
   const o = { ...DEFAULTS, ...definedOnly(options) };
   const scope = options.scope ?? { kind: 'all' };
   const rs = new ReportStore(store);
-  if (scope.kind === 'run' && !rs.runExists(scope.runId)) throw new ReportError(`--run ${scope.runId}: the database has no run ${scope.runId}`);
+  if (scope.kind === 'run' && !rs.runExists(scope.runId))
+    throw new ReportError(`--run ${scope.runId}: the database has no run ${scope.runId}`);
   const notes: string[] = [];
 
   const runs = rs.runs(scope);
@@ -127,9 +134,20 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const seconds = req.first !== null && req.last !== null ? (Date.parse(req.last) - Date.parse(req.first)) / 1000 : 0;
   const costPer1000Accepted = accepted > 0 && req.total > 0 ? (req.costUsd / accepted) * 1000 : null;
   const overviewBase = {
-    accepted, rejected, rejectedByReason, acceptedBySource: rs.acceptedBySource(scope), runs: runs.map((r) => r.id), models: req.models,
-    requests: req.total, failedRequests: req.failed, promptTokens: req.promptTokens, completionTokens: req.completionTokens,
-    costUsd: req.costUsd, unpricedRequests: req.unpriced, seconds, costPer1000Accepted,
+    accepted,
+    rejected,
+    rejectedByReason,
+    acceptedBySource: rs.acceptedBySource(scope),
+    runs: runs.map((r) => r.id),
+    models: req.models,
+    requests: req.total,
+    failedRequests: req.failed,
+    promptTokens: req.promptTokens,
+    completionTokens: req.completionTokens,
+    costUsd: req.costUsd,
+    unpricedRequests: req.unpriced,
+    seconds,
+    costPer1000Accepted,
   };
 
   const verbsRanked = withShare(ranked(verbCounts), verbRows);
@@ -145,9 +163,18 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const d2 = distinct2(distinctTexts);
   const entropy = entropyBits(verbCounts.values());
   // The no-verb bucket is not a verb: it is shown, never flagged.
-  const flagged = overShare(verbsRanked.filter((v) => v.name !== NO_VERB), verbRows, o.flagShare);
-  if (verbRows < accepted) notes.push(`verbs and opening phrases: an even sample of ${verbRows} of ${accepted} accepted instructions (every task id divisible by ${idStride})`);
-  notes.push(`distinct-2: word bigrams of ${distinctTexts.length} instructions (an even sample of at most ${o.distinctSample}, so runs compare)`);
+  const flagged = overShare(
+    verbsRanked.filter((v) => v.name !== NO_VERB),
+    verbRows,
+    o.flagShare,
+  );
+  if (verbRows < accepted)
+    notes.push(
+      `verbs and opening phrases: an even sample of ${verbRows} of ${accepted} accepted instructions (every task id divisible by ${idStride})`,
+    );
+  notes.push(
+    `distinct-2: word bigrams of ${distinctTexts.length} instructions (an even sample of at most ${o.distinctSample}, so runs compare)`,
+  );
 
   // -- lengths ----------------------------------------------------------------------------------------
   const grouped = (m: Map<number, number>) => [...m.entries()].map(([len, n]) => ({ len, n }));
@@ -159,22 +186,40 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const threshold = thresholdOf(runs.map((r) => r.optionsJson));
   const similarity = nearestEarlier(rs, sampledIds, o.similaritySample, o.similarityWindow, o.similarityFloor);
   if (similarity.histogram.rows < accepted) {
-    notes.push(`similarity at acceptance: an even sample of ${similarity.histogram.rows} accepted tasks among the last ${o.similarityWindow} accepted`);
+    notes.push(
+      `similarity at acceptance: an even sample of ${similarity.histogram.rows} accepted tasks among the last ${o.similarityWindow} accepted`,
+    );
   }
   const nd = [...ndCounts.entries()].map(([sim, n]) => ({ sim, n }));
-  const ndHist = histogramOf(nd.map((x) => ({ value: x.sim, n: x.n })), Math.min(threshold ?? 0.7, ...nd.map((x) => x.sim)), 1, 0.02);
+  const ndHist = histogramOf(
+    nd.map((x) => ({ value: x.sim, n: x.n })),
+    Math.min(threshold ?? 0.7, ...nd.map((x) => x.sim)),
+    1,
+    0.02,
+  );
   const examples = similarity.best;
 
   // -- runs over time, samples, optional sections -----------------------------------------------------
-  const nightRuns = rs.runMeta().slice(-60).map((m) => {
-    const r = perRun.get(m.runId) ?? { accepted: 0, rejected: {} };
-    const rej = Object.values(r.rejected).reduce((a, b) => a + b, 0);
-    return {
-      runId: m.runId, startedAt: m.startedAt, status: m.status, model: m.model, accepted: r.accepted, rejected: rej,
-      acceptanceRate: r.accepted + rej === 0 ? 0 : r.accepted / (r.accepted + rej), rejectedByReason: r.rejected,
-      requests: m.requests, costUsd: m.costUsd, costPer1000Accepted: r.accepted > 0 && m.requests > 0 ? (m.costUsd / r.accepted) * 1000 : null,
-    };
-  });
+  const nightRuns = rs
+    .runMeta()
+    .slice(-60)
+    .map((m) => {
+      const r = perRun.get(m.runId) ?? { accepted: 0, rejected: {} };
+      const rej = Object.values(r.rejected).reduce((a, b) => a + b, 0);
+      return {
+        runId: m.runId,
+        startedAt: m.startedAt,
+        status: m.status,
+        model: m.model,
+        accepted: r.accepted,
+        rejected: rej,
+        acceptanceRate: r.accepted + rej === 0 ? 0 : r.accepted / (r.accepted + rej),
+        rejectedByReason: r.rejected,
+        requests: m.requests,
+        costUsd: m.costUsd,
+        costPer1000Accepted: r.accepted > 0 && m.requests > 0 ? (m.costUsd / r.accepted) * 1000 : null,
+      };
+    });
   const samples = sampleTasks(rs, acceptedPick, rejectedPick, rejectedByReason, o.samples);
 
   const funnelStages = funnel(accepted, rejectedByReason);
@@ -203,10 +248,18 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
     overview: { ...overviewBase, reading: read.overview(overviewBase) },
     funnel: { stages: funnelStages, reading: read.funnel(funnelStages) },
     verbs: {
-      rows: verbRows, of: accepted, top, sunburst, openings, flagged,
+      rows: verbRows,
+      of: accepted,
+      top,
+      sunburst,
+      openings,
+      flagged,
       diversity: {
-        distinct2: round(d2.value, 4), distinct2Rows: distinctTexts.length, verbEntropyBits: round(entropy, 3),
-        effectiveVerbs: round(2 ** entropy, 1), distinctVerbs: verbCounts.size,
+        distinct2: round(d2.value, 4),
+        distinct2Rows: distinctTexts.length,
+        verbEntropyBits: round(entropy, 3),
+        effectiveVerbs: round(2 ** entropy, 1),
+        distinctVerbs: verbCounts.size,
       },
       readings: {
         sunburst: read.verbs(top, flagged, verbRows),
@@ -226,7 +279,12 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
     nights: { runs: nightRuns, reading: read.nights(nightRuns) },
     samples,
   };
-  addOptionalSections(data, rs, scope, runs.map((r) => r.optionsJson));
+  addOptionalSections(
+    data,
+    rs,
+    scope,
+    runs.map((r) => r.optionsJson),
+  );
   return data;
 }
 
@@ -254,7 +312,9 @@ function withShare(items: { name: string; count: number }[], total: number): Ran
 /** Parsed → each rule in the order it runs → near-duplicates → surplus → accepted: a task is removed by the first rule it fails. */
 function funnel(accepted: number, rejected: Record<string, number>): ReportData['funnel']['stages'] {
   const total = accepted + Object.values(rejected).reduce((a, b) => a + b, 0);
-  const extra = Object.keys(rejected).filter((r) => !RULE_ORDER.includes(r) && r !== 'near_duplicate' && r !== 'target_reached').sort();
+  const extra = Object.keys(rejected)
+    .filter((r) => !RULE_ORDER.includes(r) && r !== 'near_duplicate' && r !== 'target_reached')
+    .sort();
   const order = [...RULE_ORDER, ...extra, 'near_duplicate', 'target_reached'].filter((r) => (rejected[r] ?? 0) > 0);
   const stages = [{ key: 'parsed', label: '解析出的任务 tasks parsed', remaining: total, removed: 0 }];
   let remaining = total;
@@ -325,7 +385,10 @@ function nearestEarlier(rs: ReportStore, candidates: number[], size: number, win
     return t === undefined ? '' : t.input === '' ? t.instruction : `${t.instruction}\n${t.input}`;
   };
   const best = top.map((f) => ({
-    similarity: round(f.similarity, 3), task: show(f.id), nearest: show(f.nearestId), nearestSource: texts.get(f.nearestId)?.source ?? '',
+    similarity: round(f.similarity, 3),
+    task: show(f.id),
+    nearest: show(f.nearestId),
+    nearestSource: texts.get(f.nearestId)?.source ?? '',
   }));
   return { histogram: { rows, window, floor, lo, counts, belowFloor }, best };
 }
@@ -379,13 +442,16 @@ function addOptionalSections(data: ReportData, rs: ReportStore, scope: ReportSco
     let threshold: number | null = null;
     for (const json of optionsJson) {
       const o = safeOptions(json);
-      const t = o['judgeThreshold'] ?? (typeof o['judge'] === 'object' && o['judge'] !== null ? (o['judge'] as Record<string, unknown>)['threshold'] : undefined);
+      const t =
+        o['judgeThreshold'] ??
+        (typeof o['judge'] === 'object' && o['judge'] !== null ? (o['judge'] as Record<string, unknown>)['threshold'] : undefined);
       if (typeof t === 'number') threshold = t;
     }
     const atOrAbove = threshold === null ? null : scores.filter((s) => s.score >= threshold).reduce((n, s) => n + s.n, 0);
     if (scores.length > 0) {
       data.judge = { scores, flags, threshold, atOrAbove, reading: read.judge(scores, threshold, atOrAbove) };
-      if (atOrAbove !== null) data.funnel.stages.push({ key: 'judged', label: '评审达标 judged ≥ threshold', remaining: atOrAbove, removed: 0 });
+      if (atOrAbove !== null)
+        data.funnel.stages.push({ key: 'judged', label: '评审达标 judged ≥ threshold', remaining: atOrAbove, removed: 0 });
     }
   }
   if (rs.hasTable('answers', ['task_id', 'model'])) {

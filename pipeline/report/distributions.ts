@@ -40,7 +40,12 @@ export function lengthDistribution(grouped: readonly { len: number; n: number }[
 }
 
 /** Bins of `step` over [from, to]; values outside go to the nearest end bin. */
-export function histogramOf(values: readonly { value: number; n: number }[], from: number, to: number, step: number): { lo: number[]; counts: number[] } {
+export function histogramOf(
+  values: readonly { value: number; n: number }[],
+  from: number,
+  to: number,
+  step: number,
+): { lo: number[]; counts: number[] } {
   const start = Math.floor(from / step) * step;
   const bins = Math.max(1, Math.ceil((to - start) / step - 1e-9));
   const lo = Array.from({ length: bins }, (_, i) => Math.round((start + i * step) * 100) / 100);

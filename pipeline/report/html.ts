@@ -29,7 +29,10 @@ export function escapeHtml(s: string): string {
 
 /** JSON safe inside <script type="application/json">: no "<" at all, so no "</script" or "<!--". */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 const CSS = `
@@ -59,10 +62,19 @@ td.text { white-space: pre-wrap; word-break: break-word; max-width: 520px; }
 .tag.rejected { background:#fdecea; }
 `;
 
-function figure(id: string, title: string, reading: { zh: string; en: string }, opts: { cls?: string; note?: string; extra?: string } = {}): string {
-  return `<figure><h2>${escapeHtml(title)}</h2><div class="chart ${opts.cls ?? ''}" id="${id}" data-chart></div>` +
+function figure(
+  id: string,
+  title: string,
+  reading: { zh: string; en: string },
+  opts: { cls?: string; note?: string; extra?: string } = {},
+): string {
+  return (
+    `<figure><h2>${escapeHtml(title)}</h2><div class="chart ${opts.cls ?? ''}" id="${id}" data-chart></div>` +
     `<p class="reading">${escapeHtml(reading.zh)}<span class="en">${escapeHtml(reading.en)}</span></p>` +
-    (opts.note ? `<p class="note">${escapeHtml(opts.note)}</p>` : '') + (opts.extra ?? '') + `</figure>`;
+    (opts.note ? `<p class="note">${escapeHtml(opts.note)}</p>` : '') +
+    (opts.extra ?? '') +
+    `</figure>`
+  );
 }
 
 function kpi(label: string, value: string): string {
@@ -83,65 +95,101 @@ export function renderHtml(data: ReportData): string {
   const s = data.similarity;
   const sections: string[] = [];
 
-  sections.push(`<section class="wide"><figure><h2>概览 Overview</h2><div class="kpis">${[
-    kpi('接受 accepted', fmt(o.accepted)),
-    kpi('剔除 rejected', fmt(o.rejected)),
-    kpi('请求 requests', `${fmt(o.requests)}${o.failedRequests > 0 ? ` (${fmt(o.failedRequests)} failed)` : ''}`),
-    kpi('tokens (prompt + completion)', fmt(o.promptTokens + o.completionTokens)),
-    kpi('费用 cost (USD)', `$${o.costUsd.toFixed(4)}${o.unpricedRequests > 0 ? ' +?' : ''}`),
-    kpi('每千条接受 per 1,000 accepted', o.costPer1000Accepted === null ? '—' : `$${o.costPer1000Accepted.toFixed(4)}`),
-    kpi('用时 time', duration(o.seconds)),
-    kpi('模型 models', Object.keys(o.models).join(', ') || '—'),
-  ].join('')}</div><div class="chart small" id="chart-rejections" data-chart></div>` +
-    `<p class="reading">${escapeHtml(o.reading.zh)}<span class="en">${escapeHtml(o.reading.en)}</span></p>` +
-    (o.unpricedRequests > 0 ? `<p class="note">${o.unpricedRequests} requests of models with no price are not in the cost.</p>` : '') + `</figure></section>`);
+  sections.push(
+    `<section class="wide"><figure><h2>概览 Overview</h2><div class="kpis">${[
+      kpi('接受 accepted', fmt(o.accepted)),
+      kpi('剔除 rejected', fmt(o.rejected)),
+      kpi('请求 requests', `${fmt(o.requests)}${o.failedRequests > 0 ? ` (${fmt(o.failedRequests)} failed)` : ''}`),
+      kpi('tokens (prompt + completion)', fmt(o.promptTokens + o.completionTokens)),
+      kpi('费用 cost (USD)', `$${o.costUsd.toFixed(4)}${o.unpricedRequests > 0 ? ' +?' : ''}`),
+      kpi('每千条接受 per 1,000 accepted', o.costPer1000Accepted === null ? '—' : `$${o.costPer1000Accepted.toFixed(4)}`),
+      kpi('用时 time', duration(o.seconds)),
+      kpi('模型 models', Object.keys(o.models).join(', ') || '—'),
+    ].join('')}</div><div class="chart small" id="chart-rejections" data-chart></div>` +
+      `<p class="reading">${escapeHtml(o.reading.zh)}<span class="en">${escapeHtml(o.reading.en)}</span></p>` +
+      (o.unpricedRequests > 0 ? `<p class="note">${o.unpricedRequests} requests of models with no price are not in the cost.</p>` : '') +
+      `</figure></section>`,
+  );
 
   sections.push(figure('chart-funnel', '漏斗 Funnel: parsed → rules → near-duplicates → accepted', data.funnel.reading, { cls: 'tall' }));
-  const sampleNote = v.rows < v.of ? `Even sample of ${fmt(v.rows)} of ${fmt(v.of)} accepted instructions.` : `All ${fmt(v.rows)} accepted instructions.`;
-  sections.push(figure('chart-sunburst', '领头动词 → 宾语 Leading verb → object', v.readings.sunburst, {
-    cls: 'tall', note: `${sampleNote} Segmented with jieba (@node-rs/jieba) part-of-speech tags; inner ring: top 20 verbs, outer: their top objects.`,
-  }));
-  const flags = v.flagged.length === 0 ? '' : `<p class="flag">⚠ ${v.flagged.map((f) => `${escapeHtml(f.name)} ${(f.share * 100).toFixed(1)}%`).join(', ')} &gt; 10%</p>`;
-  sections.push(figure('chart-verbshare', '领头动词占比 Leading-verb shares (10% line)', v.readings.diversity, {
-    note: `distinct-2 = ${v.diversity.distinct2} (word bigrams, ${fmt(v.diversity.distinct2Rows)} instructions); entropy ${v.diversity.verbEntropyBits} bits; ${fmt(v.diversity.distinctVerbs)} distinct verbs. ${sampleNote}`,
-    extra: flags,
-  }));
-  sections.push(figure('chart-openings', '开头短语 Opening phrases', v.readings.openings, { note: `First two words of each instruction. ${sampleNote}` }));
+  const sampleNote =
+    v.rows < v.of ? `Even sample of ${fmt(v.rows)} of ${fmt(v.of)} accepted instructions.` : `All ${fmt(v.rows)} accepted instructions.`;
+  sections.push(
+    figure('chart-sunburst', '领头动词 → 宾语 Leading verb → object', v.readings.sunburst, {
+      cls: 'tall',
+      note: `${sampleNote} Segmented with jieba (@node-rs/jieba) part-of-speech tags; inner ring: top 20 verbs, outer: their top objects.`,
+    }),
+  );
+  const flags =
+    v.flagged.length === 0
+      ? ''
+      : `<p class="flag">⚠ ${v.flagged.map((f) => `${escapeHtml(f.name)} ${(f.share * 100).toFixed(1)}%`).join(', ')} &gt; 10%</p>`;
+  sections.push(
+    figure('chart-verbshare', '领头动词占比 Leading-verb shares (10% line)', v.readings.diversity, {
+      note: `distinct-2 = ${v.diversity.distinct2} (word bigrams, ${fmt(v.diversity.distinct2Rows)} instructions); entropy ${v.diversity.verbEntropyBits} bits; ${fmt(v.diversity.distinctVerbs)} distinct verbs. ${sampleNote}`,
+      extra: flags,
+    }),
+  );
+  sections.push(
+    figure('chart-openings', '开头短语 Opening phrases', v.readings.openings, {
+      note: `First two words of each instruction. ${sampleNote}`,
+    }),
+  );
   sections.push(figure('chart-categories', '类别 Categories (accepted · seeds)', data.categories.reading));
 
   const l = data.lengths;
-  sections.push(`<section class="wide"><figure><h2>长度 Lengths</h2><div class="grid4">` +
-    `<div class="chart small" id="chart-len-instruction" data-chart></div><div class="chart small" id="chart-len-input" data-chart></div>` +
-    `<div class="chart small" id="chart-len-output" data-chart></div><div class="chart small" id="chart-len-tokens" data-chart></div></div>` +
-    `<p class="reading">${escapeHtml(l.reading.zh)}<span class="en">${escapeHtml(l.reading.en)}</span></p>` +
-    `<p class="note">Characters (code points) of every accepted row; the last bin holds everything above the 99th percentile. Tokens: LLaMA tokenizer ` +
-    `(llama-tokenizer-js, as export counts) on the alpaca training text of ${l.tokens.sampled ? `an even sample of ${fmt(l.tokens.rows)} rows` : `all ${fmt(l.tokens.rows)} rows`}.</p></figure></section>`);
+  sections.push(
+    `<section class="wide"><figure><h2>长度 Lengths</h2><div class="grid4">` +
+      `<div class="chart small" id="chart-len-instruction" data-chart></div><div class="chart small" id="chart-len-input" data-chart></div>` +
+      `<div class="chart small" id="chart-len-output" data-chart></div><div class="chart small" id="chart-len-tokens" data-chart></div></div>` +
+      `<p class="reading">${escapeHtml(l.reading.zh)}<span class="en">${escapeHtml(l.reading.en)}</span></p>` +
+      `<p class="note">Characters (code points) of every accepted row; the last bin holds everything above the 99th percentile. Tokens: LLaMA tokenizer ` +
+      `(llama-tokenizer-js, as export counts) on the alpaca training text of ${l.tokens.sampled ? `an even sample of ${fmt(l.tokens.rows)} rows` : `all ${fmt(l.tokens.rows)} rows`}.</p></figure></section>`,
+  );
 
-  const examples = s.examples.length === 0 ? '' : `<table><thead><tr><th>相似度 sim</th><th>任务 task</th><th>最近的更早任务 nearest earlier</th></tr></thead><tbody>${
-    s.examples.map((e) => `<tr><td>${e.similarity.toFixed(3)}</td><td class="text">${escapeHtml(e.task)}</td><td class="text">${escapeHtml(e.nearest)} <span class="tag">${escapeHtml(e.nearestSource)}</span></td></tr>`).join('')
-  }</tbody></table>`;
-  sections.push(figure('chart-similarity', '接受时与最近任务的相似度 Similarity to the nearest earlier task at acceptance', s.reading, {
-    note: `${fmt(s.accepted.rows)} accepted tasks (an even sample of those among the last ${fmt(s.accepted.window)} accepted), each against every ` +
-      `accepted task before it in that window, seeds included, `+
-      `with the exact near-duplicate index; below ${s.accepted.floor} is one bin.${s.threshold === null ? '' : ` Threshold ${s.threshold}.`}`,
-    extra: examples,
-  }));
-  sections.push(figure('chart-neardup', '被剔除的近似重复 Rejected near-duplicates: similarity', {
-    zh: `${fmt(s.nearDuplicates.rows)} 条近似重复被剔除。`, en: `${fmt(s.nearDuplicates.rows)} near-duplicates rejected, by their similarity to the nearest task.`,
-  }));
+  const examples =
+    s.examples.length === 0
+      ? ''
+      : `<table><thead><tr><th>相似度 sim</th><th>任务 task</th><th>最近的更早任务 nearest earlier</th></tr></thead><tbody>${s.examples
+          .map(
+            (e) =>
+              `<tr><td>${e.similarity.toFixed(3)}</td><td class="text">${escapeHtml(e.task)}</td><td class="text">${escapeHtml(e.nearest)} <span class="tag">${escapeHtml(e.nearestSource)}</span></td></tr>`,
+          )
+          .join('')}</tbody></table>`;
+  sections.push(
+    figure('chart-similarity', '接受时与最近任务的相似度 Similarity to the nearest earlier task at acceptance', s.reading, {
+      note:
+        `${fmt(s.accepted.rows)} accepted tasks (an even sample of those among the last ${fmt(s.accepted.window)} accepted), each against every ` +
+        `accepted task before it in that window, seeds included, ` +
+        `with the exact near-duplicate index; below ${s.accepted.floor} is one bin.${s.threshold === null ? '' : ` Threshold ${s.threshold}.`}`,
+      extra: examples,
+    }),
+  );
+  sections.push(
+    figure('chart-neardup', '被剔除的近似重复 Rejected near-duplicates: similarity', {
+      zh: `${fmt(s.nearDuplicates.rows)} 条近似重复被剔除。`,
+      en: `${fmt(s.nearDuplicates.rows)} near-duplicates rejected, by their similarity to the nearest task.`,
+    }),
+  );
 
   sections.push(figure('chart-nights', '每晚 Nights: accepted and acceptance rate per run', data.nights.reading));
-  sections.push(figure('chart-nights-mix', '每晚剔除构成 Nights: rejection mix and cost per run', {
-    zh: '每次运行的剔除原因构成（柱）与每千条接受数据的费用（线）。', en: 'Rejections by reason per run (bars) and cost per 1,000 accepted (line).',
-  }));
+  sections.push(
+    figure('chart-nights-mix', '每晚剔除构成 Nights: rejection mix and cost per run', {
+      zh: '每次运行的剔除原因构成（柱）与每千条接受数据的费用（线）。',
+      en: 'Rejections by reason per run (bars) and cost per 1,000 accepted (line).',
+    }),
+  );
   if (data.judge) sections.push(figure('chart-judge', '评审分数 Judge scores', data.judge.reading));
-  if (data.judge && data.judge.flags.length > 0) sections.push(figure('chart-judge-flags', '评审标记 Judge flags', { zh: '评审给出的标记。', en: 'Flags the judge raised.' }));
+  if (data.judge && data.judge.flags.length > 0)
+    sections.push(figure('chart-judge-flags', '评审标记 Judge flags', { zh: '评审给出的标记。', en: 'Flags the judge raised.' }));
   if (data.answers) sections.push(figure('chart-answers', '各模型的回答 Answers by model', data.answers.reading));
   if (data.dialogues) sections.push(figure('chart-dialogues', '对话轮数 Dialogue turns', data.dialogues.reading));
 
-  sections.push(`<section class="wide"><figure id="samples"><h2>样本 Samples: ${data.samples.accepted.length} random accepted, ${data.samples.rejected.length} rejected</h2>` +
-    `<div class="filters" id="sample-filters"></div><p class="note" id="sample-count"></p>` +
-    `<table><thead><tr><th>#</th><th>状态 status</th><th>指令 instruction</th><th>输入 input</th><th>输出 output</th></tr></thead><tbody id="sample-rows"></tbody></table></figure></section>`);
+  sections.push(
+    `<section class="wide"><figure id="samples"><h2>样本 Samples: ${data.samples.accepted.length} random accepted, ${data.samples.rejected.length} rejected</h2>` +
+      `<div class="filters" id="sample-filters"></div><p class="note" id="sample-count"></p>` +
+      `<table><thead><tr><th>#</th><th>状态 status</th><th>指令 instruction</th><th>输入 input</th><th>输出 output</th></tr></thead><tbody id="sample-rows"></tbody></table></figure></section>`,
+  );
 
   const notes = data.notes.length === 0 ? '' : `<p class="note">${data.notes.map(escapeHtml).join(' · ')}</p>`;
   return `<!doctype html>

@@ -12,8 +12,14 @@ export function overview(o: Overview): Reading {
   const costZh = o.costPer1000Accepted === null ? '' : `，每千条接受数据 $${o.costPer1000Accepted.toFixed(3)}`;
   if (all === 0) return { zh: '范围内没有任务。', en: 'No tasks in this scope.' };
   return {
-    zh: `共 ${all} 条任务，接受 ${o.accepted} 条（${pct(o.accepted, all)}）` + (top ? `，最常见的剔除原因是「${reasonZh(top[0])}」（${top[1]} 条）` : '') + `${costZh}。`,
-    en: `${o.accepted} of ${all} tasks accepted (${pct(o.accepted, all)})` + (top ? `; the main rejection is ${top[0]} (${top[1]})` : '') + `${cost}.`,
+    zh:
+      `共 ${all} 条任务，接受 ${o.accepted} 条（${pct(o.accepted, all)}）` +
+      (top ? `，最常见的剔除原因是「${reasonZh(top[0])}」（${top[1]} 条）` : '') +
+      `${costZh}。`,
+    en:
+      `${o.accepted} of ${all} tasks accepted (${pct(o.accepted, all)})` +
+      (top ? `; the main rejection is ${top[0]} (${top[1]})` : '') +
+      `${cost}.`,
   };
 }
 
@@ -29,10 +35,25 @@ export function funnel(stages: ReportData['funnel']['stages']): Reading {
 
 export function verbs(top: Ranked[], flagged: { name: string; share: number }[], rows: number): Reading {
   if (rows === 0) return { zh: '没有已接受的指令。', en: 'No accepted instructions.' };
-  const head = top.slice(0, 3).map((v) => `${v.name} ${pct(v.count, rows)}`).join('、');
-  const flag = flagged.length === 0 ? '没有哪个领头动词超过 10%' : `警告：${flagged.map((f) => `「${f.name}」占 ${(f.share * 100).toFixed(1)}%`).join('，')}，超过 10%`;
-  const flagEn = flagged.length === 0 ? 'no leading verb is over 10%' : `warning: ${flagged.map((f) => `${f.name} ${(f.share * 100).toFixed(1)}%`).join(', ')} over 10%`;
-  return { zh: `最常见的领头动词：${head}；${flag}。`, en: `Top leading verbs: ${top.slice(0, 3).map((v) => `${v.name} ${pct(v.count, rows)}`).join(', ')}; ${flagEn}.` };
+  const head = top
+    .slice(0, 3)
+    .map((v) => `${v.name} ${pct(v.count, rows)}`)
+    .join('、');
+  const flag =
+    flagged.length === 0
+      ? '没有哪个领头动词超过 10%'
+      : `警告：${flagged.map((f) => `「${f.name}」占 ${(f.share * 100).toFixed(1)}%`).join('，')}，超过 10%`;
+  const flagEn =
+    flagged.length === 0
+      ? 'no leading verb is over 10%'
+      : `warning: ${flagged.map((f) => `${f.name} ${(f.share * 100).toFixed(1)}%`).join(', ')} over 10%`;
+  return {
+    zh: `最常见的领头动词：${head}；${flag}。`,
+    en: `Top leading verbs: ${top
+      .slice(0, 3)
+      .map((v) => `${v.name} ${pct(v.count, rows)}`)
+      .join(', ')}; ${flagEn}.`,
+  };
 }
 
 export function openings(items: Ranked[]): Reading {
@@ -67,7 +88,12 @@ export function categories(accepted: { category: string; n: number }[], seeds: {
   };
 }
 
-export function lengths(l: { instruction: LengthDistribution; input: LengthDistribution; output: LengthDistribution; tokens: LengthDistribution }): Reading {
+export function lengths(l: {
+  instruction: LengthDistribution;
+  input: LengthDistribution;
+  output: LengthDistribution;
+  tokens: LengthDistribution;
+}): Reading {
   const emptyInput = l.input.counts[0] ?? 0;
   return {
     zh: `指令中位数 ${l.instruction.p50} 字，输出中位数 ${l.output.p50} 字（95% 分位 ${l.output.p95}）；训练文本中位数 ${l.tokens.p50} 个 LLaMA token（95% 分位 ${l.tokens.p95}）。`,
@@ -87,7 +113,8 @@ export function similarity(h: ReportData['similarity']['accepted'], threshold: n
 }
 
 export function nights(runs: ReportData['nights']['runs']): Reading {
-  if (runs.length === 0) return { zh: '数据库里还没有运行记录（例如只有导入的数据）。', en: 'No runs in the database yet (imports only, for example).' };
+  if (runs.length === 0)
+    return { zh: '数据库里还没有运行记录（例如只有导入的数据）。', en: 'No runs in the database yet (imports only, for example).' };
   const last = runs[runs.length - 1]!;
   const prev = runs[runs.length - 2];
   const rate = (r: typeof last) => `${(r.acceptanceRate * 100).toFixed(1)}%`;
@@ -103,7 +130,10 @@ export function judge(scores: { score: number; n: number }[], threshold: number 
   const mean = total === 0 ? 0 : scores.reduce((s, x) => s + x.score * x.n, 0) / total;
   const t = threshold === null || atOrAbove === null ? '' : `；${pct(atOrAbove, total)} 达到阈值 ${threshold}`;
   const tEn = threshold === null || atOrAbove === null ? '' : `; ${pct(atOrAbove, total)} at or above the threshold ${threshold}`;
-  return { zh: `${total} 条任务经过评审，平均分 ${mean.toFixed(2)}${t}。`, en: `${total} tasks judged, mean score ${mean.toFixed(2)}${tEn}.` };
+  return {
+    zh: `${total} 条任务经过评审，平均分 ${mean.toFixed(2)}${t}。`,
+    en: `${total} tasks judged, mean score ${mean.toFixed(2)}${tEn}.`,
+  };
 }
 
 export function answers(byModel: { model: string; n: number }[]): Reading {

@@ -56,7 +56,6 @@ export interface SampleRow {
   nearestTaskId: number | null;
 }
 
-
 export interface ScanRow {
   id: number;
   runId: number | null;
@@ -114,7 +113,9 @@ export class ReportStore {
 
   statusCounts(scope: ReportScope): StatusCount[] {
     const w = this.where(scope);
-    return this.store.sql(`SELECT status, reason, count(*) AS n FROM tasks WHERE ${w.sql} GROUP BY status, reason ORDER BY n DESC`).all(...w.args) as StatusCount[];
+    return this.store
+      .sql(`SELECT status, reason, count(*) AS n FROM tasks WHERE ${w.sql} GROUP BY status, reason ORDER BY n DESC`)
+      .all(...w.args) as StatusCount[];
   }
 
   /** Accepted tasks of the scope by source. */
@@ -128,13 +129,15 @@ export class ReportStore {
 
   requestTotals(scope: ReportScope): RequestTotals {
     const w = this.requestWhere(scope);
-    const row = this.store.sql(
-      `SELECT count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
+    const row = this.store
+      .sql(
+        `SELECT count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
          coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens,
          coalesce(sum(cost_usd), 0) AS costUsd, coalesce(sum(cost_usd IS NULL AND status = 'ok'), 0) AS unpriced,
          min(created_at) AS first, max(created_at) AS last
        FROM requests ${w.sql}`,
-    ).get(...w.args) as Omit<RequestTotals, 'models'>;
+      )
+      .get(...w.args) as Omit<RequestTotals, 'models'>;
     const models = this.store.sql(`SELECT model, count(*) AS n FROM requests ${w.sql} GROUP BY model ORDER BY n DESC`).all(...w.args) as {
       model: string;
       n: number;
@@ -150,7 +153,10 @@ export class ReportStore {
 
   countAccepted(scope: ReportScope): number {
     const w = this.where(scope);
-    return this.store.sql(`SELECT count(*) FROM tasks WHERE ${w.sql} AND status = 'accepted'`).pluck().get(...w.args) as number;
+    return this.store
+      .sql(`SELECT count(*) FROM tasks WHERE ${w.sql} AND status = 'accepted'`)
+      .pluck()
+      .get(...w.args) as number;
   }
 
   /** The `limit` accepted tasks (any source, seeds included) up to and including `throughId`, oldest first. */
@@ -249,7 +255,9 @@ export class ReportStore {
   answersByModel(scope: ReportScope): { model: string; n: number }[] {
     const w = this.where(scope, 't');
     return this.store
-      .sql(`SELECT a.model AS model, count(*) AS n FROM answers a JOIN tasks t ON t.id = a.task_id WHERE ${w.sql} GROUP BY 1 ORDER BY 2 DESC`)
+      .sql(
+        `SELECT a.model AS model, count(*) AS n FROM answers a JOIN tasks t ON t.id = a.task_id WHERE ${w.sql} GROUP BY 1 ORDER BY 2 DESC`,
+      )
       .all(...w.args) as { model: string; n: number }[];
   }
 
@@ -257,12 +265,17 @@ export class ReportStore {
   dialogueTurns(): { turns: number; n: number }[] | undefined {
     if (this.hasTable('dialogue_turns', ['dialogue_id'])) {
       return this.store
-        .sql(`SELECT turns, count(*) AS n FROM (SELECT count(*) AS turns FROM dialogue_turns GROUP BY dialogue_id) GROUP BY turns ORDER BY turns`)
+        .sql(
+          `SELECT turns, count(*) AS n FROM (SELECT count(*) AS turns FROM dialogue_turns GROUP BY dialogue_id) GROUP BY turns ORDER BY turns`,
+        )
         .all() as { turns: number; n: number }[];
     }
     const cols = this.columns('dialogues');
     const col = ['turns', 'turn_count'].find((c) => cols.includes(c));
     if (col === undefined) return undefined;
-    return this.store.sql(`SELECT ${col} AS turns, count(*) AS n FROM dialogues GROUP BY 1 ORDER BY 1`).all() as { turns: number; n: number }[];
+    return this.store.sql(`SELECT ${col} AS turns, count(*) AS n FROM dialogues GROUP BY 1 ORDER BY 1`).all() as {
+      turns: number;
+      n: number;
+    }[];
   }
 }

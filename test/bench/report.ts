@@ -46,14 +46,39 @@ function rng(seed: number): () => number {
 
 // Written for this benchmark: verbs and objects so the sunburst has a shape, sentences for outputs.
 const VERBS = ['生成一个', '写一篇', '解释', '总结', '列出', '翻译', '比较', '改写', '推荐', '分析', '判断', '计算', '设计', '描述'];
-const OBJECTS = ['关于春天的故事', '会议纪要', '健康饮食的建议', '城市交通问题', '一封感谢信', '唐诗的意境', '学习计划', '网购的利弊', '一道数学题', '产品广告词'];
+const OBJECTS = [
+  '关于春天的故事',
+  '会议纪要',
+  '健康饮食的建议',
+  '城市交通问题',
+  '一封感谢信',
+  '唐诗的意境',
+  '学习计划',
+  '网购的利弊',
+  '一道数学题',
+  '产品广告词',
+];
 const CONTEXT = ['', '', '', '请', '帮我', '根据下面的内容，'];
 const SENTENCES = [
-  '首先要弄清楚目标是什么，再安排具体的时间。', '可以从身边的小事做起，慢慢养成习惯。', '这样做既能省钱，也能让效率明显提高。',
-  '很多人忽视了这一点，结果往往事倍功半。', '总的来说，坚持下去比一时的热情更重要。', '如果遇到困难，不妨先停下来想一想原因。',
-  '数据显示，参与的人越多，效果就越稳定。', '最后，别忘了定期回顾，看看哪里还能改进。',
+  '首先要弄清楚目标是什么，再安排具体的时间。',
+  '可以从身边的小事做起，慢慢养成习惯。',
+  '这样做既能省钱，也能让效率明显提高。',
+  '很多人忽视了这一点，结果往往事倍功半。',
+  '总的来说，坚持下去比一时的热情更重要。',
+  '如果遇到困难，不妨先停下来想一想原因。',
+  '数据显示，参与的人越多，效果就越稳定。',
+  '最后，别忘了定期回顾，看看哪里还能改进。',
 ];
-const REASONS = ['near_duplicate', 'near_duplicate', 'near_duplicate', 'empty_output', 'not_chinese', 'instruction_too_short', 'refusal', 'output_equals_input'];
+const REASONS = [
+  'near_duplicate',
+  'near_duplicate',
+  'near_duplicate',
+  'empty_output',
+  'not_chinese',
+  'instruction_too_short',
+  'refusal',
+  'output_equals_input',
+];
 const RUNS = 7;
 
 function pick<T>(next: () => number, xs: readonly T[]): T {
@@ -67,7 +92,12 @@ function buildDb(file: string, rows: number): number {
   store.transaction(() => {
     const template = store.templateId('self_instruct', 'c'.repeat(64), '（基准测试用的模板文本）');
     for (let i = 0; i < 175; i++) {
-      const seed = { instruction: `种子任务${i}：${pick(next, VERBS)}${pick(next, OBJECTS)}`, input: '', output: pick(next, SENTENCES), category: `类别${i % 16}` };
+      const seed = {
+        instruction: `种子任务${i}：${pick(next, VERBS)}${pick(next, OBJECTS)}`,
+        input: '',
+        output: pick(next, SENTENCES),
+        category: `类别${i % 16}`,
+      };
       store.insertTask({ ...seed, source: 'seed', dedupKey: dedupKey(seed), status: 'accepted' });
     }
     const perRun = Math.ceil(rows / RUNS);
@@ -80,8 +110,16 @@ function buildDb(file: string, rows: number): number {
       }
       if (i % 20 === 0) {
         requestId = store.insertRequest({
-          runId, templateId: template, model: 'bench-model', messages: [], params: {}, status: 'ok', promptTokens: 900, completionTokens: 2400,
-          latencyMs: 1500, costUsd: 0.00158,
+          runId,
+          templateId: template,
+          model: 'bench-model',
+          messages: [],
+          params: {},
+          status: 'ok',
+          promptTokens: 900,
+          completionTokens: 2400,
+          latencyMs: 1500,
+          costUsd: 0.00158,
         });
       }
       const task = {
@@ -92,8 +130,15 @@ function buildDb(file: string, rows: number): number {
       const rejected = next() < 0.15;
       const reason = rejected ? pick(next, REASONS) : null;
       store.insertTask({
-        ...task, source: 'generated', runId, requestId, dedupKey: dedupKey(task) + (rejected ? `#r${i}` : ''), status: rejected ? 'rejected' : 'accepted',
-        reason, similarity: reason === 'near_duplicate' ? 0.7 + next() * 0.3 : null, nearestTaskId: reason === 'near_duplicate' ? 1 : null,
+        ...task,
+        source: 'generated',
+        runId,
+        requestId,
+        dedupKey: dedupKey(task) + (rejected ? `#r${i}` : ''),
+        status: rejected ? 'rejected' : 'accepted',
+        reason,
+        similarity: reason === 'near_duplicate' ? 0.7 + next() * 0.3 : null,
+        nearestTaskId: reason === 'near_duplicate' ? 1 : null,
       });
     }
     store.finishRun(runId, 'completed');
@@ -114,7 +159,9 @@ function measure(args: string[], dir: string): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', MAX_RSS, ...args], {
-      cwd: ROOT, env: { ...process.env, BENCH_RSS_FILE: rssFile }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: { ...process.env, BENCH_RSS_FILE: rssFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -124,8 +171,10 @@ function measure(args: string[], dir: string): Promise<Measured> {
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.trim()}`));
       resolve({
-        seconds: (performance.now() - started) / 1000, cpuSeconds: Number(fs.readFileSync(`${rssFile}.cpu`, 'utf8')),
-        rssBytes: Number(fs.readFileSync(rssFile, 'utf8')), stdout,
+        seconds: (performance.now() - started) / 1000,
+        cpuSeconds: Number(fs.readFileSync(`${rssFile}.cpu`, 'utf8')),
+        rssBytes: Number(fs.readFileSync(rssFile, 'utf8')),
+        stdout,
       });
     });
   });
@@ -146,17 +195,35 @@ async function main(): Promise<void> {
 
     process.stderr.write('baseline SELECT…\n');
     const base = await measure([SELF, '--child', db], dir);
-    results.push({ name: 'baseline: SELECT every task row', seconds: base.seconds, cpuSeconds: base.cpuSeconds, rssBytes: base.rssBytes, note: `${JSON.parse(base.stdout).rows} rows` });
+    results.push({
+      name: 'baseline: SELECT every task row',
+      seconds: base.seconds,
+      cpuSeconds: base.cpuSeconds,
+      rssBytes: base.rssBytes,
+      note: `${JSON.parse(base.stdout).rows} rows`,
+    });
 
     process.stderr.write('report (HTML)…\n');
     const html = path.join(dir, 'report.html');
     const h = await measure([MAIN, 'report', '--db', db, '--out', html], dir);
-    results.push({ name: 'report → HTML', seconds: h.seconds, cpuSeconds: h.cpuSeconds, rssBytes: h.rssBytes, note: `${(fs.statSync(html).size / 2 ** 20).toFixed(1)} MiB file` });
+    results.push({
+      name: 'report → HTML',
+      seconds: h.seconds,
+      cpuSeconds: h.cpuSeconds,
+      rssBytes: h.rssBytes,
+      note: `${(fs.statSync(html).size / 2 ** 20).toFixed(1)} MiB file`,
+    });
 
     process.stderr.write('report --json…\n');
     const j = await measure([MAIN, 'report', '--db', db, '--json'], dir);
     const data = JSON.parse(j.stdout);
-    results.push({ name: 'report --json', seconds: j.seconds, cpuSeconds: j.cpuSeconds, rssBytes: j.rssBytes, note: data.notes.join('; ') });
+    results.push({
+      name: 'report --json',
+      seconds: j.seconds,
+      cpuSeconds: j.cpuSeconds,
+      rssBytes: j.rssBytes,
+      note: data.notes.join('; '),
+    });
 
     const lines = [
       '',
@@ -166,8 +233,10 @@ async function main(): Promise<void> {
       '',
       '| step | wall s | CPU s | × SELECT (CPU) | peak RSS MB | note |',
       '|---|---:|---:|---:|---:|---|',
-      ...results.map((r) =>
-        `| ${r.name} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${(r.cpuSeconds / base.cpuSeconds).toFixed(1)} | ${mb(r.rssBytes)} | ${r.note} |`),
+      ...results.map(
+        (r) =>
+          `| ${r.name} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${(r.cpuSeconds / base.cpuSeconds).toFixed(1)} | ${mb(r.rssBytes)} | ${r.note} |`,
+      ),
       '',
     ];
     process.stdout.write(lines.join('\n'));
