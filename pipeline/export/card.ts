@@ -234,7 +234,7 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
     '- The quality rules are heuristics (lengths, keywords, script share, refusals); they do not judge correctness.',
     '- The near-duplicate rule compares characters: paraphrases with different wording pass it, so topical diversity can be lower than distinct-2 suggests.',
     "- Self-instruct data inherits the seed tasks' and the model's biases and style; openings and verbs can concentrate (see the figures).",
-    '- Generated rows carry no category unless the source had one.',
+    '- Categories are only what the model or the source supplied; rows without one are counted under (none).',
     "- The generating model's terms of use may restrict training other models on its output.",
     '',
   ];
