@@ -159,7 +159,7 @@ const MANIFEST = z.strictObject({
     tokenizer: z.enum(['llama2', 'cl100k']).nullable(),
     system: z.string().nullable(),
   }),
-  files: z.array(z.strictObject({ path: z.string(), split: z.enum(['train', 'valid']), records: count, bytes: count, sha256: hex64 })).min(1),
+  files: z.array(z.strictObject({ path: z.string(), split: z.enum(['train', 'valid', 'card']), records: count, bytes: count, sha256: hex64 })).min(1),
   datasetInfo: z.strictObject({ file: z.literal('dataset_info.json'), datasets: z.array(z.string()).min(1) }),
   records: z.strictObject({ total: count, train: count, valid: count, droppedForLength: count }),
   counts: z.strictObject({ bySource: z.record(z.string(), count), byCategory: z.record(z.string(), count), byRun: z.record(z.string(), count) }),
@@ -200,12 +200,19 @@ function checkExport(dir: string, format: Format): { manifest: Manifest; records
     const bytes = fs.readFileSync(full);
     expect(bytes.length).toBe(file.bytes);
     expect(crypto.createHash('sha256').update(bytes).digest('hex')).toBe(file.sha256);
+    if (file.split === 'card') {
+      // The dataset card: documentation, not records.
+      expect(file.path).toBe('README.md');
+      expect(bytes.toString('utf8')).toMatch(/^---\nlanguage:\n- zh\n[\s\S]*\nsize_categories:\n- \S+\n[\s\S]*\n---\n/);
+      continue;
+    }
+    const split = file.split;
     const ls = lines(full);
     expect(ls).toHaveLength(file.records);
     ls.forEach((line, i) => {
       const parsed = RECORD_SCHEMAS[format].safeParse(JSON.parse(line));
       if (!parsed.success) throw new Error(`${file.path}:${i + 1}: ${parsed.error.message}`);
-      records[file.split].push(parsed.data);
+      records[split].push(parsed.data);
     });
   }
   expect(manifest.records.total).toBe(manifest.records.train + manifest.records.valid);
@@ -361,7 +368,8 @@ describe('determinism', () => {
     const a = written(await exportWith(db, path.join(dir, 'a'), { validRatio: 0.25 }));
     const b = written(await exportWith(db, path.join(dir, 'b'), { validRatio: 0.25 }));
     const { records } = checkExport(a.dir, 'alpaca');
-    expect(a.manifest.files.map((f) => f.sha256)).toEqual(b.manifest.files.map((f) => f.sha256));
+    const data = (m: Manifest) => m.files.filter((f) => f.split !== 'card').map((f) => f.sha256);
+    expect(data(a.manifest)).toEqual(data(b.manifest));
     expect(records.valid.length).toBeGreaterThan(40);
     expect(records.valid.length).toBeLessThan(110);
     const side = (recs: Record<'train' | 'valid', unknown[]>) =>
@@ -507,7 +515,7 @@ describe('export CLI', () => {
     expect(first.stderr).toMatch(/LLaMA\s+\d\.\d\d tokens per character/);
     const { manifest } = checkExport(path.join(out, id), 'sharegpt');
     expect(manifest.records.total).toBe(25);
-    expect(manifest.files.map((f) => f.path)).toEqual(['train.jsonl', 'valid.jsonl']);
+    expect(manifest.files.map((f) => f.path)).toEqual(['train.jsonl', 'valid.jsonl', 'README.md']);
 
     const second = await runCli(['export', '--db', db, '--out', out, '--format', 'sharegpt', '--system', '你是助手。']);
     expect(second.code).toBe(0);

@@ -29,6 +29,10 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
     description: 'drop near-duplicates from JSON/JSONL datasets with the pipeline\'s exact rule',
     load: async () => (await import('./dedup.ts')).dedupCommand(),
   },
+  report: {
+    description: 'an HTML report of the dataset (charts, diversity, rejections, cost) or its figures as JSON',
+    load: async () => (await import('./report.ts')).reportCommand(),
+  },
   demo: {
     description: 'run the pipeline offline against the built-in simulator (synthetic text) into a fresh data/demo.db',
     load: async () => (await import('./demo.ts')).demoCommand(),

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fsyncPath, writeFileAtomic } from '../files.ts';
 import { packagePath } from '../paths.ts';
 import { z } from 'zod';
+import { CardSample, writeCard } from './card.ts';
 import { acquireLock, LockedError, type Lock } from '../lock.ts';
 import {
   ExportStore,
@@ -105,7 +106,7 @@ export async function runExport(store: Store, options: ExportOptions): Promise<E
   try {
     const exports = new ExportStore(store);
     const housekeeping = tidyUnfinished(exports, outDir);
-    return await exportLocked(exports, outDir, options, housekeeping);
+    return await exportLocked(store, exports, outDir, options, housekeeping);
   } finally {
     lock.release();
   }
@@ -141,6 +142,7 @@ function partialDir(outDir: string, exportId: string): string {
 }
 
 async function exportLocked(
+  store: Store,
   exports: ExportStore,
   outDir: string,
   options: ExportOptions,
@@ -205,6 +207,7 @@ async function exportLocked(
     const tally = new Tally();
     const histogram = counter === null ? null : new TokenHistogram();
     const chinese = new ChineseTally(llama, total, sampleSize);
+    const card = new CardSample(total);
     const render: RenderOptions = { template: options.template, system: options.system };
     let dropped = 0;
     const dialogues = new DialogueTally();
@@ -225,6 +228,7 @@ async function exportLocked(
         histogram!.add(tokens);
       }
       tally.add(row);
+      card.offer(row);
       const sink = valid !== null && splitOf(row.key, options.validRatio) === 'valid' ? valid : train;
       let record: unknown;
       if (turns === null) record = renderRecord(options.format, row, render);
@@ -296,6 +300,8 @@ async function exportLocked(
         firstTaskId: tally.firstId, lastTaskId: tally.lastId, previousExportId: previous?.exportId ?? null,
       },
     };
+    // The dataset card (README.md) before the manifest, and listed in it (split "card").
+    files.push(await writeCard(staging, store, manifest, card));
     // The manifest goes in last: a folder with a manifest is a complete one.
     writeFileAtomic(path.join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     fsyncPath(staging);

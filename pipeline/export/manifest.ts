@@ -16,7 +16,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const LATEST_FILE = 'LATEST';
 
 export interface ManifestFile extends ExportedFile {
-  split: 'train' | 'valid';
+  /** `card` is the dataset card (README.md, records 0): documentation, not training data. */
+  split: 'train' | 'valid' | 'card';
 }
 
 export interface TokenStats extends TokenSummary {

@@ -1,0 +1,209 @@
+/**
+ * The report as one self-contained HTML file: the figures as JSON, Apache ECharts inlined from
+ * node_modules, the page script (page.browser.js) and styles. No network request (a CSP forbids any), so it
+ * opens from file:// and from an e-mail attachment alike. Task text is model output: it reaches the page
+ * only as JSON data and is put into the DOM with textContent, never as markup.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type { ReportData } from './types.ts';
+
+const require = createRequire(import.meta.url);
+let echartsSource: string | undefined;
+let pageSource: string | undefined;
+
+function page(): string {
+  pageSource ??= fs.readFileSync(new URL('./page.browser.js', import.meta.url), 'utf8').replace(/<\/script/gi, '<\\/script');
+  return pageSource;
+}
+
+/** echarts.min.js, read once; `</script` cannot occur inside an inline script. */
+function echarts(): string {
+  echartsSource ??= fs.readFileSync(require.resolve('echarts/dist/echarts.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
+  return echartsSource;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** JSON safe inside <script type="application/json">: no "<" at all, so no "</script" or "<!--". */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+const CSS = `
+:root { --fg:#1f2430; --muted:#667085; --line:#e4e7ec; --bg:#ffffff; --card:#f8f9fb; --accent:#2f6fde; --warn:#b42318; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--fg);
+  font: 14px/1.55 "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", "Source Han Sans SC", sans-serif; }
+header { padding: 20px 28px 8px; border-bottom: 1px solid var(--line); }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 0 0 8px; }
+.meta, .note { color: var(--muted); font-size: 12px; }
+main { padding: 16px 28px 40px; display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 18px; }
+section.wide { grid-column: 1 / -1; }
+figure { margin:0; padding: 14px 16px; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
+.chart { width: 100%; height: 320px; } .chart.tall { height: 440px; } .chart.small { height: 220px; }
+.reading { margin: 8px 0 0; } .reading .en { display:block; color: var(--muted); font-size: 12.5px; }
+.kpis { display:flex; flex-wrap:wrap; gap: 10px; margin-bottom: 10px; }
+.kpi { background:#fff; border:1px solid var(--line); border-radius:6px; padding:8px 12px; min-width: 130px; }
+.kpi b { display:block; font-size: 18px; } .kpi span { color: var(--muted); font-size: 12px; }
+.flag { color: var(--warn); font-weight: 600; }
+.grid4 { display:grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 8px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; background:#fff; }
+td, th { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
+td.text { white-space: pre-wrap; word-break: break-word; max-width: 520px; }
+.filters button { margin: 0 6px 6px 0; padding: 4px 10px; border:1px solid var(--line); background:#fff; border-radius: 14px; cursor:pointer; font: inherit; font-size: 12.5px; }
+.filters button[aria-pressed="true"] { background: var(--accent); color:#fff; border-color: var(--accent); }
+.tag { display:inline-block; padding: 0 6px; border-radius: 4px; font-size: 12px; background:#eef2ff; }
+.tag.rejected { background:#fdecea; }
+`;
+
+function figure(
+  id: string,
+  title: string,
+  reading: { zh: string; en: string },
+  opts: { cls?: string; note?: string; extra?: string } = {},
+): string {
+  return (
+    `<figure><h2>${escapeHtml(title)}</h2><div class="chart ${opts.cls ?? ''}" id="${id}" data-chart></div>` +
+    `<p class="reading">${escapeHtml(reading.zh)}<span class="en">${escapeHtml(reading.en)}</span></p>` +
+    (opts.note ? `<p class="note">${escapeHtml(opts.note)}</p>` : '') +
+    (opts.extra ?? '') +
+    `</figure>`
+  );
+}
+
+function kpi(label: string, value: string): string {
+  return `<div class="kpi"><b>${escapeHtml(value)}</b><span>${escapeHtml(label)}</span></div>`;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+function duration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+export function renderHtml(data: ReportData): string {
+  const o = data.overview;
+  const v = data.verbs;
+  const s = data.similarity;
+  const sections: string[] = [];
+
+  sections.push(
+    `<section class="wide"><figure><h2>概览 Overview</h2><div class="kpis">${[
+      kpi('接受 accepted', fmt(o.accepted)),
+      kpi('剔除 rejected', fmt(o.rejected)),
+      kpi('请求 requests', `${fmt(o.requests)}${o.failedRequests > 0 ? ` (${fmt(o.failedRequests)} failed)` : ''}`),
+      kpi('tokens (prompt + completion)', fmt(o.promptTokens + o.completionTokens)),
+      kpi('费用 cost (USD)', `$${o.costUsd.toFixed(4)}${o.unpricedRequests > 0 ? ' +?' : ''}`),
+      kpi('每千条接受 per 1,000 accepted', o.costPer1000Accepted === null ? '—' : `$${o.costPer1000Accepted.toFixed(4)}`),
+      kpi('用时 time', duration(o.seconds)),
+      kpi('模型 models', Object.keys(o.models).join(', ') || '—'),
+    ].join('')}</div><div class="chart small" id="chart-rejections" data-chart></div>` +
+      `<p class="reading">${escapeHtml(o.reading.zh)}<span class="en">${escapeHtml(o.reading.en)}</span></p>` +
+      (o.unpricedRequests > 0 ? `<p class="note">${o.unpricedRequests} requests of models with no price are not in the cost.</p>` : '') +
+      `</figure></section>`,
+  );
+
+  sections.push(figure('chart-funnel', '漏斗 Funnel: parsed → rules → near-duplicates → accepted', data.funnel.reading, { cls: 'tall' }));
+  const sampleNote =
+    v.rows < v.of ? `Even sample of ${fmt(v.rows)} of ${fmt(v.of)} accepted instructions.` : `All ${fmt(v.rows)} accepted instructions.`;
+  sections.push(
+    figure('chart-sunburst', '领头动词 → 宾语 Leading verb → object', v.readings.sunburst, {
+      cls: 'tall',
+      note: `${sampleNote} Segmented with jieba (@node-rs/jieba) part-of-speech tags; inner ring: top 20 verbs, outer: their top objects.`,
+    }),
+  );
+  const flags =
+    v.flagged.length === 0
+      ? ''
+      : `<p class="flag">⚠ ${v.flagged.map((f) => `${escapeHtml(f.name)} ${(f.share * 100).toFixed(1)}%`).join(', ')} &gt; 10%</p>`;
+  sections.push(
+    figure('chart-verbshare', '领头动词占比 Leading-verb shares (10% line)', v.readings.diversity, {
+      note: `distinct-2 = ${v.diversity.distinct2} (word bigrams, ${fmt(v.diversity.distinct2Rows)} instructions); entropy ${v.diversity.verbEntropyBits} bits; ${fmt(v.diversity.distinctVerbs)} distinct verbs. ${sampleNote}`,
+      extra: flags,
+    }),
+  );
+  sections.push(
+    figure('chart-openings', '开头短语 Opening phrases', v.readings.openings, {
+      note: `First two words of each instruction. ${sampleNote}`,
+    }),
+  );
+  sections.push(figure('chart-categories', '类别 Categories (accepted · seeds)', data.categories.reading));
+
+  const l = data.lengths;
+  sections.push(
+    `<section class="wide"><figure><h2>长度 Lengths</h2><div class="grid4">` +
+      `<div class="chart small" id="chart-len-instruction" data-chart></div><div class="chart small" id="chart-len-input" data-chart></div>` +
+      `<div class="chart small" id="chart-len-output" data-chart></div><div class="chart small" id="chart-len-tokens" data-chart></div></div>` +
+      `<p class="reading">${escapeHtml(l.reading.zh)}<span class="en">${escapeHtml(l.reading.en)}</span></p>` +
+      `<p class="note">Characters (code points) of every accepted row; the last bin holds everything above the 99th percentile. Tokens: LLaMA tokenizer ` +
+      `(llama-tokenizer-js, as export counts) on the alpaca training text of ${l.tokens.sampled ? `an even sample of ${fmt(l.tokens.rows)} rows` : `all ${fmt(l.tokens.rows)} rows`}.</p></figure></section>`,
+  );
+
+  const examples =
+    s.examples.length === 0
+      ? ''
+      : `<table><thead><tr><th>相似度 sim</th><th>任务 task</th><th>最近的更早任务 nearest earlier</th></tr></thead><tbody>${s.examples
+          .map(
+            (e) =>
+              `<tr><td>${e.similarity.toFixed(3)}</td><td class="text">${escapeHtml(e.task)}</td><td class="text">${escapeHtml(e.nearest)} <span class="tag">${escapeHtml(e.nearestSource)}</span></td></tr>`,
+          )
+          .join('')}</tbody></table>`;
+  sections.push(
+    figure('chart-similarity', '接受时与最近任务的相似度 Similarity to the nearest earlier task at acceptance', s.reading, {
+      note:
+        `${fmt(s.accepted.rows)} accepted tasks (an even sample of those among the last ${fmt(s.accepted.window)} accepted), each against every ` +
+        `accepted task before it in that window, seeds included, ` +
+        `with the exact near-duplicate index; below ${s.accepted.floor} is one bin.${s.threshold === null ? '' : ` Threshold ${s.threshold}.`}`,
+      extra: examples,
+    }),
+  );
+  sections.push(
+    figure('chart-neardup', '被剔除的近似重复 Rejected near-duplicates: similarity', {
+      zh: `${fmt(s.nearDuplicates.rows)} 条近似重复被剔除。`,
+      en: `${fmt(s.nearDuplicates.rows)} near-duplicates rejected, by their similarity to the nearest task.`,
+    }),
+  );
+
+  sections.push(figure('chart-nights', '每晚 Nights: accepted and acceptance rate per run', data.nights.reading));
+  sections.push(
+    figure('chart-nights-mix', '每晚剔除构成 Nights: rejection mix and cost per run', {
+      zh: '每次运行的剔除原因构成（柱）与每千条接受数据的费用（线）。',
+      en: 'Rejections by reason per run (bars) and cost per 1,000 accepted (line).',
+    }),
+  );
+  if (data.judge) sections.push(figure('chart-judge', '评审分数 Judge scores', data.judge.reading));
+  if (data.judge && data.judge.flags.length > 0)
+    sections.push(figure('chart-judge-flags', '评审标记 Judge flags', { zh: '评审给出的标记。', en: 'Flags the judge raised.' }));
+  if (data.answers) sections.push(figure('chart-answers', '各模型的回答 Answers by model', data.answers.reading));
+  if (data.dialogues) sections.push(figure('chart-dialogues', '对话轮数 Dialogue turns', data.dialogues.reading));
+
+  sections.push(
+    `<section class="wide"><figure id="samples"><h2>样本 Samples: ${data.samples.accepted.length} random accepted, ${data.samples.rejected.length} rejected</h2>` +
+      `<div class="filters" id="sample-filters"></div><p class="note" id="sample-count"></p>` +
+      `<table><thead><tr><th>#</th><th>状态 status</th><th>指令 instruction</th><th>输入 input</th><th>输出 output</th></tr></thead><tbody id="sample-rows"></tbody></table></figure></section>`,
+  );
+
+  const notes = data.notes.length === 0 ? '' : `<p class="note">${data.notes.map(escapeHtml).join(' · ')}</p>`;
+  return `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>数据集报告 Dataset report — ${escapeHtml(data.scope.label)}</title>
+<style>${CSS}</style></head>
+<body><header><h1>数据集报告 Dataset report</h1>
+<p class="meta">${escapeHtml(data.database)} · ${escapeHtml(data.scope.label)} · runs ${escapeHtml(o.runs.join(', ') || '—')} · generated ${escapeHtml(data.generatedAt)}</p>${notes}</header>
+<main>${sections.join('\n')}</main>
+<script type="application/json" id="report-data">${scriptJson(data)}</script>
+<script>${echarts()}</script>
+<script>${page()}</script>
+</body></html>
+`;
+}

@@ -1,0 +1,141 @@
+/**
+ * The figures of one report: what `report --json` prints and what html.ts draws. Optional sections
+ * (judge, answers, dialogues) are present only when the database has their tables.
+ */
+import type { SampleRow } from '../store/report.ts';
+
+/** A one-line reading of a chart, in Chinese and in English. */
+export interface Reading {
+  zh: string;
+  en: string;
+}
+
+export interface Ranked {
+  name: string;
+  count: number;
+  /** count over the rows analysed. */
+  share: number;
+}
+
+export interface LengthDistribution {
+  /** Accepted rows measured (all of them, except for tokens). */
+  rows: number;
+  binWidth: number;
+  /** Lower edge of each bin; the last bin also holds everything above the 99th percentile. */
+  lo: number[];
+  counts: number[];
+  mean: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+export interface ReportData {
+  schemaVersion: 1;
+  generatedAt: string;
+  database: string;
+  scope: { kind: 'all' | 'run' | 'since'; runId: number | null; since: string | null; label: string };
+  /** Sampling and provenance notes, also printed on the charts they concern. */
+  notes: string[];
+  overview: {
+    accepted: number;
+    rejected: number;
+    rejectedByReason: Record<string, number>;
+    acceptedBySource: Record<string, number>;
+    runs: number[];
+    models: Record<string, number>;
+    requests: number;
+    failedRequests: number;
+    promptTokens: number;
+    completionTokens: number;
+    costUsd: number;
+    unpricedRequests: number;
+    /** From the first to the last request of the scope. */
+    seconds: number;
+    costPer1000Accepted: number | null;
+    reading: Reading;
+  };
+  funnel: {
+    stages: { key: string; label: string; remaining: number; removed: number }[];
+    reading: Reading;
+  };
+  verbs: {
+    /** Instructions analysed (an even sample when there are more than the limit) and how many there were. */
+    rows: number;
+    of: number;
+    top: Ranked[];
+    sunburst: { name: string; value: number; children: { name: string; value: number }[] }[];
+    openings: Ranked[];
+    flagged: { name: string; share: number }[];
+    diversity: {
+      distinct2: number;
+      /** Instructions distinct-2 was measured on (fixed size, so runs compare). */
+      distinct2Rows: number;
+      verbEntropyBits: number;
+      /** 2^entropy: as many equally common verbs would give the same entropy. */
+      effectiveVerbs: number;
+      distinctVerbs: number;
+    };
+    readings: { sunburst: Reading; openings: Reading; diversity: Reading };
+  };
+  categories: {
+    accepted: { category: string; n: number }[];
+    seeds: { category: string; n: number }[];
+    reading: Reading;
+  };
+  lengths: {
+    instruction: LengthDistribution;
+    input: LengthDistribution;
+    output: LengthDistribution;
+    /** LLaMA tokens of the training text (alpaca template), on an even sample. */
+    tokens: LengthDistribution & { tokenizer: 'llama2'; sampled: boolean };
+    reading: Reading;
+  };
+  similarity: {
+    threshold: number | null;
+    /** Similarity of accepted tasks to their nearest earlier accepted task (seeds included), at acceptance. */
+    accepted: {
+      rows: number;
+      /** Accepted tasks each sampled task was compared with: the ones before it, at most this many. */
+      window: number;
+      /** Similarities below this are counted in one bin (the index looks no lower). */
+      floor: number;
+      lo: number[];
+      counts: number[];
+      belowFloor: number;
+    };
+    nearDuplicates: { lo: number[]; counts: number[]; rows: number };
+    examples: { similarity: number; task: string; nearest: string; nearestSource: string }[];
+    reading: Reading;
+  };
+  nights: {
+    runs: {
+      runId: number;
+      startedAt: string;
+      status: string;
+      model: string;
+      accepted: number;
+      rejected: number;
+      acceptanceRate: number;
+      rejectedByReason: Record<string, number>;
+      requests: number;
+      costUsd: number;
+      costPer1000Accepted: number | null;
+    }[];
+    reading: Reading;
+  };
+  samples: {
+    accepted: SampleRow[];
+    rejected: SampleRow[];
+    reasons: { reason: string; label: string; n: number }[];
+  };
+  judge?: {
+    scores: { score: number; n: number }[];
+    flags: { flag: string; n: number }[];
+    threshold: number | null;
+    atOrAbove: number | null;
+    reading: Reading;
+  };
+  answers?: { byModel: { model: string; n: number }[]; reading: Reading };
+  dialogues?: { turns: { turns: number; n: number }[]; reading: Reading };
+}
