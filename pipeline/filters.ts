@@ -72,7 +72,26 @@ export function isMainlyChinese(s: string): boolean {
 }
 
 export function checkTask(task: Task, options: FilterOptions = DEFAULT_FILTER_OPTIONS): Verdict {
-  const { instruction, input, output } = task;
+  const verdict = checkInstruction(task, options);
+  if (!verdict.ok) return verdict;
+  const { input, output } = task;
+  if (output.trim() === '') return reject('empty_output', 'output is empty');
+  const refusal = findRefusal(output);
+  if (refusal !== undefined) return reject('refusal', `output contains "${refusal}"`);
+  if (input !== '' && normalize(input) === normalize(output)) {
+    return reject('output_equals_input', 'output repeats the input');
+  }
+  return { ok: true };
+}
+
+/** The refusal or self-talk phrase in a text, if any (作为一个AI语言模型, 抱歉，我无法, ChatGPT …). */
+export function findRefusal(text: string): string | undefined {
+  return REFUSAL.exec(text)?.[0];
+}
+
+/** The instruction's filters alone: stage 1 of a two-stage run, whose tasks have no output yet. */
+export function checkInstruction(task: Task, options: FilterOptions = DEFAULT_FILTER_OPTIONS): Verdict {
+  const { instruction } = task;
   const length = charLength(instruction);
   if (length < options.minInstructionChars) {
     return reject('instruction_too_short', `${length} characters, minimum ${options.minInstructionChars}`);
@@ -87,12 +106,6 @@ export function checkTask(task: Task, options: FilterOptions = DEFAULT_FILTER_OP
     return reject('starts_with_punctuation', `starts with "${first}"`);
   }
   if (!isMainlyChinese(instruction)) return reject('not_chinese', 'instruction is not mainly Chinese');
-  if (output.trim() === '') return reject('empty_output', 'output is empty');
-  const refusal = REFUSAL.exec(output)?.[0];
-  if (refusal !== undefined) return reject('refusal', `output contains "${refusal}"`);
-  if (input !== '' && normalize(input) === normalize(output)) {
-    return reject('output_equals_input', 'output repeats the input');
-  }
   return { ok: true };
 }
 

@@ -9,6 +9,7 @@ import type { SimTask } from './composer.ts';
 import { JUNK_KINDS, makeJunk, nearDuplicate, type JunkKind } from './noise.ts';
 import { errorBody } from './http.ts';
 import { createRng, randomId, type Rng } from './random.ts';
+import { isAnswerPrompt, isInstructionOnlyPrompt, makeAnswer, NO_ANSWER_FAULTS, type AnswerFaults, type AnswerKind } from './answers.ts';
 import { cutAt, cutInsideItem, garbageReply, layoutReply, type ReplyLayout, type ReplyShape } from './replies.ts';
 
 /** Probabilities per chat request, each in [0, 1]; they are drawn in this order from one number. */
@@ -31,6 +32,8 @@ export interface EngineOptions {
   junkRate: number;
   faults: SimulatorFaults;
   shapes: Readonly<Record<ReplyShape, number>>;
+  /** Faults of answers to answer prompts (two-stage generation). Default none. */
+  answerFaults?: AnswerFaults;
 }
 
 export type RequestOutcome =
@@ -57,6 +60,8 @@ export interface SimulatorStats {
   tasksEmitted: number;
   nearDuplicatesEmitted: number;
   junkEmitted: Record<JunkKind, number>;
+  /** Replies to answer prompts (two-stage generation), by what they were. */
+  answers: Record<AnswerKind, number>;
 }
 
 export interface SimResponse {
@@ -99,6 +104,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
     tasksEmitted: 0,
     nearDuplicatesEmitted: 0,
     junkEmitted: Object.fromEntries(JUNK_KINDS.map((k) => [k, 0])) as Record<JunkKind, number>,
+    answers: { answer: 0, refusal: 0, placeholder: 0, empty: 0 },
   };
   const record = (outcome: RequestOutcome): void => {
     stats.requests++;
@@ -176,12 +182,23 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       let made: Made[] = [];
       let layout: ReplyLayout | undefined;
       let complete = 0;
-      if (garbage) {
+      const lastUser = request.messages.findLast((m) => m.role === 'user')?.content ?? '';
+      // -- two-stage generation: an answer prompt gets one answer; an instruction-only prompt items without outputs
+      const answerPrompt = isAnswerPrompt(lastUser);
+      if (answerPrompt && !garbage) {
+        const answer = makeAnswer(composer, rng, options.answerFaults ?? NO_ANSWER_FAULTS);
+        stats.answers[answer.kind]++;
+        content = truncate ? answer.text.slice(0, Math.floor(answer.text.length / 2)) : answer.text;
+        if (truncate) {
+          finish = 'length';
+          outcome = 'truncated';
+        }
+      } else if (garbage) {
         content = garbageReply(rng);
         outcome = 'garbage';
       } else {
         made = makeTasks(taskCount(request.messages));
-        layout = layoutReply(made.map((m) => m.task), rng.weighted(options.shapes), rng);
+        layout = layoutReply(made.map((m) => m.task), rng.weighted(options.shapes), rng, isInstructionOnlyPrompt(lastUser));
         const cut = truncate ? cutInsideItem(layout, rng) : { text: layout.text, complete: made.length };
         if (truncate) {
           finish = 'length';
@@ -199,7 +216,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         if (layout !== undefined) {
           complete = Math.min(complete, cutAt(layout, at).complete);
           outcome = 'truncated';
-        }
+        } else if (answerPrompt) outcome = 'truncated';
       }
       const delivered = made.slice(0, complete);
 

@@ -10,8 +10,11 @@ import { createLlmClient, redact } from '../llm.ts';
 import { createBatchApi } from '../llm/batch-api.ts';
 import { DEFAULT_PRICES, loadPriceFile, parsePriceFlag, PriceError, priceFor, type Price } from '../llm/cost.ts';
 import { acquireLock, LockedError, type Lock } from '../lock.ts';
+import { loadAnswerTemplate, type AnswerTemplate } from '../answer/prompt.ts';
+import { ANSWER_DEFAULTS } from '../answer/stages.ts';
+import { runTwoStage } from '../answer/two-stage.ts';
 import {
-  DEFAULT_TASK_TYPE_LIST, DEFAULT_TEMPLATE_FILES, DEFAULT_TOPIC_LIST, GENERATION_MODES, loadList, loadTemplate,
+  DEFAULT_INSTRUCTION_TEMPLATE_FILES, DEFAULT_TASK_TYPE_LIST, DEFAULT_TEMPLATE_FILES, DEFAULT_TOPIC_LIST, GENERATION_MODES, loadList, loadTemplate,
   TemplateError, type GenerationMode,
 } from '../prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from '../seeds.ts';
@@ -22,6 +25,8 @@ import { CliError, EXIT } from './exit.ts';
 import { createReporter, type LogFormat, type Reporter } from './progress.ts';
 
 export const DEFAULT_DB = 'data/pipeline.db';
+/** Stage 1 of a two-stage run asks for this many instructions per request unless --tasks-per-request says. */
+const TWO_STAGE_TASKS_PER_REQUEST = 30;
 
 export interface GenerateFlags {
   n?: number;
@@ -60,6 +65,15 @@ export interface GenerateFlags {
   price?: Price;
   /** Batch API: one step per invocation (submit, or collect and submit the next). */
   batch?: boolean;
+  // -- two-stage generation (issue 13): unset answerModel = one-stage, as before ----------------------
+  /** Answer each accepted instruction in its own request with this model; --n counts answered tasks. */
+  answerModel?: string;
+  answerMaxTokens?: number;
+  /** User-message template of the answer prompt ({{instruction}}, {{input}}). */
+  answerTemplate?: string;
+  /** The answer prompt's system message (default templates/answer_system.txt). */
+  answerSystem?: string;
+  answerRetries?: number;
 }
 
 /** The defaults of generate's flags (all but --n): commander's, and what `demo` starts from. */
@@ -105,9 +119,17 @@ export function generateCommand(): Command {
     .option('--prices <file>', 'JSON price table {"model": {"input": USD/1M, "output": USD/1M}} over the built-in one')
     .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next', D.batch)
-    .action(async (count: number | undefined, given: Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' }) => {
+    // -- two-stage generation (issue 13) --
+    .option('--answer-model <name>', 'two-stage: instructions first, then each answered in its own request by this model; --n counts answered tasks')
+    .option('--answer-max-tokens <n>', `completion limit of one answer (default ${ANSWER_DEFAULTS.maxTokens})`, positiveInt)
+    .option('--answer-template <file>', 'answer prompt user-message template with {{instruction}} and {{input}} (default templates/answer_user.txt)')
+    .option('--answer-system <text>', 'answer prompt system message (default: templates/answer_system.txt)')
+    .option('--answer-retries <n>', `rejected answers retried this many times, then the task is unanswerable (default ${ANSWER_DEFAULTS.retries})`, numberIn(0, 10))
+    .action(async (count: number | undefined, given: Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' }, cmd: Command) => {
       // `--mode batch` is another spelling of --batch; the prompts stay self-instruct.
       const flags: GenerateFlags = given.mode === 'batch' ? { ...given, mode: 'self-instruct', batch: true } : { ...given, mode: given.mode };
+      // Two-stage prompts ask for instructions only, so more of them fit in one reply.
+      if (flags.answerModel !== undefined && cmd.getOptionValueSource('tasksPerRequest') === 'default') flags.tasksPerRequest = TWO_STAGE_TASKS_PER_REQUEST;
       const summary = await runGenerate({ ...flags, n: resolveCount(count, flags.n) }, process.env);
       if (summary.status === 'interrupted') {
         process.exitCode = summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests' ? EXIT.budget
@@ -167,10 +189,13 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
     apiKey = 'not-needed'; // local servers (vLLM, Ollama) ignore it, but the client requires one
   }
 
-  let seeds, template, topics: string[] = [], taskTypes: string[] = [];
+  if (flags.answerModel !== undefined && flags.batch) throw new CliError('--answer-model does not work with --batch yet: run two-stage generation online');
+  let seeds, template, answerTemplate: AnswerTemplate | undefined, topics: string[] = [], taskTypes: string[] = [];
   try {
     seeds = loadSeeds(flags.seeds);
-    template = loadTemplate(flags.template ?? DEFAULT_TEMPLATE_FILES[flags.mode], flags.mode);
+    const templates = flags.answerModel === undefined ? DEFAULT_TEMPLATE_FILES : DEFAULT_INSTRUCTION_TEMPLATE_FILES;
+    template = loadTemplate(flags.template ?? templates[flags.mode], flags.mode);
+    answerTemplate = flags.answerModel === undefined ? undefined : loadAnswerTemplate({ userFile: flags.answerTemplate, system: flags.answerSystem });
     if (flags.mode === 'topics') {
       topics = loadList(flags.topics);
       taskTypes = loadList(flags.taskTypes);
@@ -181,6 +206,10 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
   }
   checkDbDirectory(flags.db);
   const price = resolvePrice(flags);
+  const answerPrice = flags.answerModel === undefined ? undefined : resolvePrice({ ...flags, model: flags.answerModel, price: undefined });
+  if (flags.maxCost !== undefined && flags.answerModel !== undefined && answerPrice === undefined) {
+    throw new CliError(`--max-cost needs the price of the answer model ${flags.answerModel}: add it with --prices FILE`);
+  }
   if (flags.maxCost !== undefined && price === undefined) {
     throw new CliError(`--max-cost needs the price of ${flags.model}, which is not in the built-in table: give --price INPUT,OUTPUT (USD per 1M tokens) or --prices FILE`);
   }
@@ -251,10 +280,20 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
           store, signal: stop.signal, onEvent: (e) => reporter.event(e), log: (message, fields) => reporter.info(message, fields),
           api: createBatchApi({ apiKey, baseURL, maxRetries: flags.retries }),
         })
-        : await runOnline(
-          { ...common, concurrency: flags.concurrency, maxConsecutiveFailures: 20, drainTimeoutMs: flags.drainTimeout * 1000 },
-          { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) },
-        );
+        : answerTemplate !== undefined && flags.answerModel !== undefined
+          ? await runTwoStage(
+            {
+              ...common, concurrency: flags.concurrency, maxConsecutiveFailures: 20, drainTimeoutMs: flags.drainTimeout * 1000,
+              answer: {
+                model: flags.answerModel, template: answerTemplate, maxTokens: flags.answerMaxTokens, retries: flags.answerRetries, price: answerPrice,
+              },
+            },
+            { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) },
+          )
+          : await runOnline(
+            { ...common, concurrency: flags.concurrency, maxConsecutiveFailures: 20, drainTimeoutMs: flags.drainTimeout * 1000 },
+            { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) },
+          );
       reporter.summary(summary, flags.db);
       if (summary.stopMessage !== undefined) reporter.warn(`run ${summary.runId} stopped: ${summary.stopMessage}`);
       return summary;
