@@ -30,9 +30,14 @@ const CLOSINGS = [
 const REFUSALS = ['抱歉，我无法回答这个问题。', '对不起，作为一个AI语言模型，我不能提供这方面的内容。', '很遗憾，我无法完成这个请求。'];
 const PLACEHOLDERS = ['略', '[在此填写答案]', '（此处填写回答）', '答案略。', '……', '待补充'];
 
-/** Whether a chat request is an answer prompt rather than a generation prompt (which specifies a JSON item format). */
+/**
+ * A generation prompt asks for tasks: it names JSON, "新任务", or a number of tasks (20 个任务, 三条指令).
+ * Anything else is an answer prompt: a task to answer (two-stage generation, `answer`).
+ */
+const GENERATION_PROMPT = /json|新任务|(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|条|道|项)\s*(?:新的?)?(?:中文)?(?:任务|指令)/i;
+
 export function isAnswerPrompt(lastUser: string): boolean {
-  return !/\{\s*"instruction"\s*:/.test(lastUser);
+  return !GENERATION_PROMPT.test(lastUser);
 }
 
 /** Whether a generation prompt asks for instructions only (its item format has no output field). */

@@ -30,6 +30,7 @@ interface ExportFlags {
   tokenStats?: boolean;
   template: string;
   system?: string;
+  answerModel?: string;
 }
 
 function since(value: string): 'last' | 'all' | number {
@@ -75,6 +76,7 @@ export function exportCommand(): Command {
     .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
     .option('--template <name|file>', 'training template for prompt-completion records and token counts', DEFAULT_TRAINING_TEMPLATE)
     .option('--system <text>', 'system prompt for sharegpt and messages records')
+    .option('--answer-model <name>', 'output = this model\'s answer; only tasks it answered (default: each task\'s latest accepted answer)')
     .action(async function (this: Command, flags: ExportFlags) {
       await exportAction(flags, this.getOptionValueSource('template') !== 'default');
     });
@@ -119,7 +121,10 @@ async function exportAction(flags: ExportFlags, templateGiven: boolean): Promise
       format: flags.format,
       since: flags.since,
       validRatio: flags.validRatio,
-      selection: normalizeSelection(flags.source, flags.category, flags.includeSeeds ?? false),
+      selection: {
+        ...normalizeSelection(flags.source, flags.category, flags.includeSeeds ?? false),
+        ...(flags.answerModel === undefined ? {} : { answerModel: flags.answerModel }),
+      },
       shuffleSeed: flags.shuffle ? (flags.seed ?? 0) : null,
       maxTokens: flags.maxTokens ?? null,
       tokenizer,
