@@ -5,6 +5,7 @@ import { dedupCommand } from './dedup.ts';
 import { demoCommand } from './demo.ts';
 import { CliError, EXIT } from './exit.ts';
 import { exportCommand } from './export.ts';
+import { answerCommand } from './answer.ts';
 import { generateCommand } from './generate.ts';
 import { importCommand } from './import.ts';
 import { simulateCommand } from './simulate.ts';
@@ -27,7 +28,7 @@ const program = new Command('zh-self-instruct')
   .exitOverride()
   .configureOutput({ outputError });
 
-for (const command of [generateCommand(), statsCommand(), simulateCommand(), demoCommand(), exportCommand(), dedupCommand(), importCommand()]) {
+for (const command of [generateCommand(), statsCommand(), simulateCommand(), demoCommand(), exportCommand(), dedupCommand(), importCommand(), answerCommand()]) {
   program.addCommand(command.exitOverride().configureOutput({ outputError }));
 }
 
