@@ -47,13 +47,15 @@ export function isInstructionOnlyPrompt(lastUser: string): boolean {
 
 export type AnswerKind = 'answer' | 'refusal' | 'placeholder' | 'empty';
 
-export function makeAnswer(composer: Composer, rng: Rng, faults: AnswerFaults): { text: string; kind: AnswerKind } {
+/** An answer to `question` (the prompt's last user message); the opening names the question, the rest is filler. */
+export function makeAnswer(composer: Composer, rng: Rng, faults: AnswerFaults, question = ''): { text: string; kind: AnswerKind } {
   const r = rng.next();
   if (r < faults.refusal) return { text: rng.pick(REFUSALS), kind: 'refusal' };
   if (r < faults.refusal + faults.placeholder) return { text: rng.pick(PLACEHOLDERS), kind: 'placeholder' };
   if (r < faults.refusal + faults.placeholder + faults.empty) return { text: '', kind: 'empty' };
   const points = rng.between(3, 5);
-  const lines = [rng.pick(OPENINGS), ''];
+  const topic = [...(question.split('\n')[0] ?? '').replace(/[？?。！!，,：:]+$/u, '')].slice(0, 24).join('');
+  const lines = [topic === '' ? rng.pick(OPENINGS) : `关于“${topic}”，${rng.pick(OPENINGS)}`, ''];
   for (let i = 0; i < points; i++) {
     const lead = i === points - 1 && points > 3 ? '最后' : POINT_LEADS[Math.min(i, POINT_LEADS.length - 2)]!;
     lines.push(`${i + 1}. ${lead}，${composer.compose().output.replace(/\n+/g, ' ')}`);

@@ -186,7 +186,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       // -- two-stage generation: an answer prompt gets one answer; an instruction-only prompt items without outputs
       const answerPrompt = isAnswerPrompt(lastUser);
       if (answerPrompt && !garbage) {
-        const answer = makeAnswer(composer, rng, options.answerFaults ?? NO_ANSWER_FAULTS);
+        const answer = makeAnswer(composer, rng, options.answerFaults ?? NO_ANSWER_FAULTS, lastUser);
         stats.answers[answer.kind]++;
         content = truncate ? answer.text.slice(0, Math.floor(answer.text.length / 2)) : answer.text;
         if (truncate) {

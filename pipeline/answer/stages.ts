@@ -117,7 +117,8 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
   let awaiting = answers.countToAnswer(selection);
   let answeredNow = 0;
   let givenUpNow = 0;
-  let instructionYield = stage1 ? stage1.tasksPerRequest * 0.5 : 0;
+  // Instruction-only items lose fewer to the filters than whole tasks (no output rules): start at 70%.
+  let instructionYield = stage1 ? stage1.tasksPerRequest * 0.7 : 0;
   const answerYield = (): number => (answeredNow + PRIOR_ANSWER_YIELD * 2) / (answeredNow + givenUpNow + 2);
 
   const budget = Budget.forRun({ maxCostUsd: o.maxCostUsd, maxRequests: o.maxRequests }, store.runTotals(o.runId).requests);
