@@ -110,7 +110,10 @@ describe('generate --answer-model', () => {
     const db = path.join(tempDir(), 'kill.db');
     const args = ['generate', '--n', '90', '--db', db, '--answer-model', 'gpt-4o', '--concurrency', '4', '--tasks-per-request', '10', '--log-format', 'json'];
     let rng = 4242;
-    const random = () => ((rng = (rng * 48271) % 2147483647) / 2147483647);
+    const random = (): number => {
+      rng = (rng * 48271) % 2147483647;
+      return rng / 2147483647;
+    };
     let answered = new Set<number>();
     let kills = 0;
     for (let i = 0; i < 7; i++) {

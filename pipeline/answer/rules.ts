@@ -23,7 +23,7 @@ const PLACEHOLDER_WHOLE = new RegExp(
   'iu',
 );
 /** A fill-in marker anywhere in an answer: [在此填写…], 【此处插入…】, {{output}}, <回答>. */
-const PLACEHOLDER_PART = /[\[【<{]\s*(?:在此|此处|这里)(?:填写|填入|插入|补充|输入)[^\]】>}\n]{0,30}[\]】>}]|\{\{\s*(?:output|answer|回答|答案)\s*\}\}|<\s*(?:回答|答案|输出)\s*>/iu;
+const PLACEHOLDER_PART = /[[【<{]\s*(?:在此|此处|这里)(?:填写|填入|插入|补充|输入)[^\]】>}\n]{0,30}[\]】>}]|\{\{\s*(?:output|answer|回答|答案)\s*\}\}|<\s*(?:回答|答案|输出)\s*>/iu;
 
 export interface AnswerToCheck {
   output: string;

@@ -109,7 +109,6 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
     max_tokens: o.answer.maxTokens ?? ANSWER_DEFAULTS.maxTokens,
   };
   const stage1 = o.instructions;
-  const sink: RequestSink | undefined = stage1 && { store, attempts, ingestor: stage1.ingestor, runId: o.runId };
   const machinePool: Task[] = stage1 ? store.sampleAccepted('generated', MACHINE_POOL) : [];
 
   const answeredAtStart = answers.countAccepted(o.runId);
@@ -182,12 +181,12 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
     return cost;
   };
 
-  const failed = (err: unknown, settle: (usd: number) => void, store1: (error: string, e: ReturnType<typeof asLlmError>) => number): boolean => {
+  const failed = (err: unknown, settle: (usd: number) => void, storeIt: (error: string, e: ReturnType<typeof asLlmError>) => number): boolean => {
     const error = asLlmError(err);
     settle(0);
     budgetBlocked = false;
     const message = `${error.kind}: ${error.message}`;
-    const requestId = store1(message, error);
+    const requestId = storeIt(message, error);
     p.failedRequests++;
     deps.onEvent?.({ type: 'request-failed', progress: snapshot(), requestId, error: message });
     fatal ??= fatalFrom(error, failures, maxFailures);
@@ -242,20 +241,21 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
   };
 
   const askInstructions = async (s1: InstructionStageOptions, messages: ChatMessage[], r: { settle: (usd: number) => void; worstUsd: number }): Promise<void> => {
+    const sink: RequestSink = { store, attempts, ingestor: s1.ingestor, runId: o.runId };
     const base: RequestBase = { runId: o.runId, templateId: s1.templateId, model: s1.params.model, messages, params: s1.params };
     p.requests++;
     let reply: ChatReply;
     try {
       reply = await llm.complete(messages, s1.params, cancel.signal);
     } catch (err) {
-      failed(err, r.settle, (error, e) => storeFailure(sink!, base, { error, attempts: e.attempts, attemptLog: e.attemptLog }));
+      failed(err, r.settle, (error, e) => storeFailure(sink, base, { error, attempts: e.attempts, attemptLog: e.attemptLog }));
       return;
     }
     const cost = countReply(reply, s1.price, r.worstUsd, r.settle);
     // Accept no more instructions than the target still needs at the answer yield seen so far.
     const need = o.target - answered - awaiting * answerYield();
     const maxAccept = Math.max(0, Math.ceil(need / answerYield()));
-    const { requestId, result } = storeReply(sink!, base, { ...reply, costUsd: cost }, maxAccept);
+    const { requestId, result } = storeReply(sink, base, { ...reply, costUsd: cost }, maxAccept);
     awaiting += result.accepted.length;
     for (const n of Object.values(result.rejected)) p.rejected += n ?? 0;
     for (const t of result.accepted) {

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { answerTasks, importInstructions } from '../answer/answer-tasks.ts';
-import { loadAnswerTemplate } from '../answer/prompt.ts';
+import { loadAnswerTemplate, type AnswerTemplate } from '../answer/prompt.ts';
 import { ANSWER_DEFAULTS } from '../answer/stages.ts';
 import { DatasetError, readDatasetFile } from '../datasets.ts';
 import { GenerationFailed } from '../online.ts';
@@ -14,6 +14,7 @@ import { createLlmClient, redact } from '../llm.ts';
 import { DEFAULT_PRICES, loadPriceFile, parsePriceFlag, PriceError, priceFor, type Price } from '../llm/cost.ts';
 import { acquireLock, LockedError, type Lock } from '../lock.ts';
 import { TemplateError } from '../prompt.ts';
+import type { Task } from '../types.ts';
 import { Store, StoreError } from '../store/store.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
@@ -96,7 +97,7 @@ function priceFlag(value: string): Price {
 
 async function runAnswer(flags: AnswerFlags, env: NodeJS.ProcessEnv) {
   if (flags.in === undefined && flags.source === undefined) throw new CliError('answer: give --in FILE (instructions to answer) or --source NAME (a stored source)');
-  const source = flags.source ?? path.basename(flags.in!).replace(/\.(jsonl|json)$/i, '');
+  const source = flags.source ?? path.basename(flags.in ?? '').replace(/\.(jsonl|json)$/i, '');
   if (source.trim() === '' || source === 'seed' || (flags.in !== undefined && source === 'generated')) {
     throw new CliError(`--source ${JSON.stringify(source)}: choose another name (seed and generated are the pipeline's own)`);
   }
@@ -104,7 +105,8 @@ async function runAnswer(flags: AnswerFlags, env: NodeJS.ProcessEnv) {
   const apiKey = env.OPENAI_API_KEY || (baseURL !== undefined && !/api\.openai\.com/.test(baseURL) ? 'not-needed' : '');
   if (apiKey === '') throw new CliError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)');
 
-  let tasks, template;
+  let tasks: Task[] | undefined;
+  let template: AnswerTemplate;
   try {
     tasks = flags.in === undefined ? undefined : readDatasetFile(flags.in, { allowEmptyInstruction: true, outputOptional: true });
     template = loadAnswerTemplate({ userFile: flags.template, system: flags.system });
