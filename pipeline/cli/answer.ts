@@ -82,7 +82,8 @@ export function answerCommand(): Command {
     .action(async (flags: AnswerFlags) => {
       const summary = await runAnswer(flags, process.env);
       if (summary.status === 'interrupted') {
-        process.exitCode = summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests' ? EXIT.budget : EXIT.interrupted;
+        process.exitCode = summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests' ? EXIT.budget
+          : stoppedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
       }
     });
 }
@@ -94,6 +95,8 @@ function priceFlag(value: string): Price {
     throw new InvalidArgumentError((err as Error).message);
   }
 }
+
+let stoppedBy: NodeJS.Signals | undefined;
 
 async function runAnswer(flags: AnswerFlags, env: NodeJS.ProcessEnv) {
   if (flags.in === undefined && flags.source === undefined) throw new CliError('answer: give --in FILE (instructions to answer) or --source NAME (a stored source)');
@@ -125,7 +128,10 @@ async function runAnswer(flags: AnswerFlags, env: NodeJS.ProcessEnv) {
 
   const reporter = createReporter({ format: flags.logFormat, quiet: flags.quiet, logFile: flags.logFile });
   const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stoppedBy = signal;
+    stop.abort();
+  };
   let lock: Lock | undefined;
   let store: Store | undefined;
   try {
