@@ -33,6 +33,8 @@ export interface DatasetReadOptions {
    * has one); `dedup` passes them through its rule and `import` stores them as rejected.
    */
   allowEmptyInstruction?: boolean;
+  /** Records may leave out `output` (instructions to answer, `answer --in`); it reads as "". Default false. */
+  outputOptional?: boolean;
 }
 
 export function readDatasetFile(file: string, options: DatasetReadOptions = {}): DatasetTask[] {
@@ -167,7 +169,7 @@ export function toDatasetTask(record: RawRecord, file: string, options: DatasetR
       task.isClassification = o.is_classification;
     }
   } else if ('instruction' in o) {
-    task = { line: record.line, instruction: text('instruction', true), input: text('input', false), output: text('output', true) };
+    task = { line: record.line, instruction: text('instruction', true), input: text('input', false), output: text('output', !options.outputOptional) };
   } else if ('target' in o) {
     // BELLE: the whole prompt is `input`, the answer `target`.
     task = { line: record.line, instruction: text('input', true), input: '', output: text('target', true) };

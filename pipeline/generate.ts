@@ -16,7 +16,9 @@ import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.
 import { takeLock } from './lock.ts';
 import { GenerationFailed, runOnline, type GenerateEvent, type OnlineOptions, type RunSummary } from './online.ts';
 import { resolveGenerateSettings, type GenerateSettings, type ResolvedGenerateSettings } from './options.ts';
-import { DEFAULT_TASK_TYPE_LIST, DEFAULT_TEMPLATE_FILES, DEFAULT_TOPIC_LIST, loadList, loadTemplate, type Random, type Template } from './prompt.ts';
+import { loadAnswerTemplate, type AnswerTemplate } from './answer/prompt.ts';
+import { runTwoStage } from './answer/two-stage.ts';
+import { DEFAULT_INSTRUCTION_TEMPLATE_FILES, DEFAULT_TASK_TYPE_LIST, DEFAULT_TEMPLATE_FILES, DEFAULT_TOPIC_LIST, loadList, loadTemplate, type Random, type Template } from './prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from './seeds.ts';
 import { BatchStore } from './store/batches.ts';
 import { asStorageError } from './store/storage-errors.ts';
@@ -51,6 +53,9 @@ export interface PreparedGenerate {
   topics: string[];
   taskTypes: string[];
   price: Price | undefined;
+  /** Two-stage runs: the answer prompt and the answer model's price. */
+  answerTemplate: AnswerTemplate | undefined;
+  answerPrice: Price | undefined;
 }
 
 const OPENAI_HOST = /^https?:\/\/api\.openai\.com(\/|$)/;
@@ -72,7 +77,12 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   }
   // Files of the package itself: found from its root, wherever the caller's working directory is.
   const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
-  const template = loadTemplate(settings.template ?? DEFAULT_TEMPLATE_FILES[settings.mode], settings.mode);
+  const twoStage = settings.answerModel !== undefined && settings.mode !== 'dialogue';
+  const templateFile = settings.template ?? (twoStage && settings.mode !== 'dialogue' ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode] : DEFAULT_TEMPLATE_FILES[settings.mode]);
+  const template = loadTemplate(templateFile, settings.mode);
+  const answerTemplate = settings.answerModel === undefined
+    ? undefined
+    : loadAnswerTemplate({ ...(settings.answerTemplate && { userFile: settings.answerTemplate }), ...(settings.answerSystem && { system: settings.answerSystem }) });
   const lists = settings.mode === 'topics' || settings.mode === 'dialogue';
   const topics = lists ? loadList(settings.topics ?? DEFAULT_TOPIC_LIST) : [];
   const taskTypes = lists ? loadList(settings.taskTypes ?? DEFAULT_TASK_TYPE_LIST) : [];
@@ -81,7 +91,11 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   if (settings.maxCost !== undefined && price === undefined) {
     throw new UsageError(`needs the price of ${settings.model}, which is not in the built-in table: give \`price\` (USD per 1M prompt and completion tokens) or \`prices\``, { option: 'maxCost' });
   }
-  return { settings, apiKey, baseURL, seeds, template, topics, taskTypes, price };
+  const answerPrice = settings.answerModel === undefined ? undefined : resolvePrice({ ...settings, model: settings.answerModel, price: undefined });
+  if (settings.maxCost !== undefined && settings.answerModel !== undefined && answerPrice === undefined) {
+    throw new UsageError(`needs the price of the answer model ${settings.answerModel}: add it with \`prices\``, { option: 'maxCost' });
+  }
+  return { settings, apiKey, baseURL, seeds, template, topics, taskTypes, price, answerTemplate, answerPrice };
 }
 
 /**
@@ -105,14 +119,24 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     if (!settings.batch && !settings.newRun) refuseOpenBatches(store);
     if (!settings.newRun) refuseModeSwitch(store, settings.mode);
     const common = runSetup(prepared);
+    const loop = {
+      concurrency: settings.concurrency, maxConsecutiveFailures: settings.maxConsecutiveFailures, drainTimeoutMs: settings.drainTimeout * 1000,
+    };
     try {
       return settings.batch
         ? await runBatchStep(common, { store, api: batchApi(prepared), ...optional(options) })
-        : await runOnline(
-          { ...common, concurrency: settings.concurrency, maxConsecutiveFailures: settings.maxConsecutiveFailures,
-            drainTimeoutMs: settings.drainTimeout * 1000 },
-          { store, llm, ...optional(options) },
-        );
+        : prepared.answerTemplate !== undefined && settings.answerModel !== undefined
+          ? await runTwoStage(
+            {
+              ...common, ...loop,
+              answer: {
+                model: settings.answerModel, template: prepared.answerTemplate, maxTokens: settings.answerMaxTokens,
+                retries: settings.answerRetries, price: prepared.answerPrice,
+              },
+            },
+            { store, llm, ...optional(options) },
+          )
+          : await runOnline({ ...common, ...loop }, { store, llm, ...optional(options) });
     } catch (err) {
       if (err instanceof GenerationFailed) {
         // Messages of the API's errors are redacted already; a failure's message may quote one.

@@ -22,6 +22,10 @@ export interface ImportOptions {
   similarity: number;
   /** Apply the quality filters too (default: dedup only; it is the user's own data). */
   filter: boolean;
+  /** Store instructions only (output dropped), to be answered by `answer`. Default false. */
+  instructionOnly?: boolean;
+  /** With instructionOnly: a record that has an output keeps it (and is checked as a pair). Default false. */
+  keepOutputs?: boolean;
 }
 
 export interface ImportSummary {
@@ -40,9 +44,13 @@ const CHUNK = 5000;
 
 /** Imports tasks into an open store, against `index` (the store's accepted keys). */
 export function importIntoStore(store: Store, index: NearDupIndex, tasks: readonly Task[], options: ImportOptions): ImportSummary {
-  const ingestor = new Ingestor(store, index, {
-    similarity: options.similarity, filters: DEFAULT_RULE_OPTIONS, skipFilters: !options.filter,
-  });
+  const ingestOptions = { similarity: options.similarity, filters: DEFAULT_RULE_OPTIONS, skipFilters: !options.filter };
+  const pairs = new Ingestor(store, index, ingestOptions);
+  const instructions = new Ingestor(store, index, { ...ingestOptions, instructionOnly: true });
+  const ingestorFor = (task: Task): Ingestor =>
+    !options.instructionOnly || (options.keepOutputs && task.output.trim() !== '') ? pairs : instructions;
+  // One chunk holds tasks of one ingestor, so records are decided in file order.
+  let ingestor = pairs;
   const seen = store.keysOfSource(options.source);
   const summary: ImportSummary = { total: tasks.length, alreadyImported: 0, accepted: 0, rejected: {} };
   let chunk: Task[] = [];
@@ -62,6 +70,8 @@ export function importIntoStore(store: Store, index: NearDupIndex, tasks: readon
       continue;
     }
     seen.add(key);
+    if (chunk.length > 0 && ingestorFor(task) !== ingestor) flush();
+    ingestor = ingestorFor(task);
     chunk.push(task);
     if (chunk.length >= CHUNK) flush();
   }

@@ -2,7 +2,7 @@
  * The accept/reject path every task takes into the store, whatever brought it (a model reply, an
  * imported file): clean → quality filters → near-duplicate check → one SQL transaction.
  */
-import { checkPair, checkTask, DEFAULT_RULE_OPTIONS, type RejectReason, type RuleOptions } from './rules/index.ts';
+import { checkInstruction, checkPair, checkTask, DEFAULT_RULE_OPTIONS, type RejectReason, type RuleOptions, type Verdict } from './rules/index.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
 import type { Store } from './store/store.ts';
@@ -18,6 +18,11 @@ export interface IngestOptions {
    * does the minimum of a training pair (an instruction and an output).
    */
   skipFilters: boolean;
+  /**
+   * Instructions without outputs (stage 1 of a two-stage run, `answer --in`): the output is dropped and
+   * only the instruction's filters apply (none but a non-empty instruction with `skipFilters`). Default false.
+   */
+  instructionOnly?: boolean;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = { similarity: 0.7, filters: DEFAULT_RULE_OPTIONS, skipFilters: false };
@@ -58,7 +63,7 @@ export class Ingestor {
     let room = batch.maxAccept ?? Infinity;
     this.store.transaction(() => {
       for (const raw of batch.tasks) {
-        const task = cleanTask(raw);
+        const task = this.options.instructionOnly ? { ...cleanTask(raw), output: '' } : cleanTask(raw);
         const key = dedupKey(task);
         const reject = (reason: RejectReason, detail: string | null, nearest?: { id: number; similarity: number }): void => {
           this.store.insertTask({
@@ -67,9 +72,7 @@ export class Ingestor {
           });
           result.rejected[reason] = (result.rejected[reason] ?? 0) + 1;
         };
-        const verdict = this.options.skipFilters
-          ? checkPair(task)
-          : checkTask(task, this.options.filters, { finishReason: batch.finishReason });
+        const verdict = this.verdict(task, batch.finishReason);
         if (!verdict.ok) {
           reject(verdict.reason, verdict.detail);
           continue;
@@ -91,4 +94,14 @@ export class Ingestor {
     });
     return result;
   }
+
+  private verdict(task: Task, finishReason: string | null | undefined): Verdict {
+    const { skipFilters, instructionOnly, filters } = this.options;
+    if (instructionOnly) return skipFilters ? checkInstructionPresent(task) : checkInstruction(task, filters);
+    return skipFilters ? checkPair(task) : checkTask(task, filters, { finishReason });
+  }
+}
+
+function checkInstructionPresent(task: Task): Verdict {
+  return task.instruction.trim() === '' ? { ok: false, reason: 'instruction_too_short', detail: 'instruction is empty' } : { ok: true };
 }

@@ -337,7 +337,8 @@ export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDup
 
   const newRun = { target: options.target, mode: options.mode, model: options.params.model, options: options.runOptions };
   const latest = store.latestRun();
-  const resumed = options.resume && latest !== undefined && latest.status !== 'completed';
+  // An unfinished `answer` run (issue 13) counts answers, not generated tasks: a generate never takes it over.
+  const resumed = options.resume && latest !== undefined && latest.status !== 'completed' && latest.mode !== 'answer';
   let runId: number;
   if (resumed) {
     runId = latest.id;

@@ -33,7 +33,8 @@ export const generateSettingsSchema = z.strictObject({
   temperature: z.number().min(0).max(2).default(1),
   topP: z.number().min(0).max(1).default(1),
   maxTokens: positiveInt.default(4096).meta({ description: 'Completion token limit per request.' }),
-  tasksPerRequest: positiveInt.optional().meta({ description: 'Tasks (or conversations) asked for in each prompt. Default 20 (5 in dialogue mode).' }),
+  tasksPerRequest: positiveInt.optional()
+    .meta({ description: 'Tasks (or conversations) asked for in each prompt. Default 20 (5 in dialogue mode, 30 instructions in two-stage runs).' }),
   maxOutputChars: positiveInt.default(300).meta({ description: 'Output length bound stated in the prompt, in characters.' }),
   seeds: z.string().min(1).optional().meta({ description: 'Seed task file (self-instruct, Alpaca or {instruction,input,output}). Default: the package\'s seeds/zh_seed_tasks.jsonl.' }),
   template: z.string().min(1).optional().meta({ description: 'Prompt template file. Default: the one for the mode in templates/.' }),
@@ -52,6 +53,14 @@ export const generateSettingsSchema = z.strictObject({
     .meta({ description: 'Price table (USD per 1M tokens) over the built-in one: a JSON file or the table itself.' }),
   price: price.optional().meta({ description: 'This model\'s price; wins over the tables.' }),
   maxConsecutiveFailures: positiveInt.default(20).meta({ description: 'The run fails after this many requests in a row fail.' }),
+  answerModel: z.string().min(1).optional()
+    .meta({ description: 'Two-stage: instructions first, then each answered in its own request by this model; n counts answered tasks.' }),
+  answerMaxTokens: positiveInt.optional().meta({ description: 'Completion limit of one answer. Default 2048.' }),
+  answerTemplate: z.string().min(1).optional()
+    .meta({ description: 'Answer prompt user-message template with {{instruction}} and {{input}}. Default templates/answer_user.txt.' }),
+  answerSystem: z.string().min(1).optional().meta({ description: 'Answer prompt system message. Default: templates/answer_system.txt.' }),
+  answerRetries: z.number().int().min(0).max(10).optional()
+    .meta({ description: 'Rejected answers retried this many times, then the task is unanswerable. Default 2.' }),
   maxEmptyReplies: z.number().int().min(0).default(DEFAULT_MAX_EMPTY_REPLIES)
     .meta({ description: 'Yield guard: the run fails after this many replies in a row with no usable task (0: never).' }),
   minAcceptRate: z.number().min(0).default(DEFAULT_MIN_ACCEPTED_PER_REPLY)
@@ -64,6 +73,8 @@ export type ResolvedGenerateSettings = z.output<typeof generateSettingsSchema> &
 /** Tasks asked for per request; a conversation is longer than a task, so fewer of those. */
 export const DEFAULT_TASKS_PER_REQUEST = 20;
 export const DIALOGUES_PER_REQUEST = 5;
+/** Stage 1 of a two-stage run asks for instructions only, so more of them fit in one reply. */
+export const TWO_STAGE_TASKS_PER_REQUEST = 30;
 
 /**
  * Checks a caller's options and applies the defaults. An invalid option is a UsageError naming it,
@@ -85,7 +96,10 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   if (resolved.mode === 'dialogue' && resolved.batch) {
     throw new UsageError('the dialogue mode does not run through the Batch API yet: drop `batch`', { option: 'mode' });
   }
-  const tasksPerRequest = resolved.tasksPerRequest ?? (resolved.mode === 'dialogue' ? DIALOGUES_PER_REQUEST : DEFAULT_TASKS_PER_REQUEST);
+  if (resolved.answerModel !== undefined && resolved.batch) throw new UsageError('does not work with `batch` yet: run two-stage generation online', { option: 'answerModel' });
+  if (resolved.answerModel !== undefined && resolved.mode === 'dialogue') throw new UsageError('is not built for the dialogue mode yet', { option: 'answerModel' });
+  const tasksPerRequest = resolved.tasksPerRequest ??
+    (resolved.mode === 'dialogue' ? DIALOGUES_PER_REQUEST : resolved.answerModel !== undefined ? TWO_STAGE_TASKS_PER_REQUEST : DEFAULT_TASKS_PER_REQUEST);
   return { ...resolved, n: resolved.n, tasksPerRequest };
 }
 
@@ -108,6 +122,8 @@ export const exportSettingsSchema = z.strictObject({
   template: z.string().min(1).optional()
     .meta({ description: 'Training template (name in templates/ or a file) for prompt-completion records and token counts. Default alpaca.' }),
   system: z.string().min(1).optional().meta({ description: 'System prompt for sharegpt and messages records.' }),
+  answerModel: z.string().min(1).optional()
+    .meta({ description: 'Two-stage data: the output is this model\'s answer, only tasks it answered. Default: each task\'s latest accepted answer.' }),
 });
 
 export type ExportSettings = z.input<typeof exportSettingsSchema>;
@@ -138,3 +154,34 @@ export const dedupSettingsSchema = z.strictObject({
   rejected: z.string().min(1).optional().meta({ description: 'Each dropped record with its nearest kept record and the similarity, JSONL.' }),
 });
 export type DedupSettings = z.input<typeof dedupSettingsSchema>;
+
+/** Options of `answer()`: answers for instructions you already have. */
+export const answerSettingsSchema = z.strictObject({
+  in: z.string().min(1).optional()
+    .meta({ description: 'Instructions as JSON/JSONL: instruction and optional input (an output is ignored unless keepExisting).' }),
+  source: z.string().min(1).optional()
+    .meta({ description: 'With in: the source to store them as (default: the file name); alone: answer this stored source again.' }),
+  model: z.string().min(1).default('gpt-4o').meta({ description: 'The answer model.' }),
+  db: z.string().min(1).default(DEFAULT_DB),
+  baseURL: z.string().url().optional(),
+  filter: z.boolean().default(false).meta({ description: 'Apply the instruction quality rules to the records of in.' }),
+  dedup: z.boolean().default(true).meta({ description: 'false: keep near-duplicates of the records of in (exact repeats are still skipped).' }),
+  keepExisting: z.boolean().default(false).meta({ description: 'Keep the output a record of in has (it is then not answered).' }),
+  similarity: z.number().min(0.5).max(1).default(0.7),
+  concurrency: positiveInt.default(8),
+  maxTokens: positiveInt.optional().meta({ description: 'Completion limit of one answer. Default 2048.' }),
+  template: z.string().min(1).optional().meta({ description: 'User-message template with {{instruction}} and {{input}}.' }),
+  system: z.string().min(1).optional().meta({ description: 'System message. Default templates/answer_system.txt.' }),
+  answerRetries: z.number().int().min(0).max(10).optional(),
+  timeout: z.number().positive().default(120),
+  retries: z.number().int().min(0).max(20).default(3),
+  rpm: positiveInt.optional(),
+  tpm: positiveInt.optional(),
+  maxCost: z.number().positive().optional(),
+  maxRequests: positiveInt.optional(),
+  prices: z.union([z.string().min(1), z.record(z.string().min(1), price)]).optional(),
+  price: price.optional(),
+  probe: z.boolean().default(true),
+  drainTimeout: z.number().nonnegative().default(10),
+});
+export type AnswerSettings = z.input<typeof answerSettingsSchema>;

@@ -25,6 +25,11 @@ export const DEFAULT_TEMPLATE_FILES: Record<GenerationMode, string> = {
   topics: `${TEMPLATE_DIR}topics.prompt.txt`,
   dialogue: `${TEMPLATE_DIR}dialogue.txt`,
 };
+/** Two-stage runs (issue 13): stage 1 asks for instruction and input only; answers come in stage 2. */
+export const DEFAULT_INSTRUCTION_TEMPLATE_FILES: Record<'self-instruct' | 'topics', string> = {
+  'self-instruct': `${TEMPLATE_DIR}instructions_self_instruct.txt`,
+  topics: `${TEMPLATE_DIR}instructions_topics.txt`,
+};
 export const DEFAULT_TOPIC_LIST = `${TEMPLATE_DIR}topic_list.txt`;
 export const DEFAULT_TASK_TYPE_LIST = `${TEMPLATE_DIR}task_type_list.txt`;
 
@@ -46,26 +51,31 @@ export interface Template {
 const PLACEHOLDER = /\{\{\s*([a-z_]+)\s*\}\}/g;
 
 export function loadTemplate(file: string, mode: GenerationMode): Template {
+  return loadTemplateWith(file, PLACEHOLDERS[mode], mode);
+}
+
+/** A template file whose placeholders are checked against `placeholders`; `label` names its kind in errors. */
+export function loadTemplateWith(file: string, placeholders: { required: string[]; optional: string[] }, label: string): Template {
   let content: string;
   try {
     content = fs.readFileSync(file, 'utf8');
   } catch (err) {
     throw new TemplateError(`${file}: cannot read template (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const { required, optional } = PLACEHOLDERS[mode];
+  const { required, optional } = placeholders;
   const found = new Set<string>();
   content.split('\n').forEach((line, i) => {
     for (const m of line.matchAll(PLACEHOLDER)) {
       const name = m[1]!;
       if (!required.includes(name) && !optional.includes(name)) {
-        throw new TemplateError(`${file}:${i + 1}: unknown placeholder {{${name}}} (${mode} templates use ${[...required, ...optional].join(', ')})`);
+        throw new TemplateError(`${file}:${i + 1}: unknown placeholder {{${name}}} (${label} templates use ${[...required, ...optional].join(', ')})`);
       }
       found.add(name);
     }
   });
   const missing = required.filter((name) => !found.has(name));
   if (missing.length > 0) {
-    throw new TemplateError(`${file}: template for ${mode} is missing placeholder ${missing.map((n) => `{{${n}}}`).join(', ')}`);
+    throw new TemplateError(`${file}: template for ${label} is missing placeholder ${missing.map((n) => `{{${n}}}`).join(', ')}`);
   }
   const name = file.slice(file.lastIndexOf('/') + 1).replace(/\.prompt\.txt$|\.txt$/, '');
   return { name, file, content, sha256: crypto.createHash('sha256').update(content).digest('hex') };
@@ -88,10 +98,10 @@ export function renderTemplate(template: Template, values: Record<string, string
   return template.content.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '');
 }
 
-/** Examples as the JSON array the model is asked to continue. */
-export function formatExamples(tasks: readonly Task[]): string {
+/** Examples as the JSON array the model is asked to continue (without outputs for instruction-only prompts). */
+export function formatExamples(tasks: readonly Task[], instructionOnly = false): string {
   return JSON.stringify(
-    tasks.map((t) => ({ instruction: t.instruction, input: t.input, output: t.output })),
+    tasks.map((t) => (instructionOnly ? { instruction: t.instruction, input: t.input } : { instruction: t.instruction, input: t.input, output: t.output })),
     null,
     2,
   );
@@ -127,6 +137,8 @@ export interface PromptInputs {
   random: Random;
   /** Dialogue mode: exchanges per conversation the prompt asks for. Default 2–4. */
   turns?: TurnBounds;
+  /** Stage 1 of a two-stage run: examples shown without their outputs. Default false. */
+  instructionOnly?: boolean;
 }
 
 /** Seed examples per self-instruct prompt, and machine examples once there are some (Self-Instruct's 6+2, here 3+2). */
@@ -148,13 +160,13 @@ export function buildPrompt(p: PromptInputs): string {
   // -- end dialogue mode ---------------------------------------------------------------------------
   if (p.mode === 'self-instruct') {
     const examples = [...sample(p.seeds, SEED_EXAMPLES, p.random), ...p.machineExamples.slice(0, MACHINE_EXAMPLES)];
-    return renderTemplate(p.template, { ...common, examples: formatExamples(examples) });
+    return renderTemplate(p.template, { ...common, examples: formatExamples(examples, p.instructionOnly) });
   }
   const bullet = (items: string[]): string => items.map((t) => `- ${t}`).join('\n');
   return renderTemplate(p.template, {
     ...common,
     topics: bullet(sample(p.topics, TOPICS_PER_PROMPT, p.random)),
     task_types: bullet(sample(p.taskTypes, TASK_TYPES_PER_PROMPT, p.random)),
-    examples: formatExamples(sample(p.seeds, 2, p.random)),
+    examples: formatExamples(sample(p.seeds, 2, p.random), p.instructionOnly),
   });
 }

@@ -10,6 +10,7 @@ import { JUNK_KINDS, makeJunk, nearDuplicate, type JunkKind } from './noise.ts';
 import { errorBody } from './http.ts';
 import { createRng, randomId, type Rng } from './random.ts';
 import { chatterReply, degenerateReply, type ReplyMode } from './misbehaving.ts';
+import { isAnswerPrompt, isInstructionOnlyPrompt, makeAnswer, NO_ANSWER_FAULTS, type AnswerFaults, type AnswerKind } from './answers.ts';
 import { cutAt, cutInsideItem, garbageReply, layoutReply, type ReplyLayout, type ReplyShape } from './replies.ts';
 import { DIALOGUE_SHAPES, dialogueMaker, dialogueRequest, isDialoguePrompt, renderDialogues } from './dialogues.ts';
 
@@ -35,6 +36,8 @@ export interface EngineOptions {
   shapes: Readonly<Record<ReplyShape, number>>;
   /** normal (default), or a model that never gives a task: `degenerate` loops, `chatter` (misbehaving.ts). */
   replyMode?: ReplyMode;
+  /** Faults of answers to answer prompts (two-stage generation). Default none. */
+  answerFaults?: AnswerFaults;
 }
 
 export type RequestOutcome =
@@ -64,6 +67,8 @@ export interface SimulatorStats {
   /** Dialogue prompts: conversations written, and how many of them were broken on purpose. */
   dialoguesEmitted: number;
   flawedDialoguesEmitted: number;
+  /** Replies to answer prompts (two-stage generation), by what they were. */
+  answers: Record<AnswerKind, number>;
 }
 
 export interface SimResponse {
@@ -108,6 +113,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
     junkEmitted: Object.fromEntries(JUNK_KINDS.map((k) => [k, 0])) as Record<JunkKind, number>,
     dialoguesEmitted: 0,
     flawedDialoguesEmitted: 0,
+    answers: { answer: 0, refusal: 0, placeholder: 0, empty: 0 },
   };
   const record = (outcome: RequestOutcome): void => {
     stats.requests++;
@@ -188,6 +194,8 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       let layout: ReplyLayout | undefined;
       let complete = 0;
       const lastUser = request.messages.findLast((m) => m.role === 'user')?.content ?? '';
+      // -- two-stage generation: an answer prompt gets one answer; an instruction-only prompt items without outputs
+      const answerPrompt = isAnswerPrompt(lastUser) && !isDialoguePrompt(lastUser);
       if (options.replyMode === 'degenerate') {
         // -- misbehaving model (misbehaving.ts) --
         content = degenerateReply(rng, request.maxTokens);
@@ -197,6 +205,14 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         content = chatterReply(rng);
         outcome = 'garbage';
         // -- end misbehaving model --
+      } else if (answerPrompt && !garbage) {
+        const answer = makeAnswer(composer, rng, options.answerFaults ?? NO_ANSWER_FAULTS, lastUser);
+        stats.answers[answer.kind]++;
+        content = truncate ? answer.text.slice(0, Math.floor(answer.text.length / 2)) : answer.text;
+        if (truncate) {
+          finish = 'length';
+          outcome = 'truncated';
+        }
       } else if (garbage) {
         content = garbageReply(rng);
         outcome = 'garbage';
@@ -217,7 +233,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         // -- end dialogue prompts
       } else {
         made = makeTasks(taskCount(request.messages));
-        layout = layoutReply(made.map((m) => m.task), rng.weighted(options.shapes), rng);
+        layout = layoutReply(made.map((m) => m.task), rng.weighted(options.shapes), rng, isInstructionOnlyPrompt(lastUser));
         const cut = truncate ? cutInsideItem(layout, rng) : { text: layout.text, complete: made.length };
         if (truncate) {
           finish = 'length';
@@ -235,7 +251,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         if (layout !== undefined) {
           complete = Math.min(complete, cutAt(layout, at).complete);
           outcome = 'truncated';
-        }
+        } else if (answerPrompt) outcome = 'truncated';
       }
       const delivered = made.slice(0, complete);
 

@@ -27,10 +27,14 @@ export function renderReply(tasks: readonly SimTask[], shape: ReplyShape, rng: R
   return layoutReply(tasks, shape, rng).text;
 }
 
-/** The reply text and the span of every task in it (for cutting a reply off mid-item). */
-export function layoutReply(tasks: readonly SimTask[], shape: ReplyShape, rng: Rng): ReplyLayout {
+/**
+ * The reply text and the span of every task in it (for cutting a reply off mid-item). `instructionOnly`:
+ * items without an output field, as a two-stage prompt asks; a cut then falls inside the instruction.
+ */
+export function layoutReply(tasks: readonly SimTask[], shape: ReplyShape, rng: Rng, instructionOnly = false): ReplyLayout {
   const b = new Builder();
-  const keys = rng.chance(0.3) ? CHINESE_KEYS : ENGLISH_KEYS;
+  const chosen = rng.chance(0.3) ? CHINESE_KEYS : ENGLISH_KEYS;
+  const keys = instructionOnly ? { ...chosen, output: '' } : chosen;
   const withCategory = rng.chance(0.2);
   switch (shape) {
     case 'json-array':
@@ -59,7 +63,7 @@ export function layoutReply(tasks: readonly SimTask[], shape: ReplyShape, rng: R
       break;
     }
     case 'alpaca-text':
-      alpacaText(b, tasks, rng);
+      alpacaText(b, tasks, rng, instructionOnly);
       break;
   }
   return { text: b.text, items: b.items };
@@ -98,7 +102,9 @@ class Builder {
  */
 function jsonObject(b: Builder, t: SimTask, keys: Keys, withCategory: boolean, indent: number, pad: string, separator = ','): void {
   const start = b.text.length;
-  const fields: [string, string][] = [[keys.instruction, t.instruction], [keys.input, t.input], [keys.output, t.output]];
+  // keys.output '' (instruction-only items): no output field; the cut span is the instruction's text.
+  const fields: [string, string][] = [[keys.instruction, t.instruction], [keys.input, t.input]];
+  if (keys.output !== '') fields.push([keys.output, t.output]);
   if (withCategory) fields.push([keys.category, t.category]);
   const inner = pad + ' '.repeat(indent);
   let outputStart = 0;
@@ -109,7 +115,7 @@ function jsonObject(b: Builder, t: SimTask, keys: Keys, withCategory: boolean, i
     if (indent > 0) b.add('\n' + inner);
     b.add(`${JSON.stringify(k)}:${indent > 0 || separator !== ',' ? ' ' : ''}`);
     const value = JSON.stringify(v);
-    if (k === keys.output) {
+    if (k === (keys.output === '' ? keys.instruction : keys.output)) {
       // Inside the quotes, so a cut there leaves an unterminated string.
       outputStart = b.text.length + 1;
       outputEnd = b.text.length + value.length - 1;
@@ -145,7 +151,7 @@ function jsonWrapped(b: Builder, tasks: readonly SimTask[], keys: Keys, withCate
 
 const EMPTY_INPUT_MARKERS = ['<无输入>', '无输入', '无'];
 
-function alpacaText(b: Builder, tasks: readonly SimTask[], rng: Rng): void {
+function alpacaText(b: Builder, tasks: readonly SimTask[], rng: Rng, instructionOnly: boolean): void {
   const colon = rng.pick(['：', ':', ': ']);
   const marker = rng.pick(EMPTY_INPUT_MARKERS);
   const separator = rng.pick(['\n###\n', '\n\n###\n\n']);
@@ -154,6 +160,15 @@ function alpacaText(b: Builder, tasks: readonly SimTask[], rng: Rng): void {
     if (i > 0) b.add(separator);
     const n = i + 1;
     const start = b.text.length;
+    if (instructionOnly) {
+      b.add(`${n}. 指令${colon}`);
+      const instructionStart = b.text.length;
+      b.add(t.instruction);
+      const instructionEnd = b.text.length;
+      b.add(`\n${n}. 输入${colon}${t.input === '' ? marker : t.input}`);
+      b.items.push({ start, end: b.text.length, outputStart: instructionStart, outputEnd: instructionEnd });
+      return;
+    }
     b.add(`${n}. 指令${colon}${t.instruction}\n${n}. 输入${colon}${t.input === '' ? marker : t.input}\n${n}. 输出${colon}`);
     const outputStart = b.text.length;
     b.add(t.output);

@@ -15,6 +15,7 @@ import {
   type SimulatorStats,
 } from './completions.ts';
 import { BatchService, type BatchSimOptions } from './batch.ts';
+import { NO_ANSWER_FAULTS, type AnswerFaults } from './answers.ts';
 import { errorBody, MAX_JSON_BODY_BYTES, readBody, sendJson } from './http.ts';
 import { admissionEstimate, ServerRateLimits, type RateLimitConfig } from './ratelimit.ts';
 import type { ReplyMode } from './misbehaving.ts';
@@ -53,6 +54,8 @@ export interface SimulatorOptions {
   batch?: BatchSimOptions;
   /** `degenerate` (repetition loops until max_tokens) or `chatter` (polite text, no task): a model that never gives a task. Default normal. */
   replyMode?: ReplyMode;
+  /** Shares of answer prompts answered with a refusal, a placeholder or nothing (two-stage). Default 0 each. */
+  answerFaults?: Partial<AnswerFaults>;
 }
 
 export interface Simulator {
@@ -89,8 +92,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   ) as Record<ReplyShape, number>;
   if (!Object.values(shapes).some((w) => w > 0)) throw new RangeError('shapes: at least one weight must be > 0');
 
+  const answerFaults: AnswerFaults = { ...NO_ANSWER_FAULTS, ...options.answerFaults };
+  for (const [name, p] of Object.entries(answerFaults)) checkProbability(`answerFaults.${name}`, p);
   const engine: ChatEngine = createChatEngine({
-    seed: options.seed ?? 1, nearDuplicateRate, junkRate, faults, shapes, replyMode: options.replyMode ?? 'normal',
+    seed: options.seed ?? 1, nearDuplicateRate, junkRate, faults, shapes, replyMode: options.replyMode ?? 'normal', answerFaults,
   });
   const routes: Route[] = [
     { method: 'GET', path: '/v1/models', slow: false, handle: () => engine.listModels() },

@@ -165,6 +165,10 @@ const MANIFEST = z.strictObject({
   counts: z.strictObject({ bySource: z.record(z.string(), count), byCategory: z.record(z.string(), count), byRun: z.record(z.string(), count) }),
   models: z.record(z.string(), count),
   generationTemplates: z.array(z.strictObject({ name: z.string(), sha256: hex64, records: count })),
+  answers: z.strictObject({
+    models: z.record(z.string(), count),
+    templates: z.array(z.strictObject({ name: z.string(), sha256: hex64, records: count })),
+  }),
   trainingTemplate: z.strictObject({ name: z.string(), sha256: hex64, noInputSha256: hex64 }),
   similarity: z.strictObject({ thresholds: z.array(z.number()), byRun: z.record(z.string(), z.number().nullable()) }),
   tokens: z.partialRecord(

@@ -27,6 +27,7 @@ interface ExportFlags {
   tokenStats?: boolean;
   template?: string;
   system?: string;
+  answerModel?: string;
 }
 
 function since(value: string): 'last' | 'all' | number {
@@ -73,6 +74,7 @@ export function exportCommand(): Command {
     .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
     .option('--template <name|file>', 'training template for prompt-completion records and token counts (default alpaca)')
     .option('--system <text>', 'system prompt for sharegpt and messages records')
+    .option('--answer-model <name>', 'output = this model\'s answer; only tasks it answered (default: each task\'s latest accepted answer)')
     .action(async function (this: Command) {
       const { config, ...flags } = givenFlags(this);
       await exportAction(flags as ExportFlags, config as string | undefined);

@@ -3,23 +3,17 @@ import { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { generate, type GenerateOptions } from '../generate.ts';
-import { GenerationFailed } from '../online.ts';
 import { generateSettingsSchema, type GenerateSettings } from '../options.ts';
 import { planGenerate, formatPlan } from '../plan.ts';
 import { nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
-import { asFlags, EXIT, exitCodeForSummary } from './exit.ts';
 import { turnBounds } from './dialogue-flags.ts';
 import { givenFlags } from './given.ts';
-import { createReporter, type LogFormat } from './progress.ts';
+import type { LogFormat } from './progress.ts';
+import { runWithProgress, type OutputFlags } from './run.ts';
 
 /** The library's defaults, shown in --help. */
 const D = generateSettingsSchema.parse({});
 
-interface OutputFlags {
-  logFormat?: LogFormat;
-  logFile?: string;
-  quiet?: boolean;
-}
 
 export function generateCommand(): Command {
   return new Command('generate')
@@ -61,6 +55,11 @@ export function generateCommand(): Command {
     .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
     .option('--max-empty-replies <n>', `fail the run after this many replies in a row with no usable task, 0: never (default ${D.maxEmptyReplies})`, nonNegativeInt)
     .option('--min-accept-rate <tasks>', `fail the run when the last 50 replies brought fewer accepted tasks per reply, 0: never (default ${D.minAcceptRate})`, nonNegativeNumber)
+    .option('--answer-model <name>', 'two-stage: instructions first, then each answered in its own request by this model; --n counts answered tasks')
+    .option('--answer-max-tokens <n>', 'completion limit of one answer (default 2048)', positiveInt)
+    .option('--answer-template <file>', 'answer prompt user-message template with {{instruction}} and {{input}} (default templates/answer_user.txt)')
+    .option('--answer-system <text>', 'answer prompt system message (default: templates/answer_system.txt)')
+    .option('--answer-retries <n>', 'rejected answers retried this many times, then the task is unanswerable (default 2)', numberIn(0, 10))
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next')
     .action(async function (this: Command, count: number | undefined) {
       const { config: configFile, dryRun, mode, logFormat, logFile, quiet, ...flags } = givenFlags(this);
@@ -85,43 +84,9 @@ export function generateCommand(): Command {
 }
 
 /** A run with the terminal's progress and Ctrl-C / SIGTERM wired in; resolves with the exit code. */
-export async function runGenerate(settings: GenerateSettings & Pick<GenerateOptions, 'apiKey'>, output: OutputFlags): Promise<number> {
-  const reporter = createReporter({ format: output.logFormat ?? 'auto', quiet: output.quiet ?? false, logFile: output.logFile });
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stop.signal.aborted) {
-      // Second signal: leave now. SQLite transactions are atomic, so nothing half-written stays behind.
-      reporter.close();
-      process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
-    }
-    stoppedBy = signal;
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+export function runGenerate(settings: GenerateSettings & Pick<GenerateOptions, 'apiKey'>, output: OutputFlags): Promise<number> {
   const db = settings.db ?? generateSettingsSchema.shape.db.parse(undefined);
-  const options: GenerateOptions = {
-    ...settings, signal: stop.signal,
-    onEvent: (e) => reporter.event(e), onLog: (message, fields) => reporter.info(message, fields), onWarning: (m) => reporter.warn(m),
-  };
-  try {
-    const summary = await generate(options);
-    reporter.summary(summary, db);
-    if (summary.stopMessage !== undefined) reporter.warn(`run ${summary.runId} stopped: ${asFlags(summary.stopMessage)}`);
-    return exitCodeForSummary(summary, stoppedBy);
-  } catch (err) {
-    if (err instanceof GenerationFailed) {
-      reporter.summary(err.summary, db);
-      const ended = err.summary.stopReason === 'storage' ? 'stopped' : 'failed';
-      throw new GenerationFailed(`generate: run ${err.summary.runId} ${ended}: ${err.message}`, err.summary, { cause: err });
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    reporter.close();
-  }
+  return runWithProgress('generate', db, output, (hooks) => generate({ ...settings, ...hooks }));
 }
 
 function resolveCount(positional: number | undefined, flag: number | undefined, fromFile: number | undefined): number | undefined {

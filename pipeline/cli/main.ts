@@ -29,6 +29,10 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
     description: 'drop near-duplicates from JSON/JSONL datasets with the pipeline\'s exact rule',
     load: async () => (await import('./dedup.ts')).dedupCommand(),
   },
+  answer: {
+    description: 'answer instructions you already have (a file, or a stored source) with the model you choose',
+    load: async () => (await import('./answer.ts')).answerCommand(),
+  },
   report: {
     description: 'an HTML report of the dataset (charts, diversity, rejections, cost) or its figures as JSON',
     load: async () => (await import('./report.ts')).reportCommand(),

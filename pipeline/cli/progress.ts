@@ -7,6 +7,9 @@ import cliProgress from 'cli-progress';
 import type { GenerateEvent, Progress, RunSummary } from '../online.ts';
 import type { YieldGuardState } from '../yield-guard.ts';
 import { asFlags } from './exit.ts';
+import type { TwoStageSummary } from '../answer/two-stage.ts';
+
+const isTwoStage = (s: RunSummary): s is TwoStageSummary => 'answers' in s && 'instructions' in s;
 
 export type LogFormat = 'auto' | 'text' | 'json';
 
@@ -153,6 +156,8 @@ function summaryFields(s: RunSummary): Record<string, unknown> {
     ...(s.stopMessage ? { stopMessage: asFlags(s.stopMessage) } : {}),
     ...(s.openBatch ? { openBatch: s.openBatch } : {}),
     ...(s.yieldGuard ? { yieldGuard: guardFields(s.yieldGuard) } : {}),
+    // Two-stage runs (issue 13): stage 1's instruction counts and stage 2's answers.
+    ...(isTwoStage(s) ? { instructions: s.instructions, answers: s.answers } : {}),
   };
 }
 
@@ -165,6 +170,7 @@ export function formatSummary(s: RunSummary, db: string): string {
   return [
     `run ${s.runId} ${s.status}: accepted ${s.accepted}/${s.target} (${s.acceptedNow} in this invocation), rejected ${rejected}${reasons ? ` (${reasons})` : ''}`,
     `requests ${s.requests.total} (${s.requests.failed} failed), tokens ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion, $${s.requests.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
+    ...(isTwoStage(s) ? [`answers by ${s.answers.model}: ${s.answers.awaiting} awaiting, ${s.answers.unanswerable} unanswerable`] : []),
     ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
     ...(s.yieldGuard ? [formatGuard(s.yieldGuard)] : []),
     ...(s.openBatch ? [`batch ${s.openBatch.providerBatchId ?? s.openBatch.id} (${s.openBatch.requests} requests) is ${s.openBatch.status}: run the same command again later to collect it`] : []),

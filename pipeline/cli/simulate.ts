@@ -15,6 +15,9 @@ interface SimulateFlags {
   faultHang: number;
   faultTruncate: number;
   faultGarbage: number;
+  answerRefusal: number;
+  answerPlaceholder: number;
+  answerEmpty: number;
   rpm?: number;
   tpm?: number;
   batchStepMs?: number;
@@ -40,6 +43,9 @@ export function simulateCommand(): Command {
     .option('--fault-hang <p>', 'share of requests never answered', probability, 0)
     .option('--fault-truncate <p>', 'share of replies cut off (finish_reason length)', probability, 0)
     .option('--fault-garbage <p>', 'share of replies with no parseable tasks', probability, 0)
+    .option('--answer-refusal <p>', 'share of answer prompts answered with a refusal (two-stage)', probability, 0)
+    .option('--answer-placeholder <p>', 'share of answer prompts answered with a placeholder (two-stage)', probability, 0)
+    .option('--answer-empty <p>', 'share of answer prompts answered with nothing (two-stage)', probability, 0)
     .option('--rpm <n>', 'enforce this many requests per minute (429 + x-ratelimit-* headers)', positiveInt)
     .option('--tpm <n>', 'enforce this many tokens per minute (prompt + max_tokens on arrival, real usage after)', positiveInt)
     .option('--batch-step-ms <ms>', 'a batch moves one status on every this many ms (default: per poll)', positiveInt)
@@ -50,6 +56,7 @@ export function simulateCommand(): Command {
         port: f.port, seed: f.seed, latencyMs: f.latency, nearDuplicateRate: f.nearDuplicates, junkRate: f.junk,
         faults: { rateLimit429: f.fault429, serverError500: f.fault500, hang: f.faultHang, truncate: f.faultTruncate, garbage: f.faultGarbage },
         rateLimits: { rpm: f.rpm, tpm: f.tpm }, replyMode: f.replyMode,
+        answerFaults: { refusal: f.answerRefusal, placeholder: f.answerPlaceholder, empty: f.answerEmpty },
         batch: { stepPolls: f.batchStepPolls, ...(f.batchStepMs === undefined ? {} : { stepMs: f.batchStepMs }) },
       });
       process.stderr.write(

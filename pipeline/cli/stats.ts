@@ -1,5 +1,7 @@
 /** `stats`: what the store holds, overall, per run or per day. Read-only: works while a run is going. */
 import { Command } from 'commander';
+import { ANSWER_DEFAULTS } from '../answer/stages.ts';
+import { AnswerStore, type AnswerStats, type StageTotals } from '../store/answers.ts';
 import { AttemptStore } from '../store/attempts.ts';
 import { DEFAULT_DB } from '../paths.ts';
 import { DialogueStore } from '../store/dialogues.ts';
@@ -27,8 +29,10 @@ export function statsCommand(): Command {
         const days = flags.days ? store.daysView() : undefined;
         const spending = new AttemptStore(store).spending();
         const dialogues = new DialogueStore(store).stats();
+        // Two-stage generation (issue 13): answered / awaiting / unanswerable, tokens and cost by stage.
+        const answers = new AnswerStore(store).stats(ANSWER_DEFAULTS.retries + 1);
         if (flags.json) {
-          const json = { ...s, spending, dialogues, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) };
+          const json = { ...s, ...answers, spending, dialogues, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) };
           process.stdout.write(JSON.stringify(json) + '\n');
           return;
         }
@@ -46,6 +50,7 @@ export function statsCommand(): Command {
             (spending.attempts === 0 ? '' : ` (${Object.entries(spending.attemptsByOutcome).map(([k, n]) => `${k} ${n}`).join(', ')})`),
           `time      ${spending.attemptSeconds.toFixed(1)} s in requests, ${spending.waitSeconds.toFixed(1)} s waiting (rate limit, back-off)` +
             (spending.latencyMs.p50 === null ? '' : `; latency p50 ${spending.latencyMs.p50} ms, p95 ${spending.latencyMs.p95} ms`),
+          ...(answers.byStage.answers.requests === 0 ? [] : answerLines(answers)),
         ];
         // -- dialogues (issue 14)
         if (dialogues.accepted + dialogues.rejected > 0) {
@@ -70,6 +75,18 @@ export function statsCommand(): Command {
         store.close();
       }
     });
+}
+
+function answerLines(a: AnswerStats): string[] {
+  const stage = (name: string, t: StageTotals): string =>
+    `  ${name.padEnd(13)} ${t.requests} requests (${t.failed} failed), ${t.promptTokens} + ${t.completionTokens} tokens, $${t.costUsd.toFixed(4)}`;
+  return [
+    `answers   ${a.answered} answered, ${a.awaitingAnswer} awaiting, ${a.unanswerable} unanswerable` +
+      ` (${Object.entries(a.answersByModel).map(([m, n]) => `${m} ${n.accepted} accepted / ${n.rejected} rejected`).join(', ')})`,
+    ...Object.entries(a.rejectedAnswersByReason).map(([reason, n]) => `  answer ${reason.padEnd(17)} ${n}`),
+    stage('instructions', a.byStage.instructions),
+    stage('answers', a.byStage.answers),
+  ];
 }
 
 function table(header: string[], rows: (string | number)[][]): string {

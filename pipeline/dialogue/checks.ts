@@ -5,7 +5,7 @@
  * Turn count is in exchanges: one user turn followed by the assistant's reply. `--turns 2-4` keeps
  * conversations of 2 to 4 exchanges, i.e. 4 to 8 messages.
  */
-import { isMainlyChinese } from '../filters.ts';
+import { isMainlyChinese } from '../rules/index.ts';
 import { DEFAULT_FILTER_OPTIONS, taskRules, type FilterOptions } from './rules-adapter.ts';
 import { DEFAULT_TURN_BOUNDS, type Turn, type TurnBounds } from './types.ts';
 

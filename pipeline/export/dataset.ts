@@ -35,7 +35,10 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
       format: s.format,
       since: s.since,
       validRatio: s.validRatio,
-      selection: normalizeSelection(s.source, s.category, s.includeSeeds),
+      selection: {
+        ...normalizeSelection(s.source, s.category, s.includeSeeds),
+        ...(s.answerModel === undefined ? {} : { answerModel: s.answerModel }),
+      },
       shuffleSeed: s.shuffle ? (s.seed ?? 0) : null,
       maxTokens: s.maxTokens ?? null,
       tokenizer,

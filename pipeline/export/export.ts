@@ -284,6 +284,10 @@ async function exportLocked(
       counts: { bySource: tally.bySource, byCategory: tally.byCategory, byRun: tally.byRun },
       models: tally.models,
       generationTemplates: [...tally.templates.entries()].map(([sha256, t]) => ({ name: t.name, sha256, records: t.records })),
+      answers: {
+        models: tally.answerModels,
+        templates: [...tally.answerTemplates.entries()].map(([sha256, t]) => ({ name: t.name, sha256, records: t.records })),
+      },
       trainingTemplate: { name: options.template.name, sha256: options.template.withInput.sha256, noInputSha256: options.template.noInput.sha256 },
       similarity: similarityOf(exports, tally.runIds()),
       tokens,
@@ -338,6 +342,8 @@ class Tally {
   readonly byRun: Record<string, number> = {};
   readonly models: Record<string, number> = {};
   readonly templates = new Map<string, { name: string; records: number }>();
+  readonly answerModels: Record<string, number> = {};
+  readonly answerTemplates = new Map<string, { name: string; records: number }>();
   firstId: number | null = null;
   lastId: number | null = null;
 
@@ -346,11 +352,9 @@ class Tally {
     bump(this.byCategory, row.category ?? '');
     bump(this.byRun, row.runId === null ? '' : String(row.runId));
     if (row.model !== null) bump(this.models, row.model);
-    if (row.templateSha256 !== null) {
-      const t = this.templates.get(row.templateSha256);
-      if (t) t.records++;
-      else this.templates.set(row.templateSha256, { name: row.templateName ?? '', records: 1 });
-    }
+    if (row.templateSha256 !== null) countTemplate(this.templates, row.templateSha256, row.templateName);
+    if (row.answerModel !== null) bump(this.answerModels, row.answerModel);
+    if (row.answerTemplateSha256 !== null) countTemplate(this.answerTemplates, row.answerTemplateSha256, row.answerTemplateName);
     // Shuffled rows arrive in any id order.
     if (this.firstId === null || row.id < this.firstId) this.firstId = row.id;
     if (this.lastId === null || row.id > this.lastId) this.lastId = row.id;
@@ -359,6 +363,12 @@ class Tally {
   runIds(): number[] {
     return Object.keys(this.byRun).filter((k) => k !== '').map(Number).sort((a, b) => a - b);
   }
+}
+
+function countTemplate(templates: Map<string, { name: string; records: number }>, sha256: string, name: string | null): void {
+  const t = templates.get(sha256);
+  if (t) t.records++;
+  else templates.set(sha256, { name: name ?? '', records: 1 });
 }
 
 function bump(counts: Record<string, number>, key: string): void {
@@ -453,18 +463,20 @@ export function normalizeSelection(sources: readonly string[] | undefined, categ
 }
 
 function sameSelection(a: Selection, b: Selection): boolean {
-  return JSON.stringify([a.sources, a.categories, a.includeSeeds]) === JSON.stringify([b.sources, b.categories, b.includeSeeds]);
+  return JSON.stringify([a.sources, a.categories, a.includeSeeds, a.answerModel ?? null]) ===
+    JSON.stringify([b.sources, b.categories, b.includeSeeds, b.answerModel ?? null]);
 }
 
 export function describeSelection(s: Selection): string {
   const parts = [s.sources === null ? (s.includeSeeds ? 'every source' : 'every source but seeds') : `source ${s.sources.join(',')}`];
   if (s.categories !== null) parts.push(`category ${s.categories.join(',')}`);
+  if (s.answerModel) parts.push(`answers by ${s.answerModel}`);
   return parts.join(', ');
 }
 
 function nothingMessage(exports: ExportStore, selection: Selection, runId: number | null): string {
   const where = runId === null ? 'the database has' : `run ${runId} has`;
-  const filtered = selection.sources !== null || selection.categories !== null;
+  const filtered = selection.sources !== null || selection.categories !== null || Boolean(selection.answerModel);
   if (filtered) return `${where} no accepted tasks matching ${describeSelection(selection)}`;
   const seeds = runId === null && !selection.includeSeeds ? exports.countSeeds() : 0;
   if (seeds > 0) return `${where} no accepted tasks to export besides ${seeds} seeds (add \`includeSeeds\` to export those)`;

@@ -76,6 +76,8 @@ export interface Manifest {
   models: Record<string, number>;
   /** The generation prompt templates behind the rows, by content hash. */
   generationTemplates: { name: string; sha256: string; records: number }[];
+  /** Rows whose output is an answer written in its own request (two-stage, `answer`): by model and answer prompt. */
+  answers: { models: Record<string, number>; templates: { name: string; sha256: string; records: number }[] };
   /** The training template rendered into prompt-completion records and counted in token stats. */
   trainingTemplate: { name: string; sha256: string; noInputSha256: string };
   /** Near-duplicate thresholds of the runs the rows came from (null: not recorded). */

@@ -39,6 +39,19 @@ export function checkTask(task: Task, options: RuleOptions = DEFAULT_RULE_OPTION
   return hit === undefined ? { ok: true } : { ok: false, reason: hit.reason, detail: hit.detail };
 }
 
+/** Rules that read only the instruction and input: for instructions still awaiting their answer. */
+const INSTRUCTION_RULES: readonly Rule[] = [lengthRule, punctuationRule, languageRule, nonTextRule, inputRule];
+
+/** The verdict on an instruction alone (stage 1 of a two-stage run, `answer --in`): no output yet. */
+export function checkInstruction(task: Task, options: RuleOptions = DEFAULT_RULE_OPTIONS): Verdict {
+  const instructionOnly = { ...task, output: '' };
+  for (const rule of INSTRUCTION_RULES) {
+    const hit = rule(instructionOnly, options, {});
+    if (hit !== undefined) return { ok: false, reason: hit.reason, detail: hit.detail };
+  }
+  return { ok: true };
+}
+
 /** The least a training pair needs, checked even when the quality rules are off (import). */
 export function checkPair(task: Task): Verdict {
   if (task.instruction.trim() === '') return { ok: false, reason: 'instruction_too_short', detail: 'instruction is empty' };

@@ -13,6 +13,11 @@ export interface Selection {
   /** Exact `tasks.category` values; null means any, uncategorised included. */
   categories: string[] | null;
   includeSeeds: boolean;
+  /**
+   * Two-stage tasks (issue 13): export only tasks with an accepted answer by this model, with that answer
+   * as the output. Absent: a task's output is its latest accepted answer, or its own output if it has none.
+   */
+  answerModel?: string | null;
 }
 
 export interface RowQuery {
@@ -47,6 +52,10 @@ export interface ExportRow {
   turnsJson: string | null;
   /** Stored cl100k tokens of a conversation's turns; null for tasks. */
   dialogueTokens: number | null;
+  /** The answer exported as output, when the task was answered in its own request (two-stage, `answer`). */
+  answerModel: string | null;
+  answerTemplateName: string | null;
+  answerTemplateSha256: string | null;
 }
 
 export type ExportSince = 'last' | 'all' | 'run';
@@ -146,14 +155,17 @@ export class ExportStore {
     if (query.shuffleSeed !== null) params['shuffleSeed'] = query.shuffleSeed;
     return this
       .sql(
-        `SELECT t.id, t.source, t.run_id AS runId, t.instruction, t.input, t.output, t.category, t.dedup_key AS key,
-           r.model AS model, tp.name AS templateName, tp.sha256 AS templateSha256, t.kind AS kind,
+        `SELECT t.id, t.source, t.run_id AS runId, t.instruction, t.input, coalesce(a.output, t.output) AS output, t.category,
+           t.dedup_key AS key, r.model AS model, tp.name AS templateName, tp.sha256 AS templateSha256, t.kind AS kind,
            CASE WHEN t.kind = 'dialogue' THEN (SELECT json_group_array(json_object('turn', d.turn, 'role', d.role, 'content', d.content))
              FROM dialogue_turns d WHERE d.task_id = t.id) END AS turnsJson,
-           CASE WHEN t.kind = 'dialogue' THEN (SELECT sum(d.tokens) FROM dialogue_turns d WHERE d.task_id = t.id) END AS dialogueTokens
+           CASE WHEN t.kind = 'dialogue' THEN (SELECT sum(d.tokens) FROM dialogue_turns d WHERE d.task_id = t.id) END AS dialogueTokens,
+           a.model AS answerModel, atp.name AS answerTemplateName, atp.sha256 AS answerTemplateSha256
          FROM tasks t
          LEFT JOIN requests r ON r.id = t.request_id
          LEFT JOIN templates tp ON tp.id = r.template_id
+         LEFT JOIN answers a ON a.id = ${CHOSEN_ANSWER}
+         LEFT JOIN templates atp ON atp.id = a.template_id
          WHERE ${where}
          ORDER BY ${order}`,
       )
@@ -238,10 +250,17 @@ export class ExportStore {
   }
 }
 
-function whereClause(query: RowQuery): { where: string; params: Record<string, string | number> } {
-  const params: Record<string, string | number> = { after: query.afterTaskId, through: query.throughTaskId };
+/** The answer a task exports: its latest accepted one (by @answerModel when the selection names one). */
+const CHOSEN_ANSWER = `(SELECT max(x.id) FROM answers x WHERE x.task_id = t.id AND x.status = 'accepted'
+  AND (@answerModel IS NULL OR x.model = @answerModel))`;
+
+function whereClause(query: RowQuery): { where: string; params: Record<string, string | number | null> } {
+  const answerModel = query.selection.answerModel ?? null;
+  const params: Record<string, string | number | null> = { after: query.afterTaskId, through: query.throughTaskId, answerModel };
   const parts = [`t.status = 'accepted'`, 't.id > @after', 't.id <= @through'];
   if (query.excludeDialogues === true) parts.push(`t.kind = 'task'`);
+  // An instruction still awaiting its answer has no output to export; with an answer model, only its answers count.
+  parts.push(answerModel === null ? `(t.output <> '' OR ${CHOSEN_ANSWER} IS NOT NULL)` : `${CHOSEN_ANSWER} IS NOT NULL`);
   if (query.runId !== null) {
     parts.push('t.run_id = @run');
     params['run'] = query.runId;

@@ -169,6 +169,39 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX exports_out_status ON exports(out_dir, status);
     `,
   },
+  {
+    version: 5,
+    name: 'answers (two-stage generation)',
+    sql: `
+      -- Answers written for a task in a separate request (stage 2, or \`answer\`). A task stored with an
+      -- empty output is an instruction awaiting its answer; one-stage tasks never have an empty output.
+      -- A task may have answers from several models; rejected ones keep the reason, and a model that
+      -- has been rejected answer_retries + 1 times on a task has found it unanswerable.
+      CREATE TABLE answers (
+        id            INTEGER PRIMARY KEY,
+        task_id       INTEGER NOT NULL REFERENCES tasks(id),
+        run_id        INTEGER REFERENCES runs(id),
+        request_id    INTEGER REFERENCES requests(id),
+        model         TEXT NOT NULL,
+        template_id   INTEGER REFERENCES templates(id),
+        output        TEXT NOT NULL,
+        finish_reason TEXT,
+        status        TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+        reason        TEXT,
+        detail        TEXT,
+        created_at    TEXT NOT NULL
+      );
+      -- One accepted answer per task and model: a task is never answered twice by the same model.
+      CREATE UNIQUE INDEX answers_accepted ON answers(task_id, model) WHERE status = 'accepted';
+      CREATE INDEX answers_task_model ON answers(task_id, model, status);
+      CREATE INDEX answers_run_status ON answers(run_id, status);
+      CREATE INDEX tasks_awaiting ON tasks(source, id) WHERE status = 'accepted' AND output = '';
+
+      -- The task an answer request was for (NULL: a generation request). Named apart from the judge's
+      -- \`kind\` (migration 4); set for failed answer requests too, which have no answers row.
+      ALTER TABLE requests ADD COLUMN answer_task_id INTEGER REFERENCES tasks(id);
+    `,
+  },
   // -- dialogues (issue 14) -------------------------------------------------------------------------
   {
     version: 6,

@@ -1,0 +1,88 @@
+/**
+ * `generate --answer-model M`: a run whose `target` counts tasks with an accepted answer by M. Stage 1
+ * asks the generation model for instructions only (instruction-only templates, more items per request);
+ * they pass the instruction filters and the near-duplicate index like any task, and are stored with an
+ * empty output. Stage 2 answers each one in its own request (stages.ts).
+ */
+import { Ingestor } from '../ingest.ts';
+import { GenerationFailed, prepareRun, type OnlineDeps, type OnlineOptions, type RunSummary } from '../online.ts';
+import { AnswerStore } from '../store/answers.ts';
+import type { Store } from '../store/store.ts';
+import { ANSWER_DEFAULTS, runStages, type AnswerStageOptions, type StagesResult } from './stages.ts';
+
+export interface TwoStageOptions extends OnlineOptions {
+  answer: AnswerStageOptions;
+}
+
+export interface AnswerSummary {
+  model: string;
+  /** Accepted answers of the run (what --n counts). */
+  answered: number;
+  answeredNow: number;
+  /** Tasks of the selection still without an accepted answer by the model, and not given up. */
+  awaiting: number;
+  /** Tasks the model was rejected on retries + 1 times in this run. */
+  unanswerable: number;
+  rejected: Record<string, number>;
+}
+
+/** A two-stage run's summary: `accepted` counts answered tasks; `instructions` has stage 1's counts. */
+export interface TwoStageSummary extends RunSummary {
+  instructions: { accepted: number; rejected: Record<string, number> };
+  answers: AnswerSummary;
+}
+
+export async function runTwoStage(options: TwoStageOptions, deps: Omit<OnlineDeps, 'index'>): Promise<TwoStageSummary> {
+  const { store } = deps;
+  const started = performance.now();
+  const { index, templateId, runId, resumed } = prepareRun(options, store);
+  const ingestor = new Ingestor(store, index, { similarity: options.similarity, filters: options.filters, skipFilters: false, instructionOnly: true });
+  const a = options.answer;
+  const answerTemplateId = store.templateId(a.template.name, a.template.sha256, a.template.content);
+  const result = await runStages({
+    runId, target: options.target, answer: a, answerTemplateId, selection: { source: 'generated', awaitingOnly: true },
+    concurrency: options.concurrency, maxConsecutiveFailures: options.maxConsecutiveFailures, drainTimeoutMs: options.drainTimeoutMs,
+    maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests,
+    instructions: {
+      mode: options.mode, template: options.template, seeds: options.seeds, topics: options.topics, taskTypes: options.taskTypes,
+      params: options.params, tasksPerRequest: options.tasksPerRequest, price: options.price, ingestor, templateId,
+    },
+  }, deps);
+  return finishStages(store, { runId, target: options.target, resumed, started, model: a.model, retries: a.retries, selectionSource: 'generated' }, result);
+}
+
+/** Marks the run finished and builds its summary; throws GenerationFailed (with the summary) on a fatal error. */
+export function finishStages(
+  store: Store,
+  run: { runId: number; target: number; resumed: boolean; started: number; model: string; retries?: number | undefined; selectionSource: string; awaitingOnly?: boolean },
+  result: StagesResult,
+): TwoStageSummary {
+  const answers = new AnswerStore(store);
+  const maxAttempts = (run.retries ?? ANSWER_DEFAULTS.retries) + 1;
+  const status = result.fatal !== undefined ? 'failed' : result.answered >= run.target || result.exhausted ? 'completed' : 'interrupted';
+  store.finishRun(run.runId, status, result.fatal?.message ?? (status === 'interrupted' ? result.budgetStop?.message : undefined));
+  const totals = store.runTotals(run.runId);
+  const rejectedAnswers = answers.rejectedByReason(run.runId);
+  const summary: TwoStageSummary = {
+    ...totals,
+    accepted: result.answered,
+    rejected: { ...totals.rejected, ...Object.fromEntries(Object.entries(rejectedAnswers).map(([k, n]) => [`answer_${k}`, n])) },
+    runId: run.runId, status, target: run.target, resumed: run.resumed, acceptedNow: result.answered - result.answeredAtStart,
+    seconds: (performance.now() - run.started) / 1000,
+    instructions: { accepted: totals.accepted, rejected: totals.rejected },
+    answers: {
+      model: run.model, answered: result.answered, answeredNow: result.answered - result.answeredAtStart,
+      awaiting: answers.countToAnswer({ source: run.selectionSource, awaitingOnly: run.awaitingOnly ?? true, model: run.model, maxAttempts }),
+      unanswerable: answers.countUnanswerable(run.runId, run.model, maxAttempts), rejected: rejectedAnswers,
+    },
+  };
+  if (status === 'interrupted') {
+    summary.stopReason = result.budgetStop?.reason ?? 'signal';
+    if (result.budgetStop !== undefined) summary.stopMessage = result.budgetStop.message;
+  }
+  if (result.fatal !== undefined) {
+    summary.error = result.fatal.message;
+    throw new GenerationFailed(result.fatal.message, summary);
+  }
+  return summary;
+}
