@@ -18,6 +18,7 @@ import { BatchService, type BatchSimOptions } from './batch.ts';
 import { errorBody, MAX_JSON_BODY_BYTES, readBody, sendJson } from './http.ts';
 import { admissionEstimate, ServerRateLimits, type RateLimitConfig } from './ratelimit.ts';
 import { REPLY_SHAPES, type ReplyShape } from './replies.ts';
+import type { JudgeFaults } from './judge.ts';
 
 export type { SimulatorFaults, SimulatorStats, RequestOutcome } from './completions.ts';
 export type { ReplyShape } from './replies.ts';
@@ -50,6 +51,13 @@ export interface SimulatorOptions {
   rateLimits?: RateLimitConfig;
   /** The Files and Batch APIs: how batches progress (per poll or per time). */
   batch?: BatchSimOptions;
+  // -- judge (issue 12): see simulator/judge.ts; its scores are not a quality model --
+  /** Share of clean tasks spoiled with a defect the simulated judge scores low. Default 0.12. */
+  defectRate?: number;
+  /** false: `response_format: json_object` gets a 400 (servers without JSON mode). Default true. */
+  judgeJsonMode?: boolean;
+  /** Id faults in judge replies (an item left out, repeated, or for an id not asked for). */
+  judgeFaults?: Partial<JudgeFaults>;
 }
 
 export interface Simulator {
@@ -86,7 +94,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   ) as Record<ReplyShape, number>;
   if (!Object.values(shapes).some((w) => w > 0)) throw new RangeError('shapes: at least one weight must be > 0');
 
-  const engine: ChatEngine = createChatEngine({ seed: options.seed ?? 1, nearDuplicateRate, junkRate, faults, shapes });
+  const engine: ChatEngine = createChatEngine({
+    seed: options.seed ?? 1, nearDuplicateRate, junkRate, faults, shapes,
+    defectRate: checkProbability('defectRate', options.defectRate ?? 0.12), judgeJsonMode: options.judgeJsonMode, judgeFaults: options.judgeFaults,
+  });
   const routes: Route[] = [
     { method: 'GET', path: '/v1/models', slow: false, handle: () => engine.listModels() },
     { method: 'POST', path: '/v1/chat/completions', slow: true, handle: (_req, body) => engine.completeChat(body) },

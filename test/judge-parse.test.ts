@@ -143,3 +143,46 @@ describe('rubric', () => {
     expect(() => loadRubric(unknown)).toThrow(/r2\.txt:3: unknown placeholder \{\{num\}\}/);
   });
 });
+
+describe('the simulated judge (made-up scores, not a quality model)', () => {
+  it('writes every reply shape so the parser matches every id, and scores its planted defects low', async () => {
+    const { createRng } = await import('../simulator/random.ts');
+    const { createComposer } = await import('../simulator/composer.ts');
+    const { DefectPlanter, judgeReply } = await import('../simulator/judge.ts');
+    const rng = createRng(5);
+    const composer = createComposer(6);
+    const planter = new DefectPlanter(createRng(7), 0.3, () => composer.compose());
+    const shapes = new Set<string>();
+    let defects = 0;
+    let lowDefects = 0;
+    let malformed = 0;
+    for (let r = 0; r < 200; r++) {
+      const tasks = Array.from({ length: 10 }, (_, i) => {
+        const clean = composer.compose();
+        const t = planter.maybeSpoil(clean);
+        return { id: i + 1, ...t, spoiled: t !== clean };
+      });
+      const [msg] = buildJudgeMessages(loadRubric(), tasks);
+      const text = judgeReply(msg!.content, r % 2 === 0, planter, rng, { omit: 0, repeat: 0.2, extra: 0.2 });
+      const parsed = parseJudgeReply(text, tasks.map((t) => t.id));
+      shapes.add(parsed.shape);
+      if (parsed.shape === 'json') {
+        try {
+          JSON.parse(text);
+        } catch {
+          malformed++;
+        }
+      }
+      expect(parsed.missing, text).toEqual([]);
+      for (const t of tasks) {
+        if (!t.spoiled) continue;
+        defects++;
+        if (parsed.judged.get(t.id)!.score <= 3 && parsed.judged.get(t.id)!.flags.length > 0) lowDefects++;
+      }
+    }
+    expect([...shapes].sort()).toEqual(['fenced', 'json']);
+    expect(malformed).toBeGreaterThan(10); // slightly malformed JSON, mended by the parser
+    expect(defects).toBeGreaterThan(300);
+    expect(lowDefects).toBe(defects);
+  });
+});

@@ -7,6 +7,7 @@ import { CliError, EXIT } from './exit.ts';
 import { exportCommand } from './export.ts';
 import { generateCommand } from './generate.ts';
 import { importCommand } from './import.ts';
+import { judgeCommand } from './judge.ts';
 import { simulateCommand } from './simulate.ts';
 import { statsCommand } from './stats.ts';
 
@@ -27,7 +28,7 @@ const program = new Command('zh-self-instruct')
   .exitOverride()
   .configureOutput({ outputError });
 
-for (const command of [generateCommand(), statsCommand(), simulateCommand(), demoCommand(), exportCommand(), dedupCommand(), importCommand()]) {
+for (const command of [generateCommand(), statsCommand(), simulateCommand(), demoCommand(), exportCommand(), dedupCommand(), importCommand(), judgeCommand()]) {
   program.addCommand(command.exitOverride().configureOutput({ outputError }));
 }
 

@@ -1,0 +1,157 @@
+/**
+ * The judge end to end: the real CLI in a child process, the real openai client over HTTP to the
+ * simulator, a real SQLite file. The simulator's scores are made up (not a quality model); what is
+ * tested is the plumbing: every task judged exactly once per judge, defects it planted scored low,
+ * JSON-mode fallback, unmatched ids retried, resume after kill -9, bad input.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../simulator/server.ts';
+import { runCli, startCli, waitFor } from './cli.ts';
+import { tempDir, writeTemp } from './helpers.ts';
+
+let sim: Simulator;
+let slow: Simulator;
+let noJson: Simulator;
+let template: string;
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, seed: 41, judgeFaults: { omit: 0.3, repeat: 0.2, extra: 0.2 } });
+  slow = await startSimulator({ port: 0, seed: 42, latencyMs: 300 });
+  noJson = await startSimulator({ port: 0, seed: 43, judgeJsonMode: false });
+  template = path.join(tempDir(), 'gen.db');
+  const r = await runCli(['generate', '--n', '200', '--db', template, '--log-format', 'json', '--quiet'], env(sim));
+  expect(r.code, r.stderr).toBe(0);
+}, 120_000);
+afterAll(async () => {
+  await Promise.all([sim.close(), slow.close(), noJson.close()]);
+});
+
+const env = (s: Simulator) => ({ OPENAI_BASE_URL: s.url, OPENAI_API_KEY: 'test-key' });
+const copyDb = (): string => {
+  const db = path.join(tempDir(), 'j.db');
+  fs.copyFileSync(template, db);
+  return db;
+};
+
+function state(db: string) {
+  const conn = new Database(db, { readonly: true });
+  try {
+    const one = (sql: string) => conn.prepare(sql).pluck().get() as number;
+    return {
+      accepted: one(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source <> 'seed'`),
+      judgments: one('SELECT count(*) FROM judgments'),
+      judgedTasks: one('SELECT count(DISTINCT task_id) FROM judgments'),
+      judgedSeedsOrRejected: one(`SELECT count(*) FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.source = 'seed' OR t.status <> 'accepted'`),
+      judgeRequests: one(`SELECT count(*) FROM requests WHERE kind = 'judge'`),
+      failedJudgeRequests: one(`SELECT count(*) FROM requests WHERE kind = 'judge' AND status = 'error'`),
+      flaggedHigh: one(`SELECT count(*) FROM judgments WHERE flags_json <> '[]' AND score > 3`),
+      low: one('SELECT count(*) FROM judgments WHERE score <= 3'),
+      attempts: one(`SELECT count(*) FROM request_attempts a JOIN requests r ON r.id = a.request_id WHERE r.kind = 'judge'`),
+      jsonModeRequests: one(`SELECT count(*) FROM requests WHERE kind = 'judge' AND params_json LIKE '%json_object%'`),
+      judgeRuns: one(`SELECT count(*) FROM runs WHERE mode = 'judge'`),
+      integrity: conn.pragma('integrity_check', { simple: true }) as string,
+    };
+  } finally {
+    conn.close();
+  }
+}
+
+describe('judge CLI', () => {
+  it('judges every accepted non-seed task exactly once, retrying ids a reply left out, and scores planted defects low', async () => {
+    const db = copyDb();
+    const r = await runCli(['judge', '--db', db, '--log-format', 'json'], env(sim));
+    expect(r.code, r.stderr).toBe(0);
+    const s = state(db);
+    expect(s.accepted).toBeGreaterThanOrEqual(200);
+    expect(s.judgments).toBe(s.accepted);
+    expect(s.judgedTasks).toBe(s.accepted);
+    expect(s.judgedSeedsOrRejected).toBe(0);
+    // With 30% of replies leaving one out, more requests than ceil(n / 10) were needed.
+    expect(s.judgeRequests).toBeGreaterThan(Math.ceil(s.accepted / 10));
+    expect(s.attempts).toBeGreaterThanOrEqual(s.judgeRequests);
+    expect(s.jsonModeRequests).toBe(s.judgeRequests);
+    expect(s.low).toBeGreaterThan(0);
+    expect(s.flaggedHigh).toBe(0);
+    const summary = JSON.parse(r.stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).pop()!);
+    expect(summary).toMatchObject({ status: 'completed', model: 'gpt-4o-mini', left: 0, judgedNow: s.accepted });
+    expect(summary.retried).toBeGreaterThan(0);
+    expect(summary.costUsd).toBeGreaterThan(0);
+
+    // The same command again has nothing to do; another rubric judges again and adds rows.
+    const again = await runCli(['judge', '--db', db, '--log-format', 'json'], env(sim));
+    expect(again.code).toBe(0);
+    expect(state(db).judgments).toBe(s.accepted);
+    const rubric = writeTemp(tempDir(), 'r.txt', `${fs.readFileSync(path.join('templates', 'judge_rubric.txt'), 'utf8')}\n请认真审核。\n`);
+    expect((await runCli(['judge', '--db', db, '--rubric', rubric, '--tasks-per-request', '20'], env(sim))).code).toBe(0);
+    expect(state(db).judgments).toBe(2 * s.accepted);
+  }, 120_000);
+
+  it('a server without JSON mode: the 400 is stored and the rest goes without response_format', async () => {
+    const db = copyDb();
+    const r = await runCli(['judge', '--db', db, '--log-format', 'json', '--max-requests', '500'], env(noJson));
+    expect(r.code, r.stderr).toBe(0);
+    const s = state(db);
+    expect(s.judgments).toBe(s.accepted);
+    expect(s.failedJudgeRequests).toBeGreaterThanOrEqual(1);
+    expect(s.failedJudgeRequests).toBeLessThanOrEqual(4); // at most one per request already in flight
+    expect(s.jsonModeRequests).toBe(s.failedJudgeRequests);
+  }, 60_000);
+
+  it('kill -9 at random moments, then the same command: every task judged exactly once, counts exact', async () => {
+    const db = copyDb();
+    const args = ['judge', '--db', db, '--concurrency', '2', '--tasks-per-request', '5', '--log-format', 'json'];
+    let rng = 777;
+    const random = () => ((rng = (rng * 48271) % 2147483647) / 2147483647);
+    let kills = 0;
+    let previous = 0;
+    for (let i = 0; i < 4; i++) {
+      const run = startCli(args, env(slow));
+      // Kill once this invocation has stored something (the first request waits for its tokenizer), at a random moment after.
+      await waitFor(() => run.child.exitCode !== null || (fs.existsSync(db) && state(db).judgments > previous), 60_000, 200);
+      await new Promise((r) => setTimeout(r, random() * 1200));
+      run.child.kill('SIGKILL');
+      if ((await run.done).signal === 'SIGKILL') kills++;
+      const s = state(db);
+      expect(s.integrity).toBe('ok');
+      // Exact: one judgment per judged task, and only ever more.
+      expect(s.judgments).toBe(s.judgedTasks);
+      expect(s.judgments).toBeGreaterThanOrEqual(previous);
+      previous = s.judgments;
+    }
+    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(previous).toBeGreaterThan(0);
+    const final = await runCli(args, env(slow));
+    expect(final.code, final.stderr).toBe(0);
+    const s = state(db);
+    expect(s.judgments).toBe(s.accepted);
+    expect(s.judgedTasks).toBe(s.accepted);
+    const summary = JSON.parse(final.stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).pop()!);
+    expect(summary.pendingAtStart).toBe(s.accepted - previous);
+    expect(summary.judgedNow).toBe(s.accepted - previous);
+    // Killed judge runs are resumed, not multiplied.
+    expect(s.judgeRuns).toBe(1);
+  }, 120_000);
+});
+
+describe('judge bad input', () => {
+  it('a rubric missing {{tasks}}: exit 2 with file:line, nothing sent', async () => {
+    const db = copyDb();
+    const rubric = writeTemp(tempDir(), 'bad.txt', '请给任务打分。\n只输出 JSON。\n');
+    const r = await runCli(['judge', '--db', db, '--rubric', rubric], env(sim));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`error: ${rubric}:3: rubric is missing placeholder {{tasks}}`);
+    expect(state(db).judgeRequests).toBe(0);
+  });
+
+  it('an unknown judge model with --max-cost and no price: exit 2', async () => {
+    const db = copyDb();
+    const r = await runCli(['judge', '--db', db, '--model', 'my-local-judge', '--max-cost', '1'], env(sim));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--max-cost needs the price of my-local-judge/);
+    const ok = await runCli(['judge', '--db', db, '--model', 'my-local-judge', '--max-cost', '1', '--price', '0.1,0.2', '--max-requests', '2'], env(sim));
+    expect(ok.code).toBe(3);
+    expect(state(db).judgeRequests).toBe(2);
+  });
+});
