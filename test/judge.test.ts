@@ -155,3 +155,57 @@ describe('judge bad input', () => {
     expect(state(db).judgeRequests).toBe(2);
   });
 });
+
+describe('curated export and stats', () => {
+  it('export --min-score keeps rows at or above the score, leaves unjudged ones out and counts them; stats has judged and meanScore', async () => {
+    const db = copyDb();
+    // Judge part of it first: 6 requests × 20 tasks.
+    expect((await runCli(['judge', '--db', db, '--tasks-per-request', '20', '--max-requests', '6'], env(sim))).code).toBe(3);
+    const conn = new Database(db, { readonly: true });
+    const q = (sql: string) => conn.prepare(sql).pluck().get() as number;
+    const accepted = q(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source <> 'seed'`);
+    const judged = q('SELECT count(*) FROM judgments');
+    const atLeast7 = q('SELECT count(*) FROM judgments WHERE score >= 7');
+    const flaggedTruncated = q(`SELECT count(*) FROM judgments WHERE score >= 7 AND flags_json LIKE '%truncated%'`);
+    const mean = q('SELECT avg(score) FROM judgments');
+    conn.close();
+    expect(judged).toBeGreaterThan(0);
+    expect(judged).toBeLessThan(accepted);
+
+    const stats = JSON.parse((await runCli(['stats', '--db', db, '--json'])).stdout);
+    expect(stats.judged).toBe(judged);
+    expect(stats.meanScore).toBeCloseTo(mean, 2);
+    expect(Object.values(stats.scoreHistogram as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(judged);
+    const text = (await runCli(['stats', '--db', db])).stdout;
+    expect(text).toContain(`judged    ${judged} by gpt-4o-mini`);
+
+    const out = tempDir();
+    const all = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--since', 'all']);
+    expect(all.code, all.stderr).toBe(0);
+    const lines = (dir: string) => fs.readFileSync(path.join(dir, 'train.jsonl'), 'utf8').trim().split('\n').length;
+    expect(lines(all.stdout.trim())).toBe(accepted);
+
+    const curated = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--since', 'all', '--min-score', '7']);
+    expect(curated.code, curated.stderr).toBe(0);
+    expect(lines(curated.stdout.trim())).toBe(atLeast7);
+    const manifest = JSON.parse(fs.readFileSync(path.join(curated.stdout.trim(), 'manifest.json'), 'utf8'));
+    expect(manifest.quality).toMatchObject({
+      judgeModel: 'gpt-4o-mini', minScore: 7, kept: atLeast7,
+      dropped: { belowScore: judged - atLeast7, flagged: 0, unjudged: accepted - judged },
+    });
+    expect(Object.keys(manifest.quality.rubrics)).toHaveLength(1);
+    expect(Object.values(manifest.quality.histogram as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(judged);
+    expect(curated.stderr).toMatch(/judge\s+gpt-4o-mini, score ≥ 7: kept/);
+
+    const dropped = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--since', 'all', '--min-score', '7', '--drop-flags', 'truncated,placeholder']);
+    expect(dropped.code).toBe(0);
+    expect(lines(dropped.stdout.trim())).toBe(atLeast7 - flaggedTruncated);
+
+    const bad = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--drop-flags', 'boring']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--drop-flags: unknown flag "boring"/);
+    const none = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--since', 'all', '--min-score', '7', '--judge-model', 'gpt-4o']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no row passes the judge filter \(judge gpt-4o: 0 below --min-score, 0 with --drop-flags, \d+ not judged/);
+  }, 120_000);
+});

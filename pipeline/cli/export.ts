@@ -8,7 +8,10 @@ import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate, TrainingTemplateError 
 import { TOKENIZERS, type TokenizerName } from '../export/tokens.ts';
 import { LockedError } from '../lock.ts';
 import { Store, StoreError } from '../store/store.ts';
-import { oneOf, positiveInt } from './args.ts';
+import { numberIn, oneOf, positiveInt } from './args.ts';
+import { parseDropFlags, QualityError, type QualityFilter } from '../export/quality.ts';
+import { DEFAULT_JUDGE_MODEL } from '../judge/request.ts';
+import { JudgmentStore } from '../store/judgments.ts';
 import { CliError, EXIT } from './exit.ts';
 import { DEFAULT_DB } from './generate.ts';
 
@@ -30,6 +33,9 @@ interface ExportFlags {
   tokenStats?: boolean;
   template: string;
   system?: string;
+  minScore?: number;
+  judgeModel?: string;
+  dropFlags?: string[];
 }
 
 function since(value: string): 'last' | 'all' | number {
@@ -75,6 +81,10 @@ export function exportCommand(): Command {
     .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
     .option('--template <name|file>', 'training template for prompt-completion records and token counts', DEFAULT_TRAINING_TEMPLATE)
     .option('--system <text>', 'system prompt for sharegpt and messages records')
+    // -- curated export (issue 12) --
+    .option('--min-score <s>', 'keep rows whose latest judgment by --judge-model is at least this (1–10); unjudged rows are left out', numberIn(1, 10))
+    .option('--judge-model <name>', 'judge whose scores count (default: the one of the newest judgment)')
+    .option('--drop-flags <flags>', 'leave out rows the judge flagged with any of these (comma-separated)', list)
     .action(async function (this: Command, flags: ExportFlags) {
       await exportAction(flags, this.getOptionValueSource('template') !== 'default');
     });
@@ -125,6 +135,7 @@ async function exportAction(flags: ExportFlags, templateGiven: boolean): Promise
       tokenizer,
       template,
       system: flags.system ?? null,
+      quality: qualityFilter(flags, store),
       signal: stop.signal,
     });
     report(result, flags);
@@ -132,7 +143,7 @@ async function exportAction(flags: ExportFlags, templateGiven: boolean): Promise
     if (stoppedBy !== undefined) {
       throw new CliError(`export stopped by ${stoppedBy}; nothing was published`, stoppedBy === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
     }
-    if (err instanceof ExportError) throw new CliError(err.message);
+    if (err instanceof ExportError || err instanceof QualityError) throw new CliError(err.message);
     if (err instanceof LockedError) throw new CliError(`another export is writing into ${flags.out}: ${err.message}`, EXIT.locked);
     if (err instanceof StoreError) throw new CliError(err.message, EXIT.failure);
     throw err;
@@ -169,6 +180,12 @@ function report(result: ExportResult, flags: ExportFlags): void {
   err(`  sources     ${top(m.counts.bySource)}`);
   err(`  categories  ${top(m.counts.byCategory)}`);
   if (Object.keys(m.models).length > 0) err(`  models      ${top(m.models)}`);
+  if (m.quality !== undefined) {
+    const q = m.quality;
+    err(`  judge       ${q.judgeModel}` + (q.minScore === null ? '' : `, score ≥ ${q.minScore}`) + (q.dropFlags.length > 0 ? `, dropping ${q.dropFlags.join(',')}` : '') +
+      `: kept ${fmt(q.kept)}, left out ${fmt(q.dropped.belowScore)} below, ${fmt(q.dropped.flagged)} flagged, ${fmt(q.dropped.unjudged)} unjudged`);
+    err(`  scores      ${Object.entries(q.histogram).map(([k, n]) => `${k}:${n}`).join(' ')}`);
+  }
   for (const [name, t] of Object.entries(m.tokens)) {
     err(`  tokens      ${name}: total ${fmt(t.total)}, mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}` +
       (t.maxTokens === null ? '' : `; ${fmt(t.droppedForLength)} rows over ${fmt(t.maxTokens)} left out`));
@@ -191,4 +208,14 @@ function top(counts: Record<string, number>): string {
   const shown = entries.slice(0, 8).map(([k, n]) => `${k === '' ? '(none)' : k} ${fmt(n)}`);
   if (entries.length > 8) shown.push(`… ${entries.length - 8} more`);
   return shown.join(', ');
+}
+
+/** --min-score / --drop-flags → the filter; the judge defaults to the one of the newest judgment. */
+function qualityFilter(flags: ExportFlags, store: Store): QualityFilter | null {
+  if (flags.minScore === undefined && flags.dropFlags === undefined) {
+    if (flags.judgeModel !== undefined) throw new CliError('--judge-model needs --min-score or --drop-flags');
+    return null;
+  }
+  const judgeModel = flags.judgeModel ?? new JudgmentStore(store).latestJudge()?.model ?? DEFAULT_JUDGE_MODEL;
+  return { minScore: flags.minScore ?? null, judgeModel, dropFlags: parseDropFlags(flags.dropFlags ?? []) };
 }

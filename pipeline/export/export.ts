@@ -36,6 +36,7 @@ import { splitOf } from './split.ts';
 import type { TrainingTemplate } from './template.ts';
 import { countChars, loadTokenizer, TokenHistogram, type Tokenizer, type TokenizerName } from './tokens.ts';
 import { JsonlSink } from './writer.ts';
+import { QualityTally, type QualityFilter } from './quality.ts';
 
 /** A problem with what was asked (nothing to export, a selection that would skip rows): bad usage. */
 export class ExportError extends Error {
@@ -62,6 +63,8 @@ export interface ExportOptions {
   system: string | null;
   /** Rows tokenized with llama2 for the tokens-per-character figure. Default 2000; 0 skips it. */
   chineseSample?: number;
+  /** Curated export (issue 12): a minimum judge score and flags to drop; null or absent: every row. */
+  quality?: QualityFilter | null;
   /** Checked between chunks: a stopped export cleans up and throws. */
   signal?: AbortSignal;
   now?: () => Date;
@@ -157,7 +160,11 @@ async function exportLocked(
     }
   }
   const sinceKind: ExportSince = runId === null ? (options.since as 'last' | 'all') : 'run';
-  const query: RowQuery = { selection: options.selection, afterTaskId: after, throughTaskId: through, runId, shuffleSeed: options.shuffleSeed };
+  const quality = options.quality ?? null;
+  const query: RowQuery = {
+    selection: options.selection, afterTaskId: after, throughTaskId: through, runId, shuffleSeed: options.shuffleSeed,
+    judgeModel: quality?.judgeModel ?? null,
+  };
 
   const total = exports.countRows(query);
   if (total === 0) {
@@ -196,8 +203,10 @@ async function exportLocked(
     const chinese = new ChineseTally(llama, total, sampleSize);
     const render: RenderOptions = { template: options.template, system: options.system };
     let dropped = 0;
+    const qualityTally = quality === null ? null : new QualityTally(quality);
 
     for (const row of exports.rows(query)) {
+      if (qualityTally !== null && !qualityTally.keep(row)) continue;
       chinese.offer(row);
       if (counter !== null) {
         const tokens = counter.count(trainingText(options.format, row, render));
@@ -216,6 +225,11 @@ async function exportLocked(
       }
     }
     if (options.signal?.aborted) throw new ExportError('export stopped by a signal');
+    if (qualityTally !== null && qualityTally.manifest().kept === 0) {
+      const q = qualityTally.manifest();
+      throw new ExportError(`no row passes the judge filter (judge ${q.judgeModel}: ${q.dropped.belowScore} below --min-score, ` +
+        `${q.dropped.flagged} with --drop-flags, ${q.dropped.unjudged} not judged; run judge first?)`);
+    }
 
     const files: ManifestFile[] = [];
     for (const [sink, split] of [[train, 'train'], [valid, 'valid']] as const) {
@@ -254,6 +268,7 @@ async function exportLocked(
       trainingTemplate: { name: options.template.name, sha256: options.template.withInput.sha256, noInputSha256: options.template.noInput.sha256 },
       similarity: similarityOf(exports, tally.runIds()),
       tokens,
+      ...(qualityTally === null ? {} : { quality: qualityTally.manifest() }),
       chineseTokens: chinese.result(),
       split: {
         validRatio: options.validRatio,

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ExportedFile, Selection } from '../store/exports.ts';
+import type { QualityManifest } from './quality.ts';
 import type { Format } from './formats.ts';
 import type { TokenizerName, TokenSummary } from './tokens.ts';
 
@@ -78,6 +79,8 @@ export interface Manifest {
   similarity: { thresholds: number[]; byRun: Record<string, number | null> };
   tokens: Partial<Record<TokenizerName, TokenStats>>;
   chineseTokens: ChineseTokenRatio | null;
+  /** Curated exports only (--min-score / --drop-flags): the judge, threshold, what was dropped, scores. */
+  quality?: QualityManifest;
   split: { validRatio: number; rule: string };
   order: string;
   /** The task ids this export covered: the next `--since last` into this folder starts after throughTaskId. */

@@ -23,6 +23,8 @@ export interface RowQuery {
   runId: number | null;
   /** Order by a keyed hash of the row's dedup key instead of by id. */
   shuffleSeed: number | null;
+  /** Join each row's latest judgment by this judge model (curated exports, issue 12). */
+  judgeModel?: string | null;
 }
 
 export interface ExportRow {
@@ -39,6 +41,10 @@ export interface ExportRow {
   model: string | null;
   templateName: string | null;
   templateSha256: string | null;
+  /** The row's latest judgment by `RowQuery.judgeModel`; null when unjudged or no judge asked for. */
+  judgeScore: number | null;
+  judgeFlags: string | null;
+  judgeRubric: string | null;
 }
 
 export type ExportSince = 'last' | 'all' | 'run';
@@ -136,13 +142,23 @@ export class ExportStore {
     const { where, params } = whereClause(query);
     const order = query.shuffleSeed === null ? 't.id' : `${SHUFFLE_FN}(@shuffleSeed, t.dedup_key), t.id`;
     if (query.shuffleSeed !== null) params['shuffleSeed'] = query.shuffleSeed;
+    // -- judge (issue 12): the latest judgment of each row by one judge model --
+    const judged = query.judgeModel !== undefined && query.judgeModel !== null;
+    if (judged) params['judgeModel'] = query.judgeModel!;
+    const judgeJoin = judged
+      ? 'LEFT JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = @judgeModel)'
+      : '';
+    const judgeCols = judged
+      ? 'j.score AS judgeScore, j.flags_json AS judgeFlags, j.rubric_sha256 AS judgeRubric'
+      : 'NULL AS judgeScore, NULL AS judgeFlags, NULL AS judgeRubric';
     return this
       .sql(
         `SELECT t.id, t.source, t.run_id AS runId, t.instruction, t.input, t.output, t.category, t.dedup_key AS key,
-           r.model AS model, tp.name AS templateName, tp.sha256 AS templateSha256
+           r.model AS model, tp.name AS templateName, tp.sha256 AS templateSha256, ${judgeCols}
          FROM tasks t
          LEFT JOIN requests r ON r.id = t.request_id
          LEFT JOIN templates tp ON tp.id = r.template_id
+         ${judgeJoin}
          WHERE ${where}
          ORDER BY ${order}`,
       )
