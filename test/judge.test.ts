@@ -209,3 +209,56 @@ describe('curated export and stats', () => {
     expect(none.stderr).toMatch(/no row passes the judge filter \(judge gpt-4o: 0 below --min-score, 0 with --drop-flags, \d+ not judged/);
   }, 120_000);
 });
+
+describe('generate --judge-model', () => {
+  it('judges each reply\'s accepted tasks as they come, under the same run and --max-cost; examples only from well-judged tasks', async () => {
+    const clean = await startSimulator({ port: 0, seed: 44, judgeFaults: { omit: 0, repeat: 0.1, extra: 0.1 } });
+    try {
+      const db = path.join(tempDir(), 'inline.db');
+      const r = await runCli(['generate', '--n', '120', '--db', db, '--judge-model', 'gpt-4o-mini', '--concurrency', '1', '--log-format', 'json',
+        '--max-cost', '5'], env(clean));
+      expect(r.code, r.stderr).toBe(0);
+      const conn = new Database(db, { readonly: true });
+      try {
+        const q = (sql: string) => conn.prepare(sql).pluck().get() as number;
+        const accepted = q(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`);
+        expect(accepted).toBe(120);
+        expect(q('SELECT count(*) FROM judgments')).toBe(accepted);
+        expect(q(`SELECT count(DISTINCT run_id) FROM requests`)).toBe(1);
+        expect(q(`SELECT count(*) FROM runs WHERE mode = 'judge'`)).toBe(0);
+        const judgeCost = q(`SELECT sum(cost_usd) FROM requests WHERE kind = 'judge'`);
+        expect(judgeCost).toBeGreaterThan(0);
+        const summary = JSON.parse(r.stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).pop()!);
+        expect(summary.costUsd).toBeCloseTo(q('SELECT sum(cost_usd) FROM requests'), 4);
+
+        // With one request at a time, every generation prompt after the first judged reply drew examples from tasks scored ≥ 7.
+        const firstJudge = q(`SELECT min(id) FROM requests WHERE kind = 'judge'`);
+        const prompts = (conn.prepare(`SELECT messages_json FROM requests WHERE kind = 'generate' AND id > ?`).pluck().all(firstJudge) as string[]).join('\n');
+        const low = conn.prepare(`SELECT t.instruction FROM tasks t JOIN judgments j ON j.task_id = t.id WHERE j.score < 7`).pluck().all() as string[];
+        const high = conn.prepare(`SELECT t.instruction FROM tasks t JOIN judgments j ON j.task_id = t.id WHERE j.score >= 7`).pluck().all() as string[];
+        expect(low.length).toBeGreaterThan(0);
+        expect(low.filter((i) => prompts.includes(JSON.stringify(i).slice(1, -1)))).toEqual([]);
+        expect(high.filter((i) => prompts.includes(JSON.stringify(i).slice(1, -1))).length).toBeGreaterThan(3);
+      } finally {
+        conn.close();
+      }
+
+      // A small --max-cost covers generation and judging together: exit 3, never above the cap.
+      const capped = path.join(tempDir(), 'capped.db');
+      const c = await runCli(['generate', '--n', '5000', '--db', capped, '--judge-model', 'gpt-4o-mini', '--max-cost', '0.02', '--log-format', 'json'], env(clean));
+      expect(c.code, c.stderr).toBe(3);
+      const cc = new Database(capped, { readonly: true });
+      const spent = cc.prepare('SELECT sum(cost_usd) FROM requests').pluck().get() as number;
+      const judged = cc.prepare('SELECT count(*) FROM judgments').pluck().get() as number;
+      cc.close();
+      expect(spent).toBeLessThanOrEqual(0.02);
+      expect(judged).toBeGreaterThan(0);
+
+      const noPrice = await runCli(['generate', '--n', '5', '--db', capped, '--judge-model', 'my-judge', '--max-cost', '1'], env(clean));
+      expect(noPrice.code).toBe(2);
+      expect(noPrice.stderr).toMatch(/--max-cost needs the price of the judge my-judge/);
+    } finally {
+      await clean.close();
+    }
+  }, 180_000);
+});

@@ -1,7 +1,7 @@
 /** `export`: accepted tasks → training JSONL, a manifest and `LATEST`, for trainers and orchestrators. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeSelection, ExportError, normalizeSelection, runExport, type ExportResult } from '../export/export.ts';
 import { FORMATS, type Format } from '../export/formats.ts';
 import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate, TrainingTemplateError } from '../export/template.ts';
@@ -11,6 +11,7 @@ import { Store, StoreError } from '../store/store.ts';
 import { numberIn, oneOf, positiveInt } from './args.ts';
 import { parseDropFlags, QualityError, type QualityFilter } from '../export/quality.ts';
 import { DEFAULT_JUDGE_MODEL } from '../judge/request.ts';
+import { DEFAULT_MIN_SCORE } from '../judge/examples.ts';
 import { JudgmentStore } from '../store/judgments.ts';
 import { CliError, EXIT } from './exit.ts';
 import { DEFAULT_DB } from './generate.ts';
@@ -82,7 +83,8 @@ export function exportCommand(): Command {
     .option('--template <name|file>', 'training template for prompt-completion records and token counts', DEFAULT_TRAINING_TEMPLATE)
     .option('--system <text>', 'system prompt for sharegpt and messages records')
     // -- curated export (issue 12) --
-    .option('--min-score <s>', 'keep rows whose latest judgment by --judge-model is at least this (1–10); unjudged rows are left out', numberIn(1, 10))
+    .addOption(new Option('--min-score [s]', `keep rows whose latest judgment by --judge-model is at least this (1–10; ${DEFAULT_MIN_SCORE} without a value); unjudged rows are left out`)
+      .preset(String(DEFAULT_MIN_SCORE)).argParser(numberIn(1, 10)))
     .option('--judge-model <name>', 'judge whose scores count (default: the one of the newest judgment)')
     .option('--drop-flags <flags>', 'leave out rows the judge flagged with any of these (comma-separated)', list)
     .action(async function (this: Command, flags: ExportFlags) {

@@ -19,6 +19,11 @@ import { BatchStore } from '../store/batches.ts';
 import { Store, StoreError } from '../store/store.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
+import { DEFAULT_MIN_SCORE } from '../judge/examples.ts';
+import { createInlineJudge, type InlineJudgeOptions } from '../judge/inline.ts';
+import { DEFAULT_JUDGE_TASKS_PER_REQUEST } from '../judge/request.ts';
+import { JudgeError, loadRubric } from '../judge/rubric.ts';
+import { resolveModelPrice } from './price.ts';
 import { createReporter, type LogFormat, type Reporter } from './progress.ts';
 
 export const DEFAULT_DB = 'data/pipeline.db';
@@ -60,6 +65,12 @@ export interface GenerateFlags {
   price?: Price;
   /** Batch API: one step per invocation (submit, or collect and submit the next). */
   batch?: boolean;
+  // -- judge (issue 12) --
+  /** Judge each reply's accepted tasks with this model as they come (same --max-cost). */
+  judgeModel?: string;
+  judgeTasksPerRequest?: number;
+  /** Machine examples only from tasks judged at least this (once there are judged tasks). */
+  examplesMinScore?: number;
 }
 
 /** The defaults of generate's flags (all but --n): commander's, and what `demo` starts from. */
@@ -105,6 +116,9 @@ export function generateCommand(): Command {
     .option('--prices <file>', 'JSON price table {"model": {"input": USD/1M, "output": USD/1M}} over the built-in one')
     .option('--price <in,out>', 'this model\'s price in USD per 1M prompt and completion tokens, e.g. 0.15,0.60', priceFlag)
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next', D.batch)
+    .option('--judge-model <name>', 'judge each reply\'s accepted tasks with this model as they come (spending counts against --max-cost)')
+    .option('--judge-tasks-per-request <k>', 'tasks per judge request', numberIn(1, 50), DEFAULT_JUDGE_TASKS_PER_REQUEST)
+    .option('--examples-min-score <s>', 'once tasks are judged, show as examples only tasks judged at least this', numberIn(1, 10), DEFAULT_MIN_SCORE)
     .action(async (count: number | undefined, given: Omit<GenerateFlags, 'mode'> & { mode: GenerationMode | 'batch' }) => {
       // `--mode batch` is another spelling of --batch; the prompts stay self-instruct.
       const flags: GenerateFlags = given.mode === 'batch' ? { ...given, mode: 'self-instruct', batch: true } : { ...given, mode: given.mode };
@@ -184,6 +198,7 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
   if (flags.maxCost !== undefined && price === undefined) {
     throw new CliError(`--max-cost needs the price of ${flags.model}, which is not in the built-in table: give --price INPUT,OUTPUT (USD per 1M tokens) or --prices FILE`);
   }
+  const judgeSetup = inlineJudgeSetup(flags);
 
   const reporter = createReporter({ format: flags.logFormat, quiet: flags.quiet, logFile: flags.logFile });
   let lock: Lock | undefined;
@@ -252,8 +267,14 @@ export async function runGenerate(flags: GenerateFlags & { n: number }, env: Nod
           api: createBatchApi({ apiKey, baseURL, maxRetries: flags.retries }),
         })
         : await runOnline(
-          { ...common, concurrency: flags.concurrency, maxConsecutiveFailures: 20, drainTimeoutMs: flags.drainTimeout * 1000 },
-          { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) },
+          {
+            ...common, concurrency: flags.concurrency, maxConsecutiveFailures: 20, drainTimeoutMs: flags.drainTimeout * 1000,
+            machineExamples: { judgeModel: flags.judgeModel ?? null, minScore: flags.examplesMinScore ?? DEFAULT_MIN_SCORE },
+          },
+          {
+            store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e),
+            ...(judgeSetup === undefined ? {} : { judgeReply: createInlineJudge(judgeSetup, { store, llm }).judgeReply }),
+          },
         );
       reporter.summary(summary, flags.db);
       if (summary.stopMessage !== undefined) reporter.warn(`run ${summary.runId} stopped: ${summary.stopMessage}`);
@@ -300,4 +321,22 @@ function checkDbDirectory(db: string): void {
   } catch {
     throw new CliError(`--db ${db}: directory ${dir} is not writable`);
   }
+}
+
+/** generate --judge-model: the judge's rubric and price, checked before anything runs (issue 12). */
+function inlineJudgeSetup(flags: GenerateFlags): InlineJudgeOptions | undefined {
+  if (flags.judgeModel === undefined) return undefined;
+  if (flags.batch) throw new CliError('--judge-model judges online replies; with --batch, run judge --batch after the batch is collected');
+  let rubric;
+  try {
+    rubric = loadRubric();
+  } catch (err) {
+    if (err instanceof JudgeError) throw new CliError(err.message);
+    throw err;
+  }
+  const price = resolveModelPrice(flags.judgeModel, { prices: flags.prices });
+  if (flags.maxCost !== undefined && price === undefined) {
+    throw new CliError(`--max-cost needs the price of the judge ${flags.judgeModel}, which is not in the built-in table: give --prices FILE`);
+  }
+  return { model: flags.judgeModel, rubric, price, tasksPerRequest: flags.judgeTasksPerRequest, minScore: flags.examplesMinScore };
 }

@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { judge, JudgeFailed, JUDGE_DEFAULTS, type JudgeSummary } from '../judge/run.ts';
 import { JudgeError, loadRubric, DEFAULT_RUBRIC_FILE } from '../judge/rubric.ts';
 import { createLlmClient, redact } from '../llm.ts';
-import { DEFAULT_PRICES, loadPriceFile, parsePriceFlag, PriceError, priceFor, type Price } from '../llm/cost.ts';
+import { parsePriceFlag, type Price } from '../llm/cost.ts';
+import { resolveModelPrice } from './price.ts';
 import { acquireLock, LockedError, type Lock } from '../lock.ts';
 import { Store, StoreError } from '../store/store.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from './args.ts';
@@ -81,17 +82,6 @@ function priceFlag(value: string): Price {
     return parsePriceFlag(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-/** --price, else --prices over the built-in table; undefined when nobody knows the model's price. */
-export function resolveModelPrice(model: string, flags: { price?: Price | undefined; prices?: string | undefined }): Price | undefined {
-  if (flags.price !== undefined) return flags.price;
-  try {
-    return priceFor(model, flags.prices === undefined ? DEFAULT_PRICES : { ...DEFAULT_PRICES, ...loadPriceFile(flags.prices) });
-  } catch (err) {
-    if (err instanceof PriceError) throw new CliError(err.message);
-    throw err;
   }
 }
 

@@ -151,3 +151,18 @@ export class JudgmentStore {
     ).get(...(runId === undefined ? [kind] : [kind, runId])) as JudgeSpending;
   }
 }
+
+/** Machine examples for the self-instruct prompt: accepted generated tasks whose latest judgment by `model` is ≥ `minScore`. */
+export function sampleJudgedAtLeast(store: Store, model: string, minScore: number, limit: number): { id: number; instruction: string; input: string; output: string; category: string | null }[] {
+  return store.sql(
+    `SELECT t.id, t.instruction, t.input, t.output, t.category FROM tasks t
+     JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = ?)
+     WHERE t.source = 'generated' AND t.status = 'accepted' AND j.score >= ?
+     ORDER BY random() LIMIT ?`,
+  ).all(model, minScore, limit) as { id: number; instruction: string; input: string; output: string; category: string | null }[];
+}
+
+/** Ids of the accepted tasks one request brought. */
+export function acceptedTaskIdsOfRequest(store: Store, requestId: number): number[] {
+  return store.sql(`SELECT id FROM tasks WHERE request_id = ? AND status = 'accepted' ORDER BY id`).pluck().all(requestId) as number[];
+}
