@@ -262,3 +262,32 @@ describe('generate --judge-model', () => {
     }
   }, 180_000);
 });
+
+describe('judge --batch', () => {
+  it('submits, polls and collects batches until every task is judged once; unmatched tasks go in the next batch; batch prices', async () => {
+    const db = copyDb();
+    const statuses: string[] = [];
+    for (let i = 0; i < 25 && statuses.at(-1) !== 'completed'; i++) {
+      const r = await runCli(['judge', '--db', db, '--batch', '--log-format', 'json', '--tasks-per-request', '20'], env(sim));
+      expect(r.code, r.stderr).toBe(0);
+      statuses.push(JSON.parse(r.stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).pop()!).status);
+    }
+    expect(statuses.at(-1)).toBe('completed');
+    expect(statuses.filter((s) => s === 'waiting').length).toBeGreaterThanOrEqual(3);
+    const s = state(db);
+    expect(s.judgments).toBe(s.accepted);
+    expect(s.judgedTasks).toBe(s.accepted);
+    const conn = new Database(db, { readonly: true });
+    try {
+      const rows = conn.prepare(`SELECT prompt_tokens AS p, completion_tokens AS c, cost_usd AS cost FROM requests WHERE kind = 'judge' AND status = 'ok'`).all() as { p: number; c: number; cost: number }[];
+      expect(rows.length).toBeGreaterThan(0);
+      // gpt-4o-mini at batch prices: half of 0.15 / 0.60 per 1M.
+      for (const r of rows) expect(r.cost).toBeCloseTo((r.p * 0.075 + r.c * 0.3) / 1e6, 10);
+      expect(conn.prepare(`SELECT count(*) FROM requests WHERE kind = 'judge' AND batch_id IS NULL`).pluck().get()).toBe(0);
+      // With replies leaving ids out, more than one batch was needed.
+      expect(conn.prepare(`SELECT count(*) FROM batches`).pluck().get()).toBeGreaterThan(1);
+    } finally {
+      conn.close();
+    }
+  }, 180_000);
+});

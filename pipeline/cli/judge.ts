@@ -1,6 +1,8 @@
 /** `judge`: flags → `judge()` (or one batch step), with the DB lock, signals, progress and a summary. */
 import { Command, InvalidArgumentError } from 'commander';
 import { judge, JudgeFailed, JUDGE_DEFAULTS, type JudgeSummary } from '../judge/run.ts';
+import { judgeBatchStep } from '../judge/batch.ts';
+import { createBatchApi } from '../llm/batch-api.ts';
 import { JudgeError, loadRubric, DEFAULT_RUBRIC_FILE } from '../judge/rubric.ts';
 import { createLlmClient, redact } from '../llm.ts';
 import { parsePriceFlag, type Price } from '../llm/cost.ts';
@@ -153,8 +155,9 @@ async function runJudge(flags: JudgeFlags, env: NodeJS.ProcessEnv): Promise<Judg
       drainTimeoutMs: flags.drainTimeout * 1000, runOptions: { ...runFlags, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
     };
     try {
-      if (flags.batch) throw new CliError('judge --batch is not built yet');
-      const summary = await judge(options, { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) });
+      const summary = flags.batch
+        ? await judgeBatchStep(options, { store, api: createBatchApi({ apiKey, baseURL, maxRetries: flags.retries }), signal: stop.signal, log: (m, f) => reporter.info(m, f) })
+        : await judge(options, { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) });
       reporter.close();
       printSummary(summary, flags.db, json);
       return summary;
@@ -186,6 +189,7 @@ function printSummary(s: JudgeSummary, db: string, json: boolean): void {
     `judge ${s.model}, rubric ${s.rubricSha256.slice(0, 12)}: ${s.scores.judged} judged, mean ${s.scores.meanScore ?? '-'}, histogram ${hist}`,
     `requests ${s.requests} (${s.failedRequests} failed), tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, $${s.costUsd.toFixed(4)} ($${s.runCostUsd.toFixed(4)} this judge run), ${s.seconds.toFixed(1)} s`,
     ...(s.stopMessage ? [`stopped: ${s.stopMessage}`] : []),
+    ...(s.openBatch ? [`batch ${s.openBatch.providerBatchId ?? s.openBatch.id} is ${s.openBatch.status}: run the same command again later to collect it`] : []),
     `database ${db}`,
   ].join('\n') + '\n');
 }

@@ -37,6 +37,20 @@ export function isJsonModeUnsupported(error: LlmError): boolean {
   return error.kind === 'bad_request' && /response_format|json_object|json[ _]mode/i.test(error.message);
 }
 
+/** The parameters of a judge request for `count` tasks (online and batch alike). */
+export function judgeParams(setup: Pick<JudgeRequestSetup, 'model' | 'temperature' | 'maxTokensPerTask'>, count: number, jsonMode: boolean): ChatParams {
+  return {
+    model: setup.model, temperature: setup.temperature ?? 0, top_p: 1,
+    max_tokens: count * (setup.maxTokensPerTask ?? 120) + 200,
+    ...(jsonMode ? { response_format: { type: 'json_object' } as const } : {}),
+  };
+}
+
+/** The prompt for these tasks, under ids 1..K in order. */
+export function judgeMessages(rubric: Rubric, tasks: readonly TaskToJudge[]): ChatMessage[] {
+  return buildJudgeMessages(rubric, tasks.map((t, i) => ({ id: i + 1, instruction: t.instruction, input: t.input, output: t.output })));
+}
+
 export class JudgeRequester {
   readonly key: JudgeKey;
   private readonly judgments: JudgmentStore;
@@ -58,15 +72,11 @@ export class JudgeRequester {
   }
 
   params(count: number): ChatParams {
-    return {
-      model: this.setup.model, temperature: this.setup.temperature ?? 0, top_p: 1,
-      max_tokens: count * (this.setup.maxTokensPerTask ?? 120) + 200,
-      ...(this.jsonMode ? { response_format: { type: 'json_object' } as const } : {}),
-    };
+    return judgeParams(this.setup, count, this.jsonMode);
   }
 
   messages(tasks: readonly TaskToJudge[]): ChatMessage[] {
-    return buildJudgeMessages(this.setup.rubric, tasks.map((t, i) => ({ id: i + 1, instruction: t.instruction, input: t.input, output: t.output })));
+    return judgeMessages(this.setup.rubric, tasks);
   }
 
   /** Worst-case USD of a request (prompt estimate + all of max_tokens). */

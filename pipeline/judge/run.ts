@@ -58,7 +58,8 @@ export interface JudgeDeps {
 
 export interface JudgeSummary {
   runId: number;
-  status: 'completed' | 'interrupted' | 'failed';
+  /** 'waiting': --batch, a batch is out; run again later to collect it. */
+  status: 'completed' | 'interrupted' | 'failed' | 'waiting';
   model: string;
   rubricSha256: string;
   /** Tasks pending when this invocation started. */
@@ -80,6 +81,8 @@ export interface JudgeSummary {
   stopReason?: 'signal' | 'unmatched' | BudgetStop['reason'];
   stopMessage?: string;
   error?: string;
+  /** --batch: the batch still out. */
+  openBatch?: { id: number; providerBatchId: string | null; status: string };
 }
 
 export class JudgeFailed extends Error {
@@ -224,7 +227,7 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
 }
 
 /** The latest judge run when unfinished (its budget spans invocations), else a new one. */
-function judgeRun(store: Store, judgments: JudgmentStore, run: { target: number; model: string; options: Record<string, unknown> }): number {
+export function judgeRun(store: Store, judgments: JudgmentStore, run: { target: number; model: string; options: Record<string, unknown> }): number {
   const latest = judgments.latestJudgeRun();
   const row = { ...run, mode: 'judge' };
   if (latest !== undefined && latest.status !== 'completed') {

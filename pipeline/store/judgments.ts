@@ -166,3 +166,26 @@ export function sampleJudgedAtLeast(store: Store, model: string, minScore: numbe
 export function acceptedTaskIdsOfRequest(store: Store, requestId: number): number[] {
   return store.sql(`SELECT id FROM tasks WHERE request_id = ? AND status = 'accepted' ORDER BY id`).pluck().all(requestId) as number[];
 }
+
+/** A judge batch line's task ids (prompt id k → ids[k - 1]); set in the transaction that creates the batch. */
+export function setBatchLineTasks(store: Store, batchRequestId: number, taskIds: readonly number[]): void {
+  store.sql('UPDATE batch_requests SET judge_task_ids = ? WHERE id = ?').run(JSON.stringify(taskIds), batchRequestId);
+}
+
+export function batchLineTasks(store: Store, batchRequestId: number): number[] {
+  const json = store.sql('SELECT judge_task_ids FROM batch_requests WHERE id = ?').pluck().get(batchRequestId) as string | null | undefined;
+  if (json === null || json === undefined) return [];
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) ? v.filter((x): x is number => Number.isSafeInteger(x)) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Whether a judge request of this run was refused for asking for response_format (the next batch goes without). */
+export function jsonModeRefused(store: Store, runId: number): boolean {
+  return store.sql(
+    `SELECT 1 FROM requests WHERE run_id = ? AND kind = 'judge' AND status = 'error' AND (error LIKE '%response_format%' OR error LIKE '%json_object%') LIMIT 1`,
+  ).get(runId) !== undefined;
+}

@@ -195,6 +195,9 @@ export const MIGRATIONS: readonly Migration[] = [
         UNIQUE (task_id, judge_model, rubric_sha256)
       );
       CREATE INDEX judgments_judge ON judgments(judge_model, rubric_sha256, task_id);
+
+      -- A judge batch line's tasks, in prompt id order (id k is the k-th): the body sent must hold only API fields.
+      ALTER TABLE batch_requests ADD COLUMN judge_task_ids TEXT;
     `,
   },
 ];
