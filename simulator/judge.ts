@@ -135,17 +135,19 @@ const GOOD_REASONS = ['回答正确，表达清楚。', '内容完整，语言�
 interface Item {
   id: number;
   score: number;
-  sub_scores: { clarity: number; correctness: number; helpfulness: number; fluency: number };
+  /** [clarity, correctness, helpfulness, fluency], as the rubric asks; some replies spell them out instead. */
+  sub: number[] | { clarity: number; correctness: number; helpfulness: number; fluency: number };
   flags: string[];
   reason: string;
 }
 
 /** A judge reply for the prompt: JSON in the shapes real judges write (a JSON object in JSON mode). */
 export function judgeReply(prompt: string, jsonMode: boolean, defects: DefectPlanter, rng: Rng, faults: JudgeFaults): string {
-  const items: Item[] = judgeTasks(prompt).map((t) => scoreTask(t, defects, rng));
+  const named = rng.chance(0.15); // a judge that spells the sub-scores out
+  const items: Item[] = judgeTasks(prompt).map((t) => scoreTask(t, defects, rng, named));
   if (items.length > 1 && rng.chance(faults.omit)) items.splice(rng.int(items.length), 1);
   if (items.length > 0 && rng.chance(faults.repeat)) items.push({ ...rng.pick(items), score: 1 + rng.int(10) });
-  if (rng.chance(faults.extra)) items.push({ ...scoreTask({ id: 0, instruction: '', input: '', output: '' }, defects, rng), id: 900 + rng.int(99) });
+  if (rng.chance(faults.extra)) items.push({ ...scoreTask({ id: 0, instruction: '', input: '', output: '' }, defects, rng, named), id: 900 + rng.int(99) });
   const wrapped = { [rng.pick(['results', 'results', 'judgments', 'scores'])]: items };
   if (jsonMode) return rng.chance(0.7) ? JSON.stringify(wrapped) : JSON.stringify(wrapped, null, 2);
   const r = rng.next();
@@ -159,18 +161,20 @@ export function judgeReply(prompt: string, jsonMode: boolean, defects: DefectPla
   const r2 = rng.next();
   if (r2 < 0.4) return text.replace(/\n\]$/, ',\n]').replace(/"reason": "([^"]*)"\n/g, '"reason": "$1",\n');
   if (r2 < 0.7) return text.replace(/"([a-z_]+)":/g, '$1:');
-  return text.replace(/"(id|score|flags|reason|sub_scores|clarity|correctness|helpfulness|fluency)":/g, "'$1':");
+  return text.replace(/"(id|score|flags|reason|sub|clarity|correctness|helpfulness|fluency)":/g, "'$1':");
 }
 
-function scoreTask(t: JudgeTaskText, defects: DefectPlanter, rng: Rng): Item {
+function scoreTask(t: JudgeTaskText, defects: DefectPlanter, rng: Rng, named: boolean): Item {
   const defect = t.output === '' ? undefined : defects.defectOf(t.output);
+  const shape = (s: [number, number, number, number]): Item['sub'] =>
+    named ? { clarity: s[0], correctness: s[1], helpfulness: s[2], fluency: s[3] } : s;
   if (defect !== undefined) {
     const score = 1 + rng.int(3);
-    const sub = { clarity: 6 + rng.int(4), correctness: defect === 'wrong' ? 1 + rng.int(2) : 2 + rng.int(3), helpfulness: 1 + rng.int(3), fluency: 5 + rng.int(4) };
-    return { id: t.id, score, sub_scores: sub, flags: FLAG_OF[defect], reason: rng.pick(REASON_OF[defect]) };
+    const sub: [number, number, number, number] = [6 + rng.int(4), defect === 'wrong' ? 1 + rng.int(2) : 2 + rng.int(3), 1 + rng.int(3), 5 + rng.int(4)];
+    return { id: t.id, score, sub: shape(sub), flags: FLAG_OF[defect], reason: rng.pick(REASON_OF[defect]) };
   }
   // Made-up "good" scores, mostly 7–9: not a judgement of the text.
   const score = Math.min(10, Math.max(5, Math.round(8 + (rng.next() + rng.next() + rng.next() - 1.5) * 2)));
   const near = (): number => Math.min(10, Math.max(1, score + rng.int(3) - 1));
-  return { id: t.id, score, sub_scores: { clarity: near(), correctness: near(), helpfulness: near(), fluency: near() }, flags: [], reason: rng.pick(GOOD_REASONS) };
+  return { id: t.id, score, sub: shape([near(), near(), near(), near()]), flags: [], reason: rng.pick(GOOD_REASONS) };
 }

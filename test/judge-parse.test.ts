@@ -20,6 +20,11 @@ describe('parseJudgeReply shapes', () => {
     expect(r.judged.get(2)!.flags).toEqual(['factual_error', 'truncated']);
   });
 
+  it('reads the rubric\'s compact sub-scores [clarity, correctness, helpfulness, fluency]', () => {
+    const r = parseJudgeReply('{"results":[{"id":1,"score":3,"sub":[9,2,"3",0],"flags":["factual_error"],"reason":"计算错误。"}]}', [1]);
+    expect(r.judged.get(1)).toEqual({ score: 3, subScores: { clarity: 9, correctness: 2, helpfulness: 3 }, flags: ['factual_error'], reason: '计算错误。' });
+  });
+
   it('reads a bare array, a fenced block with chatter, and an object keyed by id', () => {
     const arr = JSON.stringify([item(1, 7), item(2, 6), item(3, 5)]);
     expect([...parseJudgeReply(arr, ids).judged.keys()]).toEqual([1, 2, 3]);

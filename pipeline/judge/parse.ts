@@ -51,7 +51,7 @@ export function isJudgeFlag(s: string): s is JudgeFlag {
 
 const ID_KEYS = ['id', 'task_id', 'taskid', 'task', 'index', 'no', '编号', '序号', '任务'];
 const SCORE_KEYS = ['score', 'overall', 'overall_score', 'total', 'rating', '总分', '评分', '分数', '得分'];
-const SUB_KEYS = ['sub_scores', 'subscores', 'sub_score', 'scores', 'details', 'dimensions', '分项', '分项得分'];
+const SUB_KEYS = ['sub', 'sub_scores', 'subscores', 'sub_score', 'scores', 'details', 'dimensions', '分项', '分项得分'];
 const FLAG_KEYS = ['flags', 'flag', 'issues', 'problems', '标记', '问题'];
 const REASON_KEYS = ['reason', 'reasons', 'explanation', 'comment', 'rationale', '理由', '原因', '说明'];
 const SUB_ALIASES: Record<string, SubScore> = {
@@ -337,7 +337,13 @@ function toJudgment(record: Record<string, unknown>, problems: string[]): Judgme
   const subScores: Judgment['subScores'] = {};
   const sub = pick(record, SUB_KEYS);
   const subSources: Record<string, unknown>[] = [record];
-  if (sub !== null && typeof sub === 'object' && !Array.isArray(sub)) subSources.unshift(sub as Record<string, unknown>);
+  if (Array.isArray(sub)) {
+    // The rubric's compact form: [clarity, correctness, helpfulness, fluency].
+    sub.slice(0, SUB_SCORES.length).forEach((v, i) => {
+      const n = scoreOf(v);
+      if (n !== undefined) subScores[SUB_SCORES[i]!] = n;
+    });
+  } else if (sub !== null && typeof sub === 'object') subSources.unshift(sub as Record<string, unknown>);
   for (const source of subSources) {
     for (const [k, v] of Object.entries(source)) {
       const name = SUB_ALIASES[k.trim().toLowerCase()];

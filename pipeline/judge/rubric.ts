@@ -33,14 +33,14 @@ const PLACEHOLDER = /\{\{\s*([a-z_]+)\s*\}\}/g;
 
 /** What each flag means, as the rubric lists it. */
 const FLAG_MEANINGS: Record<JudgeFlag, string> = {
-  needs_non_text: '指令需要图片、音频、视频、文件、链接或现实中的操作，纯文字无法完成',
-  factual_error: '回答中有事实、数字、计算或代码错误',
-  ignores_input: '回答没有针对给出的输入（例如翻译的不是给出的原文，总结的不是给出的段落）',
-  refusal: '回答拒绝完成任务，或者只说自己做不到',
-  unsafe: '内容有害、违法、歧视或侵犯隐私',
-  placeholder: '回答里有“此处省略”“待补充”“[在此填写]”之类的占位内容',
-  truncated: '回答在中途断掉，没有写完',
-  wrong_language: '没有按要求使用中文（或指令要求的语言）作答',
+  needs_non_text: '需要图片、音频、文件、链接或现实操作',
+  factual_error: '有事实、数字、计算或代码错误',
+  ignores_input: '没有针对给出的输入作答',
+  refusal: '拒绝作答',
+  unsafe: '内容有害、违法或歧视',
+  placeholder: '有占位内容',
+  truncated: '回答中途断掉',
+  wrong_language: '没有用要求的语言作答',
 };
 
 export function loadRubric(file: string = DEFAULT_RUBRIC_FILE): Rubric {
@@ -89,7 +89,7 @@ export function buildJudgeMessages(rubric: Rubric, items: readonly JudgeItem[]):
   const values: Record<string, string> = {
     tasks: renderTasks(items),
     count: String(items.length),
-    flags: JUDGE_FLAGS.map((f) => `- ${f}：${FLAG_MEANINGS[f]}`).join('\n'),
+    flags: JUDGE_FLAGS.map((f) => `${f}（${FLAG_MEANINGS[f]}）`).join('；'),
   };
   // One pass, so text inside a task that looks like a placeholder is never expanded.
   const content = rubric.content.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '');
