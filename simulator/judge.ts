@@ -18,7 +18,12 @@ export type DefectKind = 'wrong' | 'truncated' | 'placeholder';
 export const DEFECT_KINDS: readonly DefectKind[] = ['wrong', 'truncated', 'placeholder'];
 
 const PLACEHOLDERS = [
-  '（此处省略具体内容）', '【待补充】', '[在此填写答案]', '答案：略。', '这里是回答的内容，请根据实际情况补充。', '……（内容待完善）',
+  '（此处省略具体内容）',
+  '【待补充】',
+  '[在此填写答案]',
+  '答案：略。',
+  '这里是回答的内容，请根据实际情况补充。',
+  '……（内容待完善）',
 ];
 const PLACEHOLDER_TEXT = /此处省略|待补充|\[在此填写|答案：略|请根据实际情况补充|内容待完善/;
 
@@ -31,7 +36,11 @@ export class DefectPlanter {
   private readonly planted = new Map<string, DefectKind>();
   readonly counts: Record<DefectKind, number> = { wrong: 0, truncated: 0, placeholder: 0 };
 
-  constructor(private readonly rng: Rng, private readonly rate: number, private readonly other: () => SimTask) {}
+  constructor(
+    private readonly rng: Rng,
+    private readonly rate: number,
+    private readonly other: () => SimTask,
+  ) {}
 
   /** The task, or (with probability `rate`) a spoiled copy, remembered for the judge. */
   maybeSpoil(task: SimTask): SimTask {
@@ -130,7 +139,13 @@ const REASON_OF: Record<DefectKind, string[]> = {
   truncated: ['回答在中途断掉，没有写完。', '回答不完整，结尾被截断。'],
   placeholder: ['回答只有占位内容，没有真正作答。', '回答用“待补充”之类的话敷衍。'],
 };
-const GOOD_REASONS = ['回答正确，表达清楚。', '内容完整，语言通顺。', '基本正确，但可以更具体一些。', '回答切题，条理清晰。', '正确但略显简略。'];
+const GOOD_REASONS = [
+  '回答正确，表达清楚。',
+  '内容完整，语言通顺。',
+  '基本正确，但可以更具体一些。',
+  '回答切题，条理清晰。',
+  '正确但略显简略。',
+];
 
 interface Item {
   id: number;
@@ -147,14 +162,17 @@ export function judgeReply(prompt: string, jsonMode: boolean, defects: DefectPla
   const items: Item[] = judgeTasks(prompt).map((t) => scoreTask(t, defects, rng, named));
   if (items.length > 1 && rng.chance(faults.omit)) items.splice(rng.int(items.length), 1);
   if (items.length > 0 && rng.chance(faults.repeat)) items.push({ ...rng.pick(items), score: 1 + rng.int(10) });
-  if (rng.chance(faults.extra)) items.push({ ...scoreTask({ id: 0, instruction: '', input: '', output: '' }, defects, rng, named), id: 900 + rng.int(99) });
+  if (rng.chance(faults.extra))
+    items.push({ ...scoreTask({ id: 0, instruction: '', input: '', output: '' }, defects, rng, named), id: 900 + rng.int(99) });
   const wrapped = { [rng.pick(['results', 'results', 'judgments', 'scores'])]: items };
   if (jsonMode) return rng.chance(0.7) ? JSON.stringify(wrapped) : JSON.stringify(wrapped, null, 2);
   const r = rng.next();
   if (r < 0.25) return JSON.stringify(wrapped);
   if (r < 0.45) return JSON.stringify(items, null, 2);
   if (r < 0.75) {
-    return `${rng.pick(['好的，以下是评审结果：', '评审如下。', '以下是对每条任务的评分：'])}\n\n\`\`\`json\n${JSON.stringify(rng.chance(0.5) ? wrapped : items, null, 2)}\n\`\`\`\n\n${rng.pick(['', '如需进一步说明请告诉我。', '以上评分仅供参考。'])}`;
+    const before = rng.pick(['好的，以下是评审结果：', '评审如下。', '以下是对每条任务的评分：']);
+    const after = rng.pick(['', '如需进一步说明请告诉我。', '以上评分仅供参考。']);
+    return `${before}\n\n\`\`\`json\n${JSON.stringify(rng.chance(0.5) ? wrapped : items, null, 2)}\n\`\`\`\n\n${after}`;
   }
   // Slightly malformed, as models write it: a trailing comma, bare keys or single quotes.
   const text = JSON.stringify(items, null, 2);
@@ -170,7 +188,12 @@ function scoreTask(t: JudgeTaskText, defects: DefectPlanter, rng: Rng, named: bo
     named ? { clarity: s[0], correctness: s[1], helpfulness: s[2], fluency: s[3] } : s;
   if (defect !== undefined) {
     const score = 1 + rng.int(3);
-    const sub: [number, number, number, number] = [6 + rng.int(4), defect === 'wrong' ? 1 + rng.int(2) : 2 + rng.int(3), 1 + rng.int(3), 5 + rng.int(4)];
+    const sub: [number, number, number, number] = [
+      6 + rng.int(4),
+      defect === 'wrong' ? 1 + rng.int(2) : 2 + rng.int(3),
+      1 + rng.int(3),
+      5 + rng.int(4),
+    ];
     return { id: t.id, score, sub: shape(sub), flags: FLAG_OF[defect], reason: rng.pick(REASON_OF[defect]) };
   }
   // Made-up "good" scores, mostly 7–9: not a judgement of the text.

@@ -6,7 +6,12 @@ import { buildJudgeMessages, JudgeError, loadRubric } from '../pipeline/judge/ru
 import { tempDir, writeTemp } from './helpers.ts';
 
 const item = (id: number | string, score: unknown, extra: Record<string, unknown> = {}) => ({
-  id, score, sub_scores: { clarity: 9, correctness: 8, helpfulness: 7, fluency: 9 }, flags: [], reason: '回答正确。', ...extra,
+  id,
+  score,
+  sub_scores: { clarity: 9, correctness: 8, helpfulness: 7, fluency: 9 },
+  flags: [],
+  reason: '回答正确。',
+  ...extra,
 });
 const ids = [1, 2, 3];
 
@@ -16,13 +21,23 @@ describe('parseJudgeReply shapes', () => {
     const r = parseJudgeReply(text, ids);
     expect(r.shape).toBe('json');
     expect(r.missing).toEqual([]);
-    expect(r.judged.get(1)).toEqual({ score: 8, subScores: { clarity: 9, correctness: 8, helpfulness: 7, fluency: 9 }, flags: [], reason: '回答正确。' });
+    expect(r.judged.get(1)).toEqual({
+      score: 8,
+      subScores: { clarity: 9, correctness: 8, helpfulness: 7, fluency: 9 },
+      flags: [],
+      reason: '回答正确。',
+    });
     expect(r.judged.get(2)!.flags).toEqual(['factual_error', 'truncated']);
   });
 
-  it('reads the rubric\'s compact sub-scores [clarity, correctness, helpfulness, fluency]', () => {
+  it("reads the rubric's compact sub-scores [clarity, correctness, helpfulness, fluency]", () => {
     const r = parseJudgeReply('{"results":[{"id":1,"score":3,"sub":[9,2,"3",0],"flags":["factual_error"],"reason":"计算错误。"}]}', [1]);
-    expect(r.judged.get(1)).toEqual({ score: 3, subScores: { clarity: 9, correctness: 2, helpfulness: 3 }, flags: ['factual_error'], reason: '计算错误。' });
+    expect(r.judged.get(1)).toEqual({
+      score: 3,
+      subScores: { clarity: 9, correctness: 2, helpfulness: 3 },
+      flags: ['factual_error'],
+      reason: '计算错误。',
+    });
   });
 
   it('reads a bare array, a fenced block with chatter, and an object keyed by id', () => {
@@ -34,7 +49,11 @@ describe('parseJudgeReply shapes', () => {
     expect(f.judged.size).toBe(3);
     const keyed = JSON.stringify({ 1: { score: 9 }, 2: { score: '4分' }, 3: { score: '6/10' } });
     const k = parseJudgeReply(keyed, ids);
-    expect([...k.judged.entries()].map(([id, j]) => [id, j.score])).toEqual([[1, 9], [2, 4], [3, 6]]);
+    expect([...k.judged.entries()].map(([id, j]) => [id, j.score])).toEqual([
+      [1, 9],
+      [2, 4],
+      [3, 6],
+    ]);
   });
 
   it('mends slightly malformed JSON: trailing commas, bare keys, single quotes, full-width colons, missing commas', () => {
@@ -78,7 +97,11 @@ describe('id matching', () => {
 
   it('items without ids match by position only when there is exactly one per task', () => {
     const noIds = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ score: i + 5 })));
-    expect([...parseJudgeReply(noIds(3), ids).judged.entries()].map(([k, j]) => [k, j.score])).toEqual([[1, 5], [2, 6], [3, 7]]);
+    expect([...parseJudgeReply(noIds(3), ids).judged.entries()].map(([k, j]) => [k, j.score])).toEqual([
+      [1, 5],
+      [2, 6],
+      [3, 7],
+    ]);
     expect(parseJudgeReply(noIds(2), ids).missing).toEqual([1, 2, 3]);
   });
 
@@ -102,15 +125,21 @@ describe('id matching', () => {
 
 describe('totality', () => {
   it('never throws on arbitrary text', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 400 }), (s) => {
-      const r = parseJudgeReply(s, ids);
-      return r.missing.length + r.judged.size === 3;
-    }), { numRuns: 500 });
-    fc.assert(fc.property(fc.array(fc.constantFrom('{', '}', '[', ']', '"', ',', ':', 'score', '1', ' ', '\n', "'", '：')), (parts) => {
-      parseJudgeReply(parts.join(''), ids);
-      repairJson(parts.join(''));
-      return true;
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (s) => {
+        const r = parseJudgeReply(s, ids);
+        return r.missing.length + r.judged.size === 3;
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('{', '}', '[', ']', '"', ',', ':', 'score', '1', ' ', '\n', "'", '：')), (parts) => {
+        parseJudgeReply(parts.join(''), ids);
+        repairJson(parts.join(''));
+        return true;
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('deep nesting and long input stay iterative and linear', () => {
@@ -169,7 +198,10 @@ describe('the simulated judge (made-up scores, not a quality model)', () => {
       });
       const [msg] = buildJudgeMessages(loadRubric(), tasks);
       const text = judgeReply(msg!.content, r % 2 === 0, planter, rng, { omit: 0, repeat: 0.2, extra: 0.2 });
-      const parsed = parseJudgeReply(text, tasks.map((t) => t.id));
+      const parsed = parseJudgeReply(
+        text,
+        tasks.map((t) => t.id),
+      );
       shapes.add(parsed.shape);
       if (parsed.shape === 'json') {
         try {

@@ -5,7 +5,12 @@ import { JudgmentStore } from '../pipeline/store/judgments.ts';
 import { Store } from '../pipeline/store/store.ts';
 import { tempDir } from './helpers.ts';
 
-const judgment = (score: number, flags: ('truncated' | 'factual_error')[] = []) => ({ score, subScores: { correctness: score }, flags, reason: '理由' });
+const judgment = (score: number, flags: ('truncated' | 'factual_error')[] = []) => ({
+  score,
+  subScores: { correctness: score },
+  flags,
+  reason: '理由',
+});
 
 function seeded() {
   const store = Store.open(path.join(tempDir(), 'j.db'));
@@ -22,7 +27,12 @@ describe('judgments store', () => {
     const judge = { model: 'gpt-4o-mini', rubricSha256: 'a'.repeat(64) };
     expect(js.pendingTaskIds(judge, { since: 'all' })).toEqual([ids[1], ids[2], ids[4]]);
     expect(js.pendingTaskIds(judge, { since: 'all', sources: ['mydata'] })).toEqual([ids[4]]);
-    expect(js.insertJudgments(null, judge, [{ taskId: ids[1]!, judgment: judgment(8) }, { taskId: ids[2]!, judgment: judgment(2, ['truncated']) }])).toBe(2);
+    expect(
+      js.insertJudgments(null, judge, [
+        { taskId: ids[1]!, judgment: judgment(8) },
+        { taskId: ids[2]!, judgment: judgment(2, ['truncated']) },
+      ]),
+    ).toBe(2);
     expect(js.insertJudgments(null, judge, [{ taskId: ids[1]!, judgment: judgment(1) }])).toBe(0);
     expect(js.pendingTaskIds(judge, { since: 'last' })).toEqual([ids[4]]);
     // Another rubric judges again, and adds rows.
@@ -31,8 +41,12 @@ describe('judgments store', () => {
     expect(s).toMatchObject({ judged: 2, unjudged: 1, meanScore: 5, flags: { truncated: 1 } });
     expect(s.histogram['8']).toBe(1);
     expect(s.histogram['2']).toBe(1);
-    expect(() => store.db.prepare(`INSERT INTO judgments (task_id, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason, created_at)
-      VALUES (?, 'm', 's', 11, '{}', '[]', '', '')`).run(ids[1])).toThrow(/CHECK/);
+    expect(() =>
+      store.db
+        .prepare(`INSERT INTO judgments (task_id, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason, created_at)
+      VALUES (?, 'm', 's', 11, '{}', '[]', '', '')`)
+        .run(ids[1]),
+    ).toThrow(/CHECK/);
   });
 
   it('judge runs do not count as the latest generation run; requests are marked by kind', () => {
@@ -40,7 +54,15 @@ describe('judgments store', () => {
     const judgeRun = store.createRun({ target: 3, mode: 'judge', model: 'gpt-4o-mini', options: {} });
     expect(store.latestRun()!.id).toBe(run);
     expect(js.latestJudgeRun()!.id).toBe(judgeRun);
-    const r = store.insertRequest({ runId: judgeRun, templateId: null, model: 'gpt-4o-mini', messages: [], params: {}, status: 'ok', costUsd: 0.5 });
+    const r = store.insertRequest({
+      runId: judgeRun,
+      templateId: null,
+      model: 'gpt-4o-mini',
+      messages: [],
+      params: {},
+      status: 'ok',
+      costUsd: 0.5,
+    });
     js.markJudgeRequest(r);
     store.insertRequest({ runId: run, templateId: null, model: 'gpt-3.5-turbo', messages: [], params: {}, status: 'ok', costUsd: 2 });
     expect(js.spending('judge')).toMatchObject({ requests: 1, costUsd: 0.5 });

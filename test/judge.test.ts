@@ -43,7 +43,9 @@ function state(db: string) {
       accepted: one(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source <> 'seed'`),
       judgments: one('SELECT count(*) FROM judgments'),
       judgedTasks: one('SELECT count(DISTINCT task_id) FROM judgments'),
-      judgedSeedsOrRejected: one(`SELECT count(*) FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.source = 'seed' OR t.status <> 'accepted'`),
+      judgedSeedsOrRejected: one(
+        `SELECT count(*) FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.source = 'seed' OR t.status <> 'accepted'`,
+      ),
       judgeRequests: one(`SELECT count(*) FROM requests WHERE kind = 'judge'`),
       failedJudgeRequests: one(`SELECT count(*) FROM requests WHERE kind = 'judge' AND status = 'error'`),
       flaggedHigh: one(`SELECT count(*) FROM judgments WHERE flags_json <> '[]' AND score > 3`),
@@ -74,7 +76,13 @@ describe('judge CLI', () => {
     expect(s.jsonModeRequests).toBe(s.judgeRequests);
     expect(s.low).toBeGreaterThan(0);
     expect(s.flaggedHigh).toBe(0);
-    const summary = JSON.parse(r.stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).pop()!);
+    const summary = JSON.parse(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('"event":"summary"'))
+        .pop()!,
+    );
     expect(summary).toMatchObject({ status: 'completed', model: 'gpt-4o-mini', left: 0, judgedNow: s.accepted });
     expect(summary.retried).toBeGreaterThan(0);
     expect(summary.costUsd).toBeGreaterThan(0);
@@ -103,7 +111,7 @@ describe('judge CLI', () => {
     const db = copyDb();
     const args = ['judge', '--db', db, '--concurrency', '2', '--tasks-per-request', '5', '--log-format', 'json'];
     let rng = 777;
-    const random = () => ((rng = (rng * 48271) % 2147483647) / 2147483647);
+    const random = () => (rng = (rng * 48271) % 2147483647) / 2147483647;
     let kills = 0;
     let previous = 0;
     for (let i = 0; i < 4; i++) {
@@ -127,7 +135,13 @@ describe('judge CLI', () => {
     const s = state(db);
     expect(s.judgments).toBe(s.accepted);
     expect(s.judgedTasks).toBe(s.accepted);
-    const summary = JSON.parse(final.stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).pop()!);
+    const summary = JSON.parse(
+      final.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('"event":"summary"'))
+        .pop()!,
+    );
     expect(summary.pendingAtStart).toBe(s.accepted - previous);
     expect(summary.judgedNow).toBe(s.accepted - previous);
     // Killed judge runs are resumed, not multiplied.
@@ -150,14 +164,17 @@ describe('judge bad input', () => {
     const r = await runCli(['judge', '--db', db, '--model', 'my-local-judge', '--max-cost', '1'], env(sim));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--max-cost needs the price of my-local-judge/);
-    const ok = await runCli(['judge', '--db', db, '--model', 'my-local-judge', '--max-cost', '1', '--price', '0.1,0.2', '--max-requests', '2'], env(sim));
+    const ok = await runCli(
+      ['judge', '--db', db, '--model', 'my-local-judge', '--max-cost', '1', '--price', '0.1,0.2', '--max-requests', '2'],
+      env(sim),
+    );
     expect(ok.code).toBe(3);
     expect(state(db).judgeRequests).toBe(2);
   });
 });
 
 describe('curated export and stats', () => {
-  it('export --min-score keeps rows at or above the score, leaves unjudged ones out and counts them; stats has judged and meanScore', async () => {
+  it('export --min-score keeps rows at or above the score, leaves unjudged out and counts them; stats has judged, meanScore', async () => {
     const db = copyDb();
     // Judge part of it first: 6 requests × 20 tasks.
     expect((await runCli(['judge', '--db', db, '--tasks-per-request', '20', '--max-requests', '6'], env(sim))).code).toBe(3);
@@ -190,33 +207,79 @@ describe('curated export and stats', () => {
     expect(lines(curated.stdout.trim())).toBe(atLeast7);
     const manifest = JSON.parse(fs.readFileSync(path.join(curated.stdout.trim(), 'manifest.json'), 'utf8'));
     expect(manifest.quality).toMatchObject({
-      judgeModel: 'gpt-4o-mini', minScore: 7, kept: atLeast7,
+      judgeModel: 'gpt-4o-mini',
+      minScore: 7,
+      kept: atLeast7,
       dropped: { belowScore: judged - atLeast7, flagged: 0, unjudged: accepted - judged },
     });
     expect(Object.keys(manifest.quality.rubrics)).toHaveLength(1);
     expect(Object.values(manifest.quality.histogram as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(judged);
     expect(curated.stderr).toMatch(/judge\s+gpt-4o-mini, score ≥ 7: kept/);
 
-    const dropped = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--since', 'all', '--min-score', '7', '--drop-flags', 'truncated,placeholder']);
+    const dropped = await runCli([
+      'export',
+      '--db',
+      db,
+      '--out',
+      out,
+      '--format',
+      'alpaca',
+      '--since',
+      'all',
+      '--min-score',
+      '7',
+      '--drop-flags',
+      'truncated,placeholder',
+    ]);
     expect(dropped.code).toBe(0);
     expect(lines(dropped.stdout.trim())).toBe(atLeast7 - flaggedTruncated);
 
     const bad = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--drop-flags', 'boring']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--drop-flags: unknown flag "boring"/);
-    const none = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--since', 'all', '--min-score', '7', '--judge-model', 'gpt-4o']);
+    const none = await runCli([
+      'export',
+      '--db',
+      db,
+      '--out',
+      out,
+      '--format',
+      'alpaca',
+      '--since',
+      'all',
+      '--min-score',
+      '7',
+      '--judge-model',
+      'gpt-4o',
+    ]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no row passes the judge filter \(judge gpt-4o: 0 below --min-score, 0 with --drop-flags, \d+ not judged/);
   }, 120_000);
 });
 
 describe('generate --judge-model', () => {
-  it('judges each reply\'s accepted tasks as they come, under the same run and --max-cost; examples only from well-judged tasks', async () => {
+  it("judges each reply's accepted tasks as they come, same run and --max-cost; examples only from well-judged tasks", async () => {
     const clean = await startSimulator({ port: 0, seed: 44, judgeFaults: { omit: 0, repeat: 0.1, extra: 0.1 } });
     try {
       const db = path.join(tempDir(), 'inline.db');
-      const r = await runCli(['generate', '--n', '120', '--db', db, '--judge-model', 'gpt-4o-mini', '--concurrency', '1', '--log-format', 'json',
-        '--max-cost', '5'], env(clean));
+      const r = await runCli(
+        [
+          'generate',
+          '--n',
+          '120',
+          '--db',
+          db,
+          '--judge-model',
+          'gpt-4o-mini',
+          '--concurrency',
+          '1',
+          '--log-format',
+          'json',
+          '--max-cost',
+          '5',
+        ],
+        env(clean),
+      );
       expect(r.code, r.stderr).toBe(0);
       const conn = new Database(db, { readonly: true });
       try {
@@ -228,14 +291,28 @@ describe('generate --judge-model', () => {
         expect(q(`SELECT count(*) FROM runs WHERE mode = 'judge'`)).toBe(0);
         const judgeCost = q(`SELECT sum(cost_usd) FROM requests WHERE kind = 'judge'`);
         expect(judgeCost).toBeGreaterThan(0);
-        const summary = JSON.parse(r.stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).pop()!);
+        const summary = JSON.parse(
+          r.stderr
+            .trim()
+            .split('\n')
+            .filter((l) => l.includes('"event":"summary"'))
+            .pop()!,
+        );
         expect(summary.costUsd).toBeCloseTo(q('SELECT sum(cost_usd) FROM requests'), 4);
 
         // With one request at a time, every generation prompt after the first judged reply drew examples from tasks scored ≥ 7.
         const firstJudge = q(`SELECT min(id) FROM requests WHERE kind = 'judge'`);
-        const prompts = (conn.prepare(`SELECT messages_json FROM requests WHERE kind = 'generate' AND id > ?`).pluck().all(firstJudge) as string[]).join('\n');
-        const low = conn.prepare(`SELECT t.instruction FROM tasks t JOIN judgments j ON j.task_id = t.id WHERE j.score < 7`).pluck().all() as string[];
-        const high = conn.prepare(`SELECT t.instruction FROM tasks t JOIN judgments j ON j.task_id = t.id WHERE j.score >= 7`).pluck().all() as string[];
+        const prompts = (
+          conn.prepare(`SELECT messages_json FROM requests WHERE kind = 'generate' AND id > ?`).pluck().all(firstJudge) as string[]
+        ).join('\n');
+        const low = conn
+          .prepare(`SELECT t.instruction FROM tasks t JOIN judgments j ON j.task_id = t.id WHERE j.score < 7`)
+          .pluck()
+          .all() as string[];
+        const high = conn
+          .prepare(`SELECT t.instruction FROM tasks t JOIN judgments j ON j.task_id = t.id WHERE j.score >= 7`)
+          .pluck()
+          .all() as string[];
         expect(low.length).toBeGreaterThan(0);
         expect(low.filter((i) => prompts.includes(JSON.stringify(i).slice(1, -1)))).toEqual([]);
         expect(high.filter((i) => prompts.includes(JSON.stringify(i).slice(1, -1))).length).toBeGreaterThan(3);
@@ -245,7 +322,10 @@ describe('generate --judge-model', () => {
 
       // A small --max-cost covers generation and judging together: exit 3, never above the cap.
       const capped = path.join(tempDir(), 'capped.db');
-      const c = await runCli(['generate', '--n', '5000', '--db', capped, '--judge-model', 'gpt-4o-mini', '--max-cost', '0.02', '--log-format', 'json'], env(clean));
+      const c = await runCli(
+        ['generate', '--n', '5000', '--db', capped, '--judge-model', 'gpt-4o-mini', '--max-cost', '0.02', '--log-format', 'json'],
+        env(clean),
+      );
       expect(c.code, c.stderr).toBe(3);
       const cc = new Database(capped, { readonly: true });
       const spent = cc.prepare('SELECT sum(cost_usd) FROM requests').pluck().get() as number;
@@ -264,13 +344,21 @@ describe('generate --judge-model', () => {
 });
 
 describe('judge --batch', () => {
-  it('submits, polls and collects batches until every task is judged once; unmatched tasks go in the next batch; batch prices', async () => {
+  it('submits, polls and collects batches until each task is judged once; unmatched go in the next batch; batch prices', async () => {
     const db = copyDb();
     const statuses: string[] = [];
     for (let i = 0; i < 25 && statuses.at(-1) !== 'completed'; i++) {
       const r = await runCli(['judge', '--db', db, '--batch', '--log-format', 'json', '--tasks-per-request', '20'], env(sim));
       expect(r.code, r.stderr).toBe(0);
-      statuses.push(JSON.parse(r.stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).pop()!).status);
+      statuses.push(
+        JSON.parse(
+          r.stderr
+            .trim()
+            .split('\n')
+            .filter((l) => l.includes('"event":"summary"'))
+            .pop()!,
+        ).status,
+      );
     }
     expect(statuses.at(-1)).toBe('completed');
     expect(statuses.filter((s) => s === 'waiting').length).toBeGreaterThanOrEqual(3);
@@ -279,7 +367,9 @@ describe('judge --batch', () => {
     expect(s.judgedTasks).toBe(s.accepted);
     const conn = new Database(db, { readonly: true });
     try {
-      const rows = conn.prepare(`SELECT prompt_tokens AS p, completion_tokens AS c, cost_usd AS cost FROM requests WHERE kind = 'judge' AND status = 'ok'`).all() as { p: number; c: number; cost: number }[];
+      const rows = conn
+        .prepare(`SELECT prompt_tokens AS p, completion_tokens AS c, cost_usd AS cost FROM requests WHERE kind = 'judge' AND status = 'ok'`)
+        .all() as { p: number; c: number; cost: number }[];
       expect(rows.length).toBeGreaterThan(0);
       // gpt-4o-mini at batch prices: half of 0.15 / 0.60 per 1M.
       for (const r of rows) expect(r.cost).toBeCloseTo((r.p * 0.075 + r.c * 0.3) / 1e6, 10);

@@ -47,13 +47,18 @@ export function judgeCommand(): Command {
     .option('--rubric <file>', 'rubric template with {{tasks}}', DEFAULT_RUBRIC_FILE)
     .option('--tasks-per-request <k>', 'tasks judged in one request', numberIn(1, 50), JUDGE_DEFAULTS.tasksPerRequest)
     .option('--since <which>', 'all | last (the last generation run) | RUN_ID', sinceFlag, 'all' as const)
-    .option('--source <names>', 'only these sources (comma-separated: generated, an import name)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--source <names>', 'only these sources (comma-separated: generated, an import name)', (v: string) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .option('--concurrency <k>', 'requests in flight at once', positiveInt, JUDGE_DEFAULTS.concurrency)
     .option('--batch', 'Batch API (half price): each invocation collects a finished batch and submits the next', false)
     .option('--max-cost <usd>', 'stop cleanly before the judge run could spend more (USD, across invocations)', positiveNumber)
     .option('--max-requests <n>', 'stop cleanly after this many judge requests', positiveInt)
     .option('--prices <file>', 'JSON price table over the built-in one')
-    .option('--price <in,out>', 'the judge model\'s price, USD per 1M prompt and completion tokens', priceFlag)
+    .option('--price <in,out>', "the judge model's price, USD per 1M prompt and completion tokens", priceFlag)
     .option('--rpm <n>', 'requests per minute allowed', positiveInt)
     .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
     .option('--timeout <seconds>', 'per-request timeout', positiveInt, 120)
@@ -94,7 +99,8 @@ async function runJudge(flags: JudgeFlags, env: NodeJS.ProcessEnv): Promise<Judg
   const baseURL = env.OPENAI_BASE_URL || undefined;
   let apiKey = env.OPENAI_API_KEY ?? '';
   if (apiKey === '') {
-    if (baseURL === undefined || OPENAI_HOST.test(baseURL)) throw new CliError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)');
+    if (baseURL === undefined || OPENAI_HOST.test(baseURL))
+      throw new CliError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)');
     apiKey = 'not-needed';
   }
   let rubric;
@@ -106,7 +112,10 @@ async function runJudge(flags: JudgeFlags, env: NodeJS.ProcessEnv): Promise<Judg
   }
   const price = resolveModelPrice(flags.model, flags);
   if (flags.maxCost !== undefined && price === undefined) {
-    throw new CliError(`--max-cost needs the price of ${flags.model}, which is not in the built-in table: give --price INPUT,OUTPUT (USD per 1M tokens) or --prices FILE`);
+    throw new CliError(
+      `--max-cost needs the price of ${flags.model}, which is not in the built-in table: ` +
+        'give --price INPUT,OUTPUT (USD per 1M tokens) or --prices FILE',
+    );
   }
   let store: Store;
   try {
@@ -135,7 +144,13 @@ async function runJudge(flags: JudgeFlags, env: NodeJS.ProcessEnv): Promise<Judg
       if (err instanceof LockedError) throw new CliError(err.message, EXIT.locked);
       throw new CliError(`${flags.db}: cannot create the lock file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    const llm = createLlmClient({ apiKey, baseURL, timeoutMs: flags.timeout * 1000, maxRetries: flags.retries, rateLimit: { rpm: flags.rpm, tpm: flags.tpm } });
+    const llm = createLlmClient({
+      apiKey,
+      baseURL,
+      timeoutMs: flags.timeout * 1000,
+      maxRetries: flags.retries,
+      rateLimit: { rpm: flags.rpm, tpm: flags.tpm },
+    });
     if (flags.probe) {
       try {
         await llm.probe();
@@ -143,20 +158,37 @@ async function runJudge(flags: JudgeFlags, env: NodeJS.ProcessEnv): Promise<Judg
         const where = baseURL ?? 'https://api.openai.com/v1';
         const message = (err as Error).message;
         if ((err as { kind?: string }).kind === 'auth') throw new CliError(`the model API at ${where} refused the key: ${message}`);
-        throw new CliError(`the model API at ${where} does not answer (${message}); check OPENAI_BASE_URL and the network`, EXIT.unavailable);
+        throw new CliError(
+          `the model API at ${where} does not answer (${message}); check OPENAI_BASE_URL and the network`,
+          EXIT.unavailable,
+        );
       }
     }
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const { logFormat: _f, logFile: _l, quiet: _q, probe: _p, ...runFlags } = flags;
     const options = {
-      model: flags.model, rubric, tasksPerRequest: flags.tasksPerRequest, concurrency: flags.concurrency, since: flags.since,
-      sources: flags.source, price, maxCostUsd: flags.maxCost, maxRequests: flags.maxRequests, jsonMode: flags.jsonMode,
-      drainTimeoutMs: flags.drainTimeout * 1000, runOptions: { ...runFlags, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
+      model: flags.model,
+      rubric,
+      tasksPerRequest: flags.tasksPerRequest,
+      concurrency: flags.concurrency,
+      since: flags.since,
+      sources: flags.source,
+      price,
+      maxCostUsd: flags.maxCost,
+      maxRequests: flags.maxRequests,
+      jsonMode: flags.jsonMode,
+      drainTimeoutMs: flags.drainTimeout * 1000,
+      runOptions: { ...runFlags, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
     };
     try {
       const summary = flags.batch
-        ? await judgeBatchStep(options, { store, api: createBatchApi({ apiKey, baseURL, maxRetries: flags.retries }), signal: stop.signal, log: (m, f) => reporter.info(m, f) })
+        ? await judgeBatchStep(options, {
+            store,
+            api: createBatchApi({ apiKey, baseURL, maxRetries: flags.retries }),
+            signal: stop.signal,
+            log: (m, f) => reporter.info(m, f),
+          })
         : await judge(options, { store, llm, signal: stop.signal, onEvent: (e) => reporter.event(e) });
       reporter.close();
       printSummary(summary, flags.db, json);
@@ -180,16 +212,36 @@ async function runJudge(flags: JudgeFlags, env: NodeJS.ProcessEnv): Promise<Judg
 
 function printSummary(s: JudgeSummary, db: string, json: boolean): void {
   if (json) {
-    process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), level: s.status === 'failed' ? 'error' : 'info', event: 'summary', ...s, database: db }) + '\n');
+    process.stderr.write(
+      JSON.stringify({
+        ts: new Date().toISOString(),
+        level: s.status === 'failed' ? 'error' : 'info',
+        event: 'summary',
+        ...s,
+        database: db,
+      }) + '\n',
+    );
     return;
   }
-  const hist = Object.entries(s.scores.histogram).map(([k, n]) => `${k}:${n}`).join(' ');
-  process.stderr.write([
-    `judge run ${s.runId} ${s.status}: judged ${s.judgedNow} of ${s.pendingAtStart} pending (${s.left} left), ${s.retried} re-sent after unmatched replies`,
-    `judge ${s.model}, rubric ${s.rubricSha256.slice(0, 12)}: ${s.scores.judged} judged, mean ${s.scores.meanScore ?? '-'}, histogram ${hist}`,
-    `requests ${s.requests} (${s.failedRequests} failed), tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, $${s.costUsd.toFixed(4)} ($${s.runCostUsd.toFixed(4)} this judge run), ${s.seconds.toFixed(1)} s`,
-    ...(s.stopMessage ? [`stopped: ${s.stopMessage}`] : []),
-    ...(s.openBatch ? [`batch ${s.openBatch.providerBatchId ?? s.openBatch.id} is ${s.openBatch.status}: run the same command again later to collect it`] : []),
-    `database ${db}`,
-  ].join('\n') + '\n');
+  const hist = Object.entries(s.scores.histogram)
+    .map(([k, n]) => `${k}:${n}`)
+    .join(' ');
+  process.stderr.write(
+    [
+      `judge run ${s.runId} ${s.status}: judged ${s.judgedNow} of ${s.pendingAtStart} pending (${s.left} left), ` +
+        `${s.retried} re-sent after unmatched replies`,
+      `judge ${s.model}, rubric ${s.rubricSha256.slice(0, 12)}: ${s.scores.judged} judged, ` +
+        `mean ${s.scores.meanScore ?? '-'}, histogram ${hist}`,
+      `requests ${s.requests} (${s.failedRequests} failed), tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, ` +
+        `$${s.costUsd.toFixed(4)} ($${s.runCostUsd.toFixed(4)} this judge run), ${s.seconds.toFixed(1)} s`,
+      ...(s.stopMessage ? [`stopped: ${s.stopMessage}`] : []),
+      ...(s.openBatch
+        ? [
+            `batch ${s.openBatch.providerBatchId ?? s.openBatch.id} is ${s.openBatch.status}: ` +
+              'run the same command again later to collect it',
+          ]
+        : []),
+      `database ${db}`,
+    ].join('\n') + '\n',
+  );
 }

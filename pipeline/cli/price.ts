@@ -12,4 +12,3 @@ export function resolveModelPrice(model: string, flags: { price?: Price | undefi
     throw err;
   }
 }
-

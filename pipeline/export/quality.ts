@@ -49,7 +49,11 @@ export class QualityTally {
 
   constructor(private readonly filter: QualityFilter) {
     this.m = {
-      judgeModel: filter.judgeModel, rubrics: {}, minScore: filter.minScore, dropFlags: filter.dropFlags, kept: 0,
+      judgeModel: filter.judgeModel,
+      rubrics: {},
+      minScore: filter.minScore,
+      dropFlags: filter.dropFlags,
+      kept: 0,
       dropped: { belowScore: 0, flagged: 0, unjudged: 0 },
       histogram: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i + 1), 0])),
     };

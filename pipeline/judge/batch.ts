@@ -47,7 +47,11 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
   const attempts = new AttemptStore(store);
 
   const pendingAtStart = judgments.pendingTaskIds(key, selection).length;
-  const runId = judgeRun(store, judgments, { target: pendingAtStart, model, options: { ...options.runOptions, rubricSha256: rubric.sha256, batch: true } });
+  const runId = judgeRun(store, judgments, {
+    target: pendingAtStart,
+    model,
+    options: { ...options.runOptions, rubricSha256: rubric.sha256, batch: true },
+  });
   const totalsAtStart = store.runTotals(runId).requests;
   const judgedAtStart = judgments.countJudgments(key);
   // A server that refused response_format for an earlier line gets the next batch without it.
@@ -55,7 +59,11 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
   const templateId = store.templateId(rubric.name, rubric.sha256, rubric.content);
 
   const ingestLine = (batch: BatchRow, text: string): 'ok' | 'error' | 'skipped' => {
-    let out: { custom_id?: unknown; response?: { status_code?: number; body?: BatchBody } | null; error?: { code?: string; message?: string } | null };
+    let out: {
+      custom_id?: unknown;
+      response?: { status_code?: number; body?: BatchBody } | null;
+      error?: { code?: string; message?: string } | null;
+    };
     try {
       out = JSON.parse(text) as typeof out;
     } catch {
@@ -67,35 +75,67 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
     const params = JSON.parse(line.paramsJson) as ChatParams;
     const taskIds = batchLineTasks(store, line.id);
     const base = {
-      runId, templateId: line.templateId, model: params.model, messages: JSON.parse(line.messagesJson) as unknown,
-      params: { ...params, judge: { taskIds, rubricSha256: rubric.sha256 } }, batchId: batch.id,
+      runId,
+      templateId: line.templateId,
+      model: params.model,
+      messages: JSON.parse(line.messagesJson) as unknown,
+      params: { ...params, judge: { taskIds, rubricSha256: rubric.sha256 } },
+      batchId: batch.id,
     };
-    const attempt = (status: number | null, errorKind: string | null) => [{
-      attempt: 1, startedAt: batch.submittedAt ?? batch.createdAt, status, latencyMs: null, errorKind, waitMs: 0, maxTokens: params.max_tokens,
-    }];
+    const attempt = (status: number | null, errorKind: string | null) => [
+      {
+        attempt: 1,
+        startedAt: batch.submittedAt ?? batch.createdAt,
+        status,
+        latencyMs: null,
+        errorKind,
+        waitMs: 0,
+        maxTokens: params.max_tokens,
+      },
+    ];
     const status = out.response?.status_code;
     const body = out.response?.body;
     if (status === 200 && body !== undefined && Array.isArray(body.choices)) {
       const choice = body.choices[0];
       const content = choice?.message?.content ?? '';
       const u = body.usage ?? null;
-      const cost = options.price === undefined || u === null ? null : costUsd({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens }, options.price, true);
-      const parse = parseJudgeReply(content, taskIds.map((_, i) => i + 1));
+      const cost =
+        options.price === undefined || u === null
+          ? null
+          : costUsd({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens }, options.price, true);
+      const parse = parseJudgeReply(
+        content,
+        taskIds.map((_, i) => i + 1),
+      );
       store.transaction(() => {
         const id = store.insertRequest({
-          ...base, status: 'ok', rawReply: content, finishReason: choice?.finish_reason ?? null, promptTokens: u?.prompt_tokens,
-          completionTokens: u?.completion_tokens, totalTokens: u?.total_tokens, attempts: 1, replyShape: `judge:${parse.shape}`,
-          parseProblems: parse.problems, costUsd: cost,
+          ...base,
+          status: 'ok',
+          rawReply: content,
+          finishReason: choice?.finish_reason ?? null,
+          promptTokens: u?.prompt_tokens,
+          completionTokens: u?.completion_tokens,
+          totalTokens: u?.total_tokens,
+          attempts: 1,
+          replyShape: `judge:${parse.shape}`,
+          parseProblems: parse.problems,
+          costUsd: cost,
         });
         judgments.markJudgeRequest(id);
         attempts.insertAttempts(id, attempt(200, null));
-        judgments.insertJudgments(id, key, [...parse.judged].map(([pid, judgment]) => ({ taskId: taskIds[pid - 1]!, judgment })));
+        judgments.insertJudgments(
+          id,
+          key,
+          [...parse.judged].map(([pid, judgment]) => ({ taskId: taskIds[pid - 1]!, judgment })),
+        );
         batches.linkResult(line.id, id);
       });
       return 'ok';
     }
     const kind = out.error ? 'other' : kindForStatus(status, body?.error?.code);
-    const error = out.error ? `${out.error.code ?? 'error'}: ${out.error.message ?? 'no message'}` : `${kind}: ${body?.error?.message ?? `status ${status ?? 'none'}`}`;
+    const error = out.error
+      ? `${out.error.code ?? 'error'}: ${out.error.message ?? 'no message'}`
+      : `${kind}: ${body?.error?.message ?? `status ${status ?? 'none'}`}`;
     store.transaction(() => {
       const id = store.insertRequest({ ...base, status: 'error', error, attempts: 1 });
       judgments.markJudgeRequest(id);
@@ -119,8 +159,15 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
       const unanswered = batches.unanswered(batch.id);
       for (const line of unanswered) {
         const id = store.insertRequest({
-          runId, templateId: line.templateId, model, messages: JSON.parse(line.messagesJson) as unknown, params: JSON.parse(line.paramsJson) as unknown,
-          batchId: batch.id, status: 'error', attempts: 1, error: `batch: no result (batch ${provider.status})`,
+          runId,
+          templateId: line.templateId,
+          model,
+          messages: JSON.parse(line.messagesJson) as unknown,
+          params: JSON.parse(line.paramsJson) as unknown,
+          batchId: batch.id,
+          status: 'error',
+          attempts: 1,
+          error: `batch: no result (batch ${provider.status})`,
         });
         judgments.markJudgeRequest(id);
         batches.linkResult(line.id, id);
@@ -128,7 +175,11 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
       batches.markIngested(batch.id);
       return unanswered.length;
     });
-    log(`judge batch ${batch.id}: ${provider.status}; stored ${counts.ok} replies, ${counts.error + missing} failed`, { batchId: batch.id, ...counts, missing });
+    log(`judge batch ${batch.id}: ${provider.status}; stored ${counts.ok} replies, ${counts.error + missing} failed`, {
+      batchId: batch.id,
+      ...counts,
+      missing,
+    });
   };
 
   const advance = async (batch: BatchRow): Promise<void> => {
@@ -149,8 +200,11 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
       const provider = await api.retrieveBatch(row.providerBatchId!);
       const finished = TERMINAL_BATCH_STATUSES.includes(provider.status);
       batches.updateProvider(row.id, {
-        providerStatus: provider.status, outputFileId: provider.output_file_id ?? null, errorFileId: provider.error_file_id ?? null,
-        finished, error: provider.errors?.data?.[0]?.message ?? null,
+        providerStatus: provider.status,
+        outputFileId: provider.output_file_id ?? null,
+        errorFileId: provider.error_file_id ?? null,
+        finished,
+        error: provider.errors?.data?.[0]?.message ?? null,
       });
       if (finished) await ingestBatch(row, provider);
     }
@@ -166,8 +220,10 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
       const tasks = judgments.tasks(pending.slice(i, i + k));
       const messages = judgeMessages(rubric, tasks);
       const params = judgeParams({ model }, tasks.length, jsonMode);
-      const worst = counter === undefined || options.price === undefined
-        ? 0 : costUsd({ promptTokens: counter.countChat(messages), completionTokens: params.max_tokens }, options.price, true);
+      const worst =
+        counter === undefined || options.price === undefined
+          ? 0
+          : costUsd({ promptTokens: counter.countChat(messages), completionTokens: params.max_tokens }, options.price, true);
       stop = budget.check(worst);
       if (stop !== undefined) break;
       budget.start(worst);
@@ -175,11 +231,17 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
     }
     if (lines.length === 0) return stop;
     const batchId = store.transaction(() => {
-      const id = batches.createBatch(runId, lines.map((l) => l.request));
+      const id = batches.createBatch(
+        runId,
+        lines.map((l) => l.request),
+      );
       [...batches.lines(id)].forEach((row, i) => setBatchLineTasks(store, row.id, lines[i]!.taskIds));
       return id;
     });
-    log(`judge batch ${batchId}: built ${lines.length} requests for ${lines.reduce((n, l) => n + l.taskIds.length, 0)} tasks`, { batchId, requests: lines.length });
+    log(`judge batch ${batchId}: built ${lines.length} requests for ${lines.reduce((n, l) => n + l.taskIds.length, 0)} tasks`, {
+      batchId,
+      requests: lines.length,
+    });
     await advance(batches.get(batchId)!);
     return stop;
   };
@@ -205,20 +267,39 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
 
   const open = batches.openBatches(runId);
   const left = judgments.pendingTaskIds(key, selection).length;
-  const status: JudgeSummary['status'] = fatal !== undefined ? 'failed' : left === 0 && open.length === 0 ? 'completed'
-    : open.length > 0 && !aborted() ? 'waiting' : 'interrupted';
+  const status: JudgeSummary['status'] =
+    fatal !== undefined
+      ? 'failed'
+      : left === 0 && open.length === 0
+        ? 'completed'
+        : open.length > 0 && !aborted()
+          ? 'waiting'
+          : 'interrupted';
   const stopMessage = budgetStop?.message;
   store.finishRun(runId, status === 'waiting' ? 'interrupted' : status, fatal?.message ?? stopMessage);
   const totals = store.runTotals(runId).requests;
   const summary: JudgeSummary = {
-    runId, status, model, rubricSha256: rubric.sha256, pendingAtStart, judgedNow: judgments.countJudgments(key) - judgedAtStart, left,
-    requests: totals.total - totalsAtStart.total, failedRequests: totals.failed - totalsAtStart.failed, retried: 0,
-    promptTokens: totals.promptTokens - totalsAtStart.promptTokens, completionTokens: totals.completionTokens - totalsAtStart.completionTokens,
-    costUsd: totals.costUsd - totalsAtStart.costUsd, runCostUsd: totals.costUsd, seconds: (performance.now() - started) / 1000,
+    runId,
+    status,
+    model,
+    rubricSha256: rubric.sha256,
+    pendingAtStart,
+    judgedNow: judgments.countJudgments(key) - judgedAtStart,
+    left,
+    requests: totals.total - totalsAtStart.total,
+    failedRequests: totals.failed - totalsAtStart.failed,
+    retried: 0,
+    promptTokens: totals.promptTokens - totalsAtStart.promptTokens,
+    completionTokens: totals.completionTokens - totalsAtStart.completionTokens,
+    costUsd: totals.costUsd - totalsAtStart.costUsd,
+    runCostUsd: totals.costUsd,
+    seconds: (performance.now() - started) / 1000,
     scores: judgments.scoreSummary(key),
     ...(status === 'interrupted' ? { stopReason: budgetStop?.reason ?? 'signal' } : {}),
     ...(stopMessage !== undefined ? { stopMessage } : {}),
-    ...(open.length > 0 ? { openBatch: { id: open[0]!.id, providerBatchId: open[0]!.providerBatchId, status: open[0]!.providerStatus ?? open[0]!.status } } : {}),
+    ...(open.length > 0
+      ? { openBatch: { id: open[0]!.id, providerBatchId: open[0]!.providerBatchId, status: open[0]!.providerStatus ?? open[0]!.status } }
+      : {}),
   };
   if (fatal !== undefined) {
     summary.error = fatal.message;

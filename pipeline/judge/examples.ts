@@ -24,8 +24,13 @@ export class MachineExamples {
   private judgedOnly: boolean;
   private acceptUnjudged: boolean;
 
-  constructor(store: Store, private readonly size: number, private readonly random: () => number, filter?: ExampleFilter) {
-    const model = filter === undefined ? null : filter.judgeModel ?? new JudgmentStore(store).latestJudge()?.model ?? null;
+  constructor(
+    store: Store,
+    private readonly size: number,
+    private readonly random: () => number,
+    filter?: ExampleFilter,
+  ) {
+    const model = filter === undefined ? null : (filter.judgeModel ?? new JudgmentStore(store).latestJudge()?.model ?? null);
     const judged = model === null ? [] : sampleJudgedAtLeast(store, model, filter?.minScore ?? DEFAULT_MIN_SCORE, size);
     this.judgedOnly = judged.length > 0;
     this.pool = this.judgedOnly ? judged.map(toTask) : store.sampleAccepted('generated', size);
@@ -56,5 +61,10 @@ export class MachineExamples {
 }
 
 function toTask(row: { instruction: string; input: string; output: string; category: string | null }): Task {
-  return { instruction: row.instruction, input: row.input, output: row.output, ...(row.category === null ? {} : { category: row.category }) };
+  return {
+    instruction: row.instruction,
+    input: row.input,
+    output: row.output,
+    ...(row.category === null ? {} : { category: row.category }),
+  };
 }

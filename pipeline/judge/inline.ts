@@ -40,7 +40,10 @@ export interface InlineJudgeTally {
 }
 
 /** The hook `runOnline` calls after storing a reply: judges its accepted tasks, returns those that scored well. */
-export function createInlineJudge(options: InlineJudgeOptions, deps: { store: Store; llm: LlmClient }): {
+export function createInlineJudge(
+  options: InlineJudgeOptions,
+  deps: { store: Store; llm: LlmClient },
+): {
   judgeReply: (ctx: InlineJudgeContext) => Promise<Task[]>;
   tally: InlineJudgeTally;
 } {
@@ -56,8 +59,11 @@ export function createInlineJudge(options: InlineJudgeOptions, deps: { store: St
   const judgeReply = async (ctx: InlineJudgeContext): Promise<Task[]> => {
     let requester = requesters.get(ctx.runId);
     if (requester === undefined) {
-      requester = new JudgeRequester({ model: options.model, rubric: options.rubric, runId: ctx.runId, price: options.price },
-        { store: deps.store, llm: deps.llm, budget: ctx.budget }, jsonMode);
+      requester = new JudgeRequester(
+        { model: options.model, rubric: options.rubric, runId: ctx.runId, price: options.price },
+        { store: deps.store, llm: deps.llm, budget: ctx.budget },
+        jsonMode,
+      );
       requesters.set(ctx.runId, requester);
     }
     const good: Task[] = [];

@@ -10,7 +10,14 @@
  */
 
 export const JUDGE_FLAGS = [
-  'needs_non_text', 'factual_error', 'ignores_input', 'refusal', 'unsafe', 'placeholder', 'truncated', 'wrong_language',
+  'needs_non_text',
+  'factual_error',
+  'ignores_input',
+  'refusal',
+  'unsafe',
+  'placeholder',
+  'truncated',
+  'wrong_language',
 ] as const;
 export type JudgeFlag = (typeof JUDGE_FLAGS)[number];
 
@@ -55,10 +62,30 @@ const SUB_KEYS = ['sub', 'sub_scores', 'subscores', 'sub_score', 'scores', 'deta
 const FLAG_KEYS = ['flags', 'flag', 'issues', 'problems', '标记', '问题'];
 const REASON_KEYS = ['reason', 'reasons', 'explanation', 'comment', 'rationale', '理由', '原因', '说明'];
 const SUB_ALIASES: Record<string, SubScore> = {
-  clarity: 'clarity', clear: 'clarity', instruction: 'clarity', 清晰: 'clarity', 指令: 'clarity', 指令清晰: 'clarity',
-  correctness: 'correctness', correct: 'correctness', accuracy: 'correctness', 正确: 'correctness', 正确性: 'correctness', 回答正确: 'correctness',
-  helpfulness: 'helpfulness', helpful: 'helpfulness', completeness: 'helpfulness', 完整: 'helpfulness', 有帮助: 'helpfulness', 完整有帮助: 'helpfulness',
-  fluency: 'fluency', fluent: 'fluency', language: 'fluency', 通顺: 'fluency', 流畅: 'fluency', 中文通顺: 'fluency',
+  clarity: 'clarity',
+  clear: 'clarity',
+  instruction: 'clarity',
+  清晰: 'clarity',
+  指令: 'clarity',
+  指令清晰: 'clarity',
+  correctness: 'correctness',
+  correct: 'correctness',
+  accuracy: 'correctness',
+  正确: 'correctness',
+  正确性: 'correctness',
+  回答正确: 'correctness',
+  helpfulness: 'helpfulness',
+  helpful: 'helpfulness',
+  completeness: 'helpfulness',
+  完整: 'helpfulness',
+  有帮助: 'helpfulness',
+  完整有帮助: 'helpfulness',
+  fluency: 'fluency',
+  fluent: 'fluency',
+  language: 'fluency',
+  通顺: 'fluency',
+  流畅: 'fluency',
+  中文通顺: 'fluency',
 };
 
 /** Parses a judge reply for the prompt ids `expected`. Never throws. */

@@ -28,7 +28,16 @@ export interface JudgeRequestSetup {
 }
 
 export type JudgeOutcome =
-  | { kind: 'judged'; requestId: number; parse: JudgeParse; added: number; missingTaskIds: number[]; costUsd: number; promptTokens: number; completionTokens: number }
+  | {
+      kind: 'judged';
+      requestId: number;
+      parse: JudgeParse;
+      added: number;
+      missingTaskIds: number[];
+      costUsd: number;
+      promptTokens: number;
+      completionTokens: number;
+    }
   | { kind: 'failed'; requestId: number; error: LlmError }
   | { kind: 'refused'; stop: BudgetStop };
 
@@ -38,9 +47,15 @@ export function isJsonModeUnsupported(error: LlmError): boolean {
 }
 
 /** The parameters of a judge request for `count` tasks (online and batch alike). */
-export function judgeParams(setup: Pick<JudgeRequestSetup, 'model' | 'temperature' | 'maxTokensPerTask'>, count: number, jsonMode: boolean): ChatParams {
+export function judgeParams(
+  setup: Pick<JudgeRequestSetup, 'model' | 'temperature' | 'maxTokensPerTask'>,
+  count: number,
+  jsonMode: boolean,
+): ChatParams {
   return {
-    model: setup.model, temperature: setup.temperature ?? 0, top_p: 1,
+    model: setup.model,
+    temperature: setup.temperature ?? 0,
+    top_p: 1,
     max_tokens: count * (setup.maxTokensPerTask ?? 120) + 200,
     ...(jsonMode ? { response_format: { type: 'json_object' } as const } : {}),
   };
@@ -48,7 +63,10 @@ export function judgeParams(setup: Pick<JudgeRequestSetup, 'model' | 'temperatur
 
 /** The prompt for these tasks, under ids 1..K in order. */
 export function judgeMessages(rubric: Rubric, tasks: readonly TaskToJudge[]): ChatMessage[] {
-  return buildJudgeMessages(rubric, tasks.map((t, i) => ({ id: i + 1, instruction: t.instruction, input: t.input, output: t.output })));
+  return buildJudgeMessages(
+    rubric,
+    tasks.map((t, i) => ({ id: i + 1, instruction: t.instruction, input: t.input, output: t.output })),
+  );
 }
 
 export class JudgeRequester {
@@ -130,9 +148,17 @@ export class JudgeRequester {
     const entries = [...parse.judged].map(([id, judgment]) => ({ taskId: tasks[id - 1]!.id, judgment }));
     const { requestId, added } = store.transaction(() => {
       const id = store.insertRequest({
-        ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
-        promptTokens: reply.usage?.promptTokens, completionTokens: reply.usage?.completionTokens, totalTokens: reply.usage?.totalTokens,
-        latencyMs: reply.latencyMs, attempts: reply.attempts, replyShape: `judge:${parse.shape}`, parseProblems: parse.problems,
+        ...base,
+        status: 'ok',
+        rawReply: reply.content,
+        finishReason: reply.finishReason,
+        promptTokens: reply.usage?.promptTokens,
+        completionTokens: reply.usage?.completionTokens,
+        totalTokens: reply.usage?.totalTokens,
+        latencyMs: reply.latencyMs,
+        attempts: reply.attempts,
+        replyShape: `judge:${parse.shape}`,
+        parseProblems: parse.problems,
         costUsd: this.setup.price === undefined ? null : cost,
       });
       this.judgments.markJudgeRequest(id);
@@ -140,8 +166,14 @@ export class JudgeRequester {
       return { requestId: id, added: this.judgments.insertJudgments(id, this.key, entries) };
     });
     return {
-      kind: 'judged', requestId, parse, added, missingTaskIds: parse.missing.map((id) => tasks[id - 1]!.id), costUsd: cost,
-      promptTokens: reply.usage?.promptTokens ?? 0, completionTokens: reply.usage?.completionTokens ?? 0,
+      kind: 'judged',
+      requestId,
+      parse,
+      added,
+      missingTaskIds: parse.missing.map((id) => tasks[id - 1]!.id),
+      costUsd: cost,
+      promptTokens: reply.usage?.promptTokens ?? 0,
+      completionTokens: reply.usage?.completionTokens ?? 0,
     };
   }
 }

@@ -81,7 +81,11 @@ export interface JudgeItem extends Task {
  */
 export function renderTasks(items: readonly JudgeItem[]): string {
   return items
-    .map((t) => [`### 任务 id=${t.id}`, `【指令】${t.instruction}`, `【输入】${t.input === '' ? '（无）' : t.input}`, `【回答】${t.output}`].join('\n'))
+    .map((t) =>
+      [`### 任务 id=${t.id}`, `【指令】${t.instruction}`, `【输入】${t.input === '' ? '（无）' : t.input}`, `【回答】${t.output}`].join(
+        '\n',
+      ),
+    )
     .join('\n\n');
 }
 

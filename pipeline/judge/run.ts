@@ -45,7 +45,11 @@ export interface JudgeOptions {
 }
 
 export const JUDGE_DEFAULTS = {
-  model: DEFAULT_JUDGE_MODEL, tasksPerRequest: DEFAULT_JUDGE_TASKS_PER_REQUEST, concurrency: 4, maxConsecutiveFailures: 20, maxTries: 3,
+  model: DEFAULT_JUDGE_MODEL,
+  tasksPerRequest: DEFAULT_JUDGE_TASKS_PER_REQUEST,
+  concurrency: 4,
+  maxConsecutiveFailures: 20,
+  maxTries: 3,
   drainTimeoutMs: 10_000,
 } as const;
 
@@ -87,7 +91,10 @@ export interface JudgeSummary {
 
 export class JudgeFailed extends Error {
   override name = 'JudgeFailed';
-  constructor(message: string, readonly summary: JudgeSummary) {
+  constructor(
+    message: string,
+    readonly summary: JudgeSummary,
+  ) {
     super(message);
   }
 }
@@ -105,16 +112,34 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
 
   const key = { model, rubricSha256: rubric.sha256 };
   const pending = judgments.pendingTaskIds(key, { since: options.since ?? 'all', sources: options.sources });
-  const runId = judgeRun(store, judgments, { target: pending.length, model, options: { ...options.runOptions, rubricSha256: rubric.sha256 } });
+  const runId = judgeRun(store, judgments, {
+    target: pending.length,
+    model,
+    options: { ...options.runOptions, rubricSha256: rubric.sha256 },
+  });
   const budget = Budget.forRun({ maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests }, store.runTotals(runId).requests);
   const costAtStart = budget.spentUsd;
-  const requester = new JudgeRequester({ model, rubric, runId, price: options.price }, { store, llm: deps.llm, budget }, options.jsonMode ?? true);
+  const requester = new JudgeRequester(
+    { model, rubric, runId, price: options.price },
+    { store, llm: deps.llm, budget },
+    options.jsonMode ?? true,
+  );
 
   const queue = new TaskQueue(pending);
   const tries = new Map<number, number>();
   const p: Progress = {
-    runId, target: pending.length, accepted: 0, acceptedAtStart: 0, rejected: 0, requests: 0, failedRequests: 0, inFlight: 0,
-    promptTokens: 0, completionTokens: 0, costUsd: budget.spentUsd, elapsedMs: 0,
+    runId,
+    target: pending.length,
+    accepted: 0,
+    acceptedAtStart: 0,
+    rejected: 0,
+    requests: 0,
+    failedRequests: 0,
+    inFlight: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: budget.spentUsd,
+    elapsedMs: 0,
   };
   const snapshot = (): Progress => ({ ...p, elapsedMs: performance.now() - started });
   deps.onEvent?.({ type: 'start', progress: snapshot(), resumed: false, indexSize: 0 });
@@ -159,8 +184,10 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
       if (outcome.error.kind === 'aborted') return;
       consecutiveFailures++;
       if (outcome.error.kind === 'auth') fatal = new Error(`the model API refused the key: ${outcome.error.message}`);
-      else if (outcome.error.kind === 'quota') fatal = new Error(`the model API says the account is out of quota: ${outcome.error.message}`);
-      else if (consecutiveFailures >= maxFailures) fatal = new Error(`${consecutiveFailures} judge requests in a row failed; last error: ${message}`);
+      else if (outcome.error.kind === 'quota')
+        fatal = new Error(`the model API says the account is out of quota: ${outcome.error.message}`);
+      else if (consecutiveFailures >= maxFailures)
+        fatal = new Error(`${consecutiveFailures} judge requests in a row failed; last error: ${message}`);
       return;
     }
     consecutiveFailures = 0;
@@ -207,14 +234,28 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
   const left = judgments.pendingTaskIds(key, { since: options.since ?? 'all', sources: options.sources }).length;
   const status: JudgeSummary['status'] = fatal !== undefined ? 'failed' : left === 0 ? 'completed' : 'interrupted';
   const stopReason = budgetStop?.reason ?? (deps.signal?.aborted ? 'signal' : gaveUp > 0 || left > 0 ? 'unmatched' : undefined);
-  const stopMessage = budgetStop?.message ?? (stopReason === 'unmatched'
-    ? `${left} task(s) still unjudged after ${maxTries} tries each (replies did not answer for them): run judge again`
-    : undefined);
+  const stopMessage =
+    budgetStop?.message ??
+    (stopReason === 'unmatched'
+      ? `${left} task(s) still unjudged after ${maxTries} tries each (replies did not answer for them): run judge again`
+      : undefined);
   store.finishRun(runId, status, fatal?.message ?? (status === 'interrupted' ? stopMessage : undefined));
   const summary: JudgeSummary = {
-    runId, status, model, rubricSha256: rubric.sha256, pendingAtStart: pending.length, judgedNow: p.accepted, left,
-    requests: p.requests, failedRequests: p.failedRequests, retried, promptTokens: p.promptTokens, completionTokens: p.completionTokens,
-    costUsd: budget.spentUsd - costAtStart, runCostUsd: budget.spentUsd, seconds: (performance.now() - started) / 1000,
+    runId,
+    status,
+    model,
+    rubricSha256: rubric.sha256,
+    pendingAtStart: pending.length,
+    judgedNow: p.accepted,
+    left,
+    requests: p.requests,
+    failedRequests: p.failedRequests,
+    retried,
+    promptTokens: p.promptTokens,
+    completionTokens: p.completionTokens,
+    costUsd: budget.spentUsd - costAtStart,
+    runCostUsd: budget.spentUsd,
+    seconds: (performance.now() - started) / 1000,
     scores: judgments.scoreSummary(key),
     ...(status === 'interrupted' && stopReason !== undefined ? { stopReason } : {}),
     ...(status === 'interrupted' && stopMessage !== undefined ? { stopMessage } : {}),
@@ -227,7 +268,11 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
 }
 
 /** The latest judge run when unfinished (its budget spans invocations), else a new one. */
-export function judgeRun(store: Store, judgments: JudgmentStore, run: { target: number; model: string; options: Record<string, unknown> }): number {
+export function judgeRun(
+  store: Store,
+  judgments: JudgmentStore,
+  run: { target: number; model: string; options: Record<string, unknown> },
+): number {
   const latest = judgments.latestJudgeRun();
   const row = { ...run, mode: 'judge' };
   if (latest !== undefined && latest.status !== 'completed') {

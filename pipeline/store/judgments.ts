@@ -72,7 +72,9 @@ export class JudgmentStore {
       `SELECT t.id FROM tasks t WHERE ${where.join(' AND ')}
          AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.task_id = t.id AND j.judge_model = @model AND j.rubric_sha256 = @sha)
        ORDER BY t.id`,
-    ).pluck().all(params) as number[];
+    )
+      .pluck()
+      .all(params) as number[];
   }
 
   /** The text of these tasks, in the order given. */
@@ -96,28 +98,42 @@ export class JudgmentStore {
     const at = now();
     for (const { taskId, judgment: j } of entries) {
       added += insert.run(
-        taskId, judge.model, judge.rubricSha256, j.score, JSON.stringify(j.subScores), JSON.stringify(j.flags), j.reason, requestId, at,
+        taskId,
+        judge.model,
+        judge.rubricSha256,
+        j.score,
+        JSON.stringify(j.subScores),
+        JSON.stringify(j.flags),
+        j.reason,
+        requestId,
+        at,
       ).changes;
     }
     return added;
   }
 
   countJudgments(judge: JudgeKey): number {
-    return this.sql('SELECT count(*) FROM judgments WHERE judge_model = ? AND rubric_sha256 = ?').pluck().get(judge.model, judge.rubricSha256) as number;
+    return this.sql('SELECT count(*) FROM judgments WHERE judge_model = ? AND rubric_sha256 = ?')
+      .pluck()
+      .get(judge.model, judge.rubricSha256) as number;
   }
 
   /** The latest judge run, if any: a judge invocation resumes an unfinished one (its budget spans them). */
   latestJudgeRun(): { id: number; status: string } | undefined {
-    return this.sql(`SELECT id, status FROM runs WHERE mode = 'judge' ORDER BY id DESC LIMIT 1`).get() as { id: number; status: string } | undefined;
+    return this.sql(`SELECT id, status FROM runs WHERE mode = 'judge' ORDER BY id DESC LIMIT 1`).get() as
+      | { id: number; status: string }
+      | undefined;
   }
 
   /** The judge of the newest judgment (optionally of one model). */
   latestJudge(model?: string): JudgeKey | null {
-    const row = (model === undefined
-      ? this.sql('SELECT judge_model AS model, rubric_sha256 AS rubricSha256 FROM judgments ORDER BY id DESC LIMIT 1').get()
-      : this.sql('SELECT judge_model AS model, rubric_sha256 AS rubricSha256 FROM judgments WHERE judge_model = ? ORDER BY id DESC LIMIT 1').get(model)) as
-      | JudgeKey
-      | undefined;
+    const row = (
+      model === undefined
+        ? this.sql('SELECT judge_model AS model, rubric_sha256 AS rubricSha256 FROM judgments ORDER BY id DESC LIMIT 1').get()
+        : this.sql(
+            'SELECT judge_model AS model, rubric_sha256 AS rubricSha256 FROM judgments WHERE judge_model = ? ORDER BY id DESC LIMIT 1',
+          ).get(model)
+    ) as JudgeKey | undefined;
     return row ?? null;
   }
 
@@ -130,15 +146,27 @@ export class JudgmentStore {
       WHERE j.judge_model = @model AND j.rubric_sha256 = @sha AND t.status = 'accepted' AND t.source <> 'seed'`;
     const params = { model: judge.model, sha: judge.rubricSha256 };
     const agg = this.sql(`SELECT count(*) AS n, avg(j.score) AS mean ${scope}`).get(params) as { n: number; mean: number | null };
-    for (const row of this.sql(`SELECT min(10, CAST(j.score AS INTEGER)) AS b, count(*) AS n ${scope} GROUP BY b`).all(params) as { b: number; n: number }[]) {
+    for (const row of this.sql(`SELECT min(10, CAST(j.score AS INTEGER)) AS b, count(*) AS n ${scope} GROUP BY b`).all(params) as {
+      b: number;
+      n: number;
+    }[]) {
       histogram[String(row.b)] = row.n;
     }
     const flags = Object.fromEntries(
-      (this.sql(`SELECT f.value AS flag, count(*) AS n ${scope.replace('WHERE', ', json_each(j.flags_json) f WHERE')} GROUP BY f.value ORDER BY n DESC`)
-        .all(params) as { flag: string; n: number }[]).map((r) => [r.flag, r.n]),
+      (
+        this.sql(
+          `SELECT f.value AS flag, count(*) AS n ${scope.replace('WHERE', ', json_each(j.flags_json) f WHERE')}
+           GROUP BY f.value ORDER BY n DESC`,
+        ).all(params) as { flag: string; n: number }[]
+      ).map((r) => [r.flag, r.n]),
     );
     return {
-      judge, judged: agg.n, unjudged: total - agg.n, meanScore: agg.mean === null ? null : Math.round(agg.mean * 100) / 100, histogram, flags,
+      judge,
+      judged: agg.n,
+      unjudged: total - agg.n,
+      meanScore: agg.mean === null ? null : Math.round(agg.mean * 100) / 100,
+      histogram,
+      flags,
     };
   }
 
@@ -153,13 +181,20 @@ export class JudgmentStore {
 }
 
 /** Machine examples for the self-instruct prompt: accepted generated tasks whose latest judgment by `model` is ≥ `minScore`. */
-export function sampleJudgedAtLeast(store: Store, model: string, minScore: number, limit: number): { id: number; instruction: string; input: string; output: string; category: string | null }[] {
-  return store.sql(
-    `SELECT t.id, t.instruction, t.input, t.output, t.category FROM tasks t
+export function sampleJudgedAtLeast(
+  store: Store,
+  model: string,
+  minScore: number,
+  limit: number,
+): { id: number; instruction: string; input: string; output: string; category: string | null }[] {
+  return store
+    .sql(
+      `SELECT t.id, t.instruction, t.input, t.output, t.category FROM tasks t
      JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = ?)
      WHERE t.source = 'generated' AND t.status = 'accepted' AND j.score >= ?
      ORDER BY random() LIMIT ?`,
-  ).all(model, minScore, limit) as { id: number; instruction: string; input: string; output: string; category: string | null }[];
+    )
+    .all(model, minScore, limit) as { id: number; instruction: string; input: string; output: string; category: string | null }[];
 }
 
 /** Ids of the accepted tasks one request brought. */
@@ -185,7 +220,12 @@ export function batchLineTasks(store: Store, batchRequestId: number): number[] {
 
 /** Whether a judge request of this run was refused for asking for response_format (the next batch goes without). */
 export function jsonModeRefused(store: Store, runId: number): boolean {
-  return store.sql(
-    `SELECT 1 FROM requests WHERE run_id = ? AND kind = 'judge' AND status = 'error' AND (error LIKE '%response_format%' OR error LIKE '%json_object%') LIMIT 1`,
-  ).get(runId) !== undefined;
+  return (
+    store
+      .sql(
+        `SELECT 1 FROM requests WHERE run_id = ? AND kind = 'judge' AND status = 'error'
+           AND (error LIKE '%response_format%' OR error LIKE '%json_object%') LIMIT 1`,
+      )
+      .get(runId) !== undefined
+  );
 }

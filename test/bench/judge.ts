@@ -72,8 +72,13 @@ try {
         const distinct = store.db.prepare('SELECT count(DISTINCT task_id) FROM judgments').pluck().get() as number;
         const per = 1000 / judged;
         rows.push({
-          channel, k, requests: Math.round(spent.requests * per), prompt: Math.round(spent.promptTokens * per),
-          completion: Math.round(spent.completionTokens * per), usd: spent.costUsd * per, exact: judged === gen.accepted && distinct === judged,
+          channel,
+          k,
+          requests: Math.round(spent.requests * per),
+          prompt: Math.round(spent.promptTokens * per),
+          completion: Math.round(spent.completionTokens * per),
+          usd: spent.costUsd * per,
+          exact: judged === gen.accepted && distinct === judged,
         });
       } finally {
         store.close();
@@ -83,17 +88,40 @@ try {
 
   const out = (s: string): void => void process.stdout.write(s + '\n');
   out(`\nbench:judge — ${gen.accepted} accepted tasks from the simulator; prices: built-in table (USD per 1M tokens)`);
-  out(`baseline: generating with gpt-3.5-turbo (${DEFAULT_PRICES['gpt-3.5-turbo']!.input}/${DEFAULT_PRICES['gpt-3.5-turbo']!.output}): ` +
-    `${gen.requests} requests, ${Math.round((gen.promptTokens / gen.accepted) * 1000)} prompt + ${Math.round((gen.completionTokens / gen.accepted) * 1000)} completion tokens ` +
-    `and $${genPer1k.toFixed(4)} per 1,000 accepted tasks\n`);
-  const header = ['judge gpt-4o-mini', 'K', 'requests/1k', 'prompt tok/1k', 'completion tok/1k', 'USD/1k', 'vs generating', 'one judgment each'];
-  const cells = rows.map((r) => [r.channel, String(r.k), String(r.requests), String(r.prompt), String(r.completion), `$${r.usd.toFixed(4)}`,
-    `${((r.usd / genPer1k) * 100).toFixed(1)}%`, r.exact ? 'yes' : 'NO']);
+  out(
+    `baseline: generating with gpt-3.5-turbo (${DEFAULT_PRICES['gpt-3.5-turbo']!.input}/${DEFAULT_PRICES['gpt-3.5-turbo']!.output}): ` +
+      `${gen.requests} requests, ${Math.round((gen.promptTokens / gen.accepted) * 1000)} prompt + ` +
+      `${Math.round((gen.completionTokens / gen.accepted) * 1000)} completion tokens ` +
+      `and $${genPer1k.toFixed(4)} per 1,000 accepted tasks\n`,
+  );
+  const header = [
+    'judge gpt-4o-mini',
+    'K',
+    'requests/1k',
+    'prompt tok/1k',
+    'completion tok/1k',
+    'USD/1k',
+    'vs generating',
+    'one judgment each',
+  ];
+  const cells = rows.map((r) => [
+    r.channel,
+    String(r.k),
+    String(r.requests),
+    String(r.prompt),
+    String(r.completion),
+    `$${r.usd.toFixed(4)}`,
+    `${((r.usd / genPer1k) * 100).toFixed(1)}%`,
+    r.exact ? 'yes' : 'NO',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   for (const line of [header, widths.map((w) => '-'.repeat(w)), ...cells]) out(line.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   const target = rows.find((r) => r.channel === 'online' && r.k === 10)!;
-  out(`\ntarget: judging ≤ 15% of generating at K = 10 online: ${((target.usd / genPer1k) * 100).toFixed(1)}% — ${target.usd / genPer1k <= 0.15 ? 'met' : 'NOT met'}`);
-  out('token counts and judge replies are the simulator\'s: they size this pipeline\'s prompts, not a real model\'s answers');
+  out(
+    `\ntarget: judging ≤ 15% of generating at K = 10 online: ${((target.usd / genPer1k) * 100).toFixed(1)}% — ` +
+      (target.usd / genPer1k <= 0.15 ? 'met' : 'NOT met'),
+  );
+  out("token counts and judge replies are the simulator's: they size this pipeline's prompts, not a real model's answers");
 } finally {
   await sim.close();
   fs.rmSync(dir, { recursive: true, force: true });
