@@ -23,7 +23,7 @@ beforeAll(async () => {
   template = path.join(tempDir(), 'gen.db');
   const r = await runCli(['generate', '--n', '200', '--db', template, '--log-format', 'json', '--quiet'], env(sim));
   expect(r.code, r.stderr).toBe(0);
-}, 120_000);
+}, 240_000);
 afterAll(async () => {
   await Promise.all([sim.close(), slow.close(), noJson.close()]);
 });
@@ -94,7 +94,7 @@ describe('judge CLI', () => {
     const rubric = writeTemp(tempDir(), 'r.txt', `${fs.readFileSync(path.join('templates', 'judge_rubric.txt'), 'utf8')}\n请认真审核。\n`);
     expect((await runCli(['judge', '--db', db, '--rubric', rubric, '--tasks-per-request', '20'], env(sim))).code).toBe(0);
     expect(state(db).judgments).toBe(2 * s.accepted);
-  }, 120_000);
+  }, 240_000);
 
   it('a server without JSON mode: the 400 is stored and the rest goes without response_format', async () => {
     const db = copyDb();
@@ -105,7 +105,7 @@ describe('judge CLI', () => {
     expect(s.failedJudgeRequests).toBeGreaterThanOrEqual(1);
     expect(s.failedJudgeRequests).toBeLessThanOrEqual(4); // at most one per request already in flight
     expect(s.jsonModeRequests).toBe(s.failedJudgeRequests);
-  }, 60_000);
+  }, 120_000);
 
   it('kill -9 at random moments, then the same command: every task judged exactly once, counts exact', async () => {
     const db = copyDb();
@@ -146,11 +146,11 @@ describe('judge CLI', () => {
     expect(summary.judgedNow).toBe(s.accepted - previous);
     // Killed judge runs are resumed, not multiplied.
     expect(s.judgeRuns).toBe(1);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('judge bad input', () => {
-  it('a rubric missing {{tasks}}: exit 2 with file:line, nothing sent', async () => {
+  it('a rubric missing {{tasks}}: exit 2 with file:line, nothing sent', { timeout: 60_000 }, async () => {
     const db = copyDb();
     const rubric = writeTemp(tempDir(), 'bad.txt', '请给任务打分。\n只输出 JSON。\n');
     const r = await runCli(['judge', '--db', db, '--rubric', rubric], env(sim));
@@ -159,7 +159,7 @@ describe('judge bad input', () => {
     expect(state(db).judgeRequests).toBe(0);
   });
 
-  it('an unknown judge model with --max-cost and no price: exit 2', async () => {
+  it('an unknown judge model with --max-cost and no price: exit 2', { timeout: 60_000 }, async () => {
     const db = copyDb();
     const r = await runCli(['judge', '--db', db, '--model', 'my-local-judge', '--max-cost', '1'], env(sim));
     expect(r.code).toBe(2);
@@ -254,7 +254,7 @@ describe('curated export and stats', () => {
     ]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no row passes the judge filter \(judge gpt-4o: 0 below --min-score, 0 with --drop-flags, \d+ not judged/);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('generate --judge-model', () => {
@@ -305,17 +305,20 @@ describe('generate --judge-model', () => {
         const prompts = (
           conn.prepare(`SELECT messages_json FROM requests WHERE kind = 'generate' AND id > ?`).pluck().all(firstJudge) as string[]
         ).join('\n');
-        const low = conn
-          .prepare(`SELECT t.instruction FROM tasks t JOIN judgments j ON j.task_id = t.id WHERE j.score < 7`)
-          .pluck()
-          .all() as string[];
-        const high = conn
-          .prepare(`SELECT t.instruction FROM tasks t JOIN judgments j ON j.task_id = t.id WHERE j.score >= 7`)
-          .pluck()
-          .all() as string[];
-        expect(low.length).toBeGreaterThan(0);
-        expect(low.filter((i) => prompts.includes(JSON.stringify(i).slice(1, -1)))).toEqual([]);
-        expect(high.filter((i) => prompts.includes(JSON.stringify(i).slice(1, -1))).length).toBeGreaterThan(3);
+        // Tasks whose instruction and output are each unique in the DB, so finding them in a prompt means they were shown.
+        const shown = (op: string): string[] =>
+          conn
+            .prepare(
+              `SELECT t.instruction || char(10) || t.output FROM tasks t JOIN judgments j ON j.task_id = t.id WHERE j.score ${op} 7
+                 AND (SELECT count(*) FROM tasks u WHERE u.instruction = t.instruction) = 1
+                 AND (SELECT count(*) FROM tasks u WHERE u.output = t.output) = 1`,
+            )
+            .pluck()
+            .all()
+            .filter((pair) => (pair as string).split('\n', 2).every((part) => prompts.includes(JSON.stringify(part).slice(1, -1)))) as string[];
+        expect(q('SELECT count(*) FROM judgments WHERE score < 7')).toBeGreaterThan(0);
+        expect(shown('<')).toEqual([]);
+        expect(shown('>=').length).toBeGreaterThan(3);
       } finally {
         conn.close();
       }
@@ -340,7 +343,7 @@ describe('generate --judge-model', () => {
     } finally {
       await clean.close();
     }
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('judge --batch', () => {
@@ -379,5 +382,5 @@ describe('judge --batch', () => {
     } finally {
       conn.close();
     }
-  }, 180_000);
+  }, 300_000);
 });
