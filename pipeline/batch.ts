@@ -361,7 +361,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
 }
 
 /** One line of a batch input file. */
-function inputLine(batchRequestId: number, paramsJson: string, messagesJson: string): string {
+export function inputLine(batchRequestId: number, paramsJson: string, messagesJson: string): string {
   // Spliced rather than re-serialized: the stored JSON is exactly what was priced and sized.
   const params = paramsJson.slice(1, -1);
   return `{"custom_id":${JSON.stringify(customIdFor(batchRequestId))},"method":"POST","url":"/v1/chat/completions","body":{${params}${params === '' ? '' : ','}"messages":${messagesJson}}}\n`;

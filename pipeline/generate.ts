@@ -13,6 +13,8 @@ import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
 import { createLlmClient, redact, type ChatParams, type LlmClient } from './llm.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
 import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
+import { createInlineJudge, type InlineJudgeOptions } from './judge/inline.ts';
+import { loadRubric } from './judge/rubric.ts';
 import { takeLock } from './lock.ts';
 import { GenerationFailed, runOnline, type GenerateEvent, type OnlineOptions, type RunSummary } from './online.ts';
 import { resolveGenerateSettings, type GenerateSettings, type ResolvedGenerateSettings } from './options.ts';
@@ -56,6 +58,8 @@ export interface PreparedGenerate {
   /** Two-stage runs: the answer prompt and the answer model's price. */
   answerTemplate: AnswerTemplate | undefined;
   answerPrice: Price | undefined;
+  /** `judgeModel`: the inline judge's rubric and price. */
+  judge: InlineJudgeOptions | undefined;
 }
 
 const OPENAI_HOST = /^https?:\/\/api\.openai\.com(\/|$)/;
@@ -95,7 +99,7 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   if (settings.maxCost !== undefined && settings.answerModel !== undefined && answerPrice === undefined) {
     throw new UsageError(`needs the price of the answer model ${settings.answerModel}: add it with \`prices\``, { option: 'maxCost' });
   }
-  return { settings, apiKey, baseURL, seeds, template, topics, taskTypes, price, answerTemplate, answerPrice };
+  return { settings, apiKey, baseURL, seeds, template, topics, taskTypes, price, answerTemplate, answerPrice, judge: inlineJudge(settings) };
 }
 
 /**
@@ -136,7 +140,10 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
             },
             { store, llm, ...optional(options) },
           )
-          : await runOnline({ ...common, ...loop }, { store, llm, ...optional(options) });
+          : await runOnline({ ...common, ...loop }, {
+            store, llm, ...optional(options),
+            ...(prepared.judge && { judgeReply: createInlineJudge(prepared.judge, { store, llm }).judgeReply }),
+          });
     } catch (err) {
       if (err instanceof GenerationFailed) {
         // Messages of the API's errors are redacted already; a failure's message may quote one.
@@ -160,6 +167,19 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   }
 }
 
+/** The inline judge (`judgeModel`): its rubric and price, checked before anything runs. */
+function inlineJudge(settings: ResolvedGenerateSettings): InlineJudgeOptions | undefined {
+  if (settings.judgeModel === undefined) return undefined;
+  const rubric = loadRubric();
+  const price = resolvePrice({ ...settings, model: settings.judgeModel, price: undefined });
+  if (settings.maxCost !== undefined && price === undefined) {
+    throw new UsageError(`needs the price of the judge ${settings.judgeModel}, which is not in the built-in table: give \`prices\``, { option: 'maxCost' });
+  }
+  return {
+    model: settings.judgeModel, rubric, price, tasksPerRequest: settings.judgeTasksPerRequest, minScore: settings.examplesMinScore,
+  };
+}
+
 /** The options the online loop and the batch step share. */
 function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'maxConsecutiveFailures' | 'drainTimeoutMs'> {
   const { settings } = p;
@@ -173,6 +193,7 @@ function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'max
     runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey) },
     price: p.price, maxCostUsd: settings.maxCost, maxRequests: settings.maxRequests,
     maxEmptyReplies: settings.maxEmptyReplies, minAcceptedPerReply: settings.minAcceptRate, turns: settings.turns,
+    machineExamples: { judgeModel: settings.judgeModel ?? null, minScore: settings.examplesMinScore },
   };
 }
 

@@ -20,6 +20,8 @@ import { parseReply, type ParseResult } from './parse.ts';
 import { buildPrompt, type GenerationMode, type Random, type Template } from './prompt.ts';
 import { AttemptStore, type NewAttempt } from './store/attempts.ts';
 import { asStorageError, StorageError } from './store/storage-errors.ts';
+import { MachineExamples, type ExampleFilter } from './judge/examples.ts';
+import type { InlineJudgeContext } from './judge/inline.ts';
 import type { NewRequest, RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
 import { YieldGuard, type GuardStop, type YieldGuardState } from './yield-guard.ts';
@@ -69,6 +71,8 @@ export interface OnlineOptions {
   // -- end yield guard --
   /** Dialogue mode: exchanges per conversation, asked for and checked. Default 2–4. */
   turns?: TurnBounds | undefined;
+  /** Machine examples only from tasks judged at least this well, once there are judged ones (issue 12). */
+  machineExamples?: ExampleFilter | undefined;
 }
 
 export interface OnlineDeps {
@@ -80,6 +84,11 @@ export interface OnlineDeps {
   onEvent?: (event: GenerateEvent) => void;
   /** Aborting stops new requests; in-flight ones get `drainTimeoutMs`, then are cancelled. */
   signal?: AbortSignal;
+  /**
+   * generate --judge-model (issue 12): judges a stored reply's accepted tasks in the same request slot and
+   * budget; returns those that scored well enough to be shown as examples.
+   */
+  judgeReply?: (ctx: InlineJudgeContext) => Promise<Task[]>;
 }
 
 /** A snapshot of the run, sent with every event. */
@@ -150,7 +159,8 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   const started = performance.now();
 
   const { index, ingestor, templateId, runId, resumed } = prepareRun(options, store, deps.index);
-  const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
+  const examples = new MachineExamples(store, MACHINE_POOL, random, options.machineExamples);
+  const machinePool: Task[] = examples.pool;
   const sink: RequestSink = { store, attempts: new AttemptStore(store), ingestor, runId };
   // -- dialogue mode (issue 14): conversations go through their own checks, into the same index
   if (options.mode === 'dialogue') {
@@ -249,12 +259,15 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     }
     // -- end yield guard --
     for (const n of Object.values(result.rejected)) p.rejected += n ?? 0;
-    for (const t of result.accepted) {
-      if (machinePool.length < MACHINE_POOL) machinePool.push(t);
-      else machinePool[Math.floor(random() * MACHINE_POOL)] = t;
-    }
+    examples.offer(result.accepted);
     yieldPerRequest = 0.8 * yieldPerRequest + 0.2 * result.accepted.length;
     deps.onEvent?.({ type: 'reply', progress: snapshot(), requestId, newlyAccepted: result.accepted.length });
+    // -- inline judge (issue 12): same slot, same budget; never fatal --
+    if (deps.judgeReply !== undefined && result.accepted.length > 0) {
+      examples.offerJudged(await deps.judgeReply({ runId, requestId, budget, signal: cancel.signal }));
+      p.costUsd = budget.spentUsd;
+      budgetBlocked = false; // its judge requests settled: a request the budget refused meanwhile may fit now
+    }
   };
 
   const limit = pLimit(options.concurrency);

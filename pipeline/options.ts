@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { UsageError } from './errors.ts';
 import { FORMATS, type Format } from './export/formats.ts';
 import { TOKENIZERS } from './export/tokens.ts';
+import { DEFAULT_MIN_SCORE } from './judge/examples.ts';
+import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './judge/request.ts';
 import { DEFAULT_DB, DEFAULT_EXPORT_DIR } from './paths.ts';
 import { DEFAULT_MAX_EMPTY_REPLIES, DEFAULT_MIN_ACCEPTED_PER_REPLY } from './yield-guard.ts';
 
@@ -61,6 +63,11 @@ export const generateSettingsSchema = z.strictObject({
   answerSystem: z.string().min(1).optional().meta({ description: 'Answer prompt system message. Default: templates/answer_system.txt.' }),
   answerRetries: z.number().int().min(0).max(10).optional()
     .meta({ description: 'Rejected answers retried this many times, then the task is unanswerable. Default 2.' }),
+  judgeModel: z.string().min(1).optional()
+    .meta({ description: 'Judge each reply\'s accepted tasks with this model as they come (spending counts against maxCost).' }),
+  judgeTasksPerRequest: z.number().int().min(1).max(50).default(DEFAULT_JUDGE_TASKS_PER_REQUEST).meta({ description: 'Tasks per judge request.' }),
+  examplesMinScore: z.number().min(1).max(10).default(DEFAULT_MIN_SCORE)
+    .meta({ description: 'Once tasks are judged, show as examples only tasks judged at least this.' }),
   maxEmptyReplies: z.number().int().min(0).default(DEFAULT_MAX_EMPTY_REPLIES)
     .meta({ description: 'Yield guard: the run fails after this many replies in a row with no usable task (0: never).' }),
   minAcceptRate: z.number().min(0).default(DEFAULT_MIN_ACCEPTED_PER_REPLY)
@@ -96,6 +103,9 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   if (resolved.mode === 'dialogue' && resolved.batch) {
     throw new UsageError('the dialogue mode does not run through the Batch API yet: drop `batch`', { option: 'mode' });
   }
+  if (resolved.judgeModel !== undefined && resolved.batch) {
+    throw new UsageError('judges online replies; in batch mode, run `judge` with `batch` after the batch is collected', { option: 'judgeModel' });
+  }
   if (resolved.answerModel !== undefined && resolved.batch) throw new UsageError('does not work with `batch` yet: run two-stage generation online', { option: 'answerModel' });
   if (resolved.answerModel !== undefined && resolved.mode === 'dialogue') throw new UsageError('is not built for the dialogue mode yet', { option: 'answerModel' });
   const tasksPerRequest = resolved.tasksPerRequest ??
@@ -124,6 +134,10 @@ export const exportSettingsSchema = z.strictObject({
   system: z.string().min(1).optional().meta({ description: 'System prompt for sharegpt and messages records.' }),
   answerModel: z.string().min(1).optional()
     .meta({ description: 'Two-stage data: the output is this model\'s answer, only tasks it answered. Default: each task\'s latest accepted answer.' }),
+  minScore: z.number().min(1).max(10).optional()
+    .meta({ description: 'Curated export: keep rows whose latest judgment by judgeModel is at least this; unjudged rows are left out.' }),
+  judgeModel: z.string().min(1).optional().meta({ description: 'The judge whose scores count. Default: the one of the newest judgment.' }),
+  dropFlags: z.array(z.string().min(1)).optional().meta({ description: 'Leave out rows the judge flagged with any of these.' }),
 });
 
 export type ExportSettings = z.input<typeof exportSettingsSchema>;
@@ -185,3 +199,28 @@ export const answerSettingsSchema = z.strictObject({
   drainTimeout: z.number().nonnegative().default(10),
 });
 export type AnswerSettings = z.input<typeof answerSettingsSchema>;
+
+/** Options of `judgeTasks()`: scores for accepted tasks, by a judge model. */
+export const judgeSettingsSchema = z.strictObject({
+  db: z.string().min(1).default(DEFAULT_DB),
+  model: z.string().min(1).default(DEFAULT_JUDGE_MODEL).meta({ description: 'Judge model.' }),
+  baseURL: z.string().url().optional(),
+  rubric: z.string().min(1).optional().meta({ description: 'Rubric template with {{tasks}}. Default templates/judge_rubric.txt.' }),
+  tasksPerRequest: z.number().int().min(1).max(50).default(DEFAULT_JUDGE_TASKS_PER_REQUEST).meta({ description: 'Tasks judged in one request.' }),
+  since: z.union([z.enum(['all', 'last']), positiveInt]).default('all').meta({ description: 'all | last (the last generation run) | a run id.' }),
+  source: z.array(z.string().min(1)).optional().meta({ description: 'Only these sources (generated, an import name).' }),
+  concurrency: positiveInt.default(4),
+  batch: z.boolean().default(false).meta({ description: 'Batch API (half price): each call collects a finished batch and submits the next.' }),
+  maxCost: z.number().positive().optional(),
+  maxRequests: positiveInt.optional(),
+  prices: z.union([z.string().min(1), z.record(z.string().min(1), price)]).optional(),
+  price: price.optional(),
+  rpm: positiveInt.optional(),
+  tpm: positiveInt.optional(),
+  timeout: z.number().positive().default(120),
+  retries: z.number().int().min(0).max(20).default(3),
+  jsonMode: z.boolean().default(true).meta({ description: 'Send response_format json_object (dropped by itself after a 400 saying unsupported).' }),
+  probe: z.boolean().default(true),
+  drainTimeout: z.number().nonnegative().default(10),
+});
+export type JudgeSettings = z.input<typeof judgeSettingsSchema>;

@@ -13,6 +13,7 @@ import { chatterReply, degenerateReply, type ReplyMode } from './misbehaving.ts'
 import { isAnswerPrompt, isInstructionOnlyPrompt, makeAnswer, NO_ANSWER_FAULTS, type AnswerFaults, type AnswerKind } from './answers.ts';
 import { cutAt, cutInsideItem, garbageReply, layoutReply, type ReplyLayout, type ReplyShape } from './replies.ts';
 import { DIALOGUE_SHAPES, dialogueMaker, dialogueRequest, isDialoguePrompt, renderDialogues } from './dialogues.ts';
+import { DEFAULT_JUDGE_FAULTS, DefectPlanter, isJudgePrompt, judgeReply, type DefectKind, type JudgeFaults } from './judge.ts';
 
 /** Probabilities per chat request, each in [0, 1]; they are drawn in this order from one number. */
 export interface SimulatorFaults {
@@ -38,6 +39,12 @@ export interface EngineOptions {
   replyMode?: ReplyMode;
   /** Faults of answers to answer prompts (two-stage generation). Default none. */
   answerFaults?: AnswerFaults;
+  // -- judge (issue 12) --
+  /** Share of clean tasks spoiled with a defect a judge should score low (wrong, truncated, placeholder). Default 0.12. */
+  defectRate?: number;
+  /** Whether `response_format: json_object` is accepted; false answers it with a 400. Default true. */
+  judgeJsonMode?: boolean | undefined;
+  judgeFaults?: Partial<JudgeFaults> | undefined;
 }
 
 export type RequestOutcome =
@@ -69,6 +76,9 @@ export interface SimulatorStats {
   flawedDialoguesEmitted: number;
   /** Replies to answer prompts (two-stage generation), by what they were. */
   answers: Record<AnswerKind, number>;
+  /** Defects planted in tasks (issue 12), and judge prompts answered. */
+  defectsPlanted: Record<DefectKind, number>;
+  judgeRequests: number;
 }
 
 export interface SimResponse {
@@ -114,7 +124,14 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
     dialoguesEmitted: 0,
     flawedDialoguesEmitted: 0,
     answers: { answer: 0, refusal: 0, placeholder: 0, empty: 0 },
+    defectsPlanted: { wrong: 0, truncated: 0, placeholder: 0 },
+    judgeRequests: 0,
   };
+  // Its own stream, so defects on or off leave every other choice of the simulator as it was.
+  const defectRng = createRng((options.seed ^ 0x5bd1e995) >>> 0);
+  const defectComposer = composerFrom(defectRng);
+  const defects = new DefectPlanter(defectRng, options.defectRate ?? 0.12, () => defectComposer.compose());
+  const judgeFaults: JudgeFaults = { ...DEFAULT_JUDGE_FAULTS, ...options.judgeFaults };
   const record = (outcome: RequestOutcome): void => {
     stats.requests++;
     stats.outcomes[outcome]++;
@@ -145,7 +162,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         const pool = history.length === 0 || (sameReply.length > 0 && rng.chance(0.3)) ? sameReply.map((m) => m.task) : history;
         out.push({ task: nearDuplicate(rng.pick(pool), rng), kind: 'near' });
       } else {
-        out.push({ task: composer.compose(), kind: 'fresh' });
+        out.push({ task: defects.maybeSpoil(composer.compose()), kind: 'fresh' });
       }
     }
     return out;
@@ -154,7 +171,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
   return {
     rng,
     record,
-    stats: () => structuredClone(stats),
+    stats: () => structuredClone({ ...stats, defectsPlanted: { ...defects.counts } }),
 
     listModels() {
       const created = 1_700_000_000;
@@ -184,6 +201,15 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         return done(errorResponse(500, 'The server had an error while processing your request. Sorry about that!', 'server_error', null, 'server_error'));
       }
       if (r < (edge += f.hang)) return done({ status: 0, headers: {}, json: null, outcome: 'hang', hang: true });
+      // -- judge prompts (issue 12): JSON scores, see simulator/judge.ts (not a quality model) --
+      if (isJudgePrompt(request.messages)) {
+        if (request.jsonMode && options.judgeJsonMode === false) {
+          return done(errorResponse(400, "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.", 'invalid_request_error', null, 'bad_request'));
+        }
+        stats.judgeRequests++;
+        const text = judgeReply(request.messages.findLast((m) => m.role === 'user')!.content, request.jsonMode, defects, rng, judgeFaults);
+        return done(completion(request, text, 'stop', 'ok', rng));
+      }
       const truncate = r < (edge += f.truncate);
       const garbage = !truncate && r < edge + f.garbage;
 
@@ -283,6 +309,27 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
   };
 }
 
+/** A 200 chat completion with this content (judge replies). */
+function completion(request: ChatRequest, content: string, finish: 'stop' | 'length', outcome: RequestOutcome, rng: Rng): SimResponse {
+  const prompt = promptTokens(request.messages);
+  const completionTokens = estimateTokens(content);
+  return {
+    status: 200,
+    headers: {},
+    outcome,
+    ...(request.stream ? { stream: { includeUsage: request.includeUsage } } : {}),
+    json: {
+      id: `chatcmpl-${randomId(rng, 24)}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: request.model,
+      system_fingerprint: 'fp_simulator',
+      choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: finish }],
+      usage: { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens },
+    } satisfies ChatCompletion,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // request validation
 
@@ -292,6 +339,8 @@ interface ChatRequest {
   stream: boolean;
   includeUsage: boolean;
   maxTokens: number | undefined;
+  /** `response_format: {type: 'json_object'}` was asked for. */
+  jsonMode: boolean;
 }
 
 /** The request, or what is wrong with it (as the API words it). */
@@ -319,6 +368,7 @@ function validate(body: unknown): ChatRequest | string {
     stream: b.stream === true,
     includeUsage: b.stream === true && streamOptions?.include_usage === true,
     maxTokens: typeof limit === 'number' ? limit : undefined,
+    jsonMode: (b.response_format as { type?: unknown } | null | undefined)?.type === 'json_object',
   };
 }
 

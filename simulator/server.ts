@@ -20,6 +20,7 @@ import { errorBody, MAX_JSON_BODY_BYTES, readBody, sendJson } from './http.ts';
 import { admissionEstimate, ServerRateLimits, type RateLimitConfig } from './ratelimit.ts';
 import type { ReplyMode } from './misbehaving.ts';
 import { REPLY_SHAPES, type ReplyShape } from './replies.ts';
+import type { JudgeFaults } from './judge.ts';
 
 export type { SimulatorFaults, SimulatorStats, RequestOutcome } from './completions.ts';
 export type { ReplyShape } from './replies.ts';
@@ -56,6 +57,13 @@ export interface SimulatorOptions {
   replyMode?: ReplyMode;
   /** Shares of answer prompts answered with a refusal, a placeholder or nothing (two-stage). Default 0 each. */
   answerFaults?: Partial<AnswerFaults>;
+  // -- judge (issue 12): see simulator/judge.ts; its scores are not a quality model --
+  /** Share of clean tasks spoiled with a defect the simulated judge scores low. Default 0.12. */
+  defectRate?: number;
+  /** false: `response_format: json_object` gets a 400 (servers without JSON mode). Default true. */
+  judgeJsonMode?: boolean;
+  /** Id faults in judge replies (an item left out, repeated, or for an id not asked for). */
+  judgeFaults?: Partial<JudgeFaults>;
 }
 
 export interface Simulator {
@@ -96,6 +104,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   for (const [name, p] of Object.entries(answerFaults)) checkProbability(`answerFaults.${name}`, p);
   const engine: ChatEngine = createChatEngine({
     seed: options.seed ?? 1, nearDuplicateRate, junkRate, faults, shapes, replyMode: options.replyMode ?? 'normal', answerFaults,
+    defectRate: checkProbability('defectRate', options.defectRate ?? 0.12), judgeJsonMode: options.judgeJsonMode, judgeFaults: options.judgeFaults,
   });
   const routes: Route[] = [
     { method: 'GET', path: '/v1/models', slow: false, handle: () => engine.listModels() },

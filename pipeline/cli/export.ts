@@ -1,13 +1,14 @@
 /** `export`: accepted tasks → training JSONL, a manifest and `LATEST`, for trainers and orchestrators. */
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
 import { exportDataset } from '../export/dataset.ts';
 import { describeSelection, type ExportResult } from '../export/export.ts';
 import { FORMATS, type Format } from '../export/formats.ts';
 import { TOKENIZERS, type TokenizerName } from '../export/tokens.ts';
 import { DEFAULT_DB } from '../paths.ts';
-import { oneOf, positiveInt } from './args.ts';
+import { DEFAULT_MIN_SCORE } from '../judge/examples.ts';
+import { numberIn, oneOf, positiveInt } from './args.ts';
 import { EXIT } from './exit.ts';
 import { givenFlags } from './given.ts';
 
@@ -28,6 +29,9 @@ interface ExportFlags {
   template?: string;
   system?: string;
   answerModel?: string;
+  minScore?: number;
+  judgeModel?: string;
+  dropFlags?: string[];
 }
 
 function since(value: string): 'last' | 'all' | number {
@@ -74,6 +78,11 @@ export function exportCommand(): Command {
     .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
     .option('--template <name|file>', 'training template for prompt-completion records and token counts (default alpaca)')
     .option('--system <text>', 'system prompt for sharegpt and messages records')
+    // -- curated export (issue 12) --
+    .addOption(new Option('--min-score [s]', `keep rows whose latest judgment by --judge-model is at least this (1–10; ${DEFAULT_MIN_SCORE} without a value); unjudged rows are left out`)
+      .preset(String(DEFAULT_MIN_SCORE)).argParser(numberIn(1, 10)))
+    .option('--judge-model <name>', 'judge whose scores count (default: the one of the newest judgment)')
+    .option('--drop-flags <flags>', 'leave out rows the judge flagged with any of these (comma-separated)', list)
     .option('--answer-model <name>', 'output = this model\'s answer; only tasks it answered (default: each task\'s latest accepted answer)')
     .action(async function (this: Command) {
       const { config, ...flags } = givenFlags(this);
@@ -133,6 +142,12 @@ function report(result: ExportResult, db: string): void {
   err(`  sources     ${top(m.counts.bySource)}`);
   err(`  categories  ${top(m.counts.byCategory)}`);
   if (Object.keys(m.models).length > 0) err(`  models      ${top(m.models)}`);
+  if (m.quality !== undefined) {
+    const q = m.quality;
+    err(`  judge       ${q.judgeModel}` + (q.minScore === null ? '' : `, score ≥ ${q.minScore}`) + (q.dropFlags.length > 0 ? `, dropping ${q.dropFlags.join(',')}` : '') +
+      `: kept ${fmt(q.kept)}, left out ${fmt(q.dropped.belowScore)} below, ${fmt(q.dropped.flagged)} flagged, ${fmt(q.dropped.unjudged)} unjudged`);
+    err(`  scores      ${Object.entries(q.histogram).map(([k, n]) => `${k}:${n}`).join(' ')}`);
+  }
   for (const [name, t] of Object.entries(m.tokens)) {
     err(`  tokens      ${name}: total ${fmt(t.total)}, mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}` +
       (t.maxTokens === null ? '' : `; ${fmt(t.droppedForLength)} rows over ${fmt(t.maxTokens)} left out`));
@@ -165,3 +180,4 @@ function top(counts: Record<string, number>): string {
   if (entries.length > 8) shown.push(`… ${entries.length - 8} more`);
   return shown.join(', ');
 }
+

@@ -60,6 +60,9 @@ export function generateCommand(): Command {
     .option('--answer-template <file>', 'answer prompt user-message template with {{instruction}} and {{input}} (default templates/answer_user.txt)')
     .option('--answer-system <text>', 'answer prompt system message (default: templates/answer_system.txt)')
     .option('--answer-retries <n>', 'rejected answers retried this many times, then the task is unanswerable (default 2)', numberIn(0, 10))
+    .option('--judge-model <name>', 'judge each reply\'s accepted tasks with this model as they come (spending counts against --max-cost)')
+    .option('--judge-tasks-per-request <k>', `tasks per judge request (default ${D.judgeTasksPerRequest})`, numberIn(1, 50))
+    .option('--examples-min-score <s>', `once tasks are judged, show as examples only tasks judged at least this (default ${D.examplesMinScore})`, numberIn(1, 10))
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next')
     .action(async function (this: Command, count: number | undefined) {
       const { config: configFile, dryRun, mode, logFormat, logFile, quiet, ...flags } = givenFlags(this);

@@ -29,6 +29,10 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
     description: 'drop near-duplicates from JSON/JSONL datasets with the pipeline\'s exact rule',
     load: async () => (await import('./dedup.ts')).dedupCommand(),
   },
+  judge: {
+    description: 'score accepted tasks with a judge model (rubric in templates/judge_rubric.txt) for curated exports',
+    load: async () => (await import('./judge.ts')).judgeCommand(),
+  },
   answer: {
     description: 'answer instructions you already have (a file, or a stored source) with the model you choose',
     load: async () => (await import('./answer.ts')).answerCommand(),

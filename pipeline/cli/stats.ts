@@ -6,6 +6,7 @@ import { AttemptStore } from '../store/attempts.ts';
 import { DEFAULT_DB } from '../paths.ts';
 import { DialogueStore } from '../store/dialogues.ts';
 import { Store } from '../store/store.ts';
+import { JudgmentStore } from '../store/judgments.ts';
 
 interface StatsFlags {
   db: string;
@@ -28,11 +29,19 @@ export function statsCommand(): Command {
         const runs = flags.runs ? store.runsView() : undefined;
         const days = flags.days ? store.daysView() : undefined;
         const spending = new AttemptStore(store).spending();
+        // -- judge (issue 12): figures for the judge of the newest judgment --
+        const judgments = new JudgmentStore(store);
+        const scores = judgments.scoreSummary();
+        const judgeSpending = judgments.spending('judge');
+        const judgeJson = {
+          judged: scores.judged, meanScore: scores.meanScore, scoreHistogram: scores.histogram, judge: scores.judge, judgeFlags: scores.flags,
+          judgeSpending,
+        };
         const dialogues = new DialogueStore(store).stats();
         // Two-stage generation (issue 13): answered / awaiting / unanswerable, tokens and cost by stage.
         const answers = new AnswerStore(store).stats(ANSWER_DEFAULTS.retries + 1);
         if (flags.json) {
-          const json = { ...s, ...answers, spending, dialogues, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) };
+          const json = { ...s, ...answers, spending, dialogues, ...judgeJson, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) };
           process.stdout.write(JSON.stringify(json) + '\n');
           return;
         }
@@ -41,6 +50,13 @@ export function statsCommand(): Command {
           `accepted  ${s.accepted}  (${Object.entries(s.acceptedBySource).map(([k, n]) => `${k} ${n}`).join(', ')})`,
           `rejected  ${s.rejected}`,
           ...Object.entries(s.rejectedByReason).map(([reason, n]) => `  ${reason.padEnd(24)} ${n}`),
+          `judged    ${scores.judged}` + (scores.judge === null ? ' (run npm run judge)' :
+            ` by ${scores.judge.model} (rubric ${scores.judge.rubricSha256.slice(0, 12)}), ${scores.unjudged} not yet; mean score ${scores.meanScore}`),
+          ...(scores.judge === null ? [] : [
+            `  scores  ${Object.entries(scores.histogram).map(([k, n]) => `${k}:${n}`).join(' ')}`,
+            ...(Object.keys(scores.flags).length > 0 ? [`  flags   ${Object.entries(scores.flags).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
+            `  judge requests ${judgeSpending.requests} (${judgeSpending.failed} failed), $${judgeSpending.costUsd.toFixed(4)}`,
+          ]),
           `runs      ${s.runs}`,
           `requests  ${s.requests.total} (${s.requests.failed} failed)`,
           `tokens    ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion`,

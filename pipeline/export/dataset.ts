@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import { PipelineError, UsageError } from '../errors.ts';
 import { LockedError } from '../lock.ts';
 import { asStorageError } from '../store/storage-errors.ts';
-import { resolveExportSettings, type ExportSettings } from '../options.ts';
+import { DEFAULT_JUDGE_MODEL } from '../judge/request.ts';
+import { resolveExportSettings, type ExportSettings, type ResolvedExportSettings } from '../options.ts';
+import { JudgmentStore } from '../store/judgments.ts';
+import { parseDropFlags, type QualityFilter } from './quality.ts';
 import { Store } from '../store/store.ts';
 import { normalizeSelection, runExport, type ExportResult } from './export.ts';
 import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from './template.ts';
@@ -15,6 +18,16 @@ export type ExportDatasetOptions = ExportSettings & {
   /** Checked between chunks: a stopped export cleans up, publishes nothing and throws. */
   signal?: AbortSignal;
 };
+
+/** The curated export's filter (judge scores and flags), or null when none is asked for. */
+function qualityFilter(s: Pick<ResolvedExportSettings, 'minScore' | 'dropFlags' | 'judgeModel'>, store: Store): QualityFilter | null {
+  if (s.minScore === undefined && s.dropFlags === undefined) {
+    if (s.judgeModel !== undefined) throw new UsageError('needs `minScore` or `dropFlags`', { option: 'judgeModel' });
+    return null;
+  }
+  const judgeModel = s.judgeModel ?? new JudgmentStore(store).latestJudge()?.model ?? DEFAULT_JUDGE_MODEL;
+  return { minScore: s.minScore ?? null, judgeModel, dropFlags: parseDropFlags(s.dropFlags ?? []) };
+}
 
 export async function exportDataset(options: ExportDatasetOptions): Promise<ExportResult> {
   const { signal, ...rest } = options;
@@ -44,6 +57,7 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
       tokenizer,
       template,
       system: s.system ?? null,
+      quality: qualityFilter(s, store),
       ...(signal && { signal }),
     });
   } catch (err) {

@@ -44,6 +44,7 @@ import { JsonlSink } from './writer.ts';
 import { dialogueContentText, dialogueTrainingText, recordProblem, renderDialogueRecord, takesDialogues } from './dialogue-records.ts';
 import { DialogueTally, rowTurns } from './dialogue-tally.ts';
 // -- end dialogues
+import { QualityTally, type QualityFilter } from './quality.ts';
 
 /** A problem with what was asked (nothing to export, a selection that would skip rows): bad usage. */
 export class ExportError extends UsageError {
@@ -70,6 +71,8 @@ export interface ExportOptions {
   system: string | null;
   /** Rows tokenized with llama2 for the tokens-per-character figure. Default 2000; 0 skips it. */
   chineseSample?: number;
+  /** Curated export (issue 12): a minimum judge score and flags to drop; null or absent: every row. */
+  quality?: QualityFilter | null;
   /** Checked between chunks: a stopped export cleans up and throws. */
   signal?: AbortSignal;
   now?: () => Date;
@@ -167,9 +170,11 @@ async function exportLocked(
     }
   }
   const sinceKind: ExportSince = runId === null ? (options.since as 'last' | 'all') : 'run';
+  const quality = options.quality ?? null;
   const query: RowQuery = {
     selection: options.selection, afterTaskId: after, throughTaskId: through, runId, shuffleSeed: options.shuffleSeed,
     excludeDialogues: !takesDialogues(options.format),
+    judgeModel: quality?.judgeModel ?? null,
   };
 
   const total = exports.countRows(query);
@@ -210,9 +215,11 @@ async function exportLocked(
     const card = new CardSample(total);
     const render: RenderOptions = { template: options.template, system: options.system };
     let dropped = 0;
+    const qualityTally = quality === null ? null : new QualityTally(quality);
     const dialogues = new DialogueTally();
 
     for (const row of exports.rows(query)) {
+      if (qualityTally !== null && !qualityTally.keep(row)) continue;
       // -- dialogues (issue 14): a conversation row carries its turns
       const turns = row.kind === 'dialogue' ? rowTurns(row) : null;
       if (typeof turns === 'string') throw new ExportError(turns);
@@ -248,6 +255,11 @@ async function exportLocked(
       }
     }
     if (options.signal?.aborted) throw new ExportError('export stopped by a signal');
+    if (qualityTally !== null && qualityTally.manifest().kept === 0) {
+      const q = qualityTally.manifest();
+      throw new ExportError(`no row passes the judge filter (judge ${q.judgeModel}: ${q.dropped.belowScore} below --min-score, ` +
+        `${q.dropped.flagged} with --drop-flags, ${q.dropped.unjudged} not judged; run judge first?)`);
+    }
 
     const files: ManifestFile[] = [];
     for (const [sink, split] of [[train, 'train'], [valid, 'valid']] as const) {
@@ -291,6 +303,7 @@ async function exportLocked(
       trainingTemplate: { name: options.template.name, sha256: options.template.withInput.sha256, noInputSha256: options.template.noInput.sha256 },
       similarity: similarityOf(exports, tally.runIds()),
       tokens,
+      ...(qualityTally === null ? {} : { quality: qualityTally.manifest() }),
       chineseTokens: chinese.result(),
       // Only when there are conversations: a task-only manifest stays as it was.
       ...(dialogueCounts === null ? {} : { dialogues: dialogueCounts }),

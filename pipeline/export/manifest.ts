@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PipelineError } from '../errors.ts';
 import type { ExportedFile, Selection } from '../store/exports.ts';
+import type { QualityManifest } from './quality.ts';
 import type { Format } from './formats.ts';
 import type { TokenizerName, TokenSummary } from './tokens.ts';
 import type { DialogueCounts } from './dialogue-tally.ts';
@@ -86,6 +87,8 @@ export interface Manifest {
   chineseTokens: ChineseTokenRatio | null;
   /** Conversations among the records (dialogue mode); absent when there are none. */
   dialogues?: DialogueCounts;
+  /** Curated exports only (--min-score / --drop-flags): the judge, threshold, what was dropped, scores. */
+  quality?: QualityManifest;
   split: { validRatio: number; rule: string };
   order: string;
   /** The task ids this export covered: the next `--since last` into this folder starts after throughTaskId. */

@@ -102,9 +102,11 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
         };
 
         try {
+          const { response_format, ...sampling } = params;
+          const body = { ...sampling, ...(response_format && { response_format }), max_tokens: maxTokens, messages, stream: false as const };
           const { data, response } = await withLinkedSignal(signal, (attemptSignal) =>
             client.chat.completions
-              .create({ ...params, max_tokens: maxTokens, messages, stream: false }, { signal: attemptSignal })
+              .create(body, { signal: attemptSignal })
               .withResponse());
           const latencyMs = log(response.status, null);
           const u = data.usage;

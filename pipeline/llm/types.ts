@@ -11,6 +11,8 @@ export interface ChatParams {
   temperature: number;
   top_p: number;
   max_tokens: number;
+  /** Ask for a JSON object (judge requests); not every server supports it. Passed through as is. */
+  response_format?: { type: 'json_object' } | undefined;
 }
 
 export interface Usage {

@@ -31,6 +31,8 @@ export interface RowQuery {
   shuffleSeed: number | null;
   /** Leave conversations out (formats without turns). Default false. */
   excludeDialogues?: boolean;
+  /** Join each row's latest judgment by this judge model (curated exports, issue 12). */
+  judgeModel?: string | null;
 }
 
 export interface ExportRow {
@@ -56,6 +58,10 @@ export interface ExportRow {
   answerModel: string | null;
   answerTemplateName: string | null;
   answerTemplateSha256: string | null;
+  /** The row's latest judgment by `RowQuery.judgeModel`; null when unjudged or no judge asked for. */
+  judgeScore: number | null;
+  judgeFlags: string | null;
+  judgeRubric: string | null;
 }
 
 export type ExportSince = 'last' | 'all' | 'run';
@@ -153,6 +159,15 @@ export class ExportStore {
     const { where, params } = whereClause(query);
     const order = query.shuffleSeed === null ? 't.id' : `${SHUFFLE_FN}(@shuffleSeed, t.dedup_key), t.id`;
     if (query.shuffleSeed !== null) params['shuffleSeed'] = query.shuffleSeed;
+    // -- judge (issue 12): the latest judgment of each row by one judge model --
+    const judged = query.judgeModel !== undefined && query.judgeModel !== null;
+    if (judged) params['judgeModel'] = query.judgeModel!;
+    const judgeJoin = judged
+      ? 'LEFT JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = @judgeModel)'
+      : '';
+    const judgeCols = judged
+      ? 'j.score AS judgeScore, j.flags_json AS judgeFlags, j.rubric_sha256 AS judgeRubric'
+      : 'NULL AS judgeScore, NULL AS judgeFlags, NULL AS judgeRubric';
     return this
       .sql(
         `SELECT t.id, t.source, t.run_id AS runId, t.instruction, t.input, coalesce(a.output, t.output) AS output, t.category,
@@ -160,12 +175,13 @@ export class ExportStore {
            CASE WHEN t.kind = 'dialogue' THEN (SELECT json_group_array(json_object('turn', d.turn, 'role', d.role, 'content', d.content))
              FROM dialogue_turns d WHERE d.task_id = t.id) END AS turnsJson,
            CASE WHEN t.kind = 'dialogue' THEN (SELECT sum(d.tokens) FROM dialogue_turns d WHERE d.task_id = t.id) END AS dialogueTokens,
-           a.model AS answerModel, atp.name AS answerTemplateName, atp.sha256 AS answerTemplateSha256
+           a.model AS answerModel, atp.name AS answerTemplateName, atp.sha256 AS answerTemplateSha256, ${judgeCols}
          FROM tasks t
          LEFT JOIN requests r ON r.id = t.request_id
          LEFT JOIN templates tp ON tp.id = r.template_id
          LEFT JOIN answers a ON a.id = ${CHOSEN_ANSWER}
          LEFT JOIN templates atp ON atp.id = a.template_id
+         ${judgeJoin}
          WHERE ${where}
          ORDER BY ${order}`,
       )

@@ -169,6 +169,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX exports_out_status ON exports(out_dir, status);
     `,
   },
+  // -- judge (issue 12) ------------------------------------------------------------------------------
+  {
+    version: 4,
+    name: 'judgments, judge requests',
+    sql: `
+      -- What a request was for. Judge requests belong to a run too: a 'judge' run (runs.mode = 'judge'),
+      -- or the generate run that judged its own tasks inline (generate --judge-model), so its spending
+      -- counts against that run's --max-cost.
+      ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'generate' CHECK (kind IN ('generate', 'judge'));
+
+      -- One judge's verdict on one task. Another judge model or rubric adds rows; nothing is overwritten,
+      -- and the unique key means no task is judged twice by the same judge.
+      CREATE TABLE judgments (
+        id              INTEGER PRIMARY KEY,
+        task_id         INTEGER NOT NULL REFERENCES tasks(id),
+        judge_model     TEXT NOT NULL,
+        rubric_sha256   TEXT NOT NULL,
+        score           REAL NOT NULL CHECK (score >= 1 AND score <= 10),
+        sub_scores_json TEXT NOT NULL,
+        flags_json      TEXT NOT NULL,
+        reason          TEXT NOT NULL,
+        request_id      INTEGER REFERENCES requests(id),
+        created_at      TEXT NOT NULL,
+        UNIQUE (task_id, judge_model, rubric_sha256)
+      );
+      CREATE INDEX judgments_judge ON judgments(judge_model, rubric_sha256, task_id);
+
+      -- A judge batch line's tasks, in prompt id order (id k is the k-th): the body sent must hold only API fields.
+      ALTER TABLE batch_requests ADD COLUMN judge_task_ids TEXT;
+    `,
+  },
   {
     version: 5,
     name: 'answers (two-stage generation)',

@@ -180,9 +180,9 @@ export class Store {
     return Number(info.lastInsertRowid);
   }
 
-  /** The most recent run, if any. */
+  /** The most recent generation run, if any (judge runs, mode 'judge', are the judge's own: judgments.ts). */
   latestRun(): RunRow | undefined {
-    return this.sql(`SELECT id, status, target, mode, model, started_at AS startedAt FROM runs ORDER BY id DESC LIMIT 1`).get() as
+    return this.sql(`SELECT id, status, target, mode, model, started_at AS startedAt FROM runs WHERE mode <> 'judge' ORDER BY id DESC LIMIT 1`).get() as
       | RunRow
       | undefined;
   }

@@ -1,0 +1,123 @@
+/** `judge`: flags → `judgeTasks()` (or one batch step), with signals, progress and a summary. */
+import { Command, InvalidArgumentError } from 'commander';
+import { judgeTasks } from '../judge/judge-tasks.ts';
+import { JudgeFailed, type JudgeSummary } from '../judge/run.ts';
+import type { JudgeSettings } from '../options.ts';
+import { DEFAULT_DB } from '../paths.ts';
+import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
+import { asFlags, EXIT } from './exit.ts';
+import { givenFlags } from './given.ts';
+import { createReporter, type LogFormat } from './progress.ts';
+
+export function judgeCommand(): Command {
+  return new Command('judge')
+    .description('score accepted tasks with a judge model (rubric in templates/judge_rubric.txt); each task once per judge')
+    .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
+    .option('--model <name>', 'judge model (default gpt-4o-mini)')
+    .option('--rubric <file>', 'rubric template with {{tasks}} (default templates/judge_rubric.txt)')
+    .option('--tasks-per-request <k>', 'tasks judged in one request (default 10)', numberIn(1, 50))
+    .option('--since <which>', 'all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
+    .option('--source <names>', 'only these sources (comma-separated: generated, an import name)', (v: string) =>
+      v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--concurrency <k>', 'requests in flight at once (default 4)', positiveInt)
+    .option('--batch', 'Batch API (half price): each invocation collects a finished batch and submits the next')
+    .option('--max-cost <usd>', 'stop cleanly before the judge run could spend more (USD, across invocations)', positiveNumber)
+    .option('--max-requests <n>', 'stop cleanly after this many judge requests', positiveInt)
+    .option('--prices <file>', 'JSON price table over the built-in one')
+    .option('--price <in,out>', "the judge model's price, USD per 1M prompt and completion tokens", priceFlag)
+    .option('--rpm <n>', 'requests per minute allowed', positiveInt)
+    .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
+    .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)
+    .option('--retries <n>', 'retries on 429, 5xx, timeouts (default 3)', numberIn(0, 20))
+    .option('--no-json-mode', 'do not send response_format json_object (it is dropped by itself after a 400 saying unsupported)')
+    .option('--no-probe', 'skip the start-up check that the base URL answers')
+    .option('--drain-timeout <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight requests may finish (default 10)', nonNegativeNumber)
+    .option('--log-format <format>', 'auto | text | json', oneOf(['auto', 'text', 'json'] as const))
+    .option('--log-file <path>', 'also append JSON log lines to this file')
+    .option('--quiet', 'warnings, errors and the summary only')
+    .action(async function (this: Command) {
+      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as JudgeSettings & { logFormat?: LogFormat; logFile?: string; quiet?: boolean };
+      process.exitCode = await runJudge(settings, { logFormat: logFormat ?? 'auto', logFile, quiet: quiet ?? false });
+    });
+}
+
+function sinceFlag(value: string): 'all' | 'last' | number {
+  if (value === 'all' || value === 'last') return value;
+  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
+  throw new InvalidArgumentError(`expected all, last or a run id, got "${value}"`);
+}
+
+async function runJudge(settings: JudgeSettings, output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean }): Promise<number> {
+  const db = settings.db ?? DEFAULT_DB;
+  const reporter = createReporter({ format: output.logFormat, quiet: output.quiet, logFile: output.logFile });
+  const json = output.logFormat === 'json' || (output.logFormat === 'auto' && process.stderr.isTTY !== true);
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      reporter.close();
+      process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
+    }
+    stoppedBy = signal;
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await judgeTasks({
+      ...settings, signal: stop.signal,
+      onEvent: (e) => reporter.event(e), onLog: (m, f) => reporter.info(m, f), onWarning: (m) => reporter.warn(m),
+    });
+    reporter.close();
+    printSummary(summary, db, json);
+    if (summary.status !== 'interrupted') return EXIT.ok;
+    if (summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests') return EXIT.budget;
+    return stoppedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+  } catch (err) {
+    if (err instanceof JudgeFailed) {
+      reporter.close();
+      printSummary(err.summary, db, json);
+      throw new JudgeFailed(`judge: run ${err.summary.runId} failed: ${err.message}`, err.summary);
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    reporter.close();
+  }
+}
+function printSummary(s: JudgeSummary, db: string, json: boolean): void {
+  if (json) {
+    process.stderr.write(
+      JSON.stringify({
+        ts: new Date().toISOString(),
+        level: s.status === 'failed' ? 'error' : 'info',
+        event: 'summary',
+        ...s,
+        database: db,
+      }) + '\n',
+    );
+    return;
+  }
+  const hist = Object.entries(s.scores.histogram)
+    .map(([k, n]) => `${k}:${n}`)
+    .join(' ');
+  process.stderr.write(
+    [
+      `judge run ${s.runId} ${s.status}: judged ${s.judgedNow} of ${s.pendingAtStart} pending (${s.left} left), ` +
+        `${s.retried} re-sent after unmatched replies`,
+      `judge ${s.model}, rubric ${s.rubricSha256.slice(0, 12)}: ${s.scores.judged} judged, ` +
+        `mean ${s.scores.meanScore ?? '-'}, histogram ${hist}`,
+      `requests ${s.requests} (${s.failedRequests} failed), tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, ` +
+        `$${s.costUsd.toFixed(4)} ($${s.runCostUsd.toFixed(4)} this judge run), ${s.seconds.toFixed(1)} s`,
+      ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
+      ...(s.openBatch
+        ? [
+            `batch ${s.openBatch.providerBatchId ?? s.openBatch.id} is ${s.openBatch.status}: ` +
+              'run the same command again later to collect it',
+          ]
+        : []),
+      `database ${db}`,
+    ].join('\n') + '\n',
+  );
+}

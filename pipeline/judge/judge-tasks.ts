@@ -1,0 +1,69 @@
+/**
+ * `judgeTasks()`: scores every accepted, non-seed task that this judge (model + rubric) has not judged
+ * yet, end to end: checks the options, takes the database's lock, builds the client from `OPENAI_*`,
+ * probes the server and runs online (`judge`) or one Batch API step (`judgeBatchStep`).
+ */
+import { UnavailableError, UsageError } from '../errors.ts';
+import { resolvePrice, type GenerateHooks } from '../generate.ts';
+import { createLlmClient, redact } from '../llm.ts';
+import { createBatchApi } from '../llm/batch-api.ts';
+import { takeLock } from '../lock.ts';
+import { judgeSettingsSchema, resolveOptions, type JudgeSettings } from '../options.ts';
+import { Store } from '../store/store.ts';
+import { judgeBatchStep } from './batch.ts';
+import { DEFAULT_RUBRIC_FILE, loadRubric } from './rubric.ts';
+import { judge, JudgeFailed, type JudgeSummary } from './run.ts';
+
+export type JudgeTasksOptions = JudgeSettings & Omit<GenerateHooks, 'random'>;
+
+const OPENAI_HOST = /^https?:\/\/api\.openai\.com(\/|$)/;
+
+export async function judgeTasks(options: JudgeTasksOptions): Promise<JudgeSummary> {
+  const { apiKey: givenKey, env = process.env, onEvent, onLog, onWarning, signal, ...rest } = options;
+  const s = resolveOptions(judgeSettingsSchema, rest);
+  const baseURL = s.baseURL ?? (env.OPENAI_BASE_URL || undefined);
+  let apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';
+  if (apiKey === '') {
+    if (baseURL === undefined || OPENAI_HOST.test(baseURL)) {
+      throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', { option: 'apiKey' });
+    }
+    apiKey = 'not-needed';
+  }
+  const rubric = loadRubric(s.rubric ?? DEFAULT_RUBRIC_FILE);
+  const price = resolvePrice(s);
+  if (s.maxCost !== undefined && price === undefined) {
+    throw new UsageError(`needs the price of ${s.model}, which is not in the built-in table: give \`price\` or \`prices\``, { option: 'maxCost' });
+  }
+  const lock = takeLock(s.db, `judge --model ${s.model}`, onWarning);
+  let store: Store | undefined;
+  try {
+    const llm = createLlmClient({ apiKey, baseURL, timeoutMs: s.timeout * 1000, maxRetries: s.retries, rateLimit: { rpm: s.rpm, tpm: s.tpm } });
+    if (s.probe && !s.batch) {
+      try {
+        await llm.probe();
+      } catch (err) {
+        throw new UnavailableError(`the model API at ${baseURL ?? 'https://api.openai.com/v1'} does not answer (${(err as Error).message})`, { cause: err });
+      }
+    }
+    store = Store.open(s.db);
+    const run = {
+      model: s.model, rubric, tasksPerRequest: s.tasksPerRequest, concurrency: s.concurrency, since: s.since, sources: s.source,
+      price, maxCostUsd: s.maxCost, maxRequests: s.maxRequests, jsonMode: s.jsonMode, drainTimeoutMs: s.drainTimeout * 1000,
+      // Stored with the run: the settings, never the key.
+      runOptions: { ...s, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
+    };
+    try {
+      return s.batch
+        ? await judgeBatchStep(run, {
+          store, api: createBatchApi({ apiKey, baseURL, maxRetries: s.retries }), ...(signal && { signal }), ...(onLog && { log: onLog }),
+        })
+        : await judge(run, { store, llm, ...(signal && { signal }), ...(onEvent && { onEvent }) });
+    } catch (err) {
+      if (err instanceof JudgeFailed) throw new JudgeFailed(redact(err.message, apiKey), err.summary);
+      throw err;
+    }
+  } finally {
+    store?.close();
+    lock.release();
+  }
+}
