@@ -14,14 +14,22 @@ import { z } from 'zod';
 import { Budget, type BudgetStop } from './budget.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import {
-  GenerationFailed, MACHINE_POOL, prepareRun, promptMessages, storeFailure, storeReply, YieldGuardError, yieldGuardFor,
-  type GenerateEvent, type OnlineOptions,
-  type Progress, type RequestSink, type RunSummary,
+  GenerationFailed,
+  MACHINE_POOL,
+  prepareRun,
+  promptMessages,
+  storeFailure,
+  storeReply,
+  YieldGuardError,
+  yieldGuardFor,
+  type GenerateEvent,
+  type OnlineOptions,
+  type Progress,
+  type RequestSink,
+  type RunSummary,
 } from './online.ts';
 import type { ChatParams } from './llm.ts';
-import {
-  BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch,
-} from './llm/batch-api.ts';
+import { BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch } from './llm/batch-api.ts';
 import { costUsd } from './llm/cost.ts';
 import { kindForStatus, type LlmErrorKind } from './llm/errors.ts';
 import { tokenCounterFor } from './llm/tokens.ts';
@@ -63,17 +71,25 @@ export type BatchSummary = RunSummary;
  */
 const OutputLine = z.object({
   custom_id: z.unknown(),
-  response: z.object({
-    status_code: z.number().optional(),
-    body: z.object({
-      choices: z.array(z.object({
-        message: z.object({ content: z.string().nullish() }).nullish(),
-        finish_reason: z.string().nullish(),
-      })).optional(),
-      usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() }).nullish(),
-      error: z.object({ message: z.string().optional(), code: z.string().nullish() }).nullish(),
-    }).optional(),
-  }).nullish(),
+  response: z
+    .object({
+      status_code: z.number().optional(),
+      body: z
+        .object({
+          choices: z
+            .array(
+              z.object({
+                message: z.object({ content: z.string().nullish() }).nullish(),
+                finish_reason: z.string().nullish(),
+              }),
+            )
+            .optional(),
+          usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() }).nullish(),
+          error: z.object({ message: z.string().optional(), code: z.string().nullish() }).nullish(),
+        })
+        .optional(),
+    })
+    .nullish(),
   error: z.object({ code: z.string().nullish(), message: z.string().nullish() }).nullish(),
 });
 type OutputLine = z.infer<typeof OutputLine>;
@@ -118,8 +134,17 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   const progress = (): Progress => {
     const t = store.runTotals(runId).requests;
     return {
-      runId, target: options.target, accepted, acceptedAtStart, rejected: 0, requests: t.total, failedRequests: t.failed,
-      inFlight: 0, promptTokens: t.promptTokens, completionTokens: t.completionTokens, costUsd: t.costUsd,
+      runId,
+      target: options.target,
+      accepted,
+      acceptedAtStart,
+      rejected: 0,
+      requests: t.total,
+      failedRequests: t.failed,
+      inFlight: 0,
+      promptTokens: t.promptTokens,
+      completionTokens: t.completionTokens,
+      costUsd: t.costUsd,
       elapsedMs: performance.now() - started,
     };
   };
@@ -137,7 +162,8 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       log(`batch ${batch.id}: a result line is not JSON; skipped`, { batchId: batch.id, line: text.slice(0, 200) });
       return 'skipped';
     }
-    const out: OutputLine = 'line' in read ? read.line : { custom_id: read.customId, error: { code: 'malformed_line', message: read.problem } };
+    const out: OutputLine =
+      'line' in read ? read.line : { custom_id: read.customId, error: { code: 'malformed_line', message: read.problem } };
     const lineId = parseCustomId(out.custom_id);
     const line = lineId === undefined ? undefined : batches.line(lineId);
     if (line === undefined || line.batchId !== batch.id) {
@@ -147,11 +173,21 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     if (line.requestId !== null) return 'skipped'; // stored by an earlier, interrupted ingest
     const params = JSON.parse(line.paramsJson) as ChatParams;
     const base = {
-      runId, templateId: line.templateId, model: params.model, messages: JSON.parse(line.messagesJson) as unknown,
-      params, batchId: batch.id,
+      runId,
+      templateId: line.templateId,
+      model: params.model,
+      messages: JSON.parse(line.messagesJson) as unknown,
+      params,
+      batchId: batch.id,
     };
     const attempt = (status: number | null, errorKind: LlmErrorKind | null) => ({
-      attempt: 1, startedAt: batch.submittedAt ?? batch.createdAt, status, latencyMs: null, errorKind, waitMs: 0, maxTokens: params.max_tokens,
+      attempt: 1,
+      startedAt: batch.submittedAt ?? batch.createdAt,
+      status,
+      latencyMs: null,
+      errorKind,
+      waitMs: 0,
+      maxTokens: params.max_tokens,
     });
     const status = out.response?.status_code;
     const body = out.response?.body;
@@ -160,13 +196,24 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       const content = choice?.message?.content ?? '';
       const finishReason = choice?.finish_reason ?? null;
       const u = body.usage ?? null;
-      const usage = u === null ? null : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
+      const usage =
+        u === null ? null : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
       const cost = options.price === undefined || usage === null ? null : costUsd(usage, options.price, true);
       // One transaction (they nest): the reply, its tasks, and its input line marked answered.
       const { result, parseProblems } = store.transaction(() => {
-        const stored = storeReply(sink, base, {
-          content, finishReason, usage, attempts: 1, attemptLog: [attempt(200, null)], costUsd: cost,
-        }, options.target - accepted);
+        const stored = storeReply(
+          sink,
+          base,
+          {
+            content,
+            finishReason,
+            usage,
+            attempts: 1,
+            attemptLog: [attempt(200, null)],
+            costUsd: cost,
+          },
+          options.target - accepted,
+        );
         batches.linkResult(line.id, stored.requestId);
         return stored;
       });
@@ -193,7 +240,9 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     const file = await api.uploadFile(content, `zhsi-run${runId}-batch${batch.id}.jsonl`);
     batches.setUploaded(batch.id, file.id, content.length);
     log(`batch ${batch.id}: uploaded ${batch.requestCount} requests (${formatBytes(content.length)}) as ${file.id}`, {
-      batchId: batch.id, inputFileId: file.id, bytes: content.length,
+      batchId: batch.id,
+      inputFileId: file.id,
+      bytes: content.length,
     });
     return batches.get(batch.id)!;
   };
@@ -201,7 +250,11 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   const create = async (batch: BatchRow): Promise<BatchRow> => {
     const made = await api.createBatch(batch.inputFileId!, { zhsi_run: String(runId), zhsi_batch: String(batch.id) });
     batches.setSubmitted(batch.id, made.id, made.status);
-    log(`batch ${batch.id}: submitted as ${made.id} (${made.status})`, { batchId: batch.id, providerBatchId: made.id, status: made.status });
+    log(`batch ${batch.id}: submitted as ${made.id} (${made.status})`, {
+      batchId: batch.id,
+      providerBatchId: made.id,
+      status: made.status,
+    });
     return batches.get(batch.id)!;
   };
 
@@ -222,8 +275,14 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       for (const line of unanswered) {
         const params = JSON.parse(line.paramsJson) as ChatParams;
         const requestId = store.insertRequest({
-          runId, templateId: line.templateId, model: params.model, messages: JSON.parse(line.messagesJson) as unknown, params,
-          batchId: batch.id, status: 'error', attempts: 1,
+          runId,
+          templateId: line.templateId,
+          model: params.model,
+          messages: JSON.parse(line.messagesJson) as unknown,
+          params,
+          batchId: batch.id,
+          status: 'error',
+          attempts: 1,
           error: `batch: no result (batch ${provider.status}${reason ? `: ${reason}` : ''})`,
         });
         batches.linkResult(line.id, requestId);
@@ -231,22 +290,37 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       batches.markIngested(batch.id);
       return unanswered.length;
     });
-    log(`batch ${batch.id}: ${provider.status}; stored ${counts.ok} replies and ${counts.error + missing} failed requests, ${accepted - before} tasks accepted (${accepted}/${options.target})`, {
-      batchId: batch.id, providerStatus: provider.status, replies: counts.ok, failed: counts.error + missing, skippedLines: counts.skipped,
-      acceptedNow: accepted - before, accepted, target: options.target,
-    });
+    log(
+      `batch ${batch.id}: ${provider.status}; stored ${counts.ok} replies and ${counts.error + missing} failed requests, ${accepted - before} tasks accepted (${accepted}/${options.target})`,
+      {
+        batchId: batch.id,
+        providerStatus: provider.status,
+        replies: counts.ok,
+        failed: counts.error + missing,
+        skippedLines: counts.skipped,
+        acceptedNow: accepted - before,
+        accepted,
+        target: options.target,
+      },
+    );
   };
 
   const poll = async (batch: BatchRow): Promise<void> => {
     const provider = await api.retrieveBatch(batch.providerBatchId!);
     const finished = TERMINAL_BATCH_STATUSES.includes(provider.status);
     batches.updateProvider(batch.id, {
-      providerStatus: provider.status, outputFileId: provider.output_file_id ?? null, errorFileId: provider.error_file_id ?? null,
-      finished, error: provider.errors?.data?.[0]?.message ?? null,
+      providerStatus: provider.status,
+      outputFileId: provider.output_file_id ?? null,
+      errorFileId: provider.error_file_id ?? null,
+      finished,
+      error: provider.errors?.data?.[0]?.message ?? null,
     });
     const c = provider.request_counts;
     log(`batch ${batch.id}: ${provider.status}${c ? ` (${c.completed + c.failed}/${c.total} done, ${c.failed} failed)` : ''}`, {
-      batchId: batch.id, providerBatchId: provider.id, status: provider.status, ...(c ? { counts: c } : {}),
+      batchId: batch.id,
+      providerBatchId: provider.id,
+      status: provider.status,
+      ...(c ? { counts: c } : {}),
     });
     if (finished) await ingestBatch(batch, provider);
   };
@@ -273,9 +347,10 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     let stop: BudgetStop | undefined;
     while (requests.length < wanted) {
       const messages = promptMessages(options, machinePool, random);
-      const worstUsd = counter === undefined || options.price === undefined
-        ? 0
-        : costUsd({ promptTokens: counter.countChat(messages), completionTokens: options.params.max_tokens }, options.price, true);
+      const worstUsd =
+        counter === undefined || options.price === undefined
+          ? 0
+          : costUsd({ promptTokens: counter.countChat(messages), completionTokens: options.params.max_tokens }, options.price, true);
       stop = budget.check(worstUsd);
       if (stop !== undefined) break;
       const size = Buffer.byteLength(inputLine(0, JSON.stringify(options.params), JSON.stringify(messages))) + 12; // room for a longer id
@@ -286,9 +361,15 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     }
     if (requests.length === 0) return stop;
     const batchId = batches.createBatch(runId, requests);
-    log(`batch ${batchId}: built ${requests.length} requests for the ${options.target - accepted} tasks still missing (≈${perRequest.toFixed(1)} accepted per request)`, {
-      batchId, requests: requests.length, missing: options.target - accepted, yieldPerRequest: perRequest,
-    });
+    log(
+      `batch ${batchId}: built ${requests.length} requests for the ${options.target - accepted} tasks still missing (≈${perRequest.toFixed(1)} accepted per request)`,
+      {
+        batchId,
+        requests: requests.length,
+        missing: options.target - accepted,
+        yieldPerRequest: perRequest,
+      },
+    );
     await advance(batches.get(batchId)!);
     // The budget cut this batch short: say so, but the batch itself is out and will be collected.
     return stop;
@@ -311,16 +392,25 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     } else if (!aborted() && accepted >= options.target) {
       // Target reached (say, --n was lowered) with work still out: stop paying for it.
       for (const b of open) {
-        if (b.status === 'submitted' && !TERMINAL_BATCH_STATUSES.includes(b.providerStatus as ProviderBatch['status']) && b.providerStatus !== 'cancelling') {
+        if (
+          b.status === 'submitted' &&
+          !TERMINAL_BATCH_STATUSES.includes(b.providerStatus as ProviderBatch['status']) &&
+          b.providerStatus !== 'cancelling'
+        ) {
           const cancelled = await api.cancelBatch(b.providerBatchId!);
-          log(`batch ${b.id}: cancelled (${cancelled.status}); the run has its ${options.target} tasks`, { batchId: b.id, status: cancelled.status });
+          log(`batch ${b.id}: cancelled (${cancelled.status}); the run has its ${options.target} tasks`, {
+            batchId: b.id,
+            status: cancelled.status,
+          });
         }
       }
     } else if (!aborted() && open.length === 0) {
       const recent = batches.recentOkCounts(runId, options.maxFailedBatches ?? 3);
       if (recent.length >= (options.maxFailedBatches ?? 3) && recent.every((ok) => ok === 0)) {
         const last = batches.batchesOfRun(runId).at(-1);
-        fatal = new Error(`${recent.length} batches in a row brought back no usable reply; last: ${last?.providerStatus ?? '?'}${last?.error ? ` (${last.error})` : ''}`);
+        fatal = new Error(
+          `${recent.length} batches in a row brought back no usable reply; last: ${last?.providerStatus ?? '?'}${last?.error ? ` (${last.error})` : ''}`,
+        );
       } else {
         budgetStop = await submit();
       }
@@ -333,25 +423,48 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   const done = accepted >= options.target && open.length === 0;
   // A full or read-only disk stops the step cleanly: what is stored stays, the next invocation goes on.
   const diskFull = fatal instanceof StorageError;
-  const status: BatchSummary['status'] = diskFull ? 'interrupted' : fatal !== undefined ? 'failed'
-    : done ? 'completed'
-    : aborted() ? 'interrupted'
-    : open.length > 0 ? 'waiting'
-    : budgetStop !== undefined ? 'interrupted' : 'waiting';
+  const status: BatchSummary['status'] = diskFull
+    ? 'interrupted'
+    : fatal !== undefined
+      ? 'failed'
+      : done
+        ? 'completed'
+        : aborted()
+          ? 'interrupted'
+          : open.length > 0
+            ? 'waiting'
+            : budgetStop !== undefined
+              ? 'interrupted'
+              : 'waiting';
   try {
-    store.finishRun(runId, status === 'waiting' ? 'interrupted' : status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
+    store.finishRun(
+      runId,
+      status === 'waiting' ? 'interrupted' : status,
+      fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined),
+    );
   } catch (err) {
     if (!diskFull) throw err;
   }
   const summary: BatchSummary = {
-    ...store.runTotals(runId), runId, status, target: options.target, resumed,
-    acceptedNow: accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000, yieldGuard: guard.state(),
+    ...store.runTotals(runId),
+    runId,
+    status,
+    target: options.target,
+    resumed,
+    acceptedNow: accepted - acceptedAtStart,
+    seconds: (performance.now() - started) / 1000,
+    yieldGuard: guard.state(),
   };
-  if (status === 'interrupted') summary.stopReason = diskFull ? 'storage' : aborted() ? 'signal' : budgetStop?.reason ?? 'signal';
+  if (status === 'interrupted') summary.stopReason = diskFull ? 'storage' : aborted() ? 'signal' : (budgetStop?.reason ?? 'signal');
   if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;
   const current = open.at(-1);
   if (current !== undefined) {
-    summary.openBatch = { id: current.id, providerBatchId: current.providerBatchId, status: current.providerStatus ?? current.status, requests: current.requestCount };
+    summary.openBatch = {
+      id: current.id,
+      providerBatchId: current.providerBatchId,
+      status: current.providerStatus ?? current.status,
+      requests: current.requestCount,
+    };
   }
   if (fatal !== undefined) {
     summary.error = fatal.message;

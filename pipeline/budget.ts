@@ -33,7 +33,10 @@ export class Budget {
 
   /** The budget of a run that has already spent and sent what `totals` (its `runTotals().requests`) say. */
   static forRun(limits: BudgetLimits, totals: { costUsd: number; total: number }): Budget {
-    return new Budget({ maxCostUsd: limits.maxCostUsd, maxRequests: limits.maxRequests }, { costUsd: totals.costUsd, requests: totals.total });
+    return new Budget(
+      { maxCostUsd: limits.maxCostUsd, maxRequests: limits.maxRequests },
+      { costUsd: totals.costUsd, requests: totals.total },
+    );
   }
 
   get spentUsd(): number {
@@ -49,12 +52,16 @@ export class Budget {
   check(worstCaseUsd: number): BudgetStop | undefined {
     const { maxRequests, maxCostUsd } = this.limits;
     if (maxRequests !== undefined && this.sent + this.inFlightCount + 1 > maxRequests) {
-      return { reason: 'max-requests', message: `reached \`maxRequests\` ${maxRequests}: the run has sent ${this.sent + this.inFlightCount} requests` };
+      return {
+        reason: 'max-requests',
+        message: `reached \`maxRequests\` ${maxRequests}: the run has sent ${this.sent + this.inFlightCount} requests`,
+      };
     }
     if (maxCostUsd !== undefined && this.spent + this.reservedUsd + worstCaseUsd > maxCostUsd) {
       return {
         reason: 'max-cost',
-        message: `reached \`maxCost\` $${maxCostUsd}: the run has spent $${this.spent.toFixed(4)}` +
+        message:
+          `reached \`maxCost\` $${maxCostUsd}: the run has spent $${this.spent.toFixed(4)}` +
           (this.reservedUsd > 0 ? ` with up to $${this.reservedUsd.toFixed(4)} in flight` : '') +
           `, and the next request could cost up to $${worstCaseUsd.toFixed(4)}`,
       };

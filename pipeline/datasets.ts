@@ -47,7 +47,7 @@ export function readRecords(file: string): RawRecord[] {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DatasetError(`${file}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? 'error'})`);
+    throw new DatasetError(`${file}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // BOM from Windows editors
   const first = text.search(/\S/);
@@ -131,7 +131,9 @@ function valueEnd(s: string, i: number): number {
 }
 
 function shortJsonMessage(err: unknown): string {
-  return String((err as Error).message).replace(/\s+/g, ' ').slice(0, 120);
+  return String((err as Error).message)
+    .replace(/\s+/g, ' ')
+    .slice(0, 120);
 }
 
 /** Maps one record of any supported form to a task, or says exactly what is wrong with it. */
@@ -163,13 +165,23 @@ export function toDatasetTask(record: RawRecord, file: string, options: DatasetR
     if (first.input !== undefined && first.input !== null && typeof first.input !== 'string') {
       throw new DatasetError(`${where}: instances[0].input must be a string`);
     }
-    task = { line: record.line, instruction: text('instruction', true), input: (first.input as string | undefined) ?? '', output: first.output };
+    task = {
+      line: record.line,
+      instruction: text('instruction', true),
+      input: (first.input as string | undefined) ?? '',
+      output: first.output,
+    };
     if (o.is_classification !== undefined) {
       if (typeof o.is_classification !== 'boolean') throw new DatasetError(`${where}: "is_classification" must be true or false`);
       task.isClassification = o.is_classification;
     }
   } else if ('instruction' in o) {
-    task = { line: record.line, instruction: text('instruction', true), input: text('input', false), output: text('output', !options.outputOptional) };
+    task = {
+      line: record.line,
+      instruction: text('instruction', true),
+      input: text('input', false),
+      output: text('output', !options.outputOptional),
+    };
   } else if ('target' in o) {
     // BELLE: the whole prompt is `input`, the answer `target`.
     task = { line: record.line, instruction: text('input', true), input: '', output: text('target', true) };

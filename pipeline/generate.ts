@@ -20,7 +20,16 @@ import { GenerationFailed, runOnline, type GenerateEvent, type OnlineOptions, ty
 import { resolveGenerateSettings, type GenerateSettings, type ResolvedGenerateSettings } from './options.ts';
 import { loadAnswerTemplate, type AnswerTemplate } from './answer/prompt.ts';
 import { runTwoStage } from './answer/two-stage.ts';
-import { DEFAULT_INSTRUCTION_TEMPLATE_FILES, DEFAULT_TASK_TYPE_LIST, DEFAULT_TEMPLATE_FILES, DEFAULT_TOPIC_LIST, loadList, loadTemplate, type Random, type Template } from './prompt.ts';
+import {
+  DEFAULT_INSTRUCTION_TEMPLATE_FILES,
+  DEFAULT_TASK_TYPE_LIST,
+  DEFAULT_TEMPLATE_FILES,
+  DEFAULT_TOPIC_LIST,
+  loadList,
+  loadTemplate,
+  type Random,
+  type Template,
+} from './prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from './seeds.ts';
 import { BatchStore } from './store/batches.ts';
 import { asStorageError } from './store/storage-errors.ts';
@@ -82,24 +91,46 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   // Files of the package itself: found from its root, wherever the caller's working directory is.
   const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
   const twoStage = settings.answerModel !== undefined && settings.mode !== 'dialogue';
-  const templateFile = settings.template ?? (twoStage && settings.mode !== 'dialogue' ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode] : DEFAULT_TEMPLATE_FILES[settings.mode]);
+  const templateFile =
+    settings.template ??
+    (twoStage && settings.mode !== 'dialogue' ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode] : DEFAULT_TEMPLATE_FILES[settings.mode]);
   const template = loadTemplate(templateFile, settings.mode);
-  const answerTemplate = settings.answerModel === undefined
-    ? undefined
-    : loadAnswerTemplate({ ...(settings.answerTemplate && { userFile: settings.answerTemplate }), ...(settings.answerSystem && { system: settings.answerSystem }) });
+  const answerTemplate =
+    settings.answerModel === undefined
+      ? undefined
+      : loadAnswerTemplate({
+          ...(settings.answerTemplate && { userFile: settings.answerTemplate }),
+          ...(settings.answerSystem && { system: settings.answerSystem }),
+        });
   const lists = settings.mode === 'topics' || settings.mode === 'dialogue';
   const topics = lists ? loadList(settings.topics ?? DEFAULT_TOPIC_LIST) : [];
   const taskTypes = lists ? loadList(settings.taskTypes ?? DEFAULT_TASK_TYPE_LIST) : [];
   checkDbDirectory(settings.db);
   const price = resolvePrice(settings);
   if (settings.maxCost !== undefined && price === undefined) {
-    throw new UsageError(`needs the price of ${settings.model}, which is not in the built-in table: give \`price\` (USD per 1M prompt and completion tokens) or \`prices\``, { option: 'maxCost' });
+    throw new UsageError(
+      `needs the price of ${settings.model}, which is not in the built-in table: give \`price\` (USD per 1M prompt and completion tokens) or \`prices\``,
+      { option: 'maxCost' },
+    );
   }
-  const answerPrice = settings.answerModel === undefined ? undefined : resolvePrice({ ...settings, model: settings.answerModel, price: undefined });
+  const answerPrice =
+    settings.answerModel === undefined ? undefined : resolvePrice({ ...settings, model: settings.answerModel, price: undefined });
   if (settings.maxCost !== undefined && settings.answerModel !== undefined && answerPrice === undefined) {
     throw new UsageError(`needs the price of the answer model ${settings.answerModel}: add it with \`prices\``, { option: 'maxCost' });
   }
-  return { settings, apiKey, baseURL, seeds, template, topics, taskTypes, price, answerTemplate, answerPrice, judge: inlineJudge(settings) };
+  return {
+    settings,
+    apiKey,
+    baseURL,
+    seeds,
+    template,
+    topics,
+    taskTypes,
+    price,
+    answerTemplate,
+    answerPrice,
+    judge: inlineJudge(settings),
+  };
 }
 
 /**
@@ -115,7 +146,10 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   let store: Store | undefined;
   try {
     const llm = createLlmClient({
-      apiKey, baseURL, timeoutMs: settings.timeout * 1000, maxRetries: settings.retries,
+      apiKey,
+      baseURL,
+      timeoutMs: settings.timeout * 1000,
+      maxRetries: settings.retries,
       rateLimit: { rpm: settings.rpm, tpm: settings.tpm },
     });
     if (settings.probe) await probe(llm, baseURL);
@@ -124,31 +158,44 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     if (!settings.newRun) refuseModeSwitch(store, settings.mode);
     const common = runSetup(prepared);
     const loop = {
-      concurrency: settings.concurrency, maxConsecutiveFailures: settings.maxConsecutiveFailures, drainTimeoutMs: settings.drainTimeout * 1000,
+      concurrency: settings.concurrency,
+      maxConsecutiveFailures: settings.maxConsecutiveFailures,
+      drainTimeoutMs: settings.drainTimeout * 1000,
     };
     try {
       return settings.batch
         ? await runBatchStep(common, { store, api: batchApi(prepared), ...optional(options) })
         : prepared.answerTemplate !== undefined && settings.answerModel !== undefined
           ? await runTwoStage(
-            {
-              ...common, ...loop,
-              answer: {
-                model: settings.answerModel, template: prepared.answerTemplate, maxTokens: settings.answerMaxTokens,
-                retries: settings.answerRetries, price: prepared.answerPrice,
+              {
+                ...common,
+                ...loop,
+                answer: {
+                  model: settings.answerModel,
+                  template: prepared.answerTemplate,
+                  maxTokens: settings.answerMaxTokens,
+                  retries: settings.answerRetries,
+                  price: prepared.answerPrice,
+                },
               },
-            },
-            { store, llm, ...optional(options) },
-          )
-          : await runOnline({ ...common, ...loop }, {
-            store, llm, ...optional(options),
-            ...(prepared.judge && { judgeReply: createInlineJudge(prepared.judge, { store, llm }).judgeReply }),
-          });
+              { store, llm, ...optional(options) },
+            )
+          : await runOnline(
+              { ...common, ...loop },
+              {
+                store,
+                llm,
+                ...optional(options),
+                ...(prepared.judge && { judgeReply: createInlineJudge(prepared.judge, { store, llm }).judgeReply }),
+              },
+            );
     } catch (err) {
       if (err instanceof GenerationFailed) {
         // Messages of the API's errors are redacted already; a failure's message may quote one.
         const message = redact(err.message, apiKey);
-        throw new GenerationFailed(err.summary.stopReason === 'storage' ? `${message}; ${STORAGE_HINT}` : message, err.summary, { cause: err });
+        throw new GenerationFailed(err.summary.stopReason === 'storage' ? `${message}; ${STORAGE_HINT}` : message, err.summary, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -173,26 +220,50 @@ function inlineJudge(settings: ResolvedGenerateSettings): InlineJudgeOptions | u
   const rubric = loadRubric();
   const price = resolvePrice({ ...settings, model: settings.judgeModel, price: undefined });
   if (settings.maxCost !== undefined && price === undefined) {
-    throw new UsageError(`needs the price of the judge ${settings.judgeModel}, which is not in the built-in table: give \`prices\``, { option: 'maxCost' });
+    throw new UsageError(`needs the price of the judge ${settings.judgeModel}, which is not in the built-in table: give \`prices\``, {
+      option: 'maxCost',
+    });
   }
   return {
-    model: settings.judgeModel, rubric, price, tasksPerRequest: settings.judgeTasksPerRequest, minScore: settings.examplesMinScore,
+    model: settings.judgeModel,
+    rubric,
+    price,
+    tasksPerRequest: settings.judgeTasksPerRequest,
+    minScore: settings.examplesMinScore,
   };
 }
 
 /** The options the online loop and the batch step share. */
 function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'maxConsecutiveFailures' | 'drainTimeoutMs'> {
   const { settings } = p;
-  const params: ChatParams = { model: settings.model, temperature: settings.temperature, top_p: settings.topP, max_tokens: settings.maxTokens };
+  const params: ChatParams = {
+    model: settings.model,
+    temperature: settings.temperature,
+    top_p: settings.topP,
+    max_tokens: settings.maxTokens,
+  };
   const { probe: _p, ...runOptions } = settings;
   return {
-    target: settings.n, mode: settings.mode, template: p.template, seeds: p.seeds, topics: p.topics, taskTypes: p.taskTypes, params,
-    tasksPerRequest: settings.tasksPerRequest, maxOutputChars: settings.maxOutputChars, similarity: settings.similarity,
-    filters: DEFAULT_RULE_OPTIONS, resume: !settings.newRun,
+    target: settings.n,
+    mode: settings.mode,
+    template: p.template,
+    seeds: p.seeds,
+    topics: p.topics,
+    taskTypes: p.taskTypes,
+    params,
+    tasksPerRequest: settings.tasksPerRequest,
+    maxOutputChars: settings.maxOutputChars,
+    similarity: settings.similarity,
+    filters: DEFAULT_RULE_OPTIONS,
+    resume: !settings.newRun,
     // Stored with the run: the settings, never the key (the base URL is redacted too, in case it holds one).
     runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey) },
-    price: p.price, maxCostUsd: settings.maxCost, maxRequests: settings.maxRequests,
-    maxEmptyReplies: settings.maxEmptyReplies, minAcceptedPerReply: settings.minAcceptRate, turns: settings.turns,
+    price: p.price,
+    maxCostUsd: settings.maxCost,
+    maxRequests: settings.maxRequests,
+    maxEmptyReplies: settings.maxEmptyReplies,
+    minAcceptedPerReply: settings.minAcceptRate,
+    turns: settings.turns,
     machineExamples: { judgeModel: settings.judgeModel ?? null, minScore: settings.examplesMinScore },
   };
 }
@@ -225,8 +296,11 @@ async function probe(llm: LlmClient, baseURL: string | undefined): Promise<void>
     const where = baseURL ?? 'https://api.openai.com/v1';
     // probe() throws LlmErrors, whose messages are redacted already.
     const message = (err as Error).message;
-    if ((err as { kind?: string }).kind === 'auth') throw new PipelineError('failed', `the model API at ${where} refused the key: ${message}`, { cause: err });
-    throw new UnavailableError(`the model API at ${where} does not answer (${message}); check OPENAI_BASE_URL and the network`, { cause: err });
+    if ((err as { kind?: string }).kind === 'auth')
+      throw new PipelineError('failed', `the model API at ${where} refused the key: ${message}`, { cause: err });
+    throw new UnavailableError(`the model API at ${where} does not answer (${message}); check OPENAI_BASE_URL and the network`, {
+      cause: err,
+    });
   }
 }
 

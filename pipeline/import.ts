@@ -98,7 +98,9 @@ export function importTasks(options: ImportSettings & { onWarning?: (message: st
   const settings = resolveOptions(importSettingsSchema, rest);
   const source = settings.source ?? path.basename(settings.in).replace(/\.(jsonl|json)$/i, '');
   if (RESERVED_SOURCES.has(source) || source.trim() === '') {
-    throw new UsageError(`${JSON.stringify(source)}: choose another name (seed and generated are the pipeline's own)`, { option: 'source' });
+    throw new UsageError(`${JSON.stringify(source)}: choose another name (seed and generated are the pipeline's own)`, {
+      option: 'source',
+    });
   }
   const tasks = readDatasetFile(settings.in, { allowEmptyInstruction: true });
   const lock = takeLock(settings.db, `import --in ${settings.in}`, onWarning);

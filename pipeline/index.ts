@@ -12,6 +12,11 @@ import { Store, type OpenOptions } from './store/store.ts';
 export { generate, prepareGenerate, type GenerateHooks, type GenerateOptions } from './generate.ts';
 export { planGenerate, formatPlan, type GeneratePlan } from './plan.ts';
 export { importTasks, type ImportResult, type ImportSummary } from './import.ts';
+export { answer, type AnswerOptions } from './answer/answer.ts';
+export type { TwoStageSummary } from './answer/two-stage.ts';
+export { judgeTasks, type JudgeTasksOptions } from './judge/judge-tasks.ts';
+export { JudgeFailed, type JudgeSummary } from './judge/run.ts';
+export { reportFigures, writeReport, type DatasetReportOptions, type ReportData } from './report/index.ts';
 export { exportDataset, type ExportDatasetOptions } from './export/dataset.ts';
 export type { ExportResult } from './export/export.ts';
 export type { Manifest } from './export/manifest.ts';
@@ -21,7 +26,12 @@ export { dedupRecords, type DedupResult, type Rejection, type SourcedRecord } fr
 export { dedupKey, similarity } from './dedup/similarity.ts';
 export { loadConfig, configJsonSchema, type Config } from './config.ts';
 export type {
-  DedupSettings, ExportSettings, GenerateSettings, ImportSettings,
+  AnswerSettings,
+  DedupSettings,
+  ExportSettings,
+  GenerateSettings,
+  ImportSettings,
+  JudgeSettings,
 } from './options.ts';
 export type { GenerateEvent, Progress, RunSummary } from './online.ts';
 export { GenerationFailed } from './online.ts';

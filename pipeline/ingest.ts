@@ -2,7 +2,15 @@
  * The accept/reject path every task takes into the store, whatever brought it (a model reply, an
  * imported file): clean → quality filters → near-duplicate check → one SQL transaction.
  */
-import { checkInstruction, checkPair, checkTask, DEFAULT_RULE_OPTIONS, type RejectReason, type RuleOptions, type Verdict } from './rules/index.ts';
+import {
+  checkInstruction,
+  checkPair,
+  checkTask,
+  DEFAULT_RULE_OPTIONS,
+  type RejectReason,
+  type RuleOptions,
+  type Verdict,
+} from './rules/index.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
 import type { Store } from './store/store.ts';
@@ -67,8 +75,14 @@ export class Ingestor {
         const key = dedupKey(task);
         const reject = (reason: RejectReason, detail: string | null, nearest?: { id: number; similarity: number }): void => {
           this.store.insertTask({
-            ...base, ...task, dedupKey: key, status: 'rejected', reason, detail,
-            nearestTaskId: nearest?.id ?? null, similarity: nearest?.similarity ?? null,
+            ...base,
+            ...task,
+            dedupKey: key,
+            status: 'rejected',
+            reason,
+            detail,
+            nearestTaskId: nearest?.id ?? null,
+            similarity: nearest?.similarity ?? null,
           });
           result.rejected[reason] = (result.rejected[reason] ?? 0) + 1;
         };

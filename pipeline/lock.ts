@@ -31,10 +31,16 @@ export type LockInfo = z.infer<typeof LockInfoSchema>;
 
 export class LockedError extends PipelineError {
   override name = 'LockedError';
-  constructor(readonly file: string, readonly holder: LockInfo | undefined) {
-    super('locked', holder === undefined
-      ? `${file} is in use by a process that is just starting (it has not written its pid yet)`
-      : `${file} is in use by pid ${holder.pid} on ${holder.host} (${holder.command}, started ${holder.startedAt})`);
+  constructor(
+    readonly file: string,
+    readonly holder: LockInfo | undefined,
+  ) {
+    super(
+      'locked',
+      holder === undefined
+        ? `${file} is in use by a process that is just starting (it has not written its pid yet)`
+        : `${file} is in use by pid ${holder.pid} on ${holder.host} (${holder.command}, started ${holder.startedAt})`,
+    );
   }
 }
 

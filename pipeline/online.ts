@@ -145,7 +145,11 @@ export class YieldGuardError extends Error {
 /** The run failed (category `failed`); its summary says how far it got. */
 export class GenerationFailed extends PipelineError {
   override name = 'GenerationFailed';
-  constructor(message: string, readonly summary: RunSummary, options: { cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    readonly summary: RunSummary,
+    options: { cause?: unknown } = {},
+  ) {
     super('failed', message, options);
   }
 }
@@ -165,7 +169,9 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   // -- dialogue mode (issue 14): conversations go through their own checks, into the same index
   if (options.mode === 'dialogue') {
     sink.dialogues = new DialogueIngestor(store, index, {
-      similarity: options.similarity, filters: options.filters, turns: options.turns ?? DEFAULT_TURN_BOUNDS,
+      similarity: options.similarity,
+      filters: options.filters,
+      turns: options.turns ?? DEFAULT_TURN_BOUNDS,
     });
   }
   // -- end dialogue mode
@@ -173,8 +179,18 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   const acceptedAtStart = store.countAccepted(runId);
   const budget = Budget.forRun(options, store.runTotals(runId).requests);
   const p: Progress = {
-    runId, target: options.target, accepted: acceptedAtStart, acceptedAtStart, rejected: 0, requests: 0,
-    failedRequests: 0, inFlight: 0, promptTokens: 0, completionTokens: 0, costUsd: budget.spentUsd, elapsedMs: 0,
+    runId,
+    target: options.target,
+    accepted: acceptedAtStart,
+    acceptedAtStart,
+    rejected: 0,
+    requests: 0,
+    failedRequests: 0,
+    inFlight: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: budget.spentUsd,
+    elapsedMs: 0,
   };
   const snapshot = (): Progress => ({ ...p, elapsedMs: performance.now() - started });
   deps.onEvent?.({ type: 'start', progress: snapshot(), resumed, indexSize: index.size });
@@ -206,7 +222,8 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     const base = { runId, templateId, model: options.params.model, messages, params: options.params };
     // Worst case: the prompt as estimated, and every max_token used.
     const promptEstimate = llm.estimatePromptTokens?.(messages, options.params.model) ?? messages[0]!.content.length;
-    const worstUsd = price === undefined ? 0 : costUsd({ promptTokens: promptEstimate, completionTokens: options.params.max_tokens }, price);
+    const worstUsd =
+      price === undefined ? 0 : costUsd({ promptTokens: promptEstimate, completionTokens: options.params.max_tokens }, price);
     const refused = budget.check(worstUsd);
     if (refused !== undefined) {
       // Requests still out may cost less than their worst case and make room; if none is out, this is the end.
@@ -229,7 +246,11 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
       const error = err instanceof LlmError ? err : new LlmError(String(err), 'other', undefined, 1);
       settleBudget(0);
       budgetBlocked = false;
-      const requestId = storeFailure(sink, base, { error: `${error.kind}: ${error.message}`, attempts: error.attempts, attemptLog: error.attemptLog });
+      const requestId = storeFailure(sink, base, {
+        error: `${error.kind}: ${error.message}`,
+        attempts: error.attempts,
+        attemptLog: error.attemptLog,
+      });
       p.failedRequests++;
       deps.onEvent?.({ type: 'request-failed', progress: snapshot(), requestId, error: `${error.kind}: ${error.message}` });
       if (error.kind === 'aborted') return;
@@ -312,8 +333,14 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     if (!diskFull) throw err;
   }
   const summary: RunSummary = {
-    ...store.runTotals(runId), runId, status, target: options.target, resumed,
-    acceptedNow: p.accepted - acceptedAtStart, seconds: (performance.now() - started) / 1000, yieldGuard: guard.state(),
+    ...store.runTotals(runId),
+    runId,
+    status,
+    target: options.target,
+    resumed,
+    acceptedNow: p.accepted - acceptedAtStart,
+    seconds: (performance.now() - started) / 1000,
+    yieldGuard: guard.state(),
   };
   if (diskFull) summary.stopReason = 'storage';
   else if (status === 'interrupted') {
@@ -335,7 +362,10 @@ export interface PreparedRun {
   resumed: boolean;
 }
 
-type RunSetup = Pick<OnlineOptions, 'seeds' | 'similarity' | 'filters' | 'template' | 'target' | 'mode' | 'params' | 'runOptions' | 'resume'>;
+type RunSetup = Pick<
+  OnlineOptions,
+  'seeds' | 'similarity' | 'filters' | 'template' | 'target' | 'mode' | 'params' | 'runOptions' | 'resume'
+>;
 
 /**
  * What an online run and a batch step both begin with: seeds stored, the near-duplicate index loaded,
@@ -363,20 +393,27 @@ export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDup
 }
 
 type PromptSetup = Pick<
-  OnlineOptions, 'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes' | 'turns'
+  OnlineOptions,
+  'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes' | 'turns'
 >;
 
 /** One request's messages: a prompt showing two machine examples drawn from `machinePool` (none while it is empty). */
 export function promptMessages(options: PromptSetup, machinePool: readonly Task[], random: Random): ChatMessage[] {
   // Dialogue mode draws one opening per conversation, so it may use as many machine examples.
   const shown = options.mode === 'dialogue' ? options.tasksPerRequest : 2;
-  const machineExamples = machinePool.length > 0
-    ? Array.from({ length: shown }, () => machinePool[Math.floor(random() * machinePool.length)]!)
-    : [];
+  const machineExamples =
+    machinePool.length > 0 ? Array.from({ length: shown }, () => machinePool[Math.floor(random() * machinePool.length)]!) : [];
   const prompt = buildPrompt({
-    mode: options.mode, template: options.template, numTasks: options.tasksPerRequest,
-    maxOutputChars: options.maxOutputChars, seeds: options.seeds, machineExamples,
-    topics: options.topics, taskTypes: options.taskTypes, random, ...(options.turns ? { turns: options.turns } : {}),
+    mode: options.mode,
+    template: options.template,
+    numTasks: options.tasksPerRequest,
+    maxOutputChars: options.maxOutputChars,
+    seeds: options.seeds,
+    machineExamples,
+    topics: options.topics,
+    taskTypes: options.taskTypes,
+    random,
+    ...(options.turns ? { turns: options.turns } : {}),
   });
   return [{ role: 'user', content: prompt }];
 }
@@ -411,16 +448,27 @@ export interface ReplyToStore {
  * Transactions nest: a caller may wrap this in its own to store more with the reply.
  */
 export function storeReply(
-  sink: RequestSink, base: RequestBase, reply: ReplyToStore, maxAccept: number,
+  sink: RequestSink,
+  base: RequestBase,
+  reply: ReplyToStore,
+  maxAccept: number,
 ): { requestId: number; result: IngestResult; parseProblems: string[] } {
   const parsed = parseReplySafely(reply.content, reply.finishReason);
   if (sink.dialogues !== undefined) return storeDialogueReply(sink, sink.dialogues, base, reply, maxAccept);
   return sink.store.transaction(() => {
     const requestId = sink.store.insertRequest({
-      ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
-      promptTokens: reply.usage?.promptTokens, completionTokens: reply.usage?.completionTokens,
-      totalTokens: reply.usage?.totalTokens, latencyMs: reply.latencyMs, attempts: reply.attempts,
-      replyShape: parsed.shape, parseProblems: parsed.problems, costUsd: reply.costUsd,
+      ...base,
+      status: 'ok',
+      rawReply: reply.content,
+      finishReason: reply.finishReason,
+      promptTokens: reply.usage?.promptTokens,
+      completionTokens: reply.usage?.completionTokens,
+      totalTokens: reply.usage?.totalTokens,
+      latencyMs: reply.latencyMs,
+      attempts: reply.attempts,
+      replyShape: parsed.shape,
+      parseProblems: parsed.problems,
+      costUsd: reply.costUsd,
     });
     sink.attempts.insertAttempts(requestId, reply.attemptLog);
     const result = sink.ingestor.ingest({ source: 'generated', runId: sink.runId, requestId, tasks: parsed.tasks, maxAccept });
@@ -430,7 +478,11 @@ export function storeReply(
 
 /** The yield guard of a run (online or one batch step), from its options. */
 export function yieldGuardFor(options: Pick<OnlineOptions, 'maxEmptyReplies' | 'minAcceptedPerReply' | 'similarity'>): YieldGuard {
-  return new YieldGuard({ maxEmptyReplies: options.maxEmptyReplies, minAcceptedPerReply: options.minAcceptedPerReply, similarity: options.similarity });
+  return new YieldGuard({
+    maxEmptyReplies: options.maxEmptyReplies,
+    minAcceptedPerReply: options.minAcceptedPerReply,
+    similarity: options.similarity,
+  });
 }
 
 /** parseReply is total; should a bug ever make it throw, the reply is still stored, with the error as its problem. */
@@ -450,15 +502,27 @@ function parseReplySafely(content: string, finishReason: string | null): ParseRe
  * conversations as it does tasks, and later prompts can open from them.
  */
 function storeDialogueReply(
-  sink: RequestSink, dialogues: DialogueIngestor, base: RequestBase, reply: ReplyToStore, maxAccept: number,
+  sink: RequestSink,
+  dialogues: DialogueIngestor,
+  base: RequestBase,
+  reply: ReplyToStore,
+  maxAccept: number,
 ): { requestId: number; result: IngestResult; parseProblems: string[] } {
   const parsed = parseDialogues(reply.content, reply.finishReason);
   return sink.store.transaction(() => {
     const requestId = sink.store.insertRequest({
-      ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
-      promptTokens: reply.usage?.promptTokens, completionTokens: reply.usage?.completionTokens,
-      totalTokens: reply.usage?.totalTokens, latencyMs: reply.latencyMs, attempts: reply.attempts,
-      replyShape: parsed.shape, parseProblems: parsed.problems, costUsd: reply.costUsd,
+      ...base,
+      status: 'ok',
+      rawReply: reply.content,
+      finishReason: reply.finishReason,
+      promptTokens: reply.usage?.promptTokens,
+      completionTokens: reply.usage?.completionTokens,
+      totalTokens: reply.usage?.totalTokens,
+      latencyMs: reply.latencyMs,
+      attempts: reply.attempts,
+      replyShape: parsed.shape,
+      parseProblems: parsed.problems,
+      costUsd: reply.costUsd,
     });
     sink.attempts.insertAttempts(requestId, reply.attemptLog);
     const r = dialogues.ingest({ runId: sink.runId, requestId, dialogues: parsed.dialogues, maxAccept });

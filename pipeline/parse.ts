@@ -43,9 +43,10 @@ export function parseReply(content: string, finishReason?: string | null): Parse
   const numbered = parseNumberedText(text, truncated);
   // A reply is one shape or the other; whichever finds more tasks is the one the model used.
   const best = numbered.tasks.length > json.tasks.length ? numbered : json;
-  const problems = best.tasks.length === 0 && json.problems.length === 0 && numbered.problems.length === 0
-    ? ['no tasks found in reply']
-    : [...best.problems];
+  const problems =
+    best.tasks.length === 0 && json.problems.length === 0 && numbered.problems.length === 0
+      ? ['no tasks found in reply']
+      : [...best.problems];
   if (capped) problems.push(`reply longer than ${MAX_PARSE_CHARS} characters: only the first ${MAX_PARSE_CHARS} were read`);
   if (json.limited && best === json) problems.push('reply too nested or repetitive to read in full: some JSON values were not tried');
   return {
@@ -341,8 +342,8 @@ function parseNumberedText(content: string, truncated: boolean): Collected {
     const m = line.includes(':') || line.includes('：') ? LABEL_LINE.exec(line) : null;
     if (m) {
       const label = m[1]!.toLowerCase();
-      const name: keyof Draft = label === '指令' || label === 'instruction' ? 'instruction'
-        : label === '输入' || label === 'input' ? 'input' : 'output';
+      const name: keyof Draft =
+        label === '指令' || label === 'instruction' ? 'instruction' : label === '输入' || label === 'input' ? 'input' : 'output';
       if (name === 'instruction' || current === undefined || current[name] !== undefined) {
         current = {};
         drafts.push(current);

@@ -49,7 +49,11 @@ export async function planGenerate(options: GenerateOptions): Promise<GeneratePl
   const { settings } = p;
   const history = fs.existsSync(settings.db) ? readHistory(settings.db) : undefined;
   const machinePool = history?.machine ?? [];
-  const prompt = promptMessages({ ...settings, template: p.template, seeds: p.seeds, topics: p.topics, taskTypes: p.taskTypes }, machinePool, Math.random);
+  const prompt = promptMessages(
+    { ...settings, template: p.template, seeds: p.seeds, topics: p.topics, taskTypes: p.taskTypes },
+    machinePool,
+    Math.random,
+  );
 
   const useHistory = history !== undefined && history.requests >= MIN_HISTORY && history.accepted > 0;
   const acceptedPerRequest = useHistory ? history.accepted / history.requests : settings.tasksPerRequest * DEFAULT_YIELD_SHARE;
@@ -67,15 +71,26 @@ export async function planGenerate(options: GenerateOptions): Promise<GeneratePl
   const byTpm = settings.tpm === undefined ? 0 : ((tokens.promptTokens + tokens.completionTokens) / settings.tpm) * 60;
 
   return {
-    target: settings.n, db: settings.db, mode: settings.mode, model: settings.model,
-    baseURL: p.baseURL ?? 'https://api.openai.com/v1', batch: settings.batch, concurrency: settings.concurrency,
+    target: settings.n,
+    db: settings.db,
+    mode: settings.mode,
+    model: settings.model,
+    baseURL: p.baseURL ?? 'https://api.openai.com/v1',
+    batch: settings.batch,
+    concurrency: settings.concurrency,
     limits: {
-      rpm: settings.rpm ?? null, tpm: settings.tpm ?? null, maxCostUsd: settings.maxCost ?? null, maxRequests: settings.maxRequests ?? null,
+      rpm: settings.rpm ?? null,
+      tpm: settings.tpm ?? null,
+      maxCostUsd: settings.maxCost ?? null,
+      maxRequests: settings.maxRequests ?? null,
     },
     prompt,
     estimate: {
-      basis: useHistory ? 'history' : 'defaults', historyRequests: history?.requests ?? 0,
-      acceptedPerRequest: Math.round(acceptedPerRequest * 100) / 100, requests, ...tokens,
+      basis: useHistory ? 'history' : 'defaults',
+      historyRequests: history?.requests ?? 0,
+      acceptedPerRequest: Math.round(acceptedPerRequest * 100) / 100,
+      requests,
+      ...tokens,
       costUsd: p.price === undefined ? null : Math.round(costUsd(tokens, p.price, settings.batch) * 10_000) / 10_000,
       seconds: Math.round(Math.max(byConcurrency, byRpm, byTpm)),
     },
@@ -93,11 +108,16 @@ function readHistory(db: string) {
 
 export function formatPlan(plan: GeneratePlan): string {
   const e = plan.estimate;
-  const limits = Object.entries(plan.limits).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-  const basis = e.basis === 'history'
-    ? `from this database's ${e.historyRequests} replies`
-    : `from defaults (${DEFAULT_YIELD_SHARE * 100}% of asked tasks kept, ${DEFAULT_COMPLETION_TOKENS_PER_TASK} completion tokens per task, ` +
-      `${DEFAULT_LATENCY_MS / 1000} s per reply)`;
+  const limits =
+    Object.entries(plan.limits)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
+  const basis =
+    e.basis === 'history'
+      ? `from this database's ${e.historyRequests} replies`
+      : `from defaults (${DEFAULT_YIELD_SHARE * 100}% of asked tasks kept, ${DEFAULT_COMPLETION_TOKENS_PER_TASK} completion tokens per task, ` +
+        `${DEFAULT_LATENCY_MS / 1000} s per reply)`;
   return [
     `dry run: nothing is sent or written`,
     `plan      ${plan.target} accepted tasks into ${plan.db}, ${plan.mode} prompts, ${plan.model} at ${plan.baseURL}` +

@@ -68,7 +68,9 @@ export function loadTemplateWith(file: string, placeholders: { required: string[
     for (const m of line.matchAll(PLACEHOLDER)) {
       const name = m[1]!;
       if (!required.includes(name) && !optional.includes(name)) {
-        throw new TemplateError(`${file}:${i + 1}: unknown placeholder {{${name}}} (${label} templates use ${[...required, ...optional].join(', ')})`);
+        throw new TemplateError(
+          `${file}:${i + 1}: unknown placeholder {{${name}}} (${label} templates use ${[...required, ...optional].join(', ')})`,
+        );
       }
       found.add(name);
     }
@@ -89,7 +91,10 @@ export function loadList(file: string): string[] {
   } catch (err) {
     throw new TemplateError(`${file}: cannot read list (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const items = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const items = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   if (items.length === 0) throw new TemplateError(`${file}:1: list is empty`);
   return items;
 }
@@ -101,7 +106,9 @@ export function renderTemplate(template: Template, values: Record<string, string
 /** Examples as the JSON array the model is asked to continue (without outputs for instruction-only prompts). */
 export function formatExamples(tasks: readonly Task[], instructionOnly = false): string {
   return JSON.stringify(
-    tasks.map((t) => (instructionOnly ? { instruction: t.instruction, input: t.input } : { instruction: t.instruction, input: t.input, output: t.output })),
+    tasks.map((t) =>
+      instructionOnly ? { instruction: t.instruction, input: t.input } : { instruction: t.instruction, input: t.input, output: t.output },
+    ),
     null,
     2,
   );
@@ -153,7 +160,10 @@ export function buildPrompt(p: PromptInputs): string {
   if (p.mode === 'dialogue') {
     const turns = p.turns ?? DEFAULT_TURN_BOUNDS;
     return renderTemplate(p.template, {
-      ...common, num_dialogues: String(p.numTasks), min_turns: String(turns.min), max_turns: String(turns.max),
+      ...common,
+      num_dialogues: String(p.numTasks),
+      min_turns: String(turns.min),
+      max_turns: String(turns.max),
       openings: openingLines(p.numTasks, p),
     });
   }

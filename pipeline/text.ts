@@ -12,7 +12,21 @@ const NFKC_SAFE_RUNS = new RegExp(`[^${NFKC_UNSAFE.source.slice(1, -1)}]+`, 'gu'
 
 /** Markers models use for "this task has no input"; compared after trimming and lower-casing. */
 const EMPTY_INPUT_MARKERS = new Set([
-  '<无输入>', '＜无输入＞', '无输入', '无', '(无)', '（无）', '空', '<空>', '<noinput>', 'noinput', 'none', 'n/a', 'null', '<none>', '-',
+  '<无输入>',
+  '＜无输入＞',
+  '无输入',
+  '无',
+  '(无)',
+  '（无）',
+  '空',
+  '<空>',
+  '<noinput>',
+  'noinput',
+  'none',
+  'n/a',
+  'null',
+  '<none>',
+  '-',
 ]);
 
 /** NFKC everywhere it is safe (see NFKC_UNSAFE). */

@@ -116,8 +116,11 @@ export class YieldGuard {
 
   state(): YieldGuardState {
     const s: YieldGuardState = {
-      replies: this.replies, emptyStreak: this.emptyStreak, maxEmptyReplies: this.maxEmpty,
-      window: this.windowTotals(), minAcceptedPerReply: this.floor,
+      replies: this.replies,
+      emptyStreak: this.emptyStreak,
+      maxEmptyReplies: this.maxEmpty,
+      window: this.windowTotals(),
+      minAcceptedPerReply: this.floor,
     };
     if (this.stopped !== undefined) s.stop = this.stopped;
     return s;
@@ -136,11 +139,14 @@ export class YieldGuard {
   }
 
   private emptyMessage(reply: ReplyOutcome, entry: Entry): string {
-    const why = entry.tasks === 0
-      ? `no task could be read from it${reply.parseProblems?.[0] ? ` (${reply.parseProblems[0]})` : ''}`
-      : `all ${entry.tasks} of its tasks were rejected (${topReasons(entry.rejected)})`;
-    return `${this.emptyStreak} replies in a row gave no usable task; the last one, ${quote(reply.content)}: ${why}. ` +
-      'Check the model (`model`, OPENAI_BASE_URL), the prompt template (`template`) and `mode`';
+    const why =
+      entry.tasks === 0
+        ? `no task could be read from it${reply.parseProblems?.[0] ? ` (${reply.parseProblems[0]})` : ''}`
+        : `all ${entry.tasks} of its tasks were rejected (${topReasons(entry.rejected)})`;
+    return (
+      `${this.emptyStreak} replies in a row gave no usable task; the last one, ${quote(reply.content)}: ${why}. ` +
+      'Check the model (`model`, OPENAI_BASE_URL), the prompt template (`template`) and `mode`'
+    );
   }
 
   private floorStop(w: YieldGuardState['window']): GuardStop {
@@ -149,7 +155,8 @@ export class YieldGuard {
       const threshold = this.similarity === undefined ? 'a higher `similarity`' : `a \`similarity\` above ${this.similarity}`;
       return {
         guard: 'saturation',
-        message: `saturated: ${w.nearDuplicates} of the ${w.tasks} tasks in the last ${w.replies} replies were near-duplicates (${perReply}). ` +
+        message:
+          `saturated: ${w.nearDuplicates} of the ${w.tasks} tasks in the last ${w.replies} replies were near-duplicates (${perReply}). ` +
           `Try \`mode\` topics, new seeds (\`seeds\`) or ${threshold}`,
       };
     }
@@ -157,7 +164,8 @@ export class YieldGuard {
     for (const e of this.recent) for (const [r, n] of Object.entries(e.rejected)) reasons[r] = (reasons[r] ?? 0) + (n ?? 0);
     return {
       guard: 'acceptance-floor',
-      message: `acceptance too low: ${perReply}${w.tasks > w.accepted ? `; rejected mostly as ${topReasons(reasons)}` : ''}. ` +
+      message:
+        `acceptance too low: ${perReply}${w.tasks > w.accepted ? `; rejected mostly as ${topReasons(reasons)}` : ''}. ` +
         'Check the model, the prompt template (`template`) and `mode`, or lower `minAcceptRate`',
     };
   }

@@ -125,8 +125,10 @@ export class BatchService {
     private readonly rng: Rng,
   ) {
     this.options = {
-      stepPolls: options.stepPolls ?? 1, stepMs: options.stepMs,
-      maxFileBytes: options.maxFileBytes ?? 200 * 1024 * 1024, maxRequests: options.maxRequests ?? 50_000,
+      stepPolls: options.stepPolls ?? 1,
+      stepMs: options.stepMs,
+      maxFileBytes: options.maxFileBytes ?? 200 * 1024 * 1024,
+      maxRequests: options.maxRequests ?? 50_000,
     };
   }
 
@@ -160,13 +162,13 @@ export class BatchService {
   async handle(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<boolean> {
     const method = req.method ?? 'GET';
     let m: RegExpExecArray | null;
-    if (path === '/v1/files' && method === 'POST') return this.upload(req, res), true;
-    if ((m = /^\/v1\/files\/([^/]+)$/.exec(path)) && method === 'GET') return this.getFile(res, m[1]!), true;
-    if ((m = /^\/v1\/files\/([^/]+)\/content$/.exec(path)) && method === 'GET') return this.content(res, m[1]!), true;
-    if (path === '/v1/batches' && method === 'POST') return this.create(req, res), true;
-    if (path === '/v1/batches' && method === 'GET') return this.list(req, res), true;
-    if ((m = /^\/v1\/batches\/([^/]+)$/.exec(path)) && method === 'GET') return this.retrieve(res, m[1]!), true;
-    if ((m = /^\/v1\/batches\/([^/]+)\/cancel$/.exec(path)) && method === 'POST') return this.cancel(res, m[1]!), true;
+    if (path === '/v1/files' && method === 'POST') return (this.upload(req, res), true);
+    if ((m = /^\/v1\/files\/([^/]+)$/.exec(path)) && method === 'GET') return (this.getFile(res, m[1]!), true);
+    if ((m = /^\/v1\/files\/([^/]+)\/content$/.exec(path)) && method === 'GET') return (this.content(res, m[1]!), true);
+    if (path === '/v1/batches' && method === 'POST') return (this.create(req, res), true);
+    if (path === '/v1/batches' && method === 'GET') return (this.list(req, res), true);
+    if ((m = /^\/v1\/batches\/([^/]+)$/.exec(path)) && method === 'GET') return (this.retrieve(res, m[1]!), true);
+    if ((m = /^\/v1\/batches\/([^/]+)\/cancel$/.exec(path)) && method === 'POST') return (this.cancel(res, m[1]!), true);
     return false;
   }
 
@@ -178,7 +180,9 @@ export class BatchService {
     try {
       // undici parses multipart bodies for us.
       form = await new Request('http://simulator/v1/files', {
-        method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body: raw,
+        method: 'POST',
+        headers: { 'content-type': req.headers['content-type'] ?? '' },
+        body: raw,
       }).formData();
     } catch {
       return sendError(res, 400, 'Expected a multipart/form-data body with "file" and "purpose".', 'invalid_request_error', null);
@@ -186,10 +190,23 @@ export class BatchService {
     const file = form.get('file');
     const purpose = form.get('purpose');
     if (!(file instanceof Blob)) return sendError(res, 400, "Missing required parameter: 'file'.", 'invalid_request_error', 'file');
-    if (purpose !== 'batch') return sendError(res, 400, `Invalid purpose '${String(purpose)}': this simulator only takes 'batch'.`, 'invalid_request_error', 'purpose');
+    if (purpose !== 'batch')
+      return sendError(
+        res,
+        400,
+        `Invalid purpose '${String(purpose)}': this simulator only takes 'batch'.`,
+        'invalid_request_error',
+        'purpose',
+      );
     const content = Buffer.from(await file.arrayBuffer());
     if (content.length > this.options.maxFileBytes) {
-      return sendError(res, 400, `File is too large: ${content.length} bytes, the limit is ${this.options.maxFileBytes}.`, 'invalid_request_error', 'file');
+      return sendError(
+        res,
+        400,
+        `File is too large: ${content.length} bytes, the limit is ${this.options.maxFileBytes}.`,
+        'invalid_request_error',
+        'file',
+      );
     }
     const stored = this.storeFile(content, 'name' in file && typeof file.name === 'string' ? file.name : 'upload.jsonl', 'batch');
     sendJson(res, 200, publicFile(stored));
@@ -197,8 +214,15 @@ export class BatchService {
 
   private storeFile(content: Buffer, filename: string, purpose: string): StoredFile {
     const f: StoredFile = {
-      id: `file-${this.id(24)}`, object: 'file', bytes: content.length, created_at: nowSeconds(), filename, purpose,
-      status: 'processed', status_details: null, content,
+      id: `file-${this.id(24)}`,
+      object: 'file',
+      bytes: content.length,
+      created_at: nowSeconds(),
+      filename,
+      purpose,
+      status: 'processed',
+      status_details: null,
+      content,
     };
     this.files.set(f.id, f);
     this.stats.files++;
@@ -244,7 +268,13 @@ export class BatchService {
       return sendError(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
     }
     if (typeof body.input_file_id !== 'string' || !this.files.has(body.input_file_id)) {
-      return sendError(res, 400, `Invalid 'input_file_id': '${String(body.input_file_id)}'. No such file.`, 'invalid_request_error', 'input_file_id');
+      return sendError(
+        res,
+        400,
+        `Invalid 'input_file_id': '${String(body.input_file_id)}'. No such file.`,
+        'invalid_request_error',
+        'input_file_id',
+      );
     }
     if (body.endpoint !== ENDPOINT) {
       return sendError(res, 400, `Invalid 'endpoint': this simulator supports only ${ENDPOINT}.`, 'invalid_request_error', 'endpoint');
@@ -257,10 +287,25 @@ export class BatchService {
     if (hold === 'before') return this.holdOpen(res);
     const created = nowSeconds();
     const batch: BatchObject = {
-      id: `batch_${this.id(24)}`, object: 'batch', endpoint: ENDPOINT, errors: null, input_file_id: body.input_file_id,
-      completion_window: '24h', status: 'validating', output_file_id: null, error_file_id: null, created_at: created,
-      in_progress_at: null, expires_at: created + 24 * 3600, finalizing_at: null, completed_at: null, failed_at: null,
-      expired_at: null, cancelling_at: null, cancelled_at: null, request_counts: { total: 0, completed: 0, failed: 0 },
+      id: `batch_${this.id(24)}`,
+      object: 'batch',
+      endpoint: ENDPOINT,
+      errors: null,
+      input_file_id: body.input_file_id,
+      completion_window: '24h',
+      status: 'validating',
+      output_file_id: null,
+      error_file_id: null,
+      created_at: created,
+      in_progress_at: null,
+      expires_at: created + 24 * 3600,
+      finalizing_at: null,
+      completed_at: null,
+      failed_at: null,
+      expired_at: null,
+      cancelling_at: null,
+      cancelled_at: null,
+      request_counts: { total: 0, completed: 0, failed: 0 },
       metadata: isStringRecord(body.metadata) ? body.metadata : null,
     };
     this.batches.set(batch.id, { batch, polls: 0, stepStartedAt: performance.now(), outcome: 'completed', failMessage: '' });
@@ -287,7 +332,10 @@ export class BatchService {
     }
     const ids = this.order.slice(start, start + limit);
     sendJson(res, 200, {
-      object: 'list', data: ids.map((id) => this.batches.get(id)!.batch), first_id: ids[0] ?? null, last_id: ids.at(-1) ?? null,
+      object: 'list',
+      data: ids.map((id) => this.batches.get(id)!.batch),
+      first_id: ids[0] ?? null,
+      last_id: ids.at(-1) ?? null,
       has_more: start + limit < this.order.length,
     });
   }
@@ -318,9 +366,8 @@ export class BatchService {
   /** Moves a batch on by as many steps as the polls or the time since the last step allow. */
   private progress(s: BatchState): void {
     for (;;) {
-      const due = this.options.stepMs !== undefined
-        ? performance.now() - s.stepStartedAt >= this.options.stepMs
-        : s.polls >= this.options.stepPolls;
+      const due =
+        this.options.stepMs !== undefined ? performance.now() - s.stepStartedAt >= this.options.stepMs : s.polls >= this.options.stepPolls;
       if (!due || !this.step(s)) return;
       s.polls = 0;
       // By time, each step takes exactly stepMs, so a late poll catches up on all the steps due.
@@ -340,7 +387,10 @@ export class BatchService {
           b.failed_at = t;
           const problem = typeof lines === 'string' ? lines : s.failMessage;
           const line = /^line (\d+): /.exec(problem);
-          b.errors = { object: 'list', data: [{ code: 'invalid_request', message: problem, param: null, line: line ? Number(line[1]) : null }] };
+          b.errors = {
+            object: 'list',
+            data: [{ code: 'invalid_request', message: problem, param: null, line: line ? Number(line[1]) : null }],
+          };
           return false;
         }
         s.requests = lines;
@@ -382,7 +432,8 @@ export class BatchService {
     const text = file.content.toString('utf8');
     const lines = text.split('\n').filter((l) => l.trim() !== '');
     if (lines.length === 0) return 'the input file is empty';
-    if (lines.length > this.options.maxRequests) return `the input file has ${lines.length} requests; the limit is ${this.options.maxRequests}`;
+    if (lines.length > this.options.maxRequests)
+      return `the input file has ${lines.length} requests; the limit is ${this.options.maxRequests}`;
     const seen = new Set<string>();
     const out: BatchRequest[] = [];
     let model: unknown;
@@ -423,23 +474,32 @@ export class BatchService {
       if (i >= done) {
         // Work that never ran: expired requests are reported in the error file; cancelled ones are not.
         if (status === 'expired') {
-          errors.push(JSON.stringify({
-            id: lineId, custom_id: r.custom_id, response: null,
-            error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
-          }));
+          errors.push(
+            JSON.stringify({
+              id: lineId,
+              custom_id: r.custom_id,
+              response: null,
+              error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
+            }),
+          );
         }
         continue;
       }
       const a = this.answer(r.body);
       this.stats.requests++;
       const line = JSON.stringify({
-        id: lineId, custom_id: r.custom_id, response: { status_code: a.status, request_id: `req_${this.id(32)}`, body: a.body }, error: null,
+        id: lineId,
+        custom_id: r.custom_id,
+        response: { status_code: a.status, request_id: `req_${this.id(32)}`, body: a.body },
+        error: null,
       });
       (a.status === 200 ? output : errors).push(line);
     }
     b.request_counts = { total: list.length, completed: output.length, failed: errors.length };
-    if (output.length > 0) b.output_file_id = this.storeFile(Buffer.from(output.join('\n') + '\n'), `${b.id}_output.jsonl`, 'batch_output').id;
-    if (errors.length > 0) b.error_file_id = this.storeFile(Buffer.from(errors.join('\n') + '\n'), `${b.id}_error.jsonl`, 'batch_output').id;
+    if (output.length > 0)
+      b.output_file_id = this.storeFile(Buffer.from(output.join('\n') + '\n'), `${b.id}_output.jsonl`, 'batch_output').id;
+    if (errors.length > 0)
+      b.error_file_id = this.storeFile(Buffer.from(errors.join('\n') + '\n'), `${b.id}_error.jsonl`, 'batch_output').id;
     b.status = status;
     const t = nowSeconds();
     if (status === 'completed') b.completed_at = t;

@@ -59,7 +59,15 @@ export type RequestOutcome =
   | 'not_found';
 
 const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
-  'ok', 'rate_limited', 'server_error', 'hang', 'truncated', 'garbage', 'bad_request', 'unauthorized', 'not_found',
+  'ok',
+  'rate_limited',
+  'server_error',
+  'hang',
+  'truncated',
+  'garbage',
+  'bad_request',
+  'unauthorized',
+  'not_found',
 ];
 
 export interface SimulatorStats {
@@ -193,18 +201,40 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       if (r < edge) {
         const ms = 100 + rng.int(900);
         return done({
-          ...errorResponse(429, `Rate limit reached for ${request.model} on requests per min (RPM). Please try again in ${ms}ms.`, 'requests', 'rate_limit_exceeded', 'rate_limited'),
+          ...errorResponse(
+            429,
+            `Rate limit reached for ${request.model} on requests per min (RPM). Please try again in ${ms}ms.`,
+            'requests',
+            'rate_limit_exceeded',
+            'rate_limited',
+          ),
           headers: { 'retry-after': String(Math.ceil(ms / 1000)), 'retry-after-ms': String(ms) },
         });
       }
       if (r < (edge += f.serverError500)) {
-        return done(errorResponse(500, 'The server had an error while processing your request. Sorry about that!', 'server_error', null, 'server_error'));
+        return done(
+          errorResponse(
+            500,
+            'The server had an error while processing your request. Sorry about that!',
+            'server_error',
+            null,
+            'server_error',
+          ),
+        );
       }
       if (r < (edge += f.hang)) return done({ status: 0, headers: {}, json: null, outcome: 'hang', hang: true });
       // -- judge prompts (issue 12): JSON scores, see simulator/judge.ts (not a quality model) --
       if (isJudgePrompt(request.messages)) {
         if (request.jsonMode && options.judgeJsonMode === false) {
-          return done(errorResponse(400, "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.", 'invalid_request_error', null, 'bad_request'));
+          return done(
+            errorResponse(
+              400,
+              "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.",
+              'invalid_request_error',
+              null,
+              'bad_request',
+            ),
+          );
         }
         stats.judgeRequests++;
         const text = judgeReply(request.messages.findLast((m) => m.role === 'user')!.content, request.jsonMode, defects, rng, judgeFaults);
@@ -245,8 +275,8 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       } else if (isDialoguePrompt(lastUser)) {
         // -- dialogue prompts (issue 14): conversations, a share of them broken, in every parsed shape
         const asked = dialogueRequest(lastUser);
-        const made = Array.from(
-          { length: asked.count }, () => dialogues.make(asked.min, asked.max, options.junkRate, options.nearDuplicateRate),
+        const made = Array.from({ length: asked.count }, () =>
+          dialogues.make(asked.min, asked.max, options.junkRate, options.nearDuplicateRate),
         );
         content = renderDialogues(made, rng.pick(DIALOGUE_SHAPES), rng);
         stats.dialoguesEmitted += made.length;
@@ -259,7 +289,12 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         // -- end dialogue prompts
       } else {
         made = makeTasks(taskCount(request.messages));
-        layout = layoutReply(made.map((m) => m.task), rng.weighted(options.shapes), rng, isInstructionOnlyPrompt(lastUser));
+        layout = layoutReply(
+          made.map((m) => m.task),
+          rng.weighted(options.shapes),
+          rng,
+          isInstructionOnlyPrompt(lastUser),
+        );
         const cut = truncate ? cutInsideItem(layout, rng) : { text: layout.text, complete: made.length };
         if (truncate) {
           finish = 'length';
@@ -347,7 +382,7 @@ interface ChatRequest {
 function validate(body: unknown): ChatRequest | string {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'The request body must be a JSON object.';
   const b = body as Record<string, unknown>;
-  if (typeof b.model !== 'string' || b.model === '') return "you must provide a model parameter";
+  if (typeof b.model !== 'string' || b.model === '') return 'you must provide a model parameter';
   if (!Array.isArray(b.messages)) return "Missing required parameter: 'messages'.";
   if (b.messages.length === 0) return "Invalid 'messages': empty array. Expected an array with minimum length 1.";
   const messages: ChatRequest['messages'] = [];
@@ -376,7 +411,11 @@ function validate(body: unknown): ChatRequest | string {
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content.map((p) => (p !== null && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('');
+    return content
+      .map((p) =>
+        p !== null && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '',
+      )
+      .join('');
   }
   return '';
 }
@@ -445,7 +484,12 @@ export interface ChatCompletion {
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; message: { role: 'assistant'; content: string; refusal: null }; logprobs: null; finish_reason: 'stop' | 'length' }[];
+  choices: {
+    index: number;
+    message: { role: 'assistant'; content: string; refusal: null };
+    logprobs: null;
+    finish_reason: 'stop' | 'length';
+  }[];
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
@@ -455,7 +499,13 @@ export interface ChatCompletion {
  * with no choices and the usage (other chunks then carry `usage: null`, as the API does).
  */
 export function toChunks(completion: ChatCompletion, includeUsage: boolean, rng: Rng): unknown[] {
-  const base = { id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, system_fingerprint: completion.system_fingerprint };
+  const base = {
+    id: completion.id,
+    object: 'chat.completion.chunk',
+    created: completion.created,
+    model: completion.model,
+    system_fingerprint: completion.system_fingerprint,
+  };
   const usage = includeUsage ? { usage: null } : {};
   const choice = completion.choices[0]!;
   const chunk = (delta: Record<string, string>, finish: string | null): unknown => ({

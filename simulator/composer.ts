@@ -23,8 +23,23 @@ export type { SimTask } from './families/common.ts';
  * 37% of tasks, matching the share the generation prompts ask for.
  */
 const FAMILIES: readonly (readonly [Family, number])[] = [
-  [explain, 15], [compare, 7], [list, 8], [howTo, 7], [advice, 7], [write, 13], [brainstorm, 4], [codeWrite, 1], [math, 2.5],
-  [summarize, 8], [rewrite, 6], [translate, 8], [classify, 4], [extract, 4], [sentiment, 3], [codeSnippet, 1.5], [writeFromNotes, 3],
+  [explain, 15],
+  [compare, 7],
+  [list, 8],
+  [howTo, 7],
+  [advice, 7],
+  [write, 13],
+  [brainstorm, 4],
+  [codeWrite, 1],
+  [math, 2.5],
+  [summarize, 8],
+  [rewrite, 6],
+  [translate, 8],
+  [classify, 4],
+  [extract, 4],
+  [sentiment, 3],
+  [codeSnippet, 1.5],
+  [writeFromNotes, 3],
 ];
 const TOTAL_WEIGHT = FAMILIES.reduce((s, [, w]) => s + w, 0);
 

@@ -11,15 +11,26 @@ import { AUDIENCES } from './lexicon.ts';
 import { nearDuplicate } from './noise.ts';
 import type { Rng } from './random.ts';
 
-export type DialogueFlaw =
-  | 'two_users' | 'empty_turn' | 'ends_on_user' | 'ignores_history' | 'repeats_answer' | 'loop' | 'too_few';
+export type DialogueFlaw = 'two_users' | 'empty_turn' | 'ends_on_user' | 'ignores_history' | 'repeats_answer' | 'loop' | 'too_few';
 export const DIALOGUE_FLAWS: readonly DialogueFlaw[] = [
-  'two_users', 'empty_turn', 'ends_on_user', 'ignores_history', 'repeats_answer', 'loop', 'too_few',
+  'two_users',
+  'empty_turn',
+  'ends_on_user',
+  'ignores_history',
+  'repeats_answer',
+  'loop',
+  'too_few',
 ];
 
 export type DialogueShape = 'json-conversations' | 'sharegpt' | 'messages' | 'turn-arrays' | 'text-zh' | 'text-qa' | 'fenced';
 export const DIALOGUE_SHAPES: readonly DialogueShape[] = [
-  'json-conversations', 'sharegpt', 'messages', 'turn-arrays', 'text-zh', 'text-qa', 'fenced',
+  'json-conversations',
+  'sharegpt',
+  'messages',
+  'turn-arrays',
+  'text-zh',
+  'text-qa',
+  'fenced',
 ];
 
 export interface SimTurn {
@@ -57,7 +68,8 @@ const FOLLOW_UPS: readonly ((frag: string, rng: Rng) => { user: string; lead: st
   (f) => ({ user: `嗯，“${f}”这一点能举个例子吗`, lead: `可以，围绕“${f}”举个例子：` }),
 ];
 /** Follow-ups of a user who forgot the conversation: fresh tasks with no word pointing back. */
-const POINTS_BACK = /刚才|上面|前面|之前|你说|这个|那个|这些|那些|这样|这里|这种|其中|它|为什么|换个|展开|详细|具体|不对|还有|另外|如果|^那|呢/u;
+const POINTS_BACK =
+  /刚才|上面|前面|之前|你说|这个|那个|这些|那些|这样|这里|这种|其中|它|为什么|换个|展开|详细|具体|不对|还有|另外|如果|^那|呢/u;
 
 /** A short phrase of a reply to quote back: the start of one of its runs of Han characters. */
 function fragmentOf(text: string, rng: Rng): string {
@@ -80,7 +92,12 @@ export function dialogueMaker(composer: Composer, rng: Rng, history: SimTask[], 
       const t = composer.compose();
       if (!POINTS_BACK.test(t.instruction) && t.input === '') return t;
     }
-    return { instruction: '介绍一下长城的历史。', input: '', output: '长城始建于春秋战国时期，秦朝把各国长城连接起来，明朝又大规模修筑，现存的大多是明长城。', category: '知识' };
+    return {
+      instruction: '介绍一下长城的历史。',
+      input: '',
+      output: '长城始建于春秋战国时期，秦朝把各国长城连接起来，明朝又大规模修筑，现存的大多是明长城。',
+      category: '知识',
+    };
   };
   return {
     make(min, max, flawRate, nearRate) {
@@ -89,7 +106,10 @@ export function dialogueMaker(composer: Composer, rng: Rng, history: SimTask[], 
       if (!near) remember(first);
       const flaw = rng.chance(flawRate) ? rng.pick(DIALOGUE_FLAWS) : null;
       const exchanges = flaw === 'too_few' ? Math.max(0, min - 1) : rng.between(min, max);
-      const turns: SimTurn[] = [{ role: 'user', content: opening(first) }, { role: 'assistant', content: first.output }];
+      const turns: SimTurn[] = [
+        { role: 'user', content: opening(first) },
+        { role: 'assistant', content: first.output },
+      ];
       const broken = 1 + rng.int(Math.max(1, exchanges - 1));
       for (let k = 1; k < Math.max(1, exchanges); k++) {
         const previous = turns[turns.length - 1]!.content;
@@ -100,14 +120,18 @@ export function dialogueMaker(composer: Composer, rng: Rng, history: SimTask[], 
         }
         const { user, lead } = rng.pick(FOLLOW_UPS)(fragmentOf(previous, rng), rng);
         const body = composer.compose().output;
-        const reply = flaw === 'repeats_answer' && k === broken ? first.output
-          : flaw === 'loop' && k === broken ? `${lead}${'这一点非常重要。'.repeat(5)}`
-            : `${lead}${body}`;
+        const reply =
+          flaw === 'repeats_answer' && k === broken
+            ? first.output
+            : flaw === 'loop' && k === broken
+              ? `${lead}${'这一点非常重要。'.repeat(5)}`
+              : `${lead}${body}`;
         turns.push({ role: 'user', content: user }, { role: 'assistant', content: reply });
       }
       if (flaw === 'two_users') turns.splice(1, 0, { role: 'user', content: rng.pick(['在吗？', '你好，想问个问题', '急，在线等']) });
       if (flaw === 'empty_turn') turns[2 * rng.int(turns.length / 2) + 1]!.content = '';
-      if (flaw === 'ends_on_user') turns.push({ role: 'user', content: rng.pick(['那还有别的办法吗？', '好的，那下一步呢？', '明白了，还有吗？']) });
+      if (flaw === 'ends_on_user')
+        turns.push({ role: 'user', content: rng.pick(['那还有别的办法吗？', '好的，那下一步呢？', '明白了，还有吗？']) });
       if (exchanges === 0) turns.length = 1;
       return { turns, flaw, near };
     },
@@ -123,18 +147,29 @@ export function renderDialogues(dialogues: readonly SimDialogue[], shape: Dialog
   const roleTurns = (d: SimDialogue) => d.turns.map((t) => ({ role: t.role, content: t.content }));
   switch (shape) {
     case 'json-conversations':
-      return JSON.stringify(dialogues.map((d) => ({ conversations: roleTurns(d) })), null, rng.chance(0.5) ? 2 : undefined);
+      return JSON.stringify(
+        dialogues.map((d) => ({ conversations: roleTurns(d) })),
+        null,
+        rng.chance(0.5) ? 2 : undefined,
+      );
     case 'sharegpt':
-      return JSON.stringify(dialogues.map((d) => ({
-        conversations: d.turns.map((t) => ({ from: t.role === 'user' ? 'human' : 'gpt', value: t.content })),
-      })));
+      return JSON.stringify(
+        dialogues.map((d) => ({
+          conversations: d.turns.map((t) => ({ from: t.role === 'user' ? 'human' : 'gpt', value: t.content })),
+        })),
+      );
     case 'messages':
       return JSON.stringify({ dialogues: dialogues.map((d) => ({ messages: roleTurns(d) })) }, null, 2);
     case 'turn-arrays':
       return JSON.stringify(dialogues.map(roleTurns));
-    case 'fenced':
-      const json = JSON.stringify(dialogues.map((d) => ({ conversations: roleTurns(d) })), null, 2);
+    case 'fenced': {
+      const json = JSON.stringify(
+        dialogues.map((d) => ({ conversations: roleTurns(d) })),
+        null,
+        2,
+      );
       return `${rng.pick(CHATTER)}\n\n\`\`\`json\n${json}\n\`\`\`\n\n希望对你有帮助！`;
+    }
     case 'text-zh':
     case 'text-qa': {
       const [u, a] = shape === 'text-zh' ? ['用户：', '助手：'] : ['Q: ', 'A: '];

@@ -25,17 +25,31 @@ export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<B
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
   });
   res.end(text);
 }
 
 /** An error body the way the OpenAI API shapes it. */
-export function errorBody(message: string, type: string, param: string | null, code: string | null): { error: { message: string; type: string; param: string | null; code: string | null } } {
+export function errorBody(
+  message: string,
+  type: string,
+  param: string | null,
+  code: string | null,
+): { error: { message: string; type: string; param: string | null; code: string | null } } {
   return { error: { message, type, param, code } };
 }
 
 /** Answers with an OpenAI-shaped error. */
-export function sendError(res: http.ServerResponse, status: number, message: string, type: string, param: string | null, code: string | null = null): void {
+export function sendError(
+  res: http.ServerResponse,
+  status: number,
+  message: string,
+  type: string,
+  param: string | null,
+  code: string | null = null,
+): void {
   sendJson(res, status, errorBody(message, type, param, code));
 }

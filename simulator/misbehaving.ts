@@ -33,7 +33,12 @@ export function degenerateReply(rng: Rng, maxTokens: number | undefined): string
   return (lead + unit.repeat(Math.ceil(chars / unit.length))).slice(0, chars);
 }
 
-const OPENINGS = ['好的，很高兴能帮您设计一批中文任务！', '没问题，我来帮您想一想。', '感谢您的耐心说明。', '明白了，您需要的是一组多样的指令。'];
+const OPENINGS = [
+  '好的，很高兴能帮您设计一批中文任务！',
+  '没问题，我来帮您想一想。',
+  '感谢您的耐心说明。',
+  '明白了，您需要的是一组多样的指令。',
+];
 const MIDDLES = [
   '在动笔之前，我想先确认几件事：这些任务是给哪个年龄段的用户准备的？',
   '不同领域的任务难度差别很大，写作类和数学类最好分开考虑。',

@@ -22,14 +22,18 @@ export interface RateLimitConfig {
 }
 
 export type Admission =
-  | { ok: true; headers: Record<string, string>; /** Charges the real usage instead of the estimate. */ settle(totalTokens: number): void }
+  | { ok: true; headers: Record<string, string> /** Charges the real usage instead of the estimate. */; settle(totalTokens: number): void }
   | { ok: false; headers: Record<string, string>; limit: 'requests' | 'tokens'; message: string };
 
 class Bucket {
   level: number;
   readonly capacity: number;
   private at: number;
-  constructor(readonly perMinute: number, windowMs: number, now: number) {
+  constructor(
+    readonly perMinute: number,
+    windowMs: number,
+    now: number,
+  ) {
     this.capacity = (perMinute * windowMs) / 60_000;
     this.level = this.capacity;
     this.at = now;
@@ -60,7 +64,10 @@ export class ServerRateLimits {
   private readonly tokens: Bucket | undefined;
   readonly stats: RateLimitStats = { admitted: 0, rejected: 0, tokens: 0 };
 
-  constructor(config: RateLimitConfig, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    config: RateLimitConfig,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     const t = now();
     const windowMs = config.windowMs ?? 60_000;
     if (!(windowMs > 0)) throw new RangeError(`windowMs must be > 0, got ${windowMs}`);
@@ -86,7 +93,8 @@ export class ServerRateLimits {
       const limit = waitRequests >= waitTokens ? 'requests' : 'tokens';
       const bucket = limit === 'requests' ? this.requests! : this.tokens!;
       return {
-        ok: false, limit,
+        ok: false,
+        limit,
         headers: { ...this.headers(), 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(Math.ceil(wait)) },
         message: `Rate limit reached on ${limit} per min (${limit === 'requests' ? 'RPM' : 'TPM'}): Limit ${bucket.perMinute}, Used ${Math.round(bucket.capacity - bucket.level)}, Requested ${limit === 'requests' ? 1 : needTokens}. Please try again in ${formatDuration(wait)}.`,
       };
@@ -156,7 +164,12 @@ export function admissionEstimate(body: unknown, defaultMaxTokens = 4096): Admis
   if (typeof body !== 'object' || body === null) return undefined;
   const b = body as { messages?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown };
   if (!Array.isArray(b.messages)) return undefined;
-  const reserve = typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : typeof b.max_tokens === 'number' ? b.max_tokens : defaultMaxTokens;
+  const reserve =
+    typeof b.max_completion_tokens === 'number'
+      ? b.max_completion_tokens
+      : typeof b.max_tokens === 'number'
+        ? b.max_tokens
+        : defaultMaxTokens;
   return { prompt: promptTokens(b.messages), reserve };
 }
 

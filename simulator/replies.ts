@@ -82,10 +82,20 @@ const CHINESE_KEYS: Keys = { instruction: '指令', input: '输入', output: '�
 
 const WRAPPER_KEYS = ['tasks', 'data', 'items', '任务', 'results'];
 const FENCE_BEFORE = [
-  '好的，以下是{n}个新任务：', '没问题！下面是按要求生成的{n}条指令数据：', '根据你的要求，我整理了以下任务：', '以下是新的任务列表，格式为 JSON：',
-  '好的，这是{n}条新的指令数据，已尽量覆盖不同类型：', '下面给出生成结果。',
+  '好的，以下是{n}个新任务：',
+  '没问题！下面是按要求生成的{n}条指令数据：',
+  '根据你的要求，我整理了以下任务：',
+  '以下是新的任务列表，格式为 JSON：',
+  '好的，这是{n}条新的指令数据，已尽量覆盖不同类型：',
+  '下面给出生成结果。',
 ];
-const FENCE_AFTER = ['希望对你有帮助！', '如需调整数量或难度，请告诉我。', '以上任务都可以由纯文本模型完成。', '', '如果需要更多任务，可以随时告诉我。'];
+const FENCE_AFTER = [
+  '希望对你有帮助！',
+  '如需调整数量或难度，请告诉我。',
+  '以上任务都可以由纯文本模型完成。',
+  '',
+  '如果需要更多任务，可以随时告诉我。',
+];
 
 /** Accumulates text and records item spans as they are written. */
 class Builder {
@@ -103,7 +113,10 @@ class Builder {
 function jsonObject(b: Builder, t: SimTask, keys: Keys, withCategory: boolean, indent: number, pad: string, separator = ','): void {
   const start = b.text.length;
   // keys.output '' (instruction-only items): no output field; the cut span is the instruction's text.
-  const fields: [string, string][] = [[keys.instruction, t.instruction], [keys.input, t.input]];
+  const fields: [string, string][] = [
+    [keys.instruction, t.instruction],
+    [keys.input, t.input],
+  ];
   if (keys.output !== '') fields.push([keys.output, t.output]);
   if (withCategory) fields.push([keys.category, t.category]);
   const inner = pad + ' '.repeat(indent);
@@ -215,10 +228,16 @@ function isHighSurrogate(code: number): boolean {
 // garbage
 
 const GARBAGE_SENTENCES = [
-  '好的，我明白你的需求。', '不过在开始之前，我想先确认几个细节：你希望这些任务偏向哪个领域？', '生成高质量的数据需要同时考虑多样性、难度和准确性。',
-  '一般来说，可以先确定任务类型，再为每种类型设计若干示例。', '如果你能提供更多背景信息，我可以给出更有针对性的内容。',
-  '这个问题涉及的方面比较多，我们可以分几步来讨论。', '首先要明确数据的用途，其次要控制好每条数据的长度，最后还要人工抽查质量。',
-  '请告诉我你更关注哪一方面，我再继续。', '说实话，一次写这么多条内容，质量很难保证。', '我建议先从小批量开始，确认格式没有问题后再扩大规模。',
+  '好的，我明白你的需求。',
+  '不过在开始之前，我想先确认几个细节：你希望这些任务偏向哪个领域？',
+  '生成高质量的数据需要同时考虑多样性、难度和准确性。',
+  '一般来说，可以先确定任务类型，再为每种类型设计若干示例。',
+  '如果你能提供更多背景信息，我可以给出更有针对性的内容。',
+  '这个问题涉及的方面比较多，我们可以分几步来讨论。',
+  '首先要明确数据的用途，其次要控制好每条数据的长度，最后还要人工抽查质量。',
+  '请告诉我你更关注哪一方面，我再继续。',
+  '说实话，一次写这么多条内容，质量很难保证。',
+  '我建议先从小批量开始，确认格式没有问题后再扩大规模。',
 ];
 const GARBAGE_TOPICS = ['关于健康饮食', '关于时间管理', '关于旅行规划', '关于学习方法', '关于家庭理财', '关于职场沟通', '关于城市交通'];
 

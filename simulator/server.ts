@@ -11,7 +11,13 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
-  createChatEngine, errorResponse, toChunks, type ChatCompletion, type ChatEngine, type SimResponse, type SimulatorFaults,
+  createChatEngine,
+  errorResponse,
+  toChunks,
+  type ChatCompletion,
+  type ChatEngine,
+  type SimResponse,
+  type SimulatorFaults,
   type SimulatorStats,
 } from './completions.ts';
 import { BatchService, type BatchSimOptions } from './batch.ts';
@@ -95,29 +101,42 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const junkRate = checkProbability('junkRate', options.junkRate ?? 0.1);
   const latencyMs = options.latencyMs ?? 0;
   if (!(latencyMs >= 0)) throw new RangeError(`latencyMs must be ≥ 0, got ${latencyMs}`);
-  const shapes = Object.fromEntries(
-    REPLY_SHAPES.map((s) => [s, options.shapes === undefined ? 1 : (options.shapes[s] ?? 0)]),
-  ) as Record<ReplyShape, number>;
+  const shapes = Object.fromEntries(REPLY_SHAPES.map((s) => [s, options.shapes === undefined ? 1 : (options.shapes[s] ?? 0)])) as Record<
+    ReplyShape,
+    number
+  >;
   if (!Object.values(shapes).some((w) => w > 0)) throw new RangeError('shapes: at least one weight must be > 0');
 
   const answerFaults: AnswerFaults = { ...NO_ANSWER_FAULTS, ...options.answerFaults };
   for (const [name, p] of Object.entries(answerFaults)) checkProbability(`answerFaults.${name}`, p);
   const engine: ChatEngine = createChatEngine({
-    seed: options.seed ?? 1, nearDuplicateRate, junkRate, faults, shapes, replyMode: options.replyMode ?? 'normal', answerFaults,
-    defectRate: checkProbability('defectRate', options.defectRate ?? 0.12), judgeJsonMode: options.judgeJsonMode, judgeFaults: options.judgeFaults,
+    seed: options.seed ?? 1,
+    nearDuplicateRate,
+    junkRate,
+    faults,
+    shapes,
+    replyMode: options.replyMode ?? 'normal',
+    answerFaults,
+    defectRate: checkProbability('defectRate', options.defectRate ?? 0.12),
+    judgeJsonMode: options.judgeJsonMode,
+    judgeFaults: options.judgeFaults,
   });
   const routes: Route[] = [
     { method: 'GET', path: '/v1/models', slow: false, handle: () => engine.listModels() },
     { method: 'POST', path: '/v1/chat/completions', slow: true, handle: (_req, body) => engine.completeChat(body) },
   ];
   const limits = new ServerRateLimits(options.rateLimits ?? {});
-  const batches = new BatchService(options.batch ?? {}, (body) => {
-    const r = engine.completeChat(body);
-    // Inside a batch nothing hangs: the provider's own timeout turns it into a failed line.
-    return r.hang === true
-      ? { status: 500, body: errorBody('The request timed out.', 'server_error', null, 'timeout') }
-      : { status: r.status, body: r.json };
-  }, engine.rng);
+  const batches = new BatchService(
+    options.batch ?? {},
+    (body) => {
+      const r = engine.completeChat(body);
+      // Inside a batch nothing hangs: the provider's own timeout turns it into a failed line.
+      return r.hang === true
+        ? { status: 500, body: errorBody('The request timed out.', 'server_error', null, 'timeout') }
+        : { status: r.status, body: r.json };
+    },
+    engine.rng,
+  );
 
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -148,14 +167,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       engine.record('not_found');
       return send(res, errorResponse(404, `Invalid URL (${req.method ?? 'GET'} ${path})`, 'invalid_request_error', null, 'not_found'));
     }
-    let body: unknown = undefined;
+    let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, MAX_JSON_BODY_BYTES);
       try {
         body = JSON.parse(raw.toString('utf8'));
       } catch {
         engine.record('bad_request');
-        return send(res, errorResponse(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null, 'bad_request'));
+        return send(
+          res,
+          errorResponse(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null, 'bad_request'),
+        );
       }
     }
     // Rate limits apply to chat completions: charged on arrival, settled with the usage when answered.
@@ -175,10 +197,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       // Answered: charged its real usage; an error used its prompt at most, a 429 nothing.
       const usage = (response.json as { usage?: { total_tokens?: number } } | null)?.usage;
       const { prompt, reserve } = estimate!;
-      admission.settle(response.status === 200 ? usage?.total_tokens ?? prompt + reserve : response.status === 429 ? 0 : prompt);
+      admission.settle(response.status === 200 ? (usage?.total_tokens ?? prompt + reserve) : response.status === 429 ? 0 : prompt);
     }
     if (closing || res.destroyed) return;
-    if (response.stream !== undefined && response.status === 200) return sendStream(res, response.json as ChatCompletion, response.stream.includeUsage);
+    if (response.stream !== undefined && response.status === 200)
+      return sendStream(res, response.json as ChatCompletion, response.stream.includeUsage);
     send(res, response);
   }
 

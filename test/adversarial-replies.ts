@@ -3,7 +3,11 @@
  * Deterministic (no randomness), so a failure names its case.
  */
 
-export const TASK = { instruction: '把下面这句话改写得更委婉一些。', input: '你这个方案根本行不通。', output: '这个方案可能还需要再斟酌一下。' };
+export const TASK = {
+  instruction: '把下面这句话改写得更委婉一些。',
+  input: '你这个方案根本行不通。',
+  output: '这个方案可能还需要再斟酌一下。',
+};
 
 const repeatTo = (unit: string, chars: number): string => unit.repeat(Math.max(1, Math.ceil(chars / unit.length))).slice(0, chars);
 
@@ -12,7 +16,9 @@ export function normalReplies(chars: number): Record<string, string> {
   const one = JSON.stringify(TASK);
   const count = Math.max(1, Math.floor(chars / (one.length + 1)));
   const tasks = Array.from({ length: count }, (_, i) => ({ ...TASK, instruction: `${TASK.instruction}（第${i + 1}条）` }));
-  const numbered = tasks.map((t, i) => `${i + 1}. 指令：${t.instruction}\n${i + 1}. 输入：${t.input}\n${i + 1}. 输出：${t.output}\n###\n`).join('');
+  const numbered = tasks
+    .map((t, i) => `${i + 1}. 指令：${t.instruction}\n${i + 1}. 输入：${t.input}\n${i + 1}. 输出：${t.output}\n###\n`)
+    .join('');
   return {
     'json array': JSON.stringify(tasks),
     'fenced json + chatter': `好的，以下是任务：\n\`\`\`json\n${JSON.stringify(tasks, null, 2)}\n\`\`\`\n希望有帮助！`,

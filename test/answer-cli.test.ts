@@ -11,12 +11,24 @@ import { runCli, startCli, waitFor } from './cli.ts';
 import { tempDir, writeTemp } from './helpers.ts';
 
 const QUESTIONS = [
-  '为什么秋天的树叶会变黄？', '用三句话介绍一下都江堰水利工程。', '帮我给房东写一条消息，说明热水器坏了，希望这周内来修。',
-  '解释一下复利是什么，并举一个存钱的例子。', '把下面的句子改得更委婉一些。', '列出五种适合在阳台种的蔬菜，并说明各自的要点。',
-  '如何向七岁的孩子解释为什么要刷牙？', '比较一下高铁和飞机在五百公里出行时的优缺点。', '写一首关于江南春雨的七言绝句。',
-  '我下周要第一次面试产品经理，应该怎么准备？', '总结下面这段话的主要意思。', '把这句话翻译成英文。',
-  '给一家社区面包店想三个店名，并说明理由。', '一个长方形的长是12厘米，宽是长的一半，面积是多少？', '失眠的时候有哪些不依赖药物的改善办法？',
-  '写一段Python代码，统计一个字符串里每个汉字出现的次数。', '简要说明光合作用的过程。', '周末想带父母去郊区玩一天，帮我排个行程。',
+  '为什么秋天的树叶会变黄？',
+  '用三句话介绍一下都江堰水利工程。',
+  '帮我给房东写一条消息，说明热水器坏了，希望这周内来修。',
+  '解释一下复利是什么，并举一个存钱的例子。',
+  '把下面的句子改得更委婉一些。',
+  '列出五种适合在阳台种的蔬菜，并说明各自的要点。',
+  '如何向七岁的孩子解释为什么要刷牙？',
+  '比较一下高铁和飞机在五百公里出行时的优缺点。',
+  '写一首关于江南春雨的七言绝句。',
+  '我下周要第一次面试产品经理，应该怎么准备？',
+  '总结下面这段话的主要意思。',
+  '把这句话翻译成英文。',
+  '给一家社区面包店想三个店名，并说明理由。',
+  '一个长方形的长是12厘米，宽是长的一半，面积是多少？',
+  '失眠的时候有哪些不依赖药物的改善办法？',
+  '写一段Python代码，统计一个字符串里每个汉字出现的次数。',
+  '简要说明光合作用的过程。',
+  '周末想带父母去郊区玩一天，帮我排个行程。',
 ];
 const INPUTS: Record<number, string> = {
   4: '你这份报告写得太差了，明天重新交一份。',
@@ -25,7 +37,9 @@ const INPUTS: Record<number, string> = {
 };
 
 function instructionsFile(dir: string): string {
-  const lines = QUESTIONS.map((q, i) => JSON.stringify({ instruction: q, input: INPUTS[i] ?? '', ...(i % 3 === 0 ? { output: '旧答案' } : {}) }));
+  const lines = QUESTIONS.map((q, i) =>
+    JSON.stringify({ instruction: q, input: INPUTS[i] ?? '', ...(i % 3 === 0 ? { output: '旧答案' } : {}) }),
+  );
   lines.push(JSON.stringify({ instruction: '为什么秋天的树叶会变黄呢？' })); // near-duplicate of the first
   return writeTemp(dir, 'questions.jsonl', lines.join('\n') + '\n');
 }
@@ -33,7 +47,12 @@ function instructionsFile(dir: string): string {
 let sim: Simulator;
 let slow: Simulator;
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, seed: 41, faults: { rateLimit429: 0.05, serverError500: 0.05, truncate: 0.1 }, answerFaults: { refusal: 0.1, placeholder: 0.05 } });
+  sim = await startSimulator({
+    port: 0,
+    seed: 41,
+    faults: { rateLimit429: 0.05, serverError500: 0.05, truncate: 0.1 },
+    answerFaults: { refusal: 0.1, placeholder: 0.05 },
+  });
   slow = await startSimulator({ port: 0, seed: 42, latencyMs: 400 });
 });
 afterAll(async () => {
@@ -50,7 +69,8 @@ function query<T>(db: string, sql: string, ...params: unknown[]): T[] {
     conn.close();
   }
 }
-const one = (db: string, sql: string, ...params: unknown[]): number => Object.values(query<Record<string, number>>(db, sql, ...params)[0]!)[0]!;
+const one = (db: string, sql: string, ...params: unknown[]): number =>
+  Object.values(query<Record<string, number>>(db, sql, ...params)[0]!)[0]!;
 
 describe('answer --in', () => {
   it('stores the instructions (dedup, outputs ignored), answers each once, and a re-run sends nothing', async () => {
@@ -68,9 +88,13 @@ describe('answer --in', () => {
     const answered = one(db, `SELECT count(DISTINCT task_id) FROM answers WHERE status = 'accepted' AND model = 'gpt-4o'`);
     expect(answered + summary.answers.unanswerable).toBe(QUESTIONS.length);
     expect(answered).toBeGreaterThan(QUESTIONS.length - 3);
-    expect(one(db, `SELECT count(*) FROM (SELECT task_id FROM answers WHERE status = 'accepted' GROUP BY task_id, model HAVING count(*) > 1)`)).toBe(0);
-    const withInput = query<{ content: string }>(db,
-      `SELECT json_extract(messages_json, '$[1].content') AS content FROM requests q JOIN tasks t ON t.id = q.answer_task_id WHERE t.input <> '' LIMIT 1`)[0]!;
+    expect(
+      one(db, `SELECT count(*) FROM (SELECT task_id FROM answers WHERE status = 'accepted' GROUP BY task_id, model HAVING count(*) > 1)`),
+    ).toBe(0);
+    const withInput = query<{ content: string }>(
+      db,
+      `SELECT json_extract(messages_json, '$[1].content') AS content FROM requests q JOIN tasks t ON t.id = q.answer_task_id WHERE t.input <> '' LIMIT 1`,
+    )[0]!;
     expect(withInput.content).toMatch(/\n\n\S/); // the input follows the instruction after a blank line
 
     const requests = one(db, 'SELECT count(*) FROM requests');
@@ -80,10 +104,13 @@ describe('answer --in', () => {
     expect(one(db, 'SELECT count(*) FROM requests')).toBe(requests);
   }, 120_000);
 
-  it('--keep-existing keeps a record\'s own output and answers only the rest', async () => {
+  it("--keep-existing keeps a record's own output and answers only the rest", async () => {
     const dir = tempDir();
     const db = path.join(dir, 'k.db');
-    const r = await runCli(['answer', '--in', instructionsFile(dir), '--db', db, '--keep-existing', '--source', 'mine', '--log-format', 'json'], env(slow));
+    const r = await runCli(
+      ['answer', '--in', instructionsFile(dir), '--db', db, '--keep-existing', '--source', 'mine', '--log-format', 'json'],
+      env(slow),
+    );
     expect(r.code, r.stderr).toBe(0);
     const kept = QUESTIONS.filter((_, i) => i % 3 === 0).length;
     expect(one(db, `SELECT count(*) FROM tasks WHERE source = 'mine' AND status = 'accepted' AND output = '旧答案'`)).toBe(kept);
@@ -98,7 +125,10 @@ describe('answer --in', () => {
     expect((await runCli(['answer', '--in', file, '--db', db, '--model', 'gpt-4o-mini', '--quiet'], env(slow))).code).toBe(0);
     const second = await runCli(['answer', '--source', 'questions', '--db', db, '--model', 'gpt-4o', '--log-format', 'json'], env(slow));
     expect(second.code, second.stderr).toBe(0);
-    const both = one(db, `SELECT count(*) FROM (SELECT task_id FROM answers WHERE status = 'accepted' GROUP BY task_id HAVING count(DISTINCT model) = 2)`);
+    const both = one(
+      db,
+      `SELECT count(*) FROM (SELECT task_id FROM answers WHERE status = 'accepted' GROUP BY task_id HAVING count(DISTINCT model) = 2)`,
+    );
     expect(both).toBe(QUESTIONS.length);
 
     const exportWith = async (extra: string[]) => {
@@ -107,7 +137,11 @@ describe('answer --in', () => {
       expect(r.code, r.stderr).toBe(0);
       const folder = r.stdout.trim();
       return {
-        lines: fs.readFileSync(path.join(folder, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { instruction: string; output: string }),
+        lines: fs
+          .readFileSync(path.join(folder, 'train.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { instruction: string; output: string }),
         manifest: JSON.parse(fs.readFileSync(path.join(folder, 'manifest.json'), 'utf8')),
       };
     };
@@ -116,8 +150,14 @@ describe('answer --in', () => {
     expect(latest.manifest.answers.models).toEqual({ 'gpt-4o': QUESTIONS.length });
     const first = await exportWith(['--answer-model', 'gpt-4o-mini']);
     expect(first.manifest.answers.models).toEqual({ 'gpt-4o-mini': QUESTIONS.length });
-    const byModel = (model: string) => new Map(query<{ instruction: string; output: string }>(db,
-      `SELECT t.instruction, a.output FROM answers a JOIN tasks t ON t.id = a.task_id WHERE a.status = 'accepted' AND a.model = ?`, model).map((x) => [x.instruction, x.output]));
+    const byModel = (model: string) =>
+      new Map(
+        query<{ instruction: string; output: string }>(
+          db,
+          `SELECT t.instruction, a.output FROM answers a JOIN tasks t ON t.id = a.task_id WHERE a.status = 'accepted' AND a.model = ?`,
+          model,
+        ).map((x) => [x.instruction, x.output]),
+      );
     const mini = byModel('gpt-4o-mini');
     const big = byModel('gpt-4o');
     for (const line of latest.lines) expect(line.output).toBe(big.get(line.instruction));
@@ -145,7 +185,9 @@ describe('answer --in', () => {
     expect(final.code, final.stderr).toBe(0);
     expect(JSON.parse(final.stderr.trim().split('\n').at(-1)!)).toMatchObject({ status: 'completed', resumed: true });
     expect(one(db, `SELECT count(*) FROM answers WHERE status = 'accepted'`)).toBe(QUESTIONS.length);
-    expect(one(db, `SELECT count(*) FROM (SELECT task_id FROM answers WHERE status = 'accepted' GROUP BY task_id HAVING count(*) > 1)`)).toBe(0);
+    expect(
+      one(db, `SELECT count(*) FROM (SELECT task_id FROM answers WHERE status = 'accepted' GROUP BY task_id HAVING count(*) > 1)`),
+    ).toBe(0);
   }, 120_000);
 
   it('bad input: one line, exit 2, nothing written', async () => {

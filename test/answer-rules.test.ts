@@ -10,10 +10,18 @@ const verdict = (output: string, finishReason: string | null = 'stop', t = task)
 
 describe('checkAnswer', () => {
   it.each([
-    ['', 'empty'], ['   \n ', 'empty'],
-    ['抱歉，我无法回答这个问题。', 'refusal'], ['作为一个AI语言模型，我不能提供投资建议。', 'refusal'],
-    ['略', 'placeholder'], ['答案略。', 'placeholder'], ['[在此填写答案]', 'placeholder'], ['（此处填写回答）', 'placeholder'],
-    ['……', 'placeholder'], ['TODO', 'placeholder'], ['复利就是利滚利。【此处插入例子】', 'placeholder'], ['<回答>', 'placeholder'],
+    ['', 'empty'],
+    ['   \n ', 'empty'],
+    ['抱歉，我无法回答这个问题。', 'refusal'],
+    ['作为一个AI语言模型，我不能提供投资建议。', 'refusal'],
+    ['略', 'placeholder'],
+    ['答案略。', 'placeholder'],
+    ['[在此填写答案]', 'placeholder'],
+    ['（此处填写回答）', 'placeholder'],
+    ['……', 'placeholder'],
+    ['TODO', 'placeholder'],
+    ['复利就是利滚利。【此处插入例子】', 'placeholder'],
+    ['<回答>', 'placeholder'],
     ['解释一下复利是什么。', 'repeats_prompt'],
   ])('%j is rejected as %s', (output, reason) => {
     const v = verdict(output);
@@ -63,8 +71,14 @@ describe('answer prompt', () => {
 
   it('a user template without {{instruction}} or with an unknown placeholder is refused with file and line', () => {
     const dir = tempDir();
-    expect(() => loadAnswerTemplate({ userFile: writeTemp(dir, 'a.txt', '请回答：{{input}}\n') })).toThrow(/missing placeholder \{\{instruction\}\}/);
-    expect(() => loadAnswerTemplate({ userFile: writeTemp(dir, 'b.txt', '{{instruction}}\n{{output}}\n') })).toThrow(/b\.txt:2: unknown placeholder/);
-    expect(() => loadAnswerTemplate({ userFile: writeTemp(dir, 'c.txt', '{{instruction}}') , systemFile: '/nonexistent' })).toThrow(TemplateError);
+    expect(() => loadAnswerTemplate({ userFile: writeTemp(dir, 'a.txt', '请回答：{{input}}\n') })).toThrow(
+      /missing placeholder \{\{instruction\}\}/,
+    );
+    expect(() => loadAnswerTemplate({ userFile: writeTemp(dir, 'b.txt', '{{instruction}}\n{{output}}\n') })).toThrow(
+      /b\.txt:2: unknown placeholder/,
+    );
+    expect(() => loadAnswerTemplate({ userFile: writeTemp(dir, 'c.txt', '{{instruction}}'), systemFile: '/nonexistent' })).toThrow(
+      TemplateError,
+    );
   });
 });

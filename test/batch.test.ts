@@ -26,11 +26,35 @@ afterAll(async () => {
 });
 
 const env = () => ({ OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'test-key' });
-const args = (db: string, n = 120) => ['generate', '--batch', '--n', String(n), '--db', db, '--tasks-per-request', '10', '--log-format', 'json'];
-const summaryOf = (stderr: string): Record<string, unknown> => JSON.parse(stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).at(-1)!);
+const args = (db: string, n = 120) => [
+  'generate',
+  '--batch',
+  '--n',
+  String(n),
+  '--db',
+  db,
+  '--tasks-per-request',
+  '10',
+  '--log-format',
+  'json',
+];
+const summaryOf = (stderr: string): Record<string, unknown> =>
+  JSON.parse(
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('"event":"summary"'))
+      .at(-1)!,
+  );
 
 interface DbState {
-  batches: { status: string; providerStatus: string | null; inputFileId: string | null; providerBatchId: string | null; requestCount: number }[];
+  batches: {
+    status: string;
+    providerStatus: string | null;
+    inputFileId: string | null;
+    providerBatchId: string | null;
+    requestCount: number;
+  }[];
   lines: number;
   answered: number;
   batchRequests: number;
@@ -42,14 +66,19 @@ function state(db: string): DbState {
   const conn = new Database(db, { readonly: true });
   try {
     return {
-      batches: conn.prepare(
-        `SELECT status, provider_status AS providerStatus, input_file_id AS inputFileId, provider_batch_id AS providerBatchId, request_count AS requestCount FROM batches ORDER BY id`,
-      ).all() as DbState['batches'],
+      batches: conn
+        .prepare(
+          `SELECT status, provider_status AS providerStatus, input_file_id AS inputFileId, provider_batch_id AS providerBatchId, request_count AS requestCount FROM batches ORDER BY id`,
+        )
+        .all() as DbState['batches'],
       lines: conn.prepare('SELECT count(*) FROM batch_requests').pluck().get() as number,
       answered: conn.prepare('SELECT count(*) FROM batch_requests WHERE request_id IS NOT NULL').pluck().get() as number,
       batchRequests: conn.prepare('SELECT count(*) FROM requests WHERE batch_id IS NOT NULL').pluck().get() as number,
       accepted: conn.prepare(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`).pluck().get() as number,
-      dupKeys: conn.prepare(`SELECT count(*) FROM (SELECT dedup_key FROM tasks WHERE status = 'accepted' GROUP BY dedup_key HAVING count(*) > 1)`).pluck().get() as number,
+      dupKeys: conn
+        .prepare(`SELECT count(*) FROM (SELECT dedup_key FROM tasks WHERE status = 'accepted' GROUP BY dedup_key HAVING count(*) > 1)`)
+        .pluck()
+        .get() as number,
     };
   } finally {
     conn.close();
@@ -97,10 +126,12 @@ describe('generate --batch across invocations', () => {
     const conn = new Database(db, { readonly: true });
     try {
       // Each result is tied to the line it answers: same prompt, batch price (half of gpt-3.5-turbo's).
-      const rows = conn.prepare(
-        `SELECT r.messages_json AS stored, br.messages_json AS sent, r.cost_usd AS cost, r.prompt_tokens AS p, r.completion_tokens AS c
+      const rows = conn
+        .prepare(
+          `SELECT r.messages_json AS stored, br.messages_json AS sent, r.cost_usd AS cost, r.prompt_tokens AS p, r.completion_tokens AS c
          FROM batch_requests br JOIN requests r ON r.id = br.request_id WHERE r.status = 'ok'`,
-      ).all() as { stored: string; sent: string; cost: number; p: number; c: number }[];
+        )
+        .all() as { stored: string; sent: string; cost: number; p: number; c: number }[];
       expect(rows.length).toBeGreaterThan(0);
       for (const r of rows) {
         expect(r.stored).toBe(r.sent);
@@ -200,9 +231,19 @@ describe('generate --batch across invocations', () => {
 describe('batches that do not complete', () => {
   function options(target: number): BatchOptions {
     return {
-      target, mode: 'self-instruct', template: loadTemplate(DEFAULT_TEMPLATE_FILES['self-instruct'], 'self-instruct'),
-      seeds: loadSeeds(DEFAULT_SEED_FILE), topics: [], taskTypes: [], params: { model: 'gpt-4o-mini', temperature: 1, top_p: 1, max_tokens: 4096 },
-      tasksPerRequest: 10, maxOutputChars: 300, similarity: 0.7, filters: DEFAULT_FILTER_OPTIONS, resume: true, runOptions: {},
+      target,
+      mode: 'self-instruct',
+      template: loadTemplate(DEFAULT_TEMPLATE_FILES['self-instruct'], 'self-instruct'),
+      seeds: loadSeeds(DEFAULT_SEED_FILE),
+      topics: [],
+      taskTypes: [],
+      params: { model: 'gpt-4o-mini', temperature: 1, top_p: 1, max_tokens: 4096 },
+      tasksPerRequest: 10,
+      maxOutputChars: 300,
+      similarity: 0.7,
+      filters: DEFAULT_FILTER_OPTIONS,
+      resume: true,
+      runOptions: {},
     };
   }
 
@@ -215,7 +256,10 @@ describe('batches that do not complete', () => {
       sim.batches.setOutcome(first.openBatch!.providerBatchId!, 'expired');
       const second = await runBatchStep(options(300), { store, api });
       // Expired: part of the requests ran; the others are failed requests with the reason.
-      const failed = store.db.prepare(`SELECT count(*) FROM requests WHERE status = 'error' AND error LIKE '%batch_expired%'`).pluck().get() as number;
+      const failed = store.db
+        .prepare(`SELECT count(*) FROM requests WHERE status = 'error' AND error LIKE '%batch_expired%'`)
+        .pluck()
+        .get() as number;
       expect(failed).toBeGreaterThan(0);
       expect(second.requests.failed).toBe(failed);
       expect(second.accepted).toBeGreaterThan(0);
@@ -240,7 +284,8 @@ describe('batches that do not complete', () => {
       for (let i = 0; i < 5 && error === undefined; i++) {
         try {
           const s = await runBatchStep(options(50), { store, api });
-          if (s.openBatch?.providerBatchId) sim.batches.setOutcome(s.openBatch.providerBatchId, 'failed', 'line 1: simulated validation failure');
+          if (s.openBatch?.providerBatchId)
+            sim.batches.setOutcome(s.openBatch.providerBatchId, 'failed', 'line 1: simulated validation failure');
         } catch (err) {
           error = err;
         }
@@ -255,11 +300,15 @@ describe('batches that do not complete', () => {
   }, 30_000);
 });
 
-describe('the simulator\'s Files and Batch APIs, through the openai client', () => {
-  const line = (id: string, over: Record<string, unknown> = {}) => JSON.stringify({
-    custom_id: id, method: 'POST', url: '/v1/chat/completions',
-    body: { model: 'gpt-4o-mini', max_tokens: 2000, messages: [{ role: 'user', content: '请写 3 个新任务，只输出一个 JSON 数组。' }] }, ...over,
-  });
+describe("the simulator's Files and Batch APIs, through the openai client", () => {
+  const line = (id: string, over: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      custom_id: id,
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'gpt-4o-mini', max_tokens: 2000, messages: [{ role: 'user', content: '请写 3 个新任务，只输出一个 JSON 数组。' }] },
+      ...over,
+    });
   const upload = async (client: OpenAI, lines: string[]) =>
     client.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'in.jsonl'), purpose: 'batch' });
 
@@ -277,15 +326,29 @@ describe('the simulator\'s Files and Batch APIs, through the openai client', () 
   it('a batch goes validating → in_progress → finalizing → completed, with real output lines', async () => {
     const client = new OpenAI({ apiKey: 'k', baseURL: sim.url, maxRetries: 0 });
     const file = await upload(client, [line('x-1'), line('x-2'), line('x-3')]);
-    const created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { k: 'v' } });
-    expect(created).toMatchObject({ object: 'batch', status: 'validating', input_file_id: file.id, completion_window: '24h', metadata: { k: 'v' } });
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+      metadata: { k: 'v' },
+    });
+    expect(created).toMatchObject({
+      object: 'batch',
+      status: 'validating',
+      input_file_id: file.id,
+      completion_window: '24h',
+      metadata: { k: 'v' },
+    });
     const seen = [created.status];
     let b = created;
     while (!['completed', 'failed', 'expired', 'cancelled'].includes(b.status)) seen.push((b = await client.batches.retrieve(b.id)).status);
     expect(seen).toEqual(['validating', 'in_progress', 'finalizing', 'completed']);
     expect(b.request_counts).toEqual({ total: 3, completed: 3, failed: 0 });
     expect(b.completed_at).toBeGreaterThanOrEqual(b.created_at);
-    const out = (await (await client.files.content(b.output_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    const out = (await (await client.files.content(b.output_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(out.map((o) => o.custom_id)).toEqual(['x-1', 'x-2', 'x-3']);
     for (const o of out) {
       expect(o.id).toMatch(/^batch_req_/);
@@ -300,8 +363,12 @@ describe('the simulator\'s Files and Batch APIs, through the openai client', () 
   it('refuses a bad create, fails a bad input file with its line, and lists newest first with paging', async () => {
     const client = new OpenAI({ apiKey: 'k', baseURL: sim.url, maxRetries: 0 });
     const good = await upload(client, [line('g')]);
-    await expect(client.batches.create({ input_file_id: 'file-missing', endpoint: '/v1/chat/completions', completion_window: '24h' })).rejects.toMatchObject({ status: 400 });
-    await expect(client.batches.create({ input_file_id: good.id, endpoint: '/v1/embeddings', completion_window: '24h' })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      client.batches.create({ input_file_id: 'file-missing', endpoint: '/v1/chat/completions', completion_window: '24h' }),
+    ).rejects.toMatchObject({ status: 400 });
+    await expect(
+      client.batches.create({ input_file_id: good.id, endpoint: '/v1/embeddings', completion_window: '24h' }),
+    ).rejects.toMatchObject({ status: 400 });
     const bad = await upload(client, [line('d'), line('d')]);
     let b = await client.batches.create({ input_file_id: bad.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
     b = await client.batches.retrieve(b.id);
@@ -319,7 +386,10 @@ describe('the simulator\'s Files and Batch APIs, through the openai client', () 
 
   it('cancel: cancelling, then cancelled with part of the work in the output', async () => {
     const client = new OpenAI({ apiKey: 'k', baseURL: sim.url, maxRetries: 0 });
-    const file = await upload(client, Array.from({ length: 10 }, (_, i) => line(`c-${i}`)));
+    const file = await upload(
+      client,
+      Array.from({ length: 10 }, (_, i) => line(`c-${i}`)),
+    );
     const b = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
     await client.batches.retrieve(b.id); // in_progress
     expect((await client.batches.cancel(b.id)).status).toBe('cancelling');

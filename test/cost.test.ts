@@ -72,7 +72,9 @@ describe('token counts', () => {
       expect(counter.count(t)).toBe(plain.encode(t).length);
       expect(counter.count(t)).toBe(plain.encode(t).length); // second time from the cache
     }
-    expect(counter.countChat([{ role: 'user', content: texts[0]! }])).toBe(plain.encode(texts[0]!).length + plain.encode('user').length + 6);
+    expect(counter.countChat([{ role: 'user', content: texts[0]! }])).toBe(
+      plain.encode(texts[0]!).length + plain.encode('user').length + 6,
+    );
     expect(encodingFor('gpt-4o-mini')).toBe('o200k_base');
     expect(encodingFor('gpt-3.5-turbo')).toBe('cl100k_base');
     expect(encodingFor('qwen2.5-72b-instruct')).toBe('cl100k_base');

@@ -29,40 +29,71 @@ function greedy(keys: string[], t: number): number[] {
 describe('dedup', () => {
   it('keys records as import and generate do: an empty-input marker is no input', async () => {
     const dir = tempDir();
-    const file = writeTemp(dir, 'm.jsonl', [
-      { instruction: '列出三种常见的水果', input: '<无输入>', output: '苹果、香蕉、橙子。' },
-      { instruction: '列出三种常见的水果', input: '', output: '葡萄、西瓜、梨。' },
-    ].map((r) => JSON.stringify(r)).join('\n'));
+    const file = writeTemp(
+      dir,
+      'm.jsonl',
+      [
+        { instruction: '列出三种常见的水果', input: '<无输入>', output: '苹果、香蕉、橙子。' },
+        { instruction: '列出三种常见的水果', input: '', output: '葡萄、西瓜、梨。' },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
     const out = path.join(dir, 'out.jsonl');
     const r = await runCli(['dedup', '--in', file, '--out', out]);
     expect(r.code).toBe(0);
     // Kept records are written as read; only the comparison sees the cleaned text.
-    expect(fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).input)).toEqual(['<无输入>']);
+    expect(
+      fs
+        .readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).input),
+    ).toEqual(['<无输入>']);
   });
 
   it('keeps records in input order across files and forms, and reports each rejection', async () => {
     const dir = tempDir();
     const a = writeTemp(dir, 'a.json', JSON.stringify([base[0], base[1], nearDups[0]], null, 2));
-    const b = writeTemp(dir, 'b.jsonl', [
-      { input: base[2]!.instruction, target: base[2]!.output }, // BELLE form
-      nearDups[1],
-      base[3],
-    ].map((r) => JSON.stringify(r)).join('\n'));
+    const b = writeTemp(
+      dir,
+      'b.jsonl',
+      [
+        { input: base[2]!.instruction, target: base[2]!.output }, // BELLE form
+        nearDups[1],
+        base[3],
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
     const out = path.join(dir, 'out.jsonl');
     const rej = path.join(dir, 'rej.jsonl');
     const r = await runCli(['dedup', '--in', a, '--in', b, '--out', out, '--rejected', rej]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/total 6, kept 4, rejected 2/);
-    const kept = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const kept = fs
+      .readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(kept).toEqual([base[0], base[1], { input: base[2]!.instruction, target: base[2]!.output }, base[3]]);
-    const rejected = fs.readFileSync(rej, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rejected = fs
+      .readFileSync(rej, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rejected.map((x) => x.record)).toEqual(nearDups);
     expect(rejected[0].nearest).toEqual(base[0]);
     expect(rejected[0].at).toMatch(/a\.json:\d+$/);
     expect(rejected[0].similarity).toBeGreaterThanOrEqual(0.7);
 
     const all = [base[0], base[1], nearDups[0], { instruction: base[2]!.instruction, input: '' }, nearDups[1], base[3]];
-    expect(greedy(all.map((t) => dedupKey(t as { instruction: string; input: string })), 0.7)).toEqual([0, 1, 3, 5]);
+    expect(
+      greedy(
+        all.map((t) => dedupKey(t as { instruction: string; input: string })),
+        0.7,
+      ),
+    ).toEqual([0, 1, 3, 5]);
   });
 
   it('a stricter threshold keeps more', async () => {
@@ -77,7 +108,12 @@ describe('dedup', () => {
   it.each([
     ['not JSON', 'x.jsonl', '{"instruction":"a","output":"b"}\nthis is not json\n', /x\.jsonl:2: not valid JSON/],
     ['wrong fields', 'y.json', '[\n{"instruction":"a","output":"b"},\n{"question":"a","answer":"b"}\n]', /y\.json:3: expected fields/],
-    ['broken line', 'z.jsonl', '{"instruction":"a","output":"b"}\n{"instruction":"a","output":"b"}\n{"instruction":"a",\n', /z\.jsonl:3: not valid JSON/],
+    [
+      'broken line',
+      'z.jsonl',
+      '{"instruction":"a","output":"b"}\n{"instruction":"a","output":"b"}\n{"instruction":"a",\n',
+      /z\.jsonl:3: not valid JSON/,
+    ],
   ])('%s → file:line, exit 2, nothing written', async (_name, file, content, message) => {
     const dir = tempDir();
     const input = writeTemp(dir, file, content);
@@ -104,11 +140,17 @@ describe('import', () => {
       conn.close();
       return rows;
     };
-    expect(count()).toEqual([{ status: 'accepted', n: 4 }, { status: 'rejected', n: 2 }]);
+    expect(count()).toEqual([
+      { status: 'accepted', n: 4 },
+      { status: 'rejected', n: 2 },
+    ]);
     const again = await runCli(['import', '--in', file, '--db', db]);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/accepted 0, rejected 0, already imported 6/);
-    expect(count()).toEqual([{ status: 'accepted', n: 4 }, { status: 'rejected', n: 2 }]);
+    expect(count()).toEqual([
+      { status: 'accepted', n: 4 },
+      { status: 'rejected', n: 2 },
+    ]);
 
     // A second source with a near-duplicate of the first is rejected against it.
     const other = writeTemp(dir, 'other.json', JSON.stringify([{ instruction: '请介绍一下中国的四大发明', input: '', output: '……' }]));
@@ -127,11 +169,17 @@ describe('import', () => {
 
   it('keeps going past records real datasets have: an empty instruction or output is stored as rejected', async () => {
     const dir = tempDir();
-    const file = writeTemp(dir, 'real.jsonl', [
-      { instruction: '', input: '要求您的用户输入详细信息。', output: '要求用户提供必要的详细信息。' },
-      { instruction: '把这句话翻译成英文', input: '今天天气很好。', output: '' },
-      { instruction: '列出三种常见的水果', input: '', output: '苹果、香蕉、橙子。' },
-    ].map((r) => JSON.stringify(r)).join('\n'));
+    const file = writeTemp(
+      dir,
+      'real.jsonl',
+      [
+        { instruction: '', input: '要求您的用户输入详细信息。', output: '要求用户提供必要的详细信息。' },
+        { instruction: '把这句话翻译成英文', input: '今天天气很好。', output: '' },
+        { instruction: '列出三种常见的水果', input: '', output: '苹果、香蕉、橙子。' },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
     const r = await runCli(['import', '--in', file, '--db', path.join(dir, 'c.db')]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/accepted 1, rejected 2 \((?=.*instruction_too_short 1)(?=.*empty_output 1).*\)/);

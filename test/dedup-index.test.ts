@@ -103,9 +103,7 @@ describe('boundedLevenshtein', () => {
       const b = rng.next() < 0.6 ? mutate(rng, a, rng.int(8), alphabet) : randomText(rng, alphabet, rng.int(30));
       const d = distance(a, b);
       for (let limit = 0; limit <= d + 2; limit++) {
-        expect(boundedLevenshtein(a, b, limit), `${JSON.stringify(a)} / ${JSON.stringify(b)} limit ${limit}`).toBe(
-          Math.min(d, limit + 1),
-        );
+        expect(boundedLevenshtein(a, b, limit), `${JSON.stringify(a)} / ${JSON.stringify(b)} limit ${limit}`).toBe(Math.min(d, limit + 1));
         checked++;
       }
     }
@@ -165,12 +163,12 @@ describe('QGramIndex gives exactly the brute-force answers under the greedy rule
       name: 'runs of repeated characters',
       seed: 4,
       keys: (rng) =>
-        keyStream(
-          rng,
-          220,
-          () => '哈'.repeat(rng.int(30)) + randomText(rng, ['哈', '嘿', '啊'], rng.int(6)) + '哈'.repeat(rng.int(20)),
-          ['哈', '嘿', '啊', '😀'],
-        ),
+        keyStream(rng, 220, () => '哈'.repeat(rng.int(30)) + randomText(rng, ['哈', '嘿', '啊'], rng.int(6)) + '哈'.repeat(rng.int(20)), [
+          '哈',
+          '嘿',
+          '啊',
+          '😀',
+        ]),
     },
     {
       name: 'long inputs (500+ characters) with few edits',
@@ -210,7 +208,10 @@ describe('QGramIndex gives exactly the brute-force answers under the greedy rule
     expect(stats.disjointPlans).toBeGreaterThan(0);
     expect(stats.classes).toBeGreaterThan(stats.disjointPlans); // count plans too
     expect(stats.candidates).toBeLessThan(stats.queries * 50);
-    const short = greedyAgrees(keyStream(rng, 100, () => randomText(rng, TINY_CJK, 1 + rng.int(3)), TINY_CJK), 0.6);
+    const short = greedyAgrees(
+      keyStream(rng, 100, () => randomText(rng, TINY_CJK, 1 + rng.int(3)), TINY_CJK),
+      0.6,
+    );
     expect(short.stats.classScans).toBeGreaterThan(0);
   });
 });

@@ -13,16 +13,19 @@ import { asStorageError } from '../pipeline/store/storage-errors.ts';
 import { runCli } from './cli.ts';
 import { tempDir } from './helpers.ts';
 
-const canMount = process.platform === 'linux' && process.getuid?.() === 0 && (() => {
-  const probe = tempDir('zhsi-mount-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
-    execFileSync('umount', [probe], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const canMount =
+  process.platform === 'linux' &&
+  process.getuid?.() === 0 &&
+  (() => {
+    const probe = tempDir('zhsi-mount-');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
+      execFileSync('umount', [probe], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 if (!canMount) console.warn('disk-full.test.ts: skipped, it needs root and mount -t tmpfs to make a small or read-only disk');
 
 let sim: Simulator;
@@ -62,9 +65,13 @@ describe('disk failures are told apart from bugs', () => {
   it('SQLite and fs codes for full, read-only and failing disks; nothing else', () => {
     const e = (code: string, extra = {}) => Object.assign(new Error('x'), { code, ...extra });
     expect(asStorageError(e('SQLITE_FULL'), 'a.db')?.message).toBe('a.db: the disk is full (SQLITE_FULL)');
-    expect(asStorageError(e('SQLITE_READONLY_DBMOVED'), 'a.db')?.message).toBe('a.db: the file system is read-only (SQLITE_READONLY_DBMOVED)');
+    expect(asStorageError(e('SQLITE_READONLY_DBMOVED'), 'a.db')?.message).toBe(
+      'a.db: the file system is read-only (SQLITE_READONLY_DBMOVED)',
+    );
     expect(asStorageError(e('SQLITE_IOERR_WRITE'), 'a.db')?.message).toBe('a.db: the disk reported an I/O error (SQLITE_IOERR_WRITE)');
-    expect(asStorageError(e('EROFS', { path: '/x/out/train.jsonl' }), 'a.db')?.message).toBe('/x/out/train.jsonl: the file system is read-only (EROFS)');
+    expect(asStorageError(e('EROFS', { path: '/x/out/train.jsonl' }), 'a.db')?.message).toBe(
+      '/x/out/train.jsonl: the file system is read-only (EROFS)',
+    );
     expect(asStorageError(e('ENOSPC'), 'out')?.message).toBe('out: the disk is full (ENOSPC)');
     for (const code of ['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_BUSY', 'ENOENT']) expect(asStorageError(e(code), 'a.db')).toBeUndefined();
     expect(asStorageError(new Error('plain'), 'a.db')).toBeUndefined();
@@ -78,7 +85,11 @@ describe.runIf(canMount)('a disk that fills up mid-run', () => {
     const result = await runCli(args(db, 100_000), env());
     expect(result.code).toBe(1);
     const error = result.stderr.trim().split('\n').at(-1)!;
-    expect(error).toMatch(new RegExp(`^error: generate: run 1 stopped: ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\S*: the disk is full \\((SQLITE_FULL|ENOSPC)\\); nothing stored is lost: free space`));
+    expect(error).toMatch(
+      new RegExp(
+        `^error: generate: run 1 stopped: ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\S*: the disk is full \\((SQLITE_FULL|ENOSPC)\\); nothing stored is lost: free space`,
+      ),
+    );
     const before = state(db);
     expect(before.integrity).toBe('ok');
     expect(before.ids.size).toBeGreaterThan(0);

@@ -25,12 +25,18 @@ describe('generate against the simulator', () => {
   it('accepts exactly N tasks, none near-duplicate, junk rejected with reasons, no key in the DB', async () => {
     const dir = tempDir();
     const db = path.join(dir, 'e2e.db');
-    const r = await runCli(['generate', '--n', '200', '--db', db, '--concurrency', '4'], { OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: SECRET });
+    const r = await runCli(['generate', '--n', '200', '--db', db, '--concurrency', '4'], {
+      OPENAI_BASE_URL: sim.url,
+      OPENAI_API_KEY: SECRET,
+    });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/"event":"summary".*"status":"completed".*"accepted":200/);
 
     const conn = new Database(db, { readonly: true });
-    const accepted = conn.prepare(`SELECT dedup_key AS key, source FROM tasks WHERE status = 'accepted' ORDER BY id`).all() as { key: string; source: string }[];
+    const accepted = conn.prepare(`SELECT dedup_key AS key, source FROM tasks WHERE status = 'accepted' ORDER BY id`).all() as {
+      key: string;
+      source: string;
+    }[];
     expect(accepted.filter((t) => t.source === 'generated')).toHaveLength(200);
     // Brute force over every accepted pair involving a generated task.
     for (let i = 0; i < accepted.length; i++) {
@@ -38,14 +44,25 @@ describe('generate against the simulator', () => {
       for (let j = 0; j < i; j++) expect(similarity(accepted[i]!.key, accepted[j]!.key)).toBeLessThan(0.7);
     }
     const reasons = Object.fromEntries(
-      (conn.prepare(`SELECT reason, count(*) AS n FROM tasks WHERE status = 'rejected' GROUP BY reason`).all() as { reason: string; n: number }[]).map((x) => [x.reason, x.n]),
+      (
+        conn.prepare(`SELECT reason, count(*) AS n FROM tasks WHERE status = 'rejected' GROUP BY reason`).all() as {
+          reason: string;
+          n: number;
+        }[]
+      ).map((x) => [x.reason, x.n]),
     );
     expect(reasons.near_duplicate).toBeGreaterThan(0);
     const filterReasons = Object.keys(reasons).filter((k) => k !== 'near_duplicate' && k !== 'target_reached');
     expect(filterReasons.length).toBeGreaterThanOrEqual(3);
-    const nearest = conn.prepare(`SELECT count(*) FROM tasks WHERE reason = 'near_duplicate' AND (nearest_task_id IS NULL OR similarity < 0.7)`).pluck().get();
+    const nearest = conn
+      .prepare(`SELECT count(*) FROM tasks WHERE reason = 'near_duplicate' AND (nearest_task_id IS NULL OR similarity < 0.7)`)
+      .pluck()
+      .get();
     expect(nearest).toBe(0);
-    const requests = conn.prepare('SELECT count(*) AS n, count(DISTINCT template_id) AS templates FROM requests').get() as { n: number; templates: number };
+    const requests = conn.prepare('SELECT count(*) AS n, count(DISTINCT template_id) AS templates FROM requests').get() as {
+      n: number;
+      templates: number;
+    };
     expect(requests.n).toBeGreaterThan(0);
     expect(requests.templates).toBe(1);
     expect(conn.pragma('integrity_check', { simple: true })).toBe('ok');

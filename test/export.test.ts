@@ -69,7 +69,9 @@ function addRows(file: string, spec: Spec): Built {
           const task = {
             instruction: `请把第${k}句话改写得更正式一些。`,
             input: k % 3 === 0 ? `我们明天{{input}}去图书馆吧，第${k}次。` : '',
-            output: long ? `改写后的句子是：${'各位同事，明天上午九点在三楼会议室开会，请准时参加。'.repeat(40)}` : `第${k}条：我们明天前往图书馆。`,
+            output: long
+              ? `改写后的句子是：${'各位同事，明天上午九点在三楼会议室开会，请准时参加。'.repeat(40)}`
+              : `第${k}条：我们明天前往图书馆。`,
             category: CATEGORIES[k % CATEGORIES.length],
           };
           const key = dedupKey(task);
@@ -97,8 +99,18 @@ function addRows(file: string, spec: Spec): Built {
 
 function options(outDir: string, over: Partial<ExportOptions> = {}): ExportOptions {
   return {
-    database: 'test.db', outDir, format: 'alpaca', since: 'all', validRatio: 0, selection: normalizeSelection(undefined, undefined, false),
-    shuffleSeed: null, maxTokens: null, tokenizer: null, template: loadTrainingTemplate('alpaca'), system: null, chineseSample: 200,
+    database: 'test.db',
+    outDir,
+    format: 'alpaca',
+    since: 'all',
+    validRatio: 0,
+    selection: normalizeSelection(undefined, undefined, false),
+    shuffleSeed: null,
+    maxTokens: null,
+    tokenizer: null,
+    template: loadTrainingTemplate('alpaca'),
+    system: null,
+    chineseSample: 200,
     ...over,
   };
 }
@@ -130,11 +142,17 @@ const text = z.string();
 const RECORD_SCHEMAS: Record<Format, z.ZodType> = {
   alpaca: z.strictObject({ instruction: text.min(1), input: text, output: text.min(1) }),
   sharegpt: z.strictObject({
-    conversations: z.tuple([z.strictObject({ from: z.literal('human'), value: text.min(1) }), z.strictObject({ from: z.literal('gpt'), value: text.min(1) })]),
+    conversations: z.tuple([
+      z.strictObject({ from: z.literal('human'), value: text.min(1) }),
+      z.strictObject({ from: z.literal('gpt'), value: text.min(1) }),
+    ]),
     system: text.min(1).optional(),
   }),
   messages: z.strictObject({
-    messages: z.array(z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content: text.min(1) })).min(2).max(3)
+    messages: z
+      .array(z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content: text.min(1) }))
+      .min(2)
+      .max(3)
       .refine((m) => m.at(-1)!.role === 'assistant' && m.at(-2)!.role === 'user' && (m.length === 2 || m[0]!.role === 'system')),
   }),
   'prompt-completion': z.strictObject({ prompt: text.min(1), completion: text.min(1) }),
@@ -152,17 +170,27 @@ const MANIFEST = z.strictObject({
   options: z.strictObject({
     since: z.union([z.literal('last'), z.literal('all'), z.number().int().positive()]),
     validRatio: z.number().min(0).lt(1),
-    selection: z.strictObject({ sources: z.array(z.string()).nullable(), categories: z.array(z.string()).nullable(), includeSeeds: z.boolean() }),
+    selection: z.strictObject({
+      sources: z.array(z.string()).nullable(),
+      categories: z.array(z.string()).nullable(),
+      includeSeeds: z.boolean(),
+    }),
     shuffle: z.boolean(),
     seed: z.number().int().nullable(),
     maxTokens: z.number().int().positive().nullable(),
     tokenizer: z.enum(['llama2', 'cl100k']).nullable(),
     system: z.string().nullable(),
   }),
-  files: z.array(z.strictObject({ path: z.string(), split: z.enum(['train', 'valid', 'card']), records: count, bytes: count, sha256: hex64 })).min(1),
+  files: z
+    .array(z.strictObject({ path: z.string(), split: z.enum(['train', 'valid', 'card']), records: count, bytes: count, sha256: hex64 }))
+    .min(1),
   datasetInfo: z.strictObject({ file: z.literal('dataset_info.json'), datasets: z.array(z.string()).min(1) }),
   records: z.strictObject({ total: count, train: count, valid: count, droppedForLength: count }),
-  counts: z.strictObject({ bySource: z.record(z.string(), count), byCategory: z.record(z.string(), count), byRun: z.record(z.string(), count) }),
+  counts: z.strictObject({
+    bySource: z.record(z.string(), count),
+    byCategory: z.record(z.string(), count),
+    byRun: z.record(z.string(), count),
+  }),
   models: z.record(z.string(), count),
   generationTemplates: z.array(z.strictObject({ name: z.string(), sha256: hex64, records: count })),
   answers: z.strictObject({
@@ -173,16 +201,38 @@ const MANIFEST = z.strictObject({
   similarity: z.strictObject({ thresholds: z.array(z.number()), byRun: z.record(z.string(), z.number().nullable()) }),
   tokens: z.partialRecord(
     z.enum(['llama2', 'cl100k']),
-    z.strictObject({ rows: count, total: count, mean: z.number(), p50: count, p95: count, max: count, maxTokens: z.number().nullable(), droppedForLength: count }),
+    z.strictObject({
+      rows: count,
+      total: count,
+      mean: z.number(),
+      p50: count,
+      p95: count,
+      max: count,
+      maxTokens: z.number().nullable(),
+      droppedForLength: count,
+    }),
   ),
-  chineseTokens: z.strictObject({
-    tokenizer: z.literal('llama2'), rows: count, sampled: z.boolean(), chars: count, hanChars: count, tokens: count, tokensPerChar: z.number().positive(),
-  }).nullable(),
+  chineseTokens: z
+    .strictObject({
+      tokenizer: z.literal('llama2'),
+      rows: count,
+      sampled: z.boolean(),
+      chars: count,
+      hanChars: count,
+      tokens: count,
+      tokensPerChar: z.number().positive(),
+    })
+    .nullable(),
   split: z.strictObject({ validRatio: z.number(), rule: z.string() }),
   order: z.string(),
   rows: z.strictObject({
-    since: z.enum(['last', 'all', 'run']), runId: z.number().nullable(), afterTaskId: count, throughTaskId: count,
-    firstTaskId: z.number().nullable(), lastTaskId: z.number().nullable(), previousExportId: z.string().nullable(),
+    since: z.enum(['last', 'all', 'run']),
+    runId: z.number().nullable(),
+    afterTaskId: count,
+    throughTaskId: count,
+    firstTaskId: z.number().nullable(),
+    lastTaskId: z.number().nullable(),
+    previousExportId: z.string().nullable(),
   }),
 });
 
@@ -190,7 +240,12 @@ const DATASET_INFO_ENTRY = z.strictObject({
   file_name: z.string(),
   formatting: z.enum(['alpaca', 'sharegpt']),
   columns: z.partialRecord(z.enum(['prompt', 'query', 'response', 'history', 'messages', 'system', 'tools']), z.string()),
-  tags: z.partialRecord(z.enum(['role_tag', 'content_tag', 'user_tag', 'assistant_tag', 'observation_tag', 'function_tag', 'system_tag']), z.string()).optional(),
+  tags: z
+    .partialRecord(
+      z.enum(['role_tag', 'content_tag', 'user_tag', 'assistant_tag', 'observation_tag', 'function_tag', 'system_tag']),
+      z.string(),
+    )
+    .optional(),
 });
 
 /** Checks a written export against its manifest: schema, each file's lines, bytes and hash, the counts. */
@@ -288,10 +343,17 @@ describe('pure parts', () => {
     const template = loadTrainingTemplate('alpaca');
     const task = { instruction: '总结下文', input: '今天下雨。', output: '下雨了。' };
     expect(renderRecord('sharegpt', task, { template, system: null })).toEqual({
-      conversations: [{ from: 'human', value: '总结下文\n今天下雨。' }, { from: 'gpt', value: '下雨了。' }],
+      conversations: [
+        { from: 'human', value: '总结下文\n今天下雨。' },
+        { from: 'gpt', value: '下雨了。' },
+      ],
     });
     expect(renderRecord('messages', task, { template, system: '你是助手。' })).toEqual({
-      messages: [{ role: 'system', content: '你是助手。' }, { role: 'user', content: '总结下文\n今天下雨。' }, { role: 'assistant', content: '下雨了。' }],
+      messages: [
+        { role: 'system', content: '你是助手。' },
+        { role: 'user', content: '总结下文\n今天下雨。' },
+        { role: 'assistant', content: '下雨了。' },
+      ],
     });
   });
 });
@@ -315,9 +377,22 @@ describe('export formats', () => {
         const row = rows[i]!;
         const user = row.input === '' ? row.instruction : `${row.instruction}\n${row.input}`;
         if (format === 'alpaca') expect(record).toEqual({ instruction: row.instruction, input: row.input, output: row.output });
-        if (format === 'sharegpt') expect(record).toEqual({ conversations: [{ from: 'human', value: user }, { from: 'gpt', value: row.output }], system });
+        if (format === 'sharegpt')
+          expect(record).toEqual({
+            conversations: [
+              { from: 'human', value: user },
+              { from: 'gpt', value: row.output },
+            ],
+            system,
+          });
         if (format === 'messages') {
-          expect(record).toEqual({ messages: [{ role: 'system', content: system }, { role: 'user', content: user }, { role: 'assistant', content: row.output }] });
+          expect(record).toEqual({
+            messages: [
+              { role: 'system', content: system },
+              { role: 'user', content: user },
+              { role: 'assistant', content: row.output },
+            ],
+          });
         }
         if (format === 'prompt-completion') {
           const r = record as { prompt: string; completion: string };
@@ -330,23 +405,40 @@ describe('export formats', () => {
       expect(manifest.counts.bySource).toEqual({ generated: 60, 'import-demo': 6 });
       expect(manifest.counts.byRun).toEqual({ [String(built.runIds[0])]: 40, [String(built.runIds[1])]: 20, '': 6 });
       expect(manifest.models).toEqual({ 'model-1': 40, 'model-2': 20 });
-      expect(manifest.generationTemplates).toEqual([{ name: 'self_instruct', sha256: crypto.createHash('sha256').update('模板').digest('hex'), records: 60 }]);
-      expect(manifest.similarity).toEqual({ thresholds: [0.7, 0.8], byRun: { [String(built.runIds[0])]: 0.7, [String(built.runIds[1])]: 0.8 } });
-      const byCategory = rows.reduce<Record<string, number>>((acc, r) => ((acc[r.category ?? ''] = (acc[r.category ?? ''] ?? 0) + 1), acc), {});
+      expect(manifest.generationTemplates).toEqual([
+        { name: 'self_instruct', sha256: crypto.createHash('sha256').update('模板').digest('hex'), records: 60 },
+      ]);
+      expect(manifest.similarity).toEqual({
+        thresholds: [0.7, 0.8],
+        byRun: { [String(built.runIds[0])]: 0.7, [String(built.runIds[1])]: 0.8 },
+      });
+      const byCategory = rows.reduce<Record<string, number>>(
+        (acc, r) => ((acc[r.category ?? ''] = (acc[r.category ?? ''] ?? 0) + 1), acc),
+        {},
+      );
       expect(manifest.counts.byCategory).toEqual(byCategory);
       expect(manifest.rows).toMatchObject({ since: 'all', afterTaskId: 0, firstTaskId: rows[0]!.id, lastTaskId: rows.at(-1)!.id });
       expect(manifest.chineseTokens!.tokensPerChar).toBeGreaterThan(1);
       expect(readLatest(path.dirname(result.dir))).toBe(manifest.exportId);
-      expect(fs.readdirSync(path.dirname(result.dir)).filter((f) => !f.startsWith('.')).sort()).toEqual([manifest.exportId, 'LATEST'].sort());
+      expect(
+        fs
+          .readdirSync(path.dirname(result.dir))
+          .filter((f) => !f.startsWith('.'))
+          .sort(),
+      ).toEqual([manifest.exportId, 'LATEST'].sort());
     });
   }
 
   it('filters: --source, --category and seeds', async () => {
     const seeds = written(await exportWith(db, path.join(dir, 'seeds'), { selection: normalizeSelection(['seed'], undefined, false) }));
     expect(seeds.manifest.counts.bySource).toEqual({ seed: 5 });
-    const withSeeds = written(await exportWith(db, path.join(dir, 'with-seeds'), { selection: normalizeSelection(undefined, undefined, true) }));
+    const withSeeds = written(
+      await exportWith(db, path.join(dir, 'with-seeds'), { selection: normalizeSelection(undefined, undefined, true) }),
+    );
     expect(withSeeds.manifest.records.total).toBe(built.rows.length + 5);
-    const cat = written(await exportWith(db, path.join(dir, 'cat'), { selection: normalizeSelection(['generated'], ['翻译', '问答'], false) }));
+    const cat = written(
+      await exportWith(db, path.join(dir, 'cat'), { selection: normalizeSelection(['generated'], ['翻译', '问答'], false) }),
+    );
     const expected = built.rows.filter((r) => r.source === 'generated' && (r.category === '翻译' || r.category === '问答')).length;
     expect(cat.manifest.records.total).toBe(expected);
     expect(Object.keys(cat.manifest.counts.byCategory).sort()).toEqual(['翻译', '问答'].sort());
@@ -377,7 +469,10 @@ describe('determinism', () => {
     expect(records.valid.length).toBeGreaterThan(40);
     expect(records.valid.length).toBeLessThan(110);
     const side = (recs: Record<'train' | 'valid', unknown[]>) =>
-      new Map([...recs.train.map((r) => [JSON.stringify(r), 'train'] as const), ...recs.valid.map((r) => [JSON.stringify(r), 'valid'] as const)]);
+      new Map([
+        ...recs.train.map((r) => [JSON.stringify(r), 'train'] as const),
+        ...recs.valid.map((r) => [JSON.stringify(r), 'valid'] as const),
+      ]);
     const before = side(records);
     for (const [record, s] of before) {
       const t = JSON.parse(record) as { instruction: string; input: string };
@@ -452,7 +547,9 @@ describe('--since last and crash recovery', () => {
     expect(exported.some((i) => first.rows.some((r) => r.instruction === i))).toBe(false);
 
     // A different selection would skip rows the last export left out: refused.
-    await expect(exportWith(db, out, { since: 'last', selection: normalizeSelection(['generated'], undefined, false) })).rejects.toThrow(ExportError);
+    await expect(exportWith(db, out, { since: 'last', selection: normalizeSelection(['generated'], undefined, false) })).rejects.toThrow(
+      ExportError,
+    );
     // `all` re-exports everything and moves the range to the end.
     const all = written(await exportWith(db, out, { since: 'all' }));
     expect(all.manifest.records.total).toBe(42);
@@ -486,8 +583,14 @@ describe('--since last and crash recovery', () => {
     // A dead export's leftovers: its 'writing' row and a half-written hidden folder.
     const store = Store.open(db);
     const dead = new ExportStore(store).begin({
-      outDir: fs.realpathSync(out), format: 'alpaca', since: 'last', runId: null, selection: normalizeSelection(undefined, undefined, false),
-      options: {}, afterTaskId: a.manifest.rows.throughTaskId, throughTaskId: a.manifest.rows.throughTaskId + 5,
+      outDir: fs.realpathSync(out),
+      format: 'alpaca',
+      since: 'last',
+      runId: null,
+      selection: normalizeSelection(undefined, undefined, false),
+      options: {},
+      afterTaskId: a.manifest.rows.throughTaskId,
+      throughTaskId: a.manifest.rows.throughTaskId + 5,
     });
     store.close();
     fs.mkdirSync(path.join(out, `.partial-${dead.exportId}`));
@@ -510,7 +613,19 @@ describe('export CLI', () => {
     const db = path.join(dir, 'cli.db');
     const out = path.join(dir, 'exports');
     addRows(db, { runs: [25], seeds: 3 });
-    const first = await runCli(['export', '--db', db, '--out', out, '--format', 'sharegpt', '--valid-ratio', '0.2', '--system', '你是助手。']);
+    const first = await runCli([
+      'export',
+      '--db',
+      db,
+      '--out',
+      out,
+      '--format',
+      'sharegpt',
+      '--valid-ratio',
+      '0.2',
+      '--system',
+      '你是助手。',
+    ]);
     expect(first.stderr).not.toMatch(/error/);
     expect(first.code).toBe(0);
     const id = readLatest(out)!;
@@ -524,14 +639,24 @@ describe('export CLI', () => {
     const second = await runCli(['export', '--db', db, '--out', out, '--format', 'sharegpt', '--system', '你是助手。']);
     expect(second.code).toBe(0);
     expect(second.stdout).toBe('');
-    expect(second.stderr.trim()).toMatch(/^export: nothing new in .* since export \S+ \(task ids through \d+\); nothing written, LATEST unchanged/);
+    expect(second.stderr.trim()).toMatch(
+      /^export: nothing new in .* since export \S+ \(task ids through \d+\); nothing written, LATEST unchanged/,
+    );
     expect(second.stderr.trim().split('\n')).toHaveLength(1);
     expect(readLatest(out)).toBe(id);
-    expect(fs.readdirSync(out).filter((f) => !f.startsWith('.')).sort()).toEqual([id, 'LATEST'].sort());
+    expect(
+      fs
+        .readdirSync(out)
+        .filter((f) => !f.startsWith('.'))
+        .sort(),
+    ).toEqual([id, 'LATEST'].sort());
 
     // One export per folder: a live holder of the folder's lock (this test process) turns the next one away.
     const lock = path.join(out, '.export.lock');
-    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command: 'export' }));
+    fs.writeFileSync(
+      lock,
+      JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command: 'export' }),
+    );
     const locked = await runCli(['export', '--db', db, '--out', out, '--format', 'sharegpt', '--since', 'all']);
     fs.rmSync(lock);
     expect(locked.code).toBe(75);
@@ -551,12 +676,16 @@ describe('export CLI', () => {
     addRows(db, { runs: [20000], long: 4000 });
     const run = startCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--token-stats']);
     let partial: string | undefined;
-    await waitFor(() => {
-      const name = fs.existsSync(out) ? fs.readdirSync(out).find((f) => f.startsWith('.partial-')) : undefined;
-      const file = name === undefined ? undefined : path.join(out, name, 'train.jsonl');
-      if (file !== undefined && fs.existsSync(file) && fs.statSync(file).size > 0) partial = name;
-      return partial !== undefined;
-    }, 60_000, 5);
+    await waitFor(
+      () => {
+        const name = fs.existsSync(out) ? fs.readdirSync(out).find((f) => f.startsWith('.partial-')) : undefined;
+        const file = name === undefined ? undefined : path.join(out, name, 'train.jsonl');
+        if (file !== undefined && fs.existsSync(file) && fs.statSync(file).size > 0) partial = name;
+        return partial !== undefined;
+      },
+      60_000,
+      5,
+    );
     run.child.kill('SIGKILL');
     const killed = await run.done;
     expect(killed.signal).toBe('SIGKILL');
@@ -564,7 +693,12 @@ describe('export CLI', () => {
     expect(fs.existsSync(path.join(out, partial!, 'train.jsonl'))).toBe(true);
     expect(fs.existsSync(path.join(out, partial!, 'manifest.json'))).toBe(false);
     expect(readLatest(out)).toBe(previous);
-    expect(fs.readdirSync(out).filter((f) => !f.startsWith('.')).sort()).toEqual([previous, 'LATEST'].sort());
+    expect(
+      fs
+        .readdirSync(out)
+        .filter((f) => !f.startsWith('.'))
+        .sort(),
+    ).toEqual([previous, 'LATEST'].sort());
 
     const next = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca']);
     expect(next.code).toBe(0);
@@ -607,7 +741,9 @@ describe('export CLI', () => {
     // Four at a time: each is a fresh Node process.
     const results: Awaited<ReturnType<typeof runCli>>[] = [];
     for (let i = 0; i < cases.length; i += 4) {
-      results.push(...(await Promise.all(cases.slice(i, i + 4).map(([args], j) => runCli(['export', '--out', `${out}-${i + j}`, ...args])))));
+      results.push(
+        ...(await Promise.all(cases.slice(i, i + 4).map(([args], j) => runCli(['export', '--out', `${out}-${i + j}`, ...args])))),
+      );
     }
     for (const [i, [args, message]] of cases.entries()) {
       const r = results[i]!;

@@ -14,7 +14,10 @@ let faulty: Simulator;
 let clean: Simulator;
 beforeAll(async () => {
   faulty = await startSimulator({
-    port: 0, seed: 31, latencyMs: 20, faults: { rateLimit429: 0.05, serverError500: 0.05, hang: 0.02, truncate: 0.03 },
+    port: 0,
+    seed: 31,
+    latencyMs: 20,
+    faults: { rateLimit429: 0.05, serverError500: 0.05, hang: 0.02, truncate: 0.03 },
   });
   clean = await startSimulator({ port: 0, seed: 32 });
 });
@@ -23,14 +26,37 @@ afterAll(async () => {
   await clean.close();
 });
 
-const summaryOf = (stderr: string): Record<string, unknown> => JSON.parse(stderr.trim().split('\n').filter((l) => l.includes('"event":"summary"')).at(-1)!);
+const summaryOf = (stderr: string): Record<string, unknown> =>
+  JSON.parse(
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('"event":"summary"'))
+      .at(-1)!,
+  );
 
 describe('faults on: 5% 429, 5% 500, 2% hangs, 3% truncated', () => {
   it('still reaches exactly the target, with no duplicate, and every fault shows up as one retried attempt', async () => {
     const db = path.join(tempDir(), 'faults.db');
     const before = faulty.stats().outcomes;
     const r = await runCli(
-      ['generate', '--n', '400', '--db', db, '--tasks-per-request', '5', '--concurrency', '16', '--timeout', '1', '--retries', '6', '--log-format', 'json'],
+      [
+        'generate',
+        '--n',
+        '400',
+        '--db',
+        db,
+        '--tasks-per-request',
+        '5',
+        '--concurrency',
+        '16',
+        '--timeout',
+        '1',
+        '--retries',
+        '6',
+        '--log-format',
+        'json',
+      ],
       { OPENAI_BASE_URL: faulty.url, OPENAI_API_KEY: 'test-key' },
     );
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
@@ -49,17 +75,25 @@ describe('faults on: 5% 429, 5% 500, 2% hangs, 3% truncated', () => {
       }
       // Every fault the server dealt is one attempt on our side, classified, and then retried.
       const attempts = Object.fromEntries(
-        (conn.prepare(`SELECT coalesce(error_kind, 'ok') AS k, count(*) AS n FROM request_attempts GROUP BY k`).all() as { k: string; n: number }[])
-          .map((x) => [x.k, x.n]),
+        (
+          conn.prepare(`SELECT coalesce(error_kind, 'ok') AS k, count(*) AS n FROM request_attempts GROUP BY k`).all() as {
+            k: string;
+            n: number;
+          }[]
+        ).map((x) => [x.k, x.n]),
       );
       expect(attempts.rate_limit ?? 0).toBe(served('rate_limited'));
       expect(attempts.server ?? 0).toBe(served('server_error'));
       expect(attempts.timeout ?? 0).toBe(served('hang'));
-      const requests = conn.prepare(`SELECT count(*) AS n, coalesce(sum(status = 'ok'), 0) AS ok, coalesce(sum(attempts), 0) AS attempts FROM requests`).get() as { n: number; ok: number; attempts: number };
+      const requests = conn
+        .prepare(`SELECT count(*) AS n, coalesce(sum(status = 'ok'), 0) AS ok, coalesce(sum(attempts), 0) AS attempts FROM requests`)
+        .get() as { n: number; ok: number; attempts: number };
       expect(requests.attempts).toBe(Object.values(attempts).reduce((a, b) => a + b, 0));
       expect(attempts.ok).toBe(requests.ok);
       // Cut-off replies were stored as such and their whole items kept.
-      expect(conn.prepare(`SELECT count(*) FROM requests WHERE finish_reason = 'length'`).pluck().get()).toBeGreaterThanOrEqual(served('truncated') > 0 ? 1 : 0);
+      expect(conn.prepare(`SELECT count(*) FROM requests WHERE finish_reason = 'length'`).pluck().get()).toBeGreaterThanOrEqual(
+        served('truncated') > 0 ? 1 : 0,
+      );
       // The retried requests record the waits they took.
       if (served('rate_limited') + served('server_error') > 0) {
         expect(conn.prepare(`SELECT count(*) FROM request_attempts WHERE attempt > 1 AND wait_ms > 0`).pluck().get()).toBeGreaterThan(0);
@@ -102,8 +136,25 @@ describe('budget caps', () => {
   it('--max-cost never lets the run spend past the cap, even with requests in flight', async () => {
     const db = path.join(tempDir(), 'cost.db');
     const r = await runCli(
-      ['generate', '--n', '5000', '--db', db, '--concurrency', '8', '--tasks-per-request', '5', '--max-tokens', '1500',
-        '--price', '2,8', '--max-cost', '0.1', '--log-format', 'json'],
+      [
+        'generate',
+        '--n',
+        '5000',
+        '--db',
+        db,
+        '--concurrency',
+        '8',
+        '--tasks-per-request',
+        '5',
+        '--max-tokens',
+        '1500',
+        '--price',
+        '2,8',
+        '--max-cost',
+        '0.1',
+        '--log-format',
+        'json',
+      ],
       env(),
     );
     expect(r.code).toBe(3);
@@ -117,7 +168,10 @@ describe('budget caps', () => {
       expect(spent).toBeGreaterThan(0.1 - 8 * 0.016);
       expect(n).toBeGreaterThanOrEqual(3);
       // The price is the one given: cost = tokens × price.
-      const tokens = conn.prepare('SELECT sum(prompt_tokens) AS p, sum(completion_tokens) AS c FROM requests').get() as { p: number; c: number };
+      const tokens = conn.prepare('SELECT sum(prompt_tokens) AS p, sum(completion_tokens) AS c FROM requests').get() as {
+        p: number;
+        c: number;
+      };
       expect(spent).toBeCloseTo((tokens.p * 2 + tokens.c * 8) / 1e6, 9);
     } finally {
       conn.close();

@@ -26,7 +26,13 @@ describe('filters', () => {
   });
 
   it('rejects tasks a text model cannot do, in Chinese and English', () => {
-    for (const instruction of ['描述这张图片里的内容', '根据视频总结要点', '帮我绘制一张统计图', '打开这个链接并总结', '请给这个 image 起个标题']) {
+    for (const instruction of [
+      '描述这张图片里的内容',
+      '根据视频总结要点',
+      '帮我绘制一张统计图',
+      '打开这个链接并总结',
+      '请给这个 image 起个标题',
+    ]) {
       expect(reason({ instruction })).toBe('needs_non_text');
     }
   });

@@ -54,7 +54,15 @@ describe('what each entry loads', () => {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(file);
-        else if (/simulator\//.test(fs.readFileSync(file, 'utf8').match(/from '[^']+'/g)?.join('\n') ?? '')) importers.push(path.relative(ROOT, file));
+        else if (
+          /simulator\//.test(
+            fs
+              .readFileSync(file, 'utf8')
+              .match(/from '[^']+'/g)
+              ?.join('\n') ?? '',
+          )
+        )
+          importers.push(path.relative(ROOT, file));
       }
     };
     walk(path.join(ROOT, 'pipeline'));

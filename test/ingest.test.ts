@@ -49,9 +49,25 @@ describe('Ingestor', () => {
     const b = '一二三四五六七甲乙丙';
     expect(similarity(a, b)).toBeCloseTo(0.7);
     const strict = new Ingestor(store, new BruteForceIndex(), { ...DEFAULT_INGEST_OPTIONS, skipFilters: true, similarity: 0.7 });
-    expect(strict.ingest({ source: 'x', tasks: [{ instruction: a, input: '', output: '1' }, { instruction: b, input: '', output: '2' }] }).accepted).toHaveLength(1);
+    expect(
+      strict.ingest({
+        source: 'x',
+        tasks: [
+          { instruction: a, input: '', output: '1' },
+          { instruction: b, input: '', output: '2' },
+        ],
+      }).accepted,
+    ).toHaveLength(1);
     const loose = new Ingestor(store, new BruteForceIndex(), { ...DEFAULT_INGEST_OPTIONS, skipFilters: true, similarity: 0.71 });
-    expect(loose.ingest({ source: 'y', tasks: [{ instruction: '子丑寅卯辰巳午未申酉', input: '', output: '1' }, { instruction: '子丑寅卯辰巳午戌亥丙', input: '', output: '2' }] }).accepted).toHaveLength(2);
+    expect(
+      loose.ingest({
+        source: 'y',
+        tasks: [
+          { instruction: '子丑寅卯辰巳午未申酉', input: '', output: '1' },
+          { instruction: '子丑寅卯辰巳午戌亥丙', input: '', output: '2' },
+        ],
+      }).accepted,
+    ).toHaveLength(2);
     store.close();
   });
 
@@ -78,9 +94,14 @@ describe('Ingestor', () => {
   it('cleans fields before storing them', () => {
     const store = open();
     new Ingestor(store, new BruteForceIndex()).ingest({
-      source: 'generated', tasks: [{ instruction: '  将下面的数字相加  ', input: '<无输入>', output: ' １＋２＝３ ' }],
+      source: 'generated',
+      tasks: [{ instruction: '  将下面的数字相加  ', input: '<无输入>', output: ' １＋２＝３ ' }],
     });
-    expect(store.db.prepare('SELECT instruction, input, output FROM tasks').get()).toEqual({ instruction: '将下面的数字相加', input: '', output: '1+2=3' });
+    expect(store.db.prepare('SELECT instruction, input, output FROM tasks').get()).toEqual({
+      instruction: '将下面的数字相加',
+      input: '',
+      output: '1+2=3',
+    });
     store.close();
   });
 });

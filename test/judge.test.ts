@@ -315,7 +315,9 @@ describe('generate --judge-model', () => {
             )
             .pluck()
             .all()
-            .filter((pair) => (pair as string).split('\n', 2).every((part) => prompts.includes(JSON.stringify(part).slice(1, -1)))) as string[];
+            .filter((pair) =>
+              (pair as string).split('\n', 2).every((part) => prompts.includes(JSON.stringify(part).slice(1, -1))),
+            ) as string[];
         expect(q('SELECT count(*) FROM judgments WHERE score < 7')).toBeGreaterThan(0);
         expect(shown('<')).toEqual([]);
         expect(shown('>=').length).toBeGreaterThan(3);

@@ -7,7 +7,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configJsonSchema, loadConfig } from '../pipeline/config.ts';
 import {
-  dedupFiles, exportDataset, generate, importTasks, openStore, planGenerate, PipelineError, UsageError,
+  dedupFiles,
+  exportDataset,
+  generate,
+  importTasks,
+  openStore,
+  planGenerate,
+  type PipelineError,
+  UsageError,
 } from '../pipeline/index.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { runCli } from './cli.ts';
@@ -136,6 +143,10 @@ describe('the config file', () => {
   it('the published schema is the one the code checks with', () => {
     const published = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'zh-self-instruct.schema.json'), 'utf8'));
     expect(published).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
-    expect(() => loadConfig(writeTemp(tempDir(), 'ok.json', JSON.stringify({ $schema: './zh-self-instruct.schema.json', export: { format: 'sharegpt' } })))).not.toThrow();
+    expect(() =>
+      loadConfig(
+        writeTemp(tempDir(), 'ok.json', JSON.stringify({ $schema: './zh-self-instruct.schema.json', export: { format: 'sharegpt' } })),
+      ),
+    ).not.toThrow();
   });
 });

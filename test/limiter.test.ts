@@ -223,7 +223,7 @@ describe('RateLimiter', () => {
     expect(limiter.available('requests')).toBeCloseTo(497, 5);
   });
 
-  it('compares token levels before each side\'s own charge, since we may reserve more than the server counts', async () => {
+  it("compares token levels before each side's own charge, since we may reserve more than the server counts", async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ tpm: 10_000, clock });
     // We reserve 1100 (a padded estimate); the server charged 1000 and had 9000 left: no gap.
@@ -245,7 +245,7 @@ describe('RateLimiter', () => {
     expect(low.limits.rpm).toBe(100);
   });
 
-  it('shrinks its burst to the server\'s bucket, read from remaining + reset', async () => {
+  it("shrinks its burst to the server's bucket, read from remaining + reset", async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ rpm: 600, clock });
     // 600 RPM enforced as 10 a second: 9 left after this one, full again in 100 ms.

@@ -23,7 +23,10 @@ afterEach(() => {
 async function holder(db: string): Promise<ChildProcess> {
   const code = `import { acquireLock } from ${JSON.stringify(path.join(ROOT, 'pipeline/lock.ts'))};
     acquireLock(${JSON.stringify(db)}, 'generate --n 9'); process.stdout.write('held\\n'); setInterval(() => {}, 1000);`;
-  other = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  other = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     other!.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
     other!.once('exit', () => reject(new Error('holder exited')));
@@ -52,7 +55,9 @@ describe('acquireLock', () => {
     const db = path.join(tempDir(), 'b.db');
     const child = await holder(db);
     const t = Date.now();
-    expect(() => acquireLock(db, 'generate')).toThrow(new RegExp(`pid ${child.pid} on ${os.hostname()} \\(generate --n 9, started \\d{4}-`));
+    expect(() => acquireLock(db, 'generate')).toThrow(
+      new RegExp(`pid ${child.pid} on ${os.hostname()} \\(generate --n 9, started \\d{4}-`),
+    );
     expect(Date.now() - t).toBeLessThan(1000);
   });
 

@@ -18,7 +18,10 @@ let app: string;
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
   return execFileSync(command, args, {
-    cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: INSTALL_TIMEOUT_MS,
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: INSTALL_TIMEOUT_MS,
     env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', npm_config_audit: 'false', npm_config_fund: 'false', ...env },
   });
 }
@@ -57,13 +60,16 @@ describe('the installed package', () => {
   });
 
   it('import { generate } from "zh-self-instruct" runs 20 tasks against the simulator and returns the summary', () => {
-    fs.writeFileSync(path.join(app, 'run.mjs'), [
-      "import { generate, UsageError } from 'zh-self-instruct';",
-      "const summary = await generate({ db: 'night.db', n: 20, baseURL: process.env.SIM_URL, apiKey: 'pkg-test', probe: false });",
-      'let invalid;',
-      "try { await generate({ n: 5, concurrency: 0 }); } catch (err) { invalid = { usage: err instanceof UsageError, option: err.option }; }",
-      'console.log(JSON.stringify({ summary, invalid }));',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(app, 'run.mjs'),
+      [
+        "import { generate, UsageError } from 'zh-self-instruct';",
+        "const summary = await generate({ db: 'night.db', n: 20, baseURL: process.env.SIM_URL, apiKey: 'pkg-test', probe: false });",
+        'let invalid;',
+        'try { await generate({ n: 5, concurrency: 0 }); } catch (err) { invalid = { usage: err instanceof UsageError, option: err.option }; }',
+        'console.log(JSON.stringify({ summary, invalid }));',
+      ].join('\n'),
+    );
     const out = JSON.parse(run('node', ['run.mjs'], app, { SIM_URL: sim.url }));
     expect(out.summary.status).toBe('completed');
     expect(out.summary.acceptedNow).toBe(20);

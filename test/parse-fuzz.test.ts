@@ -32,31 +32,79 @@ const parse = (text: string, finish: string | null = null): ParseResult => {
 /** Any UTF-16 code units, lone surrogates and control characters included. */
 const units = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 400 }).map((cs) => String.fromCharCode(...cs));
 const TOKENS = [
-  '{', '}', '[', ']', '"', '\\', ',', ':', '：', '\n', '\r\n', ' ', '```', '```json\n', '###', '---', '1. ', '12、', '**',
-  '指令：', '输入：', '输出：', 'instruction', '"instruction"', '"output"', '"指令"', '"input":', 'null', 'true', '3', '你好',
-  '\ud800', '\udc00', '\u0000', '\u001b', '🙂',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  '\\',
+  ',',
+  ':',
+  '：',
+  '\n',
+  '\r\n',
+  ' ',
+  '```',
+  '```json\n',
+  '###',
+  '---',
+  '1. ',
+  '12、',
+  '**',
+  '指令：',
+  '输入：',
+  '输出：',
+  'instruction',
+  '"instruction"',
+  '"output"',
+  '"指令"',
+  '"input":',
+  'null',
+  'true',
+  '3',
+  '你好',
+  '\ud800',
+  '\udc00',
+  '\u0000',
+  '\u001b',
+  '🙂',
 ];
 const soup = fc.array(fc.constantFrom(...TOKENS), { maxLength: 300 }).map((ts) => ts.join(''));
 /** One token (or a short run of them) repeated up to 20,000 times, as a model stuck in a loop does. */
-const loop = fc.tuple(fc.array(fc.constantFrom(...TOKENS), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 20_000 }), soup)
+const loop = fc
+  .tuple(fc.array(fc.constantFrom(...TOKENS), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 20_000 }), soup)
   .map(([unit, n, tail]) => unit.join('').repeat(n) + tail);
 const finish = fc.constantFrom(null, 'stop', 'length');
 
 /** Whole tasks in a reply shape, and a cut point: the reply as a model cut off there would send it. */
-const chinese = fc.string({ unit: fc.constantFrom(...'把下面句子改写成正式的语气计算翻译解释一二三'.split('')), minLength: 2, maxLength: 20 });
+const chinese = fc.string({
+  unit: fc.constantFrom(...'把下面句子改写成正式的语气计算翻译解释一二三'.split('')),
+  minLength: 2,
+  maxLength: 20,
+});
 const task = fc.record({ instruction: chinese, input: fc.oneof(fc.constant(''), chinese), output: chinese });
-const shaped = fc.tuple(fc.array(task, { minLength: 1, maxLength: 12 }), fc.constantFrom('json', 'fenced', 'lines', 'numbered'))
+const shaped = fc
+  .tuple(fc.array(task, { minLength: 1, maxLength: 12 }), fc.constantFrom('json', 'fenced', 'lines', 'numbered'))
   .map(([tasks, shape]) => {
-    const text = shape === 'json' ? JSON.stringify(tasks)
-      : shape === 'fenced' ? `好的：\n\`\`\`json\n${JSON.stringify({ tasks }, null, 2)}\n\`\`\`\n还需要吗？`
-      : shape === 'lines' ? tasks.map((t, i) => `${i + 1}. ${JSON.stringify(t)}`).join('\n')
-      : tasks.map((t, i) => `${i + 1}. 指令：${t.instruction}\n${i + 1}. 输入：${t.input}\n${i + 1}. 输出：${t.output}`).join('\n###\n');
+    const text =
+      shape === 'json'
+        ? JSON.stringify(tasks)
+        : shape === 'fenced'
+          ? `好的：\n\`\`\`json\n${JSON.stringify({ tasks }, null, 2)}\n\`\`\`\n还需要吗？`
+          : shape === 'lines'
+            ? tasks.map((t, i) => `${i + 1}. ${JSON.stringify(t)}`).join('\n')
+            : tasks
+                .map((t, i) => `${i + 1}. 指令：${t.instruction}\n${i + 1}. 输入：${t.input}\n${i + 1}. 输出：${t.output}`)
+                .join('\n###\n');
     return { tasks, text };
   });
 
 describe('parseReply is total', () => {
   it('random code units, token soup and repetition loops: no throw, well-formed tasks', () => {
-    fc.assert(fc.property(fc.oneof(units, soup, loop), finish, (text, f) => void parse(text, f)), { numRuns: 400 });
+    fc.assert(
+      fc.property(fc.oneof(units, soup, loop), finish, (text, f) => void parse(text, f)),
+      { numRuns: 400 },
+    );
   }, 60_000);
 
   it('well-formed replies cut at any point: only whole, original tasks come back', () => {

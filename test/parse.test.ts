@@ -33,7 +33,10 @@ describe('parseReply: JSON shapes', () => {
   });
 
   it('accepts Chinese field names and missing or null input', () => {
-    const reply = JSON.stringify([{ 指令: A.instruction, 输入: null, 输出: A.output }, { instruction: C.instruction, output: C.output }]);
+    const reply = JSON.stringify([
+      { 指令: A.instruction, 输入: null, 输出: A.output },
+      { instruction: C.instruction, output: C.output },
+    ]);
     expect(parseReply(reply).tasks).toEqual([A, C]);
   });
 
@@ -91,7 +94,9 @@ describe('parseReply: Alpaca-style numbered text', () => {
   });
 
   it('keeps multi-line outputs', () => {
-    const r = parseReply('1. 指令：写一首短诗\n1. 输入：无输入\n1. 输出：春风拂面来，\n桃花次第开。\n###\n2. 指令：说一个成语\n2. 输出：画蛇添足');
+    const r = parseReply(
+      '1. 指令：写一首短诗\n1. 输入：无输入\n1. 输出：春风拂面来，\n桃花次第开。\n###\n2. 指令：说一个成语\n2. 输出：画蛇添足',
+    );
     expect(r.tasks[0]!.output).toBe('春风拂面来，\n桃花次第开。');
     expect(r.tasks[1]).toEqual({ instruction: '说一个成语', input: '', output: '画蛇添足' });
   });
@@ -121,10 +126,12 @@ describe('parseReply: nothing usable', () => {
 
 describe('parseReply: structured outputs', () => {
   it('keeps an output given as an object or a list as text', () => {
-    const r = parseReply(JSON.stringify([
-      { instruction: '从句子中抽取人名和城市', input: '张三去了北京。', output: { 人名: '张三', 城市: '北京' } },
-      { instruction: '列出三种水果的名字', input: '', output: ['苹果', '香蕉', '橙子'] },
-    ]));
+    const r = parseReply(
+      JSON.stringify([
+        { instruction: '从句子中抽取人名和城市', input: '张三去了北京。', output: { 人名: '张三', 城市: '北京' } },
+        { instruction: '列出三种水果的名字', input: '', output: ['苹果', '香蕉', '橙子'] },
+      ]),
+    );
     expect(r.tasks.map((t) => t.output)).toEqual(['{"人名":"张三","城市":"北京"}', '苹果\n香蕉\n橙子']);
   });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildPrompt, DEFAULT_TASK_TYPE_LIST, DEFAULT_TEMPLATE_FILES, DEFAULT_TOPIC_LIST, loadList, loadTemplate, sample, TemplateError,
+  buildPrompt,
+  DEFAULT_TASK_TYPE_LIST,
+  DEFAULT_TEMPLATE_FILES,
+  DEFAULT_TOPIC_LIST,
+  loadList,
+  loadTemplate,
+  sample,
+  TemplateError,
 } from '../pipeline/prompt.ts';
 import { tempDir, writeTemp } from './helpers.ts';
 
@@ -17,9 +24,20 @@ describe('templates', () => {
 
   it('fills self-instruct prompts with 3 seeds and the machine examples, asking for N tasks', () => {
     const template = loadTemplate(DEFAULT_TEMPLATE_FILES['self-instruct'], 'self-instruct');
-    const machine = [{ instruction: '机器任务甲', input: '', output: '甲' }, { instruction: '机器任务乙', input: '', output: '乙' }];
+    const machine = [
+      { instruction: '机器任务甲', input: '', output: '甲' },
+      { instruction: '机器任务乙', input: '', output: '乙' },
+    ];
     const prompt = buildPrompt({
-      mode: 'self-instruct', template, numTasks: 20, maxOutputChars: 300, seeds, machineExamples: machine, topics: [], taskTypes: [], random: seeded(1),
+      mode: 'self-instruct',
+      template,
+      numTasks: 20,
+      maxOutputChars: 300,
+      seeds,
+      machineExamples: machine,
+      topics: [],
+      taskTypes: [],
+      random: seeded(1),
     });
     expect(prompt).toContain('20 个新任务');
     expect(prompt).not.toMatch(/\{\{/);
@@ -34,8 +52,28 @@ describe('templates', () => {
     const template = loadTemplate(DEFAULT_TEMPLATE_FILES.topics, 'topics');
     const topics = loadList(DEFAULT_TOPIC_LIST);
     const taskTypes = loadList(DEFAULT_TASK_TYPE_LIST);
-    const a = buildPrompt({ mode: 'topics', template, numTasks: 20, maxOutputChars: 300, seeds, machineExamples: [], topics, taskTypes, random: seeded(1) });
-    const b = buildPrompt({ mode: 'topics', template, numTasks: 20, maxOutputChars: 300, seeds, machineExamples: [], topics, taskTypes, random: seeded(2) });
+    const a = buildPrompt({
+      mode: 'topics',
+      template,
+      numTasks: 20,
+      maxOutputChars: 300,
+      seeds,
+      machineExamples: [],
+      topics,
+      taskTypes,
+      random: seeded(1),
+    });
+    const b = buildPrompt({
+      mode: 'topics',
+      template,
+      numTasks: 20,
+      maxOutputChars: 300,
+      seeds,
+      machineExamples: [],
+      topics,
+      taskTypes,
+      random: seeded(2),
+    });
     expect(a).not.toBe(b);
     expect(a.split('\n').filter((l) => l.startsWith('- ')).length).toBe(11);
     expect(/(\d{1,3})\s*条/.exec(a)![1]).toBe('20');

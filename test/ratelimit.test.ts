@@ -10,15 +10,19 @@ import { DEFAULT_SEED_FILE, loadSeeds } from '../pipeline/seeds.ts';
 import { admissionTokens, formatDuration, ServerRateLimits } from '../simulator/ratelimit.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 
-describe('the simulator\'s limits', () => {
-  it('admits a minute\'s allowance, then refuses with headers saying when to come back', () => {
-    let t = 0;
+describe("the simulator's limits", () => {
+  it("admits a minute's allowance, then refuses with headers saying when to come back", () => {
+    const t = 0;
     const limits = new ServerRateLimits({ rpm: 60, tpm: 10_000 }, () => t);
     const first = limits.admit(1000);
     expect(first.ok).toBe(true);
     expect(first.headers).toMatchObject({
-      'x-ratelimit-limit-requests': '60', 'x-ratelimit-remaining-requests': '59', 'x-ratelimit-reset-requests': '1s',
-      'x-ratelimit-limit-tokens': '10000', 'x-ratelimit-remaining-tokens': '9000', 'x-ratelimit-reset-tokens': '6s',
+      'x-ratelimit-limit-requests': '60',
+      'x-ratelimit-remaining-requests': '59',
+      'x-ratelimit-reset-requests': '1s',
+      'x-ratelimit-limit-tokens': '10000',
+      'x-ratelimit-remaining-tokens': '9000',
+      'x-ratelimit-reset-tokens': '6s',
     });
     for (let i = 0; i < 8; i++) expect(limits.admit(1000).ok).toBe(true);
     // 1000 tokens left: a 2000-token request waits for 1000 more = 6 s.
@@ -56,7 +60,7 @@ describe('the simulator\'s limits', () => {
     expect(ok).toBe(15);
   });
 
-  it('speaks OpenAI\'s duration format and counts prompt + max_tokens on arrival', () => {
+  it("speaks OpenAI's duration format and counts prompt + max_tokens on arrival", () => {
     expect(formatDuration(120)).toBe('120ms');
     expect(formatDuration(1500)).toBe('1.5s');
     expect(formatDuration(360_000)).toBe('6m0s');
@@ -76,13 +80,23 @@ describe('the client against enforced limits', () => {
   const template = loadTemplate(DEFAULT_TEMPLATE_FILES['self-instruct'], 'self-instruct');
   const seeds = loadSeeds(DEFAULT_SEED_FILE);
   let n = 0;
-  const prompt = (): string => buildPrompt({
-    mode: 'self-instruct', template, numTasks: 2, maxOutputChars: 100, seeds, machineExamples: [], topics: [], taskTypes: [],
-    random: () => ((n = (n * 16807 + 7) % 2147483647) / 2147483647),
-  });
+  const prompt = (): string =>
+    buildPrompt({
+      mode: 'self-instruct',
+      template,
+      numTasks: 2,
+      maxOutputChars: 100,
+      seeds,
+      machineExamples: [],
+      topics: [],
+      taskTypes: [],
+      random: () => (n = (n * 16807 + 7) % 2147483647) / 2147483647,
+    });
 
   /** 40 requests, 20 at a time, against 600 RPM enforced as 10 per second. */
-  async function burst(rateLimit: false | Record<string, never>): Promise<{ replies: ChatReply[]; failed: LlmError[]; seconds: number; refused: number }> {
+  async function burst(
+    rateLimit: false | Record<string, never>,
+  ): Promise<{ replies: ChatReply[]; failed: LlmError[]; seconds: number; refused: number }> {
     sim = await startSimulator({ port: 0, seed: 51, rateLimits: { rpm: 600, windowMs: 1000 } });
     const llm = createLlmClient({ apiKey: 'test', baseURL: sim.url, maxRetries: 20, retryBaseMs: 50, rateLimit });
     const params = { model: 'gpt-3.5-turbo', temperature: 1, top_p: 1, max_tokens: 400 };
@@ -90,16 +104,18 @@ describe('the client against enforced limits', () => {
     const replies: ChatReply[] = [];
     const failed: LlmError[] = [];
     let next = 0;
-    await Promise.all(Array.from({ length: 20 }, async () => {
-      while (next < 40) {
-        next++;
-        try {
-          replies.push(await llm.complete([{ role: 'user', content: prompt() }], params));
-        } catch (err) {
-          failed.push(err as LlmError);
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (next < 40) {
+          next++;
+          try {
+            replies.push(await llm.complete([{ role: 'user', content: prompt() }], params));
+          } catch (err) {
+            failed.push(err as LlmError);
+          }
         }
-      }
-    }));
+      }),
+    );
     return { replies, failed, seconds: (performance.now() - started) / 1000, refused: sim.rateLimits.stats.rejected };
   }
 

@@ -11,7 +11,11 @@ import { backoffMs, decideRetry, DEFAULT_RETRY_POLICY, fittingMaxTokens, type Re
 import type { LlmErrorKind } from '../pipeline/llm/errors.ts';
 
 const ctx = (over: Partial<RetryContext> = {}): RetryContext => ({
-  maxTokens: 4096, reservedTokens: 5000, policy: { ...DEFAULT_RETRY_POLICY, maxRetries: 3 }, random: () => 0.5, ...over,
+  maxTokens: 4096,
+  reservedTokens: 5000,
+  policy: { ...DEFAULT_RETRY_POLICY, maxRetries: 3 },
+  random: () => 0.5,
+  ...over,
 });
 const error = (kind: LlmErrorKind, message = 'x', status?: number): LlmError => new LlmError(message, kind, status, 1);
 
@@ -31,7 +35,12 @@ describe('headers', () => {
     expect(parseRetryAfterMs('3')).toBe(3000);
     const now = Date.parse('2026-01-01T00:00:00Z');
     expect(parseRetryAfterMs('Thu, 01 Jan 2026 00:00:07 GMT', now)).toBe(7000);
-    const h = new Headers({ 'retry-after': '9', 'retry-after-ms': '250', 'x-ratelimit-remaining-tokens': '12', 'x-ratelimit-reset-tokens': '1s' });
+    const h = new Headers({
+      'retry-after': '9',
+      'retry-after-ms': '250',
+      'x-ratelimit-remaining-tokens': '12',
+      'x-ratelimit-reset-tokens': '1s',
+    });
     expect(readRateLimitHeaders(h)).toEqual({ remainingTokens: 12, resetTokensMs: 1000, retryAfterMs: 250 });
   });
 
@@ -79,12 +88,22 @@ describe('decideRetry', () => {
   });
 
   it('a context-length 400 is retried once with a max_tokens that fits; other 400s are not retried', () => {
-    const msg = "This model's maximum context length is 4097 tokens. However, you requested 5000 tokens (1000 in the messages, 4000 in the completion). Please reduce the length of the messages or completion.";
-    expect(decideRetry(error('bad_request', msg, 400), 1, ctx({ maxTokens: 4000 }))).toEqual({ action: 'shrink', maxTokens: 4097 - 1000 - 16 });
+    const msg =
+      "This model's maximum context length is 4097 tokens. However, you requested 5000 tokens (1000 in the messages, 4000 in the completion). Please reduce the length of the messages or completion.";
+    expect(decideRetry(error('bad_request', msg, 400), 1, ctx({ maxTokens: 4000 }))).toEqual({
+      action: 'shrink',
+      maxTokens: 4097 - 1000 - 16,
+    });
     expect(decideRetry(error('bad_request', 'Invalid value for temperature', 400), 1, ctx()).action).toBe('give-up');
-    const tight = "This model's maximum context length is 4097 tokens. However, you requested 8000 tokens (3950 in the messages, 4050 in the completion).";
+    const tight =
+      "This model's maximum context length is 4097 tokens. However, you requested 8000 tokens (3950 in the messages, 4050 in the completion).";
     expect(decideRetry(error('bad_request', tight, 400), 1, ctx({ maxTokens: 4050 }))).toMatchObject({ action: 'give-up' });
-    expect(fittingMaxTokens('max_tokens is too large: 5000. This model supports at most 4096 completion tokens, whereas you provided 5000.', 5000)).toBe(4096);
+    expect(
+      fittingMaxTokens(
+        'max_tokens is too large: 5000. This model supports at most 4096 completion tokens, whereas you provided 5000.',
+        5000,
+      ),
+    ).toBe(4096);
     // Already at or below the fitting value: shrinking cannot help.
     expect(fittingMaxTokens(msg, 1000)).toBeUndefined();
   });
@@ -100,7 +119,10 @@ let server: http.Server;
 let baseURL: string;
 
 const completion = (content = '[]') => ({
-  id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  created: 1,
+  model: 'gpt-4o-mini',
   choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
   usage: { prompt_tokens: 20, completion_tokens: 5, total_tokens: 25 },
 });
@@ -115,7 +137,11 @@ beforeAll(async () => {
       const answer = script(seen.length, body);
       if (answer === 'hang') return; // never answers
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(JSON.stringify(answer.body ?? (answer.status === 200 ? completion() : { error: { message: `status ${answer.status}`, type: 'x', code: null } })));
+      res.end(
+        JSON.stringify(
+          answer.body ?? (answer.status === 200 ? completion() : { error: { message: `status ${answer.status}`, type: 'x', code: null } }),
+        ),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -138,12 +164,18 @@ describe('the client over HTTP', () => {
     const reply = await client().complete(messages, params);
     expect(seen).toHaveLength(3);
     expect(reply.attempts).toBe(3);
-    expect(reply.attemptLog.map((a) => [a.status, a.errorKind])).toEqual([[500, 'server'], [500, 'server'], [200, null]]);
+    expect(reply.attemptLog.map((a) => [a.status, a.errorKind])).toEqual([
+      [500, 'server'],
+      [500, 'server'],
+      [200, null],
+    ]);
     expect(reply.attemptLog[1]!.waitMs).toBeGreaterThanOrEqual(10);
 
     seen = [];
     script = () => ({ status: 503 });
-    const err = await client({ maxRetries: 2 }).complete(messages, params).catch((e: unknown) => e);
+    const err = await client({ maxRetries: 2 })
+      .complete(messages, params)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LlmError);
     expect((err as LlmError).kind).toBe('server');
     expect((err as LlmError).attempts).toBe(3);
@@ -161,24 +193,46 @@ describe('the client over HTTP', () => {
 
   it('does not retry 401 or a quota 429, and never puts the key in the message', async () => {
     seen = [];
-    script = () => ({ status: 401, body: { error: { message: 'Incorrect API key provided: test-key-retry-testtest', type: 'invalid_request_error', code: 'invalid_api_key' } } });
-    const auth = (await client().complete(messages, params).catch((e: unknown) => e)) as LlmError;
+    script = () => ({
+      status: 401,
+      body: {
+        error: { message: 'Incorrect API key provided: test-key-retry-testtest', type: 'invalid_request_error', code: 'invalid_api_key' },
+      },
+    });
+    const auth = (await client()
+      .complete(messages, params)
+      .catch((e: unknown) => e)) as LlmError;
     expect(auth.kind).toBe('auth');
     expect(auth.message).not.toContain('test-key-retry-testtest');
     expect(seen).toHaveLength(1);
 
     seen = [];
-    script = () => ({ status: 429, body: { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } } });
-    const quota = (await client().complete(messages, params).catch((e: unknown) => e)) as LlmError;
+    script = () => ({
+      status: 429,
+      body: { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } },
+    });
+    const quota = (await client()
+      .complete(messages, params)
+      .catch((e: unknown) => e)) as LlmError;
     expect(quota.kind).toBe('quota');
     expect(seen).toHaveLength(1);
   });
 
   it('shrinks max_tokens after a context-length 400 and tries again', async () => {
     seen = [];
-    script = (_n, body) => body.max_tokens > 500
-      ? { status: 400, body: { error: { message: `This model's maximum context length is 600 tokens. However, you requested ${body.max_tokens + 84} tokens (84 in the messages, ${body.max_tokens} in the completion).`, type: 'invalid_request_error', code: 'context_length_exceeded' } } }
-      : { status: 200 };
+    script = (_n, body) =>
+      body.max_tokens > 500
+        ? {
+            status: 400,
+            body: {
+              error: {
+                message: `This model's maximum context length is 600 tokens. However, you requested ${body.max_tokens + 84} tokens (84 in the messages, ${body.max_tokens} in the completion).`,
+                type: 'invalid_request_error',
+                code: 'context_length_exceeded',
+              },
+            },
+          }
+        : { status: 200 };
     const reply = await client().complete(messages, { ...params, max_tokens: 1000 });
     expect(seen.map((s) => s.max_tokens)).toEqual([1000, 600 - 84 - 16]);
     expect(reply.attemptLog.map((a) => a.maxTokens)).toEqual([1000, 500]);
@@ -193,7 +247,7 @@ describe('the client over HTTP', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);
   });
 
-  it('leaves no listener behind on the caller\'s signal, however many attempts a request takes', async () => {
+  it("leaves no listener behind on the caller's signal, however many attempts a request takes", async () => {
     seen = [];
     script = (n) => (n <= 12 ? { status: 500 } : { status: 200 });
     const warnings: Error[] = [];
@@ -215,7 +269,9 @@ describe('the client over HTTP', () => {
     script = () => 'hang';
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 100);
-    const err = (await client({ timeoutMs: 10_000 }).complete(messages, params, stop.signal).catch((e: unknown) => e)) as LlmError;
+    const err = (await client({ timeoutMs: 10_000 })
+      .complete(messages, params, stop.signal)
+      .catch((e: unknown) => e)) as LlmError;
     expect(err.kind).toBe('aborted');
     expect(seen).toHaveLength(1);
   });

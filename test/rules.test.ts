@@ -49,7 +49,11 @@ describe('details', () => {
   });
 
   it('a cut-off output is degenerate only when the caller says the reply hit the limit', () => {
-    const task = { instruction: '谈谈你对远程办公的看法', input: '', output: '远程办公节省了通勤时间，但也让沟通变得更难。我认为最重要的是' };
+    const task = {
+      instruction: '谈谈你对远程办公的看法',
+      input: '',
+      output: '远程办公节省了通勤时间，但也让沟通变得更难。我认为最重要的是',
+    };
     expect(checkTask(task)).toEqual({ ok: true });
     expect(checkTask(task, DEFAULT_RULE_OPTIONS, { finishReason: 'stop' })).toEqual({ ok: true });
     const cut = checkTask(task, DEFAULT_RULE_OPTIONS, { finishReason: 'length' });
@@ -94,12 +98,16 @@ describe('through the CLI', () => {
   it('import --filter stores the new reasons with their evidence, and stats lists them', async () => {
     const dir = tempDir();
     const db = path.join(dir, 'rules.db');
-    const file = writeTemp(dir, 'in.json', JSON.stringify([
-      { instruction: '列出五种二十世纪九十年代的音乐流派', input: '', output: '垃圾摇滚、英伦摇滚、嘻哈、R&B、电子舞曲。' },
-      { instruction: '为我们公司设计一个标志', input: '', output: '[插入标志设计]' },
-      { instruction: '总结下面的文章', input: '', output: '文章讲了环保的重要性。' },
-      { instruction: '写一句关于友谊的名言', input: '', output: '&quot;朋友是另一个自己。&quot;' },
-    ]));
+    const file = writeTemp(
+      dir,
+      'in.json',
+      JSON.stringify([
+        { instruction: '列出五种二十世纪九十年代的音乐流派', input: '', output: '垃圾摇滚、英伦摇滚、嘻哈、R&B、电子舞曲。' },
+        { instruction: '为我们公司设计一个标志', input: '', output: '[插入标志设计]' },
+        { instruction: '总结下面的文章', input: '', output: '文章讲了环保的重要性。' },
+        { instruction: '写一句关于友谊的名言', input: '', output: '&quot;朋友是另一个自己。&quot;' },
+      ]),
+    );
     const r = await runCli(['import', '--in', file, '--db', db, '--filter']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/accepted 1, rejected 3/);

@@ -29,7 +29,10 @@ function acceptedIds(db: string): { ids: Set<number>; runs: number; integrity: s
     const ids = new Set(conn.prepare(`SELECT id FROM tasks WHERE status = 'accepted' AND source = 'generated'`).pluck().all() as number[]);
     const runs = conn.prepare('SELECT count(*) FROM runs').pluck().get() as number;
     const integrity = conn.pragma('integrity_check', { simple: true }) as string;
-    const dupKeys = conn.prepare(`SELECT count(*) FROM (SELECT dedup_key FROM tasks WHERE status = 'accepted' GROUP BY dedup_key HAVING count(*) > 1)`).pluck().get() as number;
+    const dupKeys = conn
+      .prepare(`SELECT count(*) FROM (SELECT dedup_key FROM tasks WHERE status = 'accepted' GROUP BY dedup_key HAVING count(*) > 1)`)
+      .pluck()
+      .get() as number;
     return { ids, runs, integrity, dupKeys };
   } finally {
     conn.close();
@@ -42,7 +45,7 @@ describe('kill -9 and resume', () => {
     const args = ['generate', '--n', '600', '--db', db, '--concurrency', '2', '--tasks-per-request', '10', '--log-format', 'json'];
     let seen = new Set<number>();
     let rng = 12345;
-    const random = () => ((rng = (rng * 48271) % 2147483647) / 2147483647);
+    const random = () => (rng = (rng * 48271) % 2147483647) / 2147483647;
     let kills = 0;
     for (let i = 0; i < 12; i++) {
       const run = startCli(args, env());
@@ -105,7 +108,11 @@ describe('kill -9 and restart at once', () => {
     }
     const last = await run.done;
     const killed = await Promise.all(results);
-    for (const r of [...killed, last]) expect(r.code, r.stderr.split('\n').find((l) => l.includes('error'))).not.toBe(75);
+    for (const r of [...killed, last])
+      expect(
+        r.code,
+        r.stderr.split('\n').find((l) => l.includes('error')),
+      ).not.toBe(75);
     expect(killed.filter((r) => r.signal === 'SIGKILL').length).toBeGreaterThanOrEqual(5);
     expect(last.code).toBe(0);
     const state = acceptedIds(db);
@@ -136,7 +143,10 @@ describe('one run at a time, clean shutdown', () => {
     first.child.kill('SIGINT');
     const result = await first.done;
     expect(result.code).toBe(130);
-    const lines = result.stderr.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = result.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.some((l) => l.event === 'stopping')).toBe(true);
     expect(lines.at(-1)).toMatchObject({ event: 'summary', status: 'interrupted', database: db });
     expect(fs.existsSync(`${db}.lock.json`)).toBe(false); // released: the holder file goes with it
@@ -153,10 +163,10 @@ describe('one run at a time, clean shutdown', () => {
     expect((await term.done).code).toBe(143);
 
     const db = path.join(dir, 'hang.db');
-    const stuck = startCli(
-      ['generate', '--n', '50', '--db', db, '--drain-timeout', '60', '--timeout', '120', '--log-format', 'json'],
-      { OPENAI_BASE_URL: hanging.url, OPENAI_API_KEY: 'test-key' },
-    );
+    const stuck = startCli(['generate', '--n', '50', '--db', db, '--drain-timeout', '60', '--timeout', '120', '--log-format', 'json'], {
+      OPENAI_BASE_URL: hanging.url,
+      OPENAI_API_KEY: 'test-key',
+    });
     await waitFor(() => stuck.output().stderr.includes('"event":"start"'));
     stuck.child.kill('SIGINT');
     await waitFor(() => stuck.output().stderr.includes('"event":"stopping"'));
@@ -172,10 +182,10 @@ describe('one run at a time, clean shutdown', () => {
 
   it('a drain deadline cancels hanging requests and still records the run as interrupted', async () => {
     const db = path.join(tempDir(), 'drain.db');
-    const run = startCli(
-      ['generate', '--n', '50', '--db', db, '--drain-timeout', '1', '--log-format', 'json'],
-      { OPENAI_BASE_URL: hanging.url, OPENAI_API_KEY: 'test-key' },
-    );
+    const run = startCli(['generate', '--n', '50', '--db', db, '--drain-timeout', '1', '--log-format', 'json'], {
+      OPENAI_BASE_URL: hanging.url,
+      OPENAI_API_KEY: 'test-key',
+    });
     await waitFor(() => run.output().stderr.includes('"event":"start"'));
     run.child.kill('SIGINT');
     const result = await run.done;

@@ -16,11 +16,33 @@ const errorOf = (fn: () => unknown): string => {
 
 describe('seed loading', () => {
   it('reads the self-instruct schema (first instance), cleaning empty-input markers', () => {
-    const file = writeTemp(dir, 'si.jsonl', [
-      JSON.stringify({ id: 'seed_task_0', name: 'idiom', instruction: '解释成语“画蛇添足”', instances: [{ input: '', output: '比喻做了多余的事。' }], is_classification: false }),
-      JSON.stringify({ id: 'seed_task_1', name: 'sentiment', instruction: '判断情感倾向', instances: [{ input: '这家店太好吃了！', output: '正面' }], is_classification: true }),
-      JSON.stringify({ id: 'seed_task_2', name: 'x', instruction: '讲个笑话', instances: [{ input: '<无输入>', output: '……' }], is_classification: false }),
-    ].join('\n'));
+    const file = writeTemp(
+      dir,
+      'si.jsonl',
+      [
+        JSON.stringify({
+          id: 'seed_task_0',
+          name: 'idiom',
+          instruction: '解释成语“画蛇添足”',
+          instances: [{ input: '', output: '比喻做了多余的事。' }],
+          is_classification: false,
+        }),
+        JSON.stringify({
+          id: 'seed_task_1',
+          name: 'sentiment',
+          instruction: '判断情感倾向',
+          instances: [{ input: '这家店太好吃了！', output: '正面' }],
+          is_classification: true,
+        }),
+        JSON.stringify({
+          id: 'seed_task_2',
+          name: 'x',
+          instruction: '讲个笑话',
+          instances: [{ input: '<无输入>', output: '……' }],
+          is_classification: false,
+        }),
+      ].join('\n'),
+    );
     const seeds = loadSeeds(file);
     expect(seeds.map((s) => s.id)).toEqual(['seed_task_0', 'seed_task_1', 'seed_task_2']);
     expect(seeds[1]).toMatchObject({ input: '这家店太好吃了！', output: '正面', isClassification: true });
@@ -28,11 +50,26 @@ describe('seed loading', () => {
   });
 
   it('reads Alpaca JSON arrays and plain JSONL, ids from file and line', () => {
-    const arr = writeTemp(dir, 'alpaca.json', JSON.stringify([{ instruction: '写一句问候语', input: '', output: '你好！' }, { instruction: '翻译', input: 'cat', output: '猫' }], null, 2));
+    const arr = writeTemp(
+      dir,
+      'alpaca.json',
+      JSON.stringify(
+        [
+          { instruction: '写一句问候语', input: '', output: '你好！' },
+          { instruction: '翻译', input: 'cat', output: '猫' },
+        ],
+        null,
+        2,
+      ),
+    );
     const seeds = loadSeeds(arr);
     expect(seeds).toHaveLength(2);
     expect(seeds[0]!.id).toBe('alpaca.json:2');
-    const jsonl = writeTemp(dir, 'plain.jsonl', '{"instruction":"写一句问候语","output":"你好！"}\n\n{"instruction":"说个数字","input":"","output":"七"}\n');
+    const jsonl = writeTemp(
+      dir,
+      'plain.jsonl',
+      '{"instruction":"写一句问候语","output":"你好！"}\n\n{"instruction":"说个数字","input":"","output":"七"}\n',
+    );
     expect(loadSeeds(jsonl).map((s) => s.id)).toEqual(['plain.jsonl:1', 'plain.jsonl:3']);
   });
 
@@ -76,7 +113,24 @@ describe('the project seed file', () => {
   it('covers every category with several tasks', () => {
     const counts = new Map<string, number>();
     for (const s of seeds) counts.set(s.category ?? '', (counts.get(s.category ?? '') ?? 0) + 1);
-    for (const c of ['问答', '开放式问答', '数值计算与推理', '逻辑推理', '诗词与文学创作', '写作与写信', '翻译', '编程与代码解释', '伦理与安全', '分类', '信息抽取', '摘要', '改写与润色', '推荐与建议', '头脑风暴', '娱乐与闲聊']) {
+    for (const c of [
+      '问答',
+      '开放式问答',
+      '数值计算与推理',
+      '逻辑推理',
+      '诗词与文学创作',
+      '写作与写信',
+      '翻译',
+      '编程与代码解释',
+      '伦理与安全',
+      '分类',
+      '信息抽取',
+      '摘要',
+      '改写与润色',
+      '推荐与建议',
+      '头脑风暴',
+      '娱乐与闲聊',
+    ]) {
       expect(counts.get(c) ?? 0, c).toBeGreaterThanOrEqual(5);
     }
   });

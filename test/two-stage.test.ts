@@ -40,17 +40,32 @@ interface State {
 function state(db: string, model: string): State {
   const conn = new Database(db, { readonly: true });
   try {
-    const n = (sql: string, ...params: unknown[]): number => conn.prepare(sql).pluck().get(...params) as number;
+    const n = (sql: string, ...params: unknown[]): number =>
+      conn
+        .prepare(sql)
+        .pluck()
+        .get(...params) as number;
     return {
-      answeredInRun: n(`SELECT count(*) FROM answers WHERE status = 'accepted' AND model = ? AND run_id = (SELECT max(id) FROM runs)`, model),
-      doubleAnswers: n(`SELECT count(*) FROM (SELECT task_id FROM answers WHERE status = 'accepted' GROUP BY task_id, model HAVING count(*) > 1)`),
-      answersOnNonEmptyTasks: n(`SELECT count(*) FROM answers a JOIN tasks t ON t.id = a.task_id WHERE t.output <> '' OR t.status <> 'accepted'`),
+      answeredInRun: n(
+        `SELECT count(*) FROM answers WHERE status = 'accepted' AND model = ? AND run_id = (SELECT max(id) FROM runs)`,
+        model,
+      ),
+      doubleAnswers: n(
+        `SELECT count(*) FROM (SELECT task_id FROM answers WHERE status = 'accepted' GROUP BY task_id, model HAVING count(*) > 1)`,
+      ),
+      answersOnNonEmptyTasks: n(
+        `SELECT count(*) FROM answers a JOIN tasks t ON t.id = a.task_id WHERE t.output <> '' OR t.status <> 'accepted'`,
+      ),
       rejectedWithoutReason: n(`SELECT count(*) FROM answers WHERE status = 'rejected' AND reason IS NULL`),
       retriedThenAccepted: n(`SELECT count(DISTINCT r.task_id) FROM answers r JOIN answers a ON a.task_id = r.task_id AND a.model = r.model
         WHERE r.status = 'rejected' AND a.status = 'accepted' AND a.id > r.id`),
       integrity: conn.pragma('integrity_check', { simple: true }) as string,
-      acceptedTasks: new Set(conn.prepare(`SELECT id FROM tasks WHERE status = 'accepted' AND source = 'generated'`).pluck().all() as number[]),
-      answeredTasks: new Set(conn.prepare(`SELECT task_id FROM answers WHERE status = 'accepted' AND model = ?`).pluck().all(model) as number[]),
+      acceptedTasks: new Set(
+        conn.prepare(`SELECT id FROM tasks WHERE status = 'accepted' AND source = 'generated'`).pluck().all() as number[],
+      ),
+      answeredTasks: new Set(
+        conn.prepare(`SELECT task_id FROM answers WHERE status = 'accepted' AND model = ?`).pluck().all(model) as number[],
+      ),
     };
   } finally {
     conn.close();
@@ -61,7 +76,21 @@ describe('generate --answer-model', () => {
   it('ends at exactly --n answered tasks through faults in both stages, retrying rejected answers', async () => {
     const dir = tempDir();
     const db = path.join(dir, 'two.db');
-    const args = ['generate', '--n', '120', '--db', db, '--answer-model', 'gpt-4o', '--concurrency', '6', '--retries', '2', '--log-format', 'json'];
+    const args = [
+      'generate',
+      '--n',
+      '120',
+      '--db',
+      db,
+      '--answer-model',
+      'gpt-4o',
+      '--concurrency',
+      '6',
+      '--retries',
+      '2',
+      '--log-format',
+      'json',
+    ];
     const r = await runCli(args, env(sim));
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stderr.trim().split('\n').at(-1)!);
@@ -81,9 +110,14 @@ describe('generate --answer-model', () => {
     const stage1 = conn.prepare(`SELECT messages_json FROM requests WHERE answer_task_id IS NULL LIMIT 1`).pluck().get() as string;
     expect(stage1).toMatch(/30 条新指令/);
     expect(stage1).not.toMatch(/\\"output\\"/);
-    const answerRequest = JSON.parse(conn.prepare(`SELECT messages_json FROM requests WHERE answer_task_id IS NOT NULL LIMIT 1`).pluck().get() as string);
+    const answerRequest = JSON.parse(
+      conn.prepare(`SELECT messages_json FROM requests WHERE answer_task_id IS NOT NULL LIMIT 1`).pluck().get() as string,
+    );
     expect(answerRequest.map((m: { role: string }) => m.role)).toEqual(['system', 'user']);
-    const orphan = conn.prepare(`SELECT count(*) FROM answers a JOIN requests q ON q.id = a.request_id WHERE q.answer_task_id IS NOT a.task_id`).pluck().get();
+    const orphan = conn
+      .prepare(`SELECT count(*) FROM answers a JOIN requests q ON q.id = a.request_id WHERE q.answer_task_id IS NOT a.task_id`)
+      .pluck()
+      .get();
     expect(orphan).toBe(0);
     conn.close();
 
@@ -98,7 +132,11 @@ describe('generate --answer-model', () => {
     const exported = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--valid-ratio', '0']);
     expect(exported.code, exported.stderr).toBe(0);
     const folder = exported.stdout.trim();
-    const lines = fs.readFileSync(path.join(folder, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(path.join(folder, 'train.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(120);
     for (const line of lines) expect(line.output.length).toBeGreaterThan(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'manifest.json'), 'utf8'));
@@ -108,7 +146,21 @@ describe('generate --answer-model', () => {
 
   it('kill -9 at random moments, then the same command: exactly --n, no task answered twice, awaiting tasks first', async () => {
     const db = path.join(tempDir(), 'kill.db');
-    const args = ['generate', '--n', '90', '--db', db, '--answer-model', 'gpt-4o', '--concurrency', '4', '--tasks-per-request', '10', '--log-format', 'json'];
+    const args = [
+      'generate',
+      '--n',
+      '90',
+      '--db',
+      db,
+      '--answer-model',
+      'gpt-4o',
+      '--concurrency',
+      '4',
+      '--tasks-per-request',
+      '10',
+      '--log-format',
+      'json',
+    ];
     let rng = 4242;
     const random = (): number => {
       rng = (rng * 48271) % 2147483647;
@@ -134,11 +186,16 @@ describe('generate --answer-model', () => {
 
     const conn = new Database(db, { readonly: true });
     const lastRequestBefore = conn.prepare('SELECT coalesce(max(id), 0) FROM requests').pluck().get() as number;
-    const awaitingBefore = new Set(conn.prepare(
-      `SELECT t.id FROM tasks t WHERE t.status = 'accepted' AND t.source = 'generated' AND t.output = ''
+    const awaitingBefore = new Set(
+      conn
+        .prepare(
+          `SELECT t.id FROM tasks t WHERE t.status = 'accepted' AND t.source = 'generated' AND t.output = ''
          AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND a.status = 'accepted')
          AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.status = 'rejected') < 3`,
-    ).pluck().all() as number[]);
+        )
+        .pluck()
+        .all() as number[],
+    );
     conn.close();
     const final = await runCli(args, env(slow));
     expect(final.code, final.stderr).toBe(0);
@@ -150,13 +207,21 @@ describe('generate --answer-model', () => {
     for (const id of answered) expect(after.answeredTasks.has(id)).toBe(true);
     // Awaiting tasks go first: each one's first answer request starts no later than any new task's.
     const check = new Database(db, { readonly: true });
-    const starts = check.prepare(
-      `SELECT q.answer_task_id AS task, min(a.started_at) AS started FROM requests q JOIN request_attempts a ON a.request_id = q.id
+    const starts = check
+      .prepare(
+        `SELECT q.answer_task_id AS task, min(a.started_at) AS started FROM requests q JOIN request_attempts a ON a.request_id = q.id
        WHERE q.id > ? AND q.answer_task_id IS NOT NULL GROUP BY q.answer_task_id`,
-    ).all(lastRequestBefore) as { task: number; started: string }[];
+      )
+      .all(lastRequestBefore) as { task: number; started: string }[];
     check.close();
-    const old = starts.filter((x) => awaitingBefore.has(x.task)).map((x) => x.started).sort();
-    const fresh = starts.filter((x) => !awaitingBefore.has(x.task)).map((x) => x.started).sort();
+    const old = starts
+      .filter((x) => awaitingBefore.has(x.task))
+      .map((x) => x.started)
+      .sort();
+    const fresh = starts
+      .filter((x) => !awaitingBefore.has(x.task))
+      .map((x) => x.started)
+      .sort();
     if (awaitingBefore.size > 0) expect(old.length).toBeGreaterThan(0);
     if (old.length > 0 && fresh.length > 0 && old.length === awaitingBefore.size) expect(old.at(-1)! <= fresh[0]!).toBe(true);
     expect(runsOf(db)).toBe(1);
@@ -168,7 +233,9 @@ describe('generate --answer-model', () => {
     expect(r.code, r.stderr).toBe(0);
     const conn = new Database(db, { readonly: true });
     expect(conn.prepare('SELECT count(*) FROM answers').pluck().get()).toBe(0);
-    expect(conn.prepare(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated' AND output <> ''`).pluck().get()).toBe(20);
+    expect(
+      conn.prepare(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated' AND output <> ''`).pluck().get(),
+    ).toBe(20);
     conn.close();
   }, 60_000);
 });

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { YieldGuard, type ReplyOutcome } from '../pipeline/yield-guard.ts';
-import { runCli } from './cli.ts';
+import { runCli, type CliResult } from './cli.ts';
 import { tempDir } from './helpers.ts';
 
 const reply = (o: Partial<ReplyOutcome>): ReplyOutcome => ({ content: '好的', accepted: 0, rejected: {}, ...o });
@@ -20,7 +20,9 @@ describe('YieldGuard', () => {
     expect(g.record(reply({ rejected: { not_chinese: 4 } }))).toBeUndefined();
     const stop = g.record(reply({ content: `抱歉${'，'.repeat(200)}\n第二行`, parseProblems: ['no tasks found in reply'] }));
     expect(stop?.guard).toBe('empty-replies');
-    expect(stop?.message).toMatch(/^3 replies in a row gave no usable task; the last one, "抱歉，+"…: no task could be read from it \(no tasks found in reply\)\. Check the model/);
+    expect(stop?.message).toMatch(
+      /^3 replies in a row gave no usable task; the last one, "抱歉，+"…: no task could be read from it \(no tasks found in reply\)\. Check the model/,
+    );
     expect(stop?.message).not.toContain('\n');
     expect(g.state().stop).toEqual(stop);
   });
@@ -40,7 +42,9 @@ describe('YieldGuard', () => {
     for (let i = 0; i < 9; i++) expect(low.record(reply({ accepted: i % 3 === 0 ? 1 : 0, rejected: { too_long: 3 } }))).toBeUndefined();
     const stop = low.record(reply({ rejected: { too_long: 3 } }));
     expect(stop?.guard).toBe('acceptance-floor');
-    expect(stop?.message).toMatch(/3 accepted task\(s\) in the last 10 replies, under the floor of 0.5 per reply; rejected mostly as too_long ×/);
+    expect(stop?.message).toMatch(
+      /3 accepted task\(s\) in the last 10 replies, under the floor of 0.5 per reply; rejected mostly as too_long ×/,
+    );
 
     const sat = new YieldGuard({ maxEmptyReplies: 0, window: 10, similarity: 0.7 });
     for (let i = 0; i < 9; i++) sat.record(reply({ rejected: { near_duplicate: 19, too_long: 1 } }));
@@ -49,7 +53,8 @@ describe('YieldGuard', () => {
     expect(s?.message).toMatch(/^saturated: 191 of the 200 tasks .*Try `mode` topics, new seeds \(`seeds`\) or a `similarity` above 0.7$/);
 
     const fine = new YieldGuard({ window: 10 });
-    for (let i = 0; i < 100; i++) expect(fine.record(reply({ accepted: i % 5 === 0 ? 1 : 0, rejected: { near_duplicate: 1 } }))).toBeUndefined();
+    for (let i = 0; i < 100; i++)
+      expect(fine.record(reply({ accepted: i % 5 === 0 ? 1 : 0, rejected: { near_duplicate: 1 } }))).toBeUndefined();
   });
 });
 
@@ -70,7 +75,10 @@ function stored(db: string) {
     return {
       status: conn.prepare('SELECT status FROM runs').pluck().get(),
       ok: conn.prepare(`SELECT count(*) FROM requests WHERE status = 'ok'`).pluck().get() as number,
-      withReply: conn.prepare(`SELECT count(*) FROM requests WHERE status = 'ok' AND length(raw_reply) > 0 AND reply_shape = 'none'`).pluck().get() as number,
+      withReply: conn
+        .prepare(`SELECT count(*) FROM requests WHERE status = 'ok' AND length(raw_reply) > 0 AND reply_shape = 'none'`)
+        .pluck()
+        .get() as number,
       accepted: conn.prepare(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`).pluck().get() as number,
     };
   } finally {
@@ -87,7 +95,21 @@ describe('generate against a model that never gives a task', () => {
       const db = path.join(tempDir(), 'guard.db');
       const before = sim().stats().requests;
       const result = await runCli(
-        ['generate', '--n', '5', '--db', db, '--concurrency', '4', '--max-tokens', '2048', '--max-empty-replies', '12', '--log-format', 'json'],
+        [
+          'generate',
+          '--n',
+          '5',
+          '--db',
+          db,
+          '--concurrency',
+          '4',
+          '--max-tokens',
+          '2048',
+          '--max-empty-replies',
+          '12',
+          '--log-format',
+          'json',
+        ],
         { OPENAI_BASE_URL: sim().url, OPENAI_API_KEY: 'test-key' },
       );
       expect(result.code).toBe(1);
@@ -97,7 +119,11 @@ describe('generate against a model that never gives a task', () => {
       expect(error).toMatch(quoted);
       expect(error).toMatch(/Check the model \(--model, OPENAI_BASE_URL\), the prompt template \(--template\) and --mode$/);
       const summary = JSON.parse(lines.at(-2)!);
-      expect(summary).toMatchObject({ event: 'summary', status: 'failed', yieldGuard: { emptyStreak: expect.any(Number), stop: { guard: 'empty-replies' } } });
+      expect(summary).toMatchObject({
+        event: 'summary',
+        status: 'failed',
+        yieldGuard: { emptyStreak: expect.any(Number), stop: { guard: 'empty-replies' } },
+      });
       expect(lines.some((l) => l.includes('"event":"stopping"') && l.includes('replies in a row'))).toBe(true);
 
       const s = stored(db);
@@ -114,16 +140,21 @@ describe('generate against a model that never gives a task', () => {
   it('batch mode applies the same rule to a finished batch', async () => {
     const db = path.join(tempDir(), 'guard-batch.db');
     const env = { OPENAI_BASE_URL: degenerate.url, OPENAI_API_KEY: 'test-key' };
-    let result;
+    let result: CliResult | undefined;
     for (let step = 0; step < 8; step++) {
       result = await runCli(['generate', '--batch', '--n', '100', '--db', db, '--tasks-per-request', '10', '--log-format', 'json'], env);
       if (result.code !== 0) break;
     }
     expect(result!.code).toBe(1);
-    expect(result!.stderr.trim().split('\n').at(-1)).toMatch(/^error: generate: run 1 failed: 20 replies in a row gave no usable task; the last one, /);
+    expect(result!.stderr.trim().split('\n').at(-1)).toMatch(
+      /^error: generate: run 1 failed: 20 replies in a row gave no usable task; the last one, /,
+    );
     const conn = new Database(db, { readonly: true });
     const lines = conn.prepare('SELECT count(*) FROM batch_requests').pluck().get() as number;
-    const replies = conn.prepare(`SELECT count(*) FROM requests WHERE status = 'ok' AND batch_id IS NOT NULL AND length(raw_reply) > 0`).pluck().get();
+    const replies = conn
+      .prepare(`SELECT count(*) FROM requests WHERE status = 'ok' AND batch_id IS NOT NULL AND length(raw_reply) > 0`)
+      .pluck()
+      .get();
     const batches = conn.prepare('SELECT count(*) FROM batches').pluck().get();
     conn.close();
     expect(lines).toBeGreaterThanOrEqual(20);

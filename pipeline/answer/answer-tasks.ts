@@ -29,7 +29,11 @@ export function importInstructions(store: Store, tasks: readonly Task[], options
   const index = buildIndex(store.acceptedKeys());
   const similarity = options.dedup === false ? 1 : (options.similarity ?? 0.7);
   return importIntoStore(store, index, tasks, {
-    source: options.source, similarity, filter: options.filter ?? false, instructionOnly: true, keepOutputs: options.keepExisting ?? false,
+    source: options.source,
+    similarity,
+    filter: options.filter ?? false,
+    instructionOnly: true,
+    keepOutputs: options.keepExisting ?? false,
   });
 }
 
@@ -57,7 +61,12 @@ export async function answerTasks(options: AnswerTasksOptions, deps: Omit<Online
   const retries = a.retries ?? ANSWER_DEFAULTS.retries;
   const selection = { source: options.source, awaitingOnly: options.awaitingOnly, model: a.model, maxAttempts: retries + 1 };
   const latest = store.latestRun();
-  const resumed = (options.resume ?? true) && latest !== undefined && latest.status !== 'completed' && latest.mode === 'answer' && latest.model === a.model;
+  const resumed =
+    (options.resume ?? true) &&
+    latest !== undefined &&
+    latest.status !== 'completed' &&
+    latest.mode === 'answer' &&
+    latest.model === a.model;
   const answers = new AnswerStore(store);
   const run = { mode: 'answer', model: a.model, options: options.runOptions };
   let runId: number;
@@ -71,10 +80,24 @@ export async function answerTasks(options: AnswerTasksOptions, deps: Omit<Online
     runId = store.createRun({ ...run, target });
   }
   const answerTemplateId = store.templateId(a.template.name, a.template.sha256, a.template.content);
-  const result = await runStages({
-    runId, target, answer: a, answerTemplateId, selection: { source: options.source, awaitingOnly: options.awaitingOnly },
-    concurrency: options.concurrency, maxConsecutiveFailures: options.maxConsecutiveFailures, drainTimeoutMs: options.drainTimeoutMs,
-    maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests,
-  }, deps);
-  return finishStages(store, { runId, target, resumed, started, model: a.model, retries, selectionSource: options.source, awaitingOnly: options.awaitingOnly }, result);
+  const result = await runStages(
+    {
+      runId,
+      target,
+      answer: a,
+      answerTemplateId,
+      selection: { source: options.source, awaitingOnly: options.awaitingOnly },
+      concurrency: options.concurrency,
+      maxConsecutiveFailures: options.maxConsecutiveFailures,
+      drainTimeoutMs: options.drainTimeoutMs,
+      maxCostUsd: options.maxCostUsd,
+      maxRequests: options.maxRequests,
+    },
+    deps,
+  );
+  return finishStages(
+    store,
+    { runId, target, resumed, started, model: a.model, retries, selectionSource: options.source, awaitingOnly: options.awaitingOnly },
+    result,
+  );
 }

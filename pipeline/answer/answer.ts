@@ -22,14 +22,20 @@ export type AnswerOptions = AnswerSettings & Omit<GenerateHooks, 'random'>;
 export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
   const { apiKey: givenKey, env = process.env, onEvent, onLog, onWarning, signal, ...rest } = options;
   const s = resolveOptions(answerSettingsSchema, rest);
-  if (s.in === undefined && s.source === undefined) throw new UsageError('give `in` (instructions to answer) or `source` (a stored source)');
+  if (s.in === undefined && s.source === undefined)
+    throw new UsageError('give `in` (instructions to answer) or `source` (a stored source)');
   const source = s.source ?? path.basename(s.in ?? '').replace(/\.(jsonl|json)$/i, '');
   if (source.trim() === '' || source === 'seed' || (s.in !== undefined && source === 'generated')) {
-    throw new UsageError(`${JSON.stringify(source)}: choose another name (seed and generated are the pipeline's own)`, { option: 'source' });
+    throw new UsageError(`${JSON.stringify(source)}: choose another name (seed and generated are the pipeline's own)`, {
+      option: 'source',
+    });
   }
   const baseURL = s.baseURL ?? (env.OPENAI_BASE_URL || undefined);
   const apiKey = givenKey ?? (env.OPENAI_API_KEY || (baseURL !== undefined && !/api\.openai\.com/.test(baseURL) ? 'not-needed' : ''));
-  if (apiKey === '') throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', { option: 'apiKey' });
+  if (apiKey === '')
+    throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', {
+      option: 'apiKey',
+    });
   const tasks = s.in === undefined ? undefined : readDatasetFile(s.in, { allowEmptyInstruction: true, outputOptional: true });
   const template = loadAnswerTemplate({ ...(s.template && { userFile: s.template }), ...(s.system && { system: s.system }) });
   const price = resolvePrice(s);
@@ -40,29 +46,56 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
   const lock = takeLock(s.db, `answer --model ${s.model}`, onWarning);
   let store: Store | undefined;
   try {
-    const llm = createLlmClient({ apiKey, baseURL, timeoutMs: s.timeout * 1000, maxRetries: s.retries, rateLimit: { rpm: s.rpm, tpm: s.tpm } });
+    const llm = createLlmClient({
+      apiKey,
+      baseURL,
+      timeoutMs: s.timeout * 1000,
+      maxRetries: s.retries,
+      rateLimit: { rpm: s.rpm, tpm: s.tpm },
+    });
     if (s.probe) {
       try {
         await llm.probe();
       } catch (err) {
-        throw new UnavailableError(`the model API at ${baseURL ?? 'https://api.openai.com/v1'} does not answer (${(err as Error).message})`, { cause: err });
+        throw new UnavailableError(
+          `the model API at ${baseURL ?? 'https://api.openai.com/v1'} does not answer (${(err as Error).message})`,
+          { cause: err },
+        );
       }
     }
     store = Store.open(s.db);
     if (tasks !== undefined) {
-      const r = importInstructions(store, tasks, { source, similarity: s.similarity, dedup: s.dedup, filter: s.filter, keepExisting: s.keepExisting });
-      const reasons = Object.entries(r.rejected).map(([k, n]) => `${k} ${n}`).join(', ');
-      onLog?.(`answer: ${r.total} records from ${s.in} as source "${source}": accepted ${r.accepted}, already stored ${r.alreadyImported}` +
-        (reasons ? `, rejected (${reasons})` : ''), { source, total: r.total, accepted: r.accepted, alreadyImported: r.alreadyImported, rejected: r.rejected });
+      const r = importInstructions(store, tasks, {
+        source,
+        similarity: s.similarity,
+        dedup: s.dedup,
+        filter: s.filter,
+        keepExisting: s.keepExisting,
+      });
+      const reasons = Object.entries(r.rejected)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      onLog?.(
+        `answer: ${r.total} records from ${s.in} as source "${source}": accepted ${r.accepted}, already stored ${r.alreadyImported}` +
+          (reasons ? `, rejected (${reasons})` : ''),
+        { source, total: r.total, accepted: r.accepted, alreadyImported: r.alreadyImported, rejected: r.rejected },
+      );
     }
     try {
-      return await answerTasks({
-        source, awaitingOnly: tasks !== undefined,
-        answer: { model: s.model, template, maxTokens: s.maxTokens, retries: s.answerRetries, price },
-        concurrency: s.concurrency, drainTimeoutMs: s.drainTimeout * 1000, maxCostUsd: s.maxCost, maxRequests: s.maxRequests,
-        // Stored with the run: the settings, never the key.
-        runOptions: { command: 'answer', ...s, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
-      }, { store, llm, ...(signal && { signal }), ...(onEvent && { onEvent }) });
+      return await answerTasks(
+        {
+          source,
+          awaitingOnly: tasks !== undefined,
+          answer: { model: s.model, template, maxTokens: s.maxTokens, retries: s.answerRetries, price },
+          concurrency: s.concurrency,
+          drainTimeoutMs: s.drainTimeout * 1000,
+          maxCostUsd: s.maxCost,
+          maxRequests: s.maxRequests,
+          // Stored with the run: the settings, never the key.
+          runOptions: { command: 'answer', ...s, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
+        },
+        { store, llm, ...(signal && { signal }), ...(onEvent && { onEvent }) },
+      );
     } catch (err) {
       if (err instanceof GenerationFailed) throw new GenerationFailed(redact(err.message, apiKey), err.summary, { cause: err });
       throw err;

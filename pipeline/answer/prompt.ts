@@ -34,7 +34,11 @@ export function loadAnswerTemplate(options: AnswerTemplateOptions = {}): AnswerT
   // Stored as one text so a changed system message is a different template (and a different sha256).
   const content = `[system]\n${system}\n[user]\n${user.content}`;
   return {
-    name: `answer:${user.name}`, file: user.file, content, system, user,
+    name: `answer:${user.name}`,
+    file: user.file,
+    content,
+    system,
+    user,
     sha256: crypto.createHash('sha256').update(content).digest('hex'),
   };
 }
@@ -52,5 +56,10 @@ export function answerMessages(template: AnswerTemplate, task: { instruction: st
   const user = renderTemplate(template.user, { instruction: task.instruction, input: task.input })
     .replace(/\n{3,}/g, '\n\n')
     .trim();
-  return template.system === '' ? [{ role: 'user', content: user }] : [{ role: 'system', content: template.system }, { role: 'user', content: user }];
+  return template.system === ''
+    ? [{ role: 'user', content: user }]
+    : [
+        { role: 'system', content: template.system },
+        { role: 'user', content: user },
+      ];
 }

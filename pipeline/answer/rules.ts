@@ -17,14 +17,28 @@ const PLACEHOLDER_WHOLE = new RegExp(
   '^[\\[【(（<《{]*\\s*(?:' +
     [
       '(?:此处|这里|在此)?(?:请)?(?:填写|填入|输入|插入|补充)?(?:你的|您的)?(?:答案|回答|回复|输出|内容)(?:略|待补充)?',
-      '略', '答案略', '同上', '待补充', '待完善', '暂无', '无', 'todo', 'tbd', 'n/a', 'xxx+', 'answer', 'output', 'response',
+      '略',
+      '答案略',
+      '同上',
+      '待补充',
+      '待完善',
+      '暂无',
+      '无',
+      'todo',
+      'tbd',
+      'n/a',
+      'xxx+',
+      'answer',
+      'output',
+      'response',
       '[.。…·、\\-—_]+',
     ].join('|') +
     ')\\s*[\\]】)）>》}]*[。.!！]?$',
   'iu',
 );
 /** A fill-in marker anywhere in an answer: [在此填写…], 【此处插入…】, {{output}}, <回答>. */
-const PLACEHOLDER_PART = /[[【<{]\s*(?:在此|此处|这里)(?:填写|填入|插入|补充|输入)[^\]】>}\n]{0,30}[\]】>}]|\{\{\s*(?:output|answer|回答|答案)\s*\}\}|<\s*(?:回答|答案|输出)\s*>/iu;
+const PLACEHOLDER_PART =
+  /[[【<{]\s*(?:在此|此处|这里)(?:填写|填入|插入|补充|输入)[^\]】>}\n]{0,30}[\]】>}]|\{\{\s*(?:output|answer|回答|答案)\s*\}\}|<\s*(?:回答|答案|输出)\s*>/iu;
 
 export interface AnswerToCheck {
   output: string;

@@ -105,7 +105,9 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
   const retries = o.answer.retries ?? ANSWER_DEFAULTS.retries;
   const selection: AnswerSelection = { ...o.selection, model: o.answer.model, maxAttempts: retries + 1 };
   const answerParams: ChatParams = {
-    model: o.answer.model, temperature: o.answer.temperature ?? ANSWER_DEFAULTS.temperature, top_p: ANSWER_DEFAULTS.topP,
+    model: o.answer.model,
+    temperature: o.answer.temperature ?? ANSWER_DEFAULTS.temperature,
+    top_p: ANSWER_DEFAULTS.topP,
     max_tokens: o.answer.maxTokens ?? ANSWER_DEFAULTS.maxTokens,
   };
   const stage1 = o.instructions;
@@ -122,8 +124,18 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
 
   const budget = Budget.forRun({ maxCostUsd: o.maxCostUsd, maxRequests: o.maxRequests }, store.runTotals(o.runId).requests);
   const p: Progress = {
-    runId: o.runId, target: o.target, accepted: answered, acceptedAtStart: answeredAtStart, rejected: 0, requests: 0,
-    failedRequests: 0, inFlight: 0, promptTokens: 0, completionTokens: 0, costUsd: budget.spentUsd, elapsedMs: 0,
+    runId: o.runId,
+    target: o.target,
+    accepted: answered,
+    acceptedAtStart: answeredAtStart,
+    rejected: 0,
+    requests: 0,
+    failedRequests: 0,
+    inFlight: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: budget.spentUsd,
+    elapsedMs: 0,
   };
   const snapshot = (): Progress => ({ ...p, accepted: answered, elapsedMs: performance.now() - started });
   deps.onEvent?.({ type: 'start', progress: snapshot(), resumed: answeredAtStart > 0, indexSize: awaiting });
@@ -154,10 +166,15 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
   };
   /** Answers expected from what is accepted or asked for already. */
   const coverage = (): number => answered + awaiting * answerYield() + stage1InFlight * instructionYield * answerYield();
-  const finished = (): boolean => answered >= o.target || fatal !== undefined || budgetStop !== undefined || (deps.signal?.aborted ?? false);
+  const finished = (): boolean =>
+    answered >= o.target || fatal !== undefined || budgetStop !== undefined || (deps.signal?.aborted ?? false);
 
   /** Reserves the budget for a request, or records why it cannot start; undefined when refused. */
-  const reserve = (messages: ChatMessage[], params: ChatParams, price: Price | undefined): { settle: (usd: number) => void; worstUsd: number } | undefined => {
+  const reserve = (
+    messages: ChatMessage[],
+    params: ChatParams,
+    price: Price | undefined,
+  ): { settle: (usd: number) => void; worstUsd: number } | undefined => {
     const estimate = llm.estimatePromptTokens?.(messages, params.model) ?? messages.reduce((n, m) => n + m.content.length, 0);
     const worstUsd = price === undefined ? 0 : costUsd({ promptTokens: estimate, completionTokens: params.max_tokens }, price);
     const refused = budget.check(worstUsd);
@@ -181,7 +198,11 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
     return cost;
   };
 
-  const failed = (err: unknown, settle: (usd: number) => void, storeIt: (error: string, e: ReturnType<typeof asLlmError>) => number): boolean => {
+  const failed = (
+    err: unknown,
+    settle: (usd: number) => void,
+    storeIt: (error: string, e: ReturnType<typeof asLlmError>) => number,
+  ): boolean => {
     const error = asLlmError(err);
     settle(0);
     budgetBlocked = false;
@@ -193,36 +214,62 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
     return error.kind === 'aborted';
   };
 
-  const answerOne = async (task: TaskToAnswer, messages: ChatMessage[], r: { settle: (usd: number) => void; worstUsd: number }): Promise<void> => {
+  const answerOne = async (
+    task: TaskToAnswer,
+    messages: ChatMessage[],
+    r: { settle: (usd: number) => void; worstUsd: number },
+  ): Promise<void> => {
     const base: RequestBase = { runId: o.runId, templateId: o.answerTemplateId, model: o.answer.model, messages, params: answerParams };
     p.requests++;
     let reply: ChatReply;
     try {
       reply = await llm.complete(messages, answerParams, cancel.signal);
     } catch (err) {
-      failed(err, r.settle, (error, e) => store.transaction(() => {
-        const id = store.insertRequest({ ...base, status: 'error', error, attempts: e.attempts });
-        attempts.insertAttempts(id, e.attemptLog);
-        answers.markAnswerRequest(id, task.id);
-        return id;
-      }));
+      failed(err, r.settle, (error, e) =>
+        store.transaction(() => {
+          const id = store.insertRequest({ ...base, status: 'error', error, attempts: e.attempts });
+          attempts.insertAttempts(id, e.attemptLog);
+          answers.markAnswerRequest(id, task.id);
+          return id;
+        }),
+      );
       queue.unshift(task); // not answered: it goes first next time
       return;
     }
     const cost = countReply(reply, o.answer.price, r.worstUsd, r.settle);
-    const verdict = checkAnswer({ output: reply.content, finishReason: reply.finishReason, instruction: task.instruction, input: task.input });
+    const verdict = checkAnswer({
+      output: reply.content,
+      finishReason: reply.finishReason,
+      instruction: task.instruction,
+      input: task.input,
+    });
     const { requestId, givenUp } = store.transaction(() => {
       const requestId = store.insertRequest({
-        ...base, status: 'ok', rawReply: reply.content, finishReason: reply.finishReason,
-        promptTokens: reply.usage?.promptTokens, completionTokens: reply.usage?.completionTokens, totalTokens: reply.usage?.totalTokens,
-        latencyMs: reply.latencyMs, attempts: reply.attempts, replyShape: 'answer', costUsd: cost,
+        ...base,
+        status: 'ok',
+        rawReply: reply.content,
+        finishReason: reply.finishReason,
+        promptTokens: reply.usage?.promptTokens,
+        completionTokens: reply.usage?.completionTokens,
+        totalTokens: reply.usage?.totalTokens,
+        latencyMs: reply.latencyMs,
+        attempts: reply.attempts,
+        replyShape: 'answer',
+        costUsd: cost,
       });
       attempts.insertAttempts(requestId, reply.attemptLog);
       answers.markAnswerRequest(requestId, task.id);
       answers.insertAnswer({
-        taskId: task.id, runId: o.runId, requestId, model: o.answer.model, templateId: o.answerTemplateId, output: verdict.output,
-        finishReason: reply.finishReason, status: verdict.ok ? 'accepted' : 'rejected',
-        reason: verdict.ok ? null : verdict.reason, detail: verdict.ok ? null : verdict.detail,
+        taskId: task.id,
+        runId: o.runId,
+        requestId,
+        model: o.answer.model,
+        templateId: o.answerTemplateId,
+        output: verdict.output,
+        finishReason: reply.finishReason,
+        status: verdict.ok ? 'accepted' : 'rejected',
+        reason: verdict.ok ? null : verdict.reason,
+        detail: verdict.ok ? null : verdict.detail,
       });
       return { requestId, givenUp: !verdict.ok && answers.rejectedCount(task.id, o.answer.model) >= selection.maxAttempts };
     });
@@ -240,7 +287,11 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
     deps.onEvent?.({ type: 'reply', progress: snapshot(), requestId, newlyAccepted: verdict.ok ? 1 : 0 });
   };
 
-  const askInstructions = async (s1: InstructionStageOptions, messages: ChatMessage[], r: { settle: (usd: number) => void; worstUsd: number }): Promise<void> => {
+  const askInstructions = async (
+    s1: InstructionStageOptions,
+    messages: ChatMessage[],
+    r: { settle: (usd: number) => void; worstUsd: number },
+  ): Promise<void> => {
     const sink: RequestSink = { store, attempts, ingestor: s1.ingestor, runId: o.runId };
     const base: RequestBase = { runId: o.runId, templateId: s1.templateId, model: s1.params.model, messages, params: s1.params };
     p.requests++;
@@ -269,8 +320,16 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
   const instructionMessages = (s1: InstructionStageOptions): ChatMessage[] => {
     const machineExamples = machinePool.length > 0 ? [0, 1].map(() => machinePool[Math.floor(random() * machinePool.length)]!) : [];
     const prompt = buildPrompt({
-      mode: s1.mode, template: s1.template, numTasks: s1.tasksPerRequest, maxOutputChars: 0, seeds: s1.seeds, machineExamples,
-      topics: s1.topics, taskTypes: s1.taskTypes, random, instructionOnly: true,
+      mode: s1.mode,
+      template: s1.template,
+      numTasks: s1.tasksPerRequest,
+      maxOutputChars: 0,
+      seeds: s1.seeds,
+      machineExamples,
+      topics: s1.topics,
+      taskTypes: s1.taskTypes,
+      random,
+      instructionOnly: true,
     });
     return [{ role: 'user', content: prompt }];
   };
@@ -303,7 +362,10 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
             return false;
           }
           taken.add(task.id);
-          launch(answerOne(task, messages, r).finally(() => taken.delete(task.id)), 'answer');
+          launch(
+            answerOne(task, messages, r).finally(() => taken.delete(task.id)),
+            'answer',
+          );
           return true;
         }
       }

@@ -36,25 +36,61 @@ export async function runTwoStage(options: TwoStageOptions, deps: Omit<OnlineDep
   const { store } = deps;
   const started = performance.now();
   const { index, templateId, runId, resumed } = prepareRun(options, store);
-  const ingestor = new Ingestor(store, index, { similarity: options.similarity, filters: options.filters, skipFilters: false, instructionOnly: true });
+  const ingestor = new Ingestor(store, index, {
+    similarity: options.similarity,
+    filters: options.filters,
+    skipFilters: false,
+    instructionOnly: true,
+  });
   const a = options.answer;
   const answerTemplateId = store.templateId(a.template.name, a.template.sha256, a.template.content);
-  const result = await runStages({
-    runId, target: options.target, answer: a, answerTemplateId, selection: { source: 'generated', awaitingOnly: true },
-    concurrency: options.concurrency, maxConsecutiveFailures: options.maxConsecutiveFailures, drainTimeoutMs: options.drainTimeoutMs,
-    maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests,
-    instructions: {
-      mode: options.mode, template: options.template, seeds: options.seeds, topics: options.topics, taskTypes: options.taskTypes,
-      params: options.params, tasksPerRequest: options.tasksPerRequest, price: options.price, ingestor, templateId,
+  const result = await runStages(
+    {
+      runId,
+      target: options.target,
+      answer: a,
+      answerTemplateId,
+      selection: { source: 'generated', awaitingOnly: true },
+      concurrency: options.concurrency,
+      maxConsecutiveFailures: options.maxConsecutiveFailures,
+      drainTimeoutMs: options.drainTimeoutMs,
+      maxCostUsd: options.maxCostUsd,
+      maxRequests: options.maxRequests,
+      instructions: {
+        mode: options.mode,
+        template: options.template,
+        seeds: options.seeds,
+        topics: options.topics,
+        taskTypes: options.taskTypes,
+        params: options.params,
+        tasksPerRequest: options.tasksPerRequest,
+        price: options.price,
+        ingestor,
+        templateId,
+      },
     },
-  }, deps);
-  return finishStages(store, { runId, target: options.target, resumed, started, model: a.model, retries: a.retries, selectionSource: 'generated' }, result);
+    deps,
+  );
+  return finishStages(
+    store,
+    { runId, target: options.target, resumed, started, model: a.model, retries: a.retries, selectionSource: 'generated' },
+    result,
+  );
 }
 
 /** Marks the run finished and builds its summary; throws GenerationFailed (with the summary) on a fatal error. */
 export function finishStages(
   store: Store,
-  run: { runId: number; target: number; resumed: boolean; started: number; model: string; retries?: number | undefined; selectionSource: string; awaitingOnly?: boolean },
+  run: {
+    runId: number;
+    target: number;
+    resumed: boolean;
+    started: number;
+    model: string;
+    retries?: number | undefined;
+    selectionSource: string;
+    awaitingOnly?: boolean;
+  },
   result: StagesResult,
 ): TwoStageSummary {
   const answers = new AnswerStore(store);
@@ -67,13 +103,25 @@ export function finishStages(
     ...totals,
     accepted: result.answered,
     rejected: { ...totals.rejected, ...Object.fromEntries(Object.entries(rejectedAnswers).map(([k, n]) => [`answer_${k}`, n])) },
-    runId: run.runId, status, target: run.target, resumed: run.resumed, acceptedNow: result.answered - result.answeredAtStart,
+    runId: run.runId,
+    status,
+    target: run.target,
+    resumed: run.resumed,
+    acceptedNow: result.answered - result.answeredAtStart,
     seconds: (performance.now() - run.started) / 1000,
     instructions: { accepted: totals.accepted, rejected: totals.rejected },
     answers: {
-      model: run.model, answered: result.answered, answeredNow: result.answered - result.answeredAtStart,
-      awaiting: answers.countToAnswer({ source: run.selectionSource, awaitingOnly: run.awaitingOnly ?? true, model: run.model, maxAttempts }),
-      unanswerable: answers.countUnanswerable(run.runId, run.model, maxAttempts), rejected: rejectedAnswers,
+      model: run.model,
+      answered: result.answered,
+      answeredNow: result.answered - result.answeredAtStart,
+      awaiting: answers.countToAnswer({
+        source: run.selectionSource,
+        awaitingOnly: run.awaitingOnly ?? true,
+        model: run.model,
+        maxAttempts,
+      }),
+      unanswerable: answers.countUnanswerable(run.runId, run.model, maxAttempts),
+      rejected: rejectedAnswers,
     },
   };
   if (status === 'interrupted') {

@@ -34,14 +34,18 @@ export function answerCommand(): Command {
     .option('--max-cost <usd>', 'stop cleanly before the run could spend more than this (USD)', positiveNumber)
     .option('--max-requests <n>', 'stop cleanly after this many requests', positiveInt)
     .option('--prices <file>', 'JSON price table over the built-in one')
-    .option('--price <in,out>', 'the model\'s price in USD per 1M prompt and completion tokens', priceFlag)
+    .option('--price <in,out>', "the model's price in USD per 1M prompt and completion tokens", priceFlag)
     .option('--no-probe', 'skip the start-up check that the base URL answers')
     .option('--drain-timeout <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight requests may finish (default 10)', nonNegativeNumber)
     .option('--log-format <format>', 'auto | text | json', oneOf(['auto', 'text', 'json'] as const))
     .option('--log-file <path>', 'also append JSON log lines to this file')
     .option('--quiet', 'warnings, errors and the summary only')
     .action(async function (this: Command) {
-      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as AnswerSettings & { logFormat?: LogFormat; logFile?: string; quiet?: boolean };
+      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as AnswerSettings & {
+        logFormat?: LogFormat;
+        logFile?: string;
+        quiet?: boolean;
+      };
       const db = settings.db ?? DEFAULT_DB;
       process.exitCode = await runWithProgress('answer', db, { logFormat, logFile, quiet }, (hooks) => answer({ ...settings, ...hooks }));
     });

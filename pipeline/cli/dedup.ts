@@ -6,7 +6,9 @@ import { givenFlags } from './given.ts';
 
 export function dedupCommand(): Command {
   return new Command('dedup')
-    .description('drop near-duplicates from datasets (Alpaca, BELLE {input,target} or self-instruct JSON/JSONL); kept records to --out in input order')
+    .description(
+      'drop near-duplicates from datasets (Alpaca, BELLE {input,target} or self-instruct JSON/JSONL); kept records to --out in input order',
+    )
     .requiredOption('--in <file>', 'input file; repeat for several, read in order', (v: string, prev: string[] = []) => [...prev, v])
     .requiredOption('--out <file>', 'kept records, JSONL')
     .option('--similarity <t>', 'drop a record at least this similar to a kept one, 0.5–1 (default 0.7)', numberIn(0.5, 1))

@@ -20,10 +20,15 @@ export function demoCommand(): Command {
       try {
         process.exitCode = await runGenerate(
           {
-            n: flags.n, db: flags.db, newRun: true, baseURL: sim.url, apiKey: 'demo',
+            n: flags.n,
+            db: flags.db,
+            newRun: true,
+            baseURL: sim.url,
+            apiKey: 'demo',
             // Deliberately shorter than generate's 120 s / 10 s: the local simulator answers in ~50 ms, so a
             // stuck demo should fail, and a Ctrl-C'd one stop, quickly.
-            timeout: 30, drainTimeout: 5,
+            timeout: 30,
+            drainTimeout: 5,
           },
           {},
         );

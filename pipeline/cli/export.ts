@@ -42,7 +42,8 @@ function since(value: string): 'last' | 'all' | number {
 
 function ratio(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`expected a number from 0 up to (not including) 1, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1)
+    throw new InvalidArgumentError(`expected a number from 0 up to (not including) 1, got "${value}"`);
   return n;
 }
 
@@ -60,34 +61,46 @@ function list(value: string, previous: string[] | undefined): string[] {
 }
 
 export function exportCommand(): Command {
-  return new Command('export')
-    .description('write accepted tasks as training JSONL (alpaca, sharegpt, messages, prompt-completion) with a manifest')
-    .option('--format <format>', `record shape: ${FORMATS.join(' | ')} (required, here or in --config)`, oneOf(FORMATS))
-    .option('--config <file>', 'JSON config file (see zh-self-instruct.schema.json); flags override it')
-    .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
-    .option('--out <dir>', 'folder that receives <export-id>/ and LATEST (default data/exports)')
-    .option('--since <last|all|run>', 'last: rows not exported into --out before; all; or one run id (default last)', since)
-    .option('--valid-ratio <r>', 'share of rows (by key hash) for valid.jsonl (default 0)', ratio)
-    .option('--source <names>', 'only these sources (comma-separated, repeatable; "seed" includes seeds)', list)
-    .option('--category <names>', 'only these categories (comma-separated, repeatable)', list)
-    .option('--include-seeds', 'export seed tasks too')
-    .option('--shuffle', 'order rows by a seeded hash instead of by task id')
-    .option('--seed <n>', 'shuffle seed (default 0)', seedValue)
-    .option('--max-tokens <n>', 'leave out rows whose training text has more tokens than this', positiveInt)
-    .option('--tokenizer <name>', `tokenizer for --max-tokens and token stats: ${TOKENIZERS.join(' | ')} (default llama2)`, oneOf(TOKENIZERS))
-    .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
-    .option('--template <name|file>', 'training template for prompt-completion records and token counts (default alpaca)')
-    .option('--system <text>', 'system prompt for sharegpt and messages records')
-    // -- curated export (issue 12) --
-    .addOption(new Option('--min-score [s]', `keep rows whose latest judgment by --judge-model is at least this (1–10; ${DEFAULT_MIN_SCORE} without a value); unjudged rows are left out`)
-      .preset(String(DEFAULT_MIN_SCORE)).argParser(numberIn(1, 10)))
-    .option('--judge-model <name>', 'judge whose scores count (default: the one of the newest judgment)')
-    .option('--drop-flags <flags>', 'leave out rows the judge flagged with any of these (comma-separated)', list)
-    .option('--answer-model <name>', 'output = this model\'s answer; only tasks it answered (default: each task\'s latest accepted answer)')
-    .action(async function (this: Command) {
-      const { config, ...flags } = givenFlags(this);
-      await exportAction(flags as ExportFlags, config as string | undefined);
-    });
+  return (
+    new Command('export')
+      .description('write accepted tasks as training JSONL (alpaca, sharegpt, messages, prompt-completion) with a manifest')
+      .option('--format <format>', `record shape: ${FORMATS.join(' | ')} (required, here or in --config)`, oneOf(FORMATS))
+      .option('--config <file>', 'JSON config file (see zh-self-instruct.schema.json); flags override it')
+      .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
+      .option('--out <dir>', 'folder that receives <export-id>/ and LATEST (default data/exports)')
+      .option('--since <last|all|run>', 'last: rows not exported into --out before; all; or one run id (default last)', since)
+      .option('--valid-ratio <r>', 'share of rows (by key hash) for valid.jsonl (default 0)', ratio)
+      .option('--source <names>', 'only these sources (comma-separated, repeatable; "seed" includes seeds)', list)
+      .option('--category <names>', 'only these categories (comma-separated, repeatable)', list)
+      .option('--include-seeds', 'export seed tasks too')
+      .option('--shuffle', 'order rows by a seeded hash instead of by task id')
+      .option('--seed <n>', 'shuffle seed (default 0)', seedValue)
+      .option('--max-tokens <n>', 'leave out rows whose training text has more tokens than this', positiveInt)
+      .option(
+        '--tokenizer <name>',
+        `tokenizer for --max-tokens and token stats: ${TOKENIZERS.join(' | ')} (default llama2)`,
+        oneOf(TOKENIZERS),
+      )
+      .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
+      .option('--template <name|file>', 'training template for prompt-completion records and token counts (default alpaca)')
+      .option('--system <text>', 'system prompt for sharegpt and messages records')
+      // -- curated export (issue 12) --
+      .addOption(
+        new Option(
+          '--min-score [s]',
+          `keep rows whose latest judgment by --judge-model is at least this (1–10; ${DEFAULT_MIN_SCORE} without a value); unjudged rows are left out`,
+        )
+          .preset(String(DEFAULT_MIN_SCORE))
+          .argParser(numberIn(1, 10)),
+      )
+      .option('--judge-model <name>', 'judge whose scores count (default: the one of the newest judgment)')
+      .option('--drop-flags <flags>', 'leave out rows the judge flagged with any of these (comma-separated)', list)
+      .option('--answer-model <name>', "output = this model's answer; only tasks it answered (default: each task's latest accepted answer)")
+      .action(async function (this: Command) {
+        const { config, ...flags } = givenFlags(this);
+        await exportAction(flags as ExportFlags, config as string | undefined);
+      })
+  );
 }
 
 async function exportAction(flags: ExportFlags, configFile: string | undefined): Promise<void> {
@@ -121,51 +134,75 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 function report(result: ExportResult, db: string): void {
   const err = (line: string): boolean => process.stderr.write(line + '\n');
   for (const h of result.housekeeping) {
-    err(h.outcome === 'recovered'
-      ? `note: export ${h.exportId} had finished writing but not recorded itself; recorded it as complete`
-      : `note: removed the leftovers of export ${h.exportId}, whose process stopped before it completed`);
+    err(
+      h.outcome === 'recovered'
+        ? `note: export ${h.exportId} had finished writing but not recorded itself; recorded it as complete`
+        : `note: removed the leftovers of export ${h.exportId}, whose process stopped before it completed`,
+    );
   }
   if (result.kind === 'empty') {
     const prev = result.previous;
-    err(`export: nothing new in ${db} since export ${prev?.exportId ?? '(none)'} (task ids through ${result.afterTaskId}); ` +
-      `nothing written, LATEST unchanged. Use --since all to export everything again`);
+    err(
+      `export: nothing new in ${db} since export ${prev?.exportId ?? '(none)'} (task ids through ${result.afterTaskId}); ` +
+        `nothing written, LATEST unchanged. Use --since all to export everything again`,
+    );
     return;
   }
   const m = result.manifest;
   const relative = path.relative(process.cwd(), result.dir);
   const rel = relative.startsWith('..') || path.isAbsolute(relative) ? result.dir : relative;
   err(`export ${m.exportId}: ${fmt(m.records.total)} ${m.format} records → ${rel}`);
-  const range = m.rows.since === 'run' ? `run ${m.rows.runId}` : m.rows.afterTaskId === 0 ? 'all rows' : `rows after task ${m.rows.afterTaskId}`;
-  err(`  rows        ${range} through task ${m.rows.throughTaskId} (${describeSelection(m.options.selection)})` +
-    (m.rows.previousExportId ? `, continuing ${m.rows.previousExportId}` : ''));
-  for (const f of m.files) err(`  ${f.path.padEnd(11)} ${fmt(f.records).padStart(9)} records  ${fmt(f.bytes)} bytes  sha256 ${f.sha256.slice(0, 16)}…`);
+  const range =
+    m.rows.since === 'run' ? `run ${m.rows.runId}` : m.rows.afterTaskId === 0 ? 'all rows' : `rows after task ${m.rows.afterTaskId}`;
+  err(
+    `  rows        ${range} through task ${m.rows.throughTaskId} (${describeSelection(m.options.selection)})` +
+      (m.rows.previousExportId ? `, continuing ${m.rows.previousExportId}` : ''),
+  );
+  for (const f of m.files)
+    err(`  ${f.path.padEnd(11)} ${fmt(f.records).padStart(9)} records  ${fmt(f.bytes)} bytes  sha256 ${f.sha256.slice(0, 16)}…`);
   err(`  sources     ${top(m.counts.bySource)}`);
   err(`  categories  ${top(m.counts.byCategory)}`);
   if (Object.keys(m.models).length > 0) err(`  models      ${top(m.models)}`);
   if (m.quality !== undefined) {
     const q = m.quality;
-    err(`  judge       ${q.judgeModel}` + (q.minScore === null ? '' : `, score ≥ ${q.minScore}`) + (q.dropFlags.length > 0 ? `, dropping ${q.dropFlags.join(',')}` : '') +
-      `: kept ${fmt(q.kept)}, left out ${fmt(q.dropped.belowScore)} below, ${fmt(q.dropped.flagged)} flagged, ${fmt(q.dropped.unjudged)} unjudged`);
-    err(`  scores      ${Object.entries(q.histogram).map(([k, n]) => `${k}:${n}`).join(' ')}`);
+    err(
+      `  judge       ${q.judgeModel}` +
+        (q.minScore === null ? '' : `, score ≥ ${q.minScore}`) +
+        (q.dropFlags.length > 0 ? `, dropping ${q.dropFlags.join(',')}` : '') +
+        `: kept ${fmt(q.kept)}, left out ${fmt(q.dropped.belowScore)} below, ${fmt(q.dropped.flagged)} flagged, ${fmt(q.dropped.unjudged)} unjudged`,
+    );
+    err(
+      `  scores      ${Object.entries(q.histogram)
+        .map(([k, n]) => `${k}:${n}`)
+        .join(' ')}`,
+    );
   }
   for (const [name, t] of Object.entries(m.tokens)) {
-    err(`  tokens      ${name}: total ${fmt(t.total)}, mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}` +
-      (t.maxTokens === null ? '' : `; ${fmt(t.droppedForLength)} rows over ${fmt(t.maxTokens)} left out`));
+    err(
+      `  tokens      ${name}: total ${fmt(t.total)}, mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}` +
+        (t.maxTokens === null ? '' : `; ${fmt(t.droppedForLength)} rows over ${fmt(t.maxTokens)} left out`),
+    );
   }
   const zh = m.chineseTokens;
   if (zh !== null) {
     const han = Math.round((zh.hanChars / zh.chars) * 100);
-    err(`  LLaMA       ${zh.tokensPerChar.toFixed(2)} tokens per character with the original LLaMA vocabulary ` +
-      `(${zh.sampled ? `sample of ${fmt(zh.rows)} rows` : `${fmt(zh.rows)} rows`}, ${han}% Han); ` +
-      `Chinese-LLaMA's extended vocabulary needs about half as many`);
+    err(
+      `  LLaMA       ${zh.tokensPerChar.toFixed(2)} tokens per character with the original LLaMA vocabulary ` +
+        `(${zh.sampled ? `sample of ${fmt(zh.rows)} rows` : `${fmt(zh.rows)} rows`}, ${han}% Han); ` +
+        `Chinese-LLaMA's extended vocabulary needs about half as many`,
+    );
   }
   // -- dialogues (issue 14)
   const d = m.dialogues;
   if (d) {
     const t = d.tokensPerDialogue;
-    const exchanges = Object.entries(d.exchangesHistogram).map(([k, n]) => `${k}: ${fmt(n)}`).join(', ');
-    err(`  dialogues   ${fmt(d.records)} conversations, ${fmt(d.turns)} turns; exchanges ${exchanges}; ` +
-      `cl100k tokens per conversation mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}`);
+    const exchanges = Object.entries(d.exchangesHistogram)
+      .map(([k, n]) => `${k}: ${fmt(n)}`)
+      .join(', ');
+    err(
+      `  dialogues   ${fmt(d.records)} conversations, ${fmt(d.turns)} turns; exchanges ${exchanges}; ` +
+        `cl100k tokens per conversation mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}`,
+    );
   }
   // -- end dialogues
   err(`  LATEST      ${m.exportId}`);
@@ -180,4 +217,3 @@ function top(counts: Record<string, number>): string {
   if (entries.length > 8) shown.push(`… ${entries.length - 8} more`);
   return shown.join(', ');
 }
-

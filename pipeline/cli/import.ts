@@ -16,7 +16,9 @@ export function importCommand(): Command {
     .action(function (this: Command) {
       const s = importTasks({ ...(givenFlags(this) as ImportSettings), onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
       const rejected = Object.values(s.rejected).reduce((a, b) => a + (b ?? 0), 0);
-      const reasons = Object.entries(s.rejected).map(([r, n]) => `${r} ${n}`).join(', ');
+      const reasons = Object.entries(s.rejected)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ');
       process.stderr.write(
         `import: ${s.total} records from ${this.opts().in} as source "${s.source}": accepted ${s.accepted}, ` +
           `rejected ${rejected}${reasons ? ` (${reasons})` : ''}, already imported ${s.alreadyImported}, ` +

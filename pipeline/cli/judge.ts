@@ -18,7 +18,11 @@ export function judgeCommand(): Command {
     .option('--tasks-per-request <k>', 'tasks judged in one request (default 10)', numberIn(1, 50))
     .option('--since <which>', 'all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
     .option('--source <names>', 'only these sources (comma-separated: generated, an import name)', (v: string) =>
-      v.split(',').map((s) => s.trim()).filter(Boolean))
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .option('--concurrency <k>', 'requests in flight at once (default 4)', positiveInt)
     .option('--batch', 'Batch API (half price): each invocation collects a finished batch and submits the next')
     .option('--max-cost <usd>', 'stop cleanly before the judge run could spend more (USD, across invocations)', positiveNumber)
@@ -36,7 +40,11 @@ export function judgeCommand(): Command {
     .option('--log-file <path>', 'also append JSON log lines to this file')
     .option('--quiet', 'warnings, errors and the summary only')
     .action(async function (this: Command) {
-      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as JudgeSettings & { logFormat?: LogFormat; logFile?: string; quiet?: boolean };
+      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as JudgeSettings & {
+        logFormat?: LogFormat;
+        logFile?: string;
+        quiet?: boolean;
+      };
       process.exitCode = await runJudge(settings, { logFormat: logFormat ?? 'auto', logFile, quiet: quiet ?? false });
     });
 }
@@ -47,7 +55,10 @@ function sinceFlag(value: string): 'all' | 'last' | number {
   throw new InvalidArgumentError(`expected all, last or a run id, got "${value}"`);
 }
 
-async function runJudge(settings: JudgeSettings, output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean }): Promise<number> {
+async function runJudge(
+  settings: JudgeSettings,
+  output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
+): Promise<number> {
   const db = settings.db ?? DEFAULT_DB;
   const reporter = createReporter({ format: output.logFormat, quiet: output.quiet, logFile: output.logFile });
   const json = output.logFormat === 'json' || (output.logFormat === 'auto' && process.stderr.isTTY !== true);
@@ -65,8 +76,11 @@ async function runJudge(settings: JudgeSettings, output: { logFormat: LogFormat;
   process.on('SIGTERM', onSignal);
   try {
     const summary = await judgeTasks({
-      ...settings, signal: stop.signal,
-      onEvent: (e) => reporter.event(e), onLog: (m, f) => reporter.info(m, f), onWarning: (m) => reporter.warn(m),
+      ...settings,
+      signal: stop.signal,
+      onEvent: (e) => reporter.event(e),
+      onLog: (m, f) => reporter.info(m, f),
+      onWarning: (m) => reporter.warn(m),
     });
     reporter.close();
     printSummary(summary, db, json);

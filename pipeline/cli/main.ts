@@ -26,7 +26,7 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
     load: async () => (await import('./import.ts')).importCommand(),
   },
   dedup: {
-    description: 'drop near-duplicates from JSON/JSONL datasets with the pipeline\'s exact rule',
+    description: "drop near-duplicates from JSON/JSONL datasets with the pipeline's exact rule",
     load: async () => (await import('./dedup.ts')).dedupCommand(),
   },
   judge: {
@@ -85,7 +85,9 @@ try {
 function exitCodeOf(err: unknown): number {
   if (err instanceof CommanderError) {
     // Help and version are not failures; everything else commander rejects is bad usage.
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+      ? EXIT.ok
+      : EXIT.usage;
   }
   process.stderr.write(`error: ${errorLine(err)}\n`);
   return exitCodeFor(err);

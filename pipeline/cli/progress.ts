@@ -56,11 +56,18 @@ export function createReporter(options: ReporterOptions): Reporter {
     const gained = p.accepted - p.acceptedAtStart;
     const decided = gained + p.rejected;
     return {
-      runId: p.runId, accepted: p.accepted, target: p.target, rejected: p.rejected,
+      runId: p.runId,
+      accepted: p.accepted,
+      target: p.target,
+      rejected: p.rejected,
       acceptanceRate: decided === 0 ? null : round(gained / decided, 3),
-      requests: p.requests, failedRequests: p.failedRequests, inFlight: p.inFlight,
+      requests: p.requests,
+      failedRequests: p.failedRequests,
+      inFlight: p.inFlight,
       requestsPerSecond: seconds > 0 ? round(p.requests / seconds, 2) : null,
-      promptTokens: p.promptTokens, completionTokens: p.completionTokens, costUsd: round(p.costUsd, 4),
+      promptTokens: p.promptTokens,
+      completionTokens: p.completionTokens,
+      costUsd: round(p.costUsd, 4),
       etaSeconds: gained > 0 ? Math.round(((p.target - p.accepted) * seconds) / gained) : null,
       elapsedSeconds: Math.round(seconds),
     };
@@ -80,7 +87,8 @@ export function createReporter(options: ReporterOptions): Reporter {
     if (bar === undefined) {
       bar = new cliProgress.SingleBar(
         {
-          format: '{bar} {value}/{total} accepted | {rate} kept | {inFlight} in flight | {rps} req/s | {tokens} tokens | ${cost} | ETA {etaText}',
+          format:
+            '{bar} {value}/{total} accepted | {rate} kept | {inFlight} in flight | {rps} req/s | {tokens} tokens | ${cost} | ETA {etaText}',
           hideCursor: true,
           clearOnComplete: false,
           stream: process.stderr,
@@ -100,7 +108,9 @@ export function createReporter(options: ReporterOptions): Reporter {
         case 'start':
           emit({ level: 'info', event: 'start', resumed: e.resumed, indexSize: e.indexSize, ...progressFields(e.progress) });
           if (!json && !options.quiet) {
-            say(`${e.resumed ? 'resuming' : 'starting'} run ${e.progress.runId}: ${e.progress.accepted}/${e.progress.target} accepted so far, ${e.indexSize} tasks in the near-duplicate index`);
+            say(
+              `${e.resumed ? 'resuming' : 'starting'} run ${e.progress.runId}: ${e.progress.accepted}/${e.progress.target} accepted so far, ${e.indexSize} tasks in the near-duplicate index`,
+            );
           }
           updateBar(e.progress);
           break;
@@ -120,8 +130,11 @@ export function createReporter(options: ReporterOptions): Reporter {
         case 'stopping':
           emit({ level: 'warn', event: 'stopping', reason: asFlags(e.reason), inFlight: e.progress.inFlight }, true);
           if (!json) {
-            say(e.progress.inFlight === 0 ? `stopping: ${asFlags(e.reason)}`
-              : `stopping (${asFlags(e.reason)}): waiting for ${e.progress.inFlight} request(s) in flight; press Ctrl-C again to quit at once`);
+            say(
+              e.progress.inFlight === 0
+                ? `stopping: ${asFlags(e.reason)}`
+                : `stopping (${asFlags(e.reason)}): waiting for ${e.progress.inFlight} request(s) in flight; press Ctrl-C again to quit at once`,
+            );
           }
           break;
       }
@@ -148,11 +161,22 @@ export function createReporter(options: ReporterOptions): Reporter {
 
 function summaryFields(s: RunSummary): Record<string, unknown> {
   return {
-    runId: s.runId, status: s.status, target: s.target, resumed: s.resumed, accepted: s.accepted, acceptedNow: s.acceptedNow,
-    rejected: Object.values(s.rejected).reduce((a, b) => a + b, 0), rejectedByReason: s.rejected,
-    requests: s.requests.total, failedRequests: s.requests.failed, promptTokens: s.requests.promptTokens,
-    completionTokens: s.requests.completionTokens, costUsd: round(s.requests.costUsd, 4), seconds: round(s.seconds, 1),
-    ...(s.error ? { error: s.error } : {}), ...(s.stopReason ? { stopReason: s.stopReason } : {}),
+    runId: s.runId,
+    status: s.status,
+    target: s.target,
+    resumed: s.resumed,
+    accepted: s.accepted,
+    acceptedNow: s.acceptedNow,
+    rejected: Object.values(s.rejected).reduce((a, b) => a + b, 0),
+    rejectedByReason: s.rejected,
+    requests: s.requests.total,
+    failedRequests: s.requests.failed,
+    promptTokens: s.requests.promptTokens,
+    completionTokens: s.requests.completionTokens,
+    costUsd: round(s.requests.costUsd, 4),
+    seconds: round(s.seconds, 1),
+    ...(s.error ? { error: s.error } : {}),
+    ...(s.stopReason ? { stopReason: s.stopReason } : {}),
     ...(s.stopMessage ? { stopMessage: asFlags(s.stopMessage) } : {}),
     ...(s.openBatch ? { openBatch: s.openBatch } : {}),
     ...(s.yieldGuard ? { yieldGuard: guardFields(s.yieldGuard) } : {}),
@@ -173,7 +197,11 @@ export function formatSummary(s: RunSummary, db: string): string {
     ...(isTwoStage(s) ? [`answers by ${s.answers.model}: ${s.answers.awaiting} awaiting, ${s.answers.unanswerable} unanswerable`] : []),
     ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
     ...(s.yieldGuard ? [formatGuard(s.yieldGuard)] : []),
-    ...(s.openBatch ? [`batch ${s.openBatch.providerBatchId ?? s.openBatch.id} (${s.openBatch.requests} requests) is ${s.openBatch.status}: run the same command again later to collect it`] : []),
+    ...(s.openBatch
+      ? [
+          `batch ${s.openBatch.providerBatchId ?? s.openBatch.id} (${s.openBatch.requests} requests) is ${s.openBatch.status}: run the same command again later to collect it`,
+        ]
+      : []),
     `database ${db}`,
   ].join('\n');
 }
@@ -185,9 +213,11 @@ function guardFields(g: YieldGuardState): YieldGuardState {
 
 function formatGuard(g: YieldGuardState): string {
   const w = g.window;
-  return `yield guard: ${g.emptyStreak} empty repl${g.emptyStreak === 1 ? 'y' : 'ies'} in a row (limit ${g.maxEmptyReplies || 'off'}), ` +
+  return (
+    `yield guard: ${g.emptyStreak} empty repl${g.emptyStreak === 1 ? 'y' : 'ies'} in a row (limit ${g.maxEmptyReplies || 'off'}), ` +
     `${w.accepted} accepted in the last ${w.replies} replies (floor ${g.minAcceptedPerReply || 'off'} per reply)` +
-    `${g.stop ? `; stopped by ${g.stop.guard}` : ''}`;
+    `${g.stop ? `; stopped by ${g.stop.guard}` : ''}`
+  );
 }
 
 function formatDuration(seconds: number): string {

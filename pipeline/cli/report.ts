@@ -26,7 +26,9 @@ export function reportCommand(): Command {
         return;
       }
       const { data, file } = await writeReport(options);
-      process.stderr.write(`report: ${data.overview.accepted} accepted, ${data.overview.rejected} rejected (${data.scope.label}) → ${file}\n`);
+      process.stderr.write(
+        `report: ${data.overview.accepted} accepted, ${data.overview.rejected} rejected (${data.scope.label}) → ${file}\n`,
+      );
       process.stdout.write(file + '\n');
     });
 }

@@ -17,7 +17,10 @@ export type RunHooks = Required<Pick<GenerateHooks, 'signal' | 'onEvent' | 'onLo
 
 /** Runs `run` with the hooks wired to the terminal; resolves with the exit code. `command` names it in errors. */
 export async function runWithProgress(
-  command: string, db: string, output: OutputFlags, run: (hooks: RunHooks) => Promise<RunSummary>,
+  command: string,
+  db: string,
+  output: OutputFlags,
+  run: (hooks: RunHooks) => Promise<RunSummary>,
 ): Promise<number> {
   const reporter = createReporter({ format: output.logFormat ?? 'auto', quiet: output.quiet ?? false, logFile: output.logFile });
   const stop = new AbortController();
@@ -36,7 +39,9 @@ export async function runWithProgress(
   try {
     const summary = await run({
       signal: stop.signal,
-      onEvent: (e) => reporter.event(e), onLog: (message, fields) => reporter.info(message, fields), onWarning: (m) => reporter.warn(m),
+      onEvent: (e) => reporter.event(e),
+      onLog: (message, fields) => reporter.info(message, fields),
+      onWarning: (m) => reporter.warn(m),
     });
     reporter.summary(summary, db);
     if (summary.stopMessage !== undefined) reporter.warn(`run ${summary.runId} stopped: ${asFlags(summary.stopMessage)}`);

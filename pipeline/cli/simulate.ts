@@ -50,12 +50,28 @@ export function simulateCommand(): Command {
     .option('--tpm <n>', 'enforce this many tokens per minute (prompt + max_tokens on arrival, real usage after)', positiveInt)
     .option('--batch-step-ms <ms>', 'a batch moves one status on every this many ms (default: per poll)', positiveInt)
     .option('--batch-step-polls <n>', 'a batch moves one status on every n-th poll', positiveInt, 1)
-    .option('--reply-mode <mode>', `${REPLY_MODES.join(' | ')}: degenerate = repetition loops until max_tokens, chatter = polite text without tasks`, oneOf(REPLY_MODES), 'normal')
+    .option(
+      '--reply-mode <mode>',
+      `${REPLY_MODES.join(' | ')}: degenerate = repetition loops until max_tokens, chatter = polite text without tasks`,
+      oneOf(REPLY_MODES),
+      'normal',
+    )
     .action(async (f: SimulateFlags) => {
       const sim = await startSimulator({
-        port: f.port, seed: f.seed, latencyMs: f.latency, nearDuplicateRate: f.nearDuplicates, junkRate: f.junk,
-        faults: { rateLimit429: f.fault429, serverError500: f.fault500, hang: f.faultHang, truncate: f.faultTruncate, garbage: f.faultGarbage },
-        rateLimits: { rpm: f.rpm, tpm: f.tpm }, replyMode: f.replyMode,
+        port: f.port,
+        seed: f.seed,
+        latencyMs: f.latency,
+        nearDuplicateRate: f.nearDuplicates,
+        junkRate: f.junk,
+        faults: {
+          rateLimit429: f.fault429,
+          serverError500: f.fault500,
+          hang: f.faultHang,
+          truncate: f.faultTruncate,
+          garbage: f.faultGarbage,
+        },
+        rateLimits: { rpm: f.rpm, tpm: f.tpm },
+        replyMode: f.replyMode,
         answerFaults: { refusal: f.answerRefusal, placeholder: f.answerPlaceholder, empty: f.answerEmpty },
         batch: { stepPolls: f.batchStepPolls, ...(f.batchStepMs === undefined ? {} : { stepMs: f.batchStepMs }) },
       });

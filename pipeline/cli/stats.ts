@@ -34,36 +34,66 @@ export function statsCommand(): Command {
         const scores = judgments.scoreSummary();
         const judgeSpending = judgments.spending('judge');
         const judgeJson = {
-          judged: scores.judged, meanScore: scores.meanScore, scoreHistogram: scores.histogram, judge: scores.judge, judgeFlags: scores.flags,
+          judged: scores.judged,
+          meanScore: scores.meanScore,
+          scoreHistogram: scores.histogram,
+          judge: scores.judge,
+          judgeFlags: scores.flags,
           judgeSpending,
         };
         const dialogues = new DialogueStore(store).stats();
         // Two-stage generation (issue 13): answered / awaiting / unanswerable, tokens and cost by stage.
         const answers = new AnswerStore(store).stats(ANSWER_DEFAULTS.retries + 1);
         if (flags.json) {
-          const json = { ...s, ...answers, spending, dialogues, ...judgeJson, ...(runs ? { runsView: runs } : {}), ...(days ? { daysView: days } : {}) };
+          const json = {
+            ...s,
+            ...answers,
+            spending,
+            dialogues,
+            ...judgeJson,
+            ...(runs ? { runsView: runs } : {}),
+            ...(days ? { daysView: days } : {}),
+          };
           process.stdout.write(JSON.stringify(json) + '\n');
           return;
         }
         const lines = [
           `database  ${flags.db}`,
-          `accepted  ${s.accepted}  (${Object.entries(s.acceptedBySource).map(([k, n]) => `${k} ${n}`).join(', ')})`,
+          `accepted  ${s.accepted}  (${Object.entries(s.acceptedBySource)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')})`,
           `rejected  ${s.rejected}`,
           ...Object.entries(s.rejectedByReason).map(([reason, n]) => `  ${reason.padEnd(24)} ${n}`),
-          `judged    ${scores.judged}` + (scores.judge === null ? ' (run npm run judge)' :
-            ` by ${scores.judge.model} (rubric ${scores.judge.rubricSha256.slice(0, 12)}), ${scores.unjudged} not yet; mean score ${scores.meanScore}`),
-          ...(scores.judge === null ? [] : [
-            `  scores  ${Object.entries(scores.histogram).map(([k, n]) => `${k}:${n}`).join(' ')}`,
-            ...(Object.keys(scores.flags).length > 0 ? [`  flags   ${Object.entries(scores.flags).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
-            `  judge requests ${judgeSpending.requests} (${judgeSpending.failed} failed), $${judgeSpending.costUsd.toFixed(4)}`,
-          ]),
+          `judged    ${scores.judged}` +
+            (scores.judge === null
+              ? ' (run npm run judge)'
+              : ` by ${scores.judge.model} (rubric ${scores.judge.rubricSha256.slice(0, 12)}), ${scores.unjudged} not yet; mean score ${scores.meanScore}`),
+          ...(scores.judge === null
+            ? []
+            : [
+                `  scores  ${Object.entries(scores.histogram)
+                  .map(([k, n]) => `${k}:${n}`)
+                  .join(' ')}`,
+                ...(Object.keys(scores.flags).length > 0
+                  ? [
+                      `  flags   ${Object.entries(scores.flags)
+                        .map(([k, n]) => `${k} ${n}`)
+                        .join(', ')}`,
+                    ]
+                  : []),
+                `  judge requests ${judgeSpending.requests} (${judgeSpending.failed} failed), $${judgeSpending.costUsd.toFixed(4)}`,
+              ]),
           `runs      ${s.runs}`,
           `requests  ${s.requests.total} (${s.requests.failed} failed)`,
           `tokens    ${s.requests.promptTokens} prompt + ${s.requests.completionTokens} completion`,
           `cost      $${spending.costUsd.toFixed(4)} (online $${spending.costByChannel.online.toFixed(4)}, batch $${spending.costByChannel.batch.toFixed(4)})` +
             (spending.unpricedRequests > 0 ? `; ${spending.unpricedRequests} requests of unpriced models not counted` : ''),
           `attempts  ${spending.attempts}` +
-            (spending.attempts === 0 ? '' : ` (${Object.entries(spending.attemptsByOutcome).map(([k, n]) => `${k} ${n}`).join(', ')})`),
+            (spending.attempts === 0
+              ? ''
+              : ` (${Object.entries(spending.attemptsByOutcome)
+                  .map(([k, n]) => `${k} ${n}`)
+                  .join(', ')})`),
           `time      ${spending.attemptSeconds.toFixed(1)} s in requests, ${spending.waitSeconds.toFixed(1)} s waiting (rate limit, back-off)` +
             (spending.latencyMs.p50 === null ? '' : `; latency p50 ${spending.latencyMs.p50} ms, p95 ${spending.latencyMs.p95} ms`),
           ...(answers.byStage.answers.requests === 0 ? [] : answerLines(answers)),
@@ -73,18 +103,40 @@ export function statsCommand(): Command {
           const t = dialogues.tokensPerDialogue;
           lines.push(
             `dialogues ${dialogues.accepted} accepted, ${dialogues.rejected} rejected (counted in the lines above too)`,
-            `  exchanges per dialogue  ${Object.entries(dialogues.exchangesHistogram).map(([k, n]) => `${k}: ${n}`).join(', ') || '-'}`,
+            `  exchanges per dialogue  ${
+              Object.entries(dialogues.exchangesHistogram)
+                .map(([k, n]) => `${k}: ${n}`)
+                .join(', ') || '-'
+            }`,
             `  tokens per dialogue     ${t === null ? '-' : `cl100k mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max}`}`,
           );
         }
         // -- end dialogues
         if (runs) {
-          lines.push('', table(['run', 'status', 'started', 'accepted', 'rejected', 'requests', 'tokens'],
-            runs.map((r) => [r.id, r.status, r.startedAt.slice(0, 19), `${r.accepted}/${r.target}`, r.rejected, r.requests, r.promptTokens + r.completionTokens])));
+          lines.push(
+            '',
+            table(
+              ['run', 'status', 'started', 'accepted', 'rejected', 'requests', 'tokens'],
+              runs.map((r) => [
+                r.id,
+                r.status,
+                r.startedAt.slice(0, 19),
+                `${r.accepted}/${r.target}`,
+                r.rejected,
+                r.requests,
+                r.promptTokens + r.completionTokens,
+              ]),
+            ),
+          );
         }
         if (days) {
-          lines.push('', table(['day', 'accepted', 'rejected', 'requests', 'tokens'],
-            days.map((d) => [d.day, d.accepted, d.rejected, d.requests, d.promptTokens + d.completionTokens])));
+          lines.push(
+            '',
+            table(
+              ['day', 'accepted', 'rejected', 'requests', 'tokens'],
+              days.map((d) => [d.day, d.accepted, d.rejected, d.requests, d.promptTokens + d.completionTokens]),
+            ),
+          );
         }
         process.stdout.write(lines.join('\n') + '\n');
       } finally {
@@ -98,7 +150,9 @@ function answerLines(a: AnswerStats): string[] {
     `  ${name.padEnd(13)} ${t.requests} requests (${t.failed} failed), ${t.promptTokens} + ${t.completionTokens} tokens, $${t.costUsd.toFixed(4)}`;
   return [
     `answers   ${a.answered} answered, ${a.awaitingAnswer} awaiting, ${a.unanswerable} unanswerable` +
-      ` (${Object.entries(a.answersByModel).map(([m, n]) => `${m} ${n.accepted} accepted / ${n.rejected} rejected`).join(', ')})`,
+      ` (${Object.entries(a.answersByModel)
+        .map(([m, n]) => `${m} ${n.accepted} accepted / ${n.rejected} rejected`)
+        .join(', ')})`,
     ...Object.entries(a.rejectedAnswersByReason).map(([reason, n]) => `  answer ${reason.padEnd(17)} ${n}`),
     stage('instructions', a.byStage.instructions),
     stage('answers', a.byStage.answers),
@@ -108,5 +162,12 @@ function answerLines(a: AnswerStats): string[] {
 function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -537,14 +537,7 @@ export class QGramIndex implements NearDupIndex {
    * every key of [a, z] with at least required[L − a] + (extra lists) hits. `wholeBucket`: the class
    * is the whole bucket, so no length needs checking.
    */
-  private scanAndVerify(
-    search: Search,
-    a: number,
-    z: number,
-    wholeBucket: boolean,
-    mandatory: number,
-    planned: number,
-  ): void {
+  private scanAndVerify(search: Search, a: number, z: number, wholeBucket: boolean, mandatory: number, planned: number): void {
     const lengthsToCheck = wholeBucket ? null : this.lengths;
     const hits = this.hits;
     const touched = this.touched;

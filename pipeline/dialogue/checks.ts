@@ -39,7 +39,7 @@ export function checkDialogue(turns: readonly Turn[], options: Partial<DialogueC
   const empty = turns.findIndex((t) => t.content.trim() === '');
   if (turns.length === 0) return reject('too_few_turns', 'no turns');
   if (empty !== -1) return reject('empty_turn', `turn ${empty + 1} (${turns[empty]!.role}) is empty`);
-  if (turns[0]!.role !== 'user') return reject('starts_with_assistant', 'turn 1 is the assistant\'s; a conversation starts with the user');
+  if (turns[0]!.role !== 'user') return reject('starts_with_assistant', "turn 1 is the assistant's; a conversation starts with the user");
   for (let i = 1; i < turns.length; i++) {
     if (turns[i]!.role === turns[i - 1]!.role) {
       return reject('not_alternating', `turns ${i} and ${i + 1} are both ${turns[i]!.role} turns`);
@@ -123,24 +123,98 @@ export function findLoop(text: string): string | undefined {
  * them about its own content (为什么天空是蓝色的？请解释这个现象并举例).
  */
 const STRONG_REFERENCE = new RegExp(
-  ['刚才', '刚刚', '上面', '前面', '之前', '你说', '你提到', '你讲', '你刚', '你的', '你给', '你写', '换个角度', '换一种', '不对',
-    '错了', '说错', '有误', '再说', '再讲', '再举', '再给', '再来', '再写', '再简', '再详', '展开', '继续', '接着'].join('|'),
+  [
+    '刚才',
+    '刚刚',
+    '上面',
+    '前面',
+    '之前',
+    '你说',
+    '你提到',
+    '你讲',
+    '你刚',
+    '你的',
+    '你给',
+    '你写',
+    '换个角度',
+    '换一种',
+    '不对',
+    '错了',
+    '说错',
+    '有误',
+    '再说',
+    '再讲',
+    '再举',
+    '再给',
+    '再来',
+    '再写',
+    '再简',
+    '再详',
+    '展开',
+    '继续',
+    '接着',
+  ].join('|'),
   'u',
 );
 const WEAK_REFERENCE = new RegExp(
-  ['这个', '那个', '这些', '那些', '这样', '这里', '这种', '那种', '其中', '它', '为什么', '为啥', '换个', '还有', '另外', '那么', '如果是',
-    '^那', '呢[？?]?$', '^(?:好的?|嗯|哦|行|明白了?|谢谢|懂了)', '第[一二三四五六七八九十0-9]+(?:点|条|个|步)', '举个', '例子', '简单点',
-    '通俗', '缩短', '精简', '改成', '改一下', '换成', '具体', '详细', '再', '加上', '加个', '加点', '去掉', '删掉', '太长', '太短', '不错',
-    '^(?:哈哈|嗯嗯|好吧|可以|对了|ok|OK)', '那能', '那要', '那我', '那你', '那还'].join('|'),
+  [
+    '这个',
+    '那个',
+    '这些',
+    '那些',
+    '这样',
+    '这里',
+    '这种',
+    '那种',
+    '其中',
+    '它',
+    '为什么',
+    '为啥',
+    '换个',
+    '还有',
+    '另外',
+    '那么',
+    '如果是',
+    '^那',
+    '呢[？?]?$',
+    '^(?:好的?|嗯|哦|行|明白了?|谢谢|懂了)',
+    '第[一二三四五六七八九十0-9]+(?:点|条|个|步)',
+    '举个',
+    '例子',
+    '简单点',
+    '通俗',
+    '缩短',
+    '精简',
+    '改成',
+    '改一下',
+    '换成',
+    '具体',
+    '详细',
+    '再',
+    '加上',
+    '加个',
+    '加点',
+    '去掉',
+    '删掉',
+    '太长',
+    '太短',
+    '不错',
+    '^(?:哈哈|嗯嗯|好吧|可以|对了|ok|OK)',
+    '那能',
+    '那要',
+    '那我',
+    '那你',
+    '那还',
+  ].join('|'),
   'u',
 );
 /** Characters up to which a follow-up counts as short. */
 const SHORT_FOLLOW_UP = 40;
 
 /** Characters too common to show that two turns are about the same thing. */
-const FUNCTION_CHARS = new Set(
-  [...'的了是一个我你他她它在有和与及或这那不也就都要会请吗呢吧啊呀把被给让对从到为以很更最下上中些么什怎如何写说能可得地着过来去们而且但'],
-);
+const FUNCTION_CHARS = new Set([
+  ...'的了是一个我你他她它在有和与及或这那不也就都要会请吗呢吧啊呀把被给让对从到为以很更最下上中些么什怎如何写说能可得地着过来去们而且但',
+]);
 
 /** Distinct content bigrams (no function character, no punctuation) of Han text. */
 function contentBigrams(text: string): Set<string> {
@@ -175,8 +249,8 @@ export function findIndependence(turns: readonly Turn[]): string | undefined {
   for (let i = 2; i + 1 < turns.length; i += 2) {
     const question = turns[i]!.content;
     const answer = turns[i + 1]!.content;
-    const reference = STRONG_REFERENCE.exec(question)?.[0] ??
-      ([...question].length <= SHORT_FOLLOW_UP ? WEAK_REFERENCE.exec(question)?.[0] : undefined);
+    const reference =
+      STRONG_REFERENCE.exec(question)?.[0] ?? ([...question].length <= SHORT_FOLLOW_UP ? WEAK_REFERENCE.exec(question)?.[0] : undefined);
     const own = contentBigrams(question);
     let shared = 0;
     const sharedExamples: string[] = [];
@@ -187,8 +261,10 @@ export function findIndependence(turns: readonly Turn[]): string | undefined {
       }
     }
     if (reference === undefined && (shared < MIN_SHARED_BIGRAMS || shared < MIN_SHARED_SHARE * own.size)) {
-      return `turn ${i + 1} (user) neither refers to turns 1–${i} (no word like 刚才/这个/为什么/展开) nor shares their content` +
-        (shared === 0 ? ' (no shared word)' : ` (only ${shared} of its ${own.size} word pairs shared: "${sharedExamples.join('", "')}")`);
+      return (
+        `turn ${i + 1} (user) neither refers to turns 1–${i} (no word like 刚才/这个/为什么/展开) nor shares their content` +
+        (shared === 0 ? ' (no shared word)' : ` (only ${shared} of its ${own.size} word pairs shared: "${sharedExamples.join('", "')}")`)
+      );
     }
     const mine = allBigrams(answer);
     for (let j = 0; j < replies.length; j++) {

@@ -61,7 +61,12 @@ export class DialogueIngestor {
         const row = { ...base, turns, tokens: turns.map((t) => counter.count(t.content)), dedupKey: dialogueKey(turns) };
         const reject = (reason: string, detail: string | null, nearest?: { id: number; similarity: number }): void => {
           this.dialogues.insert({
-            ...row, status: 'rejected', reason, detail, nearestTaskId: nearest?.id ?? null, similarity: nearest?.similarity ?? null,
+            ...row,
+            status: 'rejected',
+            reason,
+            detail,
+            nearestTaskId: nearest?.id ?? null,
+            similarity: nearest?.similarity ?? null,
           });
           result.rejected[reason] = (result.rejected[reason] ?? 0) + 1;
         };

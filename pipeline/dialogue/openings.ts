@@ -30,7 +30,8 @@ export function openingLines(count: number, s: OpeningSources): string {
     let hint: string;
     if (kind === 'seed' || kind === 'machine') {
       const task = pick(kind === 'seed' ? s.seeds : s.machineExamples, s.random);
-      hint = `用户想做的事和这条任务相近，但要换成他自己的情境来问：“${quote(task.instruction)}”` +
+      hint =
+        `用户想做的事和这条任务相近，但要换成他自己的情境来问：“${quote(task.instruction)}”` +
         (task.input === '' ? '' : `（相关材料：“${quote(task.input, 60)}”）`);
     } else if (kind === 'topic') {
       hint = `话题是“${pick(s.topics, s.random)}”，开场属于“${pick(s.taskTypes, s.random)}”这类请求`;

@@ -27,7 +27,22 @@ export interface DialogueParseResult {
 }
 
 const USER_ROLES = ['user', 'human', 'humans', '用户', '人类', '提问者', '问', 'q', 'question', 'customer', '顾客', '学生'];
-const ASSISTANT_ROLES = ['assistant', 'gpt', 'ai', 'bot', 'model', 'chatbot', '助手', '助理', 'ai助手', '回答者', '答', 'a', 'answer', '老师'];
+const ASSISTANT_ROLES = [
+  'assistant',
+  'gpt',
+  'ai',
+  'bot',
+  'model',
+  'chatbot',
+  '助手',
+  '助理',
+  'ai助手',
+  '回答者',
+  '答',
+  'a',
+  'answer',
+  '老师',
+];
 const SYSTEM_ROLES = ['system', '系统'];
 const ROLE_OF = new Map<string, Role | 'system'>([
   ...USER_ROLES.map((r) => [r, 'user'] as const),

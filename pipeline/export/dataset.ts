@@ -36,7 +36,8 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
   if (s.seed !== undefined && !s.shuffle) throw new UsageError('needs shuffle', { option: 'seed' });
   if (s.system !== undefined && !chat) throw new UsageError(`applies to sharegpt and messages, not ${s.format}`, { option: 'system' });
   if (s.system !== undefined && s.system.trim() === '') throw new UsageError('is empty', { option: 'system' });
-  if (s.template !== undefined && chat) throw new UsageError(`applies to alpaca and prompt-completion, not ${s.format}`, { option: 'template' });
+  if (s.template !== undefined && chat)
+    throw new UsageError(`applies to alpaca and prompt-completion, not ${s.format}`, { option: 'template' });
   if (!fs.existsSync(s.db)) throw new UsageError(`${s.db}: no such database`, { option: 'db' });
   const template = loadTrainingTemplate(s.template ?? DEFAULT_TRAINING_TEMPLATE);
   const tokenizer = s.tokenizer ?? (s.maxTokens !== undefined || s.tokenStats ? 'llama2' : null);
@@ -61,10 +62,12 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
       ...(signal && { signal }),
     });
   } catch (err) {
-    if (err instanceof LockedError) throw new PipelineError('locked', `another export is writing into ${s.out}: ${err.message}`, { cause: err });
+    if (err instanceof LockedError)
+      throw new PipelineError('locked', `another export is writing into ${s.out}: ${err.message}`, { cause: err });
     // A full or read-only disk: nothing was published, LATEST still names the last export.
     const storage = asStorageError(err, s.out);
-    if (storage !== undefined) throw new PipelineError('failed', `${storage.message}; nothing was published, LATEST is unchanged`, { cause: err });
+    if (storage !== undefined)
+      throw new PipelineError('failed', `${storage.message}; nothing was published, LATEST is unchanged`, { cause: err });
     throw err;
   } finally {
     store.close();

@@ -80,7 +80,12 @@ export function recordProblem(format: Format, record: unknown): string | undefin
     return `${issue.path.join('.') || 'record'}: ${issue.message}`;
   }
   const data = parsed.data;
-  if ('conversations' in data) return alternation(data.conversations.map((t) => t.from), 'human', 'gpt');
+  if ('conversations' in data)
+    return alternation(
+      data.conversations.map((t) => t.from),
+      'human',
+      'gpt',
+    );
   if ('messages' in data) {
     const roles = data.messages.map((m) => m.role);
     return alternation(roles[0] === 'system' ? roles.slice(1) : roles, 'user', 'assistant');

@@ -45,7 +45,9 @@ export class DialogueTally {
   result(): DialogueCounts | null {
     if (this.records === 0) return null;
     return {
-      records: this.records, exchangesHistogram: this.histogram, turns: this.turns,
+      records: this.records,
+      exchangesHistogram: this.histogram,
+      turns: this.turns,
       tokensPerDialogue: { tokenizer: 'cl100k', ...this.tokens.summary() },
     };
   }

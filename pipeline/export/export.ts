@@ -97,7 +97,9 @@ export async function runExport(store: Store, options: ExportOptions): Promise<E
     fs.mkdirSync(options.outDir, { recursive: true });
     outDir = fs.realpathSync(options.outDir);
   } catch (err) {
-    throw new ExportError(`${options.outDir}: cannot use as the output folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new ExportError(
+      `${options.outDir}: cannot use as the output folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   let lock: Lock;
   try {
@@ -172,7 +174,11 @@ async function exportLocked(
   const sinceKind: ExportSince = runId === null ? (options.since as 'last' | 'all') : 'run';
   const quality = options.quality ?? null;
   const query: RowQuery = {
-    selection: options.selection, afterTaskId: after, throughTaskId: through, runId, shuffleSeed: options.shuffleSeed,
+    selection: options.selection,
+    afterTaskId: after,
+    throughTaskId: through,
+    runId,
+    shuffleSeed: options.shuffleSeed,
     excludeDialogues: !takesDialogues(options.format),
     judgeModel: quality?.judgeModel ?? null,
   };
@@ -193,8 +199,14 @@ async function exportLocked(
   const now = options.now?.() ?? new Date();
   const { id, exportId } = exports.begin(
     {
-      outDir, format: options.format, since: sinceKind, runId,
-      selection: options.selection, options: optionsRecord(options), afterTaskId: after, throughTaskId: through,
+      outDir,
+      format: options.format,
+      since: sinceKind,
+      runId,
+      selection: options.selection,
+      options: optionsRecord(options),
+      afterTaskId: after,
+      throughTaskId: through,
     },
     now,
   );
@@ -257,12 +269,17 @@ async function exportLocked(
     if (options.signal?.aborted) throw new ExportError('export stopped by a signal');
     if (qualityTally !== null && qualityTally.manifest().kept === 0) {
       const q = qualityTally.manifest();
-      throw new ExportError(`no row passes the judge filter (judge ${q.judgeModel}: ${q.dropped.belowScore} below --min-score, ` +
-        `${q.dropped.flagged} with --drop-flags, ${q.dropped.unjudged} not judged; run judge first?)`);
+      throw new ExportError(
+        `no row passes the judge filter (judge ${q.judgeModel}: ${q.dropped.belowScore} below --min-score, ` +
+          `${q.dropped.flagged} with --drop-flags, ${q.dropped.unjudged} not judged; run judge first?)`,
+      );
     }
 
     const files: ManifestFile[] = [];
-    for (const [sink, split] of [[train, 'train'], [valid, 'valid']] as const) {
+    for (const [sink, split] of [
+      [train, 'train'],
+      [valid, 'valid'],
+    ] as const) {
       if (sink !== null) files.push({ ...(await sink.close()), split });
     }
     const dialogueCounts = dialogues.result();
@@ -282,8 +299,14 @@ async function exportLocked(
       tool: readTool(),
       database: options.database,
       options: {
-        since: options.since, validRatio: options.validRatio, selection: options.selection, shuffle: options.shuffleSeed !== null,
-        seed: options.shuffleSeed, maxTokens: options.maxTokens, tokenizer: options.tokenizer, system: options.system,
+        since: options.since,
+        validRatio: options.validRatio,
+        selection: options.selection,
+        shuffle: options.shuffleSeed !== null,
+        seed: options.shuffleSeed,
+        maxTokens: options.maxTokens,
+        tokenizer: options.tokenizer,
+        system: options.system,
       },
       files,
       datasetInfo: { file: 'dataset_info.json', datasets: Object.keys(datasetInfo) },
@@ -300,7 +323,11 @@ async function exportLocked(
         models: tally.answerModels,
         templates: [...tally.answerTemplates.entries()].map(([sha256, t]) => ({ name: t.name, sha256, records: t.records })),
       },
-      trainingTemplate: { name: options.template.name, sha256: options.template.withInput.sha256, noInputSha256: options.template.noInput.sha256 },
+      trainingTemplate: {
+        name: options.template.name,
+        sha256: options.template.withInput.sha256,
+        noInputSha256: options.template.noInput.sha256,
+      },
       similarity: similarityOf(exports, tally.runIds()),
       tokens,
       ...(qualityTally === null ? {} : { quality: qualityTally.manifest() }),
@@ -313,8 +340,13 @@ async function exportLocked(
       },
       order: options.shuffleSeed === null ? 'task id' : `by the first 6 bytes of sha256("${options.shuffleSeed}\\n" + key), then task id`,
       rows: {
-        since: sinceKind, runId, afterTaskId: after, throughTaskId: through,
-        firstTaskId: tally.firstId, lastTaskId: tally.lastId, previousExportId: previous?.exportId ?? null,
+        since: sinceKind,
+        runId,
+        afterTaskId: after,
+        throughTaskId: through,
+        firstTaskId: tally.firstId,
+        lastTaskId: tally.lastId,
+        previousExportId: previous?.exportId ?? null,
       },
     };
     // The dataset card (README.md) before the manifest, and listed in it (split "card").
@@ -374,7 +406,10 @@ class Tally {
   }
 
   runIds(): number[] {
-    return Object.keys(this.byRun).filter((k) => k !== '').map(Number).sort((a, b) => a - b);
+    return Object.keys(this.byRun)
+      .filter((k) => k !== '')
+      .map(Number)
+      .sort((a, b) => a - b);
   }
 }
 
@@ -439,7 +474,10 @@ function exportedFiles(files: readonly ManifestFile[]): ExportedFile[] {
 }
 
 function datasetInfoFor(
-  format: Format, exportId: string, files: readonly ManifestFile[], withHistory: boolean,
+  format: Format,
+  exportId: string,
+  files: readonly ManifestFile[],
+  withHistory: boolean,
 ): Record<string, Record<string, unknown>> {
   const base = `zh_self_instruct_${exportId.replace(/[^A-Za-z0-9]+/g, '_')}`;
   const info: Record<string, Record<string, unknown>> = {};
@@ -462,13 +500,21 @@ function similarityOf(exports: ExportStore, runIds: number[]): Manifest['similar
 
 function optionsRecord(options: ExportOptions): Record<string, unknown> {
   return {
-    validRatio: options.validRatio, shuffleSeed: options.shuffleSeed, maxTokens: options.maxTokens, tokenizer: options.tokenizer,
-    template: options.template.name, system: options.system,
+    validRatio: options.validRatio,
+    shuffleSeed: options.shuffleSeed,
+    maxTokens: options.maxTokens,
+    tokenizer: options.tokenizer,
+    template: options.template.name,
+    system: options.system,
   };
 }
 
 /** Sources and categories as sets: `--source a,b` and `--source b --source a` select the same rows. */
-export function normalizeSelection(sources: readonly string[] | undefined, categories: readonly string[] | undefined, includeSeeds: boolean): Selection {
+export function normalizeSelection(
+  sources: readonly string[] | undefined,
+  categories: readonly string[] | undefined,
+  includeSeeds: boolean,
+): Selection {
   const set = (xs: readonly string[] | undefined) => (xs === undefined || xs.length === 0 ? null : [...new Set(xs)].sort());
   let srcs = set(sources);
   if (srcs !== null && includeSeeds && !srcs.includes('seed')) srcs = [...srcs, 'seed'].sort();
@@ -476,8 +522,10 @@ export function normalizeSelection(sources: readonly string[] | undefined, categ
 }
 
 function sameSelection(a: Selection, b: Selection): boolean {
-  return JSON.stringify([a.sources, a.categories, a.includeSeeds, a.answerModel ?? null]) ===
-    JSON.stringify([b.sources, b.categories, b.includeSeeds, b.answerModel ?? null]);
+  return (
+    JSON.stringify([a.sources, a.categories, a.includeSeeds, a.answerModel ?? null]) ===
+    JSON.stringify([b.sources, b.categories, b.includeSeeds, b.answerModel ?? null])
+  );
 }
 
 export function describeSelection(s: Selection): string {

@@ -119,9 +119,15 @@ const storedManifestSchema = z.looseObject({
   schemaVersion: z.number(),
   exportId: z.string(),
   records: z.looseObject({ total: z.number().int(), droppedForLength: z.number().int() }),
-  files: z.array(z.looseObject({
-    path: z.string(), split: z.enum(['train', 'valid']), records: z.number().int(), bytes: z.number().int(), sha256: z.string(),
-  })),
+  files: z.array(
+    z.looseObject({
+      path: z.string(),
+      split: z.enum(['train', 'valid']),
+      records: z.number().int(),
+      bytes: z.number().int(),
+      sha256: z.string(),
+    }),
+  ),
 });
 
 export type StoredManifest = z.output<typeof storedManifestSchema>;
@@ -130,6 +136,7 @@ export type StoredManifest = z.output<typeof storedManifestSchema>;
 export function readManifest(exportDir: string): StoredManifest {
   const file = path.join(exportDir, MANIFEST_FILE);
   const result = storedManifestSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!result.success) throw new PipelineError('failed', `${file}: not a manifest this version can read (${result.error.issues[0]?.message})`);
+  if (!result.success)
+    throw new PipelineError('failed', `${file}: not a manifest this version can read (${result.error.issues[0]?.message})`);
   return result.data;
 }

@@ -25,38 +25,63 @@ export async function judgeTasks(options: JudgeTasksOptions): Promise<JudgeSumma
   let apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';
   if (apiKey === '') {
     if (baseURL === undefined || OPENAI_HOST.test(baseURL)) {
-      throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', { option: 'apiKey' });
+      throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', {
+        option: 'apiKey',
+      });
     }
     apiKey = 'not-needed';
   }
   const rubric = loadRubric(s.rubric ?? DEFAULT_RUBRIC_FILE);
   const price = resolvePrice(s);
   if (s.maxCost !== undefined && price === undefined) {
-    throw new UsageError(`needs the price of ${s.model}, which is not in the built-in table: give \`price\` or \`prices\``, { option: 'maxCost' });
+    throw new UsageError(`needs the price of ${s.model}, which is not in the built-in table: give \`price\` or \`prices\``, {
+      option: 'maxCost',
+    });
   }
   const lock = takeLock(s.db, `judge --model ${s.model}`, onWarning);
   let store: Store | undefined;
   try {
-    const llm = createLlmClient({ apiKey, baseURL, timeoutMs: s.timeout * 1000, maxRetries: s.retries, rateLimit: { rpm: s.rpm, tpm: s.tpm } });
+    const llm = createLlmClient({
+      apiKey,
+      baseURL,
+      timeoutMs: s.timeout * 1000,
+      maxRetries: s.retries,
+      rateLimit: { rpm: s.rpm, tpm: s.tpm },
+    });
     if (s.probe && !s.batch) {
       try {
         await llm.probe();
       } catch (err) {
-        throw new UnavailableError(`the model API at ${baseURL ?? 'https://api.openai.com/v1'} does not answer (${(err as Error).message})`, { cause: err });
+        throw new UnavailableError(
+          `the model API at ${baseURL ?? 'https://api.openai.com/v1'} does not answer (${(err as Error).message})`,
+          { cause: err },
+        );
       }
     }
     store = Store.open(s.db);
     const run = {
-      model: s.model, rubric, tasksPerRequest: s.tasksPerRequest, concurrency: s.concurrency, since: s.since, sources: s.source,
-      price, maxCostUsd: s.maxCost, maxRequests: s.maxRequests, jsonMode: s.jsonMode, drainTimeoutMs: s.drainTimeout * 1000,
+      model: s.model,
+      rubric,
+      tasksPerRequest: s.tasksPerRequest,
+      concurrency: s.concurrency,
+      since: s.since,
+      sources: s.source,
+      price,
+      maxCostUsd: s.maxCost,
+      maxRequests: s.maxRequests,
+      jsonMode: s.jsonMode,
+      drainTimeoutMs: s.drainTimeout * 1000,
       // Stored with the run: the settings, never the key.
       runOptions: { ...s, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
     };
     try {
       return s.batch
         ? await judgeBatchStep(run, {
-          store, api: createBatchApi({ apiKey, baseURL, maxRetries: s.retries }), ...(signal && { signal }), ...(onLog && { log: onLog }),
-        })
+            store,
+            api: createBatchApi({ apiKey, baseURL, maxRetries: s.retries }),
+            ...(signal && { signal }),
+            ...(onLog && { log: onLog }),
+          })
         : await judge(run, { store, llm, ...(signal && { signal }), ...(onEvent && { onEvent }) });
     } catch (err) {
       if (err instanceof JudgeFailed) throw new JudgeFailed(redact(err.message, apiKey), err.summary);

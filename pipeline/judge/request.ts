@@ -4,7 +4,7 @@
  * judgments. The budget is the caller's, so an inline judge spends from the generate run's --max-cost.
  */
 import type { Budget, BudgetStop } from '../budget.ts';
-import { LlmError, type ChatMessage, type ChatParams, type LlmClient } from '../llm.ts';
+import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient } from '../llm.ts';
 import { costUsd, type Price } from '../llm/cost.ts';
 import { AttemptStore } from '../store/attempts.ts';
 import { JudgmentStore, type JudgeKey, type TaskToJudge } from '../store/judgments.ts';
@@ -127,7 +127,7 @@ export class JudgeRequester {
     // Which stored task each prompt id stands for: kept with the request, so a reply can be re-read later.
     const stored = { ...params, judge: { taskIds: tasks.map((t) => t.id), rubricSha256: this.key.rubricSha256 } };
     const base = { runId: this.setup.runId, templateId: this.templateId, model: params.model, messages, params: stored };
-    let reply;
+    let reply: ChatReply;
     try {
       reply = await llm.complete(messages, params, signal);
     } catch (err) {

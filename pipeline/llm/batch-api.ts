@@ -9,7 +9,15 @@ import { sleep } from './client.ts';
 import { toLlmError } from './errors.ts';
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 
-export type ProviderBatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+export type ProviderBatchStatus =
+  | 'validating'
+  | 'failed'
+  | 'in_progress'
+  | 'finalizing'
+  | 'completed'
+  | 'expired'
+  | 'cancelling'
+  | 'cancelled';
 
 /** The fields of a batch object we use. */
 export interface ProviderBatch {
@@ -18,7 +26,10 @@ export interface ProviderBatch {
   input_file_id: string;
   output_file_id?: string | null | undefined;
   error_file_id?: string | null | undefined;
-  errors?: { data?: { code?: string | undefined; message?: string | undefined; line?: number | null | undefined }[] | undefined } | null | undefined;
+  errors?:
+    | { data?: { code?: string | undefined; message?: string | undefined; line?: number | null | undefined }[] | undefined }
+    | null
+    | undefined;
   request_counts?: { total: number; completed: number; failed: number } | undefined;
   metadata?: Record<string, string> | null | undefined;
 }
@@ -101,7 +112,10 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
         const existing = await find(inputFileId);
         if (existing !== undefined) return existing;
         return (await client.batches.create({
-          input_file_id: inputFileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata,
+          input_file_id: inputFileId,
+          endpoint: '/v1/chat/completions',
+          completion_window: '24h',
+          metadata,
         })) as ProviderBatch;
       }),
 

@@ -55,9 +55,7 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
   };
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const limiter = options.rateLimit === false
-    ? undefined
-    : new RateLimiter({ ...options.rateLimit, clock });
+  const limiter = options.rateLimit === false ? undefined : new RateLimiter({ ...options.rateLimit, clock });
   // Our loop does the retrying; the client's own would retry a second time underneath it.
   const client = new OpenAI({ apiKey, baseURL: options.baseURL, timeout: timeoutMs, maxRetries: 0 });
   // Server prompt tokens per tiktoken token: 1 for OpenAI, learned for providers whose tokenizer differs.
@@ -103,11 +101,16 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
 
         try {
           const { response_format, ...sampling } = params;
-          const body = { ...sampling, ...(response_format && { response_format }), max_tokens: maxTokens, messages, stream: false as const };
+          const body = {
+            ...sampling,
+            ...(response_format && { response_format }),
+            max_tokens: maxTokens,
+            messages,
+            stream: false as const,
+          };
           const { data, response } = await withLinkedSignal(signal, (attemptSignal) =>
-            client.chat.completions
-              .create(body, { signal: attemptSignal })
-              .withResponse());
+            client.chat.completions.create(body, { signal: attemptSignal }).withResponse(),
+          );
           const latencyMs = log(response.status, null);
           const u = data.usage;
           // The server charged its own prompt count + max_tokens on arrival (we reserved our estimate).
@@ -133,8 +136,12 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
           log(error.status ?? null, error.kind);
           permit?.observe(error.rateLimit);
           // Refused requests used no tokens; one that timed out may still be running on the server.
-          const refused = error.kind === 'rate_limit' || error.kind === 'quota' || error.kind === 'bad_request'
-            || error.kind === 'auth' || error.kind === 'connection';
+          const refused =
+            error.kind === 'rate_limit' ||
+            error.kind === 'quota' ||
+            error.kind === 'bad_request' ||
+            error.kind === 'auth' ||
+            error.kind === 'connection';
           permit?.settle(refused ? 0 : permit.tokens);
           if (signal?.aborted) throw fail(new LlmError('request aborted', 'aborted', undefined, attempt));
 

@@ -66,7 +66,9 @@ export function loadPriceFile(file: string): PriceTable {
   const parsed = tableSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new PriceError(`${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected {"model": {"input": USD per 1M, "output": USD per 1M}}`);
+    throw new PriceError(
+      `${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}; expected {"model": {"input": USD per 1M, "output": USD per 1M}}`,
+    );
   }
   return parsed.data as PriceTable;
 }
@@ -96,7 +98,7 @@ export interface TokenCounts {
 
 /** USD for the given tokens; `batch` uses the Batch API prices. */
 export function costUsd(tokens: TokenCounts, price: Price, batch = false): number {
-  const input = batch ? price.batchInput ?? price.input / 2 : price.input;
-  const output = batch ? price.batchOutput ?? price.output / 2 : price.output;
+  const input = batch ? (price.batchInput ?? price.input / 2) : price.input;
+  const output = batch ? (price.batchOutput ?? price.output / 2) : price.output;
   return (tokens.promptTokens * input + tokens.completionTokens * output) / 1e6;
 }

@@ -76,7 +76,9 @@ export function resetWaitMs(info: RateLimitInfo, tokens: number): number | undef
   const waits: number[] = [];
   if (info.remainingRequests !== undefined && info.remainingRequests < 1 && info.resetRequestsMs !== undefined) {
     const limit = info.limitRequests;
-    waits.push(limit !== undefined && limit > 0 ? info.resetRequestsMs / Math.max(1, limit - info.remainingRequests) : info.resetRequestsMs);
+    waits.push(
+      limit !== undefined && limit > 0 ? info.resetRequestsMs / Math.max(1, limit - info.remainingRequests) : info.resetRequestsMs,
+    );
   }
   if (info.remainingTokens !== undefined && info.remainingTokens < tokens && info.resetTokensMs !== undefined) {
     const limit = info.limitTokens;

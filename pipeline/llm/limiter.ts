@@ -167,7 +167,6 @@ export class RateLimiter {
     this.probing = this.fromHeaders && options.rpm === undefined && options.tpm === undefined;
   }
 
-
   /** Current limits per minute (configured or learned); undefined when unknown. */
   get limits(): { rpm: number | undefined; tpm: number | undefined } {
     return { rpm: this.buckets.requests?.perMinute, tpm: this.buckets.tokens?.perMinute };
@@ -195,7 +194,10 @@ export class RateLimiter {
     if (signal?.aborted) return Promise.reject(new LimiterAborted('aborted while waiting for the rate limiter'));
     return new Promise<Permit>((resolve, reject) => {
       const waiter: Waiter = {
-        tokens: Math.max(0, tokens), resolve, reject, signal,
+        tokens: Math.max(0, tokens),
+        resolve,
+        reject,
+        signal,
         onAbort: () => {
           const i = this.queue.indexOf(waiter);
           if (i >= 0) this.queue.splice(i, 1);
@@ -256,7 +258,8 @@ export class RateLimiter {
     const snap = (b: Bucket | undefined, took: number): Snapshot | undefined =>
       b === undefined ? undefined : { level: b.level, corrected: b.corrected, reserved: took };
     const at = {
-      requests: snap(requests, 1), tokens: snap(tokens, reserved),
+      requests: snap(requests, 1),
+      tokens: snap(tokens, reserved),
       reservedTotal: { ...this.reservedTotal },
     };
     let settled = false;
@@ -280,16 +283,37 @@ export class RateLimiter {
       observe: (view, serverTokens) => {
         if (!this.fromHeaders) return;
         this.probing = false;
-        this.observeResource('requests', view.limitRequests, view.remainingRequests, view.resetRequestsMs, at.requests, at.reservedTotal.requests, 1);
-        this.observeResource('tokens', view.limitTokens, view.remainingTokens, view.resetTokensMs, at.tokens, at.reservedTotal.tokens, serverTokens);
+        this.observeResource(
+          'requests',
+          view.limitRequests,
+          view.remainingRequests,
+          view.resetRequestsMs,
+          at.requests,
+          at.reservedTotal.requests,
+          1,
+        );
+        this.observeResource(
+          'tokens',
+          view.limitTokens,
+          view.remainingTokens,
+          view.resetTokensMs,
+          at.tokens,
+          at.reservedTotal.tokens,
+          serverTokens,
+        );
         this.pump();
       },
     };
   }
 
   private observeResource(
-    resource: Resource, limit: number | undefined, remaining: number | undefined, resetMs: number | undefined,
-    snap: Snapshot | undefined, reservedThen: number, serverTook: number | undefined,
+    resource: Resource,
+    limit: number | undefined,
+    remaining: number | undefined,
+    resetMs: number | undefined,
+    snap: Snapshot | undefined,
+    reservedThen: number,
+    serverTook: number | undefined,
   ): void {
     const now = this.clock.now();
     let bucket = this.buckets[resource];

@@ -54,7 +54,8 @@ export function decideRetry(error: LlmError, attempt: number, ctx: RetryContext)
       if (!budgetLeft) return { action: 'give-up', reason: 'out of attempts' };
       const fit = fittingMaxTokens(error.message, ctx.maxTokens);
       if (fit === undefined) return { action: 'give-up', reason: 'the request itself was refused' };
-      if (fit < policy.minMaxTokens) return { action: 'give-up', reason: `the prompt leaves only ${Math.max(0, fit)} tokens for the reply` };
+      if (fit < policy.minMaxTokens)
+        return { action: 'give-up', reason: `the prompt leaves only ${Math.max(0, fit)} tokens for the reply` };
       return { action: 'shrink', maxTokens: fit };
     }
     case 'rate_limit':

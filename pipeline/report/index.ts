@@ -29,10 +29,14 @@ export interface DatasetReportOptions {
 /** The report's figures for a database (read-only: works while a run writes). */
 export async function reportFigures(options: DatasetReportOptions = {}): Promise<ReportData> {
   const db = options.db ?? DEFAULT_DB;
-  if (options.run !== undefined && options.since !== undefined) throw new UsageError('`run` and `since` exclude each other', { option: 'run' });
-  const scope: ReportScope = options.run !== undefined
-    ? { kind: 'run', runId: options.run }
-    : options.since !== undefined ? { kind: 'since', since: options.since } : { kind: 'all' };
+  if (options.run !== undefined && options.since !== undefined)
+    throw new UsageError('`run` and `since` exclude each other', { option: 'run' });
+  const scope: ReportScope =
+    options.run !== undefined
+      ? { kind: 'run', runId: options.run }
+      : options.since !== undefined
+        ? { kind: 'since', since: options.since }
+        : { kind: 'all' };
   const store = Store.open(db, { readonly: true });
   try {
     return await buildReport(store, { scope, database: db });
@@ -45,12 +49,16 @@ export async function reportFigures(options: DatasetReportOptions = {}): Promise
 export async function writeReport(options: DatasetReportOptions & { out?: string } = {}): Promise<{ data: ReportData; file: string }> {
   const out = options.out ?? DEFAULT_REPORT;
   const outDir = path.dirname(path.resolve(out));
-  if (!(fs.existsSync(outDir) && fs.statSync(outDir).isDirectory())) throw new UsageError(`folder ${outDir} does not exist`, { option: 'out' });
+  if (!(fs.existsSync(outDir) && fs.statSync(outDir).isDirectory()))
+    throw new UsageError(`folder ${outDir} does not exist`, { option: 'out' });
   const data = await reportFigures(options);
   try {
     writeFileAtomic(out, renderHtml(data));
   } catch (err) {
-    throw new UsageError(`cannot write ${out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { option: 'out', cause: err });
+    throw new UsageError(`cannot write ${out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+      option: 'out',
+      cause: err,
+    });
   }
   return { data, file: path.resolve(out) };
 }

@@ -1,7 +1,6 @@
 // The report page's script: draws every chart with ECharts from the embedded JSON, and runs the sample
 // browser. Inlined into the HTML by html.ts; plain browser JavaScript, no modules, no network.
-(function () {
-  'use strict';
+(() => {
   var DATA = JSON.parse(document.getElementById('report-data').textContent);
   var FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif';
   var charts = [];
@@ -16,8 +15,8 @@
     c.setOption(option);
     charts.push(c);
   }
-  window.addEventListener('resize', function () {
-    charts.forEach(function (c) {
+  window.addEventListener('resize', () => {
+    charts.forEach((c) => {
       c.resize();
     });
   });
@@ -54,23 +53,15 @@
   var reasons = DATA.samples.reasons;
   bar(
     'chart-rejections',
-    reasons.map(function (r) {
-      return r.label;
-    }),
-    reasons.map(function (r) {
-      return r.n;
-    }),
+    reasons.map((r) => r.label),
+    reasons.map((r) => r.n),
     { horizontal: true, label: true, color: '#d9534f' },
   );
   var stages = DATA.funnel.stages;
   bar(
     'chart-funnel',
-    stages.map(function (s) {
-      return s.label;
-    }),
-    stages.map(function (s) {
-      return s.remaining;
-    }),
+    stages.map((s) => s.label),
+    stages.map((s) => s.remaining),
     { horizontal: true, label: true },
   );
 
@@ -95,12 +86,8 @@
   var topVerbs = v.top.slice(0, 20);
   bar(
     'chart-verbshare',
-    topVerbs.map(function (x) {
-      return x.name;
-    }),
-    topVerbs.map(function (x) {
-      return +(x.share * 100).toFixed(2);
-    }),
+    topVerbs.map((x) => x.name),
+    topVerbs.map((x) => +(x.share * 100).toFixed(2)),
     {
       rotate: 45,
       markLine: { symbol: 'none', data: [{ yAxis: 10, label: { formatter: '10%' } }], lineStyle: { color: '#b42318' } },
@@ -108,12 +95,8 @@
   );
   bar(
     'chart-openings',
-    v.openings.map(function (x) {
-      return x.name;
-    }),
-    v.openings.map(function (x) {
-      return +(x.share * 100).toFixed(2);
-    }),
+    v.openings.map((x) => x.name),
+    v.openings.map((x) => +(x.share * 100).toFixed(2)),
     { horizontal: true, label: true, color: '#7a5af8' },
   );
 
@@ -129,9 +112,7 @@
         radius: ['0%', '38%'],
         center: ['25%', '45%'],
         label: { fontSize: 10 },
-        data: cats.accepted.map(function (c) {
-          return { name: c.category || '未分类 uncategorised', value: c.n };
-        }),
+        data: cats.accepted.map((c) => ({ name: c.category || '未分类 uncategorised', value: c.n })),
       },
       {
         name: 'seeds',
@@ -139,18 +120,14 @@
         radius: ['0%', '38%'],
         center: ['75%', '45%'],
         label: { fontSize: 10 },
-        data: cats.seeds.map(function (c) {
-          return { name: c.category || '未分类 uncategorised', value: c.n };
-        }),
+        data: cats.seeds.map((c) => ({ name: c.category || '未分类 uncategorised', value: c.n })),
       },
     ],
   });
 
   // -- lengths --------------------------------------------------------------------------------------
   function lengthChart(id, d, title) {
-    var names = d.lo.map(function (lo, i) {
-      return i === d.lo.length - 1 ? '≥' + lo : String(lo);
-    });
+    var names = d.lo.map((lo, i) => (i === d.lo.length - 1 ? '≥' + lo : String(lo)));
     bar(id, names, d.counts, { title: title + ' (p50 ' + d.p50 + ', p95 ' + d.p95 + ')', color: '#12b76a' });
   }
   lengthChart('chart-len-instruction', DATA.lengths.instruction, '指令 instruction chars');
@@ -160,11 +137,7 @@
 
   // -- similarity -----------------------------------------------------------------------------------
   var s = DATA.similarity;
-  var simNames = ['<' + s.accepted.floor].concat(
-    s.accepted.lo.map(function (lo) {
-      return lo.toFixed(2);
-    }),
-  );
+  var simNames = ['<' + s.accepted.floor].concat(s.accepted.lo.map((lo) => lo.toFixed(2)));
   var simValues = [s.accepted.belowFloor].concat(s.accepted.counts);
   bar('chart-similarity', simNames, simValues, {
     color: '#f79009',
@@ -180,9 +153,7 @@
   });
   bar(
     'chart-neardup',
-    s.nearDuplicates.lo.map(function (lo) {
-      return lo.toFixed(2);
-    }),
+    s.nearDuplicates.lo.map((lo) => lo.toFixed(2)),
     s.nearDuplicates.counts,
     { color: '#d9534f' },
   );
@@ -194,9 +165,7 @@
 
   // -- nights ---------------------------------------------------------------------------------------
   var runs = DATA.nights.runs;
-  var runNames = runs.map(function (r) {
-    return '#' + r.runId + ' ' + r.startedAt.slice(5, 10);
-  });
+  var runNames = runs.map((r) => '#' + r.runId + ' ' + r.startedAt.slice(5, 10));
   chart('chart-nights', {
     legend: { bottom: 0 },
     grid: { left: 56, right: 56, top: 20, bottom: 56 },
@@ -210,25 +179,21 @@
         name: '接受 accepted',
         type: 'bar',
         barMaxWidth: 60,
-        data: runs.map(function (r) {
-          return r.accepted;
-        }),
+        data: runs.map((r) => r.accepted),
         itemStyle: { color: '#2f6fde' },
       },
       {
         name: '接受率 acceptance rate %',
         type: 'line',
         yAxisIndex: 1,
-        data: runs.map(function (r) {
-          return +(r.acceptanceRate * 100).toFixed(1);
-        }),
+        data: runs.map((r) => +(r.acceptanceRate * 100).toFixed(1)),
         itemStyle: { color: '#12b76a' },
       },
     ],
   });
   var reasonKeys = [];
-  runs.forEach(function (r) {
-    Object.keys(r.rejectedByReason).forEach(function (k) {
+  runs.forEach((r) => {
+    Object.keys(r.rejectedByReason).forEach((k) => {
       if (reasonKeys.indexOf(k) < 0) reasonKeys.push(k);
     });
   });
@@ -241,25 +206,19 @@
       { type: 'value', name: '$ / 1k' },
     ],
     series: reasonKeys
-      .map(function (k) {
-        return {
-          name: k,
-          type: 'bar',
-          stack: 'r',
-          barMaxWidth: 60,
-          data: runs.map(function (r) {
-            return r.rejectedByReason[k] || 0;
-          }),
-        };
-      })
+      .map((k) => ({
+        name: k,
+        type: 'bar',
+        stack: 'r',
+        barMaxWidth: 60,
+        data: runs.map((r) => r.rejectedByReason[k] || 0),
+      }))
       .concat([
         {
           name: 'cost per 1,000 accepted',
           type: 'line',
           yAxisIndex: 1,
-          data: runs.map(function (r) {
-            return r.costPer1000Accepted;
-          }),
+          data: runs.map((r) => r.costPer1000Accepted),
         },
       ]),
   });
@@ -268,60 +227,38 @@
   if (DATA.judge) {
     bar(
       'chart-judge',
-      DATA.judge.scores.map(function (x) {
-        return String(x.score);
-      }),
-      DATA.judge.scores.map(function (x) {
-        return x.n;
-      }),
+      DATA.judge.scores.map((x) => String(x.score)),
+      DATA.judge.scores.map((x) => x.n),
       { color: '#7a5af8', label: true },
     );
     bar(
       'chart-judge-flags',
-      DATA.judge.flags.map(function (x) {
-        return x.flag;
-      }),
-      DATA.judge.flags.map(function (x) {
-        return x.n;
-      }),
+      DATA.judge.flags.map((x) => x.flag),
+      DATA.judge.flags.map((x) => x.n),
       { horizontal: true, label: true, color: '#d9534f' },
     );
   }
   if (DATA.answers)
     bar(
       'chart-answers',
-      DATA.answers.byModel.map(function (x) {
-        return x.model;
-      }),
-      DATA.answers.byModel.map(function (x) {
-        return x.n;
-      }),
+      DATA.answers.byModel.map((x) => x.model),
+      DATA.answers.byModel.map((x) => x.n),
       { horizontal: true, label: true },
     );
   if (DATA.dialogues)
     bar(
       'chart-dialogues',
-      DATA.dialogues.turns.map(function (x) {
-        return String(x.turns);
-      }),
-      DATA.dialogues.turns.map(function (x) {
-        return x.n;
-      }),
+      DATA.dialogues.turns.map((x) => String(x.turns)),
+      DATA.dialogues.turns.map((x) => x.n),
       { label: true },
     );
 
   // -- sample browser: text goes in with textContent only (it is model output) ------------------------
   var body = document.getElementById('sample-rows');
   var rows = DATA.samples.accepted
-    .map(function (t) {
-      return { t: t, key: 'accepted' };
-    })
-    .concat(
-      DATA.samples.rejected.map(function (t) {
-        return { t: t, key: t.reason || 'unknown' };
-      }),
-    );
-  rows.forEach(function (r) {
+    .map((t) => ({ t: t, key: 'accepted' }))
+    .concat(DATA.samples.rejected.map((t) => ({ t: t, key: t.reason || 'unknown' })));
+  rows.forEach((r) => {
     var tr = document.createElement('tr');
     tr.setAttribute('data-reason', r.key);
     var status = document.createElement('span');
@@ -332,7 +269,7 @@
         : labelOf(r.key) +
           (r.t.detail ? ' — ' + r.t.detail : '') +
           (r.t.similarity !== null && r.t.similarity !== undefined ? ' (sim ' + r.t.similarity.toFixed(3) + ')' : '');
-    [String(r.t.id), status, r.t.instruction, r.t.input, r.t.output].forEach(function (cell, i) {
+    [String(r.t.id), status, r.t.instruction, r.t.input, r.t.output].forEach((cell, i) => {
       var td = document.createElement('td');
       if (typeof cell === 'string') td.textContent = cell;
       else td.appendChild(cell);
@@ -352,7 +289,7 @@
     b.type = 'button';
     b.setAttribute('data-filter', key);
     b.textContent = label;
-    b.addEventListener('click', function () {
+    b.addEventListener('click', () => {
       apply(key);
     });
     filters.appendChild(b);
@@ -360,13 +297,13 @@
   }
   function apply(key) {
     var shown = 0;
-    Array.prototype.forEach.call(body.children, function (tr) {
+    Array.prototype.forEach.call(body.children, (tr) => {
       var on =
         key === 'all' || (key === 'rejected' ? tr.getAttribute('data-reason') !== 'accepted' : tr.getAttribute('data-reason') === key);
       tr.style.display = on ? '' : 'none';
       if (on) shown++;
     });
-    buttons.forEach(function (b) {
+    buttons.forEach((b) => {
       b.setAttribute('aria-pressed', String(b.getAttribute('data-filter') === key));
     });
     document.getElementById('sample-count').textContent = '显示 ' + shown + ' 条 · showing ' + shown;
@@ -375,10 +312,10 @@
   addButton('accepted', '接受 accepted');
   addButton('rejected', '全部剔除 all rejected');
   var present = {};
-  DATA.samples.rejected.forEach(function (t) {
+  DATA.samples.rejected.forEach((t) => {
     present[t.reason || 'unknown'] = true;
   });
-  reasons.forEach(function (r) {
+  reasons.forEach((r) => {
     if (present[r.reason]) addButton(r.reason, r.label);
   });
   apply('all');

@@ -147,4 +147,3 @@ function countFences(s: string): number {
   for (let i = s.indexOf('```'); i !== -1; i = s.indexOf('```', i + 3)) n++;
   return n;
 }
-

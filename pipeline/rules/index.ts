@@ -21,7 +21,16 @@ export * from './types.ts';
 
 /** In order; see RULE_REASONS for the reasons each gives. Exported for the benchmark's per-family timing. */
 export const RULES: readonly Rule[] = [
-  lengthRule, punctuationRule, languageRule, nonTextRule, inputRule, placeholderRule, refusalRule, markupRule, degenerateRule, copyRule,
+  lengthRule,
+  punctuationRule,
+  languageRule,
+  nonTextRule,
+  inputRule,
+  placeholderRule,
+  refusalRule,
+  markupRule,
+  degenerateRule,
+  copyRule,
 ];
 
 /** The first rule that rejects the task, or undefined. */

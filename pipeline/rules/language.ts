@@ -2,7 +2,6 @@
 import { quote } from './evidence.ts';
 import type { Rule } from './types.ts';
 
-
 /**
  * "Mainly Chinese": at least two Han characters, and no fewer Han characters than Latin words. A
  * Chinese instruction may quote English (解释Python中的list comprehension); an English sentence with a
@@ -23,8 +22,15 @@ function countHanAndLatin(s: string): { han: number; latinWords: number; ok: boo
     const latin = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
     if (latin && !inWord) latinWords++;
     inWord = latin;
-    if ((c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2e80 && c <= 0x2fdf) ||
-      c === 0x3005 || c === 0x3007 || (c >= 0xd840 && c <= 0xd87f)) {
+    if (
+      (c >= 0x4e00 && c <= 0x9fff) ||
+      (c >= 0x3400 && c <= 0x4dbf) ||
+      (c >= 0xf900 && c <= 0xfaff) ||
+      (c >= 0x2e80 && c <= 0x2fdf) ||
+      c === 0x3005 ||
+      c === 0x3007 ||
+      (c >= 0xd840 && c <= 0xd87f)
+    ) {
       han++;
     } else if ((c >= 0x3040 && c <= 0x30ff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0x1100 && c <= 0x11ff)) {
       other++;

@@ -11,7 +11,7 @@ import type { Task } from '../types.ts';
 const ENTITY = /&(?:[a-z]{2,8}|#\d{1,6}|#x[\da-f]{1,6});/iu;
 const TAG = new RegExp(
   String.raw`<\/?(?:br|p|div|span|b|i|u|strong|em|font|li|ul|ol|table|tr|td|th|h[1-6]|a|caption|img|sup|sub|center|blockquote)` +
-  String.raw`(?:\s[^<>\n]{0,200})?\/?>`,
+    String.raw`(?:\s[^<>\n]{0,200})?\/?>`,
   'iu',
 );
 /** A task about HTML, XML or code: then tags are the subject. Escaped tags in HTML code are still broken. */
@@ -39,7 +39,11 @@ const MOJIBAKE_HINT = /[\uFFFD\u00c2-\u00ef锟烫屯]/u;
 const CODE_HINT = /返回|打印|如果|对于|def |class |function |for |if |elif |while |else|try|except|with /u;
 
 function fields(task: Task): [string, string][] {
-  return [['output', task.output], ['input', task.input], ['instruction', task.instruction]];
+  return [
+    ['output', task.output],
+    ['input', task.input],
+    ['instruction', task.instruction],
+  ];
 }
 
 export const markupRule: Rule = (task) => {

@@ -19,9 +19,11 @@ const DETERMINER =
   '|(?:下面|下方|以下|下列|如下|上面|上述|给定)(?!哪|几|是|关于)(?:的|这)?(?:一)?(?:张|幅|个|段|份|组)?[^，。？！\\n]{0,8}?' +
   '|(?:所给|给出|提供|所提供|附上|附带|随附|上传|收到)的[^，。？！\\n]{0,8}?|附件(?:中|里)的?)';
 /** Artifacts that cannot be given in text at all. */
-const PURE_MEDIA = '图片|照片|相片|图像|截图|截屏|画作|绘画|插图|插画|视频|影片|录像|短片|音频|录音|扫描件|幻灯片|地图|image|picture|photo|video|audio|screenshot';
+const PURE_MEDIA =
+  '图片|照片|相片|图像|截图|截屏|画作|绘画|插图|插画|视频|影片|录像|短片|音频|录音|扫描件|幻灯片|地图|image|picture|photo|video|audio|screenshot';
 /** 这幅画, 这张X光片, 下面这张图: a classifier for flat pictures is enough. */
-const PICTURE_CLASSIFIER = /(?:这|那|下面|以下|上面|给定|所给)(?:的|这)?(?:一)?[幅张][^，。？！\n]{0,6}?(?:画|图|(?<!明信|名|卡|纸)片|照|相|海报)(?!刻)/u;
+const PICTURE_CLASSIFIER =
+  /(?:这|那|下面|以下|上面|给定|所给)(?:的|这)?(?:一)?[幅张][^，。？！\n]{0,6}?(?:画|图|(?<!明信|名|卡|纸)片|照|相|海报)(?!刻)/u;
 /** Charts: given in text only as data. */
 const CHART = '图表|统计图|柱状图|条形图|饼图|折线图|散点图|直方图|曲线图|示意图';
 /** Attachments: a file the model would have to open. */
@@ -33,34 +35,34 @@ const DEICTIC_ATTACHMENT = new RegExp(`(?:${ATTACHMENT})(?:中|里|内)|(?:附�
 /** "in the photo" without a determiner: 照片中的人物, 如图所示. */
 const IN_MEDIA = /(?:图片|照片|相片|图像|画面|视频|录音|音频|截图)(?:中|里|上)(?:的|有|出现|显示|所示)|如图(?:所示|中)|图中(?:的|所示)/u;
 /** "Based on the video": a definite reference without a determiner. */
-const BASED_ON_MEDIA = /(?:根据|按照|参考|结合|观看|看完|看了)(?:这|该)?(?:视频|图片|照片|录音|音频|截图|图像|录像)(?!的?(?:格式|类型|技巧|方法|原理|种类))/u;
+const BASED_ON_MEDIA =
+  /(?:根据|按照|参考|结合|观看|看完|看了)(?:这|该)?(?:视频|图片|照片|录音|音频|截图|图像|录像)(?!的?(?:格式|类型|技巧|方法|原理|种类))/u;
 /** An input that describes a picture or recording in words (五颜六色的花田照片, 画面：…) stands in for it fairly. */
 const DESCRIBES_MEDIA = /图片|图像|图中|照片|相片|画面|视频|镜头|录音|音频|影像|截图|描述/u;
 /** General questions about media are text: 为什么照片中会有红眼？ */
 const GENERAL_QUESTION = /为什么|为何|如何|怎么|怎样|通常|一般|常见|原理|技巧|方法|步骤|教程|哪些/u;
-const ENGLISH_DEICTIC =
-  new RegExp(
-    String.raw`\b(?:this|these|that|the (?:attached|following|given|above|below|provided)|attached|in the)\s+` +
+const ENGLISH_DEICTIC = new RegExp(
+  String.raw`\b(?:this|these|that|the (?:attached|following|given|above|below|provided)|attached|in the)\s+` +
     String.raw`(?:image|picture|photo(?:graph)?|video|audio|recording|screenshot|chart|graph|diagram)s?\b`,
-    'iu',
-  );
+  'iu',
+);
 
 /** Listening to or opening something. */
 const LISTEN = /(?:听|收听)(?:一下|一听|完)?(?:这|那|下面|以下|给定|附件)/u;
 const OPEN_WEB =
   /(?:访问|打开|浏览|点击|点开|登录|进入)(?:一下)?(?:这个|该|以下|下面的?|给定的?|此|这些)?(?:网址|链接|网页|网站|页面|URL|url)(?!的|速度|量|次数|设计|安全|体验|方式)/u;
 const DEICTIC_WEB = new RegExp(`${DETERMINER}(?:网址|链接|网页|网站|页面|URL|url)`, 'u');
-const ACCESS_VERB = /访问|打开|浏览|点击|点开|阅读|总结|概括|摘要|查看|登录|summari[sz]e|\bread\b|\bopen\b|\bvisit\b|\bwatch\b|\blisten\b/iu;
+const ACCESS_VERB =
+  /访问|打开|浏览|点击|点开|阅读|总结|概括|摘要|查看|登录|summari[sz]e|\bread\b|\bopen\b|\bvisit\b|\bwatch\b|\blisten\b/iu;
 const URL_IN_TEXT = /https?:\/\/\S{1,300}|www\.\S{1,300}/iu;
 
 /** Producing a picture, a recording, a video. */
-const PRODUCE_IMAGE =
-  new RegExp(
-    String.raw`(?:生成|制作|创建|创作|做|给我|发|提供|输出|渲染|合成|配上|配)(?:一下)?(?:一|1|几|两|三)?(?:张|幅|个|段|部|组|份)?[^，。？！\n]{0,12}?` +
+const PRODUCE_IMAGE = new RegExp(
+  String.raw`(?:生成|制作|创建|创作|做|给我|发|提供|输出|渲染|合成|配上|配)(?:一下)?(?:一|1|几|两|三)?(?:张|幅|个|段|部|组|份)?[^，。？！\n]{0,12}?` +
     String.raw`(?:图片|照片|相片|插画|插图|图画|画作|水彩画|油画|素描|壁纸|头像|表情包|GIF|gif|动图|视频|短视频|动画|音频|录音|截图|效果图|渲染图|图像)` +
     String.raw`(?=$|[，。！？；：,.!?;:\s）)]|并|然后|来|用|以|给|发|吧)`,
-    'u',
-  );
+  'u',
+);
 /** 画/绘制 a picture or an image chart; text diagrams (flowcharts, tables, mind maps, timelines) are text. */
 const DRAW =
   /(?:绘制|手绘|画出|(?:^|[请你我来帮给为替用，。、\s])画(?!蛇|饼|龙点睛|家|面|廊|展|册|风|质|外音)(?:一下)?(?:一|1|几|两|三)?(?:张|幅|个|只|条|棵|座|朵|份)?)[^，。？！\n]{0,16}/u;
@@ -113,8 +115,8 @@ const TEXT_DIAGRAM = anyOf(
 );
 const RECORD = new RegExp(
   String.raw`(?:(?<![记目收抄登摘实著备语])录|录制|(?<![节球合竞])拍|拍摄|剪辑)(?:一下)?(?:一|1|几)?` +
-  String.raw`(?:段|个|首|张|部|组)?[^，。？！\n]{0,10}?(?:音频|视频|录音|语音|歌|播客|照片|相片|短片|影片|vlog|Vlog)` +
-  String.raw`(?=$|[，。！？；：,.!?;:\s）)]|并|然后|来|用|以|给|发|吧)`,
+    String.raw`(?:段|个|首|张|部|组)?[^，。？！\n]{0,10}?(?:音频|视频|录音|语音|歌|播客|照片|相片|短片|影片|vlog|Vlog)` +
+    String.raw`(?=$|[，。！？；：,.!?;:\s）)]|并|然后|来|用|以|给|发|吧)`,
   'u',
 );
 const PERFORM = /(?:播放|演奏|演唱|弹奏|哼唱|唱)(?:一下|一首|一段|一曲|这首|这段|下面|以下)/u;
@@ -156,7 +158,8 @@ function hit(where: string, text: string, m: RegExpExecArray, what: string): Hit
 }
 
 /** Cheap gates: every media pattern needs one of these characters, every web pattern one of those. */
-const MEDIA_HINT = /[图照相画绘素视影录音频片截屏幻灯地像表插海报附件唱奏播拍歌曲动壁头听]|PDF|Excel|GIF|gif|image|picture|photo|video|audio|screenshot|draw|paint|sketch/iu;
+const MEDIA_HINT =
+  /[图照相画绘素视影录音频片截屏幻灯地像表插海报附件唱奏播拍歌曲动壁头听]|PDF|Excel|GIF|gif|image|picture|photo|video|audio|screenshot|draw|paint|sketch/iu;
 const WEB_HINT = /[网链页址]|URL|url|http|www/u;
 
 export const nonTextRule: Rule = ({ instruction, input }) => {

@@ -5,10 +5,7 @@ import { anyOf } from './pattern.ts';
  * missing text). Linear: bounded patterns only.
  */
 
-export type InputStandIn =
-  | { kind: 'media'; evidence: string }
-  | { kind: 'url'; evidence: string }
-  | { kind: 'text'; evidence: string };
+export type InputStandIn = { kind: 'media'; evidence: string } | { kind: 'url'; evidence: string } | { kind: 'text'; evidence: string };
 
 /** The whole input is one short bracketed phrase. */
 const BRACKETED = /^[[【<＜(（{]([^\]】>＞)）}\n]{1,30})[\]】>＞)）}]$/u;
@@ -19,7 +16,8 @@ const DATA_LIKE = /[\d,，、;；=+*/|]/u;
 export const MEDIA_WORD =
   /图|照片|相片|画作|插画|截图|截屏|视频|影片|录像|音频|录音|音乐|歌曲|扫描|海报|幻灯片|image|img|photo|picture|pic\b|video|audio|screenshot|drawing/iu;
 const MARKDOWN_IMAGE = /!\[[^\]\n]{0,200}\]\s?[([]/u;
-const MEDIA_TAG = /<(?:img|image|video|audio|图片|图像|照片|视频)\b[^>\n]{0,300}>|\[(?:image|img|photo|picture|video|audio|图片|图像|照片|视频|音频)\]/iu;
+const MEDIA_TAG =
+  /<(?:img|image|video|audio|图片|图像|照片|视频)\b[^>\n]{0,300}>|\[(?:image|img|photo|picture|video|audio|图片|图像|照片|视频|音频)\]/iu;
 const MEDIA_URL = anyOf(
   'iu',
   String.raw`https?:\/\/\S{0,300}?\.(?:jpe?g|png|gif|webp|bmp|svg|mp3|mp4|wav|mov|avi|pdf)\b`,

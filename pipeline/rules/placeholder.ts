@@ -58,14 +58,14 @@ const STAND_IN_WORD = anyOf(
 const WHOLE_BRACKETED = /^[[【<＜(（{〔]([^\]】>＞)）}〕\n]{1,40})[\]】>＞)）}〕]$/u;
 const DATA_LIKE = /[\d,，、;；=+*|]/u;
 /** A line that is only a bracketed stand-in for a picture or an inserted part. */
-const STAND_IN_LINE =
-  new RegExp(
-    String.raw`^[ \t]*[[【<＜(（〔][ \t]*(?:插入|此处|这里|请插入|附|添加)?[^\]】>＞)）〕\n]{0,20}?` +
+const STAND_IN_LINE = new RegExp(
+  String.raw`^[ \t]*[[【<＜(（〔][ \t]*(?:插入|此处|这里|请插入|附|添加)?[^\]】>＞)）〕\n]{0,20}?` +
     String.raw`(?:图片|图像|图表|照片|截图|示意图|插图|视频|音频|image|img|photo|picture|chart|video)[^\]】>＞)）〕\n]{0,20}[\]】>＞)）〕][ \t]*$`,
-    'imu',
-  );
+  'imu',
+);
 /** "(此处应为…)", "[此处插入…]": the model saying where content would go. */
-const HERE_WOULD_BE = /[[【(（〔<＜]\s*(?:请在此处|此处|在这里|这里|在此)(?:应|应该|应当|将|可|可以|会)?(?:为|是|插入|放|放置|显示|添加|附上|省略|填写|展示)/u;
+const HERE_WOULD_BE =
+  /[[【(（〔<＜]\s*(?:请在此处|此处|在这里|这里|在此)(?:应|应该|应当|将|可|可以|会)?(?:为|是|插入|放|放置|显示|添加|附上|省略|填写|展示)/u;
 /** Template markers leaking into the answer. */
 const MARKER = /<\s*(?:nooutput|no output|noinput|no input|无输出|无输入)\s*>/iu;
 const MARKDOWN_IMAGE = /!\[[^\]\n]{0,200}\]\([^)\n]{0,500}\)/gu;

@@ -11,7 +11,7 @@ import { anyOf } from './pattern.ts';
 /** What an assistant says it cannot do. Not 参加会议 or 旅行: those are a character's life. */
 const ASSISTANT_ACT =
   '回答|回复|提供|完成|满足|协助|帮助|帮你|帮您|执行|处理|生成|创建|绘制|画|播放|演奏|唱|访问|浏览|查看|打开|上网|联网|获取|获得|看到|看见|听到|听|识别|显示|展示|发送|' +
-    '预测|判断|给出|回应|实现|理解|分析|查询|搜索|读取|下载|上传|拍|录|翻译|评价|评论|做到|做出|进行|确定|知道|得知|感受|体验|拥有|表达';
+  '预测|判断|给出|回应|实现|理解|分析|查询|搜索|读取|下载|上传|拍|录|翻译|评价|评论|做到|做出|进行|确定|知道|得知|感受|体验|拥有|表达';
 const INABILITY = `(?:无法|不能|没法|没有办法|做不到|不会|不具备|无权|不被允许|不可以|不支持)[^，。！？\\n]{0,8}?(?:${ASSISTANT_ACT})`;
 const FIRST_SENTENCE_ZH = new RegExp(
   `^(?:(?:[^。！？\\n]{0,12}?)(?:抱歉|对不起|很遗憾|遗憾的是|不好意思|非常抱歉|很抱歉)[，,、\\s]*(?:但是?|不过)?[，,\\s]*(?:我|作为|由于|因为|这个|该)[^。！？\\n]{0,40}?${INABILITY}` +
@@ -50,11 +50,15 @@ const TRANSFORM = /改写|重写|转述|翻译|译成|语气|句子|造句|例�
 const APOLOGY_IN_SOURCE = /抱歉|对不起|遗憾|无法|不能|没法|不好意思|sorry|apolog|unfortunately|cannot|can't|unable/iu;
 
 export const refusalRule: Rule = ({ instruction, input, output }) => {
-  const voice = NARRATIVE.test(instruction) || (TRANSFORM.test(instruction) && APOLOGY_IN_SOURCE.test(instruction + input)) ||
+  const voice =
+    NARRATIVE.test(instruction) ||
+    (TRANSFORM.test(instruction) && APOLOGY_IN_SOURCE.test(instruction + input)) ||
     /抱歉|对不起|遗憾|无法|不能/u.test(input);
   const first = firstSentence(output);
   if (!voice) {
-    const m = FIRST_SENTENCE_ZH.exec(first) ?? (mayDescribeSelf(output) ? SELF_AI.exec(output) : null) ??
+    const m =
+      FIRST_SENTENCE_ZH.exec(first) ??
+      (mayDescribeSelf(output) ? SELF_AI.exec(output) : null) ??
       (ENGLISH_HINT.test(output) ? SELF_AI_EN.exec(output) : null);
     if (m) return { reason: 'refusal', detail: `output ${quoteMatch(output, m)}` };
     return undefined;

@@ -68,7 +68,19 @@ export class AnswerStore {
     const info = this.sql(
       `INSERT INTO answers (task_id, run_id, request_id, model, template_id, output, finish_reason, status, reason, detail, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(a.taskId, a.runId, a.requestId, a.model, a.templateId, a.output, a.finishReason, a.status, a.reason ?? null, a.detail ?? null, now());
+    ).run(
+      a.taskId,
+      a.runId,
+      a.requestId,
+      a.model,
+      a.templateId,
+      a.output,
+      a.finishReason,
+      a.status,
+      a.reason ?? null,
+      a.detail ?? null,
+      now(),
+    );
     return Number(info.lastInsertRowid);
   }
 
@@ -85,7 +97,13 @@ export class AnswerStore {
          AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'accepted')
          AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'rejected') < @maxAttempts
        ORDER BY t.id LIMIT @limit`,
-    ).all({ source: sel.source, awaitingOnly: sel.awaitingOnly ? 1 : 0, model: sel.model, maxAttempts: sel.maxAttempts, limit: limit + exclude.size }) as TaskToAnswer[];
+    ).all({
+      source: sel.source,
+      awaitingOnly: sel.awaitingOnly ? 1 : 0,
+      model: sel.model,
+      maxAttempts: sel.maxAttempts,
+      limit: limit + exclude.size,
+    }) as TaskToAnswer[];
     return rows.filter((r) => !exclude.has(r.id)).slice(0, limit);
   }
 
@@ -96,12 +114,16 @@ export class AnswerStore {
        WHERE t.status = 'accepted' AND t.source = @source AND (@awaitingOnly = 0 OR t.output = '')
          AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'accepted')
          AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'rejected') < @maxAttempts`,
-    ).pluck().get({ source: sel.source, awaitingOnly: sel.awaitingOnly ? 1 : 0, model: sel.model, maxAttempts: sel.maxAttempts }) as number;
+    )
+      .pluck()
+      .get({ source: sel.source, awaitingOnly: sel.awaitingOnly ? 1 : 0, model: sel.model, maxAttempts: sel.maxAttempts }) as number;
   }
 
   /** Rejected answers this model has given for the task. */
   rejectedCount(taskId: number, model: string): number {
-    return this.sql(`SELECT count(*) FROM answers WHERE task_id = ? AND model = ? AND status = 'rejected'`).pluck().get(taskId, model) as number;
+    return this.sql(`SELECT count(*) FROM answers WHERE task_id = ? AND model = ? AND status = 'rejected'`)
+      .pluck()
+      .get(taskId, model) as number;
   }
 
   /** Accepted answers stored by a run: what a two-stage run's --n counts. */
@@ -114,13 +136,16 @@ export class AnswerStore {
     return this.sql(
       `SELECT count(*) FROM (SELECT task_id FROM answers WHERE run_id = ? AND model = ? GROUP BY task_id
          HAVING sum(status = 'accepted') = 0 AND sum(status = 'rejected') >= ?)`,
-    ).pluck().get(runId, model, maxAttempts) as number;
+    )
+      .pluck()
+      .get(runId, model, maxAttempts) as number;
   }
 
   /** Rejected answers of a run by reason. */
   rejectedByReason(runId: number): Record<string, number> {
-    const rows = this.sql(`SELECT reason, count(*) AS n FROM answers WHERE run_id = ? AND status = 'rejected' GROUP BY reason`)
-      .all(runId) as { reason: string | null; n: number }[];
+    const rows = this.sql(`SELECT reason, count(*) AS n FROM answers WHERE run_id = ? AND status = 'rejected' GROUP BY reason`).all(
+      runId,
+    ) as { reason: string | null; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.reason ?? 'unknown', r.n]));
   }
 
@@ -135,10 +160,12 @@ export class AnswerStore {
          FROM tasks t WHERE t.status = 'accepted' AND t.output = ''
            AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND a.status = 'accepted'))`,
     ).get({ maxAttempts }) as { unanswerable: number; awaiting: number };
-    const models = this.sql(`SELECT model, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected FROM answers GROUP BY model`)
-      .all() as { model: string; accepted: number; rejected: number }[];
-    const reasons = this.sql(`SELECT reason, count(*) AS n FROM answers WHERE status = 'rejected' GROUP BY reason ORDER BY n DESC`)
-      .all() as { reason: string | null; n: number }[];
+    const models = this.sql(
+      `SELECT model, sum(status = 'accepted') AS accepted, sum(status = 'rejected') AS rejected FROM answers GROUP BY model`,
+    ).all() as { model: string; accepted: number; rejected: number }[];
+    const reasons = this.sql(
+      `SELECT reason, count(*) AS n FROM answers WHERE status = 'rejected' GROUP BY reason ORDER BY n DESC`,
+    ).all() as { reason: string | null; n: number }[];
     const stages = this.sql(
       `SELECT answer_task_id IS NOT NULL AS answers, count(*) AS requests, coalesce(sum(status = 'error'), 0) AS failed,
          coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens,
@@ -153,7 +180,9 @@ export class AnswerStore {
       return totals;
     };
     return {
-      answered, awaitingAnswer: open.awaiting, unanswerable: open.unanswerable,
+      answered,
+      awaitingAnswer: open.awaiting,
+      unanswerable: open.unanswerable,
       answersByModel: Object.fromEntries(models.map((m) => [m.model, { accepted: m.accepted, rejected: m.rejected }])),
       rejectedAnswersByReason: Object.fromEntries(reasons.map((r) => [r.reason ?? 'unknown', r.n])),
       byStage: { instructions: stage(0), answers: stage(1) },

@@ -69,10 +69,13 @@ export class AttemptStore {
       `SELECT coalesce(CAST(a.http_status AS TEXT), 'none') AS s, count(*) AS n
        FROM request_attempts a JOIN requests r ON r.id = a.request_id ${where} GROUP BY s ORDER BY n DESC`,
     ).all(...args) as { s: string; n: number }[];
-    const okWhere = runId === undefined ? 'WHERE a.error_kind IS NULL AND a.latency_ms IS NOT NULL' : `${where} AND a.error_kind IS NULL AND a.latency_ms IS NOT NULL`;
-    const okCount = (this.sql(
-      `SELECT count(*) FROM request_attempts a JOIN requests r ON r.id = a.request_id ${okWhere}`,
-    ).pluck().get(...args) as number);
+    const okWhere =
+      runId === undefined
+        ? 'WHERE a.error_kind IS NULL AND a.latency_ms IS NOT NULL'
+        : `${where} AND a.error_kind IS NULL AND a.latency_ms IS NOT NULL`;
+    const okCount = this.sql(`SELECT count(*) FROM request_attempts a JOIN requests r ON r.id = a.request_id ${okWhere}`)
+      .pluck()
+      .get(...args) as number;
     const nth = this.sql(
       `SELECT a.latency_ms FROM request_attempts a JOIN requests r ON r.id = a.request_id ${okWhere}
        ORDER BY a.latency_ms LIMIT 1 OFFSET ?`,

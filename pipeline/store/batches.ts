@@ -69,8 +69,11 @@ export class BatchStore {
   createBatch(runId: number, requests: readonly NewBatchRequest[]): number {
     return this.store.transaction(() => {
       const batchId = Number(
-        this.sql(`INSERT INTO batches (run_id, status, request_count, created_at) VALUES (?, 'preparing', ?, ?)`)
-          .run(runId, requests.length, now()).lastInsertRowid,
+        this.sql(`INSERT INTO batches (run_id, status, request_count, created_at) VALUES (?, 'preparing', ?, ?)`).run(
+          runId,
+          requests.length,
+          now(),
+        ).lastInsertRowid,
       );
       const insert = this.sql(`INSERT INTO batch_requests (batch_id, template_id, messages_json, params_json) VALUES (?, ?, ?, ?)`);
       for (const r of requests) insert.run(batchId, r.templateId, JSON.stringify(r.messages), JSON.stringify(r.params));
@@ -94,7 +97,9 @@ export class BatchStore {
 
   /** A batch's input lines in id order (the order of its input file). */
   lines(batchId: number): IterableIterator<BatchRequestRow> {
-    return this.sql(`SELECT ${REQUEST_COLUMNS} FROM batch_requests WHERE batch_id = ? ORDER BY id`).iterate(batchId) as IterableIterator<BatchRequestRow>;
+    return this.sql(`SELECT ${REQUEST_COLUMNS} FROM batch_requests WHERE batch_id = ? ORDER BY id`).iterate(
+      batchId,
+    ) as IterableIterator<BatchRequestRow>;
   }
 
   line(batchRequestId: number): BatchRequestRow | undefined {
@@ -103,7 +108,9 @@ export class BatchStore {
 
   /** Lines of a batch with no stored result yet. */
   unanswered(batchId: number): BatchRequestRow[] {
-    return this.sql(`SELECT ${REQUEST_COLUMNS} FROM batch_requests WHERE batch_id = ? AND request_id IS NULL ORDER BY id`).all(batchId) as BatchRequestRow[];
+    return this.sql(`SELECT ${REQUEST_COLUMNS} FROM batch_requests WHERE batch_id = ? AND request_id IS NULL ORDER BY id`).all(
+      batchId,
+    ) as BatchRequestRow[];
   }
 
   /** Ties a line to its stored result; call in the transaction that stores the result. */
@@ -112,16 +119,26 @@ export class BatchStore {
   }
 
   setUploaded(batchId: number, inputFileId: string, bytes: number): void {
-    this.sql(`UPDATE batches SET status = 'uploaded', input_file_id = ?, input_bytes = ? WHERE id = ? AND status = 'preparing'`)
-      .run(inputFileId, bytes, batchId);
+    this.sql(`UPDATE batches SET status = 'uploaded', input_file_id = ?, input_bytes = ? WHERE id = ? AND status = 'preparing'`).run(
+      inputFileId,
+      bytes,
+      batchId,
+    );
   }
 
   setSubmitted(batchId: number, providerBatchId: string, providerStatus: string): void {
-    this.sql(`UPDATE batches SET status = 'submitted', provider_batch_id = ?, provider_status = ?, submitted_at = ? WHERE id = ?`)
-      .run(providerBatchId, providerStatus, now(), batchId);
+    this.sql(`UPDATE batches SET status = 'submitted', provider_batch_id = ?, provider_status = ?, submitted_at = ? WHERE id = ?`).run(
+      providerBatchId,
+      providerStatus,
+      now(),
+      batchId,
+    );
   }
 
-  updateProvider(batchId: number, u: { providerStatus: string; outputFileId: string | null; errorFileId: string | null; finished: boolean; error: string | null }): void {
+  updateProvider(
+    batchId: number,
+    u: { providerStatus: string; outputFileId: string | null; errorFileId: string | null; finished: boolean; error: string | null },
+  ): void {
     this.sql(
       `UPDATE batches SET provider_status = ?, output_file_id = ?, error_file_id = ?, error = ?,
          finished_at = CASE WHEN ? THEN coalesce(finished_at, ?) ELSE finished_at END
@@ -139,7 +156,9 @@ export class BatchStore {
       `SELECT (SELECT count(*) FROM batch_requests br JOIN requests q ON q.id = br.request_id
                WHERE br.batch_id = b.id AND q.status = 'ok') AS ok
        FROM batches b WHERE b.run_id = ? AND b.status = 'ingested' ORDER BY b.id DESC LIMIT ?`,
-    ).pluck().all(runId, n) as number[];
+    )
+      .pluck()
+      .all(runId, n) as number[];
   }
 
   /** Requests of a run that came back ok and the tasks they brought, for sizing the next batch. */

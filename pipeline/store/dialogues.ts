@@ -47,8 +47,18 @@ export class DialogueStore {
            VALUES (?, ?, ?, ?, '', ?, NULL, ?, ?, ?, ?, ?, ?, ?, 'dialogue')`,
         )
         .run(
-          d.source, d.runId, d.requestId, first, reply, d.dedupKey, d.status, d.reason ?? null, d.detail ?? null,
-          d.nearestTaskId ?? null, d.similarity ?? null, new Date().toISOString(),
+          d.source,
+          d.runId,
+          d.requestId,
+          first,
+          reply,
+          d.dedupKey,
+          d.status,
+          d.reason ?? null,
+          d.detail ?? null,
+          d.nearestTaskId ?? null,
+          d.similarity ?? null,
+          new Date().toISOString(),
         );
       const id = Number(info.lastInsertRowid);
       const turn = this.store.sql('INSERT INTO dialogue_turns (task_id, turn, role, content, tokens) VALUES (?, ?, ?, ?, ?)');

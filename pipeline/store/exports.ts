@@ -109,7 +109,10 @@ const SHUFFLE_FN = 'zhsi_shuffle_key';
 
 /** `20250102T030405Z`: export ids sort by time, then by the row id that follows. */
 function stamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 type EntryRow = Omit<ExportEntry, 'selection'> & { selectionJson: string };
@@ -126,9 +129,7 @@ function toEntry(row: EntryRow): ExportEntry {
 export class ExportStore {
   constructor(private readonly store: Store) {
     // Registered per connection; deterministic so SQLite may reuse results within one statement.
-    store.db.function(SHUFFLE_FN, { deterministic: true }, (seed: unknown, key: unknown) =>
-      shuffleKey(Number(seed), String(key)),
-    );
+    store.db.function(SHUFFLE_FN, { deterministic: true }, (seed: unknown, key: unknown) => shuffleKey(Number(seed), String(key)));
   }
 
   private sql(text: string) {
@@ -137,7 +138,7 @@ export class ExportStore {
 
   /** The newest task id: the upper end of this export's range, fixed before reading any row. */
   maxTaskId(): number {
-    return (this.sql('SELECT coalesce(max(id), 0) FROM tasks').pluck().get() as number);
+    return this.sql('SELECT coalesce(max(id), 0) FROM tasks').pluck().get() as number;
   }
 
   runExists(runId: number): boolean {
@@ -168,9 +169,8 @@ export class ExportStore {
     const judgeCols = judged
       ? 'j.score AS judgeScore, j.flags_json AS judgeFlags, j.rubric_sha256 AS judgeRubric'
       : 'NULL AS judgeScore, NULL AS judgeFlags, NULL AS judgeRubric';
-    return this
-      .sql(
-        `SELECT t.id, t.source, t.run_id AS runId, t.instruction, t.input, coalesce(a.output, t.output) AS output, t.category,
+    return this.sql(
+      `SELECT t.id, t.source, t.run_id AS runId, t.instruction, t.input, coalesce(a.output, t.output) AS output, t.category,
            t.dedup_key AS key, r.model AS model, tp.name AS templateName, tp.sha256 AS templateSha256, t.kind AS kind,
            CASE WHEN t.kind = 'dialogue' THEN (SELECT json_group_array(json_object('turn', d.turn, 'role', d.role, 'content', d.content))
              FROM dialogue_turns d WHERE d.task_id = t.id) END AS turnsJson,
@@ -184,8 +184,7 @@ export class ExportStore {
          ${judgeJoin}
          WHERE ${where}
          ORDER BY ${order}`,
-      )
-      .iterate(params) as IterableIterator<ExportRow>;
+    ).iterate(params) as IterableIterator<ExportRow>;
   }
 
   /** Each run's near-duplicate threshold as its options recorded it (null when they do not say). */
@@ -209,20 +208,18 @@ export class ExportStore {
 
   /** The newest complete export into `outDir` that advanced its range (`--since last` or `all`). */
   lastComplete(outDir: string): ExportEntry | undefined {
-    const row = this
-      .sql(
-        `SELECT ${ENTRY_COLUMNS} FROM exports
+    const row = this.sql(
+      `SELECT ${ENTRY_COLUMNS} FROM exports
          WHERE out_dir = ? AND status = 'complete' AND since IN ('last', 'all') ORDER BY id DESC LIMIT 1`,
-      )
-      .get(outDir) as EntryRow | undefined;
+    ).get(outDir) as EntryRow | undefined;
     return row === undefined ? undefined : toEntry(row);
   }
 
   /** Exports into `outDir` that started and never finished (their process died). */
   unfinished(outDir: string): ExportEntry[] {
-    const rows = this
-      .sql(`SELECT ${ENTRY_COLUMNS} FROM exports WHERE out_dir = ? AND status = 'writing' ORDER BY id`)
-      .all(outDir) as EntryRow[];
+    const rows = this.sql(`SELECT ${ENTRY_COLUMNS} FROM exports WHERE out_dir = ? AND status = 'writing' ORDER BY id`).all(
+      outDir,
+    ) as EntryRow[];
     return rows.map(toEntry);
   }
 
@@ -235,16 +232,23 @@ export class ExportStore {
   begin(e: NewExport, now = new Date()): { id: number; exportId: string } {
     return this.store.transaction(() => {
       const placeholder = `pending-${process.pid}-${crypto.randomUUID()}`;
-      const info = this
-        .sql(
-          `INSERT INTO exports (export_id, out_dir, format, since, run_id, selection_json, options_json, after_task_id,
+      const info = this.sql(
+        `INSERT INTO exports (export_id, out_dir, format, since, run_id, selection_json, options_json, after_task_id,
              through_task_id, status, pid, started_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'writing', ?, ?)`,
-        )
-        .run(
-          placeholder, e.outDir, e.format, e.since, e.runId, JSON.stringify(e.selection), JSON.stringify(e.options),
-          e.afterTaskId, e.throughTaskId, process.pid, now.toISOString(),
-        );
+      ).run(
+        placeholder,
+        e.outDir,
+        e.format,
+        e.since,
+        e.runId,
+        JSON.stringify(e.selection),
+        JSON.stringify(e.options),
+        e.afterTaskId,
+        e.throughTaskId,
+        process.pid,
+        now.toISOString(),
+      );
       const id = Number(info.lastInsertRowid);
       const exportId = `${stamp(now)}-${id}`;
       this.sql('UPDATE exports SET export_id = ? WHERE id = ?').run(exportId, id);
@@ -253,16 +257,23 @@ export class ExportStore {
   }
 
   complete(id: number, result: { records: number; dropped: number; files: readonly ExportedFile[] }): void {
-    this
-      .sql(`UPDATE exports SET status = 'complete', records = ?, dropped = ?, files_json = ?, finished_at = ? WHERE id = ?`)
-      .run(result.records, result.dropped, JSON.stringify(result.files), new Date().toISOString(), id);
+    this.sql(`UPDATE exports SET status = 'complete', records = ?, dropped = ?, files_json = ?, finished_at = ? WHERE id = ?`).run(
+      result.records,
+      result.dropped,
+      JSON.stringify(result.files),
+      new Date().toISOString(),
+      id,
+    );
   }
 
   /** Closes an export that will never complete; `complete` is also how a crashed one is recovered. */
   close(id: number, status: Exclude<ExportStatus, 'writing'>, error?: string): void {
-    this
-      .sql('UPDATE exports SET status = ?, error = ?, finished_at = ? WHERE id = ?')
-      .run(status, error ?? null, new Date().toISOString(), id);
+    this.sql('UPDATE exports SET status = ?, error = ?, finished_at = ? WHERE id = ?').run(
+      status,
+      error ?? null,
+      new Date().toISOString(),
+      id,
+    );
   }
 }
 

@@ -35,7 +35,9 @@ export function readJsonColumn<S extends z.ZodType>(schema: S, text: string, whe
   if (!result.success) {
     const issue = result.error.issues[0];
     const at = issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`;
-    throw new PipelineError('failed', `${where}: stored JSON is not as expected${at}: ${issue?.message ?? 'invalid'}`, { cause: result.error });
+    throw new PipelineError('failed', `${where}: stored JSON is not as expected${at}: ${issue?.message ?? 'invalid'}`, {
+      cause: result.error,
+    });
   }
   return result.data;
 }

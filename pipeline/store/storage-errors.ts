@@ -7,7 +7,11 @@ import { PipelineError } from '../errors.ts';
 
 export class StorageError extends PipelineError {
   override name = 'StorageError';
-  constructor(readonly file: string, readonly code: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly file: string,
+    readonly code: string,
+    options: { cause?: unknown } = {},
+  ) {
     super('failed', `${file}: ${describe(code)} (${code})`, options);
   }
 }

@@ -130,7 +130,9 @@ export class Store {
         db.pragma('busy_timeout = 5000');
         migrate(db, version);
       } else if (version < SCHEMA_VERSION) {
-        throw new StoreError(`${file}: database schema version ${version} is older than ${SCHEMA_VERSION}; run generate once to migrate it`);
+        throw new StoreError(
+          `${file}: database schema version ${version} is older than ${SCHEMA_VERSION}; run generate once to migrate it`,
+        );
       }
     } catch (err) {
       db.close();
@@ -171,36 +173,37 @@ export class Store {
   // -- runs ------------------------------------------------------------------------------------------
 
   createRun(run: NewRun): number {
-    const info = this
-      .sql(
-        `INSERT INTO runs (started_at, status, target, mode, model, options_json, pid)
+    const info = this.sql(
+      `INSERT INTO runs (started_at, status, target, mode, model, options_json, pid)
          VALUES (?, 'running', ?, ?, ?, ?, ?)`,
-      )
-      .run(now(), run.target, run.mode, run.model, JSON.stringify(run.options), process.pid);
+    ).run(now(), run.target, run.mode, run.model, JSON.stringify(run.options), process.pid);
     return Number(info.lastInsertRowid);
   }
 
   /** The most recent generation run, if any (judge runs, mode 'judge', are the judge's own: judgments.ts). */
   latestRun(): RunRow | undefined {
-    return this.sql(`SELECT id, status, target, mode, model, started_at AS startedAt FROM runs WHERE mode <> 'judge' ORDER BY id DESC LIMIT 1`).get() as
-      | RunRow
-      | undefined;
+    return this.sql(
+      `SELECT id, status, target, mode, model, started_at AS startedAt FROM runs WHERE mode <> 'judge' ORDER BY id DESC LIMIT 1`,
+    ).get() as RunRow | undefined;
   }
 
   /** Takes an unfinished run up again, possibly with a new target and options. */
   resumeRun(runId: number, run: NewRun): void {
-    this.sql(`UPDATE runs SET status = 'running', ended_at = NULL, error = NULL, target = ?, mode = ?, model = ?, options_json = ?, pid = ? WHERE id = ?`)
-      .run(run.target, run.mode, run.model, JSON.stringify(run.options), process.pid, runId);
+    this.sql(
+      `UPDATE runs SET status = 'running', ended_at = NULL, error = NULL, target = ?, mode = ?, model = ?, options_json = ?, pid = ? WHERE id = ?`,
+    ).run(run.target, run.mode, run.model, JSON.stringify(run.options), process.pid, runId);
   }
 
   /** What a run has produced so far, across every invocation that worked on it. */
   runTotals(runId: number): RunTotals {
-    const tasks = this.sql(
-      `SELECT status, reason, count(*) AS n FROM tasks WHERE run_id = ? GROUP BY status, reason`,
-    ).all(runId) as { status: string; reason: string | null; n: number }[];
-    const requests = this.sql(
-      `SELECT ${REQUEST_TOTALS}, coalesce(sum(cost_usd), 0) AS costUsd FROM requests WHERE run_id = ?`,
-    ).get(runId) as RunTotals['requests'];
+    const tasks = this.sql(`SELECT status, reason, count(*) AS n FROM tasks WHERE run_id = ? GROUP BY status, reason`).all(runId) as {
+      status: string;
+      reason: string | null;
+      n: number;
+    }[];
+    const requests = this.sql(`SELECT ${REQUEST_TOTALS}, coalesce(sum(cost_usd), 0) AS costUsd FROM requests WHERE run_id = ?`).get(
+      runId,
+    ) as RunTotals['requests'];
     const rejected: Record<string, number> = {};
     let accepted = 0;
     for (const row of tasks) {
@@ -211,18 +214,14 @@ export class Store {
   }
 
   finishRun(runId: number, status: RunStatus, error?: string): void {
-    this
-      .sql('UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?')
-      .run(status, now(), error ?? null, runId);
+    this.sql('UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?').run(status, now(), error ?? null, runId);
   }
 
   // -- templates -------------------------------------------------------------------------------------
 
   /** The id of this exact template text, stored once by content hash. */
   templateId(name: string, sha256: string, content: string): number {
-    this
-      .sql('INSERT INTO templates (name, sha256, content) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING')
-      .run(name, sha256, content);
+    this.sql('INSERT INTO templates (name, sha256, content) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING').run(name, sha256, content);
     const row = this.sql('SELECT id FROM templates WHERE sha256 = ?').get(sha256) as { id: number };
     return row.id;
   }
@@ -230,35 +229,56 @@ export class Store {
   // -- requests and tasks ----------------------------------------------------------------------------
 
   insertRequest(r: NewRequest): number {
-    const info = this
-      .sql(
-        `INSERT INTO requests (run_id, template_id, created_at, model, messages_json, params_json, status,
+    const info = this.sql(
+      `INSERT INTO requests (run_id, template_id, created_at, model, messages_json, params_json, status,
            raw_reply, finish_reason, prompt_tokens, completion_tokens, total_tokens, latency_ms, attempts,
            error, reply_shape, parse_problems, cost_usd, batch_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        r.runId, r.templateId, now(), r.model, JSON.stringify(r.messages), JSON.stringify(r.params), r.status,
-        r.rawReply ?? null, r.finishReason ?? null, r.promptTokens ?? null, r.completionTokens ?? null,
-        r.totalTokens ?? null, r.latencyMs ?? null, r.attempts ?? 1, r.error ?? null, r.replyShape ?? null,
-        r.parseProblems && r.parseProblems.length > 0 ? JSON.stringify(r.parseProblems) : null,
-        r.costUsd ?? null, r.batchId ?? null,
-      );
+    ).run(
+      r.runId,
+      r.templateId,
+      now(),
+      r.model,
+      JSON.stringify(r.messages),
+      JSON.stringify(r.params),
+      r.status,
+      r.rawReply ?? null,
+      r.finishReason ?? null,
+      r.promptTokens ?? null,
+      r.completionTokens ?? null,
+      r.totalTokens ?? null,
+      r.latencyMs ?? null,
+      r.attempts ?? 1,
+      r.error ?? null,
+      r.replyShape ?? null,
+      r.parseProblems && r.parseProblems.length > 0 ? JSON.stringify(r.parseProblems) : null,
+      r.costUsd ?? null,
+      r.batchId ?? null,
+    );
     return Number(info.lastInsertRowid);
   }
 
   insertTask(t: NewTask): number {
-    const info = this
-      .sql(
-        `INSERT INTO tasks (source, run_id, request_id, instruction, input, output, category, dedup_key, status,
+    const info = this.sql(
+      `INSERT INTO tasks (source, run_id, request_id, instruction, input, output, category, dedup_key, status,
            reason, detail, nearest_task_id, similarity, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        t.source, t.runId ?? null, t.requestId ?? null, t.instruction, t.input, t.output, t.category ?? null,
-        t.dedupKey, t.status, t.reason ?? null, t.detail ?? null, t.nearestTaskId ?? null, t.similarity ?? null,
-        now(),
-      );
+    ).run(
+      t.source,
+      t.runId ?? null,
+      t.requestId ?? null,
+      t.instruction,
+      t.input,
+      t.output,
+      t.category ?? null,
+      t.dedupKey,
+      t.status,
+      t.reason ?? null,
+      t.detail ?? null,
+      t.nearestTaskId ?? null,
+      t.similarity ?? null,
+      now(),
+    );
     return Number(info.lastInsertRowid);
   }
 
@@ -274,26 +294,23 @@ export class Store {
 
   /** Every accepted task's id and key (seeds, generated, imported), oldest first, streamed. */
   *acceptedKeys(): IterableIterator<{ id: number; key: string }> {
-    const rows = this
-      .sql(`SELECT id, dedup_key AS key FROM tasks WHERE status = 'accepted' ORDER BY id`)
-      .iterate() as IterableIterator<{ id: number; key: string }>;
+    const rows = this.sql(`SELECT id, dedup_key AS key FROM tasks WHERE status = 'accepted' ORDER BY id`).iterate() as IterableIterator<{
+      id: number;
+      key: string;
+    }>;
     yield* rows;
   }
 
   /** A random sample of accepted tasks of a source, for the prompt's machine-written examples. */
   sampleAccepted(source: string, limit: number): StoredTask[] {
-    return this
-      .sql(
-        `SELECT id, source, instruction, input, output, category FROM tasks
+    return this.sql(
+      `SELECT id, source, instruction, input, output, category FROM tasks
          WHERE source = ? AND status = 'accepted' ORDER BY random() LIMIT ?`,
-      )
-      .all(source, limit) as StoredTask[];
+    ).all(source, limit) as StoredTask[];
   }
 
   countAccepted(runId: number): number {
-    const row = this
-      .sql(`SELECT count(*) AS n FROM tasks WHERE run_id = ? AND status = 'accepted'`)
-      .get(runId) as { n: number };
+    const row = this.sql(`SELECT count(*) AS n FROM tasks WHERE run_id = ? AND status = 'accepted'`).get(runId) as { n: number };
     return row.n;
   }
 
@@ -353,15 +370,15 @@ export class Store {
       `SELECT coalesce(sum(status = 'accepted'), 0) AS accepted, coalesce(sum(status = 'rejected'), 0) AS rejected
        FROM tasks WHERE source <> 'seed'`,
     );
-    const requests = one<StoreStats['requests']>(
-      `SELECT ${REQUEST_TOTALS} FROM requests`,
-    );
-    const reasons = this
-      .sql(`SELECT reason, count(*) AS n FROM tasks WHERE status = 'rejected' GROUP BY reason ORDER BY n DESC`)
-      .all() as { reason: string; n: number }[];
-    const sources = this
-      .sql(`SELECT source, count(*) AS n FROM tasks WHERE status = 'accepted' GROUP BY source ORDER BY n DESC`)
-      .all() as { source: string; n: number }[];
+    const requests = one<StoreStats['requests']>(`SELECT ${REQUEST_TOTALS} FROM requests`);
+    const reasons = this.sql(`SELECT reason, count(*) AS n FROM tasks WHERE status = 'rejected' GROUP BY reason ORDER BY n DESC`).all() as {
+      reason: string;
+      n: number;
+    }[];
+    const sources = this.sql(`SELECT source, count(*) AS n FROM tasks WHERE status = 'accepted' GROUP BY source ORDER BY n DESC`).all() as {
+      source: string;
+      n: number;
+    }[];
     const runs = one<{ n: number }>('SELECT count(*) AS n FROM runs').n;
     return {
       accepted: tasks.accepted,

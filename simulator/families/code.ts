@@ -17,8 +17,26 @@ interface Snippet {
 
 const LIST_NAMES = ['nums', 'values', 'data', 'items', 'numbers', 'scores', 'prices', 'ages', 'counts', 'readings'];
 const WORDS = [
-  'level', 'racecar', 'python', 'noon', 'banana', 'refer', 'kayak', 'window', 'stats', 'rotor', 'planet', 'civic', 'madam', 'garden',
-  'radar', 'orange', 'deified', 'summer', 'repaper', 'coffee',
+  'level',
+  'racecar',
+  'python',
+  'noon',
+  'banana',
+  'refer',
+  'kayak',
+  'window',
+  'stats',
+  'rotor',
+  'planet',
+  'civic',
+  'madam',
+  'garden',
+  'radar',
+  'orange',
+  'deified',
+  'summer',
+  'repaper',
+  'coffee',
 ];
 const SENTENCE_WORDS = ['the', 'cat', 'sat', 'on', 'mat', 'a', 'dog', 'ran', 'to', 'park', 'red', 'apple'];
 
@@ -154,7 +172,10 @@ const SNIPPETS: readonly SnippetMaker[] = [
   (rng) => {
     const xs = rng.pick(LIST_NAMES);
     const data = numbers(rng, rng.between(7, 12), 19);
-    const result = data.filter((n) => n % 2 === 1).map((n) => n * n).reduce((a, b) => a + b, 0);
+    const result = data
+      .filter((n) => n % 2 === 1)
+      .map((n) => n * n)
+      .reduce((a, b) => a + b, 0);
     return {
       lang: 'JavaScript',
       code: `const ${xs} = [${data.join(', ')}];\nconst result = ${xs}\n  .filter((n) => n % 2 === 1)\n  .map((n) => n * n)\n  .reduce((a, b) => a + b, 0);\nconsole.log(result);`,
@@ -179,7 +200,10 @@ const SNIPPETS: readonly SnippetMaker[] = [
   },
   (rng) => {
     const d = rng.pick(['scores', 'sales', 'votes', 'points']);
-    const names = rng.sample(['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'oscar'], rng.between(4, 7));
+    const names = rng.sample(
+      ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'oscar'],
+      rng.between(4, 7),
+    );
     const vals = names.map(() => rng.between(10, 99));
     const top = names[vals.indexOf(Math.max(...vals))]!;
     return {
@@ -194,19 +218,55 @@ const SNIPPETS: readonly SnippetMaker[] = [
 ];
 
 const EXPLAIN = [
-  '解释下面这段{lang}代码的作用。', '这段代码是做什么的？', '请说明下面这段程序的逻辑。', '用中文讲讲下面这段{lang}程序在干什么。',
-  '给初学者解释一下这段{lang}代码。', '读一读下面的代码，概括它的功能。', '我看不懂下面这段代码，能帮我讲讲吗？',
+  '解释下面这段{lang}代码的作用。',
+  '这段代码是做什么的？',
+  '请说明下面这段程序的逻辑。',
+  '用中文讲讲下面这段{lang}程序在干什么。',
+  '给初学者解释一下这段{lang}代码。',
+  '读一读下面的代码，概括它的功能。',
+  '我看不懂下面这段代码，能帮我讲讲吗？',
 ];
-const PREDICT = ['下面的代码运行后会输出什么？请说明原因。', '预测这段{lang}程序的输出结果。', '不运行代码，推断下面程序打印的内容。', '这段代码最后打印出什么？'];
+const PREDICT = [
+  '下面的代码运行后会输出什么？请说明原因。',
+  '预测这段{lang}程序的输出结果。',
+  '不运行代码，推断下面程序打印的内容。',
+  '这段代码最后打印出什么？',
+];
 const COMPLEXITY = ['分析下面代码的时间复杂度。', '这段代码的时间和空间复杂度分别是多少？', '从性能角度评价一下下面的{lang}代码。'];
-const REVIEW = ['下面这段代码有哪些可以改进的地方？', '请审查下面的{lang}代码，指出潜在问题。', '这段代码在什么情况下会出问题？怎么改进？', '作为代码评审，你会对下面的代码提什么意见？'];
+const REVIEW = [
+  '下面这段代码有哪些可以改进的地方？',
+  '请审查下面的{lang}代码，指出潜在问题。',
+  '这段代码在什么情况下会出问题？怎么改进？',
+  '作为代码评审，你会对下面的代码提什么意见？',
+];
 
 /** Header comments as people leave them in real snippets; they also keep two snippets apart. */
 const CODE_CONTEXTS = [
-  '课程作业第{k}题', '处理传感器读数', '统计班级成绩', '整理库存数量', '面试题{k}', '数据清洗脚本的一部分', '{name}写的工具函数',
-  '旧项目里的代码', '周报统计脚本', '刷题记录 {date}', '第{k}周练习', '帮{name}看的代码', '从同事那里拿到的片段', '实验{k}的辅助函数',
+  '课程作业第{k}题',
+  '处理传感器读数',
+  '统计班级成绩',
+  '整理库存数量',
+  '面试题{k}',
+  '数据清洗脚本的一部分',
+  '{name}写的工具函数',
+  '旧项目里的代码',
+  '周报统计脚本',
+  '刷题记录 {date}',
+  '第{k}周练习',
+  '帮{name}看的代码',
+  '从同事那里拿到的片段',
+  '实验{k}的辅助函数',
 ];
-const SNIPPET_TAILS = ['', '', '我是初学者。', '重点说关键的几行。', '用通俗的话讲。', '顺便说说每个变量的作用。', '讲得简短一些。', '分步骤说明。'];
+const SNIPPET_TAILS = [
+  '',
+  '',
+  '我是初学者。',
+  '重点说关键的几行。',
+  '用通俗的话讲。',
+  '顺便说说每个变量的作用。',
+  '讲得简短一些。',
+  '分步骤说明。',
+];
 
 export function codeSnippet(rng: Rng): SimTask {
   const s = rng.pick(SNIPPETS)(rng);
@@ -214,7 +274,11 @@ export function codeSnippet(rng: Rng): SimTask {
   const frame = rng.pick([EXPLAIN, PREDICT, COMPLEXITY, REVIEW][kind]!);
   const instruction = fill(frame, { lang: s.lang }) + rng.pick(SNIPPET_TAILS);
   if (rng.chance(0.6)) {
-    const context = fill(rng.pick(CODE_CONTEXTS), { k: rng.between(1, 30), name: fullName(rng), date: `${rng.between(1, 12)}月${rng.between(1, 28)}日` });
+    const context = fill(rng.pick(CODE_CONTEXTS), {
+      k: rng.between(1, 30),
+      name: fullName(rng),
+      date: `${rng.between(1, 12)}月${rng.between(1, 28)}日`,
+    });
     s.code = `${s.lang === 'Python' ? '#' : '//'} ${context}\n${s.code}`;
   }
   const output = [
@@ -227,30 +291,89 @@ export function codeSnippet(rng: Rng): SimTask {
 }
 
 const PURPOSES: readonly { what: string; name: string; code: string }[] = [
-  { what: '判断一个整数是否为质数', name: 'is_prime', code: 'def is_prime(n):\n    if n < 2:\n        return False\n    i = 2\n    while i * i <= n:\n        if n % i == 0:\n            return False\n        i += 1\n    return True' },
-  { what: '计算列表中所有数字的平均值', name: 'average', code: 'def average(nums):\n    if not nums:\n        return 0\n    return sum(nums) / len(nums)' },
-  { what: '把字符串中每个单词的首字母大写', name: 'capitalize_words', code: "def capitalize_words(text):\n    return ' '.join(w[:1].upper() + w[1:] for w in text.split())" },
-  { what: '统计字符串中每个字符出现的次数', name: 'char_count', code: 'def char_count(s):\n    counts = {}\n    for ch in s:\n        counts[ch] = counts.get(ch, 0) + 1\n    return counts' },
-  { what: '找出列表中第二大的数', name: 'second_largest', code: 'def second_largest(nums):\n    uniq = sorted(set(nums))\n    return uniq[-2] if len(uniq) >= 2 else None' },
-  { what: '判断某一年是否为闰年', name: 'is_leap_year', code: 'def is_leap_year(y):\n    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)' },
-  { what: '生成斐波那契数列的前n项', name: 'fib_list', code: 'def fib_list(n):\n    out, a, b = [], 0, 1\n    for _ in range(n):\n        out.append(a)\n        a, b = b, a + b\n    return out' },
+  {
+    what: '判断一个整数是否为质数',
+    name: 'is_prime',
+    code: 'def is_prime(n):\n    if n < 2:\n        return False\n    i = 2\n    while i * i <= n:\n        if n % i == 0:\n            return False\n        i += 1\n    return True',
+  },
+  {
+    what: '计算列表中所有数字的平均值',
+    name: 'average',
+    code: 'def average(nums):\n    if not nums:\n        return 0\n    return sum(nums) / len(nums)',
+  },
+  {
+    what: '把字符串中每个单词的首字母大写',
+    name: 'capitalize_words',
+    code: "def capitalize_words(text):\n    return ' '.join(w[:1].upper() + w[1:] for w in text.split())",
+  },
+  {
+    what: '统计字符串中每个字符出现的次数',
+    name: 'char_count',
+    code: 'def char_count(s):\n    counts = {}\n    for ch in s:\n        counts[ch] = counts.get(ch, 0) + 1\n    return counts',
+  },
+  {
+    what: '找出列表中第二大的数',
+    name: 'second_largest',
+    code: 'def second_largest(nums):\n    uniq = sorted(set(nums))\n    return uniq[-2] if len(uniq) >= 2 else None',
+  },
+  {
+    what: '判断某一年是否为闰年',
+    name: 'is_leap_year',
+    code: 'def is_leap_year(y):\n    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)',
+  },
+  {
+    what: '生成斐波那契数列的前n项',
+    name: 'fib_list',
+    code: 'def fib_list(n):\n    out, a, b = [], 0, 1\n    for _ in range(n):\n        out.append(a)\n        a, b = b, a + b\n    return out',
+  },
   { what: '求两个正整数的最大公约数', name: 'gcd', code: 'def gcd(a, b):\n    while b:\n        a, b = b, a % b\n    return a' },
-  { what: '检查一个字符串里的括号是否成对匹配', name: 'balanced', code: "def balanced(s):\n    pairs = {')': '(', ']': '[', '}': '{'}\n    stack = []\n    for ch in s:\n        if ch in '([{':\n            stack.append(ch)\n        elif ch in pairs:\n            if not stack or stack.pop() != pairs[ch]:\n                return False\n    return not stack" },
-  { what: '去掉列表中的重复元素并保持原来的顺序', name: 'dedupe', code: 'def dedupe(items):\n    seen = set()\n    out = []\n    for x in items:\n        if x not in seen:\n            seen.add(x)\n            out.append(x)\n    return out' },
-  { what: '把秒数转换成“时:分:秒”的格式', name: 'format_seconds', code: "def format_seconds(total):\n    h, rest = divmod(total, 3600)\n    m, s = divmod(rest, 60)\n    return f'{h:02d}:{m:02d}:{s:02d}'" },
+  {
+    what: '检查一个字符串里的括号是否成对匹配',
+    name: 'balanced',
+    code: "def balanced(s):\n    pairs = {')': '(', ']': '[', '}': '{'}\n    stack = []\n    for ch in s:\n        if ch in '([{':\n            stack.append(ch)\n        elif ch in pairs:\n            if not stack or stack.pop() != pairs[ch]:\n                return False\n    return not stack",
+  },
+  {
+    what: '去掉列表中的重复元素并保持原来的顺序',
+    name: 'dedupe',
+    code: 'def dedupe(items):\n    seen = set()\n    out = []\n    for x in items:\n        if x not in seen:\n            seen.add(x)\n            out.append(x)\n    return out',
+  },
+  {
+    what: '把秒数转换成“时:分:秒”的格式',
+    name: 'format_seconds',
+    code: "def format_seconds(total):\n    h, rest = divmod(total, 3600)\n    m, s = divmod(rest, 60)\n    return f'{h:02d}:{m:02d}:{s:02d}'",
+  },
   { what: '把摄氏度转换为华氏度', name: 'c_to_f', code: 'def c_to_f(c):\n    return c * 9 / 5 + 32' },
-  { what: '反转一句话中单词的顺序', name: 'reverse_words', code: "def reverse_words(sentence):\n    return ' '.join(reversed(sentence.split()))" },
+  {
+    what: '反转一句话中单词的顺序',
+    name: 'reverse_words',
+    code: "def reverse_words(sentence):\n    return ' '.join(reversed(sentence.split()))",
+  },
   { what: '计算一个整数各位数字之和', name: 'digit_sum', code: 'def digit_sum(n):\n    return sum(int(d) for d in str(abs(n)))' },
 ];
 const WRITE_FRAMES = [
-  '用Python写一个函数{name}，{what}。', '请实现一个Python函数，{what}，并给出调用示例。', '写一段Python代码，{what}。',
-  '我需要一个函数来{what}，请用Python实现。', '编写函数{name}：{what}。', '如何用Python{what}？请给出代码。',
-  '帮我写个小工具函数，功能是{what}，语言用Python。', '请用简洁的Python代码{what}，并简单解释思路。',
+  '用Python写一个函数{name}，{what}。',
+  '请实现一个Python函数，{what}，并给出调用示例。',
+  '写一段Python代码，{what}。',
+  '我需要一个函数来{what}，请用Python实现。',
+  '编写函数{name}：{what}。',
+  '如何用Python{what}？请给出代码。',
+  '帮我写个小工具函数，功能是{what}，语言用Python。',
+  '请用简洁的Python代码{what}，并简单解释思路。',
 ];
 
 const CODE_REQUIREMENTS = [
-  '不要使用内置的排序函数', '加上必要的注释', '写上类型注解', '附带两个测试用例', '考虑输入为空的情况', '代码尽量简短', '变量名要有意义',
-  '说明时间复杂度', '不使用第三方库', '给出调用示例', '处理非法输入', '写成可以复用的形式',
+  '不要使用内置的排序函数',
+  '加上必要的注释',
+  '写上类型注解',
+  '附带两个测试用例',
+  '考虑输入为空的情况',
+  '代码尽量简短',
+  '变量名要有意义',
+  '说明时间复杂度',
+  '不使用第三方库',
+  '给出调用示例',
+  '处理非法输入',
+  '写成可以复用的形式',
 ];
 
 export function codeWrite(rng: Rng): SimTask {

@@ -16,15 +16,33 @@ function gcd(a: number, b: number): number {
 
 const SCENES = ['周末，', '放学后，', '为了准备聚会，', '下班路上，', '趁着超市打折，', '开学前，', '过节前，', ''];
 const ITEMS: readonly (readonly [string, string])[] = [
-  ['笔记本', '本'], ['苹果', '斤'], ['铅笔', '支'], ['矿泉水', '瓶'], ['面包', '个'], ['毛巾', '条'], ['鸡蛋', '盒'], ['酸奶', '杯'],
-  ['橡皮', '块'], ['牛奶', '箱'], ['袜子', '双'], ['饺子皮', '袋'],
+  ['笔记本', '本'],
+  ['苹果', '斤'],
+  ['铅笔', '支'],
+  ['矿泉水', '瓶'],
+  ['面包', '个'],
+  ['毛巾', '条'],
+  ['鸡蛋', '盒'],
+  ['酸奶', '杯'],
+  ['橡皮', '块'],
+  ['牛奶', '箱'],
+  ['袜子', '双'],
+  ['饺子皮', '袋'],
 ];
 const ASK_SUFFIX = ['请写出计算过程。', '列式计算。', '请一步步算出答案。', '', '', '并说明思路。'];
 
 const MATH_PADDING = ['计算时注意单位要统一。', '可以把结果代回题目检查一遍。'];
 const MATH_PREFIXES = [
-  '小学数学题：', '帮孩子检查作业：', '一道应用题：', '考考你：', '请帮我算一算：', '周末作业里有这样一道题：', '数学题求解：', '这道题我算了两遍都不一样：',
-  '期中考试题：', '请用算术方法解答：',
+  '小学数学题：',
+  '帮孩子检查作业：',
+  '一道应用题：',
+  '考考你：',
+  '请帮我算一算：',
+  '周末作业里有这样一道题：',
+  '数学题求解：',
+  '这道题我算了两遍都不一样：',
+  '期中考试题：',
+  '请用算术方法解答：',
 ];
 
 type Problem = { question: string; solution: string };
@@ -45,7 +63,13 @@ const TEMPLATES: readonly Template[] = [
   },
   (rng) => {
     const p = personName(rng);
-    const [how, lo, hi] = rng.pick([['骑自行车', 10, 20], ['开车', 50, 100], ['步行', 4, 6], ['坐大巴', 60, 90], ['划船', 5, 9]] as const);
+    const [how, lo, hi] = rng.pick([
+      ['骑自行车', 10, 20],
+      ['开车', 50, 100],
+      ['步行', 4, 6],
+      ['坐大巴', 60, 90],
+      ['划船', 5, 9],
+    ] as const);
     const v = rng.between(lo, hi);
     const t = rng.between(2, 6);
     return {
@@ -87,7 +111,13 @@ const TEMPLATES: readonly Template[] = [
     };
   },
   (rng) => {
-    const [place, group] = rng.pick([['某小学', '名学生'], ['一个小区', '户居民'], ['某图书馆', '位注册读者'], ['一家工厂', '名工人'], ['某合作社', '位社员']] as const);
+    const [place, group] = rng.pick([
+      ['某小学', '名学生'],
+      ['一个小区', '户居民'],
+      ['某图书馆', '位注册读者'],
+      ['一家工厂', '名工人'],
+      ['某合作社', '位社员'],
+    ] as const);
     const a = rng.between(3, 40) * 100;
     const pct = rng.between(2, 30);
     const now = a + (a * pct) / 100;
@@ -99,7 +129,13 @@ const TEMPLATES: readonly Template[] = [
   (rng) => {
     const l = rng.between(4, 30);
     const w = rng.between(3, 20);
-    const [field, act] = rng.pick([['菜地', '铺一层有机肥'], ['草坪', '重新铺草皮'], ['客厅地面', '铺地砖'], ['墙面', '刷涂料'], ['操场角落', '铺塑胶']] as const);
+    const [field, act] = rng.pick([
+      ['菜地', '铺一层有机肥'],
+      ['草坪', '重新铺草皮'],
+      ['客厅地面', '铺地砖'],
+      ['墙面', '刷涂料'],
+      ['操场角落', '铺塑胶'],
+    ] as const);
     const c = rng.between(5, 80);
     return {
       question: `一块长${l}米、宽${w}米的长方形${field}，要${act}，每平方米${rng.pick(['需要', '花费', '成本'])}${c}元，一共需要多少钱？`,
@@ -232,19 +268,37 @@ const DATA_SETS: readonly (readonly [string, readonly string[], number, number, 
   ['{p}这周每天走的步数（千步）', ['周一', '周二', '周三', '周四', '周五', '周六', '周日'], 2, 25, ''],
 ];
 const DATA_QUESTIONS: readonly (readonly string[])[] = [
-  ['下面是{intro}，请算出总数和平均数。', '根据下面{intro}，求合计和平均值。', '这是{intro}，一共是多少？平均每项多少？', '请统计{intro}的总和与平均数。'],
-  ['根据下面{intro}，找出最高和最低的一项，并算出两者相差多少。', '下面列出了{intro}。最大值和最小值分别是哪一项？相差多少？', '看看{intro}，哪项最多、哪项最少？差距是多少？'],
-  ['下面列出了{intro}。哪一项占总数的比例最大？比例是多少？', '根据{intro}，算一算占比最高的是哪一项。', '{intro}如下，请找出占比最大的一项并给出百分比。'],
+  [
+    '下面是{intro}，请算出总数和平均数。',
+    '根据下面{intro}，求合计和平均值。',
+    '这是{intro}，一共是多少？平均每项多少？',
+    '请统计{intro}的总和与平均数。',
+  ],
+  [
+    '根据下面{intro}，找出最高和最低的一项，并算出两者相差多少。',
+    '下面列出了{intro}。最大值和最小值分别是哪一项？相差多少？',
+    '看看{intro}，哪项最多、哪项最少？差距是多少？',
+  ],
+  [
+    '下面列出了{intro}。哪一项占总数的比例最大？比例是多少？',
+    '根据{intro}，算一算占比最高的是哪一项。',
+    '{intro}如下，请找出占比最大的一项并给出百分比。',
+  ],
 ];
 
 function withData(rng: Rng): SimTask {
   const [what, labels, lo, hi, unit] = rng.pick(DATA_SETS);
   const intro = fill(what, {
-    p: personName(rng), city: rng.pick(CITIES), shop: rng.pick(['一家水果店', '一个早餐摊', '一家网店', '社区菜店', '校门口的小卖部']),
+    p: personName(rng),
+    city: rng.pick(CITIES),
+    shop: rng.pick(['一家水果店', '一个早餐摊', '一家网店', '社区菜店', '校门口的小卖部']),
     goods: rng.pick(['西瓜', '包子', '台灯', '鲜花', '雨伞', '笔记本']),
   });
   const keep = rng.between(Math.min(4, labels.length), labels.length);
-  const rows: [string, number][] = (labels.length <= 7 ? labels.slice(0, keep) : rng.sample(labels, Math.min(keep, 7))).map((k) => [k, rng.between(lo, hi)]);
+  const rows: [string, number][] = (labels.length <= 7 ? labels.slice(0, keep) : rng.sample(labels, Math.min(keep, 7))).map((k) => [
+    k,
+    rng.between(lo, hi),
+  ]);
   const sep = rng.pick(['：', ' ', ': ', '：']);
   const input = rows.map(([k, v]) => `${k}${sep}${v}${unit}`).join(rng.pick(['\n', '\n', '；']));
   const total = rows.reduce((sum, [, v]) => sum + v, 0);
@@ -267,7 +321,13 @@ export function math(rng: Rng): SimTask {
   if (rng.chance(0.3)) {
     // The problem as input, a short instruction in front of it.
     return {
-      instruction: rng.pick(['解答下面这道应用题。', '请计算下面的问题，写出过程。', '帮孩子讲讲这道题怎么做。', '这道数学题怎么解？', '请列式解答下面的应用题。']),
+      instruction: rng.pick([
+        '解答下面这道应用题。',
+        '请计算下面的问题，写出过程。',
+        '帮孩子讲讲这道题怎么做。',
+        '这道数学题怎么解？',
+        '请列式解答下面的应用题。',
+      ]),
       input: question,
       output: fitOutput(solution, rng, MATH_PADDING),
       category: '计算',

@@ -44,7 +44,10 @@ describe('composer', () => {
       expect(chars(t.instruction), t.instruction).toBeGreaterThanOrEqual(8);
       expect(chars(t.instruction), t.instruction).toBeLessThanOrEqual(120);
       expect(t.instruction, t.instruction).toMatch(/^[\p{Script=Han}A-Za-z0-9]/u);
-      expect(NON_TEXT_WORDS.filter((w) => t.instruction.includes(w)), t.instruction).toEqual([]);
+      expect(
+        NON_TEXT_WORDS.filter((w) => t.instruction.includes(w)),
+        t.instruction,
+      ).toEqual([]);
       expect(chars(t.output), t.output).toBeGreaterThanOrEqual(40);
       expect(chars(t.output), t.output).toBeLessThanOrEqual(300);
       expect(t.output).not.toMatch(/ChatGPT|OpenAI|GPT|AI模型|语言模型/i);
@@ -77,7 +80,12 @@ describe('composer', () => {
 /** Tasks that exercise the renderers: empty and multi-line inputs, multi-line outputs, quotes. */
 function sampleTasks(seed: number): SimTask[] {
   const tasks = compose(seed, 10);
-  tasks.push({ instruction: '解释下面这段代码', input: 'print("你好")\nx = {"a": [1, 2]}', output: '它打印“你好”。\n然后定义一个字典：{"a": [1, 2]}。', category: '编程' });
+  tasks.push({
+    instruction: '解释下面这段代码',
+    input: 'print("你好")\nx = {"a": [1, 2]}',
+    output: '它打印“你好”。\n然后定义一个字典：{"a": [1, 2]}。',
+    category: '编程',
+  });
   return tasks;
 }
 
@@ -94,7 +102,11 @@ function fromItem(item: Record<string, unknown>): { instruction: unknown; input:
   return { instruction: item.instruction ?? item['指令'], input: item.input ?? item['输入'], output: item.output ?? item['输出'] };
 }
 
-const fields = (t: SimTask): { instruction: string; input: string; output: string } => ({ instruction: t.instruction, input: t.input, output: t.output });
+const fields = (t: SimTask): { instruction: string; input: string; output: string } => ({
+  instruction: t.instruction,
+  input: t.input,
+  output: t.output,
+});
 
 describe('reply shapes', () => {
   it.each(REPLY_SHAPES.map((s) => [s]))('%s: the pipeline parser reads back exactly the tasks', (shape) => {
@@ -142,7 +154,9 @@ describe('reply shapes', () => {
       for (const marker of ['<无输入>', '无输入', '无']) if (new RegExp(`\\d\\. 输入[：:]\\s?${marker}\\n`).test(alpaca)) looks.add(marker);
     }
     expect(wrappers).toEqual(new Set(['tasks', 'data', 'items', '任务', 'results']));
-    expect(looks).toEqual(new Set(['pretty', 'compact', 'numbered', 'plain-lines', 'full-width colon', 'ascii colon', '<无输入>', '无输入', '无']));
+    expect(looks).toEqual(
+      new Set(['pretty', 'compact', 'numbered', 'plain-lines', 'full-width colon', 'ascii colon', '<无输入>', '无输入', '无']),
+    );
   });
 
   it.each(REPLY_SHAPES.map((s) => [s]))('%s: a reply cut inside an item yields exactly the items before the cut', (shape) => {
@@ -241,16 +255,33 @@ describe('the HTTP server through the openai client', () => {
   });
 
   it('makes as many tasks as the prompt asks for (default 20, at most 100)', async () => {
-    for (const [phrase, expected] of [['1 条', 1], ['13 道', 13], ['33项', 33], ['一些', 20], ['150 个', 100]] as const) {
+    for (const [phrase, expected] of [
+      ['1 条', 1],
+      ['13 道', 13],
+      ['33项', 33],
+      ['一些', 20],
+      ['150 个', 100],
+    ] as const) {
       const r = await client.chat.completions.create({ model: 'm', messages: ask(phrase) });
       expect(parseReply(r.choices[0]!.message.content!).tasks, phrase).toHaveLength(expected);
     }
     // The last user message counts, and in it the first "N 个/条/道/项".
-    expect(taskCount([{ role: 'user', content: '写 5 个' }, { role: 'assistant', content: '好' }, { role: 'user', content: '再写 8 条，每条 3 个字段' }])).toBe(8);
+    expect(
+      taskCount([
+        { role: 'user', content: '写 5 个' },
+        { role: 'assistant', content: '好' },
+        { role: 'user', content: '再写 8 条，每条 3 个字段' },
+      ]),
+    ).toBe(8);
   });
 
   it('streams chat.completion.chunk deltas, a finish reason, a usage chunk and [DONE]', async () => {
-    const stream = await client.chat.completions.create({ model: 'gpt-3.5-turbo', messages: ask('4 个'), stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-3.5-turbo',
+      messages: ask('4 个'),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let content = '';
     let finish: string | null = null;
     let usage: OpenAI.CompletionUsage | null | undefined;
@@ -269,7 +300,9 @@ describe('the HTTP server through the openai client', () => {
     expect(usage!.completion_tokens).toBe(estimateTokens(content));
 
     const raw = await fetch(`${sim.url}/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: ask('2 个'), stream: true }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages: ask('2 个'), stream: true }),
     });
     expect(raw.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const body = await raw.text();
@@ -317,7 +350,8 @@ describe('faults and options', () => {
     opened.push(s);
     return s;
   };
-  const clientFor = (s: Simulator, timeout?: number): OpenAI => new OpenAI({ apiKey: 'test', baseURL: s.url, maxRetries: 0, ...(timeout ? { timeout } : {}) });
+  const clientFor = (s: Simulator, timeout?: number): OpenAI =>
+    new OpenAI({ apiKey: 'test', baseURL: s.url, maxRetries: 0, ...(timeout ? { timeout } : {}) });
   const messages = [{ role: 'user' as const, content: '写 6 个任务' }];
   afterAll(async () => {
     await Promise.all(opened.map((s) => s.close()));
@@ -325,7 +359,9 @@ describe('faults and options', () => {
 
   it('429 surfaces as RateLimitError with retry-after headers', async () => {
     const s = await start({ faults: { rateLimit429: 1 } });
-    const err = await clientFor(s).chat.completions.create({ model: 'm', messages }).catch((e: unknown) => e);
+    const err = await clientFor(s)
+      .chat.completions.create({ model: 'm', messages })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     const e = err as InstanceType<typeof OpenAI.RateLimitError>;
     expect(e.status).toBe(429);
@@ -363,8 +399,12 @@ describe('faults and options', () => {
 
   it('close() finishes while a request hangs, and the hung client times out on its own', async () => {
     const s = await start({ faults: { hang: 1 } });
-    await expect(clientFor(s, 300).chat.completions.create({ model: 'm', messages })).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
-    const pending = clientFor(s, 60_000).chat.completions.create({ model: 'm', messages }).catch((e: unknown) => e);
+    await expect(clientFor(s, 300).chat.completions.create({ model: 'm', messages })).rejects.toBeInstanceOf(
+      OpenAI.APIConnectionTimeoutError,
+    );
+    const pending = clientFor(s, 60_000)
+      .chat.completions.create({ model: 'm', messages })
+      .catch((e: unknown) => e);
     while (s.stats().outcomes.hang < 2) await new Promise((r) => setTimeout(r, 10));
     const started = performance.now();
     await s.close();
@@ -374,8 +414,13 @@ describe('faults and options', () => {
 
   it('requireApiKey answers 401 without the right bearer token', async () => {
     const s = await start({ requireApiKey: 'test-key-right' });
-    await expect(new OpenAI({ apiKey: 'test-key-wrong', baseURL: s.url, maxRetries: 0 }).models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
-    const ok = await new OpenAI({ apiKey: 'test-key-right', baseURL: s.url, maxRetries: 0 }).chat.completions.create({ model: 'm', messages });
+    await expect(new OpenAI({ apiKey: 'test-key-wrong', baseURL: s.url, maxRetries: 0 }).models.list()).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    );
+    const ok = await new OpenAI({ apiKey: 'test-key-right', baseURL: s.url, maxRetries: 0 }).chat.completions.create({
+      model: 'm',
+      messages,
+    });
     expect(ok.choices[0]!.message.content!.length).toBeGreaterThan(0);
     expect(s.stats().outcomes).toMatchObject({ unauthorized: 1, ok: 1 });
   });
@@ -408,7 +453,8 @@ describe('faults and options', () => {
   it('the same seed gives the same replies; shape weights choose the shape; latency delays answers', async () => {
     const contents = async (s: Simulator): Promise<string[]> => {
       const out: string[] = [];
-      for (let i = 0; i < 3; i++) out.push((await clientFor(s).chat.completions.create({ model: 'm', messages })).choices[0]!.message.content!);
+      for (let i = 0; i < 3; i++)
+        out.push((await clientFor(s).chat.completions.create({ model: 'm', messages })).choices[0]!.message.content!);
       return out;
     };
     expect(await contents(await start({ seed: 99 }))).toEqual(await contents(await start({ seed: 99 })));

@@ -63,7 +63,10 @@ function parseArgs(argv: string[]): Args {
       if (v === undefined) throw new Error(`${flag} needs a value`);
       return v;
     };
-    if (flag === '--sizes') args.sizes = value().split(',').map((s) => Number(s.trim()));
+    if (flag === '--sizes')
+      args.sizes = value()
+        .split(',')
+        .map((s) => Number(s.trim()));
     else if (flag === '--threshold') args.threshold = Number(value());
     else if (flag === '--queries') args.queries = Number(value());
     else if (flag === '--child') args.child = value();
@@ -318,7 +321,8 @@ function buildFromStore(stored: readonly string[]): { built: QGramIndex; buildMs
   try {
     const distinct = [...new Set(stored)];
     store.transaction(() => {
-      for (const key of distinct) store.insertTask({ source: 'generated', instruction: key, input: '', output: '（略）', dedupKey: key, status: 'accepted' });
+      for (const key of distinct)
+        store.insertTask({ source: 'generated', instruction: key, input: '', output: '（略）', dedupKey: key, status: 'accepted' });
     });
     gc?.();
     const started = performance.now();
@@ -406,7 +410,18 @@ const fmtQuery = (ms: number): string => (ms < 1 ? ms.toFixed(3) : ms.toFixed(2)
 const count = (n: number): string => n.toLocaleString('en-US');
 
 function printTable(results: SizeResult[], args: Args): void {
-  const header = ['corpus', 'N', 'kept', 'dedup N (index)', 'brute force', 'ratio', 'decisions = brute', 'build from DB', 'query p50 / p99', 'peak RSS'];
+  const header = [
+    'corpus',
+    'N',
+    'kept',
+    'dedup N (index)',
+    'brute force',
+    'ratio',
+    'decisions = brute',
+    'build from DB',
+    'query p50 / p99',
+    'peak RSS',
+  ];
   const rows = results.map((r) => [
     r.label,
     count(r.n),

@@ -62,13 +62,53 @@ function rng(seed: number): () => number {
   };
 }
 
-const ASKS = ['请简要介绍', '用三句话概括', '写一段短文谈谈', '列出几条建议，主题是', '解释一下', '给小学生讲讲', '比较两种常见看法：', '举一个例子说明', '写一封短信聊聊', '总结一下要点：'];
-const TOPICS = ['春天的公园', '一次团队会议', '家庭每月预算', '早高峰的城市交通', '健康饮食', '暑假学习计划', '周末短途旅行', '垃圾分类', '人工智能的用途', '端午节习俗', '网上购物的利弊', '睡眠质量', '职业规划', '旧书店', '社区志愿活动', '唐诗里的月亮', '天气变化', '销售数据', '跑步习惯', '茶与咖啡'];
+const ASKS = [
+  '请简要介绍',
+  '用三句话概括',
+  '写一段短文谈谈',
+  '列出几条建议，主题是',
+  '解释一下',
+  '给小学生讲讲',
+  '比较两种常见看法：',
+  '举一个例子说明',
+  '写一封短信聊聊',
+  '总结一下要点：',
+];
+const TOPICS = [
+  '春天的公园',
+  '一次团队会议',
+  '家庭每月预算',
+  '早高峰的城市交通',
+  '健康饮食',
+  '暑假学习计划',
+  '周末短途旅行',
+  '垃圾分类',
+  '人工智能的用途',
+  '端午节习俗',
+  '网上购物的利弊',
+  '睡眠质量',
+  '职业规划',
+  '旧书店',
+  '社区志愿活动',
+  '唐诗里的月亮',
+  '天气变化',
+  '销售数据',
+  '跑步习惯',
+  '茶与咖啡',
+];
 const SENTENCES = [
-  '首先要弄清楚目标是什么，再安排具体的时间。', '可以从身边的小事做起，慢慢养成习惯。', '这样做既能省钱，也能让效率明显提高。',
-  '很多人忽视了这一点，结果往往事倍功半。', '总的来说，坚持下去比一时的热情更重要。', '如果遇到困难，不妨先停下来想一想原因。',
-  '数据显示，参与的人越多，效果就越稳定。', '另外，也要照顾到老人和孩子的实际需要。', '最后，别忘了定期回顾，看看哪里还能改进。',
-  '举个例子，小王每天提前十分钟出门，再也没有迟到过。', '这个问题没有标准答案，关键在于适合自己。', '与其抱怨环境，不如先改变自己能改变的部分。',
+  '首先要弄清楚目标是什么，再安排具体的时间。',
+  '可以从身边的小事做起，慢慢养成习惯。',
+  '这样做既能省钱，也能让效率明显提高。',
+  '很多人忽视了这一点，结果往往事倍功半。',
+  '总的来说，坚持下去比一时的热情更重要。',
+  '如果遇到困难，不妨先停下来想一想原因。',
+  '数据显示，参与的人越多，效果就越稳定。',
+  '另外，也要照顾到老人和孩子的实际需要。',
+  '最后，别忘了定期回顾，看看哪里还能改进。',
+  '举个例子，小王每天提前十分钟出门，再也没有迟到过。',
+  '这个问题没有标准答案，关键在于适合自己。',
+  '与其抱怨环境，不如先改变自己能改变的部分。',
 ];
 const CATEGORIES = ['问答', '写作', '摘要', '建议', '解释', '比较', '书信', '头脑风暴'];
 
@@ -89,7 +129,11 @@ function buildDb(file: string, rows: number): number {
   // One transaction and cached prepared statements: the insert is not what is being measured.
   store.transaction(() => {
     for (let i = 0; i < 200; i++) {
-      const seed = { instruction: `种子任务${i}：${ASKS[i % ASKS.length]}${TOPICS[i % TOPICS.length]}`, input: '', output: sentences(next, 2, 4) };
+      const seed = {
+        instruction: `种子任务${i}：${ASKS[i % ASKS.length]}${TOPICS[i % TOPICS.length]}`,
+        input: '',
+        output: sentences(next, 2, 4),
+      };
       store.insertTask({ ...seed, source: 'seed', dedupKey: dedupKey(seed), status: 'accepted' });
     }
     let requestId = 0;
@@ -98,7 +142,12 @@ function buildDb(file: string, rows: number): number {
       const runId = i < rows * 0.98 ? runs[0]! : runs[1]!;
       if (i % 20 === 0) {
         requestId = store.insertRequest({
-          runId, templateId: template, model: runId === runs[0] ? 'bench-model-a' : 'bench-model-b', messages: [], params: {}, status: 'ok',
+          runId,
+          templateId: template,
+          model: runId === runs[0] ? 'bench-model-a' : 'bench-model-b',
+          messages: [],
+          params: {},
+          status: 'ok',
         });
       }
       const task = {
@@ -191,11 +240,24 @@ async function main(): Promise<void> {
     fs.rmSync(path.join(dir, 'naive.jsonl'), { force: true });
     await exportRun('export alpaca', ['--format', 'alpaca', '--since', 'all', '--valid-ratio', '0.02'], 'target ≤ 60 s, ≤ 300 MB');
     // The same export with V8's heap capped: it only finishes if memory does not grow with the row count.
-    await exportRun('export alpaca, node --max-old-space-size=64', ['--format', 'alpaca', '--since', 'all'], 'heap capped at 64 MB', ['--max-old-space-size=64']);
-    await exportRun('export messages --shuffle', ['--format', 'messages', '--since', 'all', '--shuffle', '--seed', '1'], 'ORDER BY keyed hash');
-    await exportRun('export alpaca --max-tokens 300 (llama2)', ['--format', 'alpaca', '--since', 'all', '--max-tokens', '300'], 'the slow path');
-    await exportRun(`export --since 2 (one run, ${Math.round(total * 0.02).toLocaleString('en-US')} rows) --max-tokens 300 --tokenizer cl100k`,
-      ['--format', 'alpaca', '--since', '2', '--max-tokens', '300', '--tokenizer', 'cl100k'], 'cl100k through the shared, piece-cached counter');
+    await exportRun('export alpaca, node --max-old-space-size=64', ['--format', 'alpaca', '--since', 'all'], 'heap capped at 64 MB', [
+      '--max-old-space-size=64',
+    ]);
+    await exportRun(
+      'export messages --shuffle',
+      ['--format', 'messages', '--since', 'all', '--shuffle', '--seed', '1'],
+      'ORDER BY keyed hash',
+    );
+    await exportRun(
+      'export alpaca --max-tokens 300 (llama2)',
+      ['--format', 'alpaca', '--since', 'all', '--max-tokens', '300'],
+      'the slow path',
+    );
+    await exportRun(
+      `export --since 2 (one run, ${Math.round(total * 0.02).toLocaleString('en-US')} rows) --max-tokens 300 --tokenizer cl100k`,
+      ['--format', 'alpaca', '--since', '2', '--max-tokens', '300', '--tokenizer', 'cl100k'],
+      'cl100k through the shared, piece-cached counter',
+    );
 
     const floor = results[0]!.seconds;
     const mb = (b: number) => (b / 2 ** 20).toFixed(0);
@@ -204,9 +266,11 @@ async function main(): Promise<void> {
       '',
       '| what | rows | seconds | rows/s | × SELECT | peak RSS MB | note |',
       '|---|---:|---:|---:|---:|---:|---|',
-      ...results.map((r) =>
-        `| ${r.name} | ${r.rows.toLocaleString('en-US')} | ${r.seconds.toFixed(1)} | ${Math.round(r.rows / r.seconds).toLocaleString('en-US')} | ` +
-        `${(r.seconds / floor).toFixed(1)} | ${mb(r.rssBytes)} | ${r.note} |`),
+      ...results.map(
+        (r) =>
+          `| ${r.name} | ${r.rows.toLocaleString('en-US')} | ${r.seconds.toFixed(1)} | ${Math.round(r.rows / r.seconds).toLocaleString('en-US')} | ` +
+          `${(r.seconds / floor).toFixed(1)} | ${mb(r.rssBytes)} | ${r.note} |`,
+      ),
       '',
       'seconds are wall time of the child process, including Node + tsx start-up (~0.5 s).',
     ];
@@ -238,7 +302,9 @@ async function demoRatio(): Promise<string[]> {
       han += c.han;
       tokens += counter.count(text);
     }
-    lines.push(`| ${name} | ${chars.toLocaleString('en-US')} | ${((han / chars) * 100).toFixed(0)}% | ${tokens.toLocaleString('en-US')} | ${(tokens / chars).toFixed(3)} |`);
+    lines.push(
+      `| ${name} | ${chars.toLocaleString('en-US')} | ${((han / chars) * 100).toFixed(0)}% | ${tokens.toLocaleString('en-US')} | ${(tokens / chars).toFixed(3)} |`,
+    );
   }
   return lines;
 }

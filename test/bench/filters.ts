@@ -26,7 +26,25 @@ type Decide = (task: Task, finishReason?: string | null) => string | undefined;
 // "before": the word-list rules of the old pipeline/filters.ts, verbatim in behaviour.
 
 const OLD_NON_TEXT_ZH = [
-  '图片', '图像', '照片', '视频', '音频', '音乐', '绘制', '画一', '流程图', '图表', '链接', '网址', '文件', '附件', '截图', '录音', '录像', '扫描件', '上传',
+  '图片',
+  '图像',
+  '照片',
+  '视频',
+  '音频',
+  '音乐',
+  '绘制',
+  '画一',
+  '流程图',
+  '图表',
+  '链接',
+  '网址',
+  '文件',
+  '附件',
+  '截图',
+  '录音',
+  '录像',
+  '扫描件',
+  '上传',
 ];
 const OLD_NON_TEXT_EN = new RegExp(
   String.raw`\b(?:images?|pictures?|photos?|photographs?|draw(?:ing)?|sketch|videos?|audio|music|songs?|graphs?|charts?|` +
@@ -35,8 +53,17 @@ const OLD_NON_TEXT_EN = new RegExp(
 );
 const OLD_REFUSAL = new RegExp(
   [
-    '作为一个?(?:AI|人工智能|语言模型|大?语言模型|智能助手|机器人)', '(?:AI|人工智能)语言模型', '(?:抱歉|对不起|很遗憾)[，,]?\\s*(?:我|作为)',
-    '我(?:无法|不能)(?:回答|提供|完成|满足|协助|帮助)', 'as an ai', 'language model', "i'?m sorry", 'i cannot', "i can'?t assist", 'chatgpt', 'openai',
+    '作为一个?(?:AI|人工智能|语言模型|大?语言模型|智能助手|机器人)',
+    '(?:AI|人工智能)语言模型',
+    '(?:抱歉|对不起|很遗憾)[，,]?\\s*(?:我|作为)',
+    '我(?:无法|不能)(?:回答|提供|完成|满足|协助|帮助)',
+    'as an ai',
+    'language model',
+    "i'?m sorry",
+    'i cannot',
+    "i can'?t assist",
+    'chatgpt',
+    'openai',
     '\\bgpt(?:-?\\d(?:\\.\\d)?)?\\b',
   ].join('|'),
   'iu',
@@ -128,8 +155,12 @@ function table(name: string, cases: readonly LabelledCase[], reports: { before: 
   const head = cols('reason', 'labelled', ['before: rej', 'prec', 'recall'], ['after: rej', 'prec', 'recall']);
   const row = (label: string, n: number, b: [number, string, string], a: [number, string, string]): string =>
     cols(label, String(n), [String(b[0]), b[1], b[2]], [String(a[0]), a[1], a[2]]);
-  const lines = [`${name}: ${cases.length} cases (${cases.filter((c) => c.verdict === 'reject').length} labelled reject, ` +
-    `${cases.filter((c) => c.reason === 'other').length} of them "other")`, head, '─'.repeat(head.length)];
+  const lines = [
+    `${name}: ${cases.length} cases (${cases.filter((c) => c.verdict === 'reject').length} labelled reject, ` +
+      `${cases.filter((c) => c.reason === 'other').length} of them "other")`,
+    head,
+    '─'.repeat(head.length),
+  ];
   const cell = (s: Score | undefined): [number, string, string] => {
     const { predicted = 0, correct = 0, caught = 0, labelled = 0 } = s ?? {};
     return [predicted, ratio(correct, predicted), ratio(caught, labelled)];
@@ -139,8 +170,11 @@ function table(name: string, cases: readonly LabelledCase[], reports: { before: 
     const a = reports.after.perReason.get(r);
     lines.push(row(r, a?.labelled ?? b?.labelled ?? 0, cell(b), cell(a)));
   }
-  const o = ({ overall: v }: Report): [number, string, string] =>
-    [v.predicted, ratio(v.correct, v.predicted), ratio(v.caught, v.detectable)];
+  const o = ({ overall: v }: Report): [number, string, string] => [
+    v.predicted,
+    ratio(v.correct, v.predicted),
+    ratio(v.caught, v.detectable),
+  ];
   lines.push('─'.repeat(head.length), row('overall (verdict)', reports.after.overall.detectable, o(reports.before), o(reports.after)));
   const junkKept = (x: Report): string => ratio(x.overall.keptJunk, x.overall.kept);
   const kept = `before ${junkKept(reports.before)}, after ${junkKept(reports.after)}`;

@@ -26,12 +26,27 @@ function time(fn: () => unknown): number {
   return Math.min(...runs);
 }
 
-interface Row { kind: string; name: string; kb: number; ms: number; tasks: number }
+interface Row {
+  kind: string;
+  name: string;
+  kb: number;
+  ms: number;
+  tasks: number;
+}
 const rows: Row[] = [];
 for (const size of sizes) {
   const baseline = normalReplies(size)['json array']!;
-  rows.push({ kind: 'baseline', name: 'JSON.parse, valid array', kb: baseline.length / 1024, ms: time(() => JSON.parse(baseline)), tasks: NaN });
-  for (const [kind, set] of [['normal', normalReplies(size)], ['adversarial', adversarialReplies(size)]] as const) {
+  rows.push({
+    kind: 'baseline',
+    name: 'JSON.parse, valid array',
+    kb: baseline.length / 1024,
+    ms: time(() => JSON.parse(baseline)),
+    tasks: NaN,
+  });
+  for (const [kind, set] of [
+    ['normal', normalReplies(size)],
+    ['adversarial', adversarialReplies(size)],
+  ] as const) {
     for (const [name, text] of Object.entries(set)) {
       const ms = time(() => parseReply(text, 'length'));
       rows.push({ kind, name, kb: text.length / 1024, ms, tasks: parseReply(text, 'length').tasks.length });

@@ -66,16 +66,24 @@ console.log(`  --help: ${help.toFixed(0)} ms (target < 150 ms): ${help < 150 ? '
 
 // 2. dedup as a whole process vs a standalone script using the library
 const script = path.join(tmp, 'standalone.mjs');
-fs.writeFileSync(script, [
-  `import { dedupFiles } from ${JSON.stringify(path.join(REPO, 'dist/pipeline/dedup-files.js'))};`,
-  'const [out, ...files] = process.argv.slice(2);',
-  'const r = dedupFiles({ in: files, out });',
-  'process.stderr.write(`kept ${r.kept} of ${r.total}\\n`);',
-].join('\n'));
+fs.writeFileSync(
+  script,
+  [
+    `import { dedupFiles } from ${JSON.stringify(path.join(REPO, 'dist/pipeline/dedup-files.js'))};`,
+    'const [out, ...files] = process.argv.slice(2);',
+    'const r = dedupFiles({ in: files, out });',
+    'process.stderr.write(`kept ${r.kept} of ${r.total}\\n`);',
+  ].join('\n'),
+);
 
 const jobs: [string, string[]][] = [];
 const synthetic = path.join(tmp, 'synthetic.jsonl');
-fs.writeFileSync(synthetic, corpus(38_000, { seed: 9 }).map((c) => JSON.stringify({ instruction: c.key, input: '', output: '好的。' })).join('\n') + '\n');
+fs.writeFileSync(
+  synthetic,
+  corpus(38_000, { seed: 9 })
+    .map((c) => JSON.stringify({ instruction: c.key, input: '', output: '好的。' }))
+    .join('\n') + '\n',
+);
 jobs.push(['synthetic 38,000 records', [synthetic]]);
 const real = ['alpaca_zh_translated_20k.jsonl', 'alpaca_zh_demo.json'].map((f) => path.join(SHARED, f));
 if (real.every((f) => fs.existsSync(f))) jobs.push(['real 21,277 records (../shared/data)', real]);

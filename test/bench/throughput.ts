@@ -40,7 +40,8 @@ interface Sim {
 /** The simulator as its own process, so its CPU is not the pipeline's. */
 async function startSimulatorProcess(args: string[]): Promise<Sim> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'pipeline/cli/main.ts'), 'simulate', '--port', '0', ...args], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
@@ -64,10 +65,22 @@ function stopSimulator(sim: Sim): Promise<void> {
 function baseOptions(target: number, concurrency: number): OnlineOptions {
   const template = loadTemplate(DEFAULT_TEMPLATE_FILES['self-instruct'], 'self-instruct');
   return {
-    target, mode: 'self-instruct', template, seeds: loadSeeds(DEFAULT_SEED_FILE), topics: [], taskTypes: [],
+    target,
+    mode: 'self-instruct',
+    template,
+    seeds: loadSeeds(DEFAULT_SEED_FILE),
+    topics: [],
+    taskTypes: [],
     params: { model: 'gpt-3.5-turbo', temperature: 1, top_p: 1, max_tokens: 4096 },
-    concurrency, tasksPerRequest: 20, maxOutputChars: 300, similarity: 0.7, filters: DEFAULT_FILTER_OPTIONS,
-    maxConsecutiveFailures: 1_000_000, resume: false, drainTimeoutMs: 0, runOptions: { bench: true },
+    concurrency,
+    tasksPerRequest: 20,
+    maxOutputChars: 300,
+    similarity: 0.7,
+    filters: DEFAULT_FILTER_OPTIONS,
+    maxConsecutiveFailures: 1_000_000,
+    resume: false,
+    drainTimeoutMs: 0,
+    runOptions: { bench: true },
   };
 }
 
@@ -107,14 +120,21 @@ async function limitedRun(label: string, client: Partial<LlmClientOptions>): Pro
   const from = new Date(t0 + WARMUP_S * 1000).toISOString();
   const to = new Date(t0 + (WARMUP_S + WINDOW_S) * 1000).toISOString();
   // Attempts the server admitted in the window (started then, not refused) and the tokens they used.
-  const admitted = conn.prepare(
-    `SELECT count(*) AS n, coalesce(sum(r.total_tokens), 0) AS tokens FROM request_attempts a JOIN requests r ON r.id = a.request_id
+  const admitted = conn
+    .prepare(
+      `SELECT count(*) AS n, coalesce(sum(r.total_tokens), 0) AS tokens FROM request_attempts a JOIN requests r ON r.id = a.request_id
      WHERE a.started_at >= ? AND a.started_at < ? AND a.error_kind IS NULL`,
-  ).get(from, to) as { n: number; tokens: number };
-  const all = conn.prepare(`SELECT count(*) AS n, coalesce(sum(http_status = 429), 0) AS r429 FROM request_attempts`).get() as { n: number; r429: number };
-  const inWindow = conn.prepare(
-    `SELECT count(*) AS n, coalesce(sum(http_status = 429), 0) AS r429 FROM request_attempts WHERE started_at >= ? AND started_at < ?`,
-  ).get(from, to) as { n: number; r429: number };
+    )
+    .get(from, to) as { n: number; tokens: number };
+  const all = conn.prepare(`SELECT count(*) AS n, coalesce(sum(http_status = 429), 0) AS r429 FROM request_attempts`).get() as {
+    n: number;
+    r429: number;
+  };
+  const inWindow = conn
+    .prepare(
+      `SELECT count(*) AS n, coalesce(sum(http_status = 429), 0) AS r429 FROM request_attempts WHERE started_at >= ? AND started_at < ?`,
+    )
+    .get(from, to) as { n: number; r429: number };
   const accepted = conn.prepare(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`).pluck().get() as number;
   conn.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -123,9 +143,16 @@ async function limitedRun(label: string, client: Partial<LlmClientOptions>): Pro
   const tpmShare = (admitted.tokens * perMinute) / TPM;
   const binding = tpmShare >= rpmShare ? 'TPM' : 'RPM';
   return {
-    label, rpmShare, tpmShare, binding, share: Math.max(rpmShare, tpmShare),
-    share429: inWindow.n === 0 ? 0 : inWindow.r429 / inWindow.n, attempts: inWindow.n,
-    share429All: all.n === 0 ? 0 : all.r429 / all.n, attemptsAll: all.n, accepted,
+    label,
+    rpmShare,
+    tpmShare,
+    binding,
+    share: Math.max(rpmShare, tpmShare),
+    share429: inWindow.n === 0 ? 0 : inWindow.r429 / inWindow.n,
+    attempts: inWindow.n,
+    share429All: all.n === 0 ? 0 : all.r429 / all.n,
+    attemptsAll: all.n,
+    accepted,
   };
 }
 
@@ -140,7 +167,12 @@ async function unlimitedRun(): Promise<{ pairsPerSecond: number; cpuMsPerPair: n
     const summary = await runOnline(baseOptions(PAIRS, 16), { store, llm });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    return { pairsPerSecond: summary.acceptedNow / seconds, cpuMsPerPair: (cpu.user + cpu.system) / 1000 / summary.acceptedNow, accepted: summary.acceptedNow, seconds };
+    return {
+      pairsPerSecond: summary.acceptedNow / seconds,
+      cpuMsPerPair: (cpu.user + cpu.system) / 1000 / summary.acceptedNow,
+      accepted: summary.acceptedNow,
+      seconds,
+    };
   } finally {
     store.close();
     await stopSimulator(sim);
@@ -159,8 +191,15 @@ const rows = [ours, learned, baseline];
 const table = [
   ['client', 'binding', 'RPM share', 'TPM share', 'share of binding limit', '429 share', 'attempts', '429 share, whole run', 'target'],
   ...rows.map((r) => [
-    r.label, r.binding, pct(r.rpmShare), pct(r.tpmShare), pct(r.share), pct(r.share429), String(r.attempts),
-    `${pct(r.share429All)} of ${r.attemptsAll}`, '≥ 95%, ≤ 1% 429',
+    r.label,
+    r.binding,
+    pct(r.rpmShare),
+    pct(r.tpmShare),
+    pct(r.share),
+    pct(r.share429),
+    String(r.attempts),
+    `${pct(r.share429All)} of ${r.attemptsAll}`,
+    '≥ 95%, ≤ 1% 429',
   ]),
 ];
 const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));

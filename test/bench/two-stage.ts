@@ -35,7 +35,8 @@ const BIG = DEFAULT_PRICES['gpt-4o']!;
 
 async function startSimulatorProcess(args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'pipeline/cli/main.ts'), 'simulate', '--port', '0', ...args], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
@@ -63,10 +64,23 @@ interface Row {
 function options(mode: 'one' | 'two'): OnlineOptions {
   const file = mode === 'one' ? DEFAULT_TEMPLATE_FILES['self-instruct'] : DEFAULT_INSTRUCTION_TEMPLATE_FILES['self-instruct'];
   return {
-    target: 1_000_000, mode: 'self-instruct', template: loadTemplate(file, 'self-instruct'), seeds: loadSeeds(DEFAULT_SEED_FILE), topics: [],
-    taskTypes: [], params: { model: 'gpt-4o-mini', temperature: 1, top_p: 1, max_tokens: 4096 }, concurrency: CONCURRENCY,
-    tasksPerRequest: mode === 'one' ? 20 : 30, maxOutputChars: 300, similarity: 0.7, filters: DEFAULT_FILTER_OPTIONS,
-    maxConsecutiveFailures: 1_000_000, resume: false, drainTimeoutMs: 0, runOptions: { bench: true }, price: MINI,
+    target: 1_000_000,
+    mode: 'self-instruct',
+    template: loadTemplate(file, 'self-instruct'),
+    seeds: loadSeeds(DEFAULT_SEED_FILE),
+    topics: [],
+    taskTypes: [],
+    params: { model: 'gpt-4o-mini', temperature: 1, top_p: 1, max_tokens: 4096 },
+    concurrency: CONCURRENCY,
+    tasksPerRequest: mode === 'one' ? 20 : 30,
+    maxOutputChars: 300,
+    similarity: 0.7,
+    filters: DEFAULT_FILTER_OPTIONS,
+    maxConsecutiveFailures: 1_000_000,
+    resume: false,
+    drainTimeoutMs: 0,
+    runOptions: { bench: true },
+    price: MINI,
   };
 }
 
@@ -74,29 +88,44 @@ async function measure(mode: 'one' | 'two', url: string): Promise<Row> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zhsi-bench-'));
   const store = Store.open(path.join(dir, 'bench.db'));
   try {
-    const llm = createLlmClient({ apiKey: 'bench', baseURL: url, timeoutMs: 60_000, maxRetries: 10, rateLimit: { rpm: 600, tpm: 150_000 } });
+    const llm = createLlmClient({
+      apiKey: 'bench',
+      baseURL: url,
+      timeoutMs: 60_000,
+      maxRetries: 10,
+      rateLimit: { rpm: 600, tpm: 150_000 },
+    });
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), SECONDS * 1000);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const deps = { store, llm, signal: stop.signal };
-    const summary = mode === 'one'
-      ? await runOnline(options('one'), deps)
-      : await runTwoStage({ ...options('two'), answer: { model: 'gpt-4o-mini', template: loadAnswerTemplate(), price: MINI } }, deps);
+    const summary =
+      mode === 'one'
+        ? await runOnline(options('one'), deps)
+        : await runTwoStage({ ...options('two'), answer: { model: 'gpt-4o-mini', template: loadAnswerTemplate(), price: MINI } }, deps);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     clearTimeout(timer);
     const answered = summary.accepted;
     const stages = new AnswerStore(store).stats(3).byStage;
     const tokens = summary.requests.promptTokens + summary.requests.completionTokens;
-    const bigAnswers = mode === 'one' ? null
-      : (costUsd({ promptTokens: stages.instructions.promptTokens, completionTokens: stages.instructions.completionTokens }, MINI) +
-        costUsd({ promptTokens: stages.answers.promptTokens, completionTokens: stages.answers.completionTokens }, BIG)) / answered * 1000;
+    const bigAnswers =
+      mode === 'one'
+        ? null
+        : ((costUsd({ promptTokens: stages.instructions.promptTokens, completionTokens: stages.instructions.completionTokens }, MINI) +
+            costUsd({ promptTokens: stages.answers.promptTokens, completionTokens: stages.answers.completionTokens }, BIG)) /
+            answered) *
+          1000;
     return {
       mode: mode === 'one' ? 'one-stage (20/request)' : 'two-stage (30 instructions/request + 1 answer/request)',
-      answered, perMinute: answered / (seconds / 60), requests: summary.requests.total,
-      costPer1000: (summary.requests.costUsd / answered) * 1000, costPer1000BigAnswers: bigAnswers,
-      tokensPerTask: tokens / answered, cpuMsPerTask: (cpu.user + cpu.system) / 1000 / answered,
+      answered,
+      perMinute: answered / (seconds / 60),
+      requests: summary.requests.total,
+      costPer1000: (summary.requests.costUsd / answered) * 1000,
+      costPer1000BigAnswers: bigAnswers,
+      tokensPerTask: tokens / answered,
+      cpuMsPerTask: (cpu.user + cpu.system) / 1000 / answered,
     };
   } finally {
     store.close();
@@ -116,8 +145,11 @@ try {
     `bench:two-stage — simulator, RPM 600, TPM 150k, ~800 ms latency, concurrency ${CONCURRENCY}, ${SECONDS} s per mode`,
     '| mode | answered tasks | per minute | requests | $ / 1,000 (gpt-4o-mini) | $ / 1,000 (answers by gpt-4o) | tokens / task | CPU ms / task |',
     '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.mode} | ${r.answered} | ${f(r.perMinute)} | ${r.requests} | ${f(r.costPer1000, 3)} | ` +
-      `${r.costPer1000BigAnswers === null ? '—' : f(r.costPer1000BigAnswers, 3)} | ${f(r.tokensPerTask, 0)} | ${f(r.cpuMsPerTask, 2)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.mode} | ${r.answered} | ${f(r.perMinute)} | ${r.requests} | ${f(r.costPer1000, 3)} | ` +
+        `${r.costPer1000BigAnswers === null ? '—' : f(r.costPer1000BigAnswers, 3)} | ${f(r.tokensPerTask, 0)} | ${f(r.cpuMsPerTask, 2)} |`,
+    ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 } finally {

@@ -3,18 +3,11 @@
  * by the reason meant for it, and clean conversations pass. Figures printed come from the simulator.
  */
 import { describe, expect, it } from 'vitest';
-import { checkDialogue } from '../pipeline/dialogue/checks.ts';
-import { parseDialogues } from '../pipeline/dialogue/parse.ts';
-import { createComposer } from '../simulator/composer.ts';
-import {
-  DIALOGUE_FLAWS,
-  DIALOGUE_SHAPES,
-  dialogueMaker,
-  dialogueRequest,
-  renderDialogues,
-  type SimDialogue,
-} from '../simulator/dialogues.ts';
-import { createRng } from '../simulator/random.ts';
+import { checkDialogue } from '../../pipeline/dialogue/checks.ts';
+import { parseDialogues } from '../../pipeline/dialogue/parse.ts';
+import { createComposer } from '../composer.ts';
+import { DIALOGUE_FLAWS, DIALOGUE_SHAPES, dialogueMaker, dialogueRequest, renderDialogues, type SimDialogue } from '../dialogues.ts';
+import { createRng } from '../random.ts';
 
 function maker(seed: number) {
   const rng = createRng(seed);
