@@ -142,17 +142,19 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
 export async function generate(options: GenerateOptions): Promise<RunSummary> {
   const prepared = prepareGenerate(options);
   const { settings, apiKey, baseURL } = prepared;
+  const llm = createLlmClient({
+    apiKey,
+    baseURL,
+    timeoutMs: settings.timeout * 1000,
+    maxRetries: settings.retries,
+    rateLimit: { rpm: settings.rpm, tpm: settings.tpm },
+  });
+  // Everything that can be checked without writing is checked before the lock file is made.
+  if (settings.probe) await probe(llm, baseURL);
+  Store.check(settings.db);
   const lock = takeLock(settings.db, `generate --n ${settings.n}`, options.onWarning);
   let store: Store | undefined;
   try {
-    const llm = createLlmClient({
-      apiKey,
-      baseURL,
-      timeoutMs: settings.timeout * 1000,
-      maxRetries: settings.retries,
-      rateLimit: { rpm: settings.rpm, tpm: settings.tpm },
-    });
-    if (settings.probe) await probe(llm, baseURL);
     store = Store.open(settings.db);
     if (!settings.batch && !settings.newRun) refuseOpenBatches(store);
     if (!settings.newRun) refuseModeSwitch(store, settings.mode);
@@ -289,7 +291,8 @@ export function resolvePrice(settings: Pick<ResolvedGenerateSettings, 'price' | 
   return priceFor(settings.model, { ...DEFAULT_PRICES, ...extra });
 }
 
-async function probe(llm: LlmClient, baseURL: string | undefined): Promise<void> {
+/** The start-up probe: an UnavailableError when the server does not answer, a failure when it refuses the key. */
+export async function probe(llm: LlmClient, baseURL: string | undefined): Promise<void> {
   try {
     await llm.probe();
   } catch (err) {

@@ -103,6 +103,7 @@ export function importTasks(options: ImportSettings & { onWarning?: (message: st
     });
   }
   const tasks = readDatasetFile(settings.in, { allowEmptyInstruction: true });
+  Store.check(settings.db);
   const lock = takeLock(settings.db, `import --in ${settings.in}`, onWarning);
   try {
     const store = Store.open(settings.db);

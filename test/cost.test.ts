@@ -46,7 +46,7 @@ describe('Budget', () => {
     second(0.05);
     expect(b.spentUsd).toBeCloseTo(0.6, 10);
     expect(b.check(0.2)).toBeUndefined();
-    expect(b.check(0.41)?.message).toMatch(/--max-cost \$1: the run has spent \$0\.6000/);
+    expect(b.check(0.41)?.message).toMatch(/reached `maxCost` \$1: the run has spent \$0\.6000/);
   });
 
   it('counts requests of the whole run, in flight included', () => {

@@ -721,7 +721,7 @@ describe('export CLI', () => {
     Store.open(emptyDb).close();
     const out = path.join(dir, 'out');
     const cases: [string[], RegExp][] = [
-      [['--db', db], /required option '--format/],
+      [['--db', db], /--format: say which format/],
       [['--db', db, '--format', 'csv'], /--format.*expected one of alpaca, sharegpt, messages, prompt-completion, got "csv"/],
       [['--db', db, '--format', 'alpaca', '--bogus'], /unknown option '--bogus'/],
       [['--db', db, '--format', 'alpaca', '--valid-ratio', '1.5'], /--valid-ratio.*got "1\.5"/],
@@ -729,9 +729,9 @@ describe('export CLI', () => {
       [['--db', db, '--format', 'alpaca', '--since', '42'], /no run 42/],
       [['--db', db, '--format', 'alpaca', '--max-tokens', 'lots'], /--max-tokens.*got "lots"/],
       [['--db', db, '--format', 'alpaca', '--tokenizer', 'gpt2'], /--tokenizer.*got "gpt2"/],
-      [['--db', db, '--format', 'alpaca', '--seed', '3'], /--seed needs --shuffle/],
-      [['--db', db, '--format', 'alpaca', '--system', '你好'], /--system applies to sharegpt and messages/],
-      [['--db', db, '--format', 'messages', '--template', 'alpaca'], /--template applies to alpaca and prompt-completion/],
+      [['--db', db, '--format', 'alpaca', '--seed', '3'], /--seed: needs --shuffle/],
+      [['--db', db, '--format', 'alpaca', '--system', '你好'], /--system: applies to sharegpt and messages/],
+      [['--db', db, '--format', 'messages', '--template', 'alpaca'], /--template: applies to alpaca and prompt-completion/],
       [['--db', db, '--format', 'prompt-completion', '--template', 'nope'], /nope\.train\.txt: cannot read training template/],
       [['--db', db, '--format', 'alpaca', '--source', 'nowhere'], /no accepted tasks matching source nowhere/],
       [['--db', path.join(dir, 'missing.db'), '--format', 'alpaca'], /missing\.db: no such database/],

@@ -163,7 +163,7 @@ describe('judge bad input', () => {
     const db = copyDb();
     const r = await runCli(['judge', '--db', db, '--model', 'my-local-judge', '--max-cost', '1'], env(sim));
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--max-cost needs the price of my-local-judge/);
+    expect(r.stderr).toMatch(/--max-cost: needs the price of my-local-judge/);
     const ok = await runCli(
       ['judge', '--db', db, '--model', 'my-local-judge', '--max-cost', '1', '--price', '0.1,0.2', '--max-requests', '2'],
       env(sim),
@@ -341,7 +341,7 @@ describe('generate --judge-model', () => {
 
       const noPrice = await runCli(['generate', '--n', '5', '--db', capped, '--judge-model', 'my-judge', '--max-cost', '1'], env(clean));
       expect(noPrice.code).toBe(2);
-      expect(noPrice.stderr).toMatch(/--max-cost needs the price of the judge my-judge/);
+      expect(noPrice.stderr).toMatch(/--max-cost: needs the price of the judge my-judge/);
     } finally {
       await clean.close();
     }

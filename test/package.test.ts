@@ -4,7 +4,8 @@
  * `generate` from the package runs 20 tasks against the simulator and gets a summary back.
  * Slow (npm builds better-sqlite3 for the new folder), so it runs once, in the e2e project.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,14 +17,29 @@ const INSTALL_TIMEOUT_MS = 15 * 60_000;
 let sim: Simulator;
 let app: string;
 
+const childEnv = (env: Record<string, string>): NodeJS.ProcessEnv => ({
+  ...process.env,
+  OPENAI_API_KEY: '',
+  OPENAI_BASE_URL: '',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  ...env,
+});
+
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
   return execFileSync(command, args, {
     cwd,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: INSTALL_TIMEOUT_MS,
-    env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', npm_config_audit: 'false', npm_config_fund: 'false', ...env },
+    env: childEnv(env),
   });
+}
+
+/** Asynchronously, so the simulator in this process can answer the child's requests. */
+async function runAsync(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await promisify(execFile)(command, args, { cwd, encoding: 'utf8', timeout: 120_000, env: childEnv(env) });
+  return stdout;
 }
 
 beforeAll(async () => {
@@ -59,7 +75,7 @@ describe('the installed package', () => {
     for (const command of ['generate', 'stats', 'export', 'import', 'dedup']) expect(help).toContain(command);
   });
 
-  it('import { generate } from "zh-self-instruct" runs 20 tasks against the simulator and returns the summary', () => {
+  it('import { generate } from "zh-self-instruct" runs 20 tasks against the simulator and returns the summary', async () => {
     fs.writeFileSync(
       path.join(app, 'run.mjs'),
       [
@@ -70,7 +86,7 @@ describe('the installed package', () => {
         'console.log(JSON.stringify({ summary, invalid }));',
       ].join('\n'),
     );
-    const out = JSON.parse(run('node', ['run.mjs'], app, { SIM_URL: sim.url }));
+    const out = JSON.parse(await runAsync('node', ['run.mjs'], app, { SIM_URL: sim.url }));
     expect(out.summary.status).toBe('completed');
     expect(out.summary.acceptedNow).toBe(20);
     expect(out.summary.requests.total).toBeGreaterThan(0);

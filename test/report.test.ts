@@ -198,25 +198,42 @@ describe('report CLI', () => {
     const copy = path.join(dir, 'with-judge.db');
     fs.copyFileSync(db, copy);
     const conn = new Database(copy);
-    conn.exec(`CREATE TABLE judgments (id INTEGER PRIMARY KEY, task_id INTEGER, score REAL, flags TEXT);
-      CREATE TABLE answers (id INTEGER PRIMARY KEY, task_id INTEGER, model TEXT);
-      CREATE TABLE dialogues (id INTEGER PRIMARY KEY, turns INTEGER);`);
     const ids = conn
       .prepare(`SELECT id FROM tasks WHERE status = 'accepted' AND source = 'generated' ORDER BY id`)
       .pluck()
       .all() as number[];
-    const insert = conn.prepare('INSERT INTO judgments (task_id, score, flags) VALUES (?, ?, ?)');
-    ids.forEach((id, i) => insert.run(id, i % 2 === 0 ? 4 : 2, i % 3 === 0 ? '["事实错误"]' : '[]'));
-    conn.prepare('INSERT INTO answers (task_id, model) VALUES (?, ?)').run(ids[0], 'model-b');
-    conn.exec('INSERT INTO dialogues (turns) VALUES (2), (2), (4)');
-    conn.prepare(`UPDATE runs SET options_json = json_set(options_json, '$.judgeThreshold', 3)`).run();
+    const now = new Date().toISOString();
+    const insert = conn.prepare(
+      `INSERT INTO judgments (task_id, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason, created_at)
+       VALUES (?, 'judge-a', 'r', ?, '[]', ?, 'ok', ?)`,
+    );
+    ids.forEach((id, i) => insert.run(id, i % 2 === 0 ? 8 : 2, i % 3 === 0 ? '["factual_error"]' : '[]', now));
+    conn
+      .prepare(`INSERT INTO answers (task_id, model, output, status, created_at) VALUES (?, 'model-b', '答案', 'accepted', ?)`)
+      .run(ids[0], now);
+    // Three accepted conversations of 2, 2 and 4 exchanges.
+    const run = conn.prepare('SELECT max(id) FROM runs').pluck().get() as number;
+    [2, 2, 4].forEach((exchanges, k) => {
+      const task = conn
+        .prepare(
+          `INSERT INTO tasks (source, run_id, instruction, input, output, dedup_key, status, kind, created_at)
+           VALUES ('dialogue', ?, ?, '', '好的', ?, 'accepted', 'dialogue', ?)`,
+        )
+        .run(run, `对话${k}`, `对话${k}key`, now).lastInsertRowid;
+      for (let turn = 0; turn < exchanges * 2; turn++) {
+        conn
+          .prepare('INSERT INTO dialogue_turns (task_id, turn, role, content, tokens) VALUES (?, ?, ?, ?, 1)')
+          .run(task, turn, turn % 2 === 0 ? 'user' : 'assistant', `第${turn}句`);
+      }
+    });
+    conn.prepare(`UPDATE runs SET options_json = json_set(options_json, '$.examplesMinScore', 7)`).run();
     conn.close();
     const d = JSON.parse((await runCli(['report', '--db', copy, '--json'])).stdout);
     expect(d.judge.scores).toEqual([
       { score: 2, n: 12 },
-      { score: 4, n: 12 },
+      { score: 8, n: 12 },
     ]);
-    expect(d.judge.flags).toEqual([{ flag: '事实错误', n: 8 }]);
+    expect(d.judge.flags).toEqual([{ flag: 'factual_error', n: 8 }]);
     expect(d.judge.atOrAbove).toBe(12);
     expect(d.funnel.stages.at(-1)).toMatchObject({ key: 'judged', remaining: 12 });
     expect(d.answers.byModel).toEqual([{ model: 'model-b', n: 1 }]);

@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import { readDatasetFile } from '../datasets.ts';
-import { UnavailableError, UsageError } from '../errors.ts';
-import { resolvePrice, type GenerateHooks } from '../generate.ts';
+import { UsageError } from '../errors.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
 import { createLlmClient, redact } from '../llm.ts';
 import { takeLock } from '../lock.ts';
 import { GenerationFailed } from '../online.ts';
@@ -23,7 +23,7 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
   const { apiKey: givenKey, env = process.env, onEvent, onLog, onWarning, signal, ...rest } = options;
   const s = resolveOptions(answerSettingsSchema, rest);
   if (s.in === undefined && s.source === undefined)
-    throw new UsageError('give `in` (instructions to answer) or `source` (a stored source)');
+    throw new UsageError('give `in` FILE (instructions to answer) or `source` NAME (a stored source)');
   const source = s.source ?? path.basename(s.in ?? '').replace(/\.(jsonl|json)$/i, '');
   if (source.trim() === '' || source === 'seed' || (s.in !== undefined && source === 'generated')) {
     throw new UsageError(`${JSON.stringify(source)}: choose another name (seed and generated are the pipeline's own)`, {
@@ -43,26 +43,19 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
     throw new UsageError(`needs the price of ${s.model}: give \`price\` or \`prices\``, { option: 'maxCost' });
   }
 
+  const llm = createLlmClient({
+    apiKey,
+    baseURL,
+    timeoutMs: s.timeout * 1000,
+    maxRetries: s.retries,
+    rateLimit: { rpm: s.rpm, tpm: s.tpm },
+  });
+  // Everything that can be checked without writing is checked before the lock file is made.
+  if (s.probe) await probe(llm, baseURL);
+  Store.check(s.db);
   const lock = takeLock(s.db, `answer --model ${s.model}`, onWarning);
   let store: Store | undefined;
   try {
-    const llm = createLlmClient({
-      apiKey,
-      baseURL,
-      timeoutMs: s.timeout * 1000,
-      maxRetries: s.retries,
-      rateLimit: { rpm: s.rpm, tpm: s.tpm },
-    });
-    if (s.probe) {
-      try {
-        await llm.probe();
-      } catch (err) {
-        throw new UnavailableError(
-          `the model API at ${baseURL ?? 'https://api.openai.com/v1'} does not answer (${(err as Error).message})`,
-          { cause: err },
-        );
-      }
-    }
     store = Store.open(s.db);
     if (tasks !== undefined) {
       const r = importInstructions(store, tasks, {

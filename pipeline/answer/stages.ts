@@ -8,6 +8,7 @@
  * and its request are one transaction, the unique index on accepted (task, model) answers forbids a
  * second one, and the next invocation finds the unanswered tasks by querying for them.
  */
+import { ANSWER_DEFAULTS } from './defaults.ts';
 import { setMaxListeners } from 'node:events';
 import { Budget, type BudgetStop } from '../budget.ts';
 import type { Ingestor } from '../ingest.ts';
@@ -23,8 +24,6 @@ import { answerMessages, type AnswerTemplate } from './prompt.ts';
 import { checkAnswer } from './rules.ts';
 import { asLlmError, fatalFrom, type FailureState } from './failures.ts';
 
-/** Library defaults of the answer stage. */
-export const ANSWER_DEFAULTS = { maxTokens: 2048, temperature: 0.7, topP: 1, retries: 2 } as const;
 /** Before any answer has come back, a task is expected to get an accepted answer this often. */
 const PRIOR_ANSWER_YIELD = 0.9;
 const MACHINE_POOL = 500;
@@ -397,3 +396,5 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
   if (budgetStop !== undefined) result.budgetStop = budgetStop;
   return result;
 }
+
+export { ANSWER_DEFAULTS };

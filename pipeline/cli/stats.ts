@@ -1,6 +1,6 @@
 /** `stats`: what the store holds, overall, per run or per day. Read-only: works while a run is going. */
 import { Command } from 'commander';
-import { ANSWER_DEFAULTS } from '../answer/stages.ts';
+import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
 import { AnswerStore, type AnswerStats, type StageTotals } from '../store/answers.ts';
 import { AttemptStore } from '../store/attempts.ts';
 import { DEFAULT_DB } from '../paths.ts';

@@ -116,15 +116,16 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
   const flagged = topVerbs.filter((v) => v.name !== NO_VERB && v.count / Math.max(1, n) > 0.1);
 
   let judge: string | null = null;
-  if (rs.hasTable('judgments', ['task_id', 'score'])) {
-    const scores = runIds.flatMap((id) => rs.judgeScores({ kind: 'run', runId: id }));
+  const judgeModel = rs.latestJudge();
+  if (judgeModel !== undefined) {
+    const scores = runIds.flatMap((id) => rs.judgeScores({ kind: 'run', runId: id }, judgeModel));
     const judged = scores.reduce((s, x) => s + x.n, 0);
     if (judged > 0) {
       const mean = scores.reduce((s, x) => s + x.score * x.n, 0) / judged;
-      const threshold = options.map((o) => o['judgeThreshold']).find((t): t is number => typeof t === 'number');
+      const threshold = options.map((o) => o['examplesMinScore']).find((t): t is number => typeof t === 'number');
       judge =
-        `${judged} tasks of these runs were scored by an LLM judge (mean ${mean.toFixed(2)}` +
-        (threshold === undefined ? ')' : `, threshold ${threshold})`);
+        `${judged} tasks of these runs were scored by an LLM judge, ${judgeModel} (mean ${mean.toFixed(2)}` +
+        (threshold === undefined ? ')' : `, example threshold ${threshold})`);
     }
   }
 

@@ -270,8 +270,8 @@ async function exportLocked(
     if (qualityTally !== null && qualityTally.manifest().kept === 0) {
       const q = qualityTally.manifest();
       throw new ExportError(
-        `no row passes the judge filter (judge ${q.judgeModel}: ${q.dropped.belowScore} below --min-score, ` +
-          `${q.dropped.flagged} with --drop-flags, ${q.dropped.unjudged} not judged; run judge first?)`,
+        `no row passes the judge filter (judge ${q.judgeModel}: ${q.dropped.belowScore} below \`minScore\`, ` +
+          `${q.dropped.flagged} with \`dropFlags\`, ${q.dropped.unjudged} not judged; run the judge first?)`,
       );
     }
 

@@ -122,7 +122,7 @@ const storedManifestSchema = z.looseObject({
   files: z.array(
     z.looseObject({
       path: z.string(),
-      split: z.enum(['train', 'valid']),
+      split: z.enum(['train', 'valid', 'card']),
       records: z.number().int(),
       bytes: z.number().int(),
       sha256: z.string(),

@@ -3,8 +3,8 @@
  * yet, end to end: checks the options, takes the database's lock, builds the client from `OPENAI_*`,
  * probes the server and runs online (`judge`) or one Batch API step (`judgeBatchStep`).
  */
-import { UnavailableError, UsageError } from '../errors.ts';
-import { resolvePrice, type GenerateHooks } from '../generate.ts';
+import { UsageError } from '../errors.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
 import { createLlmClient, redact } from '../llm.ts';
 import { createBatchApi } from '../llm/batch-api.ts';
 import { takeLock } from '../lock.ts';
@@ -38,26 +38,19 @@ export async function judgeTasks(options: JudgeTasksOptions): Promise<JudgeSumma
       option: 'maxCost',
     });
   }
+  const llm = createLlmClient({
+    apiKey,
+    baseURL,
+    timeoutMs: s.timeout * 1000,
+    maxRetries: s.retries,
+    rateLimit: { rpm: s.rpm, tpm: s.tpm },
+  });
+  // Everything that can be checked without writing is checked before the lock file is made.
+  if (s.probe && !s.batch) await probe(llm, baseURL);
+  Store.check(s.db);
   const lock = takeLock(s.db, `judge --model ${s.model}`, onWarning);
   let store: Store | undefined;
   try {
-    const llm = createLlmClient({
-      apiKey,
-      baseURL,
-      timeoutMs: s.timeout * 1000,
-      maxRetries: s.retries,
-      rateLimit: { rpm: s.rpm, tpm: s.tpm },
-    });
-    if (s.probe && !s.batch) {
-      try {
-        await llm.probe();
-      } catch (err) {
-        throw new UnavailableError(
-          `the model API at ${baseURL ?? 'https://api.openai.com/v1'} does not answer (${(err as Error).message})`,
-          { cause: err },
-        );
-      }
-    }
     store = Store.open(s.db);
     const run = {
       model: s.model,

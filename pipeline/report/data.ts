@@ -2,6 +2,7 @@
  * Builds the report's figures from a store: SQL aggregates (store/report.ts) for counts and lengths,
  * one streamed pass over the accepted instructions for the samples the text analysis needs.
  */
+import { DEFAULT_MIN_SCORE } from '../judge/examples.ts';
 import { QGramIndex } from '../dedup/qgram-index.ts';
 import { trainingText } from '../export/formats.ts';
 import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from '../export/template.ts';
@@ -437,28 +438,24 @@ function sampleTasks(
 }
 
 function addOptionalSections(data: ReportData, rs: ReportStore, scope: ReportScope, optionsJson: string[]): void {
-  if (rs.hasTable('judgments', ['task_id', 'score'])) {
-    const scores = rs.judgeScores(scope);
-    const flags = rs.hasTable('judgments', ['flags']) ? rs.judgeFlags(scope) : [];
-    let threshold: number | null = null;
+  const judge = rs.latestJudge();
+  if (judge !== undefined) {
+    const scores = rs.judgeScores(scope, judge);
+    const flags = rs.judgeFlags(scope, judge);
+    // The threshold of machine examples and of curated exports: a run's own, else the default.
+    let threshold: number = DEFAULT_MIN_SCORE;
     for (const json of optionsJson) {
-      const o = safeOptions(json);
-      const t =
-        o['judgeThreshold'] ??
-        (typeof o['judge'] === 'object' && o['judge'] !== null ? (o['judge'] as Record<string, unknown>)['threshold'] : undefined);
+      const t = safeOptions(json)['examplesMinScore'];
       if (typeof t === 'number') threshold = t;
     }
-    const atOrAbove = threshold === null ? null : scores.filter((s) => s.score >= threshold).reduce((n, s) => n + s.n, 0);
+    const atOrAbove = scores.filter((s) => s.score >= threshold).reduce((n, s) => n + s.n, 0);
     if (scores.length > 0) {
       data.judge = { scores, flags, threshold, atOrAbove, reading: read.judge(scores, threshold, atOrAbove) };
-      if (atOrAbove !== null)
-        data.funnel.stages.push({ key: 'judged', label: '评审达标 judged ≥ threshold', remaining: atOrAbove, removed: 0 });
+      data.funnel.stages.push({ key: 'judged', label: '评审达标 judged ≥ threshold', remaining: atOrAbove, removed: 0 });
     }
   }
-  if (rs.hasTable('answers', ['task_id', 'model'])) {
-    const byModel = rs.answersByModel(scope);
-    if (byModel.length > 0) data.answers = { byModel, reading: read.answers(byModel) };
-  }
-  const turns = rs.dialogueTurns();
-  if (turns !== undefined && turns.length > 0) data.dialogues = { turns, reading: read.dialogues(turns) };
+  const byModel = rs.answersByModel(scope);
+  if (byModel.length > 0) data.answers = { byModel, reading: read.answers(byModel) };
+  const turns = rs.dialogueTurns(scope);
+  if (turns.length > 0) data.dialogues = { turns, reading: read.dialogues(turns) };
 }

@@ -3,8 +3,8 @@
  * tasks (one run, tasks since a date, or everything; seeds never count as the run's data). The figures
  * that need every row come from one scan (`scan`: lengths computed by SQLite, text only for a sample),
  * the rest from index counts, so a million tasks cost about one plain SELECT.
- * Tables of later features (judgments, answers, dialogues) are read only when they exist with the
- * columns named below; otherwise their sections are left out.
+ * The judge, answers and dialogue sections read migrations 4–6's tables; each section is left out
+ * when its table has no rows for the scope.
  */
 import type { Store } from './store.ts';
 
@@ -72,13 +72,6 @@ export interface ScanRow {
   input: string | null;
   output: string | null;
 }
-
-/** Columns a later feature's table must have for its section to be read. */
-export const OPTIONAL_TABLES = {
-  judgments: ['task_id', 'score'],
-  answers: ['task_id', 'model'],
-  dialogues: ['id'],
-} as const;
 
 export class ReportStore {
   constructor(private readonly store: Store) {}
@@ -217,65 +210,57 @@ export class ReportStore {
     return ids.flatMap((id) => (stmt.get(id) as SampleRow | undefined) ?? []);
   }
 
-  /** Whether a table exists with at least these columns. */
-  hasTable(name: string, columns: readonly string[]): boolean {
-    const found = this.store.sql(`SELECT name FROM pragma_table_info(?)`).pluck().all(name) as string[];
-    return found.length > 0 && columns.every((c) => found.includes(c));
+  /** The judge of the newest judgment (the one `stats` and curated exports default to), if any. */
+  latestJudge(): string | undefined {
+    return this.store.sql('SELECT judge_model FROM judgments ORDER BY id DESC LIMIT 1').pluck().get() as string | undefined;
   }
 
-  /** Columns of a table (empty when it does not exist). */
-  columns(name: string): string[] {
-    return this.store.sql(`SELECT name FROM pragma_table_info(?)`).pluck().all(name) as string[];
-  }
-
-  /** Judge scores of the scope's tasks, rounded to 0.1 (judgments.task_id, judgments.score). */
-  judgeScores(scope: ReportScope): { score: number; n: number }[] {
+  /** Each scope task's latest score by `judge`, rounded to 0.1, counted. */
+  judgeScores(scope: ReportScope, judge: string): { score: number; n: number }[] {
     const w = this.where(scope, 't');
     return this.store
       .sql(
-        `SELECT round(j.score, 1) AS score, count(*) AS n FROM judgments j JOIN tasks t ON t.id = j.task_id
-         WHERE ${w.sql} AND j.score IS NOT NULL GROUP BY 1 ORDER BY 1`,
+        `SELECT round(j.score, 1) AS score, count(*) AS n FROM tasks t
+         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = ?)
+         WHERE ${w.sql} GROUP BY 1 ORDER BY 1`,
       )
-      .all(...w.args) as { score: number; n: number }[];
+      .all(judge, ...w.args) as { score: number; n: number }[];
   }
 
-  /** Judge flags (judgments.flags: a JSON array of strings) by count. */
-  judgeFlags(scope: ReportScope): { flag: string; n: number }[] {
+  /** The flags of each scope task's latest judgment by `judge` (flags_json: a JSON array), by count. */
+  judgeFlags(scope: ReportScope, judge: string): { flag: string; n: number }[] {
     const w = this.where(scope, 't');
     return this.store
       .sql(
-        `SELECT f.value AS flag, count(*) AS n FROM judgments j JOIN tasks t ON t.id = j.task_id, json_each(
-           CASE WHEN json_valid(j.flags) AND json_type(j.flags) = 'array' THEN j.flags ELSE '[]' END) f
+        `SELECT f.value AS flag, count(*) AS n FROM tasks t
+         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = ?),
+         json_each(CASE WHEN json_valid(j.flags_json) AND json_type(j.flags_json) = 'array' THEN j.flags_json ELSE '[]' END) f
          WHERE ${w.sql} GROUP BY 1 ORDER BY 2 DESC LIMIT 30`,
       )
-      .all(...w.args) as { flag: string; n: number }[];
+      .all(judge, ...w.args) as { flag: string; n: number }[];
   }
 
-  /** Answers of the scope's tasks by model (answers.task_id, answers.model). */
+  /** Accepted answers of the scope's tasks by model (two-stage generation, `answer`). */
   answersByModel(scope: ReportScope): { model: string; n: number }[] {
     const w = this.where(scope, 't');
     return this.store
       .sql(
-        `SELECT a.model AS model, count(*) AS n FROM answers a JOIN tasks t ON t.id = a.task_id WHERE ${w.sql} GROUP BY 1 ORDER BY 2 DESC`,
+        `SELECT a.model AS model, count(*) AS n FROM answers a JOIN tasks t ON t.id = a.task_id
+         WHERE a.status = 'accepted' AND ${w.sql} GROUP BY 1 ORDER BY 2 DESC`,
       )
       .all(...w.args) as { model: string; n: number }[];
   }
 
-  /** Dialogues by number of turns: from dialogue_turns(dialogue_id) when it exists, else dialogues.turns. */
-  dialogueTurns(): { turns: number; n: number }[] | undefined {
-    if (this.hasTable('dialogue_turns', ['dialogue_id'])) {
-      return this.store
-        .sql(
-          `SELECT turns, count(*) AS n FROM (SELECT count(*) AS turns FROM dialogue_turns GROUP BY dialogue_id) GROUP BY turns ORDER BY turns`,
-        )
-        .all() as { turns: number; n: number }[];
-    }
-    const cols = this.columns('dialogues');
-    const col = ['turns', 'turn_count'].find((c) => cols.includes(c));
-    if (col === undefined) return undefined;
-    return this.store.sql(`SELECT ${col} AS turns, count(*) AS n FROM dialogues GROUP BY 1 ORDER BY 1`).all() as {
-      turns: number;
-      n: number;
-    }[];
+  /** Accepted conversations of the scope by exchanges (user turns). */
+  dialogueTurns(scope: ReportScope): { turns: number; n: number }[] {
+    const w = this.where(scope, 't');
+    return this.store
+      .sql(
+        `SELECT turns, count(*) AS n FROM (
+           SELECT count(*) AS turns FROM tasks t JOIN dialogue_turns d ON d.task_id = t.id
+           WHERE t.kind = 'dialogue' AND d.role = 'user' AND ${w.sql} GROUP BY t.id)
+         GROUP BY turns ORDER BY turns`,
+      )
+      .all(...w.args) as { turns: number; n: number }[];
   }
 }

@@ -105,6 +105,37 @@ export class Store {
     this.path = file;
   }
 
+  /**
+   * Checks, writing nothing, that an existing file is a database this version can open and migrate
+   * (a writer calls this before it takes the lock); a missing file is fine, it will be created.
+   */
+  static check(file: string): void {
+    const dir = path.dirname(path.resolve(file));
+    if (!fs.existsSync(dir)) throw new StoreError(`${file}: directory ${dir} does not exist`);
+    if (!fs.existsSync(file)) return;
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+    } catch (err) {
+      throw new StoreError(`${file}: cannot open database: ${(err as Error).message}`);
+    }
+    try {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw new StoreError(
+          `${file}: database schema version ${version} is newer than this tool's (${SCHEMA_VERSION}); upgrade zh-self-instruct`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      if (/not a database|file is (encrypted|not a database)/i.test((err as Error).message))
+        throw new StoreError(`${file}: not a SQLite database`);
+      throw new StoreError(`${file}: ${(err as Error).message}`);
+    } finally {
+      db.close();
+    }
+  }
+
   /** Opens (creating if needed) and migrates the DB; every failure is a StoreError naming the file. */
   static open(file: string, options: OpenOptions = {}): Store {
     const dir = path.dirname(path.resolve(file));
