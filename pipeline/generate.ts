@@ -338,8 +338,11 @@ function checkDbDirectory(db: string): void {
     throw new UsageError(`${db}: directory ${dir} does not exist`, { option: 'db' });
   }
   if (!stat.isDirectory()) throw new UsageError(`${db}: ${dir} is not a directory`, { option: 'db' });
+  // access(W_OK) says yes to root everywhere (even /proc): create and remove a file to be sure.
+  const probeFile = path.join(dir, `.zhsi-write-check-${process.pid}`);
   try {
-    fs.accessSync(dir, fs.constants.W_OK);
+    fs.closeSync(fs.openSync(probeFile, 'wx'));
+    fs.rmSync(probeFile, { force: true });
   } catch {
     throw new UsageError(`${db}: directory ${dir} is not writable`, { option: 'db' });
   }

@@ -33,7 +33,7 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
   const { signal, ...rest } = options;
   const s = resolveExportSettings(rest);
   const chat = s.format === 'sharegpt' || s.format === 'messages';
-  if (s.seed !== undefined && !s.shuffle) throw new UsageError('needs shuffle', { option: 'seed' });
+  if (s.seed !== undefined && !s.shuffle) throw new UsageError('needs `shuffle`', { option: 'seed' });
   if (s.system !== undefined && !chat) throw new UsageError(`applies to sharegpt and messages, not ${s.format}`, { option: 'system' });
   if (s.system !== undefined && s.system.trim() === '') throw new UsageError('is empty', { option: 'system' });
   if (s.template !== undefined && chat)
