@@ -74,20 +74,32 @@ export interface PreparedGenerate {
 const OPENAI_HOST = /^https?:\/\/api\.openai\.com(\/|$)/;
 const STORAGE_HINT = 'nothing stored is lost: free space (or make it writable) and run the same command again to resume';
 
+/**
+ * The base URL and key, found as the official client finds them (`baseURL`/`apiKey`, else
+ * `OPENAI_BASE_URL`/`OPENAI_API_KEY`). A non-OpenAI server may go without a key.
+ */
+export function resolveEndpoint(
+  givenURL: string | undefined,
+  givenKey: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { baseURL: string | undefined; apiKey: string } {
+  const baseURL = givenURL ?? (env.OPENAI_BASE_URL || undefined);
+  const apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';
+  if (apiKey !== '') return { baseURL, apiKey };
+  if (baseURL === undefined || OPENAI_HOST.test(baseURL)) {
+    throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', {
+      option: 'apiKey',
+    });
+  }
+  // Local servers (vLLM, Ollama) ignore it, but the client requires one.
+  return { baseURL, apiKey: 'not-needed' };
+}
+
 /** Checks the options and reads every input file; throws a UsageError naming what is wrong. */
 export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   const { apiKey: givenKey, env = process.env, onEvent: _e, onLog: _l, onWarning: _w, signal: _s, random: _r, ...rest } = options;
   const settings = resolveGenerateSettings(rest);
-  const baseURL = settings.baseURL ?? (env.OPENAI_BASE_URL || undefined);
-  let apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';
-  if (apiKey === '') {
-    if (baseURL === undefined || OPENAI_HOST.test(baseURL)) {
-      throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', {
-        option: 'apiKey',
-      });
-    }
-    apiKey = 'not-needed'; // local servers (vLLM, Ollama) ignore it, but the client requires one
-  }
+  const { baseURL, apiKey } = resolveEndpoint(settings.baseURL, givenKey, env);
   // Files of the package itself: found from its root, wherever the caller's working directory is.
   const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
   const twoStage = settings.answerModel !== undefined && settings.mode !== 'dialogue';

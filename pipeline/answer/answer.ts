@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { readDatasetFile } from '../datasets.ts';
 import { UsageError } from '../errors.ts';
-import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
+import { probe, resolveEndpoint, resolvePrice, type GenerateHooks } from '../generate.ts';
 import { createLlmClient, redact } from '../llm.ts';
 import { takeLock } from '../lock.ts';
 import { GenerationFailed } from '../online.ts';
@@ -30,12 +30,7 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
       option: 'source',
     });
   }
-  const baseURL = s.baseURL ?? (env.OPENAI_BASE_URL || undefined);
-  const apiKey = givenKey ?? (env.OPENAI_API_KEY || (baseURL !== undefined && !/api\.openai\.com/.test(baseURL) ? 'not-needed' : ''));
-  if (apiKey === '')
-    throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', {
-      option: 'apiKey',
-    });
+  const { baseURL, apiKey } = resolveEndpoint(s.baseURL, givenKey, env);
   const tasks = s.in === undefined ? undefined : readDatasetFile(s.in, { allowEmptyInstruction: true, outputOptional: true });
   const template = loadAnswerTemplate({ ...(s.template && { userFile: s.template }), ...(s.system && { system: s.system }) });
   const price = resolvePrice(s);

@@ -4,7 +4,7 @@
  * loaded only when that command runs, so `--help` and `stats` start without the tokenizers, the
  * export code or the simulator.
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { errorLine, EXIT, exitCodeFor } from './exit.ts';
 
 /** Every command: its one-line description (for --help) and how to load it. */
@@ -63,32 +63,46 @@ function outputError(text: string, write: (s: string) => void): void {
   write(`${line}\n`);
 }
 
-const program = new Command('zh-self-instruct')
-  .description('Chinese self-instruct data generation: seeds → chat model → parse → filter → dedup → SQLite → training JSONL')
-  .exitOverride()
-  .configureOutput({ outputError });
+const DESCRIPTION = 'Chinese self-instruct data generation: seeds → chat model → parse → filter → dedup → SQLite → training JSONL';
 
-const name = process.argv.slice(2).find((a) => !a.startsWith('-'));
-try {
-  const entry = name === undefined ? undefined : COMMANDS[name];
-  if (entry !== undefined) {
-    program.addCommand((await entry.load()).exitOverride().configureOutput({ outputError }));
-  } else {
-    // Help, or an unknown command: describe every command without loading any.
-    for (const [command, { description }] of Object.entries(COMMANDS)) program.command(command).description(description);
-  }
-  await program.parseAsync(process.argv);
-} catch (err) {
-  process.exitCode = exitCodeOf(err);
+/** The top-level help, written without loading commander: `--help` is the one call that must start at once. */
+function topLevelHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([command, { description }]) => `  ${command.padEnd(width)}  ${description}`);
+  return [
+    'Usage: zh-self-instruct <command> [options]',
+    '',
+    DESCRIPTION,
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    "zh-self-instruct <command> --help shows the command's options.",
+    '',
+  ].join('\n');
 }
 
-function exitCodeOf(err: unknown): number {
-  if (err instanceof CommanderError) {
-    // Help and version are not failures; everything else commander rejects is bad usage.
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
-      ? EXIT.ok
-      : EXIT.usage;
+const args = process.argv.slice(2);
+const name = args.find((a) => !a.startsWith('-'));
+const entry = name === undefined ? undefined : COMMANDS[name];
+if (entry === undefined && (name === undefined || name === 'help')) {
+  process.stdout.write(topLevelHelp());
+} else if (entry === undefined) {
+  process.stderr.write(`error: unknown command '${name}' (zh-self-instruct --help lists the commands)\n`);
+  process.exitCode = EXIT.usage;
+} else {
+  const { Command, CommanderError } = await import('commander');
+  const program = new Command('zh-self-instruct').description(DESCRIPTION).exitOverride().configureOutput({ outputError });
+  try {
+    program.addCommand((await entry.load()).exitOverride().configureOutput({ outputError }));
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help is not a failure; everything else commander rejects is bad usage.
+      process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    } else {
+      process.stderr.write(`error: ${errorLine(err)}\n`);
+      process.exitCode = exitCodeFor(err);
+    }
   }
-  process.stderr.write(`error: ${errorLine(err)}\n`);
-  return exitCodeFor(err);
 }

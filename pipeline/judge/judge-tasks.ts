@@ -4,7 +4,7 @@
  * probes the server and runs online (`judge`) or one Batch API step (`judgeBatchStep`).
  */
 import { UsageError } from '../errors.ts';
-import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
+import { probe, resolveEndpoint, resolvePrice, type GenerateHooks } from '../generate.ts';
 import { createLlmClient, redact } from '../llm.ts';
 import { createBatchApi } from '../llm/batch-api.ts';
 import { takeLock } from '../lock.ts';
@@ -16,21 +16,10 @@ import { judge, JudgeFailed, type JudgeSummary } from './run.ts';
 
 export type JudgeTasksOptions = JudgeSettings & Omit<GenerateHooks, 'random'>;
 
-const OPENAI_HOST = /^https?:\/\/api\.openai\.com(\/|$)/;
-
 export async function judgeTasks(options: JudgeTasksOptions): Promise<JudgeSummary> {
   const { apiKey: givenKey, env = process.env, onEvent, onLog, onWarning, signal, ...rest } = options;
   const s = resolveOptions(judgeSettingsSchema, rest);
-  const baseURL = s.baseURL ?? (env.OPENAI_BASE_URL || undefined);
-  let apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';
-  if (apiKey === '') {
-    if (baseURL === undefined || OPENAI_HOST.test(baseURL)) {
-      throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', {
-        option: 'apiKey',
-      });
-    }
-    apiKey = 'not-needed';
-  }
+  const { baseURL, apiKey } = resolveEndpoint(s.baseURL, givenKey, env);
   const rubric = loadRubric(s.rubric ?? DEFAULT_RUBRIC_FILE);
   const price = resolvePrice(s);
   if (s.maxCost !== undefined && price === undefined) {
