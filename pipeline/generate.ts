@@ -102,10 +102,12 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   const { baseURL, apiKey } = resolveEndpoint(settings.baseURL, givenKey, env);
   // Files of the package itself: found from its root, wherever the caller's working directory is.
   const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
-  const twoStage = settings.answerModel !== undefined && settings.mode !== 'dialogue';
   const templateFile =
     settings.template ??
-    (twoStage && settings.mode !== 'dialogue' ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode] : DEFAULT_TEMPLATE_FILES[settings.mode]);
+    // Two-stage runs ask for instructions only (the options refuse `answerModel` in the dialogue mode).
+    (settings.answerModel !== undefined && settings.mode !== 'dialogue'
+      ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode]
+      : DEFAULT_TEMPLATE_FILES[settings.mode]);
   const template = loadTemplate(templateFile, settings.mode);
   const answerTemplate =
     settings.answerModel === undefined

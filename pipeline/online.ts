@@ -453,27 +453,43 @@ export function storeReply(
   reply: ReplyToStore,
   maxAccept: number,
 ): { requestId: number; result: IngestResult; parseProblems: string[] } {
-  const parsed = parseReplySafely(reply.content, reply.finishReason);
   if (sink.dialogues !== undefined) return storeDialogueReply(sink, sink.dialogues, base, reply, maxAccept);
+  const parsed = parseReplySafely(reply.content, reply.finishReason);
   return sink.store.transaction(() => {
-    const requestId = sink.store.insertRequest({
-      ...base,
-      status: 'ok',
-      rawReply: reply.content,
-      finishReason: reply.finishReason,
-      promptTokens: reply.usage?.promptTokens,
-      completionTokens: reply.usage?.completionTokens,
-      totalTokens: reply.usage?.totalTokens,
-      latencyMs: reply.latencyMs,
-      attempts: reply.attempts,
-      replyShape: parsed.shape,
-      parseProblems: parsed.problems,
-      costUsd: reply.costUsd,
-    });
-    sink.attempts.insertAttempts(requestId, reply.attemptLog);
+    const requestId = insertReply(sink.store, sink.attempts, base, reply, { replyShape: parsed.shape, parseProblems: parsed.problems });
     const result = sink.ingestor.ingest({ source: 'generated', runId: sink.runId, requestId, tasks: parsed.tasks, maxAccept });
     return { requestId, result, parseProblems: parsed.problems };
   });
+}
+
+/**
+ * A reply's request row (status ok, usage, latency, how it parsed, cost) and its attempts, inside the
+ * caller's transaction; returns the request id. Every kind of request (tasks, dialogues, answers,
+ * judgments) is stored through this one function.
+ */
+export function insertReply(
+  store: Store,
+  attempts: AttemptStore,
+  base: RequestBase,
+  reply: ReplyToStore,
+  parse: { replyShape: string; parseProblems?: string[] },
+): number {
+  const requestId = store.insertRequest({
+    ...base,
+    status: 'ok',
+    rawReply: reply.content,
+    finishReason: reply.finishReason,
+    promptTokens: reply.usage?.promptTokens,
+    completionTokens: reply.usage?.completionTokens,
+    totalTokens: reply.usage?.totalTokens,
+    latencyMs: reply.latencyMs,
+    attempts: reply.attempts,
+    replyShape: parse.replyShape,
+    ...(parse.parseProblems && { parseProblems: parse.parseProblems }),
+    costUsd: reply.costUsd,
+  });
+  attempts.insertAttempts(requestId, reply.attemptLog);
+  return requestId;
 }
 
 /** The yield guard of a run (online or one batch step), from its options. */
@@ -510,21 +526,7 @@ function storeDialogueReply(
 ): { requestId: number; result: IngestResult; parseProblems: string[] } {
   const parsed = parseDialogues(reply.content, reply.finishReason);
   return sink.store.transaction(() => {
-    const requestId = sink.store.insertRequest({
-      ...base,
-      status: 'ok',
-      rawReply: reply.content,
-      finishReason: reply.finishReason,
-      promptTokens: reply.usage?.promptTokens,
-      completionTokens: reply.usage?.completionTokens,
-      totalTokens: reply.usage?.totalTokens,
-      latencyMs: reply.latencyMs,
-      attempts: reply.attempts,
-      replyShape: parsed.shape,
-      parseProblems: parsed.problems,
-      costUsd: reply.costUsd,
-    });
-    sink.attempts.insertAttempts(requestId, reply.attemptLog);
+    const requestId = insertReply(sink.store, sink.attempts, base, reply, { replyShape: parsed.shape, parseProblems: parsed.problems });
     const r = dialogues.ingest({ runId: sink.runId, requestId, dialogues: parsed.dialogues, maxAccept });
     const accepted = r.accepted.map((turns) => ({ instruction: turns[0]!.content, input: '', output: turns[1]!.content }));
     return { requestId, result: { accepted, rejected: r.rejected }, parseProblems: parsed.problems };

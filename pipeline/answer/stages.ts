@@ -14,7 +14,7 @@ import { Budget, type BudgetStop } from '../budget.ts';
 import type { Ingestor } from '../ingest.ts';
 import type { ChatMessage, ChatParams, ChatReply, LlmClient } from '../llm.ts';
 import { costUsd, type Price } from '../llm/cost.ts';
-import { storeFailure, storeReply, type GenerateEvent, type Progress, type RequestBase, type RequestSink } from '../online.ts';
+import { insertReply, storeFailure, storeReply, type GenerateEvent, type Progress, type RequestBase, type RequestSink } from '../online.ts';
 import { buildPrompt, type GenerationMode, type Random, type Template } from '../prompt.ts';
 import { AnswerStore, type AnswerSelection, type TaskToAnswer } from '../store/answers.ts';
 import { AttemptStore } from '../store/attempts.ts';
@@ -243,20 +243,7 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
       input: task.input,
     });
     const { requestId, givenUp } = store.transaction(() => {
-      const requestId = store.insertRequest({
-        ...base,
-        status: 'ok',
-        rawReply: reply.content,
-        finishReason: reply.finishReason,
-        promptTokens: reply.usage?.promptTokens,
-        completionTokens: reply.usage?.completionTokens,
-        totalTokens: reply.usage?.totalTokens,
-        latencyMs: reply.latencyMs,
-        attempts: reply.attempts,
-        replyShape: 'answer',
-        costUsd: cost,
-      });
-      attempts.insertAttempts(requestId, reply.attemptLog);
+      const requestId = insertReply(store, attempts, base, { ...reply, costUsd: cost }, { replyShape: 'answer' });
       answers.markAnswerRequest(requestId, task.id);
       answers.insertAnswer({
         taskId: task.id,

@@ -41,7 +41,7 @@ export function demoCommand(): Command {
         } finally {
           store.close();
         }
-        process.stdout.write(`\nlook inside: npm run stats -- --db ${flags.db}   or   sqlite3 ${flags.db}\n`);
+        process.stdout.write(`\nlook inside: npx zh-self-instruct stats --db ${flags.db}   or   sqlite3 ${flags.db}\n`);
       } finally {
         await sim.close();
       }

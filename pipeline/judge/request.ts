@@ -3,6 +3,7 @@
  * client: limiter, retries) → parse → one transaction with the request, its attempts and its
  * judgments. The budget is the caller's, so an inline judge spends from the generate run's --max-cost.
  */
+import { insertReply } from '../online.ts';
 import type { Budget, BudgetStop } from '../budget.ts';
 import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient } from '../llm.ts';
 import { costUsd, type Price } from '../llm/cost.ts';
@@ -147,22 +148,14 @@ export class JudgeRequester {
     const parse = parseJudgeReply(reply.content, ids);
     const entries = [...parse.judged].map(([id, judgment]) => ({ taskId: tasks[id - 1]!.id, judgment }));
     const { requestId, added } = store.transaction(() => {
-      const id = store.insertRequest({
-        ...base,
-        status: 'ok',
-        rawReply: reply.content,
-        finishReason: reply.finishReason,
-        promptTokens: reply.usage?.promptTokens,
-        completionTokens: reply.usage?.completionTokens,
-        totalTokens: reply.usage?.totalTokens,
-        latencyMs: reply.latencyMs,
-        attempts: reply.attempts,
-        replyShape: `judge:${parse.shape}`,
-        parseProblems: parse.problems,
-        costUsd: this.setup.price === undefined ? null : cost,
-      });
+      const id = insertReply(
+        store,
+        this.attempts,
+        base,
+        { ...reply, costUsd: this.setup.price === undefined ? null : cost },
+        { replyShape: `judge:${parse.shape}`, parseProblems: parse.problems },
+      );
       this.judgments.markJudgeRequest(id);
-      this.attempts.insertAttempts(id, reply.attemptLog);
       return { requestId: id, added: this.judgments.insertJudgments(id, this.key, entries) };
     });
     return {
