@@ -92,7 +92,7 @@ export class JudgmentStore {
   insertJudgments(requestId: number | null, judge: JudgeKey, entries: readonly { taskId: number; judgment: Judgment }[]): number {
     const insert = this.sql(
       `INSERT INTO judgments (task_id, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason, request_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, judge_model, rubric_sha256) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     let added = 0;
     const at = now();

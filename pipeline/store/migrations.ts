@@ -256,6 +256,42 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   // -- end dialogues ---------------------------------------------------------------------------------
+  // -- two-stage in batch mode, judged answers (issue 13) ---------------------------------------------
+  {
+    version: 7,
+    name: 'answer batch lines, judgments of answers',
+    sql: `
+      -- The task an answer batch line is for (NULL: a generation or judge line); the body sent holds only API fields.
+      ALTER TABLE batch_requests ADD COLUMN answer_task_id INTEGER REFERENCES tasks(id);
+
+      -- A judgment is of a task's own output (answer_id NULL) or of one of its answers: two-stage tasks
+      -- are judged answer by answer, and an export scores a row by the answer it exports. The old
+      -- UNIQUE (task_id, judge_model, rubric_sha256) cannot be altered in place, so the table is rebuilt.
+      CREATE TABLE judgments_v7 (
+        id              INTEGER PRIMARY KEY,
+        task_id         INTEGER NOT NULL REFERENCES tasks(id),
+        answer_id       INTEGER REFERENCES answers(id),
+        judge_model     TEXT NOT NULL,
+        rubric_sha256   TEXT NOT NULL,
+        score           REAL NOT NULL CHECK (score >= 1 AND score <= 10),
+        sub_scores_json TEXT NOT NULL,
+        flags_json      TEXT NOT NULL,
+        reason          TEXT NOT NULL,
+        request_id      INTEGER REFERENCES requests(id),
+        created_at      TEXT NOT NULL
+      );
+      INSERT INTO judgments_v7 (id, task_id, answer_id, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason,
+                                request_id, created_at)
+        SELECT id, task_id, NULL, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason, request_id, created_at
+        FROM judgments;
+      DROP TABLE judgments;
+      ALTER TABLE judgments_v7 RENAME TO judgments;
+      -- No output (a task's own, or an answer) is judged twice by the same judge.
+      CREATE UNIQUE INDEX judgments_subject ON judgments(task_id, coalesce(answer_id, 0), judge_model, rubric_sha256);
+      CREATE INDEX judgments_judge ON judgments(judge_model, rubric_sha256, task_id);
+      CREATE INDEX judgments_answer ON judgments(answer_id) WHERE answer_id IS NOT NULL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
