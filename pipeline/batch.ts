@@ -9,9 +9,17 @@
  * from the same file; each result line is stored, with its tasks, in one transaction that also marks
  * its input line answered (custom_id → batch_requests.id). A kill anywhere repeats at most one HTTP
  * call, never a batch, and never ingests a line twice.
+ *
+ * Two-stage (`answer`): the step also submits answer batches (one line per accepted instruction, to the
+ * answer model; see answer/batch-stage.ts) and stage 1 stores instructions only; `target` then counts
+ * tasks with an accepted answer.
  */
 import { z } from 'zod';
+import { AnswerBatchStage } from './answer/batch-stage.ts';
+import type { AnswerStageOptions } from './answer/stages.ts';
+import { stagesReport, type TwoStageSummary } from './answer/two-stage.ts';
 import { Budget, type BudgetStop } from './budget.ts';
+import { Ingestor } from './ingest.ts';
 import type { NearDupIndex } from './dedup/index.ts';
 import {
   GenerationFailed,
@@ -28,7 +36,7 @@ import {
   type RequestSink,
   type RunSummary,
 } from './online.ts';
-import type { ChatParams } from './llm.ts';
+import type { ChatMessage, ChatParams } from './llm.ts';
 import { BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch } from './llm/batch-api.ts';
 import { costUsd } from './llm/cost.ts';
 import { kindForStatus, type LlmErrorKind } from './llm/errors.ts';
@@ -49,6 +57,8 @@ export type BatchOptions = Omit<OnlineOptions, 'concurrency' | 'drainTimeoutMs' 
   maxBatchBytes?: number;
   /** The run fails when this many batches in a row bring back no usable reply. Default 3. */
   maxFailedBatches?: number;
+  /** Two-stage: instructions only in stage 1, each answered by this model in answer batches. */
+  answer?: AnswerStageOptions | undefined;
 };
 
 export interface BatchDeps {
@@ -63,7 +73,8 @@ export interface BatchDeps {
   signal?: AbortSignal;
 }
 
-export type BatchSummary = RunSummary;
+/** A two-stage step's summary is a TwoStageSummary. */
+export type BatchSummary = RunSummary | TwoStageSummary;
 
 /**
  * One result line of a batch output or error file: provider output, so checked, never cast. Unknown
@@ -112,8 +123,9 @@ function readOutputLine(text: string): { line: OutputLine } | { customId: unknow
 /** Stored replies the yield guard of a step starts from (the window of its acceptance floor). */
 const GUARD_HISTORY = DEFAULT_GUARD_WINDOW;
 
-/** Accepted tasks per request assumed before the run has its own figure. */
+/** Accepted tasks per request assumed before the run has its own figure (instruction-only items lose fewer). */
 const FIRST_YIELD_SHARE = 0.5;
+const FIRST_INSTRUCTION_YIELD_SHARE = 0.7;
 /** Extra requests asked for, against near-duplicates and failures eating into the yield. */
 const SIZE_MARGIN = 1.15;
 
@@ -128,8 +140,17 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
 
   const { ingestor, templateId, runId, resumed, index } = prepareRun(options, store, deps.index);
   const batches = new BatchStore(store);
-  const sink: RequestSink = { store, attempts: new AttemptStore(store), ingestor, runId };
-  let accepted = store.countAccepted(runId);
+  const twoStage = options.answer === undefined ? undefined : new AnswerBatchStage(store, runId, options.answer);
+  // Stage 1 of a two-stage run stores instructions only (empty outputs, no output rules).
+  const stage1 =
+    twoStage === undefined
+      ? ingestor
+      : new Ingestor(store, index, { similarity: options.similarity, filters: options.filters, skipFilters: false, instructionOnly: true });
+  const sink: RequestSink = { store, attempts: new AttemptStore(store), ingestor: stage1, runId };
+  // What `target` counts: accepted tasks, or (two-stage) accepted answers.
+  let accepted = twoStage?.answered ?? store.countAccepted(runId);
+  /** Two-stage: good answers that came in after the target was reached (not kept; see answer/batch-stage.ts). */
+  let surplus = 0;
   const acceptedAtStart = accepted;
   const progress = (): Progress => {
     const t = store.runTotals(runId).requests;
@@ -198,6 +219,18 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       const u = body.usage ?? null;
       const usage =
         u === null ? null : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
+      if (line.answerTaskId !== null && twoStage !== undefined) {
+        const taskId = line.answerTaskId;
+        const reply = { content, finishReason, usage, attempts: 1, attemptLog: [attempt(200, null)], costUsd: twoStage.costOf({ usage }) };
+        const stored = store.transaction(() => {
+          const r = twoStage.storeReply(sink.attempts, base, taskId, reply, options.target);
+          batches.linkResult(line.id, r.requestId);
+          return r;
+        });
+        if (stored.accepted) accepted++;
+        if (stored.surplus) surplus++;
+        return 'ok';
+      }
       const cost = options.price === undefined || usage === null ? null : costUsd(usage, options.price, true);
       // One transaction (they nest): the reply, its tasks, and its input line marked answered.
       const { result, parseProblems } = store.transaction(() => {
@@ -212,12 +245,13 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
             attemptLog: [attempt(200, null)],
             costUsd: cost,
           },
-          options.target - accepted,
+          twoStage?.instructionsWanted(options.target) ?? options.target - accepted,
         );
         batches.linkResult(line.id, stored.requestId);
         return stored;
       });
-      accepted += result.accepted.length;
+      if (twoStage === undefined) accepted += result.accepted.length;
+      else twoStage.addAwaiting(result.accepted.length);
       guard.record({ content, accepted: result.accepted.length, rejected: result.rejected, parseProblems }); // yield guard
       return 'ok';
     }
@@ -228,6 +262,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       : `${kind}: ${body?.error?.message ?? `no usable response (status ${status ?? 'none'})`}`;
     store.transaction(() => {
       const requestId = storeFailure(sink, base, { error, attempts: 1, attemptLog: [attempt(status ?? null, kind)] });
+      if (line.answerTaskId !== null) twoStage?.markFailed(requestId, line.answerTaskId);
       batches.linkResult(line.id, requestId);
     });
     return 'error';
@@ -285,13 +320,15 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
           attempts: 1,
           error: `batch: no result (batch ${provider.status}${reason ? `: ${reason}` : ''})`,
         });
+        if (line.answerTaskId !== null) twoStage?.markFailed(requestId, line.answerTaskId);
         batches.linkResult(line.id, requestId);
       }
       batches.markIngested(batch.id);
       return unanswered.length;
     });
+    const over = surplus > 0 ? `; ${surplus} good answers over the target not kept (their tasks stay awaiting)` : '';
     log(
-      `batch ${batch.id}: ${provider.status}; stored ${counts.ok} replies and ${counts.error + missing} failed requests, ${accepted - before} tasks accepted (${accepted}/${options.target})`,
+      `batch ${batch.id}: ${provider.status}; stored ${counts.ok} replies and ${counts.error + missing} failed requests, ${accepted - before} ${twoStage === undefined ? 'tasks' : 'answers'} accepted (${accepted}/${options.target})${over}`,
       {
         batchId: batch.id,
         providerStatus: provider.status,
@@ -301,6 +338,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
         acceptedNow: accepted - before,
         accepted,
         target: options.target,
+        ...(twoStage && { surplusAnswers: surplus }),
       },
     );
   };
@@ -334,45 +372,92 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
 
   // -- the next batch -------------------------------------------------------------------------------
 
-  const submit = async (): Promise<BudgetStop | undefined> => {
-    const budget = Budget.forRun(options, store.runTotals(runId).requests);
-    const { okRequests, accepted: runAccepted } = batches.yieldOfRun(runId);
-    const perRequest = okRequests >= 10 ? Math.max(0.5, runAccepted / okRequests) : options.tasksPerRequest * FIRST_YIELD_SHARE;
-    const wanted = Math.min(maxRequests, Math.ceil(((options.target - accepted) / perRequest) * SIZE_MARGIN) + 1);
-
-    const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
-    const counter = options.price !== undefined && options.maxCostUsd !== undefined ? tokenCounterFor(options.params.model) : undefined;
+  /** Takes lines from `next` while the budget and the input file's size allow; also the budget's refusal, if any. */
+  const fill = (
+    budget: Budget,
+    limit: number,
+    next: () => NewBatchRequest | undefined,
+    worstUsd: (messages: ChatMessage[]) => number,
+  ): { requests: NewBatchRequest[]; stop: BudgetStop | undefined } => {
     const requests: NewBatchRequest[] = [];
     let bytes = 0;
     let stop: BudgetStop | undefined;
-    while (requests.length < wanted) {
-      const messages = promptMessages(options, machinePool, random);
-      const worstUsd =
-        counter === undefined || options.price === undefined
-          ? 0
-          : costUsd({ promptTokens: counter.countChat(messages), completionTokens: options.params.max_tokens }, options.price, true);
-      stop = budget.check(worstUsd);
+    while (requests.length < limit) {
+      const r = next();
+      if (r === undefined) break;
+      const worst = worstUsd(r.messages as ChatMessage[]);
+      stop = budget.check(worst);
       if (stop !== undefined) break;
-      const size = Buffer.byteLength(inputLine(0, JSON.stringify(options.params), JSON.stringify(messages))) + 12; // room for a longer id
+      const size = Buffer.byteLength(inputLine(0, JSON.stringify(r.params), JSON.stringify(r.messages))) + 12; // room for a longer id
       if (bytes + size > maxBytes) break;
       bytes += size;
-      budget.start(worstUsd);
-      requests.push({ templateId, messages, params: options.params });
+      budget.start(worst);
+      requests.push(r);
     }
+    return { requests, stop };
+  };
+
+  /** Generation lines for `missing` more accepted tasks (instructions, two-stage). */
+  const submitInstructions = async (budget: Budget, missing: number): Promise<BudgetStop | undefined> => {
+    const { okRequests, accepted: runAccepted } = batches.yieldOfRun(runId);
+    const firstShare = twoStage === undefined ? FIRST_YIELD_SHARE : FIRST_INSTRUCTION_YIELD_SHARE;
+    const perRequest = okRequests >= 10 ? Math.max(0.5, runAccepted / okRequests) : options.tasksPerRequest * firstShare;
+    const wanted = Math.min(maxRequests, Math.ceil((missing / perRequest) * SIZE_MARGIN) + 1);
+    const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
+    const counter = options.price !== undefined && options.maxCostUsd !== undefined ? tokenCounterFor(options.params.model) : undefined;
+    const price = options.price;
+    const { requests, stop } = fill(
+      budget,
+      wanted,
+      () => ({ templateId, messages: promptMessages(options, machinePool, random), params: options.params }),
+      (messages) =>
+        counter === undefined || price === undefined
+          ? 0
+          : costUsd({ promptTokens: counter.countChat(messages), completionTokens: options.params.max_tokens }, price, true),
+    );
     if (requests.length === 0) return stop;
     const batchId = batches.createBatch(runId, requests);
+    const what = twoStage === undefined ? 'tasks' : 'instructions';
     log(
-      `batch ${batchId}: built ${requests.length} requests for the ${options.target - accepted} tasks still missing (≈${perRequest.toFixed(1)} accepted per request)`,
-      {
-        batchId,
-        requests: requests.length,
-        missing: options.target - accepted,
-        yieldPerRequest: perRequest,
-      },
+      `batch ${batchId}: built ${requests.length} requests for the ${Math.ceil(missing)} ${what} still missing (≈${perRequest.toFixed(1)} accepted per request)`,
+      { batchId, requests: requests.length, missing: Math.ceil(missing), yieldPerRequest: perRequest },
     );
     await advance(batches.get(batchId)!);
     // The budget cut this batch short: say so, but the batch itself is out and will be collected.
     return stop;
+  };
+
+  /** Two-stage: one answer line per awaiting task, as many as the run needs at the answer yield seen. */
+  const submitAnswers = async (s: AnswerBatchStage, budget: Budget): Promise<BudgetStop | undefined> => {
+    const tasks = s.nextTasks(Math.min(maxRequests, s.linesWanted(options.target)));
+    const counter = s.options.price !== undefined && options.maxCostUsd !== undefined ? tokenCounterFor(s.params.model) : undefined;
+    let i = 0;
+    const { requests, stop } = fill(
+      budget,
+      tasks.length,
+      () => (i < tasks.length ? s.line(tasks[i++]!) : undefined),
+      (messages) => (counter === undefined ? 0 : s.worstUsd(counter.countChat(messages))),
+    );
+    if (requests.length === 0) return stop;
+    const batchId = batches.createBatch(runId, requests);
+    log(`batch ${batchId}: built ${requests.length} answer requests for ${s.params.model} (${s.answered}/${options.target} answered)`, {
+      batchId,
+      requests: requests.length,
+      answerModel: s.params.model,
+      answered: s.answered,
+    });
+    await advance(batches.get(batchId)!);
+    return stop;
+  };
+
+  const submit = async (): Promise<BudgetStop | undefined> => {
+    const budget = Budget.forRun(options, store.runTotals(runId).requests);
+    if (twoStage === undefined) return submitInstructions(budget, options.target - accepted);
+    const stop = await submitAnswers(twoStage, budget);
+    if (stop !== undefined || aborted()) return stop;
+    // Instructions only for what the awaiting ones (just sent) will not cover at the answer yield seen.
+    const short = twoStage.instructionsWanted(options.target);
+    return short > 0 ? submitInstructions(budget, short) : undefined;
   };
 
   // -- the step -------------------------------------------------------------------------------------
@@ -445,7 +530,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   } catch (err) {
     if (!diskFull) throw err;
   }
-  const summary: BatchSummary = {
+  const base: RunSummary = {
     ...store.runTotals(runId),
     runId,
     status,
@@ -455,6 +540,16 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     seconds: (performance.now() - started) / 1000,
     yieldGuard: guard.state(),
   };
+  const summary: BatchSummary =
+    twoStage === undefined
+      ? base
+      : stagesReport(
+          store,
+          { runId, model: twoStage.options.model, retries: twoStage.options.retries, selectionSource: 'generated' },
+          base,
+          accepted,
+          acceptedAtStart,
+        );
   if (status === 'interrupted') summary.stopReason = diskFull ? 'storage' : aborted() ? 'signal' : (budgetStop?.reason ?? 'signal');
   if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;
   const current = open.at(-1);

@@ -171,7 +171,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   try {
     store = Store.open(settings.db);
     if (!settings.batch && !settings.newRun) refuseOpenBatches(store);
-    if (!settings.newRun) refuseModeSwitch(store, settings.mode);
+    if (!settings.newRun) refuseModeSwitch(store, settings.mode, settings.answerModel);
     const common = runSetup(prepared);
     const loop = {
       concurrency: settings.concurrency,
@@ -179,23 +179,20 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
       drainTimeoutMs: settings.drainTimeout * 1000,
     };
     try {
+      const answer =
+        prepared.answerTemplate !== undefined && settings.answerModel !== undefined
+          ? {
+              model: settings.answerModel,
+              template: prepared.answerTemplate,
+              maxTokens: settings.answerMaxTokens,
+              retries: settings.answerRetries,
+              price: prepared.answerPrice,
+            }
+          : undefined;
       return settings.batch
-        ? await runBatchStep(common, { store, api: batchApi(prepared), ...optional(options) })
-        : prepared.answerTemplate !== undefined && settings.answerModel !== undefined
-          ? await runTwoStage(
-              {
-                ...common,
-                ...loop,
-                answer: {
-                  model: settings.answerModel,
-                  template: prepared.answerTemplate,
-                  maxTokens: settings.answerMaxTokens,
-                  retries: settings.answerRetries,
-                  price: prepared.answerPrice,
-                },
-              },
-              { store, llm, ...optional(options) },
-            )
+        ? await runBatchStep({ ...common, answer }, { store, api: batchApi(prepared), ...optional(options) })
+        : answer !== undefined
+          ? await runTwoStage({ ...common, ...loop, answer }, { store, llm, ...optional(options) })
           : await runOnline(
               { ...common, ...loop },
               {
@@ -332,14 +329,26 @@ function refuseOpenBatches(store: Store): void {
   );
 }
 
-/** A run counts what it accepted: resuming a task run as a dialogue run (or back) would mix the two. */
-function refuseModeSwitch(store: Store, mode: string): void {
+/**
+ * A run counts what it accepted: resuming a task run as a dialogue run (or back) would mix the two, and
+ * so would resuming a two-stage run (it counts answers; its batches may hold answer lines) as one-stage.
+ */
+function refuseModeSwitch(store: Store, mode: string, answerModel: string | undefined): void {
   const latest = store.latestRun();
-  if (latest === undefined || latest.status === 'completed' || latest.mode === mode) return;
-  if (latest.mode !== 'dialogue' && mode !== 'dialogue') return;
-  throw new UsageError(
-    `run ${latest.id} is an unfinished ${latest.mode} run: resume it with \`mode\` ${latest.mode}, or start a new run with \`newRun\``,
-  );
+  if (latest === undefined || latest.status === 'completed' || latest.mode === 'answer') return;
+  if (latest.mode !== mode && (latest.mode === 'dialogue' || mode === 'dialogue')) {
+    throw new UsageError(
+      `run ${latest.id} is an unfinished ${latest.mode} run: resume it with \`mode\` ${latest.mode}, or start a new run with \`newRun\``,
+    );
+  }
+  if ((latest.answerModel === null) !== (answerModel === undefined)) {
+    throw new UsageError(
+      latest.answerModel === null
+        ? `run ${latest.id} is an unfinished one-stage run: resume it without \`answerModel\`, or start a new run with \`newRun\``
+        : `run ${latest.id} is an unfinished two-stage run: resume it with \`answerModel\` ${latest.answerModel}, or start a new run with \`newRun\``,
+      { option: 'answerModel' },
+    );
+  }
 }
 
 /** The database's folder must exist and be writable; said before anything else is touched. */

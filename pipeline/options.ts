@@ -161,8 +161,6 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
       option: 'judgeModel',
     });
   }
-  if (resolved.answerModel !== undefined && resolved.batch)
-    throw new UsageError('does not work with `batch` yet: run two-stage generation online', { option: 'answerModel' });
   if (resolved.answerModel !== undefined && resolved.mode === 'dialogue')
     throw new UsageError('is not built for the dialogue mode yet', { option: 'answerModel' });
   const tasksPerRequest =

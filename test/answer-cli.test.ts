@@ -4,11 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { runCli, startCli, waitFor } from './cli.ts';
-import { tempDir, writeTemp } from './helpers.ts';
+import { one, query, tempDir, writeTemp } from './helpers.ts';
 
 const QUESTIONS = [
   '为什么秋天的树叶会变黄？',
@@ -60,17 +59,6 @@ afterAll(async () => {
   await slow.close();
 });
 const env = (s: Simulator) => ({ OPENAI_BASE_URL: s.url, OPENAI_API_KEY: 'test-key-answer' });
-
-function query<T>(db: string, sql: string, ...params: unknown[]): T[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    return conn.prepare(sql).all(...params) as T[];
-  } finally {
-    conn.close();
-  }
-}
-const one = (db: string, sql: string, ...params: unknown[]): number =>
-  Object.values(query<Record<string, number>>(db, sql, ...params)[0]!)[0]!;
 
 describe('answer --in', () => {
   it('stores the instructions (dedup, outputs ignored), answers each once, and a re-run sends nothing', async () => {

@@ -15,7 +15,7 @@ import { DEFAULT_SEED_FILE, loadSeeds } from '../pipeline/seeds.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { Store } from '../pipeline/store/store.ts';
 import { runCli, startCli, waitFor } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { summaryOf, tempDir } from './helpers.ts';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -38,14 +38,6 @@ const args = (db: string, n = 120) => [
   '--log-format',
   'json',
 ];
-const summaryOf = (stderr: string): Record<string, unknown> =>
-  JSON.parse(
-    stderr
-      .trim()
-      .split('\n')
-      .filter((l) => l.includes('"event":"summary"'))
-      .at(-1)!,
-  );
 
 interface DbState {
   batches: {

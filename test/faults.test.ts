@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { similarity } from '../pipeline/dedup/similarity.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { runCli } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { summaryOf, tempDir } from './helpers.ts';
 
 let faulty: Simulator;
 let clean: Simulator;
@@ -25,15 +25,6 @@ afterAll(async () => {
   await faulty.close();
   await clean.close();
 });
-
-const summaryOf = (stderr: string): Record<string, unknown> =>
-  JSON.parse(
-    stderr
-      .trim()
-      .split('\n')
-      .filter((l) => l.includes('"event":"summary"'))
-      .at(-1)!,
-  );
 
 describe('faults on: 5% 429, 5% 500, 2% hangs, 3% truncated', () => {
   it('still reaches exactly the target, with no duplicate, and every fault shows up as one retried attempt', async () => {

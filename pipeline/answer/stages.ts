@@ -245,18 +245,17 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
     const { requestId, givenUp } = store.transaction(() => {
       const requestId = insertReply(store, attempts, base, { ...reply, costUsd: cost }, { replyShape: 'answer' });
       answers.markAnswerRequest(requestId, task.id);
-      answers.insertAnswer({
-        taskId: task.id,
-        runId: o.runId,
-        requestId,
-        model: o.answer.model,
-        templateId: o.answerTemplateId,
-        output: verdict.output,
-        finishReason: reply.finishReason,
-        status: verdict.ok ? 'accepted' : 'rejected',
-        reason: verdict.ok ? null : verdict.reason,
-        detail: verdict.ok ? null : verdict.detail,
-      });
+      answers.insertChecked(
+        {
+          taskId: task.id,
+          runId: o.runId,
+          requestId,
+          model: o.answer.model,
+          templateId: o.answerTemplateId,
+          finishReason: reply.finishReason,
+        },
+        verdict,
+      );
       return { requestId, givenUp: !verdict.ok && answers.rejectedCount(task.id, o.answer.model) >= selection.maxAttempts };
     });
     if (verdict.ok) {

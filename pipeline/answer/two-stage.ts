@@ -78,42 +78,36 @@ export async function runTwoStage(options: TwoStageOptions, deps: Omit<OnlineDep
   );
 }
 
-/** Marks the run finished and builds its summary; throws GenerationFailed (with the summary) on a fatal error. */
-export function finishStages(
+/** What a two-stage run's summary adds to the run's totals (`accepted` becomes the answered count). */
+export interface StagesRun {
+  runId: number;
+  model: string;
+  retries?: number | undefined;
+  selectionSource: string;
+  awaitingOnly?: boolean;
+}
+
+/** A two-stage summary from a run summary whose `accepted` counted instructions; `answered` is what --n counts. */
+export function stagesReport<S extends RunSummary>(
   store: Store,
-  run: {
-    runId: number;
-    target: number;
-    resumed: boolean;
-    started: number;
-    model: string;
-    retries?: number | undefined;
-    selectionSource: string;
-    awaitingOnly?: boolean;
-  },
-  result: StagesResult,
-): TwoStageSummary {
+  run: StagesRun,
+  base: S,
+  answered: number,
+  answeredAtStart: number,
+): S & Pick<TwoStageSummary, 'instructions' | 'answers'> {
   const answers = new AnswerStore(store);
   const maxAttempts = (run.retries ?? ANSWER_DEFAULTS.retries) + 1;
-  const status = result.fatal !== undefined ? 'failed' : result.answered >= run.target || result.exhausted ? 'completed' : 'interrupted';
-  store.finishRun(run.runId, status, result.fatal?.message ?? (status === 'interrupted' ? result.budgetStop?.message : undefined));
-  const totals = store.runTotals(run.runId);
   const rejectedAnswers = answers.rejectedByReason(run.runId);
-  const summary: TwoStageSummary = {
-    ...totals,
-    accepted: result.answered,
-    rejected: { ...totals.rejected, ...Object.fromEntries(Object.entries(rejectedAnswers).map(([k, n]) => [`answer_${k}`, n])) },
-    runId: run.runId,
-    status,
-    target: run.target,
-    resumed: run.resumed,
-    acceptedNow: result.answered - result.answeredAtStart,
-    seconds: (performance.now() - run.started) / 1000,
-    instructions: { accepted: totals.accepted, rejected: totals.rejected },
+  return {
+    ...base,
+    accepted: answered,
+    rejected: { ...base.rejected, ...Object.fromEntries(Object.entries(rejectedAnswers).map(([k, n]) => [`answer_${k}`, n])) },
+    acceptedNow: answered - answeredAtStart,
+    instructions: { accepted: base.accepted, rejected: base.rejected },
     answers: {
       model: run.model,
-      answered: result.answered,
-      answeredNow: result.answered - result.answeredAtStart,
+      answered,
+      answeredNow: answered - answeredAtStart,
       awaiting: answers.countToAnswer({
         source: run.selectionSource,
         awaitingOnly: run.awaitingOnly ?? true,
@@ -124,6 +118,26 @@ export function finishStages(
       rejected: rejectedAnswers,
     },
   };
+}
+
+/** Marks the run finished and builds its summary; throws GenerationFailed (with the summary) on a fatal error. */
+export function finishStages(
+  store: Store,
+  run: StagesRun & { target: number; resumed: boolean; started: number },
+  result: StagesResult,
+): TwoStageSummary {
+  const status = result.fatal !== undefined ? 'failed' : result.answered >= run.target || result.exhausted ? 'completed' : 'interrupted';
+  store.finishRun(run.runId, status, result.fatal?.message ?? (status === 'interrupted' ? result.budgetStop?.message : undefined));
+  const base: RunSummary = {
+    ...store.runTotals(run.runId),
+    runId: run.runId,
+    status,
+    target: run.target,
+    resumed: run.resumed,
+    acceptedNow: 0,
+    seconds: (performance.now() - run.started) / 1000,
+  };
+  const summary: TwoStageSummary = stagesReport(store, run, base, result.answered, result.answeredAtStart);
   if (status === 'interrupted') {
     summary.stopReason = result.budgetStop?.reason ?? 'signal';
     if (result.budgetStop !== undefined) summary.stopMessage = result.budgetStop.message;

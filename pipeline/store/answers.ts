@@ -3,6 +3,7 @@
  * still await one, and per-stage totals. A task awaits an answer when it is accepted with an empty output
  * (every one-stage path rejects empty outputs, so only instruction-only tasks have one).
  */
+import type { AnswerVerdict } from '../answer/rules.ts';
 import type { Store } from './store.ts';
 
 export interface NewAnswer {
@@ -84,6 +85,17 @@ export class AnswerStore {
     return Number(info.lastInsertRowid);
   }
 
+  /** Stores a checked answer: accepted, or rejected with the rule's reason and detail. */
+  insertChecked(a: Omit<NewAnswer, 'output' | 'status' | 'reason' | 'detail'>, verdict: AnswerVerdict): number {
+    return this.insertAnswer({
+      ...a,
+      output: verdict.output,
+      status: verdict.ok ? 'accepted' : 'rejected',
+      reason: verdict.ok ? null : verdict.reason,
+      detail: verdict.ok ? null : verdict.detail,
+    });
+  }
+
   /** Marks a stored request as the answer request of a task (failed ones included). */
   markAnswerRequest(requestId: number, taskId: number): void {
     this.sql('UPDATE requests SET answer_task_id = ? WHERE id = ?').run(taskId, requestId);
@@ -117,6 +129,16 @@ export class AnswerStore {
     )
       .pluck()
       .get({ source: sel.source, awaitingOnly: sel.awaitingOnly ? 1 : 0, model: sel.model, maxAttempts: sel.maxAttempts }) as number;
+  }
+
+  /** A task's instruction and input, for checking an answer to it. */
+  task(taskId: number): TaskToAnswer | undefined {
+    return this.sql('SELECT id, instruction, input FROM tasks WHERE id = ?').get(taskId) as TaskToAnswer | undefined;
+  }
+
+  /** Whether the model already has an accepted answer for the task. */
+  hasAccepted(taskId: number, model: string): boolean {
+    return this.sql(`SELECT 1 FROM answers WHERE task_id = ? AND model = ? AND status = 'accepted'`).get(taskId, model) !== undefined;
   }
 
   /** Rejected answers this model has given for the task. */

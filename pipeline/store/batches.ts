@@ -31,6 +31,8 @@ export interface NewBatchRequest {
   templateId: number | null;
   messages: unknown;
   params: unknown;
+  /** Two-stage: the task an answer line is for; absent for a generation line. */
+  answerTaskId?: number | null | undefined;
 }
 
 export interface BatchRequestRow {
@@ -40,6 +42,7 @@ export interface BatchRequestRow {
   messagesJson: string;
   paramsJson: string;
   requestId: number | null;
+  answerTaskId: number | null;
 }
 
 const BATCH_COLUMNS = `id, run_id AS runId, status, provider_status AS providerStatus, request_count AS requestCount,
@@ -47,7 +50,7 @@ const BATCH_COLUMNS = `id, run_id AS runId, status, provider_status AS providerS
   output_file_id AS outputFileId, error_file_id AS errorFileId, created_at AS createdAt, submitted_at AS submittedAt,
   finished_at AS finishedAt, ingested_at AS ingestedAt, error`;
 const REQUEST_COLUMNS = `id, batch_id AS batchId, template_id AS templateId, messages_json AS messagesJson,
-  params_json AS paramsJson, request_id AS requestId`;
+  params_json AS paramsJson, request_id AS requestId, answer_task_id AS answerTaskId`;
 
 /** The line's `custom_id`; parseCustomId is its inverse. */
 export const customIdFor = (batchRequestId: number): string => `zhsi-${batchRequestId}`;
@@ -75,8 +78,12 @@ export class BatchStore {
           now(),
         ).lastInsertRowid,
       );
-      const insert = this.sql(`INSERT INTO batch_requests (batch_id, template_id, messages_json, params_json) VALUES (?, ?, ?, ?)`);
-      for (const r of requests) insert.run(batchId, r.templateId, JSON.stringify(r.messages), JSON.stringify(r.params));
+      const insert = this.sql(
+        `INSERT INTO batch_requests (batch_id, template_id, messages_json, params_json, answer_task_id) VALUES (?, ?, ?, ?, ?)`,
+      );
+      for (const r of requests) {
+        insert.run(batchId, r.templateId, JSON.stringify(r.messages), JSON.stringify(r.params), r.answerTaskId ?? null);
+      }
       return batchId;
     });
   }
@@ -161,10 +168,10 @@ export class BatchStore {
       .all(runId, n) as number[];
   }
 
-  /** Requests of a run that came back ok and the tasks they brought, for sizing the next batch. */
+  /** Generation requests of a run that came back ok and the tasks they brought, for sizing the next batch. */
   yieldOfRun(runId: number): { okRequests: number; accepted: number } {
     return this.sql(
-      `SELECT (SELECT count(*) FROM requests WHERE run_id = ? AND status = 'ok') AS okRequests,
+      `SELECT (SELECT count(*) FROM requests WHERE run_id = ? AND status = 'ok' AND answer_task_id IS NULL) AS okRequests,
               (SELECT count(*) FROM tasks WHERE run_id = ? AND status = 'accepted') AS accepted`,
     ).get(runId, runId) as { okRequests: number; accepted: number };
   }

@@ -9,7 +9,7 @@ export function recentReplyOutcomes(store: Store, runId: number, limit: number):
   const rows = store
     .sql(
       `SELECT id, substr(coalesce(raw_reply, ''), 1, 200) AS head FROM requests
-     WHERE run_id = ? AND status = 'ok' ORDER BY id DESC LIMIT ?`,
+     WHERE run_id = ? AND status = 'ok' AND answer_task_id IS NULL ORDER BY id DESC LIMIT ?`,
     )
     .all(runId, limit) as { id: number; head: string }[];
   if (rows.length === 0) return [];

@@ -73,6 +73,8 @@ export interface RunRow {
   mode: string;
   model: string;
   startedAt: string;
+  /** Two-stage runs: the answer model their options named; null for one-stage runs. */
+  answerModel: string | null;
 }
 
 export interface RunTotals {
@@ -214,7 +216,8 @@ export class Store {
   /** The most recent generation run, if any (judge runs, mode 'judge', are the judge's own: judgments.ts). */
   latestRun(): RunRow | undefined {
     return this.sql(
-      `SELECT id, status, target, mode, model, started_at AS startedAt FROM runs WHERE mode <> 'judge' ORDER BY id DESC LIMIT 1`,
+      `SELECT id, status, target, mode, model, started_at AS startedAt, json_extract(options_json, '$.answerModel') AS answerModel
+       FROM runs WHERE mode <> 'judge' ORDER BY id DESC LIMIT 1`,
     ).get() as RunRow | undefined;
   }
 
