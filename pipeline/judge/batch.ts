@@ -1,9 +1,10 @@
 /**
  * `judge --batch`: one step per invocation, as `generate --batch`. Open judge batches are taken as far as
  * they go (upload, create, poll; once done, each result line is parsed and stored with its judgments
- * and its input line marked answered, in one transaction); when nothing is out and tasks are pending,
- * the next batch (K tasks per line, at batch prices within --max-cost) is built, stored and submitted.
- * Tasks a line left unmatched are simply still pending and go into the next batch.
+ * and its input line marked answered, in one transaction); when nothing is out and outputs are pending
+ * (tasks' own, answers: store/judgments.ts), the next batch (K per line, at batch prices within
+ * --max-cost) is built, stored and submitted. Subjects a line left unmatched are simply still pending
+ * and go into the next batch.
  */
 import { inputLine } from '../batch.ts';
 import { Budget, type BudgetStop } from '../budget.ts';
@@ -14,10 +15,10 @@ import { tokenCounterFor } from '../llm/tokens.ts';
 import type { ChatParams } from '../llm.ts';
 import { AttemptStore } from '../store/attempts.ts';
 import { BatchStore, parseCustomId, type BatchRow, type NewBatchRequest } from '../store/batches.ts';
-import { batchLineTasks, jsonModeRefused, JudgmentStore, setBatchLineTasks } from '../store/judgments.ts';
+import { batchLineTasks, jsonModeRefused, JudgmentStore, setBatchLineTasks, type JudgeSubject } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
 import { parseJudgeReply } from './parse.ts';
-import { judgeMessages, judgeParams } from './request.ts';
+import { judgeMessages, judgeParams, storedSubjects, subjectOf } from './request.ts';
 import { loadRubric } from './rubric.ts';
 import { JUDGE_DEFAULTS, JudgeFailed, judgeRun, type JudgeOptions, type JudgeSummary } from './run.ts';
 
@@ -46,7 +47,7 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
   const batches = new BatchStore(store);
   const attempts = new AttemptStore(store);
 
-  const pendingAtStart = judgments.pendingTaskIds(key, selection).length;
+  const pendingAtStart = judgments.pendingSubjects(key, selection).length;
   const runId = judgeRun(store, judgments, {
     target: pendingAtStart,
     model,
@@ -73,13 +74,13 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
     const line = lineId === undefined ? undefined : batches.line(lineId);
     if (line === undefined || line.batchId !== batch.id || line.requestId !== null) return 'skipped';
     const params = JSON.parse(line.paramsJson) as ChatParams;
-    const taskIds = batchLineTasks(store, line.id);
+    const subjects = batchLineTasks(store, line.id);
     const base = {
       runId,
       templateId: line.templateId,
       model: params.model,
       messages: JSON.parse(line.messagesJson) as unknown,
-      params: { ...params, judge: { taskIds, rubricSha256: rubric.sha256 } },
+      params: { ...params, judge: { ...storedSubjects(subjects), rubricSha256: rubric.sha256 } },
       batchId: batch.id,
     };
     const attempt = (status: number | null, errorKind: string | null) => [
@@ -105,7 +106,7 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
           : costUsd({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens }, options.price, true);
       const parse = parseJudgeReply(
         content,
-        taskIds.map((_, i) => i + 1),
+        subjects.map((_, i) => i + 1),
       );
       store.transaction(() => {
         const id = store.insertRequest({
@@ -126,7 +127,7 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
         judgments.insertJudgments(
           id,
           key,
-          [...parse.judged].map(([pid, judgment]) => ({ taskId: taskIds[pid - 1]!, judgment })),
+          [...parse.judged].map(([pid, judgment]) => ({ ...subjects[pid - 1]!, judgment })),
         );
         batches.linkResult(line.id, id);
       });
@@ -211,10 +212,10 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
   };
 
   const submit = async (): Promise<BudgetStop | undefined> => {
-    const pending = judgments.pendingTaskIds(key, selection);
+    const pending = judgments.pendingSubjects(key, selection);
     const budget = Budget.forRun({ maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests }, store.runTotals(runId).requests);
     const counter = options.price !== undefined && options.maxCostUsd !== undefined ? tokenCounterFor(model) : undefined;
-    const lines: { request: NewBatchRequest; taskIds: number[] }[] = [];
+    const lines: { request: NewBatchRequest; subjects: JudgeSubject[] }[] = [];
     let stop: BudgetStop | undefined;
     for (let i = 0; i < pending.length && lines.length < MAX_LINES; i += k) {
       const tasks = judgments.tasks(pending.slice(i, i + k));
@@ -227,7 +228,7 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
       stop = budget.check(worst);
       if (stop !== undefined) break;
       budget.start(worst);
-      lines.push({ request: { templateId, messages, params }, taskIds: tasks.map((t) => t.id) });
+      lines.push({ request: { templateId, messages, params }, subjects: tasks.map(subjectOf) });
     }
     if (lines.length === 0) return stop;
     const batchId = store.transaction(() => {
@@ -235,10 +236,10 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
         runId,
         lines.map((l) => l.request),
       );
-      [...batches.lines(id)].forEach((row, i) => setBatchLineTasks(store, row.id, lines[i]!.taskIds));
+      [...batches.lines(id)].forEach((row, i) => setBatchLineTasks(store, row.id, lines[i]!.subjects));
       return id;
     });
-    log(`judge batch ${batchId}: built ${lines.length} requests for ${lines.reduce((n, l) => n + l.taskIds.length, 0)} tasks`, {
+    log(`judge batch ${batchId}: built ${lines.length} requests for ${lines.reduce((n, l) => n + l.subjects.length, 0)} outputs`, {
       batchId,
       requests: lines.length,
     });
@@ -253,7 +254,7 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
       if (aborted()) break;
       await advance(batch);
     }
-    if (!aborted() && batches.openBatches(runId).length === 0 && judgments.pendingTaskIds(key, selection).length > 0) {
+    if (!aborted() && batches.openBatches(runId).length === 0 && judgments.pendingSubjects(key, selection).length > 0) {
       const recent = batches.recentOkCounts(runId, MAX_FAILED_BATCHES);
       if (recent.length >= MAX_FAILED_BATCHES && recent.every((ok) => ok === 0)) {
         fatal = new Error(`${recent.length} judge batches in a row brought back no usable reply`);
@@ -266,7 +267,7 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
   }
 
   const open = batches.openBatches(runId);
-  const left = judgments.pendingTaskIds(key, selection).length;
+  const left = judgments.pendingSubjects(key, selection).length;
   const status: JudgeSummary['status'] =
     fatal !== undefined
       ? 'failed'

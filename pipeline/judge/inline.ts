@@ -7,11 +7,11 @@
 import type { Budget } from '../budget.ts';
 import type { LlmClient } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
-import { acceptedTaskIdsOfRequest, JudgmentStore } from '../store/judgments.ts';
+import { acceptedTaskIdsOfRequest, JudgmentStore, type JudgeSubject } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
 import type { Task } from '../types.ts';
 import { DEFAULT_MIN_SCORE } from './examples.ts';
-import { DEFAULT_JUDGE_TASKS_PER_REQUEST, JudgeRequester } from './request.ts';
+import { DEFAULT_JUDGE_TASKS_PER_REQUEST, JudgeRequester, subjectOf } from './request.ts';
 import type { Rubric } from './rubric.ts';
 
 export interface InlineJudgeOptions {
@@ -67,9 +67,10 @@ export function createInlineJudge(
       requesters.set(ctx.runId, requester);
     }
     const good: Task[] = [];
-    let queue = acceptedTaskIdsOfRequest(deps.store, ctx.requestId);
+    // One-stage replies only (options.ts refuses a judge with two-stage runs): each task's own output.
+    let queue: JudgeSubject[] = acceptedTaskIdsOfRequest(deps.store, ctx.requestId).map((taskId) => ({ taskId, answerId: null }));
     for (let attempt = 0; attempt < maxTries && queue.length > 0 && !ctx.signal.aborted; attempt++) {
-      const next: number[] = [];
+      const next: JudgeSubject[] = [];
       for (let i = 0; i < queue.length; i += k) {
         const tasks = judgments.tasks(queue.slice(i, i + k));
         const outcome = await requester.judge(tasks, ctx.signal);
@@ -80,12 +81,11 @@ export function createInlineJudge(
         }
         tally.requests++;
         if (outcome.kind === 'failed') {
-          next.push(...tasks.map((t) => t.id));
+          next.push(...tasks.map(subjectOf));
           continue;
         }
         tally.judged += outcome.added;
-        const missing = new Set(outcome.missingTaskIds);
-        next.push(...missing);
+        next.push(...outcome.missing);
         for (const [id, j] of outcome.parse.judged) {
           const t = tasks[id - 1]!;
           if (j.score >= minScore) good.push({ instruction: t.instruction, input: t.input, output: t.output });

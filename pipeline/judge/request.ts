@@ -1,5 +1,5 @@
 /**
- * One judge request: K tasks under ids 1..K → the rubric prompt → the model (through the shared
+ * One judge request: K subjects (a task's own output, or one of its answers) under ids 1..K → the rubric prompt → the model (through the shared
  * client: limiter, retries) → parse → one transaction with the request, its attempts and its
  * judgments. The budget is the caller's, so an inline judge spends from the generate run's --max-cost.
  */
@@ -8,7 +8,7 @@ import type { Budget, BudgetStop } from '../budget.ts';
 import { LlmError, type ChatMessage, type ChatParams, type ChatReply, type LlmClient } from '../llm.ts';
 import { costUsd, type Price } from '../llm/cost.ts';
 import { AttemptStore } from '../store/attempts.ts';
-import { JudgmentStore, type JudgeKey, type TaskToJudge } from '../store/judgments.ts';
+import { JudgmentStore, type JudgeKey, type JudgeSubject, type TaskToJudge } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
 import { parseJudgeReply, type JudgeParse } from './parse.ts';
 import { buildJudgeMessages, type Rubric } from './rubric.ts';
@@ -34,7 +34,8 @@ export type JudgeOutcome =
       requestId: number;
       parse: JudgeParse;
       added: number;
-      missingTaskIds: number[];
+      /** Subjects the reply did not answer for. */
+      missing: JudgeSubject[];
       costUsd: number;
       promptTokens: number;
       completionTokens: number;
@@ -125,8 +126,9 @@ export class JudgeRequester {
     const stop = budget.check(worst);
     if (stop !== undefined) return { kind: 'refused', stop };
     const settle = budget.start(worst);
-    // Which stored task each prompt id stands for: kept with the request, so a reply can be re-read later.
-    const stored = { ...params, judge: { taskIds: tasks.map((t) => t.id), rubricSha256: this.key.rubricSha256 } };
+    // Which stored task (and answer; null: its own output) each prompt id stands for: kept with the request,
+    // so a reply can be re-read later.
+    const stored = { ...params, judge: { ...storedSubjects(tasks), rubricSha256: this.key.rubricSha256 } };
     const base = { runId: this.setup.runId, templateId: this.templateId, model: params.model, messages, params: stored };
     let reply: ChatReply;
     try {
@@ -146,7 +148,7 @@ export class JudgeRequester {
     settle(cost);
     const ids = tasks.map((_, i) => i + 1);
     const parse = parseJudgeReply(reply.content, ids);
-    const entries = [...parse.judged].map(([id, judgment]) => ({ taskId: tasks[id - 1]!.id, judgment }));
+    const entries = [...parse.judged].map(([id, judgment]) => ({ ...subjectOf(tasks[id - 1]!), judgment }));
     const { requestId, added } = store.transaction(() => {
       const id = insertReply(
         store,
@@ -163,10 +165,19 @@ export class JudgeRequester {
       requestId,
       parse,
       added,
-      missingTaskIds: parse.missing.map((id) => tasks[id - 1]!.id),
+      missing: parse.missing.map((id) => subjectOf(tasks[id - 1]!)),
       costUsd: cost,
       promptTokens: reply.usage?.promptTokens ?? 0,
       completionTokens: reply.usage?.completionTokens ?? 0,
     };
   }
+}
+
+export function subjectOf(t: JudgeSubject): JudgeSubject {
+  return { taskId: t.taskId, answerId: t.answerId };
+}
+
+/** A judge request's subjects as its stored params keep them: task ids, and answer ids (null: the task's own output). */
+export function storedSubjects(subjects: readonly JudgeSubject[]): { taskIds: number[]; answerIds: (number | null)[] } {
+  return { taskIds: subjects.map((s) => s.taskId), answerIds: subjects.map((s) => s.answerId) };
 }

@@ -1,10 +1,11 @@
 /**
- * `judge(options, deps)`: scores every accepted, non-seed task that this judge (model + rubric sha256)
- * has not scored yet, K tasks per request, with bounded concurrency, the shared client (limiter,
+ * `judge(options, deps)`: scores every output of accepted, non-seed tasks that this judge (model +
+ * rubric sha256) has not scored yet — a task's own output, and each accepted answer of a two-stage
+ * task (store/judgments.ts) — K per request, with bounded concurrency, the shared client (limiter,
  * retries), a budget, cost and events for the progress reporter.
  *
  * Crash safety: each reply and its judgments are one transaction, and what is pending is read from the
- * DB at start, so a kill -9 at any moment then the same command judges exactly what is left. Tasks a
+ * DB at start, so a kill -9 at any moment then the same command judges exactly what is left. Subjects a
  * reply leaves unmatched go back in the queue for a later request (up to `maxTries` per invocation).
  */
 import { PipelineError } from '../errors.ts';
@@ -13,7 +14,7 @@ import { Budget, type BudgetStop } from '../budget.ts';
 import type { LlmClient } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
 import type { GenerateEvent, Progress } from '../online.ts';
-import { JudgmentStore, type JudgeSelection, type ScoreSummary } from '../store/judgments.ts';
+import { JudgmentStore, type JudgeSelection, type JudgeSubject, type ScoreSummary } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST, JudgeRequester } from './request.ts';
 import { loadRubric, type Rubric } from './rubric.ts';
@@ -67,14 +68,14 @@ export interface JudgeSummary {
   status: 'completed' | 'interrupted' | 'failed' | 'waiting';
   model: string;
   rubricSha256: string;
-  /** Tasks pending when this invocation started. */
+  /** Outputs (tasks' own, answers) pending when this invocation started. */
   pendingAtStart: number;
   judgedNow: number;
   /** Pending when it ended (unmatched, failed, or not reached). */
   left: number;
   requests: number;
   failedRequests: number;
-  /** Tasks sent again because a reply did not answer for them. */
+  /** Outputs sent again because a reply did not answer for them. */
   retried: number;
   promptTokens: number;
   completionTokens: number;
@@ -113,7 +114,7 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
   const judgments = new JudgmentStore(store);
 
   const key = { model, rubricSha256: rubric.sha256 };
-  const pending = judgments.pendingTaskIds(key, { since: options.since ?? 'all', sources: options.sources });
+  const pending = judgments.pendingSubjects(key, { since: options.since ?? 'all', sources: options.sources });
   const runId = judgeRun(store, judgments, {
     target: pending.length,
     model,
@@ -128,7 +129,7 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
   );
 
   const queue = new TaskQueue(pending);
-  const tries = new Map<number, number>();
+  const tries = new Map<string, number>();
   const p: Progress = {
     runId,
     target: pending.length,
@@ -163,7 +164,7 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
   let retried = 0;
   let gaveUp = 0;
 
-  const oneRequest = async (ids: number[]): Promise<void> => {
+  const oneRequest = async (ids: JudgeSubject[]): Promise<void> => {
     const tasks = judgments.tasks(ids);
     const outcome = await requester.judge(tasks, cancel.signal);
     if (outcome.kind === 'refused') {
@@ -196,10 +197,11 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
     p.accepted += outcome.added;
     p.promptTokens += outcome.promptTokens;
     p.completionTokens += outcome.completionTokens;
-    const again: number[] = [];
-    for (const id of outcome.missingTaskIds) {
-      const n = (tries.get(id) ?? 0) + 1;
-      tries.set(id, n);
+    const again: JudgeSubject[] = [];
+    for (const id of outcome.missing) {
+      const subject = `${id.taskId}:${id.answerId ?? ''}`;
+      const n = (tries.get(subject) ?? 0) + 1;
+      tries.set(subject, n);
       if (n < maxTries) again.push(id);
       else gaveUp++;
     }
@@ -233,13 +235,13 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
   clearTimeout(drainTimer);
   deps.signal?.removeEventListener('abort', onStop);
 
-  const left = judgments.pendingTaskIds(key, { since: options.since ?? 'all', sources: options.sources }).length;
+  const left = judgments.pendingSubjects(key, { since: options.since ?? 'all', sources: options.sources }).length;
   const status: JudgeSummary['status'] = fatal !== undefined ? 'failed' : left === 0 ? 'completed' : 'interrupted';
   const stopReason = budgetStop?.reason ?? (deps.signal?.aborted ? 'signal' : gaveUp > 0 || left > 0 ? 'unmatched' : undefined);
   const stopMessage =
     budgetStop?.message ??
     (stopReason === 'unmatched'
-      ? `${left} task(s) still unjudged after ${maxTries} tries each (replies did not answer for them): run judge again`
+      ? `${left} output(s) still unjudged after ${maxTries} tries each (replies did not answer for them): run judge again`
       : undefined);
   store.finishRun(runId, status, fatal?.message ?? (status === 'interrupted' ? stopMessage : undefined));
   const summary: JudgeSummary = {
@@ -284,12 +286,12 @@ export function judgeRun(
   return store.createRun(row);
 }
 
-/** Task ids waiting for a request: taken from the front, unanswered ones put back. */
+/** Subjects waiting for a request: taken from the front, unanswered ones put back. */
 class TaskQueue {
-  private items: number[];
+  private items: JudgeSubject[];
   private head = 0;
 
-  constructor(ids: readonly number[]) {
+  constructor(ids: readonly JudgeSubject[]) {
     this.items = [...ids];
   }
 
@@ -297,7 +299,7 @@ class TaskQueue {
     return this.items.length - this.head;
   }
 
-  take(n: number): number[] {
+  take(n: number): JudgeSubject[] {
     const out = this.items.slice(this.head, this.head + n);
     this.head += out.length;
     if (this.head > 4096 && this.head * 2 > this.items.length) {
@@ -307,7 +309,7 @@ class TaskQueue {
     return out;
   }
 
-  returnFront(ids: readonly number[]): void {
+  returnFront(ids: readonly JudgeSubject[]): void {
     if (ids.length <= this.head) {
       this.head -= ids.length;
       ids.forEach((id, i) => (this.items[this.head + i] = id));
@@ -317,7 +319,7 @@ class TaskQueue {
     }
   }
 
-  returnBack(ids: readonly number[]): void {
+  returnBack(ids: readonly JudgeSubject[]): void {
     this.items.push(...ids);
   }
 }

@@ -31,7 +31,7 @@ export interface RowQuery {
   shuffleSeed: number | null;
   /** Leave conversations out (formats without turns). Default false. */
   excludeDialogues?: boolean;
-  /** Join each row's latest judgment by this judge model (curated exports, issue 12). */
+  /** Join the latest judgment by this judge model of each row's exported output (curated exports, issue 12). */
   judgeModel?: string | null;
 }
 
@@ -58,7 +58,10 @@ export interface ExportRow {
   answerModel: string | null;
   answerTemplateName: string | null;
   answerTemplateSha256: string | null;
-  /** The row's latest judgment by `RowQuery.judgeModel`; null when unjudged or no judge asked for. */
+  /**
+   * The latest judgment by `RowQuery.judgeModel` of the output the row exports (its chosen answer, or its
+   * own output); null when that output is unjudged or no judge was asked for.
+   */
   judgeScore: number | null;
   judgeFlags: string | null;
   judgeRubric: string | null;
@@ -160,11 +163,13 @@ export class ExportStore {
     const { where, params } = whereClause(query);
     const order = query.shuffleSeed === null ? 't.id' : `${SHUFFLE_FN}(@shuffleSeed, t.dedup_key), t.id`;
     if (query.shuffleSeed !== null) params['shuffleSeed'] = query.shuffleSeed;
-    // -- judge (issue 12): the latest judgment of each row by one judge model --
+    // -- judge (issue 12): the latest judgment by one judge model of the output each row exports --
     const judged = query.judgeModel !== undefined && query.judgeModel !== null;
     if (judged) params['judgeModel'] = query.judgeModel!;
+    // `answer_id IS a.id`: the chosen answer's judgment, or (no answer chosen, a.id NULL) the task's own output's.
     const judgeJoin = judged
-      ? 'LEFT JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = @judgeModel)'
+      ? `LEFT JOIN judgments j ON j.id = (SELECT max(id) FROM judgments
+           WHERE task_id = t.id AND answer_id IS a.id AND judge_model = @judgeModel)`
       : '';
     const judgeCols = judged
       ? 'j.score AS judgeScore, j.flags_json AS judgeFlags, j.rubric_sha256 AS judgeRubric'
@@ -277,8 +282,11 @@ export class ExportStore {
   }
 }
 
-/** The answer a task exports: its latest accepted one (by @answerModel when the selection names one). */
-const CHOSEN_ANSWER = `(SELECT max(x.id) FROM answers x WHERE x.task_id = t.id AND x.status = 'accepted'
+/**
+ * The answer a task exports: its latest accepted one (by @answerModel when the selection names one).
+ * Also what `stats` scores a task by (judgments.ts, with @answerModel null).
+ */
+export const CHOSEN_ANSWER = `(SELECT max(x.id) FROM answers x WHERE x.task_id = t.id AND x.status = 'accepted'
   AND (@answerModel IS NULL OR x.model = @answerModel))`;
 
 function whereClause(query: RowQuery): { where: string; params: Record<string, string | number | null> } {

@@ -1,8 +1,13 @@
 /**
- * SQL for the judge: which accepted tasks a judge (model + rubric sha256) has not scored yet, the
- * judgments, judge runs and requests, and the score summaries `stats` and `export` show.
+ * SQL for the judge: which outputs a judge (model + rubric sha256) has not scored yet, the judgments,
+ * judge runs and requests, and the score summaries `stats` and `export` show.
+ *
+ * A judge's subject is one output: a task's own (answer_id NULL; one-stage tasks, imports with outputs)
+ * or one accepted answer of a task (two-stage tasks, `answer`; answer_id set). A task awaiting its
+ * answer has no output and is no subject.
  */
 import type { Judgment } from '../judge/parse.ts';
+import { CHOSEN_ANSWER } from './exports.ts';
 import type { Store } from './store.ts';
 
 export interface JudgeKey {
@@ -16,8 +21,14 @@ export interface JudgeSelection {
   sources?: readonly string[] | undefined;
 }
 
-export interface TaskToJudge {
-  id: number;
+/** What is judged: a task's own output (answerId null) or one of its accepted answers. */
+export interface JudgeSubject {
+  taskId: number;
+  answerId: number | null;
+}
+
+/** A subject's text: the task's instruction and input, and the output judged (its own, or the answer's). */
+export interface TaskToJudge extends JudgeSubject {
   instruction: string;
   input: string;
   output: string;
@@ -26,9 +37,12 @@ export interface TaskToJudge {
 export interface ScoreSummary {
   /** The judge the figures are for (the one that wrote the newest judgment, unless asked). */
   judge: JudgeKey | null;
-  /** Accepted non-seed tasks this judge has scored. */
+  /**
+   * Accepted non-seed tasks whose exported output this judge has scored: the chosen answer (latest
+   * accepted one) when a task has answers, else its own output. Tasks awaiting an answer count in neither.
+   */
   judged: number;
-  /** Accepted non-seed tasks it has not. */
+  /** Accepted non-seed tasks with an output (own or answer) whose exported one it has not scored. */
   unjudged: number;
   meanScore: number | null;
   /** Tasks by score, bucket k holding scores in [k, k+1) (10 holds 10). */
@@ -54,8 +68,11 @@ export class JudgmentStore {
     return this.store.sql(text);
   }
 
-  /** Ids of accepted, non-seed tasks of the selection with no judgment by this judge, oldest first. */
-  pendingTaskIds(judge: JudgeKey, selection: JudgeSelection): number[] {
+  /**
+   * Subjects of accepted, non-seed tasks of the selection with no judgment by this judge, oldest task
+   * first, a task's own output before its answers.
+   */
+  pendingSubjects(judge: JudgeKey, selection: JudgeSelection): JudgeSubject[] {
     const params: Record<string, unknown> = { model: judge.model, sha: judge.rubricSha256 };
     const where = [`t.status = 'accepted'`, `t.source <> 'seed'`];
     if (selection.since === 'last') {
@@ -68,19 +85,31 @@ export class JudgmentStore {
       where.push(`t.source IN (SELECT value FROM json_each(@sources))`);
       params['sources'] = JSON.stringify(selection.sources);
     }
+    const tasks = where.join(' AND ');
+    const judged = 'j.judge_model = @model AND j.rubric_sha256 = @sha';
     return this.sql(
-      `SELECT t.id FROM tasks t WHERE ${where.join(' AND ')}
-         AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.task_id = t.id AND j.judge_model = @model AND j.rubric_sha256 = @sha)
-       ORDER BY t.id`,
-    )
-      .pluck()
-      .all(params) as number[];
+      `SELECT t.id AS taskId, NULL AS answerId FROM tasks t
+         WHERE ${tasks} AND t.output <> ''
+           AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.task_id = t.id AND j.answer_id IS NULL AND ${judged})
+       UNION ALL
+       SELECT t.id AS taskId, a.id AS answerId FROM tasks t JOIN answers a ON a.task_id = t.id AND a.status = 'accepted'
+         WHERE ${tasks}
+           AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.task_id = t.id AND j.answer_id = a.id AND ${judged})
+       ORDER BY taskId, answerId -- NULL (the own output) sorts first
+      `,
+    ).all(params) as JudgeSubject[];
   }
 
-  /** The text of these tasks, in the order given. */
-  tasks(ids: readonly number[]): TaskToJudge[] {
-    const stmt = this.sql('SELECT id, instruction, input, output FROM tasks WHERE id = ?');
-    return ids.map((id) => stmt.get(id) as TaskToJudge | undefined).filter((t): t is TaskToJudge => t !== undefined);
+  /** The text of these subjects, in the order given (ones no longer there are left out). */
+  tasks(subjects: readonly JudgeSubject[]): TaskToJudge[] {
+    const own = this.sql('SELECT id AS taskId, NULL AS answerId, instruction, input, output FROM tasks WHERE id = ?');
+    const answer = this.sql(
+      `SELECT t.id AS taskId, a.id AS answerId, t.instruction, t.input, a.output FROM answers a JOIN tasks t ON t.id = a.task_id
+       WHERE a.id = ? AND a.task_id = ?`,
+    );
+    return subjects
+      .map((s) => (s.answerId === null ? own.get(s.taskId) : answer.get(s.answerId, s.taskId)) as TaskToJudge | undefined)
+      .filter((t): t is TaskToJudge => t !== undefined);
   }
 
   /** Marks a stored request as a judge request; call in the transaction that stores it. */
@@ -88,17 +117,23 @@ export class JudgmentStore {
     this.sql(`UPDATE requests SET kind = 'judge' WHERE id = ?`).run(requestId);
   }
 
-  /** Stores judgments of one reply; an existing (task, judge) row wins. Returns how many were new. */
-  insertJudgments(requestId: number | null, judge: JudgeKey, entries: readonly { taskId: number; judgment: Judgment }[]): number {
+  /** Stores judgments of one reply; an existing (subject, judge) row wins. Returns how many were new. */
+  insertJudgments(
+    requestId: number | null,
+    judge: JudgeKey,
+    entries: readonly { taskId: number; answerId?: number | null; judgment: Judgment }[],
+  ): number {
     const insert = this.sql(
-      `INSERT INTO judgments (task_id, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason, request_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO judgments (task_id, answer_id, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason, request_id,
+         created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     let added = 0;
     const at = now();
-    for (const { taskId, judgment: j } of entries) {
+    for (const { taskId, answerId, judgment: j } of entries) {
       added += insert.run(
         taskId,
+        answerId ?? null,
         judge.model,
         judge.rubricSha256,
         j.score,
@@ -137,16 +172,22 @@ export class JudgmentStore {
     return row ?? null;
   }
 
-  /** Judged count, mean, histogram and flags over accepted non-seed tasks, for one judge. */
+  /**
+   * Judged count, mean, histogram and flags over accepted non-seed tasks, for one judge: each task counts
+   * once, by the judgment of the output `export` writes for it (the chosen answer, else its own output).
+   */
   scoreSummary(judge: JudgeKey | null = this.latestJudge()): ScoreSummary {
     const histogram: Record<string, number> = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i + 1), 0]));
-    const total = this.sql(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source <> 'seed'`).pluck().get() as number;
+    // Tasks with an output to export (no answer model: any model's latest accepted answer is the chosen one).
+    const exported = `t.status = 'accepted' AND t.source <> 'seed' AND (t.output <> '' OR ${CHOSEN_ANSWER} IS NOT NULL)`;
+    const total = this.sql(`SELECT count(*) FROM tasks t WHERE ${exported}`).pluck().get({ answerModel: null }) as number;
     if (judge === null) return { judge, judged: 0, unjudged: total, meanScore: null, histogram, flags: {} };
-    const scope = `FROM judgments j JOIN tasks t ON t.id = j.task_id
-      WHERE j.judge_model = @model AND j.rubric_sha256 = @sha AND t.status = 'accepted' AND t.source <> 'seed'`;
-    const params = { model: judge.model, sha: judge.rubricSha256 };
-    const agg = this.sql(`SELECT count(*) AS n, avg(j.score) AS mean ${scope}`).get(params) as { n: number; mean: number | null };
-    for (const row of this.sql(`SELECT min(10, CAST(j.score AS INTEGER)) AS b, count(*) AS n ${scope} GROUP BY b`).all(params) as {
+    // `IS` matches NULL with NULL: a task without a chosen answer is scored by the judgment of its own output.
+    const scope = (join = '') => `FROM tasks t JOIN judgments j ON j.task_id = t.id AND j.answer_id IS ${CHOSEN_ANSWER} ${join}
+      WHERE j.judge_model = @model AND j.rubric_sha256 = @sha AND ${exported}`;
+    const params = { model: judge.model, sha: judge.rubricSha256, answerModel: null };
+    const agg = this.sql(`SELECT count(*) AS n, avg(j.score) AS mean ${scope()}`).get(params) as { n: number; mean: number | null };
+    for (const row of this.sql(`SELECT min(10, CAST(j.score AS INTEGER)) AS b, count(*) AS n ${scope()} GROUP BY b`).all(params) as {
       b: number;
       n: number;
     }[]) {
@@ -154,10 +195,9 @@ export class JudgmentStore {
     }
     const flags = Object.fromEntries(
       (
-        this.sql(
-          `SELECT f.value AS flag, count(*) AS n ${scope.replace('WHERE', ', json_each(j.flags_json) f WHERE')}
-           GROUP BY f.value ORDER BY n DESC`,
-        ).all(params) as { flag: string; n: number }[]
+        this.sql(`SELECT f.value AS flag, count(*) AS n ${scope('JOIN json_each(j.flags_json) f')} GROUP BY f.value ORDER BY n DESC`).all(
+          params,
+        ) as { flag: string; n: number }[]
       ).map((r) => [r.flag, r.n]),
     );
     return {
@@ -180,7 +220,11 @@ export class JudgmentStore {
   }
 }
 
-/** Machine examples for the self-instruct prompt: accepted generated tasks whose latest judgment by `model` is ≥ `minScore`. */
+/**
+ * Machine examples for the self-instruct prompt: accepted generated tasks whose own output's latest
+ * judgment by `model` is ≥ `minScore`. An example shows the task's own output, so an answer's score
+ * (two-stage) does not count here, and tasks awaiting an answer have no output to show.
+ */
 export function sampleJudgedAtLeast(
   store: Store,
   model: string,
@@ -190,8 +234,8 @@ export function sampleJudgedAtLeast(
   return store
     .sql(
       `SELECT t.id, t.instruction, t.input, t.output, t.category FROM tasks t
-     JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = ?)
-     WHERE t.source = 'generated' AND t.status = 'accepted' AND j.score >= ?
+     JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND answer_id IS NULL AND judge_model = ?)
+     WHERE t.source = 'generated' AND t.status = 'accepted' AND t.output <> '' AND j.score >= ?
      ORDER BY random() LIMIT ?`,
     )
     .all(model, minScore, limit) as { id: number; instruction: string; input: string; output: string; category: string | null }[];
@@ -202,20 +246,32 @@ export function acceptedTaskIdsOfRequest(store: Store, requestId: number): numbe
   return store.sql(`SELECT id FROM tasks WHERE request_id = ? AND status = 'accepted' ORDER BY id`).pluck().all(requestId) as number[];
 }
 
-/** A judge batch line's task ids (prompt id k → ids[k - 1]); set in the transaction that creates the batch. */
-export function setBatchLineTasks(store: Store, batchRequestId: number, taskIds: readonly number[]): void {
-  store.sql('UPDATE batch_requests SET judge_task_ids = ? WHERE id = ?').run(JSON.stringify(taskIds), batchRequestId);
+/** A judge batch line's subjects (prompt id k → subjects[k - 1]); set in the transaction that creates the batch. */
+export function setBatchLineTasks(store: Store, batchRequestId: number, subjects: readonly JudgeSubject[]): void {
+  const json = JSON.stringify(subjects.map((s) => ({ t: s.taskId, a: s.answerId })));
+  store.sql('UPDATE batch_requests SET judge_task_ids = ? WHERE id = ?').run(json, batchRequestId);
 }
 
-export function batchLineTasks(store: Store, batchRequestId: number): number[] {
+/** A judge batch line's subjects: `[{t, a}]`, or a plain array of task ids (lines written before answers were judged). */
+export function batchLineTasks(store: Store, batchRequestId: number): JudgeSubject[] {
   const json = store.sql('SELECT judge_task_ids FROM batch_requests WHERE id = ?').pluck().get(batchRequestId) as string | null | undefined;
   if (json === null || json === undefined) return [];
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(json);
-    return Array.isArray(v) ? v.filter((x): x is number => Number.isSafeInteger(x)) : [];
+    v = JSON.parse(json);
   } catch {
     return [];
   }
+  return Array.isArray(v) ? v.map(toSubject).filter((s): s is JudgeSubject => s !== undefined) : [];
+}
+
+function toSubject(x: unknown): JudgeSubject | undefined {
+  if (Number.isSafeInteger(x)) return { taskId: x as number, answerId: null };
+  if (typeof x !== 'object' || x === null) return undefined;
+  const { t, a } = x as { t?: unknown; a?: unknown };
+  if (!Number.isSafeInteger(t)) return undefined;
+  if (a === null || a === undefined) return { taskId: t as number, answerId: null };
+  return Number.isSafeInteger(a) ? { taskId: t as number, answerId: a as number } : undefined;
 }
 
 /** Whether a judge request of this run was refused for asking for response_format (the next batch goes without). */
