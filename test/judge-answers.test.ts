@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { runCli } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { one, query, tempDir } from './helpers.ts';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -21,17 +21,6 @@ afterAll(async () => {
 });
 
 const env = () => ({ OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'test-key-judge-answers' });
-
-function query<T>(db: string, sql: string, ...params: unknown[]): T[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    return conn.prepare(sql).all(...params) as T[];
-  } finally {
-    conn.close();
-  }
-}
-const one = (db: string, sql: string, ...params: unknown[]): number =>
-  Object.values(query<Record<string, number>>(db, sql, ...params)[0]!)[0]!;
 
 const summaryOf = (stderr: string) =>
   JSON.parse(
