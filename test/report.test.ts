@@ -208,9 +208,16 @@ describe('report CLI', () => {
        VALUES (?, 'judge-a', 'r', ?, '[]', ?, 'ok', ?)`,
     );
     ids.forEach((id, i) => insert.run(id, i % 2 === 0 ? 8 : 2, i % 3 === 0 ? '["factual_error"]' : '[]', now));
+    const answerId = conn
+      .prepare(`INSERT INTO answers (task_id, model, output, status, created_at) VALUES (?, 'model-b', '另写的一段答案', 'accepted', ?)`)
+      .run(ids[0], now).lastInsertRowid;
+    // Task 0 now exports its answer: the answer's judgment (9) counts, not its own output's (8, flagged).
     conn
-      .prepare(`INSERT INTO answers (task_id, model, output, status, created_at) VALUES (?, 'model-b', '答案', 'accepted', ?)`)
-      .run(ids[0], now);
+      .prepare(
+        `INSERT INTO judgments (task_id, answer_id, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason, created_at)
+         VALUES (?, ?, 'judge-a', 'r', 9, '[]', '[]', 'ok', ?)`,
+      )
+      .run(ids[0], answerId, now);
     // Three accepted conversations of 2, 2 and 4 exchanges.
     const run = conn.prepare('SELECT max(id) FROM runs').pluck().get() as number;
     [2, 2, 4].forEach((exchanges, k) => {
@@ -231,9 +238,12 @@ describe('report CLI', () => {
     const d = JSON.parse((await runCli(['report', '--db', copy, '--json'])).stdout);
     expect(d.judge.scores).toEqual([
       { score: 2, n: 12 },
-      { score: 8, n: 12 },
+      { score: 8, n: 11 },
+      { score: 9, n: 1 },
     ]);
-    expect(d.judge.flags).toEqual([{ flag: 'factual_error', n: 8 }]);
+    expect(d.judge.flags).toEqual([{ flag: 'factual_error', n: 7 }]);
+    // The sample shows what export writes: the answer, not the task's own output.
+    expect(d.samples.accepted.find((t: { id: number }) => t.id === ids[0])).toMatchObject({ output: '另写的一段答案' });
     expect(d.judge.atOrAbove).toBe(12);
     expect(d.funnel.stages.at(-1)).toMatchObject({ key: 'judged', remaining: 12 });
     expect(d.answers.byModel).toEqual([{ model: 'model-b', n: 1 }]);

@@ -3,8 +3,9 @@
  * tasks (one run, tasks since a date, or everything; seeds never count as the run's data). The figures
  * that need every row come from one scan (`scan`: lengths computed by SQLite, text only for a sample),
  * the rest from index counts, so a million tasks cost about one plain SELECT.
- * The judge, answers and dialogue sections read migrations 4–6's tables; each section is left out
- * when its table has no rows for the scope.
+ * The judge, answers and dialogue sections read migrations 4–7's tables; each section is left out
+ * when its table has no rows for the scope. A task's output is the one `export` writes: its latest
+ * accepted answer when it has one (two-stage, `answer`), else its own; judge figures are of that output.
  */
 import type { Store } from './store.ts';
 
@@ -73,8 +74,17 @@ export interface ScanRow {
   output: string | null;
 }
 
+/** The id of a task's latest accepted answer (`export`'s chosen answer when no answer model is named). */
+const latestAnswer = (task: string): string => `(SELECT max(x.id) FROM answers x WHERE x.task_id = ${task}.id AND x.status = 'accepted')`;
+
 export class ReportStore {
-  constructor(private readonly store: Store) {}
+  /** The output `export` writes, as SQL over `tasks` (plain `output` while no task has an answer: no cost). */
+  private readonly output: string;
+
+  constructor(private readonly store: Store) {
+    const anyAnswer = store.sql(`SELECT 1 FROM answers WHERE status = 'accepted' LIMIT 1`).get() !== undefined;
+    this.output = anyAnswer ? `coalesce((SELECT a.output FROM answers a WHERE a.id = ${latestAnswer('tasks')}), tasks.output)` : 'output';
+  }
 
   private where(scope: ReportScope, alias = ''): { sql: string; args: (string | number)[] } {
     const a = alias === '' ? '' : `${alias}.`;
@@ -170,8 +180,10 @@ export class ReportStore {
     return out;
   }
 
-  private sampleColumns = `id, source, run_id AS runId, instruction, input, output, category, status, reason, detail,
+  private get sampleColumns(): string {
+    return `id, source, run_id AS runId, instruction, input, ${this.output} AS output, category, status, reason, detail,
     similarity, nearest_task_id AS nearestTaskId`;
+  }
 
   /**
    * Every non-seed task once, in id order, as a light row: lengths computed by SQLite, text only for the
@@ -185,10 +197,10 @@ export class ReportStore {
     yield* this.store
       .sql(
         `SELECT id, run_id AS runId, status, reason, category, similarity, (${inScope}) AS inScope,
-           length(instruction) AS instructionChars, length(input) AS inputChars, length(output) AS outputChars,
+           length(instruction) AS instructionChars, length(input) AS inputChars, length(${this.output}) AS outputChars,
            CASE WHEN ${sampled} THEN instruction END AS instruction,
            CASE WHEN ${sampled} THEN input END AS input,
-           CASE WHEN ${sampled} THEN output END AS output
+           CASE WHEN ${sampled} THEN ${this.output} END AS output
          FROM tasks WHERE source <> 'seed' ORDER BY id`,
       )
       .iterate(...arg, ...arg, ...arg, ...arg) as IterableIterator<ScanRow>;
@@ -215,25 +227,25 @@ export class ReportStore {
     return this.store.sql('SELECT judge_model FROM judgments ORDER BY id DESC LIMIT 1').pluck().get() as string | undefined;
   }
 
-  /** Each scope task's latest score by `judge`, rounded to 0.1, counted. */
+  /** Each scope task's latest score by `judge` (of its exported output), rounded to 0.1, counted. */
   judgeScores(scope: ReportScope, judge: string): { score: number; n: number }[] {
     const w = this.where(scope, 't');
     return this.store
       .sql(
         `SELECT round(j.score, 1) AS score, count(*) AS n FROM tasks t
-         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = ?)
+         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND answer_id IS ${latestAnswer('t')} AND judge_model = ?)
          WHERE ${w.sql} GROUP BY 1 ORDER BY 1`,
       )
       .all(judge, ...w.args) as { score: number; n: number }[];
   }
 
-  /** The flags of each scope task's latest judgment by `judge` (flags_json: a JSON array), by count. */
+  /** The flags of each scope task's latest judgment by `judge` (of its exported output; flags_json: a JSON array), by count. */
   judgeFlags(scope: ReportScope, judge: string): { flag: string; n: number }[] {
     const w = this.where(scope, 't');
     return this.store
       .sql(
         `SELECT f.value AS flag, count(*) AS n FROM tasks t
-         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND judge_model = ?),
+         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND answer_id IS ${latestAnswer('t')} AND judge_model = ?),
          json_each(CASE WHEN json_valid(j.flags_json) AND json_type(j.flags_json) = 'array' THEN j.flags_json ELSE '[]' END) f
          WHERE ${w.sql} GROUP BY 1 ORDER BY 2 DESC LIMIT 30`,
       )
