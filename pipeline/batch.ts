@@ -409,7 +409,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     const { requests, stop } = fill(
       budget,
       wanted,
-      () => ({ templateId, messages: promptMessages(options, machinePool, random), params: options.params }),
+      () => ({ templateId, messages: promptMessages(options, machinePool, random, twoStage !== undefined), params: options.params }),
       (messages) =>
         counter === undefined || price === undefined
           ? 0

@@ -397,8 +397,11 @@ type PromptSetup = Pick<
   'mode' | 'template' | 'tasksPerRequest' | 'maxOutputChars' | 'seeds' | 'topics' | 'taskTypes' | 'turns'
 >;
 
-/** One request's messages: a prompt showing two machine examples drawn from `machinePool` (none while it is empty). */
-export function promptMessages(options: PromptSetup, machinePool: readonly Task[], random: Random): ChatMessage[] {
+/**
+ * One request's messages: a prompt showing two machine examples drawn from `machinePool` (none while it
+ * is empty). `instructionOnly`: stage 1 of two-stage generation (examples without outputs, no output cap).
+ */
+export function promptMessages(options: PromptSetup, machinePool: readonly Task[], random: Random, instructionOnly = false): ChatMessage[] {
   // Dialogue mode draws one opening per conversation, so it may use as many machine examples.
   const shown = options.mode === 'dialogue' ? options.tasksPerRequest : 2;
   const machineExamples =
@@ -407,13 +410,14 @@ export function promptMessages(options: PromptSetup, machinePool: readonly Task[
     mode: options.mode,
     template: options.template,
     numTasks: options.tasksPerRequest,
-    maxOutputChars: options.maxOutputChars,
+    maxOutputChars: instructionOnly ? 0 : options.maxOutputChars,
     seeds: options.seeds,
     machineExamples,
     topics: options.topics,
     taskTypes: options.taskTypes,
     random,
     ...(options.turns ? { turns: options.turns } : {}),
+    ...(instructionOnly && { instructionOnly }),
   });
   return [{ role: 'user', content: prompt }];
 }

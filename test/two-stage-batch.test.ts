@@ -85,7 +85,8 @@ describe('generate --answer-model --batch', () => {
     // Step 1 can only ask for instructions: nothing awaits an answer yet.
     expect(one(db, 'SELECT count(*) FROM batch_requests WHERE answer_task_id IS NOT NULL')).toBe(0);
     const stage1 = query<{ m: string }>(db, 'SELECT messages_json AS m FROM batch_requests LIMIT 1')[0]!.m;
-    expect(stage1).toMatch(/条新指令/);
+    expect(stage1).toMatch(/10 条新指令/);
+    expect(stage1).not.toMatch(/\\"output\\"/); // examples without outputs
 
     const summaries = await untilDone(db, 60);
     const last = summaries.at(-1)!;

@@ -14,8 +14,17 @@ import { Budget, type BudgetStop } from '../budget.ts';
 import type { Ingestor } from '../ingest.ts';
 import type { ChatMessage, ChatParams, ChatReply, LlmClient } from '../llm.ts';
 import { costUsd, type Price } from '../llm/cost.ts';
-import { insertReply, storeFailure, storeReply, type GenerateEvent, type Progress, type RequestBase, type RequestSink } from '../online.ts';
-import { buildPrompt, type GenerationMode, type Random, type Template } from '../prompt.ts';
+import {
+  insertReply,
+  promptMessages,
+  storeFailure,
+  storeReply,
+  type GenerateEvent,
+  type Progress,
+  type RequestBase,
+  type RequestSink,
+} from '../online.ts';
+import type { GenerationMode, Random, Template } from '../prompt.ts';
 import { AnswerStore, type AnswerSelection, type TaskToAnswer } from '../store/answers.ts';
 import { AttemptStore } from '../store/attempts.ts';
 import type { Store } from '../store/store.ts';
@@ -302,22 +311,8 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
     deps.onEvent?.({ type: 'reply', progress: snapshot(), requestId, newlyAccepted: 0 });
   };
 
-  const instructionMessages = (s1: InstructionStageOptions): ChatMessage[] => {
-    const machineExamples = machinePool.length > 0 ? [0, 1].map(() => machinePool[Math.floor(random() * machinePool.length)]!) : [];
-    const prompt = buildPrompt({
-      mode: s1.mode,
-      template: s1.template,
-      numTasks: s1.tasksPerRequest,
-      maxOutputChars: 0,
-      seeds: s1.seeds,
-      machineExamples,
-      topics: s1.topics,
-      taskTypes: s1.taskTypes,
-      random,
-      instructionOnly: true,
-    });
-    return [{ role: 'user', content: prompt }];
-  };
+  const instructionMessages = (s1: InstructionStageOptions): ChatMessage[] =>
+    promptMessages({ ...s1, maxOutputChars: 0 }, machinePool, random, true);
 
   await new Promise<void>((resolve) => {
     const launch = (job: Promise<void>, stage: 'answer' | 'instructions'): void => {
