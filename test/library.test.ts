@@ -103,6 +103,25 @@ describe('generate --dry-run', () => {
     expect(plan.estimate.requests).toBe(Math.ceil(1000 / plan.estimate.acceptedPerRequest));
     expect(plan.estimate.costUsd).toBeGreaterThan(0);
   });
+
+  it('two-stage: the instruction-only prompt (examples without outputs) and stage 2 estimated apart', async () => {
+    const db = path.join(tempDir(), 'plan-two.db');
+    const plan = await planGenerate({ db, n: 900, baseURL: sim.url, answerModel: 'gpt-4o' });
+    expect(plan.prompt[0]!.content).toMatch(/30 条新指令/);
+    expect(plan.prompt[0]!.content).not.toMatch(/"output"/);
+    // 900 answers at the assumed 90% → 1,000 answer requests and 1,000 instructions, 21 kept per request.
+    expect(plan.answers).toMatchObject({ model: 'gpt-4o', basis: 'defaults', acceptedShare: 0.9, requests: 1000 });
+    expect(plan.answers!.costUsd).toBeGreaterThan(plan.estimate.costUsd!);
+    expect(plan.estimate.requests).toBe(Math.ceil(1000 / 21));
+    expect(fs.existsSync(db)).toBe(false);
+
+    // From a two-stage database's history: stage 1 from instruction requests only, stage 2 from answers.
+    await generate({ db, n: 40, baseURL: sim.url, apiKey: 'k', answerModel: 'gpt-4o-mini' });
+    const again = await planGenerate({ db, n: 900, baseURL: sim.url, answerModel: 'gpt-4o-mini' });
+    expect(again.estimate.basis).toBe('defaults'); // fewer than 5 instruction replies yet
+    expect(again.answers!.basis).toBe('history');
+    expect(again.answers!.requests).toBe(Math.ceil(900 / again.answers!.acceptedShare));
+  });
 });
 
 describe('the config file', () => {

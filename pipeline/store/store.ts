@@ -357,7 +357,7 @@ export class Store {
       `SELECT count(*) AS requests, coalesce(avg(prompt_tokens), 0) AS promptTokens,
               coalesce(avg(completion_tokens), 0) AS completionTokens, coalesce(avg(latency_ms), 0) AS latencyMs,
               (SELECT count(*) FROM tasks t WHERE t.status = 'accepted' AND t.request_id IS NOT NULL) AS accepted
-       FROM requests WHERE status = 'ok'`,
+       FROM requests WHERE status = 'ok' AND kind = 'generate' AND answer_task_id IS NULL`,
     ).get() as GenerationHistory;
     return row;
   }
