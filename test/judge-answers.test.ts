@@ -97,6 +97,11 @@ describe('judge with two-stage tasks', () => {
     const stats = JSON.parse((await runCli(['stats', '--db', db, '--json'])).stdout);
     const answeredTasks = one(db, `SELECT count(DISTINCT task_id) FROM answers WHERE status = 'accepted'`);
     expect(stats.judged).toBe(answeredTasks);
+    // Judge requests are the judge's spending, not stage 1's.
+    expect(stats.byStage.instructions.requests).toBe(
+      one(db, `SELECT count(*) FROM requests WHERE kind = 'generate' AND answer_task_id IS NULL`),
+    );
+    expect(stats.judgeSpending.requests).toBeGreaterThan(0);
 
     // A second answer model: its answers are new subjects, each judged once; the first model's are not judged again.
     const second = await runCli(['answer', '--source', 'generated', '--db', db, '--model', 'gpt-4o-mini', '--quiet'], env());

@@ -203,7 +203,7 @@ export class AnswerStore {
       `SELECT answer_task_id IS NOT NULL AS answers, count(*) AS requests, coalesce(sum(status = 'error'), 0) AS failed,
          coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens,
          coalesce(sum(cost_usd), 0) AS costUsd
-       FROM requests GROUP BY answer_task_id IS NOT NULL`,
+       FROM requests WHERE kind = 'generate' GROUP BY answer_task_id IS NOT NULL`,
     ).all() as (StageTotals & { answers: number })[];
     const empty: StageTotals = { requests: 0, failed: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
     const stage = (answers: number): StageTotals => {
