@@ -163,6 +163,8 @@ function report(result: ExportResult, db: string): void {
   err(`  sources     ${top(m.counts.bySource)}`);
   err(`  categories  ${top(m.counts.byCategory)}`);
   if (Object.keys(m.models).length > 0) err(`  models      ${top(m.models)}`);
+  // Two-stage and `answer` rows: the output is an answer, written by these models.
+  if (Object.keys(m.answers.models).length > 0) err(`  answers     ${top(m.answers.models)}`);
   if (m.quality !== undefined) {
     const q = m.quality;
     err(
