@@ -131,7 +131,7 @@ describe('generate --answer-model', () => {
     const out = path.join(dir, 'exports');
     const exported = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca', '--valid-ratio', '0']);
     expect(exported.code, exported.stderr).toBe(0);
-    expect(exported.stderr).toMatch(/\n  answers +gpt-4o 120\n/);
+    expect(exported.stderr).toMatch(/\n {2}answers +gpt-4o 120\n/);
     const folder = exported.stdout.trim();
     const lines = fs
       .readFileSync(path.join(folder, 'train.jsonl'), 'utf8')
