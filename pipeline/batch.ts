@@ -128,6 +128,9 @@ const FIRST_YIELD_SHARE = 0.5;
 const FIRST_INSTRUCTION_YIELD_SHARE = 0.7;
 /** Extra requests asked for, against near-duplicates and failures eating into the yield. */
 const SIZE_MARGIN = 1.15;
+/** Replies a yield figure needs: this run's, else the store's latest to the same prompt (up to PRIOR_REPLIES). */
+const MIN_YIELD_REPLIES = 10;
+const PRIOR_REPLIES = 200;
 
 export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Promise<BatchSummary> {
   const { store, api } = deps;
@@ -173,7 +176,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   // The yield guard sees each finished batch's replies in line order, as the online loop sees replies,
   // starting from the run's latest stored replies: a batch may hold fewer lines than the guard counts.
   const guard = yieldGuardFor(options);
-  for (const earlier of recentReplyOutcomes(store, runId, GUARD_HISTORY)) guard.record(earlier, true);
+  for (const earlier of recentReplyOutcomes(store, { runId }, GUARD_HISTORY)) guard.record(earlier, true);
 
   // -- one result line -----------------------------------------------------------------------------
 
@@ -397,11 +400,25 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     return { requests, stop };
   };
 
+  /**
+   * A run's first batches are sized by what earlier runs' replies to the same prompt at the same size
+   * gave: good tasks per reply, those accepted plus those only the target turned away (the over-ask of
+   * a run's last batch is not a poor yield). Undefined when there are too few.
+   */
+  const priorYield = (): number | undefined => {
+    const earlier = recentReplyOutcomes(store, { templateId, tasksPerRequest: options.tasksPerRequest }, PRIOR_REPLIES);
+    if (earlier.length < MIN_YIELD_REPLIES) return undefined;
+    const good = earlier.reduce((n, o) => n + o.accepted + (o.rejected.target_reached ?? 0), 0);
+    return Math.max(0.5, good / earlier.length);
+  };
+
   /** Generation lines for `missing` more accepted tasks (instructions, two-stage). */
   const submitInstructions = async (budget: Budget, missing: number): Promise<BudgetStop | undefined> => {
     const { okRequests, accepted: runAccepted } = batches.yieldOfRun(runId);
-    const firstShare = twoStage === undefined ? FIRST_YIELD_SHARE : FIRST_INSTRUCTION_YIELD_SHARE;
-    const perRequest = okRequests >= 10 ? Math.max(0.5, runAccepted / okRequests) : options.tasksPerRequest * firstShare;
+    const perRequest =
+      okRequests >= MIN_YIELD_REPLIES
+        ? Math.max(0.5, runAccepted / okRequests)
+        : (priorYield() ?? options.tasksPerRequest * (twoStage === undefined ? FIRST_YIELD_SHARE : FIRST_INSTRUCTION_YIELD_SHARE));
     const wanted = Math.min(maxRequests, Math.ceil((missing / perRequest) * SIZE_MARGIN) + 1);
     const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
     const counter = options.price !== undefined && options.maxCostUsd !== undefined ? tokenCounterFor(options.params.model) : undefined;

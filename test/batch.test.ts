@@ -15,7 +15,7 @@ import { DEFAULT_SEED_FILE, loadSeeds } from '../pipeline/seeds.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { Store } from '../pipeline/store/store.ts';
 import { runCli, startCli, waitFor } from './cli.ts';
-import { summaryOf, tempDir } from './helpers.ts';
+import { query, summaryOf, tempDir } from './helpers.ts';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -136,6 +136,19 @@ describe('generate --batch across invocations', () => {
     // Online mode refuses to take over a run whose batch is out; a finished run is not in the way.
     const next = await runCli(args(db, 30), env());
     expect(summaryOf(next.stderr)).toMatchObject({ status: 'waiting' });
+    // The new run's first batch is sized by the first run's replies (good tasks per reply), not the default 5.
+    const built = next.stderr
+      .split('\n')
+      .map((l) => (l.includes('"yieldPerRequest"') ? JSON.parse(l) : undefined))
+      .find((e) => e !== undefined) as { yieldPerRequest: number; requests: number };
+    const history = query<{ good: number; replies: number }>(
+      db,
+      `SELECT (SELECT count(*) FROM tasks WHERE run_id = 1 AND (status = 'accepted' OR reason = 'target_reached')) AS good,
+              (SELECT count(*) FROM requests WHERE run_id = 1 AND status = 'ok') AS replies`,
+    )[0]!;
+    expect(built.yieldPerRequest).toBeCloseTo(history.good / history.replies, 6);
+    expect(built.yieldPerRequest).not.toBeCloseTo(5, 1);
+    expect(built.requests).toBe(Math.ceil((30 / built.yieldPerRequest) * 1.15) + 1);
     const online = await runCli(['generate', '--n', '30', '--db', db], env());
     expect(online.code).toBe(2);
     expect(online.stderr).toMatch(/has batch batch_\w+ out .*--batch/);

@@ -1,17 +1,26 @@
 /**
- * What a run's latest stored replies gave (accepted tasks, rejections by reason), oldest first: the
- * yield guard of a batch step starts from them, since one batch may hold fewer lines than it counts.
+ * What the latest stored generation replies gave (accepted tasks, rejections by reason), oldest first:
+ * a run's, for the yield guard of a batch step (one batch may hold fewer lines than it counts), or the
+ * store's replies to one prompt template at one size, any run, for sizing a run's first batch.
  */
 import type { ReplyOutcome } from '../yield-guard.ts';
 import type { Store } from './store.ts';
 
-export function recentReplyOutcomes(store: Store, runId: number, limit: number): ReplyOutcome[] {
+/** Whose replies: one run's, or every run's that asked the same template for as many tasks per request. */
+export type ReplyScope = { runId: number } | { templateId: number; tasksPerRequest: number };
+
+export function recentReplyOutcomes(store: Store, scope: ReplyScope, limit: number): ReplyOutcome[] {
+  const where =
+    'runId' in scope
+      ? 'run_id = @runId'
+      : `template_id = @templateId
+         AND run_id IN (SELECT id FROM runs WHERE json_extract(options_json, '$.tasksPerRequest') = @tasksPerRequest)`;
   const rows = store
     .sql(
       `SELECT id, substr(coalesce(raw_reply, ''), 1, 200) AS head FROM requests
-     WHERE run_id = ? AND status = 'ok' AND answer_task_id IS NULL ORDER BY id DESC LIMIT ?`,
+     WHERE ${where} AND status = 'ok' AND kind = 'generate' AND answer_task_id IS NULL ORDER BY id DESC LIMIT @limit`,
     )
-    .all(runId, limit) as { id: number; head: string }[];
+    .all({ ...scope, limit }) as { id: number; head: string }[];
   if (rows.length === 0) return [];
   const byRequest = new Map<number, ReplyOutcome>(rows.map((r) => [r.id, { content: r.head, accepted: 0, rejected: {} }]));
   const oldest = rows.at(-1)!.id;
