@@ -60,6 +60,8 @@ describe('AnswerBatchStage', () => {
     expect(n(`SELECT group_concat(reason) FROM answers WHERE status = 'rejected'`)).toBe('refusal,placeholder');
     expect(answerLine(ids[2]!, GOOD, 2)).toMatchObject({ accepted: true });
     expect(stage.answered).toBe(2);
+    // The yield is per answer line: 2 accepted of 4, with the 0.9 prior weighing 2 → (2 + 1.8) / 6.
+    expect(stage.answerYield()).toBeCloseTo(3.8 / 6, 10);
     // The target is met: a good answer is stored as a request only; its task still awaits.
     expect(answerLine(ids[3]!, GOOD, 2)).toEqual(expect.objectContaining({ accepted: false, surplus: true }));
     expect(n(`SELECT count(*) FROM answers WHERE task_id = ${ids[3]}`)).toBe(0);

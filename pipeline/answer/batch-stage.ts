@@ -4,9 +4,10 @@
  * generation batch, with an instruction-only ingestor; the Batch API takes one model per batch, so
  * answers travel in batches of their own.
  *
- * Sizing: a step sends as many answer lines as the run needs at the answer yield seen so far, with a
- * margin of two standard deviations, so that one answer batch nearly always finishes the run; rejected and failed answers leave their tasks awaiting and the
- * next step sends them again (up to the retries). Exactness: a task is never in two open lines (lines
+ * Sizing: a step sends as many answer lines as the run needs at the share of answers accepted so far,
+ * with a margin of two standard deviations, so that one answer batch nearly always finishes the run;
+ * rejected and failed answers leave their tasks awaiting and the next step sends them again (up to the
+ * retries). Exactness: a task is never in two open lines (lines
  * are built only when no batch of the run is out), and an accepted answer arriving once the run has its
  * target is not kept as an answer (its request and reply are; the task stays awaiting for a later run),
  * so the run ends at exactly `target` and no task is answered twice by the model.
@@ -34,7 +35,8 @@ export class AnswerBatchStage {
   answered: number;
   /** Tasks of the selection still without an accepted answer by the model, and not given up. */
   awaiting: number;
-  private givenUp: number;
+  /** Rejected answers of the run: with `answered`, the share of answer lines that bring an answer. */
+  private rejected: number;
   private readonly answers: AnswerStore;
 
   constructor(
@@ -58,12 +60,16 @@ export class AnswerBatchStage {
     this.templateId = store.templateId(options.template.name, options.template.sha256, options.template.content);
     this.answered = this.answers.countAccepted(runId);
     this.awaiting = this.answers.countToAnswer(this.selection);
-    this.givenUp = this.answers.countUnanswerable(runId, options.model, this.selection.maxAttempts);
+    this.rejected = Object.values(this.answers.rejectedByReason(runId)).reduce((n, k) => n + k, 0);
   }
 
-  /** The share of tasks that end with an accepted answer, from the run so far (a prior of 90% to start). */
+  /**
+   * The share of answer lines whose answer is accepted, from the run so far (a prior of 90% to start).
+   * Per line, not per task: in batch mode a rejected answer costs a line and, if it is the last one
+   * missing, a batch cycle, whereas the online stage retries at once.
+   */
   answerYield(): number {
-    return (this.answered + PRIOR_ANSWER_YIELD * 2) / (this.answered + this.givenUp + 2);
+    return (this.answered + PRIOR_ANSWER_YIELD * 2) / (this.answered + this.rejected + 2);
   }
 
   /**
@@ -140,9 +146,9 @@ export class AnswerBatchStage {
     if (verdict.ok) {
       this.answered++;
       this.awaiting--;
-    } else if (this.answers.rejectedCount(taskId, this.options.model) >= this.selection.maxAttempts) {
-      this.givenUp++;
-      this.awaiting--;
+    } else {
+      this.rejected++;
+      if (this.answers.rejectedCount(taskId, this.options.model) >= this.selection.maxAttempts) this.awaiting--;
     }
     return { requestId, accepted: verdict.ok, surplus: false };
   }
