@@ -173,13 +173,12 @@ export class AnswerStore {
 
   /** What answer requests that came back took (per request) and the share of answers accepted: for `--dry-run`. */
   answerHistory(): { requests: number; promptTokens: number; completionTokens: number; latencyMs: number; acceptedShare: number | null } {
-    const r = this.sql(
+    return this.sql(
       `SELECT count(*) AS requests, coalesce(avg(prompt_tokens), 0) AS promptTokens, coalesce(avg(completion_tokens), 0) AS completionTokens,
          coalesce(avg(latency_ms), 0) AS latencyMs,
          (SELECT avg(status = 'accepted') FROM answers) AS acceptedShare
        FROM requests WHERE status = 'ok' AND answer_task_id IS NOT NULL`,
     ).get() as { requests: number; promptTokens: number; completionTokens: number; latencyMs: number; acceptedShare: number | null };
-    return r;
   }
 
   /** Whole-store answer counts; `maxAttempts` decides when a model has given a task up. */
