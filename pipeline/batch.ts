@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { AnswerBatchStage } from './answer/batch-stage.ts';
+import { PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
 import type { AnswerStageOptions } from './answer/stages.ts';
 import { stagesReport, type TwoStageSummary } from './answer/two-stage.ts';
 import { Budget, type BudgetStop } from './budget.ts';
@@ -123,9 +124,8 @@ function readOutputLine(text: string): { line: OutputLine } | { customId: unknow
 /** Stored replies the yield guard of a step starts from (the window of its acceptance floor). */
 const GUARD_HISTORY = DEFAULT_GUARD_WINDOW;
 
-/** Accepted tasks per request assumed before the run has its own figure (instruction-only items lose fewer). */
+/** Accepted tasks per request assumed before the run has its own figure (instruction-only: PRIOR_INSTRUCTION_SHARE). */
 const FIRST_YIELD_SHARE = 0.5;
-const FIRST_INSTRUCTION_YIELD_SHARE = 0.7;
 /** Extra requests asked for, against near-duplicates and failures eating into the yield. */
 const SIZE_MARGIN = 1.15;
 /** Replies a yield figure needs: this run's, else the store's latest to the same prompt (up to PRIOR_REPLIES). */
@@ -418,7 +418,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     const perRequest =
       okRequests >= MIN_YIELD_REPLIES
         ? Math.max(0.5, runAccepted / okRequests)
-        : (priorYield() ?? options.tasksPerRequest * (twoStage === undefined ? FIRST_YIELD_SHARE : FIRST_INSTRUCTION_YIELD_SHARE));
+        : (priorYield() ?? options.tasksPerRequest * (twoStage === undefined ? FIRST_YIELD_SHARE : PRIOR_INSTRUCTION_SHARE));
     const wanted = Math.min(maxRequests, Math.ceil((missing / perRequest) * SIZE_MARGIN) + 1);
     const machinePool: Task[] = store.sampleAccepted('generated', MACHINE_POOL);
     const counter = options.price !== undefined && options.maxCostUsd !== undefined ? tokenCounterFor(options.params.model) : undefined;

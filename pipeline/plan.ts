@@ -4,6 +4,7 @@
  * some, else from stated defaults. A two-stage run (`answerModel`) is estimated stage by stage.
  */
 import fs from 'node:fs';
+import { ANSWER_DEFAULTS, PRIOR_ANSWER_YIELD, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
 import { answerMessages } from './answer/prompt.ts';
 import { prepareGenerate, type GenerateOptions } from './generate.ts';
 import { costUsd } from './llm/cost.ts';
@@ -18,10 +19,8 @@ const DEFAULT_YIELD_SHARE = 0.5;
 const DEFAULT_COMPLETION_TOKENS_PER_TASK = 90;
 const DEFAULT_LATENCY_MS = 20_000;
 /** Two-stage defaults: instruction-only items lose fewer to the filters and are shorter; answers are long. */
-const DEFAULT_INSTRUCTION_YIELD_SHARE = 0.7;
 const DEFAULT_COMPLETION_TOKENS_PER_INSTRUCTION = 45;
 const DEFAULT_ANSWER_COMPLETION_TOKENS = 500;
-const DEFAULT_ANSWER_YIELD = 0.9;
 /** Requests with replies needed before the database's own figures are trusted. */
 const MIN_HISTORY = 5;
 
@@ -81,7 +80,7 @@ export async function planGenerate(options: GenerateOptions): Promise<GeneratePl
   const useHistory = history !== undefined && history.requests >= MIN_HISTORY && history.accepted > 0;
   const acceptedPerRequest = useHistory
     ? history.accepted / history.requests
-    : settings.tasksPerRequest * (twoStage ? DEFAULT_INSTRUCTION_YIELD_SHARE : DEFAULT_YIELD_SHARE);
+    : settings.tasksPerRequest * (twoStage ? PRIOR_INSTRUCTION_SHARE : DEFAULT_YIELD_SHARE);
   const requests = Math.ceil(tasksWanted / Math.max(acceptedPerRequest, 0.01));
   const promptPerRequest = useHistory ? history.promptTokens : tokenCounterFor(settings.model).countChat(prompt);
   const completionPerRequest = useHistory
@@ -139,11 +138,11 @@ function planAnswers(
   const { settings } = p;
   const model = settings.answerModel!;
   const useHistory = history !== undefined && history.requests >= MIN_HISTORY && history.acceptedShare !== null;
-  const acceptedShare = useHistory ? Math.max(0.05, history.acceptedShare!) : DEFAULT_ANSWER_YIELD;
+  const acceptedShare = useHistory ? Math.max(0.05, history.acceptedShare!) : PRIOR_ANSWER_YIELD;
   const requests = Math.ceil(settings.n / acceptedShare);
   const seed = p.seeds[0] ?? { instruction: '', input: '' };
   const promptPerRequest = useHistory ? history.promptTokens : tokenCounterFor(model).countChat(answerMessages(p.answerTemplate!, seed));
-  const maxTokens = settings.answerMaxTokens ?? 2048;
+  const maxTokens = settings.answerMaxTokens ?? ANSWER_DEFAULTS.maxTokens;
   const completionPerRequest = useHistory ? history.completionTokens : Math.min(maxTokens, DEFAULT_ANSWER_COMPLETION_TOKENS);
   const tokens = { promptTokens: Math.round(requests * promptPerRequest), completionTokens: Math.round(requests * completionPerRequest) };
   return {
@@ -181,7 +180,7 @@ export function formatPlan(plan: GeneratePlan): string {
   const basis =
     e.basis === 'history'
       ? `from this database's ${e.historyRequests} replies`
-      : `from defaults (${(two ? DEFAULT_INSTRUCTION_YIELD_SHARE : DEFAULT_YIELD_SHARE) * 100}% of asked ${two ? 'instructions' : 'tasks'} kept, ` +
+      : `from defaults (${(two ? PRIOR_INSTRUCTION_SHARE : DEFAULT_YIELD_SHARE) * 100}% of asked ${two ? 'instructions' : 'tasks'} kept, ` +
         `${two ? DEFAULT_COMPLETION_TOKENS_PER_INSTRUCTION : DEFAULT_COMPLETION_TOKENS_PER_TASK} completion tokens per ${two ? 'instruction' : 'task'}, ` +
         `${DEFAULT_LATENCY_MS / 1000} s per reply)`;
   return [
@@ -206,7 +205,7 @@ function formatAnswers(a: NonNullable<GeneratePlan['answers']>): string {
   const basis =
     a.basis === 'history'
       ? "this database's answers"
-      : `defaults: ${DEFAULT_ANSWER_YIELD * 100}% accepted, ${DEFAULT_ANSWER_COMPLETION_TOKENS} completion tokens each`;
+      : `defaults: ${PRIOR_ANSWER_YIELD * 100}% accepted, ${DEFAULT_ANSWER_COMPLETION_TOKENS} completion tokens each`;
   return (
     `answers   ${a.model}, one request per instruction (${basis}): ${a.requests} requests, ${a.promptTokens} prompt + ` +
     `${a.completionTokens} completion tokens, ${a.costUsd === null ? 'cost unknown (no price for the model)' : `$${a.costUsd.toFixed(2)}`}` +

@@ -19,13 +19,10 @@ import { AnswerStore, type AnswerSelection, type TaskToAnswer } from '../store/a
 import type { AttemptStore } from '../store/attempts.ts';
 import type { NewBatchRequest } from '../store/batches.ts';
 import type { Store } from '../store/store.ts';
-import { ANSWER_DEFAULTS } from './defaults.ts';
+import { ANSWER_DEFAULTS, PRIOR_ANSWER_YIELD } from './defaults.ts';
 import { answerMessages } from './prompt.ts';
 import { checkAnswer } from './rules.ts';
 import type { AnswerStageOptions } from './stages.ts';
-
-/** Before any answer has come back, a task is expected to get an accepted answer this often. */
-const PRIOR_ANSWER_YIELD = 0.9;
 
 export class AnswerBatchStage {
   readonly params: ChatParams;

@@ -8,7 +8,7 @@
  * and its request are one transaction, the unique index on accepted (task, model) answers forbids a
  * second one, and the next invocation finds the unanswered tasks by querying for them.
  */
-import { ANSWER_DEFAULTS } from './defaults.ts';
+import { ANSWER_DEFAULTS, PRIOR_ANSWER_YIELD, PRIOR_INSTRUCTION_SHARE } from './defaults.ts';
 import { setMaxListeners } from 'node:events';
 import { Budget, type BudgetStop } from '../budget.ts';
 import type { Ingestor } from '../ingest.ts';
@@ -33,8 +33,6 @@ import { answerMessages, type AnswerTemplate } from './prompt.ts';
 import { checkAnswer } from './rules.ts';
 import { asLlmError, fatalFrom, type FailureState } from './failures.ts';
 
-/** Before any answer has come back, a task is expected to get an accepted answer this often. */
-const PRIOR_ANSWER_YIELD = 0.9;
 const MACHINE_POOL = 500;
 const REFILL = 64;
 
@@ -127,7 +125,7 @@ export async function runStages(o: StagesOptions, deps: StagesDeps): Promise<Sta
   let answeredNow = 0;
   let givenUpNow = 0;
   // Instruction-only items lose fewer to the filters than whole tasks (no output rules): start at 70%.
-  let instructionYield = stage1 ? stage1.tasksPerRequest * 0.7 : 0;
+  let instructionYield = stage1 ? stage1.tasksPerRequest * PRIOR_INSTRUCTION_SHARE : 0;
   const answerYield = (): number => (answeredNow + PRIOR_ANSWER_YIELD * 2) / (answeredNow + givenUpNow + 2);
 
   const budget = Budget.forRun({ maxCostUsd: o.maxCostUsd, maxRequests: o.maxRequests }, store.runTotals(o.runId).requests);

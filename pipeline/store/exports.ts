@@ -283,11 +283,14 @@ export class ExportStore {
 }
 
 /**
- * The answer a task exports: its latest accepted one (by @answerModel when the selection names one).
- * Also what `stats` scores a task by (judgments.ts, with @answerModel null).
+ * The id of the answer task `task` (an SQL alias) exports: its latest accepted one, by @answerModel when
+ * `byModel` and the selection names one. Also what `stats` and `report` score and show a task by
+ * (judgments.ts, report.ts; `byModel` false: any model).
  */
-export const CHOSEN_ANSWER = `(SELECT max(x.id) FROM answers x WHERE x.task_id = t.id AND x.status = 'accepted'
-  AND (@answerModel IS NULL OR x.model = @answerModel))`;
+export const chosenAnswer = (task = 't', byModel = true): string =>
+  `(SELECT max(x.id) FROM answers x WHERE x.task_id = ${task}.id AND x.status = 'accepted'` +
+  `${byModel ? ' AND (@answerModel IS NULL OR x.model = @answerModel)' : ''})`;
+const CHOSEN_ANSWER = chosenAnswer();
 
 function whereClause(query: RowQuery): { where: string; params: Record<string, string | number | null> } {
   const answerModel = query.selection.answerModel ?? null;

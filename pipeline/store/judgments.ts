@@ -7,7 +7,7 @@
  * answer has no output and is no subject.
  */
 import type { Judgment } from '../judge/parse.ts';
-import { CHOSEN_ANSWER } from './exports.ts';
+import { chosenAnswer } from './exports.ts';
 import type { Store } from './store.ts';
 
 export interface JudgeKey {
@@ -179,13 +179,14 @@ export class JudgmentStore {
   scoreSummary(judge: JudgeKey | null = this.latestJudge()): ScoreSummary {
     const histogram: Record<string, number> = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i + 1), 0]));
     // Tasks with an output to export (no answer model: any model's latest accepted answer is the chosen one).
-    const exported = `t.status = 'accepted' AND t.source <> 'seed' AND (t.output <> '' OR ${CHOSEN_ANSWER} IS NOT NULL)`;
-    const total = this.sql(`SELECT count(*) FROM tasks t WHERE ${exported}`).pluck().get({ answerModel: null }) as number;
+    const chosen = chosenAnswer('t', false);
+    const exported = `t.status = 'accepted' AND t.source <> 'seed' AND (t.output <> '' OR ${chosen} IS NOT NULL)`;
+    const total = this.sql(`SELECT count(*) FROM tasks t WHERE ${exported}`).pluck().get() as number;
     if (judge === null) return { judge, judged: 0, unjudged: total, meanScore: null, histogram, flags: {} };
     // `IS` matches NULL with NULL: a task without a chosen answer is scored by the judgment of its own output.
-    const scope = (join = '') => `FROM tasks t JOIN judgments j ON j.task_id = t.id AND j.answer_id IS ${CHOSEN_ANSWER} ${join}
+    const scope = (join = '') => `FROM tasks t JOIN judgments j ON j.task_id = t.id AND j.answer_id IS ${chosen} ${join}
       WHERE j.judge_model = @model AND j.rubric_sha256 = @sha AND ${exported}`;
-    const params = { model: judge.model, sha: judge.rubricSha256, answerModel: null };
+    const params = { model: judge.model, sha: judge.rubricSha256 };
     const agg = this.sql(`SELECT count(*) AS n, avg(j.score) AS mean ${scope()}`).get(params) as { n: number; mean: number | null };
     for (const row of this.sql(`SELECT min(10, CAST(j.score AS INTEGER)) AS b, count(*) AS n ${scope()} GROUP BY b`).all(params) as {
       b: number;

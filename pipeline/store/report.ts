@@ -7,6 +7,7 @@
  * when its table has no rows for the scope. A task's output is the one `export` writes: its latest
  * accepted answer when it has one (two-stage, `answer`), else its own; judge figures are of that output.
  */
+import { chosenAnswer } from './exports.ts';
 import type { Store } from './store.ts';
 
 /** Which tasks a report covers. */
@@ -74,16 +75,15 @@ export interface ScanRow {
   output: string | null;
 }
 
-/** The id of a task's latest accepted answer (`export`'s chosen answer when no answer model is named). */
-const latestAnswer = (task: string): string => `(SELECT max(x.id) FROM answers x WHERE x.task_id = ${task}.id AND x.status = 'accepted')`;
-
 export class ReportStore {
   /** The output `export` writes, as SQL over `tasks` (plain `output` while no task has an answer: no cost). */
   private readonly output: string;
 
   constructor(private readonly store: Store) {
     const anyAnswer = store.sql(`SELECT 1 FROM answers WHERE status = 'accepted' LIMIT 1`).get() !== undefined;
-    this.output = anyAnswer ? `coalesce((SELECT a.output FROM answers a WHERE a.id = ${latestAnswer('tasks')}), tasks.output)` : 'output';
+    this.output = anyAnswer
+      ? `coalesce((SELECT a.output FROM answers a WHERE a.id = ${chosenAnswer('tasks', false)}), tasks.output)`
+      : 'output';
   }
 
   private where(scope: ReportScope, alias = ''): { sql: string; args: (string | number)[] } {
@@ -233,7 +233,7 @@ export class ReportStore {
     return this.store
       .sql(
         `SELECT round(j.score, 1) AS score, count(*) AS n FROM tasks t
-         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND answer_id IS ${latestAnswer('t')} AND judge_model = ?)
+         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND answer_id IS ${chosenAnswer('t', false)} AND judge_model = ?)
          WHERE ${w.sql} GROUP BY 1 ORDER BY 1`,
       )
       .all(judge, ...w.args) as { score: number; n: number }[];
@@ -245,7 +245,7 @@ export class ReportStore {
     return this.store
       .sql(
         `SELECT f.value AS flag, count(*) AS n FROM tasks t
-         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND answer_id IS ${latestAnswer('t')} AND judge_model = ?),
+         JOIN judgments j ON j.id = (SELECT max(id) FROM judgments WHERE task_id = t.id AND answer_id IS ${chosenAnswer('t', false)} AND judge_model = ?),
          json_each(CASE WHEN json_valid(j.flags_json) AND json_type(j.flags_json) = 'array' THEN j.flags_json ELSE '[]' END) f
          WHERE ${w.sql} GROUP BY 1 ORDER BY 2 DESC LIMIT 30`,
       )
