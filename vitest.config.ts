@@ -10,6 +10,7 @@ const E2E = [
   'test/library.test.ts', 'test/answer-cli.test.ts', 'test/dialogue-e2e.test.ts', 'test/disk-full.test.ts', 'test/judge.test.ts',
   'test/judge-answers.test.ts', 'test/report-browser.test.ts', 'test/report.test.ts', 'test/rules.test.ts', 'test/two-stage.test.ts',
   'test/two-stage-batch.test.ts', 'test/yield-guard.test.ts',
+  'test/e2e/**/*.test.ts',
   'simulator/test/**/*.test.ts',
 ];
 

@@ -17,26 +17,19 @@
 import { z } from 'zod';
 import { AnswerBatchStage } from './answer/batch-stage.ts';
 import { PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
-import type { AnswerStageOptions } from './answer/stages.ts';
+import type { AnswerStageOptions } from './stages/answers.ts';
 import { stagesReport, type TwoStageSummary } from './answer/two-stage.ts';
 import { Budget, type BudgetStop } from './budget.ts';
 import { Ingestor } from './ingest.ts';
 import type { NearDupIndex } from './dedup/index.ts';
-import {
-  GenerationFailed,
-  MACHINE_POOL,
-  prepareRun,
-  promptMessages,
-  storeFailure,
-  storeReply,
-  YieldGuardError,
-  yieldGuardFor,
-  type GenerateEvent,
-  type OnlineOptions,
-  type Progress,
-  type RequestSink,
-  type RunSummary,
-} from './online.ts';
+import { MACHINE_POOL, type OnlineOptions } from './generate-stages.ts';
+import { DialogueIngestor } from './dialogue/ingest.ts';
+import { DEFAULT_TURN_BOUNDS } from './dialogue/types.ts';
+import { MachineExamples } from './judge/examples.ts';
+import { GenerationFailed, YieldGuardError, type GenerateEvent, type Progress, type RunSummary } from './runtime/progress.ts';
+import { insertFailure, insertReply } from './runtime/requests.ts';
+import { prepareRun, yieldGuardFor } from './runtime/run-setup.ts';
+import { InstructionStage, promptMessages } from './stages/instructions.ts';
 import type { ChatMessage, ChatParams } from './llm.ts';
 import { BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch } from './llm/batch-api.ts';
 import { costUsd } from './llm/cost.ts';
@@ -141,15 +134,41 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   const aborted = (): boolean => deps.signal?.aborted ?? false;
   const log = (message: string, fields: Record<string, unknown> = {}): void => deps.log?.(message, fields);
 
-  const { ingestor, templateId, runId, resumed, index } = prepareRun(options, store, deps.index);
+  const { templateId, runId, resumed, index } = prepareRun(options, store, deps.index);
   const batches = new BatchStore(store);
+  const attempts = new AttemptStore(store);
   const twoStage = options.answer === undefined ? undefined : new AnswerBatchStage(store, runId, options.answer);
-  // Stage 1 of a two-stage run stores instructions only (empty outputs, no output rules).
-  const stage1 =
-    twoStage === undefined
-      ? ingestor
-      : new Ingestor(store, index, { similarity: options.similarity, filters: options.filters, skipFilters: false, instructionOnly: true });
-  const sink: RequestSink = { store, attempts: new AttemptStore(store), ingestor: stage1, runId };
+  // The same instruction stage as online: it reads a reply and stores its tasks (or conversations); stage 1 of a
+  // two-stage run stores instructions only (empty outputs, no output rules).
+  const instructions = new InstructionStage(
+    {
+      ...options,
+      templateId,
+      runId,
+      ...(twoStage !== undefined && { instructionOnly: true }),
+      role: twoStage === undefined ? 'goal' : 'feeder',
+      demand: { ask: () => true, maxAccept: () => twoStage?.instructionsWanted(options.target) ?? options.target - accepted },
+    },
+    {
+      tasks: new Ingestor(store, index, {
+        similarity: options.similarity,
+        filters: options.filters,
+        skipFilters: false,
+        ...(twoStage !== undefined && { instructionOnly: true }),
+      }),
+      dialogues:
+        options.mode === 'dialogue'
+          ? new DialogueIngestor(store, index, {
+              similarity: options.similarity,
+              filters: options.filters,
+              turns: options.turns ?? DEFAULT_TURN_BOUNDS,
+            })
+          : undefined,
+    },
+    new MachineExamples(store, 0, random),
+    random,
+    0,
+  );
   // What `target` counts: accepted tasks, or (two-stage) accepted answers.
   let accepted = twoStage?.answered ?? store.countAccepted(runId);
   /** Two-stage: good answers that came in after the target was reached (not kept; see answer/batch-stage.ts). */
@@ -226,7 +245,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
         const taskId = line.answerTaskId;
         const reply = { content, finishReason, usage, attempts: 1, attemptLog: [attempt(200, null)], costUsd: twoStage.costOf({ usage }) };
         const stored = store.transaction(() => {
-          const r = twoStage.storeReply(sink.attempts, base, taskId, reply, options.target);
+          const r = twoStage.storeReply(attempts, base, taskId, reply, options.target);
           batches.linkResult(line.id, r.requestId);
           return r;
         });
@@ -235,27 +254,28 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
         return 'ok';
       }
       const cost = options.price === undefined || usage === null ? null : costUsd(usage, options.price, true);
+      const reply = { content, finishReason, usage, latencyMs: 0, attempts: 1, attemptLog: [attempt(200, null)] };
+      const unit = { requested: options.tasksPerRequest };
+      const reading = instructions.read(unit, reply);
+      const view = { target: options.target, goalAccepted: accepted, inFlight: () => 0, idle: false };
       // One transaction (they nest): the reply, its tasks, and its input line marked answered.
-      const { result, parseProblems } = store.transaction(() => {
-        const stored = storeReply(
-          sink,
+      const outcome = store.transaction(() => {
+        const requestId = insertReply(
+          store,
+          attempts,
           base,
+          { ...reply, latencyMs: null, costUsd: cost },
           {
-            content,
-            finishReason,
-            usage,
-            attempts: 1,
-            attemptLog: [attempt(200, null)],
-            costUsd: cost,
+            replyShape: reading.shape,
+            parseProblems: reading.problems,
           },
-          twoStage?.instructionsWanted(options.target) ?? options.target - accepted,
         );
-        batches.linkResult(line.id, stored.requestId);
-        return stored;
+        batches.linkResult(line.id, requestId);
+        return instructions.store(unit, requestId, reading.value, reply, view);
       });
-      if (twoStage === undefined) accepted += result.accepted.length;
-      else twoStage.addAwaiting(result.accepted.length);
-      guard.record({ content, accepted: result.accepted.length, rejected: result.rejected, parseProblems }); // yield guard
+      if (twoStage === undefined) accepted += outcome.accepted;
+      else twoStage.addAwaiting(outcome.accepted);
+      guard.record({ content, accepted: outcome.accepted, rejected: outcome.rejected, parseProblems: reading.problems }); // yield guard
       return 'ok';
     }
     // `error` set: the request never ran (batch_expired, …); else the response carries the failure.
@@ -264,7 +284,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       ? `${out.error.code ?? 'error'}: ${out.error.message ?? 'no message'}`
       : `${kind}: ${body?.error?.message ?? `no usable response (status ${status ?? 'none'})`}`;
     store.transaction(() => {
-      const requestId = storeFailure(sink, base, { error, attempts: 1, attemptLog: [attempt(status ?? null, kind)] });
+      const requestId = insertFailure(store, attempts, base, { error, attempts: 1, attemptLog: [attempt(status ?? null, kind)] });
       if (line.answerTaskId !== null) twoStage?.markFailed(requestId, line.answerTaskId);
       batches.linkResult(line.id, requestId);
     });

@@ -13,13 +13,13 @@ import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
 import { createLlmClient, redact, type ChatParams, type LlmClient } from './llm.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
 import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
-import { createInlineJudge, type InlineJudgeOptions } from './judge/inline.ts';
+import type { InlineJudgeOptions } from './stages/judge.ts';
 import { loadRubric } from './judge/rubric.ts';
 import { takeLock } from './lock.ts';
-import { GenerationFailed, runOnline, type GenerateEvent, type OnlineOptions, type RunSummary } from './online.ts';
+import { runOnline, type OnlineOptions } from './generate-stages.ts';
+import { GenerationFailed, type GenerateEvent, type RunSummary } from './runtime/progress.ts';
 import { resolveGenerateSettings, type GenerateSettings, type ResolvedGenerateSettings } from './options.ts';
 import { loadAnswerTemplate, type AnswerTemplate } from './answer/prompt.ts';
-import { runTwoStage } from './answer/two-stage.ts';
 import {
   DEFAULT_INSTRUCTION_TEMPLATE_FILES,
   DEFAULT_TASK_TYPE_LIST,
@@ -191,17 +191,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
           : undefined;
       return settings.batch
         ? await runBatchStep({ ...common, answer }, { store, api: batchApi(prepared), ...optional(options) })
-        : answer !== undefined
-          ? await runTwoStage({ ...common, ...loop, answer }, { store, llm, ...optional(options) })
-          : await runOnline(
-              { ...common, ...loop },
-              {
-                store,
-                llm,
-                ...optional(options),
-                ...(prepared.judge && { judgeReply: createInlineJudge(prepared.judge, { store, llm }).judgeReply }),
-              },
-            );
+        : await runOnline({ ...common, ...loop, answer, judge: prepared.judge }, { store, llm, ...optional(options) });
     } catch (err) {
       if (err instanceof GenerationFailed) {
         // Messages of the API's errors are redacted already; a failure's message may quote one.

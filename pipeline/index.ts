@@ -6,7 +6,7 @@
  *   const summary = await generate({ db: 'data/pipeline.db', n: 1000 });
  */
 import { generate, type GenerateOptions } from './generate.ts';
-import type { RunSummary } from './online.ts';
+import type { RunSummary } from './runtime/progress.ts';
 import { Store, type OpenOptions } from './store/store.ts';
 
 export { generate, prepareGenerate, type GenerateHooks, type GenerateOptions } from './generate.ts';
@@ -33,8 +33,8 @@ export type {
   ImportSettings,
   JudgeSettings,
 } from './options.ts';
-export type { GenerateEvent, Progress, RunSummary } from './online.ts';
-export { GenerationFailed } from './online.ts';
+export type { GenerateEvent, Progress, RunSummary } from './runtime/progress.ts';
+export { GenerationFailed } from './runtime/progress.ts';
 export { PipelineError, UsageError, UnavailableError, type ErrorCategory } from './errors.ts';
 export { LockedError } from './lock.ts';
 export { LlmError } from './llm/errors.ts';

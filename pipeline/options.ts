@@ -153,16 +153,6 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   const resolved = resolveOptions(generateSettingsSchema, options);
   if (resolved.n === undefined) throw new UsageError('say how many tasks to add, e.g. 50000', { option: 'n' });
   if (resolved.turns !== undefined && resolved.mode !== 'dialogue') throw new UsageError('is for the dialogue mode', { option: 'turns' });
-  if (resolved.mode === 'dialogue' && resolved.batch) {
-    throw new UsageError('the dialogue mode does not run through the Batch API yet: drop `batch`', { option: 'mode' });
-  }
-  // Two-stage answers come in their own requests, which the inline judge does not see: refused, not ignored.
-  // (A backticked `judge` would print as a flag, hence "the judge command".)
-  if (resolved.judgeModel !== undefined && resolved.answerModel !== undefined) {
-    throw new UsageError('judges one-stage replies; for two-stage runs (`answerModel`), run the judge command after the answers', {
-      option: 'judgeModel',
-    });
-  }
   if (resolved.judgeModel !== undefined && resolved.batch) {
     throw new UsageError('judges online replies; in batch mode, run the judge command with `batch` once the batch is collected', {
       option: 'judgeModel',

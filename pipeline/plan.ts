@@ -9,7 +9,7 @@ import { answerMessages } from './answer/prompt.ts';
 import { prepareGenerate, type GenerateOptions } from './generate.ts';
 import { costUsd } from './llm/cost.ts';
 import { tokenCounterFor } from './llm/tokens.ts';
-import { promptMessages } from './online.ts';
+import { promptMessages } from './stages/instructions.ts';
 import type { ChatMessage } from './llm.ts';
 import { AnswerStore } from './store/answers.ts';
 import { Store } from './store/store.ts';

@@ -8,7 +8,7 @@ import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatchStep, type BatchOptions } from '../pipeline/batch.ts';
 import { DEFAULT_RULE_OPTIONS as DEFAULT_FILTER_OPTIONS } from '../pipeline/rules/index.ts';
-import { GenerationFailed } from '../pipeline/online.ts';
+import { GenerationFailed } from '../pipeline/runtime/progress.ts';
 import { createBatchApi } from '../pipeline/llm/batch-api.ts';
 import { DEFAULT_TEMPLATE_FILES, loadTemplate } from '../pipeline/prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from '../pipeline/seeds.ts';

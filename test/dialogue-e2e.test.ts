@@ -129,7 +129,6 @@ describe('generate --mode dialogue', () => {
     for (const [args, message] of [
       [['--mode', 'dialogue', '--turns', '5-2'], /--turns.*expected MIN-MAX/],
       [['--turns', '2-3'], /--turns: is for the dialogue mode/],
-      [['--mode', 'dialogue', '--batch'], /does not run through the Batch API/],
     ] as const) {
       const r = await runCli(['generate', '--n', '5', '--db', db, ...args], env());
       expect(r.code).toBe(2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { promptMessages } from '../pipeline/online.ts';
+import { promptMessages } from '../pipeline/stages/instructions.ts';
 import { buildPrompt, DEFAULT_TEMPLATE_FILES, loadTemplate, TemplateError } from '../pipeline/prompt.ts';
 import { dialogueRequest, isDialoguePrompt } from '../simulator/dialogues.ts';
 import { tempDir, writeTemp } from './helpers.ts';

@@ -181,14 +181,4 @@ describe('judge with two-stage tasks', () => {
         .sort(),
     );
   }, 300_000);
-
-  it('generate --answer-model with --judge-model is a usage error, not a judge silently left out', async () => {
-    const db = path.join(tempDir(), 'refused.db');
-    const r = await runCli(['generate', '--n', '5', '--db', db, '--answer-model', 'gpt-4o', '--judge-model', 'gpt-4o-mini'], env());
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(
-      'error: --judge-model: judges one-stage replies; for two-stage runs (--answer-model), run the judge command after the answers',
-    );
-    expect(fs.existsSync(db)).toBe(false);
-  }, 60_000);
 });

@@ -5,11 +5,14 @@
  */
 import { buildIndex } from '../dedup/qgram-index.ts';
 import { importIntoStore, type ImportSummary } from '../import.ts';
-import type { OnlineDeps } from '../online.ts';
+import { Budget } from '../budget.ts';
+import type { OnlineDeps } from '../generate-stages.ts';
+import { runStages } from '../runtime/online.ts';
+import { AnswerStage, type AnswerStageOptions } from '../stages/answers.ts';
 import { AnswerStore } from '../store/answers.ts';
 import type { Store } from '../store/store.ts';
 import type { Task } from '../types.ts';
-import { ANSWER_DEFAULTS, runStages, type AnswerStageOptions } from './stages.ts';
+import { ANSWER_DEFAULTS } from './defaults.ts';
 import { finishStages, type TwoStageSummary } from './two-stage.ts';
 
 export interface InstructionImportOptions {
@@ -79,25 +82,32 @@ export async function answerTasks(options: AnswerTasksOptions, deps: Omit<Online
     target = answers.countToAnswer(selection);
     runId = store.createRun({ ...run, target });
   }
-  const answerTemplateId = store.templateId(a.template.name, a.template.sha256, a.template.content);
+  const stage = new AnswerStage(store, a, { runId, source: options.source, awaitingOnly: options.awaitingOnly });
+  const answeredAtStart = answers.countAccepted(runId);
+  const budget = Budget.forRun({ maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests }, store.runTotals(runId).requests);
   const result = await runStages(
+    [stage],
     {
       runId,
       target,
-      answer: a,
-      answerTemplateId,
-      selection: { source: options.source, awaitingOnly: options.awaitingOnly },
-      concurrency: options.concurrency,
-      maxConsecutiveFailures: options.maxConsecutiveFailures,
-      drainTimeoutMs: options.drainTimeoutMs,
-      maxCostUsd: options.maxCostUsd,
-      maxRequests: options.maxRequests,
+      acceptedAtStart: answeredAtStart,
+      concurrency: options.concurrency ?? 8,
+      maxConsecutiveFailures: options.maxConsecutiveFailures ?? 20,
+      drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+      indexSize: stage.waiting,
+      resumed: answeredAtStart > 0,
     },
-    deps,
+    { store, llm: deps.llm, budget, ...(deps.onEvent && { onEvent: deps.onEvent }), ...(deps.signal && { signal: deps.signal }) },
   );
   return finishStages(
     store,
     { runId, target, resumed, started, model: a.model, retries, selectionSource: options.source, awaitingOnly: options.awaitingOnly },
-    result,
+    {
+      answered: result.goalAccepted,
+      answeredAtStart,
+      exhausted: result.exhausted,
+      ...(result.fatal !== undefined && { fatal: result.fatal }),
+      ...(result.budgetStop !== undefined && { budgetStop: result.budgetStop }),
+    },
   );
 }

@@ -10,7 +10,7 @@ import { UsageError } from '../errors.ts';
 import { probe, resolveEndpoint, resolvePrice, type GenerateHooks } from '../generate.ts';
 import { createLlmClient, redact } from '../llm.ts';
 import { takeLock } from '../lock.ts';
-import { GenerationFailed } from '../online.ts';
+import { GenerationFailed } from '../runtime/progress.ts';
 import { answerSettingsSchema, resolveOptions, type AnswerSettings } from '../options.ts';
 import { Store } from '../store/store.ts';
 import { answerTasks, importInstructions } from './answer-tasks.ts';

@@ -14,7 +14,7 @@
  */
 import type { ChatParams } from '../llm.ts';
 import { costUsd } from '../llm/cost.ts';
-import { insertReply, type ReplyToStore, type RequestBase } from '../online.ts';
+import { insertReply, type ReplyToStore, type RequestBase } from '../runtime/requests.ts';
 import { AnswerStore, type AnswerSelection, type TaskToAnswer } from '../store/answers.ts';
 import type { AttemptStore } from '../store/attempts.ts';
 import type { NewBatchRequest } from '../store/batches.ts';
@@ -22,7 +22,7 @@ import type { Store } from '../store/store.ts';
 import { ANSWER_DEFAULTS, PRIOR_ANSWER_YIELD } from './defaults.ts';
 import { answerMessages } from './prompt.ts';
 import { checkAnswer } from './rules.ts';
-import type { AnswerStageOptions } from './stages.ts';
+import type { AnswerStageOptions } from '../stages/answers.ts';
 
 export class AnswerBatchStage {
   readonly params: ChatParams;

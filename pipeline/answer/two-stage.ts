@@ -1,17 +1,22 @@
 /**
- * `generate --answer-model M`: a run whose `target` counts tasks with an accepted answer by M. Stage 1
- * asks the generation model for instructions only (instruction-only templates, more items per request);
- * they pass the instruction filters and the near-duplicate index like any task, and are stored with an
- * empty output. Stage 2 answers each one in its own request (stages.ts).
+ * What a run that counts answers reports (`generate --answer-model M`, `answer`): the run's totals with
+ * `accepted` counting tasks with an accepted answer by M, stage 1's counts apart, and the answer figures.
  */
-import { Ingestor } from '../ingest.ts';
-import { GenerationFailed, prepareRun, type OnlineDeps, type OnlineOptions, type RunSummary } from '../online.ts';
+import type { BudgetStop } from '../budget.ts';
+import { GenerationFailed, type RunSummary } from '../runtime/progress.ts';
 import { AnswerStore } from '../store/answers.ts';
 import type { Store } from '../store/store.ts';
-import { ANSWER_DEFAULTS, runStages, type AnswerStageOptions, type StagesResult } from './stages.ts';
+import { ANSWER_DEFAULTS } from './defaults.ts';
 
-export interface TwoStageOptions extends OnlineOptions {
-  answer: AnswerStageOptions;
+/** How a run that counts answers ended. */
+export interface StagesResult {
+  /** Accepted answers of the run, earlier invocations included. */
+  answered: number;
+  answeredAtStart: number;
+  /** The selection ran out of tasks to answer (answer-only mode). */
+  exhausted: boolean;
+  fatal?: Error;
+  budgetStop?: BudgetStop;
 }
 
 export interface AnswerSummary {
@@ -30,52 +35,6 @@ export interface AnswerSummary {
 export interface TwoStageSummary extends RunSummary {
   instructions: { accepted: number; rejected: Record<string, number> };
   answers: AnswerSummary;
-}
-
-export async function runTwoStage(options: TwoStageOptions, deps: Omit<OnlineDeps, 'index'>): Promise<TwoStageSummary> {
-  const { store } = deps;
-  const started = performance.now();
-  const { index, templateId, runId, resumed } = prepareRun(options, store);
-  const ingestor = new Ingestor(store, index, {
-    similarity: options.similarity,
-    filters: options.filters,
-    skipFilters: false,
-    instructionOnly: true,
-  });
-  const a = options.answer;
-  const answerTemplateId = store.templateId(a.template.name, a.template.sha256, a.template.content);
-  const result = await runStages(
-    {
-      runId,
-      target: options.target,
-      answer: a,
-      answerTemplateId,
-      selection: { source: 'generated', awaitingOnly: true },
-      concurrency: options.concurrency,
-      maxConsecutiveFailures: options.maxConsecutiveFailures,
-      drainTimeoutMs: options.drainTimeoutMs,
-      maxCostUsd: options.maxCostUsd,
-      maxRequests: options.maxRequests,
-      instructions: {
-        mode: options.mode,
-        template: options.template,
-        seeds: options.seeds,
-        topics: options.topics,
-        taskTypes: options.taskTypes,
-        params: options.params,
-        tasksPerRequest: options.tasksPerRequest,
-        price: options.price,
-        ingestor,
-        templateId,
-      },
-    },
-    deps,
-  );
-  return finishStages(
-    store,
-    { runId, target: options.target, resumed, started, model: a.model, retries: a.retries, selectionSource: 'generated' },
-    result,
-  );
 }
 
 /** What a two-stage run's summary adds to the run's totals (`accepted` becomes the answered count). */

@@ -3,7 +3,7 @@
  * Library errors name options (`maxCost: …`); here they are worded as the flags the user typed.
  */
 import { categoryOf, PipelineError, type ErrorCategory } from '../errors.ts';
-import type { RunSummary } from '../online.ts';
+import type { RunSummary } from '../runtime/progress.ts';
 
 export const EXIT = {
   ok: 0,

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import cliProgress from 'cli-progress';
-import type { GenerateEvent, Progress, RunSummary } from '../online.ts';
+import type { GenerateEvent, Progress, RunSummary } from '../runtime/progress.ts';
 import type { YieldGuardState } from '../yield-guard.ts';
 import { asFlags } from './exit.ts';
 import type { TwoStageSummary } from '../answer/two-stage.ts';

@@ -3,7 +3,7 @@
  * signal (a second one leaves at once), the summary at the end, and the exit code it ends with.
  */
 import type { GenerateHooks } from '../generate.ts';
-import { GenerationFailed, type RunSummary } from '../online.ts';
+import { GenerationFailed, type RunSummary } from '../runtime/progress.ts';
 import { asFlags, EXIT, exitCodeForSummary } from './exit.ts';
 import { createReporter, type LogFormat } from './progress.ts';
 

@@ -9,14 +9,15 @@
  * reply leaves unmatched go back in the queue for a later request (up to `maxTries` per invocation).
  */
 import { PipelineError } from '../errors.ts';
-import { setMaxListeners } from 'node:events';
 import { Budget, type BudgetStop } from '../budget.ts';
 import type { LlmClient } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
-import type { GenerateEvent, Progress } from '../online.ts';
-import { JudgmentStore, type JudgeSelection, type JudgeSubject, type ScoreSummary } from '../store/judgments.ts';
+import { runStages } from '../runtime/online.ts';
+import type { GenerateEvent } from '../runtime/progress.ts';
+import { JudgeStage } from '../stages/judge.ts';
+import { JudgmentStore, type JudgeSelection, type ScoreSummary } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
-import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST, JudgeRequester } from './request.ts';
+import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './request.ts';
 import { loadRubric, type Rubric } from './rubric.ts';
 
 export interface JudgeOptions {
@@ -107,14 +108,12 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
   const started = performance.now();
   const model = options.model ?? JUDGE_DEFAULTS.model;
   const rubric = options.rubric ?? loadRubric();
-  const k = options.tasksPerRequest ?? JUDGE_DEFAULTS.tasksPerRequest;
-  const concurrency = options.concurrency ?? JUDGE_DEFAULTS.concurrency;
   const maxTries = options.maxTries ?? JUDGE_DEFAULTS.maxTries;
-  const maxFailures = options.maxConsecutiveFailures ?? JUDGE_DEFAULTS.maxConsecutiveFailures;
   const judgments = new JudgmentStore(store);
 
   const key = { model, rubricSha256: rubric.sha256 };
-  const pending = judgments.pendingSubjects(key, { since: options.since ?? 'all', sources: options.sources });
+  const selection = { since: options.since ?? 'all', sources: options.sources } as const;
+  const pending = judgments.pendingSubjects(key, selection);
   const runId = judgeRun(store, judgments, {
     target: pending.length,
     model,
@@ -122,122 +121,33 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
   });
   const budget = Budget.forRun({ maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests }, store.runTotals(runId).requests);
   const costAtStart = budget.spentUsd;
-  const requester = new JudgeRequester(
-    { model, rubric, runId, price: options.price },
-    { store, llm: deps.llm, budget },
-    options.jsonMode ?? true,
-  );
-
-  const queue = new TaskQueue(pending);
-  const tries = new Map<string, number>();
-  const p: Progress = {
-    runId,
-    target: pending.length,
-    accepted: 0,
-    acceptedAtStart: 0,
-    rejected: 0,
-    requests: 0,
-    failedRequests: 0,
-    inFlight: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    costUsd: budget.spentUsd,
-    elapsedMs: 0,
-  };
-  const snapshot = (): Progress => ({ ...p, elapsedMs: performance.now() - started });
-  deps.onEvent?.({ type: 'start', progress: snapshot(), resumed: false, indexSize: 0 });
-
-  const cancel = new AbortController();
-  setMaxListeners(concurrency * 4 + 10, cancel.signal);
-  let drainTimer: NodeJS.Timeout | undefined;
-  const onStop = (): void => {
-    deps.onEvent?.({ type: 'stopping', progress: snapshot(), reason: 'stop signal' });
-    drainTimer = setTimeout(() => cancel.abort(), options.drainTimeoutMs ?? JUDGE_DEFAULTS.drainTimeoutMs);
-  };
-  if (deps.signal?.aborted) onStop();
-  else deps.signal?.addEventListener('abort', onStop, { once: true });
-
-  let fatal: Error | undefined;
-  let budgetStop: BudgetStop | undefined;
-  let budgetBlocked = false;
-  let consecutiveFailures = 0;
-  let retried = 0;
-  let gaveUp = 0;
-
-  const oneRequest = async (ids: JudgeSubject[]): Promise<void> => {
-    const tasks = judgments.tasks(ids);
-    const outcome = await requester.judge(tasks, cancel.signal);
-    if (outcome.kind === 'refused') {
-      queue.returnFront(ids);
-      if (budget.inFlight > 0) budgetBlocked = true;
-      else if (budgetStop === undefined) {
-        budgetStop = outcome.stop;
-        deps.onEvent?.({ type: 'stopping', progress: { ...snapshot(), inFlight: 0 }, reason: outcome.stop.message });
-      }
-      return;
-    }
-    budgetBlocked = false;
-    p.requests++;
-    p.costUsd = budget.spentUsd;
-    if (outcome.kind === 'failed') {
-      queue.returnBack(ids);
-      p.failedRequests++;
-      const message = `${outcome.error.kind}: ${outcome.error.message}`;
-      deps.onEvent?.({ type: 'request-failed', progress: snapshot(), requestId: outcome.requestId, error: message });
-      if (outcome.error.kind === 'aborted') return;
-      consecutiveFailures++;
-      if (outcome.error.kind === 'auth') fatal = new Error(`the model API refused the key: ${outcome.error.message}`);
-      else if (outcome.error.kind === 'quota')
-        fatal = new Error(`the model API says the account is out of quota: ${outcome.error.message}`);
-      else if (consecutiveFailures >= maxFailures)
-        fatal = new Error(`${consecutiveFailures} judge requests in a row failed; last error: ${message}`);
-      return;
-    }
-    consecutiveFailures = 0;
-    p.accepted += outcome.added;
-    p.promptTokens += outcome.promptTokens;
-    p.completionTokens += outcome.completionTokens;
-    const again: JudgeSubject[] = [];
-    for (const id of outcome.missing) {
-      const subject = `${id.taskId}:${id.answerId ?? ''}`;
-      const n = (tries.get(subject) ?? 0) + 1;
-      tries.set(subject, n);
-      if (n < maxTries) again.push(id);
-      else gaveUp++;
-    }
-    retried += again.length;
-    queue.returnBack(again);
-    deps.onEvent?.({ type: 'reply', progress: snapshot(), requestId: outcome.requestId, newlyAccepted: outcome.added });
-  };
-
-  const finished = (): boolean => fatal !== undefined || budgetStop !== undefined || (deps.signal?.aborted ?? false);
-  await new Promise<void>((resolve) => {
-    const pump = (): void => {
-      if (finished() || (queue.size === 0 && p.inFlight === 0)) {
-        if (p.inFlight === 0) resolve();
-        return;
-      }
-      while (p.inFlight < concurrency && queue.size > 0 && !budgetBlocked && !finished()) {
-        const ids = queue.take(k);
-        p.inFlight++;
-        void oneRequest(ids)
-          .catch((err: unknown) => {
-            fatal ??= err instanceof Error ? err : new Error(String(err));
-          })
-          .finally(() => {
-            p.inFlight--;
-            pump();
-          });
-      }
-    };
-    pump();
+  const stage = new JudgeStage(store, {
+    model,
+    rubric,
+    price: options.price,
+    tasksPerRequest: options.tasksPerRequest ?? JUDGE_DEFAULTS.tasksPerRequest,
+    maxTries,
+    jsonMode: options.jsonMode ?? true,
+    work: { kind: 'subjects', subjects: pending },
   });
-  clearTimeout(drainTimer);
-  deps.signal?.removeEventListener('abort', onStop);
+  const result = await runStages(
+    [stage],
+    {
+      runId,
+      target: pending.length,
+      acceptedAtStart: 0,
+      concurrency: options.concurrency ?? JUDGE_DEFAULTS.concurrency,
+      maxConsecutiveFailures: options.maxConsecutiveFailures ?? JUDGE_DEFAULTS.maxConsecutiveFailures,
+      drainTimeoutMs: options.drainTimeoutMs ?? JUDGE_DEFAULTS.drainTimeoutMs,
+    },
+    { store, llm: deps.llm, budget, ...(deps.onEvent && { onEvent: deps.onEvent }), ...(deps.signal && { signal: deps.signal }) },
+  );
+  const { fatal, budgetStop } = result;
+  const p = result.progress;
 
-  const left = judgments.pendingSubjects(key, { since: options.since ?? 'all', sources: options.sources }).length;
+  const left = judgments.pendingSubjects(key, selection).length;
   const status: JudgeSummary['status'] = fatal !== undefined ? 'failed' : left === 0 ? 'completed' : 'interrupted';
-  const stopReason = budgetStop?.reason ?? (deps.signal?.aborted ? 'signal' : gaveUp > 0 || left > 0 ? 'unmatched' : undefined);
+  const stopReason = budgetStop?.reason ?? (deps.signal?.aborted ? 'signal' : stage.gaveUp > 0 || left > 0 ? 'unmatched' : undefined);
   const stopMessage =
     budgetStop?.message ??
     (stopReason === 'unmatched'
@@ -254,7 +164,7 @@ export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<Jud
     left,
     requests: p.requests,
     failedRequests: p.failedRequests,
-    retried,
+    retried: stage.retried,
     promptTokens: p.promptTokens,
     completionTokens: p.completionTokens,
     costUsd: budget.spentUsd - costAtStart,
@@ -284,42 +194,4 @@ export function judgeRun(
     return latest.id;
   }
   return store.createRun(row);
-}
-
-/** Subjects waiting for a request: taken from the front, unanswered ones put back. */
-class TaskQueue {
-  private items: JudgeSubject[];
-  private head = 0;
-
-  constructor(ids: readonly JudgeSubject[]) {
-    this.items = [...ids];
-  }
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  take(n: number): JudgeSubject[] {
-    const out = this.items.slice(this.head, this.head + n);
-    this.head += out.length;
-    if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return out;
-  }
-
-  returnFront(ids: readonly JudgeSubject[]): void {
-    if (ids.length <= this.head) {
-      this.head -= ids.length;
-      ids.forEach((id, i) => (this.items[this.head + i] = id));
-    } else {
-      this.items = [...ids, ...this.items.slice(this.head)];
-      this.head = 0;
-    }
-  }
-
-  returnBack(ids: readonly JudgeSubject[]): void {
-    this.items.push(...ids);
-  }
 }

@@ -17,11 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAnswerTemplate } from '../../pipeline/answer/prompt.ts';
-import { runTwoStage } from '../../pipeline/answer/two-stage.ts';
 import { DEFAULT_RULE_OPTIONS as DEFAULT_FILTER_OPTIONS } from '../../pipeline/rules/index.ts';
 import { createLlmClient } from '../../pipeline/llm.ts';
 import { costUsd, DEFAULT_PRICES } from '../../pipeline/llm/cost.ts';
-import { runOnline, type OnlineOptions } from '../../pipeline/online.ts';
+import { runOnline, type OnlineOptions } from '../../pipeline/generate-stages.ts';
 import { DEFAULT_INSTRUCTION_TEMPLATE_FILES, DEFAULT_TEMPLATE_FILES, loadTemplate } from '../../pipeline/prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from '../../pipeline/seeds.ts';
 import { AnswerStore } from '../../pipeline/store/answers.ts';
@@ -103,7 +102,7 @@ async function measure(mode: 'one' | 'two', url: string): Promise<Row> {
     const summary =
       mode === 'one'
         ? await runOnline(options('one'), deps)
-        : await runTwoStage({ ...options('two'), answer: { model: 'gpt-4o-mini', template: loadAnswerTemplate(), price: MINI } }, deps);
+        : await runOnline({ ...options('two'), answer: { model: 'gpt-4o-mini', template: loadAnswerTemplate(), price: MINI } }, deps);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     clearTimeout(timer);

@@ -1,0 +1,168 @@
+/**
+ * The instruction stage: a prompt of seed and machine examples asks for N new tasks (whole tasks, or
+ * instructions only for stage 1 of a two-stage run, or whole conversations in the dialogue mode); the
+ * reply is read leniently and every item goes through the rules and the near-duplicate index.
+ */
+import type { DialogueIngestor } from '../dialogue/ingest.ts';
+import { parseDialogues } from '../dialogue/parse.ts';
+import type { Ingestor } from '../ingest.ts';
+import type { MachineExamples } from '../judge/examples.ts';
+import type { ChatMessage, ChatParams } from '../llm.ts';
+import type { Price } from '../llm/cost.ts';
+import { parseReply, type ParseResult } from '../parse.ts';
+import { buildPrompt, type GenerationMode, type Random, type Template } from '../prompt.ts';
+import type { RunView, Stage, StageOutcome, StageRequest } from '../runtime/stage.ts';
+import type { SeedTask, Task } from '../types.ts';
+import type { TurnBounds } from '../dialogue/types.ts';
+
+export interface PromptSetup {
+  mode: GenerationMode;
+  template: Template;
+  /** Tasks asked for per request. */
+  tasksPerRequest: number;
+  /** Output length bound stated in the prompt, in characters. */
+  maxOutputChars: number;
+  seeds: readonly SeedTask[];
+  topics: readonly string[];
+  taskTypes: readonly string[];
+  turns?: TurnBounds | undefined;
+}
+
+/**
+ * One request's messages: a prompt showing two machine examples drawn from `machinePool` (none while it
+ * is empty). `instructionOnly`: stage 1 of two-stage generation (examples without outputs, no output cap).
+ */
+export function promptMessages(options: PromptSetup, machinePool: readonly Task[], random: Random, instructionOnly = false): ChatMessage[] {
+  // Dialogue mode draws one opening per conversation, so it may use as many machine examples.
+  const shown = options.mode === 'dialogue' ? options.tasksPerRequest : 2;
+  const machineExamples =
+    machinePool.length > 0 ? Array.from({ length: shown }, () => machinePool[Math.floor(random() * machinePool.length)]!) : [];
+  const prompt = buildPrompt({
+    mode: options.mode,
+    template: options.template,
+    numTasks: options.tasksPerRequest,
+    maxOutputChars: instructionOnly ? 0 : options.maxOutputChars,
+    seeds: options.seeds,
+    machineExamples,
+    topics: options.topics,
+    taskTypes: options.taskTypes,
+    random,
+    ...(options.turns ? { turns: options.turns } : {}),
+    ...(instructionOnly && { instructionOnly }),
+  });
+  return [{ role: 'user', content: prompt }];
+}
+
+/** How many items the run still wants from this stage: whether to ask now, and how many a reply may add. */
+export interface Demand {
+  ask(view: RunView, expectedPerRequest: number): boolean;
+  maxAccept(view: RunView): number;
+}
+
+/** One-stage runs: the stage's own accepted tasks are the goal. */
+export const goalDemand: Demand = {
+  // Fewer requests in flight as the target nears: each one is expected to bring `expectedPerRequest`.
+  ask: (view, expected) =>
+    view.idle || view.inFlight(INSTRUCTIONS) < Math.max(1, Math.ceil((view.target - view.goalAccepted) / Math.max(1, expected))),
+  maxAccept: (view) => view.target - view.goalAccepted,
+};
+
+export const INSTRUCTIONS = 'instructions';
+
+export interface InstructionStageOptions extends PromptSetup {
+  params: ChatParams;
+  price?: Price | undefined;
+  templateId: number;
+  runId: number;
+  /** Stage 1 of a two-stage run: instructions only. */
+  instructionOnly?: boolean;
+  /** Feeder of a two-stage run, or the goal itself. */
+  role: 'goal' | 'feeder';
+  demand: Demand;
+}
+
+interface Unit {
+  readonly requested: number;
+}
+
+/** Tasks (or conversations, each as its first exchange) a reply brought, with what the reader saw. */
+type Parsed = { kind: 'tasks'; result: ParseResult } | { kind: 'dialogues'; result: ReturnType<typeof parseDialogues> };
+
+export class InstructionStage implements Stage<Unit, Parsed> {
+  readonly name = INSTRUCTIONS;
+  readonly role: 'goal' | 'feeder';
+  readonly templateId: number;
+  readonly price: Price | undefined;
+  readonly guarded = true;
+  /** Running estimate of accepted items per request, so the last requests are not sent for nothing. */
+  private expected: number;
+
+  constructor(
+    private readonly o: InstructionStageOptions,
+    private readonly sink: { tasks: Ingestor; dialogues?: DialogueIngestor | undefined },
+    private readonly examples: MachineExamples,
+    private readonly random: Random,
+    /** Prior share of asked items accepted: whole tasks lose more to the rules than instructions alone. */
+    priorShare: number,
+  ) {
+    this.role = o.role;
+    this.templateId = o.templateId;
+    this.price = o.price;
+    this.expected = o.tasksPerRequest * priorShare;
+  }
+
+  /** Accepted items per request, as seen so far. */
+  get expectedPerRequest(): number {
+    return this.expected;
+  }
+
+  next(view: RunView): StageRequest<Unit> | undefined {
+    if (!this.o.demand.ask(view, this.expected)) return undefined;
+    const messages = promptMessages(this.o, this.examples.pool, this.random, this.o.instructionOnly ?? false);
+    return { unit: { requested: this.o.tasksPerRequest }, messages, params: this.o.params };
+  }
+
+  read(_unit: Unit, reply: { content: string; finishReason: string | null }) {
+    if (this.sink.dialogues !== undefined) {
+      const result = parseDialogues(reply.content, reply.finishReason);
+      return { shape: result.shape, problems: result.problems, value: { kind: 'dialogues', result } as Parsed };
+    }
+    const result = parseReplySafely(reply.content, reply.finishReason);
+    return { shape: result.shape, problems: result.problems, value: { kind: 'tasks', result } as Parsed };
+  }
+
+  store(_unit: Unit, requestId: number, parsed: Parsed, _reply: unknown, view: RunView): StageOutcome & { tasks: Task[] } {
+    const maxAccept = Math.max(0, this.o.demand.maxAccept(view));
+    if (parsed.kind === 'dialogues') {
+      const r = this.sink.dialogues!.ingest({ runId: this.o.runId, requestId, dialogues: parsed.result.dialogues, maxAccept });
+      // Each accepted conversation counts as one item; its first exchange is what later prompts open from.
+      const tasks = r.accepted.map((turns) => ({ instruction: turns[0]!.content, input: '', output: turns[1]!.content }));
+      return { accepted: tasks.length, rejected: r.rejected, parseProblems: parsed.result.problems, tasks };
+    }
+    const r = this.sink.tasks.ingest({ source: 'generated', runId: this.o.runId, requestId, tasks: parsed.result.tasks, maxAccept });
+    return {
+      accepted: r.accepted.length,
+      rejected: r.rejected as Record<string, number>,
+      parseProblems: parsed.result.problems,
+      tasks: r.accepted,
+    };
+  }
+
+  release(): undefined {
+    return undefined;
+  }
+
+  afterStore(_unit: Unit, outcome: StageOutcome & { tasks?: Task[] }): void {
+    this.examples.offer(outcome.tasks ?? []);
+    this.expected = 0.8 * this.expected + 0.2 * outcome.accepted;
+  }
+}
+
+/** parseReply is total; should a bug ever make it throw, the reply is still stored, with the error as its problem. */
+function parseReplySafely(content: string, finishReason: string | null): ParseResult {
+  try {
+    return parseReply(content, finishReason);
+  } catch (err) {
+    return { tasks: [], shape: 'none', problems: [`parser error: ${String(err).slice(0, 200)}`], droppedTruncated: 0 };
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Stages composed on the one runtime (issue 20): combinations that were refused with exit 2 now run end to
+ * end through the library against the simulator over HTTP and a real SQLite file.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate } from '../../pipeline/index.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { one, tempDir } from '../helpers.ts';
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, seed: 20, batch: { stepPolls: 1 }, judgeFaults: { omit: 0.2 } });
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+describe('composed stages', () => {
+  it('--answer-model with --judge-model: exactly --n answers, each accepted answer judged once as it is accepted, one budget', async () => {
+    const db = path.join(tempDir(), 'answer-judge.db');
+    const summary = await generate({ db, n: 25, baseURL: sim.url, apiKey: 'k', answerModel: 'gpt-4o', judgeModel: 'gpt-4o-mini' });
+    expect(summary.status).toBe('completed');
+    expect(one(db, `SELECT count(*) FROM answers WHERE status = 'accepted'`)).toBe(25);
+    // Every accepted answer has exactly one judgment by the judge (unmatched ones were sent again), none of a task's empty output.
+    expect(
+      one(
+        db,
+        `SELECT count(*) FROM answers a WHERE a.status = 'accepted'
+           AND (SELECT count(*) FROM judgments j WHERE j.answer_id = a.id AND j.judge_model = 'gpt-4o-mini') <> 1`,
+      ),
+    ).toBe(0);
+    expect(one(db, 'SELECT count(*) FROM judgments WHERE answer_id IS NULL')).toBe(0);
+    // The judge's requests are the generate run's: one run, one --max-cost.
+    expect(one(db, `SELECT count(DISTINCT run_id) FROM requests`)).toBe(1);
+    expect(one(db, `SELECT count(*) FROM requests WHERE model = 'gpt-4o-mini'`)).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('--mode dialogue with --batch: steps until exactly --n conversations, each reply stored with its batch', async () => {
+    const db = path.join(tempDir(), 'dialogue-batch.db');
+    let status = '';
+    for (let step = 0; step < 30 && status !== 'completed'; step++) {
+      const summary = await generate({ db, n: 12, baseURL: sim.url, apiKey: 'k', mode: 'dialogue', batch: true });
+      status = summary.status;
+    }
+    expect(status).toBe('completed');
+    expect(one(db, `SELECT count(*) FROM tasks WHERE kind = 'dialogue' AND status = 'accepted'`)).toBe(12);
+    expect(one(db, `SELECT count(*) FROM requests WHERE batch_id IS NULL AND status = 'ok'`)).toBe(0);
+  }, 120_000);
+});
