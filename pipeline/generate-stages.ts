@@ -17,7 +17,7 @@ import type { Price } from './llm/cost.ts';
 import type { GenerationMode, Random, Template } from './prompt.ts';
 import type { RuleOptions } from './rules/index.ts';
 import { runStages, type RunnerResult } from './runtime/online.ts';
-import { GenerationFailed, type GenerateEvent, type RunSummary } from './runtime/progress.ts';
+import { EndpointsUnavailable, GenerationFailed, type GenerateEvent, type RunSummary } from './runtime/progress.ts';
 import { prepareRun, yieldGuardFor } from './runtime/run-setup.ts';
 import type { Stage } from './runtime/stage.ts';
 import { AnswerStage, type AnswerStageOptions } from './stages/answers.ts';
@@ -234,7 +234,7 @@ function finishRun(
   }
   if (fatal !== undefined) {
     summary.error = fatal.message;
-    throw new GenerationFailed(fatal.message, summary);
+    throw new GenerationFailed(fatal.message, summary, { category: fatal instanceof EndpointsUnavailable ? 'unavailable' : 'failed' });
   }
   return summary;
 }

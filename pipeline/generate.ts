@@ -10,7 +10,8 @@ import path from 'node:path';
 import { runBatchStep } from './batch.ts';
 import { PipelineError, UnavailableError, UsageError } from './errors.ts';
 import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
-import { createLlmClient, redact, type ChatParams, type LlmClient } from './llm.ts';
+import { redact, type ChatParams, type LlmClient } from './llm.ts';
+import { connect, type Connection } from './llm/connect.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
 import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
 import type { InlineJudgeOptions } from './stages/judge.ts';
@@ -59,6 +60,8 @@ export interface PreparedGenerate {
   settings: ResolvedGenerateSettings;
   apiKey: string;
   baseURL: string | undefined;
+  /** The client over the one base URL or the several endpoints. */
+  connection: Connection;
   seeds: SeedTask[];
   template: Template;
   topics: string[];
@@ -71,35 +74,14 @@ export interface PreparedGenerate {
   judge: InlineJudgeOptions | undefined;
 }
 
-const OPENAI_HOST = /^https?:\/\/api\.openai\.com(\/|$)/;
 const STORAGE_HINT = 'nothing stored is lost: free space (or make it writable) and run the same command again to resume';
-
-/**
- * The base URL and key, found as the official client finds them (`baseURL`/`apiKey`, else
- * `OPENAI_BASE_URL`/`OPENAI_API_KEY`). A non-OpenAI server may go without a key.
- */
-export function resolveEndpoint(
-  givenURL: string | undefined,
-  givenKey: string | undefined,
-  env: NodeJS.ProcessEnv,
-): { baseURL: string | undefined; apiKey: string } {
-  const baseURL = givenURL ?? (env.OPENAI_BASE_URL || undefined);
-  const apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';
-  if (apiKey !== '') return { baseURL, apiKey };
-  if (baseURL === undefined || OPENAI_HOST.test(baseURL)) {
-    throw new UsageError('OPENAI_API_KEY is not set: export OPENAI_API_KEY=... (or set OPENAI_BASE_URL for another provider)', {
-      option: 'apiKey',
-    });
-  }
-  // Local servers (vLLM, Ollama) ignore it, but the client requires one.
-  return { baseURL, apiKey: 'not-needed' };
-}
 
 /** Checks the options and reads every input file; throws a UsageError naming what is wrong. */
 export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   const { apiKey: givenKey, env = process.env, onEvent: _e, onLog: _l, onWarning: _w, signal: _s, random: _r, ...rest } = options;
   const settings = resolveGenerateSettings(rest);
-  const { baseURL, apiKey } = resolveEndpoint(settings.baseURL, givenKey, env);
+  const connection = connect(settings, givenKey, env);
+  const { baseURL, apiKey } = connection;
   // Files of the package itself: found from its root, wherever the caller's working directory is.
   const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
   const templateFile =
@@ -136,6 +118,7 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
     settings,
     apiKey,
     baseURL,
+    connection,
     seeds,
     template,
     topics,
@@ -155,14 +138,8 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
  */
 export async function generate(options: GenerateOptions): Promise<RunSummary> {
   const prepared = prepareGenerate(options);
-  const { settings, apiKey, baseURL } = prepared;
-  const llm = createLlmClient({
-    apiKey,
-    baseURL,
-    timeoutMs: settings.timeout * 1000,
-    maxRetries: settings.retries,
-    rateLimit: { rpm: settings.rpm, tpm: settings.tpm },
-  });
+  const { settings, baseURL } = prepared;
+  const { llm } = prepared.connection;
   // Everything that can be checked without writing is checked before the lock file is made.
   if (settings.probe) await probe(llm, baseURL);
   Store.check(settings.db);
@@ -195,9 +172,10 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     } catch (err) {
       if (err instanceof GenerationFailed) {
         // Messages of the API's errors are redacted already; a failure's message may quote one.
-        const message = redact(err.message, apiKey);
+        const message = prepared.connection.secrets.reduce((m, key) => redact(m, key), err.message);
         throw new GenerationFailed(err.summary.stopReason === 'storage' ? `${message}; ${STORAGE_HINT}` : message, err.summary, {
           cause: err,
+          category: err.category === 'unavailable' ? 'unavailable' : 'failed',
         });
       }
       throw err;

@@ -50,3 +50,4 @@ export function generateBatchStep(options: GenerateOptions): Promise<RunSummary>
 export function openStore(file: string, options: OpenOptions = {}): Store {
   return Store.open(file, options);
 }
+export { stats, type Stats, type StatsOptions } from './stats.ts';

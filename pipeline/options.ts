@@ -21,6 +21,28 @@ const price = z.strictObject({
 });
 
 /** Options of `generate()` that can also live in a config file (no secrets, no callbacks). */
+/** Several model servers for one run; a URL alone means weight 1 and the run's key. */
+const endpointsSchema = z
+  .array(
+    z.union([
+      z.string().min(1),
+      z.strictObject({
+        baseURL: z.string().min(1),
+        weight: z.number().positive().optional(),
+        concurrency: positiveInt.optional(),
+        rpm: positiveInt.optional(),
+        tpm: positiveInt.optional(),
+        apiKeyEnv: z.string().min(1).optional(),
+      }),
+    ]),
+  )
+  .min(1)
+  .optional()
+  .meta({
+    description:
+      'Several OpenAI-compatible base URLs sharing the run, by weight; each has its own rate limits, back-off and health. Replaces baseURL.',
+  });
+
 export const generateSettingsSchema = z.strictObject({
   n: positiveInt.optional().meta({ description: 'Accepted tasks this run must add (a resumed run counts what it has). Required.' }),
   db: z.string().min(1).default(DEFAULT_DB).meta({ description: 'SQLite database file.' }),
@@ -39,6 +61,7 @@ export const generateSettingsSchema = z.strictObject({
     .meta({ description: 'Batch API: one step of the run per call (submit, or collect and submit the next).' }),
   model: z.string().min(1).default('gpt-3.5-turbo').meta({ description: 'Chat model name.' }),
   baseURL: z.string().url().optional().meta({ description: 'OpenAI-compatible base URL. Default: OPENAI_BASE_URL, else OpenAI.' }),
+  endpoints: endpointsSchema,
   concurrency: positiveInt.default(8).meta({ description: 'Requests in flight at once.' }),
   similarity: z.number().min(0.5).max(1).default(0.7).meta({ description: 'Reject a task at least this similar to a kept one.' }),
   temperature: z.number().min(0).max(2).default(1),
@@ -257,6 +280,7 @@ export const answerSettingsSchema = z.strictObject({
   model: z.string().min(1).default('gpt-4o').meta({ description: 'The answer model.' }),
   db: z.string().min(1).default(DEFAULT_DB),
   baseURL: z.string().url().optional(),
+  endpoints: endpointsSchema,
   filter: z.boolean().default(false).meta({ description: 'Apply the instruction quality rules to the records of in.' }),
   dedup: z
     .boolean()
@@ -287,6 +311,7 @@ export const judgeSettingsSchema = z.strictObject({
   db: z.string().min(1).default(DEFAULT_DB),
   model: z.string().min(1).default(DEFAULT_JUDGE_MODEL).meta({ description: 'Judge model.' }),
   baseURL: z.string().url().optional(),
+  endpoints: endpointsSchema,
   rubric: z.string().min(1).optional().meta({ description: 'Rubric template with {{tasks}}. Default templates/judge_rubric.txt.' }),
   tasksPerRequest: z
     .number()

@@ -7,8 +7,9 @@
 import path from 'node:path';
 import { readDatasetFile } from '../datasets.ts';
 import { UsageError } from '../errors.ts';
-import { probe, resolveEndpoint, resolvePrice, type GenerateHooks } from '../generate.ts';
-import { createLlmClient, redact } from '../llm.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
+import { connect } from '../llm/connect.ts';
+import { redact } from '../llm.ts';
 import { takeLock } from '../lock.ts';
 import { GenerationFailed } from '../runtime/progress.ts';
 import { answerSettingsSchema, resolveOptions, type AnswerSettings } from '../options.ts';
@@ -30,7 +31,8 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
       option: 'source',
     });
   }
-  const { baseURL, apiKey } = resolveEndpoint(s.baseURL, givenKey, env);
+  const connection = connect(s, givenKey, env);
+  const { baseURL, apiKey } = connection;
   const tasks = s.in === undefined ? undefined : readDatasetFile(s.in, { allowEmptyInstruction: true, outputOptional: true });
   const template = loadAnswerTemplate({ ...(s.template && { userFile: s.template }), ...(s.system && { system: s.system }) });
   const price = resolvePrice(s);
@@ -38,13 +40,7 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
     throw new UsageError(`needs the price of ${s.model}: give \`price\` or \`prices\``, { option: 'maxCost' });
   }
 
-  const llm = createLlmClient({
-    apiKey,
-    baseURL,
-    timeoutMs: s.timeout * 1000,
-    maxRetries: s.retries,
-    rateLimit: { rpm: s.rpm, tpm: s.tpm },
-  });
+  const { llm } = connection;
   // Everything that can be checked without writing is checked before the lock file is made.
   if (s.probe) await probe(llm, baseURL);
   Store.check(s.db);

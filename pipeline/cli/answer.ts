@@ -7,7 +7,7 @@ import { answer } from '../answer/answer.ts';
 import type { AnswerSettings } from '../options.ts';
 import { DEFAULT_DB } from '../paths.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
-import { givenFlags } from './given.ts';
+import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
 import type { LogFormat } from './progress.ts';
 import { runWithProgress } from './run.ts';
 
@@ -29,6 +29,7 @@ export function answerCommand(): Command {
     .option('--answer-retries <n>', 'rejected answers retried this many times, then the task is unanswerable (default 2)', numberIn(0, 10))
     .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)
     .option('--retries <n>', 'retries of a failed request on 429, 5xx, timeouts (default 3)', numberIn(0, 20))
+    .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
     .option('--rpm <n>', 'requests per minute allowed', positiveInt)
     .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
     .option('--max-cost <usd>', 'stop cleanly before the run could spend more than this (USD)', positiveNumber)

@@ -7,7 +7,7 @@ import { generateSettingsSchema, type GenerateSettings } from '../options.ts';
 import { planGenerate, formatPlan } from '../plan.ts';
 import { nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { turnBounds } from './dialogue-flags.ts';
-import { givenFlags } from './given.ts';
+import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
 import type { LogFormat } from './progress.ts';
 import { runWithProgress, type OutputFlags } from './run.ts';
 
@@ -59,6 +59,7 @@ export function generateCommand(): Command {
     )
     .option('--log-file <path>', 'also append JSON log lines to this file')
     .option('--quiet', 'no progress output; warnings, errors and the summary only')
+    .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
     .option('--rpm <n>', "requests per minute allowed (default: learned from the server's rate-limit headers)", positiveInt)
     .option('--tpm <n>', "tokens per minute allowed (default: learned from the server's rate-limit headers)", positiveInt)
     .option('--max-cost <usd>', 'stop cleanly before the run could spend more than this (USD, whole run)', positiveNumber)

@@ -6,7 +6,7 @@ import type { JudgeSettings } from '../options.ts';
 import { DEFAULT_DB } from '../paths.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { asFlags, EXIT } from './exit.ts';
-import { givenFlags } from './given.ts';
+import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
 import { createReporter, type LogFormat } from './progress.ts';
 
 export function judgeCommand(): Command {
@@ -29,6 +29,7 @@ export function judgeCommand(): Command {
     .option('--max-requests <n>', 'stop cleanly after this many judge requests', positiveInt)
     .option('--prices <file>', 'JSON price table over the built-in one')
     .option('--price <in,out>', "the judge model's price, USD per 1M prompt and completion tokens", priceFlag)
+    .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
     .option('--rpm <n>', 'requests per minute allowed', positiveInt)
     .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
     .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)

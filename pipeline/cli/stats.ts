@@ -1,12 +1,8 @@
 /** `stats`: what the store holds, overall, per run or per day. Read-only: works while a run is going. */
 import { Command } from 'commander';
-import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
-import { AnswerStore, type AnswerStats, type StageTotals } from '../store/answers.ts';
-import { AttemptStore } from '../store/attempts.ts';
 import { DEFAULT_DB } from '../paths.ts';
-import { DialogueStore } from '../store/dialogues.ts';
-import { Store } from '../store/store.ts';
-import { JudgmentStore } from '../store/judgments.ts';
+import { stats } from '../stats.ts';
+import type { AnswerStats, StageTotals } from '../store/answers.ts';
 
 interface StatsFlags {
   db: string;
@@ -23,40 +19,26 @@ export function statsCommand(): Command {
     .option('--days', 'one line per day (UTC, newest first)')
     .option('--json', 'print one JSON object')
     .action((flags: StatsFlags) => {
-      const store = Store.open(flags.db, { readonly: true });
-      try {
-        const s = store.stats();
-        const runs = flags.runs ? store.runsView() : undefined;
-        const days = flags.days ? store.daysView() : undefined;
-        const spending = new AttemptStore(store).spending();
-        // -- judge (issue 12): figures for the judge of the newest judgment --
-        const judgments = new JudgmentStore(store);
-        const scores = judgments.scoreSummary();
-        const judgeSpending = judgments.spending('judge');
-        const judgeJson = {
-          judged: scores.judged,
-          meanScore: scores.meanScore,
-          scoreHistogram: scores.histogram,
-          judge: scores.judge,
-          judgeFlags: scores.flags,
-          judgeSpending,
+      const st = stats(flags);
+      if (flags.json) {
+        const { unjudged: _u, ...json } = st;
+        process.stdout.write(JSON.stringify(json) + '\n');
+        return;
+      }
+      {
+        const s = st;
+        const { spending, dialogues, judgeSpending } = st;
+        const answers = st;
+        const scores = {
+          judged: st.judged,
+          judge: st.judge,
+          unjudged: st.unjudged,
+          meanScore: st.meanScore,
+          histogram: st.scoreHistogram,
+          flags: st.judgeFlags,
         };
-        const dialogues = new DialogueStore(store).stats();
-        // Two-stage generation (issue 13): answered / awaiting / unanswerable, tokens and cost by stage.
-        const answers = new AnswerStore(store).stats(ANSWER_DEFAULTS.retries + 1);
-        if (flags.json) {
-          const json = {
-            ...s,
-            ...answers,
-            spending,
-            dialogues,
-            ...judgeJson,
-            ...(runs ? { runsView: runs } : {}),
-            ...(days ? { daysView: days } : {}),
-          };
-          process.stdout.write(JSON.stringify(json) + '\n');
-          return;
-        }
+        const runs = st.runsView;
+        const days = st.daysView;
         const lines = [
           `database  ${flags.db}`,
           `accepted  ${s.accepted}  (${Object.entries(s.acceptedBySource)
@@ -138,9 +120,10 @@ export function statsCommand(): Command {
             ),
           );
         }
+        for (const [name, t] of Object.entries(st.endpoints)) {
+          lines.push(`  endpoint ${name}: ${t.total} requests (${t.failed} failed), ${t.promptTokens} + ${t.completionTokens} tokens`);
+        }
         process.stdout.write(lines.join('\n') + '\n');
-      } finally {
-        store.close();
       }
     });
 }

@@ -4,8 +4,9 @@
  * probes the server and runs online (`judge`) or one Batch API step (`judgeBatchStep`).
  */
 import { UsageError } from '../errors.ts';
-import { probe, resolveEndpoint, resolvePrice, type GenerateHooks } from '../generate.ts';
-import { createLlmClient, redact } from '../llm.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
+import { connect } from '../llm/connect.ts';
+import { redact } from '../llm.ts';
 import { createBatchApi } from '../llm/batch-api.ts';
 import { takeLock } from '../lock.ts';
 import { judgeSettingsSchema, resolveOptions, type JudgeSettings } from '../options.ts';
@@ -19,7 +20,8 @@ export type JudgeTasksOptions = JudgeSettings & Omit<GenerateHooks, 'random'>;
 export async function judgeTasks(options: JudgeTasksOptions): Promise<JudgeSummary> {
   const { apiKey: givenKey, env = process.env, onEvent, onLog, onWarning, signal, ...rest } = options;
   const s = resolveOptions(judgeSettingsSchema, rest);
-  const { baseURL, apiKey } = resolveEndpoint(s.baseURL, givenKey, env);
+  const connection = connect(s, givenKey, env);
+  const { baseURL, apiKey } = connection;
   const rubric = loadRubric(s.rubric ?? DEFAULT_RUBRIC_FILE);
   const price = resolvePrice(s);
   if (s.maxCost !== undefined && price === undefined) {
@@ -27,13 +29,7 @@ export async function judgeTasks(options: JudgeTasksOptions): Promise<JudgeSumma
       option: 'maxCost',
     });
   }
-  const llm = createLlmClient({
-    apiKey,
-    baseURL,
-    timeoutMs: s.timeout * 1000,
-    maxRetries: s.retries,
-    rateLimit: { rpm: s.rpm, tpm: s.tpm },
-  });
+  const { llm } = connection;
   // Everything that can be checked without writing is checked before the lock file is made.
   if (s.probe && !s.batch) await probe(llm, baseURL);
   Store.check(s.db);

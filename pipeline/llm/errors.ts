@@ -36,6 +36,8 @@ export class LlmError extends PipelineError {
   rateLimit: RateLimitInfo = {};
   /** Every attempt made, oldest first (filled in by the client when it gives up). */
   attemptLog: AttemptRecord[] = [];
+  /** The endpoint that failed, when the client spreads requests over several. */
+  endpoint?: string;
 
   constructor(
     message: string,

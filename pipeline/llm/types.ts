@@ -30,6 +30,8 @@ export interface ChatReply {
   attempts: number;
   /** Every attempt, the successful one last. */
   attemptLog: AttemptRecord[];
+  /** Which endpoint answered, when the client spreads requests over several. */
+  endpoint?: string;
 }
 
 export interface LlmClient {

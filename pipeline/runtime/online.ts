@@ -14,7 +14,8 @@ import { AttemptStore } from '../store/attempts.ts';
 import { asStorageError } from '../store/storage-errors.ts';
 import type { Store } from '../store/store.ts';
 import type { YieldGuard, YieldGuardState } from '../yield-guard.ts';
-import { YieldGuardError, type GenerateEvent, type Progress } from './progress.ts';
+import { EndpointsUnavailable, YieldGuardError, type GenerateEvent, type Progress } from './progress.ts';
+import { AllEndpointsDown } from '../llm/endpoints.ts';
 import { insertFailure, insertReply, type RequestBase } from './requests.ts';
 import type { RunView, Stage, StageRequest } from './stage.ts';
 
@@ -145,7 +146,12 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
       const error = err instanceof LlmError ? err : new LlmError(String(err), 'other', undefined, 1);
       const message = `${error.kind}: ${error.message}`;
       const requestId = store.transaction(() => {
-        const id = insertFailure(store, attempts, base, { error: message, attempts: error.attempts, attemptLog: error.attemptLog });
+        const id = insertFailure(store, attempts, base, {
+          error: message,
+          attempts: error.attempts,
+          attemptLog: error.attemptLog,
+          endpoint: error.endpoint,
+        });
         stage.mark?.(request.unit, id);
         return id;
       });
@@ -211,7 +217,8 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
       return;
     }
     consecutiveFailures++;
-    if (error.kind === 'auth') fatal ??= new Error(`the model API refused the key: ${error.message}`);
+    if (error instanceof AllEndpointsDown) fatal ??= new EndpointsUnavailable(error.message);
+    else if (error.kind === 'auth') fatal ??= new Error(`the model API refused the key: ${error.message}`);
     else if (error.kind === 'quota') fatal ??= new Error(`the model API says the account is out of quota: ${error.message}`);
     else if (consecutiveFailures >= o.maxConsecutiveFailures) {
       fatal ??= new Error(`${consecutiveFailures} requests in a row failed; last error: ${error.kind}: ${error.message}`);

@@ -58,14 +58,22 @@ export class YieldGuardError extends Error {
   }
 }
 
-/** The run failed (category `failed`); its summary says how far it got. */
+/**
+ * The run failed (category `failed`, or `unavailable` when every model server was out); its summary says
+ * how far it got.
+ */
 export class GenerationFailed extends PipelineError {
   override name = 'GenerationFailed';
   constructor(
     message: string,
     readonly summary: RunSummary,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; category?: 'failed' | 'unavailable' } = {},
   ) {
-    super('failed', message, options);
+    super(options.category ?? 'failed', message, options);
   }
+}
+
+/** Every endpoint of the run is out of rotation: the run stops (exit 69), nothing lost. */
+export class EndpointsUnavailable extends Error {
+  override name = 'EndpointsUnavailable';
 }

@@ -19,6 +19,8 @@ export interface ReplyToStore {
   attemptLog: readonly NewAttempt[];
   /** USD; null when the model has no price. */
   costUsd: number | null;
+  /** The endpoint that answered, when there are several. */
+  endpoint?: string | undefined;
 }
 
 /**
@@ -45,6 +47,7 @@ export function insertReply(
     replyShape: parse.replyShape,
     ...(parse.parseProblems && { parseProblems: parse.parseProblems }),
     costUsd: reply.costUsd,
+    endpoint: reply.endpoint,
   });
   attempts.insertAttempts(requestId, reply.attemptLog);
   return requestId;
@@ -55,9 +58,15 @@ export function insertFailure(
   store: Store,
   attempts: AttemptStore,
   base: RequestBase,
-  failure: { error: string; attempts: number; attemptLog: readonly NewAttempt[] },
+  failure: { error: string; attempts: number; attemptLog: readonly NewAttempt[]; endpoint?: string | undefined },
 ): number {
-  const requestId = store.insertRequest({ ...base, status: 'error', error: failure.error, attempts: failure.attempts });
+  const requestId = store.insertRequest({
+    ...base,
+    status: 'error',
+    error: failure.error,
+    attempts: failure.attempts,
+    endpoint: failure.endpoint,
+  });
   attempts.insertAttempts(requestId, failure.attemptLog);
   return requestId;
 }

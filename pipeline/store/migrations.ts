@@ -292,6 +292,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX judgments_answer ON judgments(answer_id) WHERE answer_id IS NOT NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'requests.endpoint',
+    sql: `
+      -- Which endpoint a request went to, when a run spreads requests over several (NULL: the one base URL).
+      ALTER TABLE requests ADD COLUMN endpoint TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -52,6 +52,8 @@ export interface NewRequest {
   costUsd?: number | null | undefined;
   /** The batch a Batch API result came from. */
   batchId?: number | null | undefined;
+  /** The endpoint it went to, when a run has several. */
+  endpoint?: string | null | undefined;
 }
 
 export interface NewTask extends Task {
@@ -81,6 +83,15 @@ export interface RunTotals {
   accepted: number;
   rejected: Record<string, number>;
   requests: { total: number; failed: number; promptTokens: number; completionTokens: number; costUsd: number };
+  /** Requests by endpoint, when the run spread them over several. */
+  endpoints?: Record<string, EndpointTotals>;
+}
+
+export interface EndpointTotals {
+  total: number;
+  failed: number;
+  promptTokens: number;
+  completionTokens: number;
 }
 
 export interface StoredTask extends Task {
@@ -244,7 +255,17 @@ export class Store {
       if (row.status === 'accepted') accepted += row.n;
       else rejected[row.reason ?? 'unknown'] = (rejected[row.reason ?? 'unknown'] ?? 0) + row.n;
     }
-    return { accepted, rejected, requests };
+    const endpoints = this.endpointTotals(runId);
+    return { accepted, rejected, requests, ...(endpoints !== undefined && { endpoints }) };
+  }
+
+  /** Requests by endpoint (of one run, or all); undefined when no request went through named endpoints. */
+  endpointTotals(runId?: number): Record<string, EndpointTotals> | undefined {
+    const rows = this.sql(
+      `SELECT endpoint, ${REQUEST_TOTALS} FROM requests WHERE endpoint IS NOT NULL AND (? IS NULL OR run_id = ?) GROUP BY endpoint ORDER BY endpoint`,
+    ).all(runId ?? null, runId ?? null) as (EndpointTotals & { endpoint: string })[];
+    if (rows.length === 0) return undefined;
+    return Object.fromEntries(rows.map(({ endpoint, ...t }) => [endpoint, t]));
   }
 
   finishRun(runId: number, status: RunStatus, error?: string): void {
@@ -266,8 +287,8 @@ export class Store {
     const info = this.sql(
       `INSERT INTO requests (run_id, template_id, created_at, model, messages_json, params_json, status,
            raw_reply, finish_reason, prompt_tokens, completion_tokens, total_tokens, latency_ms, attempts,
-           error, reply_shape, parse_problems, cost_usd, batch_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           error, reply_shape, parse_problems, cost_usd, batch_id, endpoint)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       r.runId,
       r.templateId,
@@ -288,6 +309,7 @@ export class Store {
       r.parseProblems && r.parseProblems.length > 0 ? JSON.stringify(r.parseProblems) : null,
       r.costUsd ?? null,
       r.batchId ?? null,
+      r.endpoint ?? null,
     );
     return Number(info.lastInsertRowid);
   }
