@@ -23,12 +23,24 @@ const MAY_NOT_CHANGE = anyOf(
   '(?:使|让)(?:其|它|句子|这句话)?(?:在)?语法(?:上)?(?:正确|准确|通顺)',
   // only if needed
   '如有|如果有|若有|如果需要|如有必要|必要的更改|必要时|是否(?:需要|有)',
-  // sort or order
-  '排序|排列|顺序|从小到大|从大到小|从低到高|从高到低|由低到高|由高到低|由小到大|由大到小|升序|降序|时间线|时间轴',
   // pick out or match
   String.raw`(?:识别|找出|选出|选择|挑出|指出|判断|确定)[^。？！\n]{0,12}?(?:句子|哪|一句|语句)`,
   '匹配|配对',
 );
+/** Sorting (not 按…的顺序展开, an order of presentation): the input may be in order already, if it is a list. */
+const SORT = /排序|排列|从小到大|从大到小|从低到高|从高到低|由低到高|由高到低|由小到大|由大到小|升序|降序/u;
+const LIST_SEPARATORS = /[、,，;；\n|]/u;
+
+/** Short items between separators, no sentence ends: 3, 8, 15 or 苹果、香蕉 (not prose with commas). */
+function isList(input: string): boolean {
+  if (/[。！？!?]/u.test(input)) return false;
+  const items = input
+    .split(LIST_SEPARATORS)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return items.length >= 2 && items.every((item) => item.length <= 24);
+}
+
 /** English forms a Chinese input cannot show: a copy there is damage, not a right answer. */
 const ENGLISH_FORM = /复数|单数|大写|小写|首字母|字母|过去时|现在时|将来时|完成时|时态|冠词|所有格|动名词|分词|缩写|缩略|英式|美式/u;
 
@@ -58,6 +70,7 @@ export const copyRule: Rule = ({ instruction, input, output }) => {
   if (n > 0 && a.slice(0, n) !== b.slice(0, n)) return undefined;
   if (normalize(input) !== normalize(output)) return undefined;
   if (caseChangeAsked(instruction, input.trim(), output.trim())) return undefined;
-  if (MAY_NOT_CHANGE.test(instruction) && !ENGLISH_FORM.test(instruction)) return undefined;
+  const mayNotChange = MAY_NOT_CHANGE.test(instruction) || (SORT.test(instruction) && isList(input));
+  if (mayNotChange && !ENGLISH_FORM.test(instruction)) return undefined;
   return { reason: 'output_equals_input', detail: `output repeats the input ${quote(output)}` };
 };
