@@ -196,6 +196,9 @@ function main(argv: string[]): void {
   const decisionsFile = path.resolve(flag('--decisions') ?? '/work/labels/decisions.jsonl');
   const labelsFile = path.resolve(flag('--labels') ?? path.join(path.dirname(decisionsFile), 'labels.jsonl'));
   const draw = readDecisions(decisionsFile);
+  // A fresh draw has no labels yet, but a labels file looked for in the wrong folder (a copied
+  // decisions file) must not pass for "nothing labelled" unnoticed.
+  if (!fs.existsSync(labelsFile)) process.stderr.write(`bench:filters:score: no labels at ${labelsFile} (give --labels FILE)\n`);
   const { labels, replaced } = readLabels(labelsFile);
   const inDraw = new Set([...draw.strata.values()].flatMap((s) => s.sampled));
   let notInDraw = 0;
