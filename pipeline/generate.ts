@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runBatchStep } from './batch.ts';
 import { PipelineError, UnavailableError, UsageError } from './errors.ts';
-import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
+import { DEFAULT_RULE_OPTIONS, endpointSecrets } from './rules/index.ts';
 import { redact, type ChatParams, type LlmClient } from './llm.ts';
 import { connect, type Connection } from './llm/connect.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
@@ -235,7 +235,8 @@ function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'max
     tasksPerRequest: settings.tasksPerRequest,
     maxOutputChars: settings.maxOutputChars,
     similarity: settings.similarity,
-    filters: DEFAULT_RULE_OPTIONS,
+    // A task that carries the run's key is rejected (contains_secret), never stored as accepted.
+    filters: { ...DEFAULT_RULE_OPTIONS, secrets: [...new Set([...p.connection.secrets, ...endpointSecrets(p.apiKey, p.baseURL)])] },
     resume: !settings.newRun,
     // Stored with the run: the settings, never the key (the base URL is redacted too, in case it holds one).
     runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey) },

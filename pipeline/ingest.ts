@@ -4,9 +4,11 @@
  */
 import {
   checkInstruction,
+  checkDecoded,
   checkPair,
   checkTask,
   DEFAULT_RULE_OPTIONS,
+  redactSecrets,
   type RejectReason,
   type RuleOptions,
   type Verdict,
@@ -76,7 +78,7 @@ export class Ingestor {
         const reject = (reason: RejectReason, detail: string | null, nearest?: { id: number; similarity: number }): void => {
           this.store.insertTask({
             ...base,
-            ...task,
+            ...(reason === 'contains_secret' ? redactTask(task, this.options.filters) : task),
             dedupKey: key,
             status: 'rejected',
             reason,
@@ -116,6 +118,18 @@ export class Ingestor {
   }
 }
 
+/** The task with its secrets replaced by `***` (see redactSecrets). */
+function redactTask(task: Task, filters: RuleOptions): Task {
+  return {
+    ...task,
+    instruction: redactSecrets(task.instruction, filters),
+    input: redactSecrets(task.input, filters),
+    output: redactSecrets(task.output, filters),
+  };
+}
+
 function checkInstructionPresent(task: Task): Verdict {
-  return task.instruction.trim() === '' ? { ok: false, reason: 'instruction_too_short', detail: 'instruction is empty' } : { ok: true };
+  return task.instruction.trim() === ''
+    ? { ok: false, reason: 'instruction_too_short', detail: 'instruction is empty' }
+    : checkDecoded(task);
 }

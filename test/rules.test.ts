@@ -37,13 +37,20 @@ describe('fixture set', () => {
 describe('details', () => {
   it('quote a piece of the task as evidence, on one line', () => {
     for (const c of cases) {
-      const hit = applyRules(cleanTask(c), DEFAULT_RULE_OPTIONS, { finishReason: c.finish_reason });
+      const task = cleanTask(c);
+      const hit = applyRules(task, DEFAULT_RULE_OPTIONS, { finishReason: c.finish_reason });
       if (hit === undefined || hit.reason.startsWith('instruction_too') || hit.reason === 'not_chinese') continue;
+      if (hit.reason === 'contains_secret') {
+        // The one reason that must not quote its evidence: the detail is stored and shown.
+        expect(hit.detail).not.toMatch(/sk-[A-Za-z0-9_-]{8,}/);
+        continue;
+      }
       expect(hit.detail, hit.reason).not.toMatch(/\n/);
       const quoted = /"(?:…)?([^"]*?)(?:…)?"/u.exec(hit.detail)?.[1];
       if (hit.reason === 'empty_output' && quoted === undefined) continue;
       expect(quoted, `${hit.reason}: ${hit.detail}`).toBeDefined();
-      const text = `${c.instruction} ${c.input} ${c.output}`.replace(/\s+/g, ' ');
+      // Evidence is quoted from the task as the rules saw it: cleaned (entities decoded).
+      const text = `${task.instruction} ${task.input} ${task.output}`.replace(/\s+/g, ' ');
       expect(text.includes(quoted!.replace(/\s+/g, ' ').slice(0, 10)), `${hit.detail} in ${text.slice(0, 80)}`).toBe(true);
     }
   });
@@ -105,7 +112,7 @@ describe('through the CLI', () => {
         { instruction: '列出五种二十世纪九十年代的音乐流派', input: '', output: '垃圾摇滚、英伦摇滚、嘻哈、R&B、电子舞曲。' },
         { instruction: '为我们公司设计一个标志', input: '', output: '[插入标志设计]' },
         { instruction: '总结下面的文章', input: '', output: '文章讲了环保的重要性。' },
-        { instruction: '写一句关于友谊的名言', input: '', output: '&quot;朋友是另一个自己。&quot;' },
+        { instruction: '写一句关于友谊的名言', input: '', output: '&amp;quot;朋友是另一个自己。&amp;quot;' },
       ]),
     );
     const r = await runCli(['import', '--in', file, '--db', db, '--filter']);

@@ -3,12 +3,34 @@
  * linear time. A rejected answer is stored with its reason and the task waits for another attempt.
  */
 import { normalize } from '../dedup/similarity.ts';
+import { injectionRule } from '../rules/injection.ts';
 import { refusalRule } from '../rules/refusal.ts';
+import { scriptRule } from '../rules/script.ts';
+import { secretRule } from '../rules/secret.ts';
 import { DEFAULT_RULE_OPTIONS } from '../rules/types.ts';
-import { cleanField } from '../text.ts';
+import { cleanField, isAboutEscaping } from '../text.ts';
 
-export type AnswerRejectReason = 'empty' | 'truncated' | 'refusal' | 'placeholder' | 'repeats_prompt';
-export const ANSWER_REJECT_REASONS: readonly AnswerRejectReason[] = ['empty', 'truncated', 'refusal', 'placeholder', 'repeats_prompt'];
+export type AnswerRejectReason =
+  | 'empty'
+  | 'truncated'
+  | 'refusal'
+  | 'placeholder'
+  | 'repeats_prompt'
+  | 'garbled'
+  | 'contains_secret'
+  | 'prompt_injection'
+  | 'script_markup';
+export const ANSWER_REJECT_REASONS: readonly AnswerRejectReason[] = [
+  'empty',
+  'truncated',
+  'refusal',
+  'placeholder',
+  'repeats_prompt',
+  'garbled',
+  'contains_secret',
+  'prompt_injection',
+  'script_markup',
+];
 
 export type AnswerVerdict = { ok: true; output: string } | { ok: false; output: string; reason: AnswerRejectReason; detail: string };
 
@@ -45,14 +67,24 @@ export interface AnswerToCheck {
   finishReason: string | null;
   instruction: string;
   input: string;
+  /** Literal secrets the answer must not contain (the run's keys); API-key-shaped strings are caught anyway. */
+  secrets?: readonly string[];
 }
 
 export function checkAnswer(a: AnswerToCheck): AnswerVerdict {
-  const output = cleanField(a.output);
+  const output = cleanField(a.output, { unescape: !isAboutEscaping(a.instruction) });
   const reject = (reason: AnswerRejectReason, detail: string): AnswerVerdict => ({ ok: false, output, reason, detail });
   // Cut off by max_tokens: the end of the answer is missing, whatever it says.
   if (a.finishReason === 'length') return reject('truncated', 'finish_reason is length (max_tokens reached)');
   if (output === '') return reject('empty', 'the answer is empty');
+  // What a task may never carry, an answer may not either: it is exported as the task's output.
+  if (output.includes('\uFFFD')) return reject('garbled', 'the answer has a replacement character (text lost in decoding)');
+  const answerOnly = { instruction: a.instruction, input: '', output };
+  const unsafe =
+    secretRule({ instruction: '', input: '', output }, { ...DEFAULT_RULE_OPTIONS, secrets: a.secrets ?? [] }, {}) ??
+    injectionRule(answerOnly, DEFAULT_RULE_OPTIONS, {}) ??
+    scriptRule(answerOnly, DEFAULT_RULE_OPTIONS, {});
+  if (unsafe !== undefined) return reject(unsafe.reason as AnswerRejectReason, unsafe.detail.replace(/^output/, 'answer'));
   // The task rules' refusal test, with the task: a story's or a dialogue's apology is content.
   const refusal = refusalRule({ instruction: a.instruction, input: a.input, output }, DEFAULT_RULE_OPTIONS, {});
   if (refusal !== undefined) return reject('refusal', refusal.detail.replace(/^output/, 'answer'));

@@ -9,6 +9,10 @@ const REASONS: Record<string, [string, string]> = {
   empty_output: ['输出为空', 'empty output'],
   refusal: ['拒答/自述', 'refusal / self-talk'],
   output_equals_input: ['输出等于输入', 'output equals input'],
+  contains_secret: ['含密钥', 'contains a secret'],
+  prompt_injection: ['提示词注入', 'prompt injection'],
+  script_markup: ['可执行脚本', 'script markup'],
+  translation_damage: ['翻译损坏', 'translation damage'],
   near_duplicate: ['近似重复', 'near-duplicate'],
   target_reached: ['超出目标', 'beyond the target'],
 };

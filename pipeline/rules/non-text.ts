@@ -7,6 +7,10 @@
  * - an input that stands in for one (`[图片]`, `<image>`, a markdown image, a link to open);
  * - a request to produce one (画/绘制 + a picture, 生成一张 + 插画/图片, 录一段音频, "draw");
  * - a real-world action (打开网址, 设置提醒, 打电话, 预订, searching the web, live data).
+ * Not dependence: a word in another sense (生动的图像 is imagery, 人物素描 a character sketch in words), a
+ * picture reference inside the text the task works on (确定句子中的宾语：她在唱一首歌), a famous work named
+ * (描述这幅画 with the input 莫奈《睡莲》: answerable from knowledge), an action as the topic of a text
+ * task (在预订机票时提升客户体验的点子).
  */
 import { quoteMatch } from './evidence.ts';
 import { inputStandIn, MEDIA_WORD } from './placeholder-input.ts';
@@ -38,7 +42,35 @@ const IN_MEDIA = /(?:图片|照片|相片|图像|画面|视频|录音|音频|截
 const BASED_ON_MEDIA =
   /(?:根据|按照|参考|结合|观看|看完|看了)(?:这|该)?(?:视频|图片|照片|录音|音频|截图|图像|录像)(?!的?(?:格式|类型|技巧|方法|原理|种类))/u;
 /** An input that describes a picture or recording in words (五颜六色的花田照片, 画面：…) stands in for it fairly. */
-const DESCRIBES_MEDIA = /图片|图像|图中|照片|相片|画面|视频|镜头|录音|音频|影像|截图|描述/u;
+const DESCRIBES_MEDIA = /图片|图像|图中|照片|相片|画面|视频|镜头|录音|音频|影像|截图|描述|描绘|画中|画里/u;
+
+/** Words in another sense than a picture: imagery, a character sketch in words. Rewritten before matching. */
+const OTHER_SENSE = /(?:生动|鲜明|丰富|形象|感官|视觉|诗意|强烈)的?(?:图像|画面|意象)|(?:人物|性格|文字|角色)(?:素描|速写)/gu;
+/** An instruction that works on a text it quotes (改写这句话：“…”): what follows the colon is that text. */
+const WORKS_ON_TEXT = /句子|这句话|句|短语|词语|单词|文本|段落|语句|陈述|标题|文字/u;
+const CONTENT_AFTER_COLON = /[:：]\s*\S/u;
+const QUOTED = /[“「『][^”」』\n]{2,200}[”」』]|"[^"\n]{2,200}"/gu;
+
+/** The part of an instruction that can refer to a picture: quoted text and quoted content left out. */
+function referencePart(instruction: string): string {
+  let part = instruction.replace(QUOTED, '“”');
+  const colon = CONTENT_AFTER_COLON.exec(part);
+  if (colon && WORKS_ON_TEXT.test(part.slice(0, colon.index))) part = part.slice(0, colon.index + 1);
+  return part.replace(OTHER_SENSE, '描写');
+}
+
+/** A work of art named by title or painter: answerable from knowledge, as a described picture is. */
+const NAMED_WORK = new RegExp(
+  '《[^》\n]{1,30}》|' +
+    '蒙娜丽莎|最后的晚餐|星夜|星月夜|向日葵|呐喊|睡莲|日出|格尔尼卡|戴珍珠耳环的少女|记忆的永恒|创造亚当|清明上河图|富春山居图|' +
+    '千里江山图|韩熙载夜宴图|步辇图|洛神赋图|奔马图|维纳斯的诞生|夜巡|自由引导人民|拾穗者|' +
+    '梵高|梵·高|莫奈|达芬奇|达·芬奇|毕加索|米开朗基罗|伦勃朗|齐白石|徐悲鸿|张大千|塞尚|马奈|雷诺阿|高更|蒙德里安|达利|拉斐尔|维米尔|克里姆特|蒙克|波提切利|米勒|德拉克罗瓦',
+  'u',
+);
+/** A picture reference that can be to a painting. */
+const PAINTING = /画|作品|艺术品/u;
+/** An input short enough to be a title or a name, not a text: 星夜, 米开朗基罗创造亚当. */
+const NAME_LIKE = /^[^。？！?!\n]{1,30}$/u;
 /** General questions about media are text: 为什么照片中会有红眼？ */
 const GENERAL_QUESTION = /为什么|为何|如何|怎么|怎样|通常|一般|常见|原理|技巧|方法|步骤|教程|哪些/u;
 const ENGLISH_DEICTIC = new RegExp(
@@ -149,9 +181,22 @@ const ACTION = anyOf(
 );
 /** Live data: what the time, the weather or a price is now. */
 const LIVE =
-  /(?:查询|查找|搜索|告诉我)(?:一下)?(?:今天|今日|现在|当前|实时|最新|此刻)|(?:今天|今日|现在|此刻|当前|实时)[^，。？！\n]{0,6}?(?:天气|气温|股价|汇率|新闻|航班|比分|路况)(?:是|如何|怎么样|怎样|多少)/u;
+  /(?:查询|查找|搜索|告诉我)(?:一下)?(?:今天|今日|现在|当前|实时|最新|此刻)(?:的)?[^，。？！\n]{0,6}?(?:天气|气温|股价|汇率|新闻|头条|热搜|航班|比分|路况|价格|油价|金价|时间|几点|日期)|(?:今天|今日|现在|此刻|当前|实时)[^，。？！\n]{0,6}?(?:天气|气温|股价|汇率|新闻|航班|比分|路况)(?:是|如何|怎么样|怎样|多少)/u;
 /** Asking how, why or which: knowledge, not an action. A topic word alone (记忆方法) is not a question. */
 const HOW_TO = /如何|怎么(?!样)|怎样|为什么|注意|哪些|(?:的|些|种|个)小?(?:步骤|方法|教程|技巧|指南|好处|坏处|利弊|优缺点|区别|流程|原理)/u;
+/**
+ * The action is the topic of a text task, not a request to do it: ideas or examples about it, a
+ * service that does it, what a customer or an assistant does (在预订机票时提升客户体验的点子, 用来拨打国际电话的服务).
+ */
+const ACTION_AS_TOPIC =
+  /点子|想法|建议|举例|例子|示例|服务|应该|采取|步骤|客户|顾客|用户|客服|助手|机器人|对话|剧本|场景|模拟|(?:用来|用于|可以)(?:打|拨|预|订|设|搜)|时(?:[，,]|$)|的时候/u;
+/** Code that makes a picture or an animation is text. */
+const CODE = /代码|程序|CSS|HTML|SVG|Python|JavaScript|函数|canvas|matplotlib|turtle|LaTeX|TikZ|Mermaid/u;
+
+/** The painting a picture reference points at is named in the instruction or is the whole input. */
+function paintingNamed(instruction: string, input: string, inputGivesIt: boolean): boolean {
+  return NAMED_WORK.test(instruction) || (inputGivesIt && (NAMED_WORK.test(input) || NAME_LIKE.test(input)));
+}
 
 function hit(where: string, text: string, m: RegExpExecArray, what: string): Hit {
   return { reason: 'needs_non_text', detail: `${where} ${quoteMatch(text, m)}: ${what}` };
@@ -162,7 +207,9 @@ const MEDIA_HINT =
   /[图照相画绘素视影录音频片截屏幻灯地像表插海报附件唱奏播拍歌曲动壁头听]|PDF|Excel|GIF|gif|image|picture|photo|video|audio|screenshot|draw|paint|sketch/iu;
 const WEB_HINT = /[网链页址]|URL|url|http|www/u;
 
-export const nonTextRule: Rule = ({ instruction, input }) => {
+export const nonTextRule: Rule = ({ instruction: whole, input }) => {
+  // Links are looked for in the whole instruction (总结这篇文章：https://…), pictures only where they can be referred to.
+  const instruction = referencePart(whole);
   const standIn = inputStandIn(input);
   const inputGivesIt = input !== '' && standIn === undefined;
   // A picture or a recording can be given in text only as a description of it.
@@ -178,7 +225,9 @@ export const nonTextRule: Rule = ({ instruction, input }) => {
   const web = WEB_HINT.test(instruction);
   let m: RegExpExecArray | null = null;
   if (media) m = DEICTIC_MEDIA.exec(instruction) ?? PICTURE_CLASSIFIER.exec(instruction) ?? ENGLISH_DEICTIC.exec(instruction);
-  if (m && !inputDescribesMedia) return hit('instruction', instruction, m, 'refers to a picture or recording that is not there');
+  if (m && !inputDescribesMedia && !(PAINTING.test(m[0]) && paintingNamed(whole, input, inputGivesIt))) {
+    return hit('instruction', instruction, m, 'refers to a picture or recording that is not there');
+  }
   m = media ? DEICTIC_CHART.exec(instruction) : null;
   if (m && (input === '' || standIn !== undefined || !/\d/u.test(input))) {
     return hit('instruction', instruction, m, 'refers to a chart whose data is not given');
@@ -195,19 +244,19 @@ export const nonTextRule: Rule = ({ instruction, input }) => {
   if (m && !HOW_TO.test(instruction)) return hit('instruction', instruction, m, 'asks to open a web page');
   m = web ? DEICTIC_WEB.exec(instruction) : null;
   if (m && ACCESS_VERB.test(instruction)) return hit('instruction', instruction, m, 'refers to a web page to read');
-  m = web ? URL_IN_TEXT.exec(instruction) : null;
-  if (m && ACCESS_VERB.test(instruction)) return hit('instruction', instruction, m, 'asks to open a link');
+  m = WEB_HINT.test(whole) ? URL_IN_TEXT.exec(whole) : null;
+  if (m && ACCESS_VERB.test(whole)) return hit('instruction', whole, m, 'asks to open a link');
 
   const howTo = HOW_TO.test(instruction);
   if (!howTo && media) {
-    m = PRODUCE_IMAGE.exec(instruction) ?? RECORD.exec(instruction) ?? PERFORM.exec(instruction);
+    m = (CODE.test(instruction) ? null : PRODUCE_IMAGE.exec(instruction)) ?? RECORD.exec(instruction) ?? PERFORM.exec(instruction);
     if (m) return hit('instruction', instruction, m, 'asks for a picture, recording or performance');
     m = DRAW.exec(instruction);
     if (m && !TEXT_DIAGRAM.test(instruction)) return hit('instruction', instruction, m, 'asks for a drawing');
     m = ENGLISH_PRODUCE.exec(instruction);
     if (m && !TEXT_DIAGRAM.test(instruction)) return hit('instruction', instruction, m, 'asks for a picture or recording');
   }
-  if (!howTo) {
+  if (!howTo && !ACTION_AS_TOPIC.test(instruction)) {
     m = ACTION.exec(instruction);
     if (m) return hit('instruction', instruction, m, 'asks for an action in the world');
   }

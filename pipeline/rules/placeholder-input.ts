@@ -10,7 +10,13 @@ export type InputStandIn = { kind: 'media'; evidence: string } | { kind: 'url'; 
 /** The whole input is one short bracketed phrase. */
 const BRACKETED = /^[[【<＜(（{]([^\]】>＞)）}\n]{1,30})[\]】>＞)）}]$/u;
 /** Inner text of a bracketed phrase that only says "no input": not a stand-in, just empty. */
-const EMPTY_WORDS = /^(?:no ?input|none|null|n\/a|无输入|没有输入|无|空|略)$/iu;
+const EMPTY_WORDS = /^(?:no ?input|none|null|n\/a|无输入|没有输入|无需输入|不需要输入|无|空|略)[a-z]?$/iu;
+/**
+ * A text stand-in names what should be there ([文章], [提供的产品说明], （插入文章）); a bracketed sentence
+ * ([我爱苹果]) is the content itself, in brackets.
+ */
+const TEXT_LABEL =
+  /文章|段落|文本|文字|链接|网址|说明|描述|数据|表|列表|清单|名单|家谱|代码|程序|文件|文档|材料|信息|内容|句子|诗|故事|问题|报告|邮件|评论|产品|姓名|名字|名称|地址|日期|号码|主题|标题|摘要|示例|例子|样本|插入|输入|提供|附|此处|在此|这里|省略|…|\.\.\.|xxx|text|article|link|data|insert/iu;
 /** Inner text that is data, not a label: [1, 2, 3], (x > 0). */
 const DATA_LIKE = /[\d,，、;；=+*/|]/u;
 export const MEDIA_WORD =
@@ -33,7 +39,8 @@ export function inputStandIn(input: string): InputStandIn | undefined {
   if (bracketed) {
     const inner = bracketed[1]!.trim();
     if (EMPTY_WORDS.test(inner) || DATA_LIKE.test(inner)) return undefined;
-    return { kind: MEDIA_WORD.test(inner) ? 'media' : 'text', evidence: input };
+    if (MEDIA_WORD.test(inner)) return { kind: 'media', evidence: input };
+    return TEXT_LABEL.test(inner) ? { kind: 'text', evidence: input } : undefined;
   }
   const url = URL.exec(input);
   // A link with at most a short label around it ("链接：https://…") stands for a page to open.

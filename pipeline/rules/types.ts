@@ -3,6 +3,8 @@ import type { Task } from '../types.ts';
 
 /** Reasons the quality rules give, in the order `applyRules` checks them. */
 export const RULE_REASONS = [
+  'contains_secret',
+  'prompt_injection',
   'instruction_too_short',
   'instruction_too_long',
   'starts_with_punctuation',
@@ -12,9 +14,11 @@ export const RULE_REASONS = [
   'empty_output',
   'placeholder_output',
   'refusal',
+  'script_markup',
   'markup_garbage',
   'degenerate_output',
   'output_equals_input',
+  'translation_damage',
 ] as const;
 
 export type RuleReason = (typeof RULE_REASONS)[number];
@@ -35,6 +39,12 @@ export interface RuleOptions {
   minInstructionChars: number;
   /** Longest instruction kept, in characters. Default 400. */
   maxInstructionChars: number;
+  /**
+   * Literal secrets no task may contain (`contains_secret`): the run's API key, the key of any endpoint
+   * it talks to, a password in a base URL. Strings shorter than 8 characters are ignored (they would
+   * match ordinary text). Default none; API-key-shaped strings (`sk-…`) are rejected either way.
+   */
+  secrets?: readonly string[];
 }
 
 export const DEFAULT_RULE_OPTIONS: RuleOptions = { minInstructionChars: 4, maxInstructionChars: 400 };

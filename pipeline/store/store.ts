@@ -348,6 +348,23 @@ export class Store {
     return new Set(this.sql('SELECT dedup_key FROM tasks WHERE source = ?').pluck().all(source) as string[]);
   }
 
+  /**
+   * Every task a source stored (accepted or rejected), in the order it was decided, streamed: what an
+   * import decided for each record it did not skip (the population benchmark reads it back).
+   */
+  *decisionsOfSource(
+    source: string,
+  ): IterableIterator<{ key: string; status: 'accepted' | 'rejected'; reason: string | null; detail: string | null }> {
+    yield* this.sql('SELECT dedup_key AS key, status, reason, detail FROM tasks WHERE source = ? ORDER BY id').iterate(
+      source,
+    ) as IterableIterator<{
+      key: string;
+      status: 'accepted' | 'rejected';
+      reason: string | null;
+      detail: string | null;
+    }>;
+  }
+
   /** Every accepted task's id and key (seeds, generated, imported), oldest first, streamed. */
   *acceptedKeys(): IterableIterator<{ id: number; key: string }> {
     const rows = this.sql(`SELECT id, dedup_key AS key FROM tasks WHERE status = 'accepted' ORDER BY id`).iterate() as IterableIterator<{

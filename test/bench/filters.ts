@@ -11,6 +11,9 @@
  * Per reason R: precision = rejections with R that the label agrees with (R is its reason or in `also`)
  * / rejections with R; recall = cases labelled R that are rejected with R or a reason in `also` / cases
  * labelled R.
+ *
+ * These fixtures were written with the rules. The population-weighted measurement on a real corpus is
+ * test/bench/population/ (`npm run bench:filters:sample`, blind labels, then `npm run bench:filters:score`).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
