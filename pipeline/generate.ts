@@ -12,6 +12,7 @@ import { PipelineError, UnavailableError, UsageError } from './errors.ts';
 import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
 import { createLlmClient, redact, type ChatParams, type LlmClient } from './llm.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
+import { displayURL, hasUserinfo } from './llm/secrets.ts';
 import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
 import { createInlineJudge, type InlineJudgeOptions } from './judge/inline.ts';
 import { loadRubric } from './judge/rubric.ts';
@@ -84,6 +85,13 @@ export function resolveEndpoint(
   env: NodeJS.ProcessEnv,
 ): { baseURL: string | undefined; apiKey: string } {
   const baseURL = givenURL ?? (env.OPENAI_BASE_URL || undefined);
+  if (hasUserinfo(baseURL)) {
+    // fetch refuses such URLs, and every message that quoted the URL would show the key: say so, without it.
+    throw new UsageError(
+      `OPENAI_BASE_URL (${displayURL(baseURL!)}) holds credentials before the host (user:key@), which are never sent: give the key in OPENAI_API_KEY`,
+      { option: 'baseURL' },
+    );
+  }
   const apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';
   if (apiKey !== '') return { baseURL, apiKey };
   if (baseURL === undefined || OPENAI_HOST.test(baseURL)) {

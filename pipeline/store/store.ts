@@ -8,6 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 import type { Task } from '../types.ts';
+import { MAX_PARSE_CHARS } from '../parse.ts';
 
 export class StoreError extends UsageError {
   override name = 'StoreError';
@@ -93,6 +94,21 @@ export interface OpenOptions {
 }
 
 const now = (): string => new Date().toISOString();
+
+/**
+ * Characters of a reply that are stored: what the parser reads (a reply of 50 MB is not 50 MB of
+ * database). The rest is replaced by a marker; `raw_reply_chars` keeps the true length.
+ */
+export const MAX_STORED_REPLY_CHARS = MAX_PARSE_CHARS;
+
+/** `reply` cut to MAX_STORED_REPLY_CHARS with a marker saying so; never splits a surrogate pair. */
+export function capReply(reply: string): string {
+  if (reply.length <= MAX_STORED_REPLY_CHARS) return reply;
+  let end = MAX_STORED_REPLY_CHARS;
+  const last = reply.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${reply.slice(0, end)}\n[reply cut: ${end} of ${reply.length} characters stored]`;
+}
 
 /** The select list that sums a set of `requests` rows: total, failed, promptTokens, completionTokens. */
 const REQUEST_TOTALS = `count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
@@ -266,8 +282,8 @@ export class Store {
     const info = this.sql(
       `INSERT INTO requests (run_id, template_id, created_at, model, messages_json, params_json, status,
            raw_reply, finish_reason, prompt_tokens, completion_tokens, total_tokens, latency_ms, attempts,
-           error, reply_shape, parse_problems, cost_usd, batch_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           error, reply_shape, parse_problems, cost_usd, batch_id, raw_reply_chars)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       r.runId,
       r.templateId,
@@ -276,7 +292,7 @@ export class Store {
       JSON.stringify(r.messages),
       JSON.stringify(r.params),
       r.status,
-      r.rawReply ?? null,
+      r.rawReply == null ? null : capReply(r.rawReply),
       r.finishReason ?? null,
       r.promptTokens ?? null,
       r.completionTokens ?? null,
@@ -288,6 +304,7 @@ export class Store {
       r.parseProblems && r.parseProblems.length > 0 ? JSON.stringify(r.parseProblems) : null,
       r.costUsd ?? null,
       r.batchId ?? null,
+      r.rawReply == null ? null : r.rawReply.length,
     );
     return Number(info.lastInsertRowid);
   }
