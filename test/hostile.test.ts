@@ -198,3 +198,47 @@ describe('a reply of many megabytes', () => {
     expect(fs.statSync(db).size).toBeLessThan(8_000_000);
   });
 });
+
+describe('a damaged database', () => {
+  it('exits with the one usage code whether it was cut short or damaged in the middle, before any request', async () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'whole.db');
+    const store = openStore(db);
+    const run = store.createRun({ target: 1, mode: 'seeds', model: 'm', options: {} });
+    store.transaction(() => {
+      for (let i = 0; i < 3000; i++) {
+        store.insertTask({
+          source: 'generated',
+          runId: run,
+          instruction: `第${i}条指令`,
+          input: '',
+          output: '输出'.repeat(100),
+          dedupKey: `k${i}`,
+          status: 'accepted',
+        });
+      }
+    });
+    store.close();
+    const size = fs.statSync(db).size;
+    const truncated = path.join(dir, 'truncated.db');
+    fs.copyFileSync(db, truncated);
+    fs.truncateSync(truncated, Math.floor(size / 2));
+    const damaged = path.join(dir, 'damaged.db');
+    fs.copyFileSync(db, damaged);
+    const fd = fs.openSync(damaged, 'r+');
+    fs.writeSync(fd, Buffer.alloc(4 * 4096, 0x5a), 0, 4 * 4096, Math.floor(size / 2 / 4096) * 4096);
+    fs.closeSync(fd);
+
+    server = await startHostile((_n, _req, res) => sendJson(res, 200, completion(JSON.stringify(DISTINCT_TASKS))));
+    for (const file of [truncated, damaged]) {
+      const r = await runCli(['generate', '--n', '1', '--db', file], {
+        OPENAI_API_KEY: 'sk-test-damaged-0000',
+        OPENAI_BASE_URL: server.url,
+      });
+      expect(r.code, `${file}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`${file}: database disk image is malformed`);
+    }
+    expect(server.requests).toBe(0);
+  });
+});

@@ -144,6 +144,11 @@ export class Store {
           `${file}: database schema version ${version} is newer than this tool's (${SCHEMA_VERSION}); upgrade zh-self-instruct`,
         );
       }
+      // A file cut short fails above; one damaged in the middle only when a page there is read, which
+      // may be an hour into the run. quick_check reads every page once (linear, no index cross-check),
+      // so both are the same usage error, before the lock is taken and anything is sent.
+      const first = db.pragma('quick_check(1)', { simple: true }) as string;
+      if (first !== 'ok') throw new StoreError(`${file}: database disk image is malformed (${first.replace(/\s+/g, ' ').trim()})`);
     } catch (err) {
       if (err instanceof StoreError) throw err;
       if (/not a database|file is (encrypted|not a database)/i.test((err as Error).message))
