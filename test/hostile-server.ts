@@ -14,22 +14,23 @@ export interface HostileServer {
   close(): Promise<void>;
 }
 
-/** `n` counts chat completion requests from 1. */
-export type ChatHandler = (n: number, req: http.IncomingMessage, res: http.ServerResponse) => void;
+/** `n` counts chat completion requests from 1; `body` is the request's JSON text. */
+export type ChatHandler = (n: number, req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
 
 export async function startHostile(handler: ChatHandler): Promise<HostileServer> {
   let requests = 0;
   const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer((req, res) => {
     // The body is read whole first, as a real server would, so the client never sees a reset.
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (req.url?.endsWith('/models')) {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
         return;
       }
       requests++;
-      handler(requests, req, res);
+      handler(requests, req, res, Buffer.concat(chunks).toString('utf8'));
     });
   });
   server.on('connection', (s) => {

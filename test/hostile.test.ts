@@ -242,3 +242,27 @@ describe('a damaged database', () => {
     expect(server.requests).toBe(0);
   });
 });
+
+describe('a server that ignores max_tokens', () => {
+  it('does not take the run past --max-cost: the first overrun scales every later worst case', async () => {
+    // Each reply bills three times the max_tokens it was sent, whatever the prompt asked.
+    server = await startHostile((n, _req, res, body) => {
+      const maxTokens = (JSON.parse(body) as { max_tokens: number }).max_tokens;
+      const tasks = [DISTINCT_TASKS[(n - 1) % DISTINCT_TASKS.length]!];
+      const usage = { prompt_tokens: 500, completion_tokens: 3 * maxTokens, total_tokens: 500 + 3 * maxTokens };
+      sendJson(res, 200, completion(JSON.stringify(tasks), usage));
+    });
+    const db = path.join(tempDir(), 'overrun.db');
+    const price = { input: 1, output: 10 }; // USD per 1M tokens
+    // Worst case as reserved: the prompt estimate + 1000 completion tokens ≈ $0.0105; a reply costs $0.0305.
+    // Reserving that worst case alone, a fourth request would start at $0.0915 spent and end at $0.122.
+    const maxCost = 0.11;
+    const summary = await generate({ ...base(db, server.url), n: 1000, maxTokens: 1000, price, maxCost, timeout: 5 });
+    const spent = one(db, 'SELECT sum(cost_usd) FROM requests');
+    expect(spent).toBeLessThanOrEqual(maxCost);
+    expect(spent).toBeCloseTo(3 * 0.0305, 3);
+    expect(summary.status).toBe('interrupted');
+    expect(summary.stopReason).toBe('max-cost');
+    expect(summary.stopMessage).toMatch(/server has replied past max_tokens/);
+  });
+});

@@ -67,8 +67,8 @@ function boundedDistance(a: string, b: string, k: number, rowA: Int32Array, rowB
   let cur = rowB;
   for (let j = 0; j <= lb; j++) prev[j] = j <= k ? j : big;
   for (let i = 1; i <= la; i++) {
-    const from = i - k > 1 ? i - k : 1;
-    const to = i + k < lb ? i + k : lb;
+    const from = Math.max(i - k, 1);
+    const to = Math.min(i + k, lb);
     cur[from - 1] = from === 1 && i <= k ? i : big;
     let rowMin = cur[from - 1]!;
     const ca = a.charCodeAt(i - 1);
@@ -210,10 +210,10 @@ export function referenceKept(keys: readonly string[], threshold: number, q: num
       for (let x = 0; x < rs.length; x++) {
         const r = rs[x]!;
         const lb = lengthOf[r]!;
-        const k = dmax[la > lb ? la : lb]!;
+        const k = dmax[Math.max(la, lb)]!;
         if (la - lb > k || lb - la > k) continue;
         const gr = gramsOf[r]!;
-        const t = (gs > gr ? gs : gr) - q * k;
+        const t = Math.max(gs, gr) - q * k;
         if (stamp[r] !== s) {
           stamp[r] = s;
           overlap[r] = 0;
