@@ -10,11 +10,22 @@
  * one still there when the lock is free belonged to a run that died, which is reported as a takeover.
  * The lock file itself is never removed: deleting a lock file races with a contender that opened it.
  *
+ * The lock belongs to the file, not to the name it was given by. The path is resolved first (symlinks
+ * of the file and of its folders), so `link.db -> a.db` locks `a.db.lock`. A folder reached through a
+ * bind mount holds the same lock file inode, and fcntl locks are per inode, so that is one lock too.
+ * A hard link is a second name no path resolution can see, so a database file with more than one link
+ * is refused as a writer: SQLite itself names its `-wal` and `-shm` after the path, so two writers
+ * through two names would each keep their own WAL and corrupt the file whatever our lock did. (Keying
+ * the lock on device+inode instead would need a lock folder shared by every name, which only exists
+ * per machine, not per file system, and would still leave SQLite's two WALs.) A single file bind-mounted
+ * under a second name (`mount --bind a.db b.db`) is the one case neither check sees.
+ *
  * Read-only commands (`stats`, `export` of the database) never lock. fcntl locks are unreliable on some
  * network file systems (NFS without a lock daemon): keep the database on a local disk.
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { PipelineError, UsageError } from './errors.ts';
@@ -52,7 +63,54 @@ export interface Lock {
 }
 
 export function lockFileFor(dbPath: string): string {
-  return `${dbPath}.lock`;
+  return `${realDbPath(dbPath)}.lock`;
+}
+
+/**
+ * The path of the file `dbPath` names, symlinks resolved (of the file and of its folders), for a file
+ * that does not exist yet as well: a dangling link is followed to where SQLite would create the file.
+ */
+export function realDbPath(dbPath: string): string {
+  let p = path.resolve(dbPath);
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      // Missing (or dangling): resolve the folder, then follow the name if it is a link.
+    }
+    let dir: string;
+    try {
+      dir = fs.realpathSync(path.dirname(p));
+    } catch {
+      return p; // no such folder: the caller's own check says so
+    }
+    const joined = path.join(dir, path.basename(p));
+    let target: string;
+    try {
+      target = fs.readlinkSync(joined);
+    } catch {
+      return joined; // not a link: a file still to be created
+    }
+    p = path.resolve(dir, target);
+  }
+  return p;
+}
+
+/** Refuses a database file that has other names (hard links): see the top of this file for why. */
+function refuseHardLinks(dbPath: string, real: string): void {
+  let links: number;
+  try {
+    links = fs.statSync(real).nlink;
+  } catch {
+    return; // not created yet
+  }
+  if (links > 1) {
+    throw new UsageError(
+      `${dbPath}: the database file has ${links} names (hard links); two writers through two names would not see each other's lock or WAL. ` +
+        'Remove the other links, or copy the file (cp) to make a separate database',
+      { option: 'db' },
+    );
+  }
 }
 
 export function holderFileFor(dbPath: string): string {
@@ -60,8 +118,10 @@ export function holderFileFor(dbPath: string): string {
 }
 
 export function acquireLock(dbPath: string, command: string): Lock {
-  const file = lockFileFor(dbPath);
-  const infoFile = holderFileFor(dbPath);
+  const real = realDbPath(dbPath);
+  refuseHardLinks(dbPath, real);
+  const file = `${real}.lock`;
+  const infoFile = `${file}.json`;
   const legacy = takeLegacyLock(file);
 
   // Busy timeout 0: a held lock refuses at once instead of waiting for its holder to finish.

@@ -92,12 +92,15 @@ export class YieldGuard {
     const nearDuplicates = reply.rejected.near_duplicate ?? 0;
     const entry: Entry = { accepted: reply.accepted, tasks: reply.accepted + rejected, nearDuplicates, rejected: reply.rejected };
     this.replies++;
+    // Once stopped, the window stays the one the stop message quotes: replies still in flight at the
+    // stop are counted, but do not move the window the summary shows next to that message.
+    if (this.stopped !== undefined) return undefined;
     this.recent.push(entry);
     if (this.recent.length > this.size) this.recent.shift();
     // target_reached: good tasks the run no longer needed; not a sign of anything.
     const empty = reply.accepted === 0 && nearDuplicates === 0 && (reply.rejected.target_reached ?? 0) === 0;
     this.emptyStreak = empty ? this.emptyStreak + 1 : 0;
-    if (this.stopped !== undefined || primed) return undefined;
+    if (primed) return undefined;
 
     if (this.maxEmpty > 0 && this.emptyStreak >= this.maxEmpty) {
       this.stopped = { guard: 'empty-replies', message: this.emptyMessage(reply, entry) };

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireLock, holderFileFor, LockedError, lockFileFor, processStartTicks, type LockInfo } from '../pipeline/lock.ts';
+import { generate, openStore, UsageError } from '../pipeline/index.ts';
 import { ROOT } from './cli.ts';
 import { tempDir } from './helpers.ts';
 
@@ -97,5 +98,59 @@ describe('acquireLock', () => {
       expect(reused.tookOverFrom?.pid).toBe(other.pid);
       reused.release();
     }
+  });
+});
+
+describe('one lock per file, whatever name it is given by (issue 21)', () => {
+  it('a symlink to the database, or to its folder, shares the lock of the file it points to', async () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'a.db');
+    openStore(db).close();
+    const link = path.join(dir, 'link.db');
+    fs.symlinkSync(db, link);
+    const linkedDir = path.join(tempDir(), 'elsewhere');
+    fs.symlinkSync(dir, linkedDir);
+
+    const child = await holder(db);
+    for (const name of [link, path.join(linkedDir, 'a.db'), path.join(linkedDir, 'link.db')]) {
+      expect(() => acquireLock(name, 'generate'), name).toThrow(new RegExp(`in use by pid ${child.pid} `));
+    }
+    // The library's generate() is refused too, before it sends anything.
+    await expect(generate({ db: link, n: 1, baseURL: 'http://127.0.0.1:9/v1', apiKey: 'lock-test-key', probe: false })).rejects.toThrow(
+      LockedError,
+    );
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+
+    // And the other way round: held through the link, refused by the file's own name.
+    await holder(link);
+    expect(() => acquireLock(db, 'generate')).toThrow(LockedError);
+  });
+
+  it('a dangling symlink locks the file SQLite would create through it', () => {
+    const dir = tempDir();
+    const link = path.join(dir, 'link.db');
+    fs.symlinkSync('not-yet.db', link);
+    const lock = acquireLock(link, 'generate');
+    try {
+      expect(lock.file).toBe(`${fs.realpathSync(dir)}/not-yet.db.lock`);
+      expect(() => acquireLock(path.join(dir, 'not-yet.db'), 'generate')).toThrow(LockedError);
+    } finally {
+      lock.release();
+    }
+  });
+
+  it('a database file with a hard link is refused under either name, saying why', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'a.db');
+    openStore(db).close();
+    const second = path.join(dir, 'b.db');
+    fs.linkSync(db, second);
+    for (const name of [db, second]) {
+      expect(() => acquireLock(name, 'generate')).toThrow(UsageError);
+      expect(() => acquireLock(name, 'generate')).toThrow(/has 2 names \(hard links\)/);
+    }
+    fs.rmSync(second);
+    acquireLock(db, 'generate').release();
   });
 });

@@ -52,6 +52,12 @@ describe('YieldGuard', () => {
     expect(s?.guard).toBe('saturation');
     expect(s?.message).toMatch(/^saturated: 191 of the 200 tasks .*Try `mode` topics, new seeds \(`seeds`\) or a `similarity` above 0.7$/);
 
+    // Replies in flight at the stop arrive after it: the window shown with the message is still its own.
+    for (let i = 0; i < 5; i++) sat.record(reply({ rejected: { near_duplicate: 20 } }));
+    expect(sat.state().window).toEqual({ replies: 10, accepted: 0, tasks: 200, nearDuplicates: 191 });
+    expect(sat.state().stop?.message).toMatch(/^saturated: 191 of the 200 tasks in the last 10 replies/);
+    expect(sat.state().replies).toBe(15);
+
     const fine = new YieldGuard({ window: 10 });
     for (let i = 0; i < 100; i++)
       expect(fine.record(reply({ accepted: i % 5 === 0 ? 1 : 0, rejected: { near_duplicate: 1 } }))).toBeUndefined();

@@ -7,6 +7,7 @@
 import OpenAI, { toFile } from 'openai';
 import { sleep } from './client.ts';
 import { toLlmError } from './errors.ts';
+import { Redactor } from './secrets.ts';
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 
 export type ProviderBatchStatus =
@@ -65,6 +66,8 @@ const SEARCH_LIMIT = 1000;
 
 export function createBatchApi(options: BatchApiOptions): BatchApi {
   const { apiKey } = options;
+  // Result lines hold the replies: the key is cut out of them before anyone parses or stores them.
+  const redactor = Redactor.forEndpoint(apiKey, options.baseURL);
   const client = new OpenAI({ apiKey, baseURL: options.baseURL, timeout: options.timeoutMs ?? 600_000, maxRetries: 0 });
   const policy: RetryPolicy = {
     ...DEFAULT_RETRY_POLICY,
@@ -78,7 +81,7 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
       try {
         return await call();
       } catch (err) {
-        const error = toLlmError(err, attempt, apiKey);
+        const error = toLlmError(err, attempt, redactor);
         const decision = decideRetry(error, attempt, { maxTokens: 0, reservedTokens: 0, policy, random });
         if (decision.action !== 'retry') {
           error.message = `${what}: ${error.message}`;
@@ -141,13 +144,13 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
             const line = pending.join('').trim();
             pending = [];
             from = nl + 1;
-            if (line !== '') yield line;
+            if (line !== '') yield redactor.text(line);
           }
           if (from < chunk.length) pending.push(chunk.slice(from));
           if (done) break;
         }
         const last = pending.join('').trim();
-        if (last !== '') yield last;
+        if (last !== '') yield redactor.text(last);
       } finally {
         // Stops the download when the reader quits early (a stop signal between lines).
         await reader.cancel().catch(() => undefined);

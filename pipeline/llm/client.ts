@@ -4,12 +4,14 @@
  * policy of retry.ts and a per-attempt timeout. Every attempt is logged for the store.
  */
 import OpenAI from 'openai';
+import { z } from 'zod';
 import { readRateLimitHeaders } from './headers.ts';
 import { LimiterAborted, RateLimiter, systemClock, type Clock, type Permit } from './limiter.ts';
 import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 import { LlmError, toLlmError, type AttemptRecord } from './errors.ts';
 import { tokenCounterFor } from './tokens.ts';
-import type { ChatMessage, LlmClient } from './types.ts';
+import { Redactor } from './secrets.ts';
+import type { ChatMessage, LlmClient, Usage } from './types.ts';
 
 export interface RateLimitOptions {
   /** Requests per minute (--rpm). */
@@ -24,7 +26,7 @@ export interface LlmClientOptions {
   apiKey: string;
   /** Default: the openai client's own (OPENAI_BASE_URL, else https://api.openai.com/v1). */
   baseURL?: string | undefined;
-  /** Per-attempt timeout. Default 120 000 ms. */
+  /** Per-attempt timeout, headers and body: a reply not complete by then is cut off and retried. Default 120 000 ms. */
   timeoutMs?: number;
   /** Attempts after the first, on 429, 5xx, timeouts and connection errors. Default 3. */
   maxRetries?: number;
@@ -47,6 +49,7 @@ const PROMPT_MARGIN = 1.1;
 
 export function createLlmClient(options: LlmClientOptions): LlmClient {
   const { apiKey, timeoutMs = 120_000 } = options;
+  const redactor = Redactor.forEndpoint(apiKey, options.baseURL);
   const policy: RetryPolicy = {
     ...DEFAULT_RETRY_POLICY,
     maxRetries: options.maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries,
@@ -95,10 +98,23 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
         const started = performance.now();
         const log = (status: number | null, errorKind: AttemptRecord['errorKind']): number => {
           const latencyMs = Math.round(performance.now() - started);
+          // One record per attempt, whatever fails after it was logged: the store keys them by number.
+          if (attemptLog.at(-1)?.attempt === attempt) attemptLog.pop();
           attemptLog.push({ attempt, startedAt, status, latencyMs, errorKind, waitMs, maxTokens });
           return latencyMs;
         };
 
+        // The whole attempt (headers, body) is bounded: the client's own timeout stops at the headers,
+        // and a server that then sends one byte every few seconds would hold the request forever.
+        const deadline = new AbortController();
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          deadline.abort();
+        }, timeoutMs);
+        const stopOnParent = (): void => deadline.abort();
+        if (signal?.aborted) deadline.abort();
+        else signal?.addEventListener('abort', stopOnParent, { once: true });
         try {
           const { response_format, ...sampling } = params;
           const body = {
@@ -108,31 +124,42 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
             messages,
             stream: false as const,
           };
-          const { data, response } = await withLinkedSignal(signal, (attemptSignal) =>
-            client.chat.completions.create(body, { signal: attemptSignal }).withResponse(),
-          );
+          const { data, response } = await client.chat.completions.create(body, { signal: deadline.signal }).withResponse();
+          // The body is whatever the server sent: check its shape here, at the edge, before anything uses it.
+          const completion = CompletionSchema.safeParse(data);
+          if (!completion.success) {
+            throw new LlmError(
+              `HTTP ${response.status} but not a chat completion: ${describeBody(data, redactor)}`,
+              'bad_reply',
+              response.status,
+              attempt,
+            );
+          }
           const latencyMs = log(response.status, null);
-          const u = data.usage;
+          const u = usageOf(completion.data.usage);
           // The server charged its own prompt count + max_tokens on arrival (we reserved our estimate).
-          permit?.observe(readRateLimitHeaders(response.headers), u?.prompt_tokens === undefined ? undefined : u.prompt_tokens + maxTokens);
-          permit?.settle(u?.total_tokens ?? permit.tokens);
-          if (u !== undefined && u !== null && u.prompt_tokens > 0 && raw > 0) {
-            const r = Math.min(4, Math.max(0.25, u.prompt_tokens / raw));
+          permit?.observe(readRateLimitHeaders(response.headers), u === null ? undefined : u.promptTokens + maxTokens);
+          permit?.settle(u?.totalTokens ?? permit.tokens);
+          if (u !== null && u.promptTokens > 0 && raw > 0) {
+            const r = Math.min(4, Math.max(0.25, u.promptTokens / raw));
             tokenRatio = ratioSeen ? 0.8 * tokenRatio + 0.2 * r : r;
             ratioSeen = true;
           }
-          const choice = data.choices[0];
+          const choice = completion.data.choices[0]!;
+          const content = choice.message?.content;
           return {
-            // Typed string | null, but it is whatever the server sent: a non-string is no reply text.
-            content: typeof choice?.message?.content === 'string' ? choice.message.content : '',
-            finishReason: choice?.finish_reason ?? null,
-            usage: u ? { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens } : null,
+            // A non-string content is no reply text. The key is cut out before anyone can store it.
+            content: typeof content === 'string' ? redactor.text(content) : '',
+            finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
+            usage: u,
             latencyMs,
             attempts: attempt,
             attemptLog,
           };
         } catch (err) {
-          const error = toLlmError(err, attempt, apiKey);
+          const error = timedOut
+            ? new LlmError(`no complete reply within ${timeoutMs / 1000} s`, 'timeout', undefined, attempt)
+            : toLlmError(err, attempt, redactor);
           log(error.status ?? null, error.kind);
           permit?.observe(error.rateLimit);
           // Refused requests used no tokens; one that timed out may still be running on the server.
@@ -159,6 +186,9 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
           await sleep(decision.delayMs, signal);
           backoffWaited = decision.delayMs;
           if (signal?.aborted) throw fail(new LlmError('request aborted', 'aborted', undefined, attempt));
+        } finally {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', stopOnParent);
         }
       }
     },
@@ -167,7 +197,7 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
       try {
         await client.models.list({ timeout: probeTimeoutMs, maxRetries: 0 });
       } catch (err) {
-        const error = toLlmError(err, 1, apiKey);
+        const error = toLlmError(err, 1, redactor);
         // Any HTTP answer proves the server is there; only auth failures matter beyond that.
         if (error.kind === 'connection' || error.kind === 'timeout' || error.kind === 'auth') throw error;
       }
@@ -175,22 +205,38 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
   };
 }
 
-/**
- * Runs `fn` with a signal of its own that follows `parent`. The HTTP client adds an abort listener to
- * the signal it is given and never removes it; on a signal shared by all attempts of a request (or by
- * a whole run) those would pile up, one per attempt.
- */
-async function withLinkedSignal<T>(parent: AbortSignal | undefined, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
-  if (parent === undefined) return fn(undefined);
-  const child = new AbortController();
-  const abort = (): void => child.abort();
-  if (parent.aborted) child.abort();
-  else parent.addEventListener('abort', abort, { once: true });
-  try {
-    return await fn(child.signal);
-  } finally {
-    parent.removeEventListener('abort', abort);
-  }
+/** What a chat completion must have for us to use it; anything else is a failed attempt (`bad_reply`). */
+const CompletionSchema = z.object({
+  choices: z
+    .array(
+      z.object({
+        message: z.object({ content: z.unknown() }).nullish(),
+        finish_reason: z.unknown(),
+      }),
+    )
+    .min(1),
+  usage: z.unknown(),
+});
+
+const UsageSchema = z.object({
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+  total_tokens: z.number().int().nonnegative(),
+});
+
+/** The reply's token counts; null when it has none we can trust (then the worst case is counted). */
+function usageOf(usage: unknown): Usage | null {
+  const u = UsageSchema.safeParse(usage);
+  return u.success
+    ? { promptTokens: u.data.prompt_tokens, completionTokens: u.data.completion_tokens, totalTokens: u.data.total_tokens }
+    : null;
+}
+
+/** A short, redacted description of a body that is not a completion, for the error message. */
+function describeBody(data: unknown, redactor: Redactor): string {
+  const text = typeof data === 'string' ? data : (JSON.stringify(data) ?? String(data));
+  const head = text.slice(0, 120).replace(/\s+/g, ' ');
+  return redactor.text(`${typeof data === 'string' ? 'text' : 'JSON'} ${JSON.stringify(head)}${text.length > 120 ? '…' : ''}`);
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

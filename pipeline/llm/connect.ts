@@ -8,6 +8,7 @@ import { UsageError } from '../errors.ts';
 import { createLlmClient } from './client.ts';
 import { createEndpointPool, type EndpointPool } from './endpoints.ts';
 import { redact } from './errors.ts';
+import { displayURL, hasUserinfo } from './secrets.ts';
 import type { LlmClient } from './types.ts';
 
 export interface EndpointSetting {
@@ -58,6 +59,13 @@ export function resolveEndpoint(
   env: NodeJS.ProcessEnv,
 ): { baseURL: string | undefined; apiKey: string } {
   const baseURL = givenURL ?? (env.OPENAI_BASE_URL || undefined);
+  if (hasUserinfo(baseURL)) {
+    // fetch refuses such URLs, and every message that quoted the URL would show the key: say so, without it.
+    throw new UsageError(
+      `OPENAI_BASE_URL (${displayURL(baseURL!)}) holds credentials before the host (user:key@), which are never sent: give the key in OPENAI_API_KEY`,
+      { option: 'baseURL' },
+    );
+  }
   const apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';
   if (apiKey !== '') return { baseURL, apiKey };
   if (baseURL === undefined || OPENAI_HOST.test(baseURL)) {

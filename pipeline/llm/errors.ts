@@ -2,12 +2,14 @@
 import { PipelineError } from '../errors.ts';
 import OpenAI from 'openai';
 import { readRateLimitHeaders, type RateLimitInfo } from './headers.ts';
+import { Redactor } from './secrets.ts';
 
 export type LlmErrorKind =
   | 'rate_limit' // 429: too many requests or tokens for now
   | 'quota' // 429 insufficient_quota: out of credit, waiting will not help
   | 'server' // 5xx
-  | 'timeout' // no answer within --timeout, or 408
+  | 'timeout' // no whole answer (headers and body) within --timeout, or 408
+  | 'bad_reply' // a 2xx answer that is not a chat completion (an HTML page, `null`, `{"error":null}`)
   | 'connection' // refused, reset, DNS
   | 'bad_request' // other 4xx: the request itself is wrong (context too long, bad parameter)
   | 'auth' // 401, 403
@@ -60,10 +62,11 @@ export function kindForStatus(status: number | undefined, code?: string): LlmErr
   return status >= 400 ? 'bad_request' : 'other';
 }
 
-export function toLlmError(err: unknown, attempts: number, apiKey: string): LlmError {
+/** `secrets`: the endpoint's Redactor, or just its key. */
+export function toLlmError(err: unknown, attempts: number, secrets: Redactor | string): LlmError {
   if (err instanceof LlmError) return err;
   const raw = err instanceof Error ? err.message : String(err);
-  const message = redact(raw, apiKey);
+  const message = (typeof secrets === 'string' ? new Redactor([secrets]) : secrets).text(raw);
   if (err instanceof OpenAI.APIUserAbortError) return new LlmError('request aborted', 'aborted', undefined, attempts);
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new LlmError(message, 'timeout', undefined, attempts);
   if (err instanceof OpenAI.APIConnectionError) return new LlmError(message, 'connection', undefined, attempts);
@@ -77,9 +80,10 @@ export function toLlmError(err: unknown, attempts: number, apiKey: string): LlmE
   return new LlmError(message, 'other', undefined, attempts);
 }
 
-/** Removes the key (and anything shaped like one) from text bound for logs, the DB or the terminal. */
-export function redact(text: string, apiKey?: string): string {
-  let out = text;
-  if (apiKey && apiKey.length >= 4) out = out.split(apiKey).join('***');
-  return out.replace(/sk-[A-Za-z0-9_-]{8,}/g, 'sk-***');
+/**
+ * Removes the key, anything shaped like one, abbreviations of it and the credentials of `baseURL` from
+ * text bound for logs, the DB or the terminal (see secrets.ts).
+ */
+export function redact(text: string, apiKey?: string, baseURL?: string): string {
+  return Redactor.forEndpoint(apiKey, baseURL).text(text);
 }

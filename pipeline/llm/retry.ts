@@ -1,6 +1,6 @@
 /**
  * The retry policy, as a pure function of the error and the attempt number: what to do after a failed
- * attempt. Transient failures (429, 5xx, timeouts, connection errors) are retried a bounded number of
+ * attempt. Transient failures (429, 5xx, timeouts, connection errors, a 200 that is no completion) are retried a bounded number of
  * times, waiting what the server asked for (`retry-after-ms`, `retry-after`, the rate-limit reset
  * headers) or else an exponential back-off with jitter. A 400 that says the context is too long is
  * retried once with a max_tokens that fits; any other 4xx, auth and quota errors are not retried.
@@ -60,6 +60,7 @@ export function decideRetry(error: LlmError, attempt: number, ctx: RetryContext)
     }
     case 'rate_limit':
     case 'server':
+    case 'bad_reply':
     case 'timeout':
     case 'connection': {
       if (!budgetLeft) return { action: 'give-up', reason: 'out of attempts' };

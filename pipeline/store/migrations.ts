@@ -300,6 +300,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE requests ADD COLUMN endpoint TEXT;
     `,
   },
+  // -- stored replies capped (issue 21) ---------------------------------------------------------------
+  {
+    version: 9,
+    name: 'requests.raw_reply_chars: the true length of a reply stored cut',
+    sql: `
+      -- raw_reply keeps at most the characters the parser reads (parse.ts MAX_PARSE_CHARS) and a marker;
+      -- this is the reply's whole length in characters (UTF-16 units), set for every reply stored from now on.
+      ALTER TABLE requests ADD COLUMN raw_reply_chars INTEGER;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

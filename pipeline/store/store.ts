@@ -8,6 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 import type { Task } from '../types.ts';
+import { MAX_PARSE_CHARS } from '../parse.ts';
 
 export class StoreError extends UsageError {
   override name = 'StoreError';
@@ -105,6 +106,21 @@ export interface OpenOptions {
 
 const now = (): string => new Date().toISOString();
 
+/**
+ * Characters of a reply that are stored: what the parser reads (a reply of 50 MB is not 50 MB of
+ * database). The rest is replaced by a marker; `raw_reply_chars` keeps the true length.
+ */
+export const MAX_STORED_REPLY_CHARS = MAX_PARSE_CHARS;
+
+/** `reply` cut to MAX_STORED_REPLY_CHARS with a marker saying so; never splits a surrogate pair. */
+export function capReply(reply: string): string {
+  if (reply.length <= MAX_STORED_REPLY_CHARS) return reply;
+  let end = MAX_STORED_REPLY_CHARS;
+  const last = reply.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${reply.slice(0, end)}\n[reply cut: ${end} of ${reply.length} characters stored]`;
+}
+
 /** The select list that sums a set of `requests` rows: total, failed, promptTokens, completionTokens. */
 const REQUEST_TOTALS = `count(*) AS total, coalesce(sum(status = 'error'), 0) AS failed,
   coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens`;
@@ -139,6 +155,11 @@ export class Store {
           `${file}: database schema version ${version} is newer than this tool's (${SCHEMA_VERSION}); upgrade zh-self-instruct`,
         );
       }
+      // A file cut short fails above; one damaged in the middle only when a page there is read, which
+      // may be an hour into the run. quick_check reads every page once (linear, no index cross-check),
+      // so both are the same usage error, before the lock is taken and anything is sent.
+      const first = db.pragma('quick_check(1)', { simple: true }) as string;
+      if (first !== 'ok') throw new StoreError(`${file}: database disk image is malformed (${first.replace(/\s+/g, ' ').trim()})`);
     } catch (err) {
       if (err instanceof StoreError) throw err;
       if (/not a database|file is (encrypted|not a database)/i.test((err as Error).message))
@@ -287,8 +308,8 @@ export class Store {
     const info = this.sql(
       `INSERT INTO requests (run_id, template_id, created_at, model, messages_json, params_json, status,
            raw_reply, finish_reason, prompt_tokens, completion_tokens, total_tokens, latency_ms, attempts,
-           error, reply_shape, parse_problems, cost_usd, batch_id, endpoint)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           error, reply_shape, parse_problems, cost_usd, batch_id, endpoint, raw_reply_chars)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       r.runId,
       r.templateId,
@@ -297,7 +318,7 @@ export class Store {
       JSON.stringify(r.messages),
       JSON.stringify(r.params),
       r.status,
-      r.rawReply ?? null,
+      r.rawReply == null ? null : capReply(r.rawReply),
       r.finishReason ?? null,
       r.promptTokens ?? null,
       r.completionTokens ?? null,
@@ -310,6 +331,7 @@ export class Store {
       r.costUsd ?? null,
       r.batchId ?? null,
       r.endpoint ?? null,
+      r.rawReply == null ? null : r.rawReply.length,
     );
     return Number(info.lastInsertRowid);
   }

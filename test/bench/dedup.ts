@@ -3,6 +3,10 @@
  * candidate in order, keep it unless it is ≥ T similar to a kept one).
  *
  *   npx tsx test/bench/dedup.ts [--sizes 10000,50000,200000,1000000] [--threshold 0.7] [--queries 2000]
+ *                               [--pairs 5] [--commands-only]
+ *
+ * First, with the real data present, the whole `dedup` command against an independent exact reference
+ * (dedup-commands.ts, dedup-reference.ts): wall time paired, start-up included, kept sets asserted equal.
  *
  * Each size runs in a child process of its own, so its peak RSS is its own. Per size:
  * - dedup: the greedy run over N synthetic candidates with the index, in one process; from
@@ -30,6 +34,7 @@ import { buildIndex, QGramIndex } from '../../pipeline/dedup/qgram-index.ts';
 import { dedupKey, similarity } from '../../pipeline/dedup/similarity.ts';
 import { Store } from '../../pipeline/store/store.ts';
 import { corpus } from './corpus.ts';
+import { compareCommands, printCommandTable } from './dedup-commands.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '../..');
@@ -52,10 +57,12 @@ interface Args {
   check?: string;
   part?: string;
   shard?: boolean;
+  pairs: number;
+  commandsOnly?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { sizes: [10_000, 50_000, 200_000, 1_000_000], threshold: 0.7, queries: 2000 };
+  const args: Args = { sizes: [10_000, 50_000, 200_000, 1_000_000], threshold: 0.7, queries: 2000, pairs: 5 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string => {
@@ -73,6 +80,8 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--check') args.check = value();
     else if (flag === '--part') args.part = value();
     else if (flag === '--shard') args.shard = true;
+    else if (flag === '--pairs') args.pairs = Number(value());
+    else if (flag === '--commands-only') args.commandsOnly = true;
     else throw new Error(`unknown argument ${flag}`);
   }
   if (args.sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--sizes takes positive integers, e.g. 10000,50000');
@@ -461,6 +470,10 @@ async function main(): Promise<void> {
     const task = JSON.parse(fs.readFileSync(args.check, 'utf8')) as CheckTask;
     process.stdout.write(`${checkPart(task, part!, parts!)}\n`);
     return;
+  }
+  if (fs.existsSync(REAL_DATA)) {
+    printCommandTable(compareCommands(REPO, REAL_DATA, args.threshold, args.pairs), args.threshold, args.pairs);
+    if (args.commandsOnly) return;
   }
   const jobs = args.sizes.map(String);
   if (fs.existsSync(REAL_DATA)) jobs.push('real');
