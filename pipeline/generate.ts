@@ -11,6 +11,7 @@ import { runBatchStep } from './batch.ts';
 import { PipelineError, UnavailableError, UsageError } from './errors.ts';
 import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
 import { createLlmClient, redact, type ChatParams, type LlmClient } from './llm.ts';
+import { simulatorMark, type ServerInfo } from './llm/server-info.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
 import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
 import { createInlineJudge, type InlineJudgeOptions } from './judge/inline.ts';
@@ -164,7 +165,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     rateLimit: { rpm: settings.rpm, tpm: settings.tpm },
   });
   // Everything that can be checked without writing is checked before the lock file is made.
-  if (settings.probe) await probe(llm, baseURL);
+  const server = settings.probe ? await probe(llm, baseURL) : undefined;
   Store.check(settings.db);
   const lock = takeLock(settings.db, `generate --n ${settings.n}`, options.onWarning);
   let store: Store | undefined;
@@ -172,7 +173,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     store = Store.open(settings.db);
     if (!settings.batch && !settings.newRun) refuseOpenBatches(store);
     if (!settings.newRun) refuseModeSwitch(store, settings.mode, settings.answerModel);
-    const common = runSetup(prepared);
+    const common = runSetup(prepared, server);
     const loop = {
       concurrency: settings.concurrency,
       maxConsecutiveFailures: settings.maxConsecutiveFailures,
@@ -247,7 +248,10 @@ function inlineJudge(settings: ResolvedGenerateSettings): InlineJudgeOptions | u
 }
 
 /** The options the online loop and the batch step share. */
-function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'maxConsecutiveFailures' | 'drainTimeoutMs'> {
+function runSetup(
+  p: PreparedGenerate,
+  server: ServerInfo | undefined,
+): Omit<OnlineOptions, 'concurrency' | 'maxConsecutiveFailures' | 'drainTimeoutMs'> {
   const { settings } = p;
   const params: ChatParams = {
     model: settings.model,
@@ -270,7 +274,7 @@ function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'max
     filters: DEFAULT_RULE_OPTIONS,
     resume: !settings.newRun,
     // Stored with the run: the settings, never the key (the base URL is redacted too, in case it holds one).
-    runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey) },
+    runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey), ...simulatorMark(server) },
     price: p.price,
     maxCostUsd: settings.maxCost,
     maxRequests: settings.maxRequests,
@@ -303,9 +307,9 @@ export function resolvePrice(settings: Pick<ResolvedGenerateSettings, 'price' | 
 }
 
 /** The start-up probe: an UnavailableError when the server does not answer, a failure when it refuses the key. */
-export async function probe(llm: LlmClient, baseURL: string | undefined): Promise<void> {
+export async function probe(llm: LlmClient, baseURL: string | undefined): Promise<ServerInfo> {
   try {
-    await llm.probe();
+    return await llm.probe();
   } catch (err) {
     const where = baseURL ?? 'https://api.openai.com/v1';
     // probe() throws LlmErrors, whose messages are redacted already.

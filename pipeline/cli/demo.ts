@@ -1,4 +1,5 @@
 /** `demo`: the whole pipeline offline against the built-in simulator, into data/demo.db. */
+import { commandLine } from '../command.ts';
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { startSimulator } from '../../simulator/server.ts';
@@ -41,7 +42,7 @@ export function demoCommand(): Command {
         } finally {
           store.close();
         }
-        process.stdout.write(`\nlook inside: npx zh-self-instruct stats --db ${flags.db}   or   sqlite3 ${flags.db}\n`);
+        process.stdout.write(`\nlook inside: ${commandLine('stats', '--db', flags.db)}   or   sqlite3 ${flags.db}\n`);
       } finally {
         await sim.close();
       }
