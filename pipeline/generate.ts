@@ -31,6 +31,7 @@ import {
   type Random,
   type Template,
 } from './prompt.ts';
+import { makeDefaultDbFolder } from './paths.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from './seeds.ts';
 import { BatchStore } from './store/batches.ts';
 import { asStorageError } from './store/storage-errors.ts';
@@ -358,11 +359,12 @@ function refuseModeSwitch(store: Store, mode: string, answerModel: string | unde
 /** The database's folder must exist and be writable; said before anything else is touched. */
 function checkDbDirectory(db: string): void {
   const dir = path.dirname(path.resolve(db));
+  makeDefaultDbFolder(db);
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
   } catch {
-    throw new UsageError(`${db}: directory ${dir} does not exist`, { option: 'db' });
+    throw new UsageError(`${db}: directory ${dir} does not exist (create it: mkdir -p ${dir})`, { option: 'db' });
   }
   if (!stat.isDirectory()) throw new UsageError(`${db}: ${dir} is not a directory`, { option: 'db' });
   // access(W_OK) says yes to root everywhere (even /proc): create and remove a file to be sure.
