@@ -1,8 +1,8 @@
 /**
  * `npm run build`: dist/ from scratch. tsc emits only what it compiles, so every other file under
  * pipeline/ and simulator/ (page.browser.js, read next to the compiled module by import.meta.url) is
- * copied beside its module. dist/ is emptied first: a file left from an older build would ship in the
- * tarball and hide a missing one.
+ * copied beside its module, and the bins are made executable. dist/ is emptied first: a file left from
+ * an older build would ship in the tarball and hide a missing one.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,4 +38,7 @@ for (const dir of SOURCE_DIRS) {
     copied++;
   }
 }
+// The bins run directly (`npx zh-self-instruct` in a clone execs the file): tsc writes them without the x bit.
+const { bin } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+for (const file of Object.values(bin ?? {})) fs.chmodSync(path.join(root, file), 0o755);
 process.stdout.write(`build: dist/ compiled, ${copied} asset file(s) copied\n`);
