@@ -9,7 +9,7 @@ const E2E = [
   'test/faults.test.ts', 'test/lock.test.ts', 'test/ratelimit.test.ts', 'test/run-safety.test.ts', 'test/package.test.ts',
   'test/library.test.ts', 'test/answer-cli.test.ts', 'test/dialogue-e2e.test.ts', 'test/disk-full.test.ts', 'test/judge.test.ts',
   'test/judge-answers.test.ts', 'test/report-browser.test.ts', 'test/report.test.ts', 'test/rules.test.ts', 'test/two-stage.test.ts',
-  'test/two-stage-batch.test.ts', 'test/yield-guard.test.ts', 'test/hostile.test.ts',
+  'test/two-stage-batch.test.ts', 'test/yield-guard.test.ts', 'test/hostile.test.ts', 'test/card.test.ts', 'test/first-run.test.ts',
   'test/e2e/**/*.test.ts',
   'simulator/test/**/*.test.ts',
 ];

@@ -12,6 +12,7 @@ import { PipelineError, UnavailableError, UsageError } from './errors.ts';
 import { DEFAULT_RULE_OPTIONS, endpointSecrets } from './rules/index.ts';
 import { redact, type ChatParams, type LlmClient } from './llm.ts';
 import { connect, type Connection } from './llm/connect.ts';
+import { simulatorMark, type ServerInfo } from './llm/server-info.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
 import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
 import type { InlineJudgeOptions } from './stages/judge.ts';
@@ -31,6 +32,7 @@ import {
   type Random,
   type Template,
 } from './prompt.ts';
+import { makeDefaultDbFolder } from './paths.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from './seeds.ts';
 import { BatchStore } from './store/batches.ts';
 import { asStorageError } from './store/storage-errors.ts';
@@ -141,7 +143,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   const { settings, baseURL } = prepared;
   const { llm } = prepared.connection;
   // Everything that can be checked without writing is checked before the lock file is made.
-  if (settings.probe) await probe(llm, baseURL);
+  const server = settings.probe ? await probe(llm, baseURL) : undefined;
   Store.check(settings.db);
   const lock = takeLock(settings.db, `generate --n ${settings.n}`, options.onWarning);
   let store: Store | undefined;
@@ -149,7 +151,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     store = Store.open(settings.db);
     if (!settings.batch && !settings.newRun) refuseOpenBatches(store);
     if (!settings.newRun) refuseModeSwitch(store, settings.mode, settings.answerModel);
-    const common = runSetup(prepared);
+    const common = runSetup(prepared, server);
     const loop = {
       concurrency: settings.concurrency,
       maxConsecutiveFailures: settings.maxConsecutiveFailures,
@@ -215,7 +217,10 @@ function inlineJudge(settings: ResolvedGenerateSettings): InlineJudgeOptions | u
 }
 
 /** The options the online loop and the batch step share. */
-function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'maxConsecutiveFailures' | 'drainTimeoutMs'> {
+function runSetup(
+  p: PreparedGenerate,
+  server: ServerInfo | undefined,
+): Omit<OnlineOptions, 'concurrency' | 'maxConsecutiveFailures' | 'drainTimeoutMs'> {
   const { settings } = p;
   const params: ChatParams = {
     model: settings.model,
@@ -239,7 +244,7 @@ function runSetup(p: PreparedGenerate): Omit<OnlineOptions, 'concurrency' | 'max
     filters: { ...DEFAULT_RULE_OPTIONS, secrets: [...new Set([...p.connection.secrets, ...endpointSecrets(p.apiKey, p.baseURL)])] },
     resume: !settings.newRun,
     // Stored with the run: the settings, never the key (the base URL is redacted too, in case it holds one).
-    runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey) },
+    runOptions: { ...runOptions, baseURL: p.baseURL === undefined ? null : redact(p.baseURL, p.apiKey), ...simulatorMark(server) },
     price: p.price,
     maxCostUsd: settings.maxCost,
     maxRequests: settings.maxRequests,
@@ -272,9 +277,9 @@ export function resolvePrice(settings: Pick<ResolvedGenerateSettings, 'price' | 
 }
 
 /** The start-up probe: an UnavailableError when the server does not answer, a failure when it refuses the key. */
-export async function probe(llm: LlmClient, baseURL: string | undefined): Promise<void> {
+export async function probe(llm: LlmClient, baseURL: string | undefined): Promise<ServerInfo> {
   try {
-    await llm.probe();
+    return await llm.probe();
   } catch (err) {
     const where = baseURL ?? 'https://api.openai.com/v1';
     // probe() throws LlmErrors, whose messages are redacted already.
@@ -323,11 +328,12 @@ function refuseModeSwitch(store: Store, mode: string, answerModel: string | unde
 /** The database's folder must exist and be writable; said before anything else is touched. */
 function checkDbDirectory(db: string): void {
   const dir = path.dirname(path.resolve(db));
+  makeDefaultDbFolder(db);
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
   } catch {
-    throw new UsageError(`${db}: directory ${dir} does not exist`, { option: 'db' });
+    throw new UsageError(`${db}: directory ${dir} does not exist (create it: mkdir -p ${dir})`, { option: 'db' });
   }
   if (!stat.isDirectory()) throw new UsageError(`${db}: ${dir} is not a directory`, { option: 'db' });
   // access(W_OK) says yes to root everywhere (even /proc): create and remove a file to be sure.

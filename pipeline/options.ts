@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from './errors.ts';
+import { DATASET_NAME, DEFAULT_DATASET_NAME } from './export/dataset-info.ts';
 import { FORMATS, type Format } from './export/formats.ts';
 import { TOKENIZERS } from './export/tokens.ts';
 import { DEFAULT_MIN_SCORE } from './judge/examples.ts';
@@ -215,6 +216,14 @@ export const exportSettingsSchema = z.strictObject({
     description: 'Training template (name in templates/ or a file) for prompt-completion records and token counts. Default alpaca.',
   }),
   system: z.string().min(1).optional().meta({ description: 'System prompt for sharegpt and messages records.' }),
+  datasetName: z
+    .string()
+    .regex(DATASET_NAME, 'expected a letter, then letters, digits, _ . or - (at most 100)')
+    .default(DEFAULT_DATASET_NAME)
+    .meta({
+      description:
+        "LLaMA-Factory dataset name that follows LATEST: out's dataset_info.json points it at the newest export (the export's own is <name>_<export-id>).",
+    }),
   answerModel: z.string().min(1).optional().meta({
     description: "Two-stage data: the output is this model's answer, only tasks it answered. Default: each task's latest accepted answer.",
   }),

@@ -24,3 +24,12 @@ export function packagePath(...parts: string[]): string {
 export const DEFAULT_DB = 'data/pipeline.db';
 /** The default folder that receives exports and their `LATEST`. */
 export const DEFAULT_EXPORT_DIR = 'data/exports';
+
+/**
+ * Creates the default database's folder (`data/` under the working directory) when it is missing, so
+ * a first run works in an empty folder. Any other database's folder is left to the user: a typo in a
+ * path given on purpose should not make folders.
+ */
+export function makeDefaultDbFolder(db: string): void {
+  if (path.resolve(db) === path.resolve(DEFAULT_DB)) fs.mkdirSync(path.dirname(path.resolve(db)), { recursive: true });
+}

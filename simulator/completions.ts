@@ -14,6 +14,7 @@ import { isAnswerPrompt, isInstructionOnlyPrompt, makeAnswer, NO_ANSWER_FAULTS, 
 import { cutAt, cutInsideItem, garbageReply, layoutReply, type ReplyLayout, type ReplyShape } from './replies.ts';
 import { DIALOGUE_SHAPES, dialogueMaker, dialogueRequest, isDialoguePrompt, renderDialogues } from './dialogues.ts';
 import { DEFAULT_JUDGE_FAULTS, DefectPlanter, isJudgePrompt, judgeReply, type DefectKind, type JudgeFaults } from './judge.ts';
+import { SIMULATOR_OWNER } from '../pipeline/llm/server-info.ts';
 
 /** Probabilities per chat request, each in [0, 1]; they are drawn in this order from one number. */
 export interface SimulatorFaults {
@@ -186,7 +187,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       return done({
         status: 200,
         headers: {},
-        json: { object: 'list', data: MODEL_IDS.map((id) => ({ id, object: 'model', created, owned_by: 'simulator' })) },
+        json: { object: 'list', data: MODEL_IDS.map((id) => ({ id, object: 'model', created, owned_by: SIMULATOR_OWNER })) },
         outcome: 'ok',
       });
     },

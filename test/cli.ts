@@ -1,10 +1,12 @@
 /** Runs the real CLI in a child process, as a user would. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'pipeline/cli/main.ts');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface CliResult {
   code: number | null;
@@ -13,8 +15,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 120_000): Promise<CliResult> {
-  const run = startCli(args, env);
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 120_000,
+  cwd = ROOT,
+): Promise<CliResult> {
+  const run = startCli(args, env, cwd);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
   try {
     return await run.done;
@@ -24,9 +31,10 @@ export async function runCli(args: string[], env: Record<string, string | undefi
 }
 
 /** Starts the CLI without waiting, for tests that signal or kill it. */
-export function startCli(args: string[], env: Record<string, string | undefined> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
+export function startCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT) {
+  // tsx is resolved from the package, so the working directory can be any folder.
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    cwd,
     env: { ...process.env, OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -184,7 +184,12 @@ const MANIFEST = z.strictObject({
   files: z
     .array(z.strictObject({ path: z.string(), split: z.enum(['train', 'valid', 'card']), records: count, bytes: count, sha256: hex64 }))
     .min(1),
-  datasetInfo: z.strictObject({ file: z.literal('dataset_info.json'), datasets: z.array(z.string()).min(1) }),
+  datasetInfo: z.strictObject({
+    file: z.literal('dataset_info.json'),
+    datasets: z.array(z.string()).min(1),
+    name: z.literal('zh_self_instruct'),
+    columns: z.partialRecord(z.enum(['train', 'valid']), z.strictObject({ history: z.boolean(), system: z.boolean() })),
+  }),
   records: z.strictObject({ total: count, train: count, valid: count, droppedForLength: count }),
   counts: z.strictObject({
     bySource: z.record(z.string(), count),
@@ -425,7 +430,7 @@ describe('export formats', () => {
           .readdirSync(path.dirname(result.dir))
           .filter((f) => !f.startsWith('.'))
           .sort(),
-      ).toEqual([manifest.exportId, 'LATEST'].sort());
+      ).toEqual([manifest.exportId, 'LATEST', 'dataset_info.json'].sort());
     });
   }
 
@@ -649,7 +654,7 @@ describe('export CLI', () => {
         .readdirSync(out)
         .filter((f) => !f.startsWith('.'))
         .sort(),
-    ).toEqual([id, 'LATEST'].sort());
+    ).toEqual([id, 'LATEST', 'dataset_info.json'].sort());
 
     // One export per folder: a live holder of the folder's lock (this test process) turns the next one away.
     const lock = path.join(out, '.export.lock');
@@ -698,7 +703,7 @@ describe('export CLI', () => {
         .readdirSync(out)
         .filter((f) => !f.startsWith('.'))
         .sort(),
-    ).toEqual([previous, 'LATEST'].sort());
+    ).toEqual([previous, 'LATEST', 'dataset_info.json'].sort());
 
     const next = await runCli(['export', '--db', db, '--out', out, '--format', 'alpaca']);
     expect(next.code).toBe(0);

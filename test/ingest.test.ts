@@ -36,9 +36,15 @@ describe('Ingestor', () => {
     });
     expect(r.accepted).toHaveLength(2);
     expect(r.rejected).toEqual({ near_duplicate: 1 });
-    const rows = store.db.prepare('SELECT id, status, reason, nearest_task_id, similarity FROM tasks ORDER BY id').all() as any[];
-    expect(rows[1]).toMatchObject({ status: 'rejected', reason: 'near_duplicate', nearest_task_id: rows[0].id });
-    expect(rows[1].similarity).toBeCloseTo(1 - 1 / 15);
+    const rows = store.db.prepare('SELECT id, status, reason, nearest_task_id, similarity FROM tasks ORDER BY id').all() as {
+      status: string;
+      reason: string | null;
+      nearest_task_id: number | null;
+      similarity: number | null;
+      id: number;
+    }[];
+    expect(rows[1]).toMatchObject({ status: 'rejected', reason: 'near_duplicate', nearest_task_id: rows[0]!.id });
+    expect(rows[1]!.similarity).toBeCloseTo(1 - 1 / 15);
     store.close();
   });
 

@@ -25,7 +25,7 @@ describe('fixture set', () => {
 
   it.each(cases.map((c, i) => [i + 1, c.verdict === 'keep' ? 'keep' : c.reason, c.instruction.slice(0, 30), c] as const))(
     'line %i: %s — %s',
-    (_line, want, _title, c) => {
+    (_line, _want, _title, c) => {
       const v = checkTask(cleanTask(c), DEFAULT_RULE_OPTIONS, { finishReason: c.finish_reason });
       const got = v.ok ? 'keep' : v.reason;
       const ok = c.verdict === 'keep' ? ['keep'] : [c.reason!, ...(c.also ?? [])];

@@ -10,6 +10,7 @@ import { UsageError } from '../errors.ts';
 import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
 import { connect } from '../llm/connect.ts';
 import { redact } from '../llm.ts';
+import { simulatorMark } from '../llm/server-info.ts';
 import { takeLock } from '../lock.ts';
 import { GenerationFailed } from '../runtime/progress.ts';
 import { answerSettingsSchema, resolveOptions, type AnswerSettings } from '../options.ts';
@@ -42,7 +43,7 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
 
   const { llm } = connection;
   // Everything that can be checked without writing is checked before the lock file is made.
-  if (s.probe) await probe(llm, baseURL);
+  const server = s.probe ? await probe(llm, baseURL) : undefined;
   Store.check(s.db);
   const lock = takeLock(s.db, `answer --model ${s.model}`, onWarning);
   let store: Store | undefined;
@@ -76,7 +77,12 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
           maxCostUsd: s.maxCost,
           maxRequests: s.maxRequests,
           // Stored with the run: the settings, never the key.
-          runOptions: { command: 'answer', ...s, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
+          runOptions: {
+            command: 'answer',
+            ...s,
+            baseURL: baseURL === undefined ? null : redact(baseURL, apiKey),
+            ...simulatorMark(server),
+          },
         },
         { store, llm, ...(signal && { signal }), ...(onEvent && { onEvent }) },
       );

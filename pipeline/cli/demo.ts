@@ -1,5 +1,7 @@
 /** `demo`: the whole pipeline offline against the built-in simulator, into data/demo.db. */
+import { commandLine } from '../command.ts';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { startSimulator } from '../../simulator/server.ts';
 import { Store } from '../store/store.ts';
@@ -14,6 +16,8 @@ export function demoCommand(): Command {
     .option('--n <count>', 'tasks to accept', positiveInt, 300)
     .option('--db <path>', 'database file (recreated)', DEMO_DB)
     .action(async (flags: { n: number; db: string }) => {
+      // The demo is a new user's first command, often in an empty folder: its database's folder is made here.
+      fs.mkdirSync(path.dirname(path.resolve(flags.db)), { recursive: true });
       for (const suffix of ['', '-wal', '-shm']) fs.rmSync(flags.db + suffix, { force: true });
       const sim = await startSimulator({ port: 0, seed: 7, latencyMs: 50 });
       process.stderr.write(`demo: simulator at ${sim.url} (synthetic tasks, near-duplicates and junk; not model data)\n`);
@@ -41,7 +45,7 @@ export function demoCommand(): Command {
         } finally {
           store.close();
         }
-        process.stdout.write(`\nlook inside: npx zh-self-instruct stats --db ${flags.db}   or   sqlite3 ${flags.db}\n`);
+        process.stdout.write(`\nlook inside: ${commandLine('stats', '--db', flags.db)}   or   sqlite3 ${flags.db}\n`);
       } finally {
         await sim.close();
       }

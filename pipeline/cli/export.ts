@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config.ts';
 import { exportDataset } from '../export/dataset.ts';
 import { describeSelection, type ExportResult } from '../export/export.ts';
+import { DEFAULT_DATASET_NAME } from '../export/dataset-info.ts';
 import { FORMATS, type Format } from '../export/formats.ts';
 import { TOKENIZERS, type TokenizerName } from '../export/tokens.ts';
 import { DEFAULT_DB } from '../paths.ts';
@@ -28,6 +29,7 @@ interface ExportFlags {
   tokenStats?: boolean;
   template?: string;
   system?: string;
+  datasetName?: string;
   answerModel?: string;
   minScore?: number;
   judgeModel?: string;
@@ -84,6 +86,10 @@ export function exportCommand(): Command {
       .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
       .option('--template <name|file>', 'training template for prompt-completion records and token counts (default alpaca)')
       .option('--system <text>', 'system prompt for sharegpt and messages records')
+      .option(
+        '--dataset-name <name>',
+        `LLaMA-Factory dataset name that follows LATEST in <out>/dataset_info.json (default ${DEFAULT_DATASET_NAME})`,
+      )
       // -- curated export (issue 12) --
       .addOption(
         new Option(
@@ -149,8 +155,7 @@ function report(result: ExportResult, db: string): void {
     return;
   }
   const m = result.manifest;
-  const relative = path.relative(process.cwd(), result.dir);
-  const rel = relative.startsWith('..') || path.isAbsolute(relative) ? result.dir : relative;
+  const rel = shownPath(result.dir);
   err(`export ${m.exportId}: ${fmt(m.records.total)} ${m.format} records → ${rel}`);
   const range =
     m.rows.since === 'run' ? `run ${m.rows.runId}` : m.rows.afterTaskId === 0 ? 'all rows' : `rows after task ${m.rows.afterTaskId}`;
@@ -208,7 +213,17 @@ function report(result: ExportResult, db: string): void {
   }
   // -- end dialogues
   err(`  LATEST      ${m.exportId}`);
+  // What a LLaMA-Factory config names: the output folder with the stable name, or this export's folder with its own.
+  err(`  LLaMA-Factory dataset_dir: ${shownPath(path.dirname(result.dir))}, dataset: ${m.datasetInfo.name} (follows LATEST)`);
+  err(`                or dataset_dir: ${rel}, dataset: ${m.datasetInfo.datasets[0]} (this export only)`);
   process.stdout.write(result.dir + '\n');
+}
+
+/** A path as the user would type it: relative to the working directory when inside it. */
+function shownPath(p: string): string {
+  const relative = path.relative(process.cwd(), p);
+  if (relative === '') return '.';
+  return relative.startsWith('..') || path.isAbsolute(relative) ? p : relative;
 }
 
 /** The largest counts first, at most eight, with "" shown as (none). */

@@ -88,6 +88,7 @@ export function createReporter(options: ReporterOptions): Reporter {
       bar = new cliProgress.SingleBar(
         {
           format:
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: cli-progress fills {cost}; the $ before it is a dollar sign
             '{bar} {value}/{total} accepted | {rate} kept | {inFlight} in flight | {rps} req/s | {tokens} tokens | ${cost} | ETA {etaText}',
           hideCursor: true,
           clearOnComplete: false,

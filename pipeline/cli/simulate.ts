@@ -1,4 +1,5 @@
 /** `simulate`: the OpenAI-compatible stand-in model, for tests, benchmarks and trying the pipeline offline. */
+import { commandLine } from '../command.ts';
 import { Command } from 'commander';
 import { startSimulator } from '../../simulator/server.ts';
 import { REPLY_MODES, type ReplyMode } from '../../simulator/misbehaving.ts';
@@ -77,7 +78,7 @@ export function simulateCommand(): Command {
       });
       process.stderr.write(
         `simulator (synthetic test data, not a model) listening on ${sim.url}\n` +
-          `try: OPENAI_BASE_URL=${sim.url} OPENAI_API_KEY=test npm run generate -- --n 100 --db data/sim.db\n`,
+          `try: OPENAI_BASE_URL=${sim.url} OPENAI_API_KEY=test ${commandLine('generate', '--n', '100', '--db', 'data/sim.db')}\n`,
       );
       const stop = (): void => {
         void sim.close().then(() => process.exit(0));

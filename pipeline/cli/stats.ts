@@ -1,4 +1,5 @@
 /** `stats`: what the store holds, overall, per run or per day. Read-only: works while a run is going. */
+import { commandLine } from '../command.ts';
 import { Command } from 'commander';
 import { DEFAULT_DB } from '../paths.ts';
 import { stats } from '../stats.ts';
@@ -48,7 +49,7 @@ export function statsCommand(): Command {
           ...Object.entries(s.rejectedByReason).map(([reason, n]) => `  ${reason.padEnd(24)} ${n}`),
           `judged    ${scores.judged}` +
             (scores.judge === null
-              ? ' (run npm run judge)'
+              ? ` (run ${commandLine('judge')})`
               : ` by ${scores.judge.model} (rubric ${scores.judge.rubricSha256.slice(0, 12)}), ${scores.unjudged} not yet; mean score ${scores.meanScore}`),
           ...(scores.judge === null
             ? []

@@ -15,6 +15,9 @@ import type { ExportRow } from '../store/exports.ts';
 import { ReportStore } from '../store/report.ts';
 import type { Store } from '../store/store.ts';
 import type { Manifest, ManifestFile } from './manifest.ts';
+import { commandLine } from '../command.ts';
+import { isSimulatorRun } from '../llm/server-info.ts';
+import { DEFAULT_SEED_FILE, loadSeeds } from '../seeds.ts';
 
 export const CARD_FILE = 'README.md';
 const DEFAULT_SAMPLE = 2000;
@@ -63,6 +66,34 @@ function safeJson(json: string): Record<string, unknown> {
   }
 }
 
+/**
+ * The seed files of the generation runs (answer runs use none): a run's `seeds` option, or the built-in
+ * seeds when it had none, named with their count.
+ */
+function seedFiles(runs: readonly { mode: string }[], options: readonly Record<string, unknown>[]): string[] {
+  const names = new Set<string>();
+  runs.forEach((run, i) => {
+    if (run.mode === 'answer') return;
+    const file = options[i]!.seeds;
+    names.add(typeof file === 'string' ? path.basename(file) : builtInSeeds());
+  });
+  return [...names];
+}
+
+let builtIn: string | undefined;
+function builtInSeeds(): string {
+  if (builtIn === undefined) {
+    let count = '';
+    try {
+      count = `${loadSeeds(DEFAULT_SEED_FILE).length} `;
+    } catch {
+      // The card still names them; the count is a courtesy.
+    }
+    builtIn = `${path.basename(DEFAULT_SEED_FILE)} (the ${count}built-in seeds)`;
+  }
+  return builtIn;
+}
+
 /** Markdown table cell: no pipes or line breaks from the data. */
 const cell = (s: string) => s.replace(/[|\r\n]+/g, ' ');
 
@@ -74,15 +105,9 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
     .sort((a, b) => a - b);
   const runs = runIds.flatMap((id) => rs.runs({ kind: 'run', runId: id }));
   const options = runs.map((r) => safeJson(r.optionsJson));
-  const local = options.some((o) => typeof o['baseURL'] === 'string' && /\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(o['baseURL']));
-  const seeds = [
-    ...new Set(
-      options
-        .map((o) => o['seeds'])
-        .filter((s): s is string => typeof s === 'string')
-        .map((s) => path.basename(s)),
-    ),
-  ];
+  // Only runs whose probe met the simulator: a vLLM or Ollama on localhost makes real model text.
+  const simulated = runs.filter((_, i) => isSimulatorRun(options[i]!)).length;
+  const seeds = seedFiles(runs, options);
   const modes = [...new Set(runs.map((r) => r.mode))];
 
   // Rejections of the runs behind the rows: what the rules removed.
@@ -173,11 +198,11 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
     '',
     `Chinese instruction-tuning data in \`${manifest.format}\` format, ${total} records (${manifest.records.train} train, ${manifest.records.valid} validation), ` +
       `exported ${manifest.createdAt} by ${manifest.tool.name} ${manifest.tool.version}.`,
-    ...(local
+    ...(simulated > 0
       ? [
           '',
-          "> **Made against a local server** (the run's base URL is 127.0.0.1/localhost), such as the built-in simulator: " +
-            'if so the text is synthetic, assembled from word lists, and not training data.',
+          `> **Made with the built-in simulator** (${simulated === runs.length ? 'every run' : `${simulated} of the ${runs.length} runs`} behind these rows): ` +
+            'its text is synthetic, assembled from word lists, and not training data.',
         ]
       : []),
     '',
@@ -221,7 +246,7 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
     '',
     '## Figures',
     '',
-    `Over ${n === total ? `all ${n}` : `an even sample of ${n} of the ${total}`} instructions (segmented with jieba; \`npm run report\` draws these and more):`,
+    `Over ${n === total ? `all ${n}` : `an even sample of ${n} of the ${total}`} instructions (segmented with jieba; \`${commandLine('report')}\` draws these and more):`,
     '',
     `- **Leading verbs:** ${topVerbs.map((v) => `${v.name} ${pct(v.count / Math.max(1, n))}`).join(', ') || '—'}.` +
       (flagged.length > 0 ? ` **Over 10%: ${flagged.map((f) => f.name).join(', ')}.**` : ''),

@@ -58,6 +58,7 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
       tokenizer,
       template,
       system: s.system ?? null,
+      datasetName: s.datasetName,
       quality: qualityFilter(s, store),
       ...(signal && { signal }),
     });

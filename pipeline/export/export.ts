@@ -24,7 +24,16 @@ import {
   type Selection,
 } from '../store/exports.ts';
 import type { Store } from '../store/store.ts';
-import { contentText, datasetInfoEntry, renderRecord, trainingText, type Format, type RenderOptions } from './formats.ts';
+import { contentText, renderRecord, trainingText, type Format, type RenderOptions } from './formats.ts';
+import {
+  DATASET_INFO_FILE,
+  datasetEntries,
+  DEFAULT_DATASET_NAME,
+  exportDatasetName,
+  publishStableName,
+  readOutputRegistry,
+  type SplitColumns,
+} from './dataset-info.ts';
 import {
   LATEST_FILE,
   MANIFEST_FILE,
@@ -69,6 +78,11 @@ export interface ExportOptions {
   tokenizer: TokenizerName | null;
   template: TrainingTemplate;
   system: string | null;
+  /**
+   * LLaMA-Factory's stable dataset name: `<outDir>/dataset_info.json` points it at each new export, as
+   * LATEST; the export's own dataset_info.json names it `<name>_<export-id>`. Default zh_self_instruct.
+   */
+  datasetName?: string;
   /** Rows tokenized with llama2 for the tokens-per-character figure. Default 2000; 0 skips it. */
   chineseSample?: number;
   /** Curated export (issue 12): a minimum judge score and flags to drop; null or absent: every row. */
@@ -126,6 +140,10 @@ function tidyUnfinished(exports: ExportStore, outDir: string): Housekeeping[] {
     if (latest === entry.exportId && fs.existsSync(path.join(dir, MANIFEST_FILE))) {
       // It died after publishing LATEST but before telling the database: the export is whole.
       const manifest = readManifest(dir);
+      // It may have died before moving the stable dataset name too.
+      const { name, columns } = manifest.datasetInfo ?? {};
+      if (name !== undefined && columns !== undefined)
+        publishStableName(outDir, name, datasetEntries(manifest.format, name, manifest.files, columns, `${entry.exportId}/`));
       exports.complete(entry.id, {
         records: manifest.records.total,
         dropped: manifest.records.droppedForLength,
@@ -171,6 +189,9 @@ async function exportLocked(
       after = previous.throughTaskId;
     }
   }
+  // A registry beside LATEST that cannot be read is said now, before anything is written.
+  readOutputRegistry(outDir);
+  const datasetName = options.datasetName ?? DEFAULT_DATASET_NAME;
   const sinceKind: ExportSince = runId === null ? (options.since as 'last' | 'all') : 'run';
   const quality = options.quality ?? null;
   const query: RowQuery = {
@@ -229,6 +250,8 @@ async function exportLocked(
     let dropped = 0;
     const qualityTally = quality === null ? null : new QualityTally(quality);
     const dialogues = new DialogueTally();
+    // Splits holding a conversation: only their alpaca files have (and may map) a history column.
+    const historyIn = new Set<'train' | 'valid'>();
 
     for (const row of exports.rows(query)) {
       if (qualityTally !== null && !qualityTally.keep(row)) continue;
@@ -259,6 +282,7 @@ async function exportLocked(
           throw new ExportError(`task ${row.id}: the conversation breaks the ${options.format} rules (${problem}); nothing was published`);
         }
         dialogues.add(turns, row.dialogueTokens);
+        historyIn.add(sink === train ? 'train' : 'valid');
       }
       sink.add(JSON.stringify(record));
       if (sink.full) {
@@ -283,8 +307,13 @@ async function exportLocked(
       if (sink !== null) files.push({ ...(await sink.close()), split });
     }
     const dialogueCounts = dialogues.result();
-    const datasetInfo = datasetInfoFor(options.format, exportId, files, dialogueCounts !== null);
-    writeFileAtomic(path.join(staging, 'dataset_info.json'), JSON.stringify(datasetInfo, null, 2) + '\n');
+    const system = options.system !== null;
+    const columns: SplitColumns = {
+      train: { history: historyIn.has('train'), system },
+      valid: { history: historyIn.has('valid'), system },
+    };
+    const datasetInfo = datasetEntries(options.format, exportDatasetName(datasetName, exportId), files, columns);
+    writeFileAtomic(path.join(staging, DATASET_INFO_FILE), JSON.stringify(datasetInfo, null, 2) + '\n');
 
     const tokens: Manifest['tokens'] = {};
     if (counter !== null) {
@@ -309,7 +338,7 @@ async function exportLocked(
         system: options.system,
       },
       files,
-      datasetInfo: { file: 'dataset_info.json', datasets: Object.keys(datasetInfo) },
+      datasetInfo: { file: DATASET_INFO_FILE, datasets: Object.keys(datasetInfo), name: datasetName, columns },
       records: {
         total: files.reduce((n, f) => n + f.records, 0),
         train: files.find((f) => f.split === 'train')?.records ?? 0,
@@ -359,6 +388,7 @@ async function exportLocked(
     renamed = true;
     fsyncPath(outDir);
     writeFileAtomic(path.join(outDir, LATEST_FILE), `${exportId}\n`);
+    publishStableName(outDir, datasetName, datasetEntries(options.format, datasetName, files, columns, `${exportId}/`));
     fsyncPath(outDir);
     exports.complete(id, { records: manifest.records.total, dropped, files: exportedFiles(files) });
     return { kind: 'written', exportId, dir: finalDir, manifest, housekeeping };
@@ -471,20 +501,6 @@ class ChineseTally {
 /** The database's record of the files: the manifest's entries without their split. */
 function exportedFiles(files: readonly ManifestFile[]): ExportedFile[] {
   return files.map(({ split: _split, ...file }) => file);
-}
-
-function datasetInfoFor(
-  format: Format,
-  exportId: string,
-  files: readonly ManifestFile[],
-  withHistory: boolean,
-): Record<string, Record<string, unknown>> {
-  const base = `zh_self_instruct_${exportId.replace(/[^A-Za-z0-9]+/g, '_')}`;
-  const info: Record<string, Record<string, unknown>> = {};
-  for (const file of files) {
-    info[file.split === 'train' ? base : `${base}_${file.split}`] = datasetInfoEntry(format, file.path, withHistory);
-  }
-  return info;
 }
 
 function similarityOf(exports: ExportStore, runIds: number[]): Manifest['similarity'] {

@@ -99,26 +99,42 @@ export function contentText(task: TaskText): string {
   return `${userTurn(task)}\n${task.output}`;
 }
 
-/** A LLaMA-Factory `dataset_info.json` entry for one exported file of this format. */
-export function datasetInfoEntry(format: Format, fileName: string, withHistory = false): Record<string, unknown> {
+/** Optional columns the rows of one export carry. */
+export interface DatasetColumns {
+  /** Conversations in alpaca form: earlier exchanges in `history`. */
+  history?: boolean;
+  /** sharegpt rows with a top-level `system` (export with `system`). */
+  system?: boolean;
+}
+
+/**
+ * A LLaMA-Factory `dataset_info.json` entry for one exported file of this format. It maps only columns
+ * the rows have: LLaMA-Factory reads `example[column]` for every mapped column, so a mapped column that
+ * no row carries fails the load.
+ */
+export function datasetInfoEntry(format: Format, fileName: string, optional: DatasetColumns = {}): Record<string, unknown> {
   switch (format) {
     case 'alpaca': {
       const columns: Record<string, string> = { prompt: 'instruction', query: 'input', response: 'output' };
       // Conversations carry their earlier exchanges in `history` (LLaMA-Factory's alpaca multi-turn form).
-      if (withHistory) columns['history'] = 'history';
+      if (optional.history === true) columns.history = 'history';
       return { file_name: fileName, formatting: 'alpaca', columns };
     }
     case 'prompt-completion':
       // The prompt is already templated: pair it with LLaMA-Factory's `empty` template to avoid a second one.
       return { file_name: fileName, formatting: 'alpaca', columns: { prompt: 'prompt', response: 'completion' } };
-    case 'sharegpt':
+    case 'sharegpt': {
+      const columns: Record<string, string> = { messages: 'conversations' };
+      if (optional.system === true) columns.system = 'system';
       return {
         file_name: fileName,
         formatting: 'sharegpt',
-        columns: { messages: 'conversations', system: 'system' },
+        columns,
         tags: { role_tag: 'from', content_tag: 'value', user_tag: 'human', assistant_tag: 'gpt' },
       };
+    }
     case 'messages':
+      // The system prompt, when there is one, is the first message (system_tag), not a column.
       return {
         file_name: fileName,
         formatting: 'sharegpt',

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PipelineError } from '../errors.ts';
 import type { ExportedFile, Selection } from '../store/exports.ts';
 import type { QualityManifest } from './quality.ts';
-import type { Format } from './formats.ts';
+import { FORMATS, type DatasetColumns, type Format } from './formats.ts';
 import type { TokenizerName, TokenSummary } from './tokens.ts';
 import type { DialogueCounts } from './dialogue-tally.ts';
 
@@ -63,8 +63,12 @@ export interface Manifest {
     system: string | null;
   };
   files: ManifestFile[];
-  /** LLaMA-Factory's dataset registry entry, a copy of dataset_info.json. */
-  datasetInfo: { file: string; datasets: string[] };
+  /**
+   * LLaMA-Factory's registry: the export's own dataset_info.json and the names in it; `name` is the
+   * stable name the output folder's dataset_info.json moved to this export; `columns`, the optional
+   * columns its rows carry.
+   */
+  datasetInfo: { file: string; datasets: string[]; name: string; columns: Partial<Record<'train' | 'valid', DatasetColumns>> };
   records: { total: number; train: number; valid: number; droppedForLength: number };
   counts: {
     bySource: Record<string, number>;
@@ -114,10 +118,17 @@ export function readLatest(outDir: string): string | undefined {
   }
 }
 
+const COLUMNS = z.object({ history: z.boolean(), system: z.boolean() });
+
 /** The part of a manifest read back (recovering an export that died after publishing LATEST). */
 const storedManifestSchema = z.looseObject({
   schemaVersion: z.number(),
   exportId: z.string(),
+  format: z.enum(FORMATS),
+  // Absent in manifests written before the stable dataset name.
+  datasetInfo: z
+    .looseObject({ name: z.string().optional(), columns: z.partialRecord(z.enum(['train', 'valid']), COLUMNS).optional() })
+    .optional(),
   records: z.looseObject({ total: z.number().int(), droppedForLength: z.number().int() }),
   files: z.array(
     z.looseObject({

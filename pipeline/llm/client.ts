@@ -11,6 +11,7 @@ import { decideRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts'
 import { LlmError, toLlmError, type AttemptRecord } from './errors.ts';
 import { tokenCounterFor } from './tokens.ts';
 import { Redactor } from './secrets.ts';
+import { SIMULATOR_OWNER } from './server-info.ts';
 import type { ChatMessage, LlmClient, Usage } from './types.ts';
 
 export interface RateLimitOptions {
@@ -195,11 +196,16 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
 
     async probe(probeTimeoutMs = 5000) {
       try {
-        await client.models.list({ timeout: probeTimeoutMs, maxRetries: 0 });
+        const models = await client.models.list({ timeout: probeTimeoutMs, maxRetries: 0 });
+        // Any server's reply: read without trusting its shape.
+        const list: unknown[] = Array.isArray(models.data) ? models.data : [];
+        const owners = list.map((m) => (typeof m === 'object' && m !== null ? (m as { owned_by?: unknown }).owned_by : undefined));
+        return { simulator: owners.length > 0 && owners.every((o) => o === SIMULATOR_OWNER) };
       } catch (err) {
         const error = toLlmError(err, 1, redactor);
         // Any HTTP answer proves the server is there; only auth failures matter beyond that.
         if (error.kind === 'connection' || error.kind === 'timeout' || error.kind === 'auth') throw error;
+        return { simulator: false };
       }
     },
   };

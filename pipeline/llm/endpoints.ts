@@ -180,15 +180,18 @@ export function createEndpointPool(endpoints: readonly Endpoint[], options: Endp
     },
 
     async probe(timeoutMs) {
-      // Start-up: every endpoint must answer, or the user has a typo in one of them.
+      // Start-up: every endpoint must answer, or the user has a typo in one of them. The run is the
+      // simulator's only when every endpoint is.
+      let simulator = true;
       for (const s of slots) {
         try {
-          await s.e.client.probe(timeoutMs);
+          simulator = (await s.e.client.probe(timeoutMs)).simulator && simulator;
         } catch (err) {
           if (err instanceof LlmError) err.endpoint = s.e.name;
           throw err;
         }
       }
+      return { simulator };
     },
   };
 }

@@ -1,5 +1,6 @@
 /** The chat client's public shapes. */
 import type { AttemptRecord } from './errors.ts';
+import type { ServerInfo } from './server-info.ts';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -42,9 +43,10 @@ export interface LlmClient {
   complete(messages: ChatMessage[], params: ChatParams, signal?: AbortSignal): Promise<ChatReply>;
   /**
    * A quick reachability check (GET /models, one attempt, short timeout) so a wrong base URL fails in
-   * seconds instead of retrying for an hour. Resolves when the server answered at all (even 404).
+   * seconds instead of retrying for an hour. Resolves when the server answered at all (even 404), with
+   * what its model list says about it.
    */
-  probe(timeoutMs?: number): Promise<void>;
+  probe(timeoutMs?: number): Promise<ServerInfo>;
   /** The client's estimate of a request's prompt tokens (tiktoken, corrected by the usage seen so far). */
   estimatePromptTokens?(messages: readonly ChatMessage[], model: string): number;
 }

@@ -6,6 +6,8 @@
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { PipelineError } from '../errors.ts';
 import type { ReportData } from './types.ts';
 
 const require = createRequire(import.meta.url);
@@ -13,14 +15,34 @@ let echartsSource: string | undefined;
 let pageSource: string | undefined;
 
 function page(): string {
-  pageSource ??= fs.readFileSync(new URL('./page.browser.js', import.meta.url), 'utf8').replace(/<\/script/gi, '<\\/script');
+  pageSource ??= asset('page.browser.js', () => fileURLToPath(new URL('./page.browser.js', import.meta.url)));
   return pageSource;
 }
 
 /** echarts.min.js, read once; `</script` cannot occur inside an inline script. */
 function echarts(): string {
-  echartsSource ??= fs.readFileSync(require.resolve('echarts/dist/echarts.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
+  echartsSource ??= asset('echarts/dist/echarts.min.js', () => require.resolve('echarts/dist/echarts.min.js'));
   return echartsSource;
+}
+
+/**
+ * A file the page inlines. Missing means a broken install or build, not a bad option: the error says
+ * which file, and how to get it back.
+ */
+function asset(name: string, locate: () => string): string {
+  let file = name;
+  try {
+    file = locate();
+    return fs.readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new PipelineError(
+      'failed',
+      `the report page cannot be built: ${file} is missing from the installed package (${code}); ` +
+        'reinstall zh-self-instruct, or in a clone run npm run build',
+      { cause: err },
+    );
+  }
 }
 
 export function escapeHtml(s: string): string {

@@ -52,8 +52,10 @@ export async function writeReport(options: DatasetReportOptions & { out?: string
   if (!(fs.existsSync(outDir) && fs.statSync(outDir).isDirectory()))
     throw new UsageError(`folder ${outDir} does not exist`, { option: 'out' });
   const data = await reportFigures(options);
+  // Rendered first: a page asset missing from the install is not the fault of `out`.
+  const html = renderHtml(data);
   try {
-    writeFileAtomic(out, renderHtml(data));
+    writeFileAtomic(out, html);
   } catch (err) {
     throw new UsageError(`cannot write ${out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
       option: 'out',

@@ -126,6 +126,11 @@ const REQUEST_TOTALS = `count(*) AS total, coalesce(sum(status = 'error'), 0) AS
   coalesce(sum(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completionTokens`;
 
 export class Store {
+  /**
+   * The connection, for the table modules of store/ and for tests. Left out of the published .d.ts
+   * (stripInternal), so a consumer's type-check needs no better-sqlite3 types and SQL stays in store/.
+   * @internal
+   */
   readonly db: Database.Database;
   readonly path: string;
 
@@ -217,6 +222,7 @@ export class Store {
   /**
    * Prepared once per SQL text: preparing costs more than running these small statements. Shared with
    * the other table modules of store/ (batches), so there is one statement cache per connection.
+   * @internal
    */
   sql(text: string): Database.Statement {
     let stmt = this.statements.get(text);

@@ -72,6 +72,7 @@ fs.writeFileSync(
     `import { dedupFiles } from ${JSON.stringify(path.join(REPO, 'dist/pipeline/dedup-files.js'))};`,
     'const [out, ...files] = process.argv.slice(2);',
     'const r = dedupFiles({ in: files, out });',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: source text of the script, a template literal there
     'process.stderr.write(`kept ${r.kept} of ${r.total}\\n`);',
   ].join('\n'),
 );
