@@ -9,6 +9,7 @@ const REASONS: Record<string, [string, string]> = {
   empty_output: ['输出为空', 'empty output'],
   refusal: ['拒答/自述', 'refusal / self-talk'],
   output_equals_input: ['输出等于输入', 'output equals input'],
+  benchmark_overlap: ['与评测集重合', 'benchmark overlap'],
   near_duplicate: ['近似重复', 'near-duplicate'],
   target_reached: ['超出目标', 'beyond the target'],
 };
