@@ -148,7 +148,13 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   const stage1 =
     twoStage === undefined
       ? ingestor
-      : new Ingestor(store, index, { similarity: options.similarity, filters: options.filters, skipFilters: false, instructionOnly: true });
+      : new Ingestor(store, index, {
+          similarity: options.similarity,
+          filters: options.filters,
+          skipFilters: false,
+          instructionOnly: true,
+          benchmarks: options.benchmarks,
+        });
   const sink: RequestSink = { store, attempts: new AttemptStore(store), ingestor: stage1, runId };
   // What `target` counts: accepted tasks, or (two-stage) accepted answers.
   let accepted = twoStage?.answered ?? store.countAccepted(runId);

@@ -35,6 +35,7 @@ import { BatchStore } from './store/batches.ts';
 import { asStorageError } from './store/storage-errors.ts';
 import { Store } from './store/store.ts';
 import type { SeedTask } from './types.ts';
+import { openBenchmarkGate, prepareBenchmarks, type PreparedBenchmarks } from './decontaminate/gate.ts';
 
 export interface GenerateHooks {
   /** Default: `OPENAI_API_KEY`. May be left unset for a non-OpenAI base URL (vLLM, Ollama). */
@@ -69,6 +70,8 @@ export interface PreparedGenerate {
   answerPrice: Price | undefined;
   /** `judgeModel`: the inline judge's rubric and price. */
   judge: InlineJudgeOptions | undefined;
+  /** `benchmark`: the benchmark files, read and indexed (issue 25). */
+  benchmarks: PreparedBenchmarks | undefined;
 }
 
 const OPENAI_HOST = /^https?:\/\/api\.openai\.com(\/|$)/;
@@ -144,6 +147,10 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
     answerTemplate,
     answerPrice,
     judge: inlineJudge(settings),
+    benchmarks:
+      settings.benchmark === undefined
+        ? undefined
+        : prepareBenchmarks(settings.benchmark, settings.benchmarkThreshold, { field: settings.benchmarkField }),
   };
 }
 
@@ -172,7 +179,10 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     store = Store.open(settings.db);
     if (!settings.batch && !settings.newRun) refuseOpenBatches(store);
     if (!settings.newRun) refuseModeSwitch(store, settings.mode, settings.answerModel);
-    const common = runSetup(prepared);
+    const common = {
+      ...runSetup(prepared),
+      benchmarks: prepared.benchmarks === undefined ? undefined : openBenchmarkGate(store, prepared.benchmarks),
+    };
     const loop = {
       concurrency: settings.concurrency,
       maxConsecutiveFailures: settings.maxConsecutiveFailures,

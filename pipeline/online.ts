@@ -24,6 +24,7 @@ import { MachineExamples, type ExampleFilter } from './judge/examples.ts';
 import type { InlineJudgeContext } from './judge/inline.ts';
 import type { NewRequest, RunTotals, Store } from './store/store.ts';
 import type { SeedTask, Task } from './types.ts';
+import type { BenchmarkGate } from './decontaminate/gate.ts';
 import { YieldGuard, type GuardStop, type YieldGuardState } from './yield-guard.ts';
 // -- dialogue mode (issue 14)
 import { DialogueIngestor } from './dialogue/ingest.ts';
@@ -73,6 +74,8 @@ export interface OnlineOptions {
   turns?: TurnBounds | undefined;
   /** Machine examples only from tasks judged at least this well, once there are judged ones (issue 12). */
   machineExamples?: ExampleFilter | undefined;
+  /** Reject tasks that copy a benchmark item (issue 25). */
+  benchmarks?: BenchmarkGate | undefined;
 }
 
 export interface OnlineDeps {
@@ -364,7 +367,7 @@ export interface PreparedRun {
 
 type RunSetup = Pick<
   OnlineOptions,
-  'seeds' | 'similarity' | 'filters' | 'template' | 'target' | 'mode' | 'params' | 'runOptions' | 'resume'
+  'seeds' | 'similarity' | 'filters' | 'template' | 'target' | 'mode' | 'params' | 'runOptions' | 'resume' | 'benchmarks'
 >;
 
 /**
@@ -375,7 +378,12 @@ export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDup
   storeSeeds(store, options.seeds);
   // Exact, and fast enough for millions of stored tasks (see dedup/qgram-index.ts for why it cannot miss).
   const index = givenIndex ?? buildIndex(store.acceptedKeys());
-  const ingestor = new Ingestor(store, index, { similarity: options.similarity, filters: options.filters, skipFilters: false });
+  const ingestor = new Ingestor(store, index, {
+    similarity: options.similarity,
+    filters: options.filters,
+    skipFilters: false,
+    benchmarks: options.benchmarks,
+  });
   const templateId = store.templateId(options.template.name, options.template.sha256, options.template.content);
 
   const newRun = { target: options.target, mode: options.mode, model: options.params.model, options: options.runOptions };

@@ -41,6 +41,7 @@ export async function runTwoStage(options: TwoStageOptions, deps: Omit<OnlineDep
     filters: options.filters,
     skipFilters: false,
     instructionOnly: true,
+    benchmarks: options.benchmarks,
   });
   const a = options.answer;
   const answerTemplateId = store.templateId(a.template.name, a.template.sha256, a.template.content);

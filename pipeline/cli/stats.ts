@@ -7,6 +7,7 @@ import { DEFAULT_DB } from '../paths.ts';
 import { DialogueStore } from '../store/dialogues.ts';
 import { Store } from '../store/store.ts';
 import { JudgmentStore } from '../store/judgments.ts';
+import { ContaminationStore } from '../store/contamination.ts';
 
 interface StatsFlags {
   db: string;
@@ -44,6 +45,10 @@ export function statsCommand(): Command {
         const dialogues = new DialogueStore(store).stats();
         // Two-stage generation (issue 13): answered / awaiting / unanswerable, tokens and cost by stage.
         const answers = new AnswerStore(store).stats(ANSWER_DEFAULTS.retries + 1);
+        // Benchmark decontamination (issue 25): accepted tasks flagged (left out of exports), per benchmark.
+        const contamination = new ContaminationStore(store);
+        const contaminated = contamination.contaminatedAccepted();
+        const benchmarks = contamination.tally().map(({ id: _id, ...b }) => b);
         if (flags.json) {
           const json = {
             ...s,
@@ -51,6 +56,8 @@ export function statsCommand(): Command {
             spending,
             dialogues,
             ...judgeJson,
+            contaminated,
+            benchmarks,
             ...(runs ? { runsView: runs } : {}),
             ...(days ? { daysView: days } : {}),
           };
@@ -82,6 +89,13 @@ export function statsCommand(): Command {
                     ]
                   : []),
                 `  judge requests ${judgeSpending.requests} (${judgeSpending.failed} failed), $${judgeSpending.costUsd.toFixed(4)}`,
+              ]),
+          ...(benchmarks.length === 0
+            ? []
+            : [
+                `contaminated ${contaminated} accepted tasks copy a benchmark question (left out of exports): ${benchmarks
+                  .map((b) => `${b.name} ${b.accepted} flagged, ${b.rejected} rejected at acceptance`)
+                  .join('; ')}`,
               ]),
           `runs      ${s.runs}`,
           `requests  ${s.requests.total} (${s.requests.failed} failed)`,

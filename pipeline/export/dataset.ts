@@ -59,6 +59,7 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
       template,
       system: s.system ?? null,
       quality: qualityFilter(s, store),
+      keepContaminated: s.keepContaminated,
       ...(signal && { signal }),
     });
   } catch (err) {
