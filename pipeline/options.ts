@@ -26,7 +26,7 @@ const benchmarkPaths = z
   .min(1)
   .meta({ description: 'Benchmark files or folders (C-Eval/CMMLU CSV, GAOKAO-Bench JSON, JSON/JSONL with a question field).' });
 const benchmarkThreshold = z.number().gt(0).max(1).default(0.5).meta({
-  description: "A task overlaps a benchmark item when it holds at least this share of the item's (or its stem's) character 8-grams.",
+  description: "A task overlaps a benchmark item when it holds at least this share of the item's (or its stem's) character 6-grams.",
 });
 const benchmarkField = z
   .string()

@@ -20,7 +20,7 @@ export function decontaminateCommand(): Command {
     .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
     .option(
       '--threshold <t>',
-      "flag a task holding at least this share of an item's (or its stem's) character 8-grams, 0.05–1 (default 0.5)",
+      "flag a task holding at least this share of an item's (or its stem's) character 6-grams, 0.05–1 (default 0.5)",
       numberIn(0.05, 1),
     )
     .option('--name <name>', 'name of the benchmark, one per --benchmark in order (default: the folder or file name); repeatable', repeat)

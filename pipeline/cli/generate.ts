@@ -105,7 +105,7 @@ export function generateCommand(): Command {
     )
     .option(
       '--benchmark-threshold <t>',
-      `share of an item's character 8-grams that makes a task overlap it (default ${D.benchmarkThreshold})`,
+      `share of an item's character 6-grams that makes a task overlap it (default ${D.benchmarkThreshold})`,
       numberIn(0.05, 1),
     )
     .option(

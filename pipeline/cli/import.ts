@@ -20,7 +20,7 @@ export function importCommand(): Command {
     )
     .option(
       '--benchmark-threshold <t>',
-      "share of an item's character 8-grams that makes a record overlap it (default 0.5)",
+      "share of an item's character 6-grams that makes a record overlap it (default 0.5)",
       numberIn(0.05, 1),
     )
     .option(

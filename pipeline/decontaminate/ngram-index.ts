@@ -27,8 +27,8 @@ export interface IndexParams {
   maxPostings: number;
 }
 
-/** n = 8 chosen by measurement: `npm run bench:decontaminate` sweeps n and prints recall and false positives. */
-export const DEFAULT_INDEX_PARAMS: IndexParams = { n: 8, minShortChars: 5, minStemChars: 12, maxPostings: 1000 };
+/** n = 6 chosen by measurement: `npm run bench:decontaminate` sweeps n and prints recall and false positives. */
+export const DEFAULT_INDEX_PARAMS: IndexParams = { n: 6, minShortChars: 5, minStemChars: 12, maxPostings: 1000 };
 
 export type MatchScope = 'item' | 'stem' | 'short';
 
@@ -238,25 +238,33 @@ export class BenchmarkIndex {
     let best: Match | undefined;
     if (length >= n) {
       const stamp = ++this.stamp;
-      forEachGram(codes, length, n, (key) => {
-        let s = key & this.mask;
-        for (;;) {
-          const k = this.slotKeys[s]!;
-          if (k === key) break;
-          if (k === 0) return;
-          s = (s + 1) & this.mask;
+      // forEachGram inlined: this loop runs for every character of every task checked.
+      let pow = 1;
+      for (let i = 1; i < n; i++) pow = Math.imul(pow, SEED);
+      let h = 0;
+      for (let i = 0; i < n - 1; i++) h = (Math.imul(h, SEED) + codes[i]!) | 0;
+      const { slotKeys, slotStart, slotCount, stamps, postings, wholeHits, stemHits, touched, mask } = this;
+      for (let i = n - 1; i < length; i++) {
+        if (i >= n) h = (h - Math.imul(codes[i - n]!, pow)) | 0;
+        h = (Math.imul(h, SEED) + codes[i]!) | 0;
+        const key = mix(h);
+        let s = key & mask;
+        let k = slotKeys[s]!;
+        while (k !== key && k !== 0) {
+          s = (s + 1) & mask;
+          k = slotKeys[s]!;
         }
-        if (this.stamps[s] === stamp) return;
-        this.stamps[s] = stamp;
-        const end = this.slotStart[s]! + this.slotCount[s]!;
-        for (let p = this.slotStart[s]!; p < end; p++) {
-          const posting = this.postings[p]!;
+        if (k === 0 || stamps[s] === stamp) continue;
+        stamps[s] = stamp;
+        const end = slotStart[s]! + slotCount[s]!;
+        for (let p = slotStart[s]!; p < end; p++) {
+          const posting = postings[p]!;
           const item = posting >>> 2;
-          if (this.wholeHits[item] === 0 && this.stemHits[item] === 0) this.touched.push(item);
-          if (posting & 1) this.wholeHits[item]!++;
-          if (posting & 2) this.stemHits[item]!++;
+          if (wholeHits[item] === 0 && stemHits[item] === 0) touched.push(item);
+          if (posting & 1) wholeHits[item]!++;
+          if (posting & 2) stemHits[item]!++;
         }
-      });
+      }
       for (const item of this.touched) {
         const it = this.items[item]!;
         const whole = this.wholeHits[item]! / it.wholeGrams;

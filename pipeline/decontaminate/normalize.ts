@@ -3,7 +3,9 @@
  * letters, digits and punctuation become half-width), question numbers, scores and option letters
  * stripped (`1．（4分）`, `A．`, `(B)`), traditional characters mapped to simplified, lower case, and
  * everything that is not a letter or a digit (whitespace, punctuation, symbols, marks) removed. What is
- * left is a string of characters to cut into n-grams.
+ * left is a string of characters to cut into n-grams. NFKC, lower case and traditional → simplified are
+ * folded into one table per UTF-16 unit, built once, so normalizing is one pass of array lookups after
+ * the marker patterns.
  *
  * Traditional → simplified comes from OpenCC (opencc-js), taken character by character: its phrase-level
  * converter runs at about 0.8 M characters/s, too slow for millions of tasks, while a per-character table
@@ -12,20 +14,35 @@
  */
 import { createRequire } from 'node:module';
 
-/** Line-start question numbers: `12.`, `12、`, `第3题`, `(4)`; not a decimal like `3.14`. */
-const QUESTION_NUMBER = /(^|\n)[ \t]*(?:第\s*\d{1,3}\s*题|\d{1,3}\s*[.、:)](?!\d)|\(\d{1,3}\))[ \t]*/g;
-/** Score marks anywhere: `(4分)`, `(本小题满分12分)`, `[5 分]`. */
-const SCORE = /[([]\s*(?:本小?题)?\s*(?:满分|共)?\s*\d{1,3}(?:\.\d)?\s*分\s*[)\]]/g;
-/** Option letters where options start: line start, after a space or a separator; `A.`, `A、`, `A:`, `A)`, `(A)`. */
-const OPTION_LABEL = /(^|[\s,;。:、()[\]])(?:\(([A-H])\)|([A-H])\s*[.、:)])/g;
+// Markers are stripped from the raw text, so each pattern takes the full-width forms too (NFKC comes after, in the table).
+/** Line-start question numbers: `12.`, `12、`, `１２．`, `第3题`, `(4)`; not a decimal like `3.14`. */
+const QUESTION_NUMBER =
+  /^[ \t\u3000]*(?:第\s*[0-9０-９]{1,3}\s*题|[0-9０-９]{1,3}\s*[.．、:：)）](?![0-9０-９])|[(（][0-9０-９]{1,3}[)）])[ \t\u3000]*/gm;
+/** Score marks anywhere: `(4分)`, `（本小题满分12分）`, `[5 分]`. */
+const SCORE = /[([（［]\s*(?:本小?题)?\s*(?:满分|共)?\s*[0-9０-９]{1,3}(?:[.．][0-9０-９])?\s*分\s*[)\]）］]/g;
+/** Option letters: `A.`, `A、`, `A:`, `A)`, `(A)` and full-width forms; kept unless they open a line or follow a separator. */
+const OPTION_LABEL = /[(（]?[A-HＡ-Ｈ](?:[)）]|\s*[.．、:：)）])/g;
+const OPENS_OPTION = /[\s,;。:、()[\]，；：（）［］【】]/;
 
-/** Question numbers, scores and option labels out of NFKC text (so `．（` already read `.(`). */
-export function stripMarkers(nfkc: string): string {
-  return nfkc.replace(SCORE, '').replace(QUESTION_NUMBER, '$1').replace(OPTION_LABEL, '$1');
+/** Question numbers, scores and option labels out of the text. */
+export function stripMarkers(text: string): string {
+  return text
+    .replace(SCORE, '')
+    .replace(QUESTION_NUMBER, '')
+    .replace(OPTION_LABEL, (label: string, offset: number, all: string) =>
+      offset === 0 || OPENS_OPTION.test(all[offset - 1]!) || label[0] === '(' || label[0] === '（' ? '' : label,
+    );
 }
 
-/** 0 drops the code unit; anything else is what it becomes. Surrogate halves are kept as they are. */
-export type CharTable = Uint16Array;
+/**
+ * Per code unit: 0 drops it, EXPANDS looks it up in `expansions` (NFKC gives several characters), anything
+ * else is what it becomes. Surrogate halves are kept as they are.
+ */
+export interface CharTable {
+  table: Uint16Array;
+  expansions: Map<number, Uint16Array>;
+}
+const EXPANDS = 0xffff;
 
 /** Normalized text as UTF-16 code units in a reused buffer: `codes[0..length)`. */
 export interface NormalizedCodes {
@@ -36,18 +53,21 @@ export interface NormalizedCodes {
 export class Normalizer {
   private buffer = new Uint16Array(4096);
 
-  constructor(private readonly table: CharTable) {}
+  constructor(private readonly chars: CharTable) {}
 
   /** The normalized code units of `text`. The buffer is reused by the next call. */
   codes(text: string): NormalizedCodes {
-    const s = stripMarkers(text.normalize('NFKC'));
-    if (this.buffer.length < s.length) this.buffer = new Uint16Array(Math.max(s.length, this.buffer.length * 2));
+    const s = stripMarkers(text);
+    // An expansion (`①` → `1`, `㈠` → `一`) is at most a few units; 4 per unit is room enough.
+    if (this.buffer.length < s.length * 4) this.buffer = new Uint16Array(Math.max(s.length * 4, this.buffer.length * 2));
     const out = this.buffer;
-    const table = this.table;
+    const { table, expansions } = this.chars;
     let n = 0;
     for (let i = 0; i < s.length; i++) {
       const m = table[s.charCodeAt(i)]!;
-      if (m !== 0) out[n++] = m;
+      if (m === 0) continue;
+      if (m !== EXPANDS) out[n++] = m;
+      else for (const e of expansions.get(s.charCodeAt(i))!) out[n++] = e;
     }
     return { codes: out, length: n };
   }
@@ -62,21 +82,39 @@ export class Normalizer {
 
 const KEEP = /^[\p{L}\p{N}]$/u;
 
-/** The per-code-unit table: letters and digits kept (lower-cased, traditional → simplified), the rest dropped. */
+/**
+ * The per-code-unit table: NFKC of the character (full-width → half-width, compatibility forms), then of
+ * what that gives, letters and digits kept (lower-cased, traditional → simplified), the rest dropped.
+ * NFKC per character equals NFKC of the text except where combining marks compose (Latin accents), which
+ * are dropped here anyway.
+ */
 export function buildCharTable(toSimplified: ReadonlyMap<number, number>): CharTable {
   const table = new Uint16Array(0x10000);
+  const expansions = new Map<number, Uint16Array>();
+  const one = (ch: string): number => {
+    if (!KEEP.test(ch)) return 0;
+    const lower = ch.toLowerCase();
+    const code = lower.length === 1 ? lower.charCodeAt(0) : ch.charCodeAt(0);
+    return toSimplified.get(code) ?? code;
+  };
   for (let c = 0; c < 0x10000; c++) {
     if (c >= 0xd800 && c <= 0xdfff) {
       table[c] = c;
       continue;
     }
-    const ch = String.fromCharCode(c);
-    if (!KEEP.test(ch)) continue;
-    const lower = ch.toLowerCase();
-    const code = lower.length === 1 ? lower.charCodeAt(0) : c;
-    table[c] = toSimplified.get(code) ?? code;
+    const nfkc = String.fromCharCode(c).normalize('NFKC');
+    if (nfkc.length === 1) {
+      table[c] = one(nfkc);
+      continue;
+    }
+    const kept = [...nfkc].map(one).filter((x) => x !== 0 && x !== EXPANDS);
+    if (kept.length === 1) table[c] = kept[0]!;
+    else if (kept.length > 1) {
+      table[c] = EXPANDS;
+      expansions.set(c, Uint16Array.from(kept));
+    }
   }
-  return table;
+  return { table, expansions };
 }
 
 /** CJK blocks whose characters OpenCC may convert (Extension A, Unified, Compatibility). */

@@ -252,7 +252,7 @@ function decontaminationLine(manifest: Manifest): string {
       `${cell(b.name)} (${b.items} items, sha256 ${b.sha256.slice(0, 12)}…, ${c.keepContaminated ? `${b.kept} overlapping rows kept` : `${b.removed} rows removed`})`,
   );
   return (
-    `rows whose instruction, input and output hold at least the threshold share of a benchmark question's character 8-grams (after NFKC, traditional → simplified, punctuation and option letters removed) ` +
+    `rows whose instruction, input and output hold at least the threshold share of a benchmark question's character 6-grams (after NFKC, traditional → simplified, punctuation and option letters removed) ` +
     `${c.keepContaminated ? 'were kept on request' : 'were left out'}: ${each.join(', ')}`
   );
 }
