@@ -195,7 +195,7 @@ store.close();
 fs.rmSync(dir, { recursive: true, force: true });
 
 console.log(
-  `\nSpeed (${itemsN} synthetic items, ${index.grams} distinct 8-grams; ${tasksN} synthetic tasks, ${(chars / tasksN).toFixed(0)} chars each)`,
+  `\nSpeed (${itemsN} synthetic items, ${index.grams} distinct ${index.params.n}-grams; ${tasksN} synthetic tasks, ${(chars / tasksN).toFixed(0)} chars each)`,
 );
 console.log(
   table(
