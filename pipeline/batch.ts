@@ -155,6 +155,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
         filters: options.filters,
         skipFilters: false,
         ...(twoStage !== undefined && { instructionOnly: true }),
+        benchmarks: options.benchmarks,
       }),
       dialogues:
         options.mode === 'dialogue'

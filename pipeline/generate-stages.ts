@@ -7,6 +7,7 @@ import { ANSWER_DEFAULTS, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
 import { finishStages } from './answer/two-stage.ts';
 import { Budget } from './budget.ts';
 import type { NearDupIndex } from './dedup/index.ts';
+import type { BenchmarkGate } from './decontaminate/gate.ts';
 import { DialogueIngestor } from './dialogue/ingest.ts';
 import { DEFAULT_TURN_BOUNDS, type TurnBounds } from './dialogue/types.ts';
 import { Ingestor } from './ingest.ts';
@@ -75,6 +76,8 @@ export interface OnlineOptions {
   answer?: AnswerStageOptions | undefined;
   /** Judge what the run accepts as it is accepted (a task's own output, or its answer). */
   judge?: InlineJudgeOptions | undefined;
+  /** Reject tasks that copy a benchmark item (`benchmark_overlap`). */
+  benchmarks?: BenchmarkGate | undefined;
 }
 
 export interface OnlineDeps {
@@ -103,6 +106,7 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     filters: options.filters,
     skipFilters: false,
     ...(twoStage && { instructionOnly: true }),
+    benchmarks: options.benchmarks,
   });
   const dialogues =
     options.mode === 'dialogue'

@@ -38,6 +38,7 @@ import { BatchStore } from './store/batches.ts';
 import { asStorageError } from './store/storage-errors.ts';
 import { Store } from './store/store.ts';
 import type { SeedTask } from './types.ts';
+import { openBenchmarkGate, prepareBenchmarks, type PreparedBenchmarks } from './decontaminate/gate.ts';
 
 export interface GenerateHooks {
   /** Default: `OPENAI_API_KEY`. May be left unset for a non-OpenAI base URL (vLLM, Ollama). */
@@ -74,6 +75,8 @@ export interface PreparedGenerate {
   answerPrice: Price | undefined;
   /** `judgeModel`: the inline judge's rubric and price. */
   judge: InlineJudgeOptions | undefined;
+  /** `benchmark`: the benchmark files, read and indexed (issue 25). */
+  benchmarks: PreparedBenchmarks | undefined;
 }
 
 const STORAGE_HINT = 'nothing stored is lost: free space (or make it writable) and run the same command again to resume';
@@ -129,6 +132,10 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
     answerTemplate,
     answerPrice,
     judge: inlineJudge(settings),
+    benchmarks:
+      settings.benchmark === undefined
+        ? undefined
+        : prepareBenchmarks(settings.benchmark, settings.benchmarkThreshold, { field: settings.benchmarkField }),
   };
 }
 
@@ -151,7 +158,10 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     store = Store.open(settings.db);
     if (!settings.batch && !settings.newRun) refuseOpenBatches(store);
     if (!settings.newRun) refuseModeSwitch(store, settings.mode, settings.answerModel);
-    const common = runSetup(prepared, server);
+    const common = {
+      ...runSetup(prepared, server),
+      benchmarks: prepared.benchmarks === undefined ? undefined : openBenchmarkGate(store, prepared.benchmarks),
+    };
     const loop = {
       concurrency: settings.concurrency,
       maxConsecutiveFailures: settings.maxConsecutiveFailures,

@@ -16,6 +16,7 @@ import { Ingestor, type IngestResult } from './ingest.ts';
 import { Store } from './store/store.ts';
 import { cleanTask } from './text.ts';
 import type { Task } from './types.ts';
+import { openBenchmarkGate, prepareBenchmarks, type BenchmarkGate } from './decontaminate/gate.ts';
 
 export interface ImportOptions {
   source: string;
@@ -26,6 +27,8 @@ export interface ImportOptions {
   instructionOnly?: boolean;
   /** With instructionOnly: a record that has an output keeps it (and is checked as a pair). Default false. */
   keepOutputs?: boolean;
+  /** Reject records that copy a benchmark item (issue 25). Default: none. */
+  benchmarks?: BenchmarkGate | undefined;
 }
 
 export interface ImportSummary {
@@ -44,7 +47,12 @@ const CHUNK = 5000;
 
 /** Imports tasks into an open store, against `index` (the store's accepted keys). */
 export function importIntoStore(store: Store, index: NearDupIndex, tasks: readonly Task[], options: ImportOptions): ImportSummary {
-  const ingestOptions = { similarity: options.similarity, filters: DEFAULT_RULE_OPTIONS, skipFilters: !options.filter };
+  const ingestOptions = {
+    similarity: options.similarity,
+    filters: DEFAULT_RULE_OPTIONS,
+    skipFilters: !options.filter,
+    benchmarks: options.benchmarks,
+  };
   const pairs = new Ingestor(store, index, ingestOptions);
   const instructions = new Ingestor(store, index, { ...ingestOptions, instructionOnly: true });
   const ingestorFor = (task: Task): Ingestor =>
@@ -103,13 +111,22 @@ export function importTasks(options: ImportSettings & { onWarning?: (message: st
     });
   }
   const tasks = readDatasetFile(settings.in, { allowEmptyInstruction: true });
+  const benchmarks =
+    settings.benchmark === undefined
+      ? undefined
+      : prepareBenchmarks(settings.benchmark, settings.benchmarkThreshold, { field: settings.benchmarkField });
   Store.check(settings.db);
   const lock = takeLock(settings.db, `import --in ${settings.in}`, onWarning);
   try {
     const store = Store.open(settings.db);
     try {
       const index = buildIndex(store.acceptedKeys());
-      const summary = importIntoStore(store, index, tasks, { source, similarity: settings.similarity, filter: settings.filter });
+      const summary = importIntoStore(store, index, tasks, {
+        source,
+        similarity: settings.similarity,
+        filter: settings.filter,
+        benchmarks: benchmarks === undefined ? undefined : openBenchmarkGate(store, benchmarks),
+      });
       return { ...summary, source, db: settings.db, seconds: (performance.now() - started) / 1000 };
     } finally {
       store.close();

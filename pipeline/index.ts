@@ -22,11 +22,13 @@ export type { ExportResult } from './export/export.ts';
 export type { Manifest } from './export/manifest.ts';
 export { FORMATS, type Format } from './export/formats.ts';
 export { dedupFiles, type DedupFilesResult } from './dedup-files.ts';
+export { decontaminate, type DecontaminateOptions, type DecontaminateResult } from './decontaminate/decontaminate.ts';
 export { dedupRecords, type DedupResult, type Rejection, type SourcedRecord } from './dedup/dedup-records.ts';
 export { dedupKey, similarity } from './dedup/similarity.ts';
 export { loadConfig, configJsonSchema, type Config } from './config.ts';
 export type {
   AnswerSettings,
+  DecontaminateSettings,
   DedupSettings,
   ExportSettings,
   GenerateSettings,

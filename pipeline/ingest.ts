@@ -1,6 +1,7 @@
 /**
  * The accept/reject path every task takes into the store, whatever brought it (a model reply, an
- * imported file): clean → quality filters → near-duplicate check → one SQL transaction.
+ * imported file): clean → quality filters → benchmark check (when given) → near-duplicate check → one
+ * SQL transaction.
  */
 import {
   checkInstruction,
@@ -16,6 +17,8 @@ import {
 import type { NearDupIndex } from './dedup/index.ts';
 import { dedupKey } from './dedup/similarity.ts';
 import type { Store } from './store/store.ts';
+import { ContaminationStore } from './store/contamination.ts';
+import type { BenchmarkGate } from './decontaminate/gate.ts';
 import { cleanTask } from './text.ts';
 import type { Task } from './types.ts';
 
@@ -33,6 +36,11 @@ export interface IngestOptions {
    * only the instruction's filters apply (none but a non-empty instruction with `skipFilters`). Default false.
    */
   instructionOnly?: boolean;
+  /**
+   * Benchmarks no task may copy (issue 25): a task overlapping one of their items is rejected with reason
+   * `benchmark_overlap`, and the item and coverage are stored with it. Default: none.
+   */
+  benchmarks?: BenchmarkGate | undefined;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = { similarity: 0.7, filters: DEFAULT_RULE_OPTIONS, skipFilters: false };
@@ -57,11 +65,15 @@ export interface IngestResult {
 }
 
 export class Ingestor {
+  private readonly contamination: ContaminationStore;
+
   constructor(
     private readonly store: Store,
     private readonly index: NearDupIndex,
     private readonly options: IngestOptions = DEFAULT_INGEST_OPTIONS,
-  ) {}
+  ) {
+    this.contamination = new ContaminationStore(store);
+  }
 
   /**
    * Decides and stores a batch in one transaction. Must be called inside `store.transaction` if the
@@ -75,8 +87,8 @@ export class Ingestor {
       for (const raw of batch.tasks) {
         const task = this.options.instructionOnly ? { ...cleanTask(raw), output: '' } : cleanTask(raw);
         const key = dedupKey(task);
-        const reject = (reason: RejectReason, detail: string | null, nearest?: { id: number; similarity: number }): void => {
-          this.store.insertTask({
+        const reject = (reason: RejectReason, detail: string | null, nearest?: { id: number; similarity: number }): number => {
+          const id = this.store.insertTask({
             ...base,
             ...(reason === 'contains_secret' ? redactTask(task, this.options.filters) : task),
             dedupKey: key,
@@ -87,10 +99,17 @@ export class Ingestor {
             similarity: nearest?.similarity ?? null,
           });
           result.rejected[reason] = (result.rejected[reason] ?? 0) + 1;
+          return id;
         };
         const verdict = this.verdict(task, batch.finishReason);
         if (!verdict.ok) {
           reject(verdict.reason, verdict.detail);
+          continue;
+        }
+        const overlap = this.options.benchmarks?.check(task);
+        if (overlap !== undefined) {
+          const taskId = reject('benchmark_overlap', overlap.detail);
+          this.contamination.insert({ ...overlap.row, taskId });
           continue;
         }
         const nearest = this.index.findNearDuplicate(key, this.options.similarity);

@@ -21,6 +21,20 @@ const price = z.strictObject({
   batchOutput: z.number().nonnegative().optional(),
 });
 
+/** Benchmark files no task may copy (issue 25); shared by `generate`, `import` and `decontaminate`. */
+const benchmarkPaths = z
+  .array(z.string().min(1))
+  .min(1)
+  .meta({ description: 'Benchmark files or folders (C-Eval/CMMLU CSV, GAOKAO-Bench JSON, JSON/JSONL with a question field).' });
+const benchmarkThreshold = z.number().gt(0).max(1).default(0.5).meta({
+  description: "A task overlaps a benchmark item when it holds at least this share of the item's (or its stem's) character 6-grams.",
+});
+const benchmarkField = z
+  .string()
+  .min(1)
+  .optional()
+  .meta({ description: 'The question field or column of the benchmark files, when it is not question/instruction/prompt/input.' });
+
 /** Options of `generate()` that can also live in a config file (no secrets, no callbacks). */
 /** Several model servers for one run; a URL alone means weight 1 and the run's key. */
 const endpointsSchema = z
@@ -138,6 +152,9 @@ export const generateSettingsSchema = z.strictObject({
     .max(10)
     .default(DEFAULT_MIN_SCORE)
     .meta({ description: 'Once tasks are judged, show as examples only tasks judged at least this.' }),
+  benchmark: benchmarkPaths.optional(),
+  benchmarkThreshold: benchmarkThreshold,
+  benchmarkField: benchmarkField,
   maxEmptyReplies: z
     .number()
     .int()
@@ -235,6 +252,10 @@ export const exportSettingsSchema = z.strictObject({
     .meta({ description: 'Curated export: keep rows whose latest judgment by judgeModel is at least this; unjudged rows are left out.' }),
   judgeModel: z.string().min(1).optional().meta({ description: 'The judge whose scores count. Default: the one of the newest judgment.' }),
   dropFlags: z.array(z.string().min(1)).optional().meta({ description: 'Leave out rows the judge flagged with any of these.' }),
+  keepContaminated: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Export tasks `decontaminate` found overlapping a benchmark too (default: left out, counted in the manifest).' }),
 });
 
 export type ExportSettings = z.input<typeof exportSettingsSchema>;
@@ -257,8 +278,24 @@ export const importSettingsSchema = z.strictObject({
     .meta({ description: 'Source name stored with each task. Default: the file name without extension.' }),
   similarity: z.number().min(0.5).max(1).default(0.7),
   filter: z.boolean().default(false).meta({ description: 'Also apply the quality rules (default: near-duplicate check only).' }),
+  benchmark: benchmarkPaths.optional(),
+  benchmarkThreshold: benchmarkThreshold,
+  benchmarkField: benchmarkField,
 });
 export type ImportSettings = z.input<typeof importSettingsSchema>;
+
+/** Options of `decontaminate()`: flag stored tasks that copy benchmark items. */
+export const decontaminateSettingsSchema = z.strictObject({
+  db: z.string().min(1).default(DEFAULT_DB),
+  benchmark: benchmarkPaths,
+  name: z
+    .array(z.string().min(1))
+    .optional()
+    .meta({ description: "Names of the benchmarks, in the order of `benchmark`. Default: each folder's or file's name." }),
+  field: benchmarkField,
+  threshold: benchmarkThreshold,
+});
+export type DecontaminateSettings = z.input<typeof decontaminateSettingsSchema>;
 
 /** Options of `dedupFiles()`. */
 export const dedupSettingsSchema = z.strictObject({

@@ -7,6 +7,7 @@ import { ANSWER_DEFAULTS } from './answer/defaults.ts';
 import { DEFAULT_DB } from './paths.ts';
 import { AnswerStore } from './store/answers.ts';
 import { AttemptStore } from './store/attempts.ts';
+import { ContaminationStore } from './store/contamination.ts';
 import { DialogueStore } from './store/dialogues.ts';
 import { JudgmentStore } from './store/judgments.ts';
 import { Store } from './store/store.ts';
@@ -25,6 +26,7 @@ export function stats(options: StatsOptions = {}) {
   try {
     const judgments = new JudgmentStore(store);
     const scores = judgments.scoreSummary();
+    const contamination = new ContaminationStore(store);
     return {
       ...store.stats(),
       ...new AnswerStore(store).stats(ANSWER_DEFAULTS.retries + 1),
@@ -32,6 +34,9 @@ export function stats(options: StatsOptions = {}) {
       /** Requests, failures and tokens by endpoint, for runs spread over several. */
       endpoints: store.endpointTotals() ?? {},
       dialogues: new DialogueStore(store).stats(),
+      /** Accepted tasks flagged by `decontaminate` (left out of exports), and each benchmark's figures. */
+      contaminated: contamination.contaminatedAccepted(),
+      benchmarks: contamination.tally().map(({ id: _id, ...b }) => b),
       judged: scores.judged,
       meanScore: scores.meanScore,
       scoreHistogram: scores.histogram,

@@ -34,6 +34,7 @@ interface ExportFlags {
   minScore?: number;
   judgeModel?: string;
   dropFlags?: string[];
+  keepContaminated?: boolean;
 }
 
 function since(value: string): 'last' | 'all' | number {
@@ -101,6 +102,7 @@ export function exportCommand(): Command {
       )
       .option('--judge-model <name>', 'judge whose scores count (default: the one of the newest judgment)')
       .option('--drop-flags <flags>', 'leave out rows the judge flagged with any of these (comma-separated)', list)
+      .option('--keep-contaminated', 'also export tasks decontaminate found copying a benchmark question (default: left out)')
       .option('--answer-model <name>', "output = this model's answer; only tasks it answered (default: each task's latest accepted answer)")
       .action(async function (this: Command) {
         const { config, ...flags } = givenFlags(this);
@@ -182,6 +184,14 @@ function report(result: ExportResult, db: string): void {
       `  scores      ${Object.entries(q.histogram)
         .map(([k, n]) => `${k}:${n}`)
         .join(' ')}`,
+    );
+  }
+  // -- benchmark decontamination (issue 25)
+  if (m.contamination !== undefined) {
+    const c = m.contamination;
+    err(
+      `  benchmarks  ${c.benchmarks.map((b) => `${b.name} ${fmt(c.keepContaminated ? b.kept : b.removed)}`).join(', ')} ` +
+        (c.keepContaminated ? 'overlapping rows kept (--keep-contaminated)' : `rows left out as contaminated (${fmt(c.removed)} in all)`),
     );
   }
   for (const [name, t] of Object.entries(m.tokens)) {

@@ -99,6 +99,20 @@ export function generateCommand(): Command {
       `once tasks are judged, show as examples only tasks judged at least this (default ${D.examplesMinScore})`,
       numberIn(1, 10),
     )
+    .option(
+      '--benchmark <path>',
+      'reject tasks that copy a question of this benchmark (file or folder: C-Eval/CMMLU CSV, GAOKAO-Bench JSON, JSONL); repeatable',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      '--benchmark-threshold <t>',
+      `share of an item's character 6-grams that makes a task overlap it (default ${D.benchmarkThreshold})`,
+      numberIn(0.05, 1),
+    )
+    .option(
+      '--benchmark-field <name>',
+      'the question field or column of the benchmark files, when it is not question/instruction/prompt/input',
+    )
     .option('--batch', 'Batch API (half price, done within 24 h): each invocation collects finished batches and submits the next')
     .action(async function (this: Command, count: number | undefined) {
       const { config: configFile, dryRun, mode, logFormat, logFile, quiet, ...flags } = givenFlags(this);

@@ -25,6 +25,10 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
     description: 'add a dataset you already train on to the store, so new generations never near-duplicate it',
     load: async () => (await import('./import.ts')).importCommand(),
   },
+  decontaminate: {
+    description: 'flag stored tasks that copy benchmark questions (C-Eval, CMMLU, GAOKAO-Bench); export leaves them out',
+    load: async () => (await import('./decontaminate.ts')).decontaminateCommand(),
+  },
   dedup: {
     description: "drop near-duplicates from JSON/JSONL datasets with the pipeline's exact rule",
     load: async () => (await import('./dedup.ts')).dedupCommand(),

@@ -40,6 +40,7 @@ export function statsCommand(): Command {
         };
         const runs = st.runsView;
         const days = st.daysView;
+        const { contaminated, benchmarks } = st;
         const lines = [
           `database  ${flags.db}`,
           `accepted  ${s.accepted}  (${Object.entries(s.acceptedBySource)
@@ -65,6 +66,13 @@ export function statsCommand(): Command {
                     ]
                   : []),
                 `  judge requests ${judgeSpending.requests} (${judgeSpending.failed} failed), $${judgeSpending.costUsd.toFixed(4)}`,
+              ]),
+          ...(benchmarks.length === 0
+            ? []
+            : [
+                `contaminated ${contaminated} accepted tasks copy a benchmark question (left out of exports): ${benchmarks
+                  .map((b) => `${b.name} ${b.accepted} flagged, ${b.rejected} rejected at acceptance`)
+                  .join('; ')}`,
               ]),
           `runs      ${s.runs}`,
           `requests  ${s.requests.total} (${s.requests.failed} failed)`,

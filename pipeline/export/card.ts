@@ -220,6 +220,7 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
       .join(', ')}.`,
     `- **Near-duplicate rule:** rejected when 1 − levenshtein/max length of the normalized instruction + input is ≥ ${manifest.similarity.thresholds.join(' / ') || 'the threshold'} against any seed or earlier accepted task.`,
     `- **Judge:** ${judge ?? 'none: the rows were not scored by a judge model'}.`,
+    `- **Benchmark decontamination:** ${decontaminationLine(manifest)}.`,
     '',
     ...(ruleRows.length > 0
       ? [
@@ -265,6 +266,20 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
     '',
   ];
   return lines.join('\n');
+}
+
+/** The benchmarks the rows were checked against (issue 25), each with its files' sha256 and what it removed. */
+function decontaminationLine(manifest: Manifest): string {
+  const c = manifest.contamination;
+  if (c === undefined) return 'none: the rows were not checked against any evaluation benchmark';
+  const each = c.benchmarks.map(
+    (b) =>
+      `${cell(b.name)} (${b.items} items, sha256 ${b.sha256.slice(0, 12)}…, ${c.keepContaminated ? `${b.kept} overlapping rows kept` : `${b.removed} rows removed`})`,
+  );
+  return (
+    `rows whose instruction, input and output hold at least the threshold share of a benchmark question's character 6-grams (after NFKC, traditional → simplified, punctuation and option letters removed) ` +
+    `${c.keepContaminated ? 'were kept on request' : 'were left out'}: ${each.join(', ')}`
+  );
 }
 
 /** Writes the card into the export's staging folder; returns its manifest entry. */

@@ -60,6 +60,7 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
       system: s.system ?? null,
       datasetName: s.datasetName,
       quality: qualityFilter(s, store),
+      keepContaminated: s.keepContaminated,
       ...(signal && { signal }),
     });
   } catch (err) {

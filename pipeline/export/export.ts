@@ -54,6 +54,8 @@ import { dialogueContentText, dialogueTrainingText, recordProblem, renderDialogu
 import { DialogueTally, rowTurns } from './dialogue-tally.ts';
 // -- end dialogues
 import { QualityTally, type QualityFilter } from './quality.ts';
+import { ContaminationStore } from '../store/contamination.ts';
+import type { ContaminationManifest } from './manifest.ts';
 
 /** A problem with what was asked (nothing to export, a selection that would skip rows): bad usage. */
 export class ExportError extends UsageError {
@@ -87,6 +89,8 @@ export interface ExportOptions {
   chineseSample?: number;
   /** Curated export (issue 12): a minimum judge score and flags to drop; null or absent: every row. */
   quality?: QualityFilter | null;
+  /** Export rows `decontaminate` flagged as copying a benchmark too. Default false: they are left out. */
+  keepContaminated?: boolean;
   /** Checked between chunks: a stopped export cleans up and throws. */
   signal?: AbortSignal;
   now?: () => Date;
@@ -252,9 +256,11 @@ async function exportLocked(
     const dialogues = new DialogueTally();
     // Splits holding a conversation: only their alpaca files have (and may map) a history column.
     const historyIn = new Set<'train' | 'valid'>();
+    const contamination = new ContaminationTally(store, options.keepContaminated ?? false);
 
     for (const row of exports.rows(query)) {
       if (qualityTally !== null && !qualityTally.keep(row)) continue;
+      if (!contamination.keep(row)) continue;
       // -- dialogues (issue 14): a conversation row carries its turns
       const turns = row.kind === 'dialogue' ? rowTurns(row) : null;
       if (typeof turns === 'string') throw new ExportError(turns);
@@ -291,6 +297,12 @@ async function exportLocked(
       }
     }
     if (options.signal?.aborted) throw new ExportError('export stopped by a signal');
+    const contaminationManifest = contamination.manifest();
+    if (contaminationManifest !== null && tally.firstId === null && contaminationManifest.removed > 0) {
+      throw new ExportError(
+        `every row of the selection overlaps a benchmark (${contaminationManifest.removed} left out); nothing to export (\`keepContaminated\` keeps them)`,
+      );
+    }
     if (qualityTally !== null && qualityTally.manifest().kept === 0) {
       const q = qualityTally.manifest();
       throw new ExportError(
@@ -359,6 +371,7 @@ async function exportLocked(
       },
       similarity: similarityOf(exports, tally.runIds()),
       tokens,
+      ...(contaminationManifest === null ? {} : { contamination: contaminationManifest }),
       ...(qualityTally === null ? {} : { quality: qualityTally.manifest() }),
       chineseTokens: chinese.result(),
       // Only when there are conversations: a task-only manifest stays as it was.
@@ -407,6 +420,45 @@ async function exportLocked(
       }
     }
     throw err;
+  }
+}
+
+/** Rows overlapping a benchmark (issue 25): left out unless kept, counted per benchmark for the manifest. */
+class ContaminationTally {
+  private readonly benchmarks: ReturnType<ContaminationStore['benchmarks']>;
+  private readonly removed = new Map<number, number>();
+  private readonly kept = new Map<number, number>();
+
+  constructor(
+    store: Store,
+    private readonly keepAll: boolean,
+  ) {
+    this.benchmarks = new ContaminationStore(store).benchmarks();
+  }
+
+  keep(row: ExportRow): boolean {
+    if (row.contaminatedBy === null) return true;
+    const counts = this.keepAll ? this.kept : this.removed;
+    counts.set(row.contaminatedBy, (counts.get(row.contaminatedBy) ?? 0) + 1);
+    return this.keepAll;
+  }
+
+  /** Null when the store was never checked against a benchmark: the manifest stays as it was. */
+  manifest(): ContaminationManifest | null {
+    if (this.benchmarks.length === 0) return null;
+    return {
+      keepContaminated: this.keepAll,
+      benchmarks: this.benchmarks.map((b) => ({
+        name: b.name,
+        items: b.items,
+        sha256: b.sha256,
+        threshold: b.threshold,
+        checkedAt: b.checkedAt,
+        removed: this.removed.get(b.id) ?? 0,
+        kept: this.kept.get(b.id) ?? 0,
+      })),
+      removed: [...this.removed.values()].reduce((a, b) => a + b, 0),
+    };
   }
 }
 

@@ -45,6 +45,22 @@ export interface ChineseTokenRatio {
   tokensPerChar: number;
 }
 
+export interface ContaminationManifest {
+  keepContaminated: boolean;
+  benchmarks: {
+    name: string;
+    items: number;
+    sha256: string;
+    threshold: number;
+    checkedAt: string;
+    /** Rows of this export's selection overlapping it: left out, or kept with keepContaminated. */
+    removed: number;
+    kept: number;
+  }[];
+  /** All rows left out as contaminated. */
+  removed: number;
+}
+
 export interface Manifest {
   schemaVersion: number;
   exportId: string;
@@ -91,6 +107,12 @@ export interface Manifest {
   chineseTokens: ChineseTokenRatio | null;
   /** Conversations among the records (dialogue mode); absent when there are none. */
   dialogues?: DialogueCounts;
+  /**
+   * The benchmarks the store was checked against (`decontaminate`, `generate --benchmark`): each one's
+   * files and how many rows of this selection overlapping it were left out (or kept, with
+   * keepContaminated). Absent when the store was never checked.
+   */
+  contamination?: ContaminationManifest;
   /** Curated exports only (--min-score / --drop-flags): the judge, threshold, what was dropped, scores. */
   quality?: QualityManifest;
   split: { validRatio: number; rule: string };

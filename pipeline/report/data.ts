@@ -3,6 +3,7 @@
  * one streamed pass over the accepted instructions for the samples the text analysis needs.
  */
 import { DEFAULT_MIN_SCORE } from '../judge/examples.ts';
+import { ContaminationStore } from '../store/contamination.ts';
 import { QGramIndex } from '../dedup/qgram-index.ts';
 import { trainingText } from '../export/formats.ts';
 import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from '../export/template.ts';
@@ -287,7 +288,26 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
     scope,
     runs.map((r) => r.optionsJson),
   );
+  const contamination = contaminationSection(new ContaminationStore(store));
+  if (contamination !== undefined) data.contamination = contamination;
   return data;
+}
+
+/** Benchmark decontamination (issue 25), over the whole database: flagged and rejected tasks per benchmark, the closest matches. */
+function contaminationSection(cs: ContaminationStore): ReportData['contamination'] {
+  const benchmarks = cs.tally().map(({ id: _id, ...b }) => b);
+  if (benchmarks.length === 0) return undefined;
+  const closest = cs.closest(10).map((c) => ({ ...c, instruction: c.instruction.slice(0, 120) }));
+  const flagged = benchmarks.reduce((n, b) => n + b.accepted, 0);
+  const rejected = benchmarks.reduce((n, b) => n + b.rejected, 0);
+  return {
+    benchmarks,
+    closest,
+    reading: {
+      zh: `检查了 ${benchmarks.length} 个评测集：${flagged} 条已接受的数据与评测题重合（导出时剔除），${rejected} 条在接受时即被拒绝。`,
+      en: `Checked against ${benchmarks.length} benchmark(s): ${flagged} accepted tasks overlap a benchmark question (left out of exports), ${rejected} were rejected at acceptance.`,
+    },
+  };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

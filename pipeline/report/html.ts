@@ -111,6 +111,27 @@ function duration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** A table, no chart: which benchmarks, what they caught, and the closest matches. */
+function contaminationSection(c: NonNullable<ReportData['contamination']>): string {
+  const rows = c.benchmarks.map(
+    (b) =>
+      `<tr><td>${escapeHtml(b.name)}</td><td>${fmt(b.items)}</td><td>${fmt(b.accepted)}</td><td>${fmt(b.rejected)}</td><td>${b.threshold}</td><td><code>${escapeHtml(b.sha256.slice(0, 16))}…</code></td></tr>`,
+  );
+  const closest = c.closest.map(
+    (m) =>
+      `<tr><td>${m.taskId}</td><td>${escapeHtml(m.status)}</td><td>${escapeHtml(m.benchmark)}</td><td>${escapeHtml(m.itemId)}</td><td>${(m.coverage * 100).toFixed(0)}% ${escapeHtml(m.scope)}</td><td>${escapeHtml(m.instruction)}</td></tr>`,
+  );
+  return (
+    `<section class="wide"><figure id="contamination"><h2>评测集污染 Benchmark contamination</h2>` +
+    `<p class="reading">${escapeHtml(c.reading.zh)}<span class="en">${escapeHtml(c.reading.en)}</span></p>` +
+    `<table><thead><tr><th>评测集 benchmark</th><th>题目 items</th><th>已接受被标记 flagged</th><th>接受时拒绝 rejected</th><th>阈值 threshold</th><th>sha256</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    (closest.length === 0
+      ? ''
+      : `<h3>最接近的匹配 Closest matches</h3><table><thead><tr><th>#</th><th>状态 status</th><th>评测集 benchmark</th><th>题号 item</th><th>覆盖 coverage</th><th>指令 instruction</th></tr></thead><tbody>${closest.join('')}</tbody></table>`) +
+    `</figure></section>`
+  );
+}
+
 export function renderHtml(data: ReportData): string {
   const o = data.overview;
   const v = data.verbs;
@@ -206,6 +227,8 @@ export function renderHtml(data: ReportData): string {
     sections.push(figure('chart-judge-flags', '评审标记 Judge flags', { zh: '评审给出的标记。', en: 'Flags the judge raised.' }));
   if (data.answers) sections.push(figure('chart-answers', '各模型的回答 Answers by model', data.answers.reading));
   if (data.dialogues) sections.push(figure('chart-dialogues', '对话轮数 Dialogue turns', data.dialogues.reading));
+
+  if (data.contamination) sections.push(contaminationSection(data.contamination));
 
   sections.push(
     `<section class="wide"><figure id="samples"><h2>样本 Samples: ${data.samples.accepted.length} random accepted, ${data.samples.rejected.length} rejected</h2>` +

@@ -13,6 +13,7 @@ const REASONS: Record<string, [string, string]> = {
   prompt_injection: ['提示词注入', 'prompt injection'],
   script_markup: ['可执行脚本', 'script markup'],
   translation_damage: ['翻译损坏', 'translation damage'],
+  benchmark_overlap: ['与评测集重合', 'benchmark overlap'],
   near_duplicate: ['近似重复', 'near-duplicate'],
   target_reached: ['超出目标', 'beyond the target'],
 };

@@ -138,4 +138,10 @@ export interface ReportData {
   };
   answers?: { byModel: { model: string; n: number }[]; reading: Reading };
   dialogues?: { turns: { turns: number; n: number }[]; reading: Reading };
+  /** Benchmark decontamination (issue 25), whole database; absent when it was never checked. */
+  contamination?: {
+    benchmarks: { name: string; items: number; sha256: string; threshold: number; checkedAt: string; accepted: number; rejected: number }[];
+    closest: { taskId: number; status: string; benchmark: string; itemId: string; coverage: number; scope: string; instruction: string }[];
+    reading: Reading;
+  };
 }

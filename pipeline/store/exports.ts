@@ -65,6 +65,8 @@ export interface ExportRow {
   judgeScore: number | null;
   judgeFlags: string | null;
   judgeRubric: string | null;
+  /** The benchmark (id) `decontaminate` found the task overlapping; null when none (issue 25). */
+  contaminatedBy: number | null;
 }
 
 export type ExportSince = 'last' | 'all' | 'run';
@@ -180,7 +182,8 @@ export class ExportStore {
            CASE WHEN t.kind = 'dialogue' THEN (SELECT json_group_array(json_object('turn', d.turn, 'role', d.role, 'content', d.content))
              FROM dialogue_turns d WHERE d.task_id = t.id) END AS turnsJson,
            CASE WHEN t.kind = 'dialogue' THEN (SELECT sum(d.tokens) FROM dialogue_turns d WHERE d.task_id = t.id) END AS dialogueTokens,
-           a.model AS answerModel, atp.name AS answerTemplateName, atp.sha256 AS answerTemplateSha256, ${judgeCols}
+           a.model AS answerModel, atp.name AS answerTemplateName, atp.sha256 AS answerTemplateSha256, ${judgeCols},
+           (SELECT min(c.benchmark_id) FROM contamination c WHERE c.task_id = t.id) AS contaminatedBy
          FROM tasks t
          LEFT JOIN requests r ON r.id = t.request_id
          LEFT JOIN templates tp ON tp.id = r.template_id

@@ -310,6 +310,41 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE requests ADD COLUMN raw_reply_chars INTEGER;
     `,
   },
+  // -- benchmark decontamination (issue 25) ----------------------------------------------------------
+  {
+    version: 10,
+    name: 'benchmarks, contamination',
+    sql: `
+      -- A benchmark tasks were checked against, by name: checking again under the same name replaces
+      -- its files' record. sha256 is over the files' relative paths and hashes (files_json lists them).
+      CREATE TABLE benchmarks (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        path        TEXT NOT NULL,
+        items       INTEGER NOT NULL,
+        sha256      TEXT NOT NULL,
+        files_json  TEXT NOT NULL,
+        threshold   REAL NOT NULL,
+        -- n-gram length and the other index parameters in force.
+        params_json TEXT NOT NULL,
+        checked_at  TEXT NOT NULL
+      );
+
+      -- A task found to overlap a benchmark item: the item it overlaps most, and the share of that item's
+      -- n-grams (or its stem's: scope) found in the task. Accepted tasks are flagged by \`decontaminate\` and
+      -- left out of exports; rejected ones (reason benchmark_overlap) were caught at acceptance.
+      CREATE TABLE contamination (
+        task_id      INTEGER NOT NULL REFERENCES tasks(id),
+        benchmark_id INTEGER NOT NULL REFERENCES benchmarks(id),
+        item_id      TEXT NOT NULL,
+        coverage     REAL NOT NULL,
+        scope        TEXT NOT NULL CHECK (scope IN ('item', 'stem', 'short')),
+        created_at   TEXT NOT NULL,
+        PRIMARY KEY (task_id, benchmark_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX contamination_benchmark ON contamination(benchmark_id, coverage);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
