@@ -14,7 +14,6 @@
  * answer model; see answer/batch-stage.ts) and stage 1 stores instructions only; `target` then counts
  * tasks with an accepted answer.
  */
-import { z } from 'zod';
 import { AnswerBatchStage } from './answer/batch-stage.ts';
 import { PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
 import type { AnswerStageOptions } from './stages/answers.ts';
@@ -27,17 +26,18 @@ import { DialogueIngestor } from './dialogue/ingest.ts';
 import { DEFAULT_TURN_BOUNDS } from './dialogue/types.ts';
 import { MachineExamples } from './judge/examples.ts';
 import { GenerationFailed, YieldGuardError, type GenerateEvent, type Progress, type RunSummary } from './runtime/progress.ts';
-import { insertFailure, insertReply } from './runtime/requests.ts';
+import { insertFailure } from './runtime/requests.ts';
+import { BatchJobs, fillBatch, readResultLine, storeLine } from './runtime/batch.ts';
+import type { RunView } from './runtime/stage.ts';
 import { prepareRun, yieldGuardFor } from './runtime/run-setup.ts';
 import { InstructionStage, promptMessages } from './stages/instructions.ts';
 import type { ChatMessage, ChatParams } from './llm.ts';
-import { BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch } from './llm/batch-api.ts';
+import { BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, type BatchApi } from './llm/batch-api.ts';
 import { costUsd } from './llm/cost.ts';
-import { kindForStatus, type LlmErrorKind } from './llm/errors.ts';
 import { tokenCounterFor } from './llm/tokens.ts';
 import type { Random } from './prompt.ts';
 import { AttemptStore } from './store/attempts.ts';
-import { BatchStore, customIdFor, parseCustomId, type BatchRow, type NewBatchRequest } from './store/batches.ts';
+import { BatchStore, type BatchRequestRow, type BatchRow, type NewBatchRequest } from './store/batches.ts';
 import { recentReplyOutcomes } from './store/reply-outcomes.ts';
 import { asStorageError, StorageError } from './store/storage-errors.ts';
 import type { Store } from './store/store.ts';
@@ -69,50 +69,6 @@ export interface BatchDeps {
 
 /** A two-stage step's summary is a TwoStageSummary. */
 export type BatchSummary = RunSummary | TwoStageSummary;
-
-/**
- * One result line of a batch output or error file: provider output, so checked, never cast. Unknown
- * fields pass; a field of the wrong type makes the line unusable (stored as a failed request).
- */
-const OutputLine = z.object({
-  custom_id: z.unknown(),
-  response: z
-    .object({
-      status_code: z.number().optional(),
-      body: z
-        .object({
-          choices: z
-            .array(
-              z.object({
-                message: z.object({ content: z.string().nullish() }).nullish(),
-                finish_reason: z.string().nullish(),
-              }),
-            )
-            .optional(),
-          usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() }).nullish(),
-          error: z.object({ message: z.string().optional(), code: z.string().nullish() }).nullish(),
-        })
-        .optional(),
-    })
-    .nullish(),
-  error: z.object({ code: z.string().nullish(), message: z.string().nullish() }).nullish(),
-});
-type OutputLine = z.infer<typeof OutputLine>;
-
-/** A result line, or undefined when it is not JSON; never throws (JSON.parse is iterative in V8, zod walks only the schema). */
-function readOutputLine(text: string): { line: OutputLine } | { customId: unknown; problem: string } | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const checked = OutputLine.safeParse(json);
-  if (checked.success) return { line: checked.data };
-  const customId = json !== null && typeof json === 'object' && 'custom_id' in json ? json.custom_id : undefined;
-  const issue = checked.error.issues[0];
-  return { customId, problem: `malformed result line: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
-}
 
 /** Stored replies the yield guard of a step starts from (the window of its acceptance floor). */
 const GUARD_HISTORY = DEFAULT_GUARD_WINDOW;
@@ -198,25 +154,67 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   const guard = yieldGuardFor(options);
   for (const earlier of recentReplyOutcomes(store, { runId }, GUARD_HISTORY)) guard.record(earlier, true);
 
-  // -- one result line -----------------------------------------------------------------------------
+  // -- one result line: read by the stage that wrote it ---------------------------------------------
+
+  const view = (): RunView => ({ target: options.target, goalAccepted: accepted, inFlight: () => 0, idle: false });
 
   const ingestLine = (batch: BatchRow, text: string): 'ok' | 'error' | 'skipped' => {
-    const read = readOutputLine(text);
+    const read = readResultLine(text, batch.submittedAt ?? batch.createdAt, (id) => {
+      const l = id === undefined ? undefined : batches.line(id);
+      return l === undefined ? 0 : (JSON.parse(l.paramsJson) as ChatParams).max_tokens;
+    });
     if (read === undefined) {
       log(`batch ${batch.id}: a result line is not JSON; skipped`, { batchId: batch.id, line: text.slice(0, 200) });
       return 'skipped';
     }
-    const out: OutputLine =
-      'line' in read ? read.line : { custom_id: read.customId, error: { code: 'malformed_line', message: read.problem } };
-    const lineId = parseCustomId(out.custom_id);
-    const line = lineId === undefined ? undefined : batches.line(lineId);
+    const line = read.lineId === undefined ? undefined : batches.line(read.lineId);
     if (line === undefined || line.batchId !== batch.id) {
-      log(`batch ${batch.id}: result for unknown custom_id ${JSON.stringify(out.custom_id)}; skipped`, { batchId: batch.id });
+      log(`batch ${batch.id}: result for unknown custom_id ${JSON.stringify(read.customId)}; skipped`, { batchId: batch.id });
       return 'skipped';
     }
     if (line.requestId !== null) return 'skipped'; // stored by an earlier, interrupted ingest
+    const base = baseOf(batch, line);
+    const { result } = read;
+    if (line.answerTaskId !== null && twoStage !== undefined) {
+      const taskId = line.answerTaskId;
+      if (result.kind === 'failed') {
+        store.transaction(() => {
+          const requestId = insertFailure(store, attempts, base, { error: result.error, attempts: 1, attemptLog: result.attemptLog });
+          twoStage.markFailed(requestId, taskId);
+          batches.linkResult(line.id, requestId);
+        });
+        return 'error';
+      }
+      const reply = { ...result.reply, latencyMs: null, costUsd: twoStage.costOf(result.reply) };
+      const stored = store.transaction(() => {
+        const r = twoStage.storeReply(attempts, base, taskId, reply, options.target);
+        batches.linkResult(line.id, r.requestId);
+        return r;
+      });
+      if (stored.accepted) accepted++;
+      if (stored.surplus) surplus++;
+      return 'ok';
+    }
+    const usage = result.kind === 'reply' ? result.reply.usage : null;
+    const cost = options.price === undefined || usage === null ? null : costUsd(usage, options.price, true);
+    const outcome = storeLine(store, attempts, instructions, { requested: options.tasksPerRequest }, base, result, cost, view(), line);
+    if (outcome === undefined || result.kind === 'failed') return 'error';
+    if (twoStage === undefined) accepted += outcome.accepted;
+    else twoStage.addAwaiting(outcome.accepted);
+    // yield guard
+    guard.record({
+      content: result.reply.content,
+      accepted: outcome.accepted,
+      rejected: outcome.rejected,
+      parseProblems: outcome.parseProblems ?? [],
+    });
+    return 'ok';
+  };
+
+  /** The stored request's fixed fields for a line of `batch`. */
+  const baseOf = (batch: BatchRow, line: BatchRequestRow) => {
     const params = JSON.parse(line.paramsJson) as ChatParams;
-    const base = {
+    return {
       runId,
       templateId: line.templateId,
       model: params.model,
@@ -224,202 +222,52 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       params,
       batchId: batch.id,
     };
-    const attempt = (status: number | null, errorKind: LlmErrorKind | null) => ({
-      attempt: 1,
-      startedAt: batch.submittedAt ?? batch.createdAt,
-      status,
-      latencyMs: null,
-      errorKind,
-      waitMs: 0,
-      maxTokens: params.max_tokens,
-    });
-    const status = out.response?.status_code;
-    const body = out.response?.body;
-    if (status === 200 && body !== undefined && Array.isArray(body.choices)) {
-      const choice = body.choices[0];
-      const content = choice?.message?.content ?? '';
-      const finishReason = choice?.finish_reason ?? null;
-      const u = body.usage ?? null;
-      const usage =
-        u === null ? null : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
-      if (line.answerTaskId !== null && twoStage !== undefined) {
-        const taskId = line.answerTaskId;
-        const reply = { content, finishReason, usage, attempts: 1, attemptLog: [attempt(200, null)], costUsd: twoStage.costOf({ usage }) };
-        const stored = store.transaction(() => {
-          const r = twoStage.storeReply(attempts, base, taskId, reply, options.target);
-          batches.linkResult(line.id, r.requestId);
-          return r;
-        });
-        if (stored.accepted) accepted++;
-        if (stored.surplus) surplus++;
-        return 'ok';
-      }
-      const cost = options.price === undefined || usage === null ? null : costUsd(usage, options.price, true);
-      const reply = { content, finishReason, usage, latencyMs: 0, attempts: 1, attemptLog: [attempt(200, null)] };
-      const unit = { requested: options.tasksPerRequest };
-      const reading = instructions.read(unit, reply);
-      const view = { target: options.target, goalAccepted: accepted, inFlight: () => 0, idle: false };
-      // One transaction (they nest): the reply, its tasks, and its input line marked answered.
-      const outcome = store.transaction(() => {
-        const requestId = insertReply(
-          store,
-          attempts,
-          base,
-          { ...reply, latencyMs: null, costUsd: cost },
-          {
-            replyShape: reading.shape,
-            parseProblems: reading.problems,
-          },
-        );
-        batches.linkResult(line.id, requestId);
-        return instructions.store(unit, requestId, reading.value, reply, view);
-      });
-      if (twoStage === undefined) accepted += outcome.accepted;
-      else twoStage.addAwaiting(outcome.accepted);
-      guard.record({ content, accepted: outcome.accepted, rejected: outcome.rejected, parseProblems: reading.problems }); // yield guard
-      return 'ok';
-    }
-    // `error` set: the request never ran (batch_expired, …); else the response carries the failure.
-    const kind = out.error ? 'other' : kindForStatus(status, body?.error?.code ?? undefined);
-    const error = out.error
-      ? `${out.error.code ?? 'error'}: ${out.error.message ?? 'no message'}`
-      : `${kind}: ${body?.error?.message ?? `no usable response (status ${status ?? 'none'})`}`;
-    store.transaction(() => {
-      const requestId = insertFailure(store, attempts, base, { error, attempts: 1, attemptLog: [attempt(status ?? null, kind)] });
+  };
+
+  // -- the steps of one batch: the runtime's -------------------------------------------------------
+
+  /** What `target` counted when the batch being ingested was opened. */
+  let ingestedBefore = accepted;
+  const jobs = new BatchJobs(store, api, {
+    runId,
+    label: 'batch',
+    metadata: {},
+    fileName: (id) => `zhsi-run${runId}-batch${id}.jsonl`,
+    log,
+    aborted,
+    starting: () => {
+      ingestedBefore = accepted;
+    },
+    ingest: ingestLine,
+    missing: (batch, line, error) => {
+      const requestId = store.insertRequest({ ...baseOf(batch, line), status: 'error', attempts: 1, error });
       if (line.answerTaskId !== null) twoStage?.markFailed(requestId, line.answerTaskId);
       batches.linkResult(line.id, requestId);
-    });
-    return 'error';
-  };
-
-  // -- the steps of one batch -----------------------------------------------------------------------
-
-  const upload = async (batch: BatchRow): Promise<BatchRow> => {
-    const content = Buffer.from([...batches.lines(batch.id)].map((l) => inputLine(l.id, l.paramsJson, l.messagesJson)).join(''));
-    const file = await api.uploadFile(content, `zhsi-run${runId}-batch${batch.id}.jsonl`);
-    batches.setUploaded(batch.id, file.id, content.length);
-    log(`batch ${batch.id}: uploaded ${batch.requestCount} requests (${formatBytes(content.length)}) as ${file.id}`, {
-      batchId: batch.id,
-      inputFileId: file.id,
-      bytes: content.length,
-    });
-    return batches.get(batch.id)!;
-  };
-
-  const create = async (batch: BatchRow): Promise<BatchRow> => {
-    const made = await api.createBatch(batch.inputFileId!, { zhsi_run: String(runId), zhsi_batch: String(batch.id) });
-    batches.setSubmitted(batch.id, made.id, made.status);
-    log(`batch ${batch.id}: submitted as ${made.id} (${made.status})`, {
-      batchId: batch.id,
-      providerBatchId: made.id,
-      status: made.status,
-    });
-    return batches.get(batch.id)!;
-  };
-
-  const ingestBatch = async (batch: BatchRow, provider: ProviderBatch): Promise<void> => {
-    const counts = { ok: 0, error: 0, skipped: 0 };
-    const before = accepted;
-    for (const fileId of [provider.output_file_id, provider.error_file_id]) {
-      if (fileId === null || fileId === undefined || fileId === '') continue;
-      for await (const text of api.fileLines(fileId)) {
-        if (aborted()) return; // not marked ingested: the next invocation picks up from the next unanswered line
-        counts[ingestLine(batch, text)]++;
-      }
-    }
-    if (aborted()) return;
-    const reason = provider.errors?.data?.[0]?.message;
-    const missing = store.transaction(() => {
-      const unanswered = batches.unanswered(batch.id);
-      for (const line of unanswered) {
-        const params = JSON.parse(line.paramsJson) as ChatParams;
-        const requestId = store.insertRequest({
-          runId,
-          templateId: line.templateId,
-          model: params.model,
-          messages: JSON.parse(line.messagesJson) as unknown,
-          params,
+    },
+    ingested: (batch, provider, c) => {
+      const over = surplus > 0 ? `; ${surplus} good answers over the target not kept (their tasks stay awaiting)` : '';
+      log(
+        `batch ${batch.id}: ${provider.status}; stored ${c.ok} replies and ${c.error + c.missing} failed requests, ${accepted - ingestedBefore} ${twoStage === undefined ? 'tasks' : 'answers'} accepted (${accepted}/${options.target})${over}`,
+        {
           batchId: batch.id,
-          status: 'error',
-          attempts: 1,
-          error: `batch: no result (batch ${provider.status}${reason ? `: ${reason}` : ''})`,
-        });
-        if (line.answerTaskId !== null) twoStage?.markFailed(requestId, line.answerTaskId);
-        batches.linkResult(line.id, requestId);
-      }
-      batches.markIngested(batch.id);
-      return unanswered.length;
-    });
-    const over = surplus > 0 ? `; ${surplus} good answers over the target not kept (their tasks stay awaiting)` : '';
-    log(
-      `batch ${batch.id}: ${provider.status}; stored ${counts.ok} replies and ${counts.error + missing} failed requests, ${accepted - before} ${twoStage === undefined ? 'tasks' : 'answers'} accepted (${accepted}/${options.target})${over}`,
-      {
-        batchId: batch.id,
-        providerStatus: provider.status,
-        replies: counts.ok,
-        failed: counts.error + missing,
-        skippedLines: counts.skipped,
-        acceptedNow: accepted - before,
-        accepted,
-        target: options.target,
-        ...(twoStage && { surplusAnswers: surplus }),
-      },
-    );
-  };
-
-  const poll = async (batch: BatchRow): Promise<void> => {
-    const provider = await api.retrieveBatch(batch.providerBatchId!);
-    const finished = TERMINAL_BATCH_STATUSES.includes(provider.status);
-    batches.updateProvider(batch.id, {
-      providerStatus: provider.status,
-      outputFileId: provider.output_file_id ?? null,
-      errorFileId: provider.error_file_id ?? null,
-      finished,
-      error: provider.errors?.data?.[0]?.message ?? null,
-    });
-    const c = provider.request_counts;
-    log(`batch ${batch.id}: ${provider.status}${c ? ` (${c.completed + c.failed}/${c.total} done, ${c.failed} failed)` : ''}`, {
-      batchId: batch.id,
-      providerBatchId: provider.id,
-      status: provider.status,
-      ...(c ? { counts: c } : {}),
-    });
-    if (finished) await ingestBatch(batch, provider);
-  };
-
-  const advance = async (batch: BatchRow): Promise<void> => {
-    let row = batch;
-    if (row.status === 'preparing' && !aborted()) row = await upload(row);
-    if (row.status === 'uploaded' && !aborted()) row = await create(row);
-    if (row.status === 'submitted' && !aborted()) await poll(row);
-  };
+          providerStatus: provider.status,
+          replies: c.ok,
+          failed: c.error + c.missing,
+          skippedLines: c.skipped,
+          acceptedNow: accepted - ingestedBefore,
+          accepted,
+          target: options.target,
+          ...(twoStage && { surplusAnswers: surplus }),
+        },
+      );
+    },
+  });
+  const advance = (batch: BatchRow): Promise<void> => jobs.advance(batch);
 
   // -- the next batch -------------------------------------------------------------------------------
 
-  /** Takes lines from `next` while the budget and the input file's size allow; also the budget's refusal, if any. */
-  const fill = (
-    budget: Budget,
-    limit: number,
-    next: () => NewBatchRequest | undefined,
-    worstUsd: (messages: ChatMessage[]) => number,
-  ): { requests: NewBatchRequest[]; stop: BudgetStop | undefined } => {
-    const requests: NewBatchRequest[] = [];
-    let bytes = 0;
-    let stop: BudgetStop | undefined;
-    while (requests.length < limit) {
-      const r = next();
-      if (r === undefined) break;
-      const worst = worstUsd(r.messages as ChatMessage[]);
-      stop = budget.check(worst);
-      if (stop !== undefined) break;
-      const size = Buffer.byteLength(inputLine(0, JSON.stringify(r.params), JSON.stringify(r.messages))) + 12; // room for a longer id
-      if (bytes + size > maxBytes) break;
-      bytes += size;
-      budget.start(worst);
-      requests.push(r);
-    }
-    return { requests, stop };
-  };
+  const fill = (budget: Budget, limit: number, next: () => NewBatchRequest | undefined, worstUsd: (messages: ChatMessage[]) => number) =>
+    fillBatch(budget, limit, maxBytes, next, worstUsd);
 
   /**
    * A run's first batches are sized by what earlier runs' replies to the same prompt at the same size
@@ -454,7 +302,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
           : costUsd({ promptTokens: counter.countChat(messages), completionTokens: options.params.max_tokens }, price, true),
     );
     if (requests.length === 0) return stop;
-    const batchId = batches.createBatch(runId, requests);
+    const batchId = jobs.create(requests).id;
     const what = twoStage === undefined ? 'tasks' : 'instructions';
     log(
       `batch ${batchId}: built ${requests.length} requests for the ${Math.ceil(missing)} ${what} still missing (≈${perRequest.toFixed(1)} accepted per request)`,
@@ -477,7 +325,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       (messages) => (counter === undefined ? 0 : s.worstUsd(counter.countChat(messages))),
     );
     if (requests.length === 0) return stop;
-    const batchId = batches.createBatch(runId, requests);
+    const batchId = jobs.create(requests).id;
     log(`batch ${batchId}: built ${requests.length} answer requests for ${s.params.model} (${s.answered}/${options.target} answered)`, {
       batchId,
       requests: requests.length,
@@ -514,19 +362,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       deps.onEvent?.({ type: 'stopping', progress: progress(), reason: guard.stop.message });
     } else if (!aborted() && accepted >= options.target) {
       // Target reached (say, --n was lowered) with work still out: stop paying for it.
-      for (const b of open) {
-        if (
-          b.status === 'submitted' &&
-          !TERMINAL_BATCH_STATUSES.includes(b.providerStatus as ProviderBatch['status']) &&
-          b.providerStatus !== 'cancelling'
-        ) {
-          const cancelled = await api.cancelBatch(b.providerBatchId!);
-          log(`batch ${b.id}: cancelled (${cancelled.status}); the run has its ${options.target} tasks`, {
-            batchId: b.id,
-            status: cancelled.status,
-          });
-        }
-      }
+      for (const b of open) await jobs.cancel(b, `the run has its ${options.target} tasks`);
     } else if (!aborted() && open.length === 0) {
       const recent = batches.recentOkCounts(runId, options.maxFailedBatches ?? 3);
       if (recent.length >= (options.maxFailedBatches ?? 3) && recent.every((ok) => ok === 0)) {
@@ -604,15 +440,4 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     throw new GenerationFailed(fatal.message, summary);
   }
   return summary;
-}
-
-/** One line of a batch input file. */
-export function inputLine(batchRequestId: number, paramsJson: string, messagesJson: string): string {
-  // Spliced rather than re-serialized: the stored JSON is exactly what was priced and sized.
-  const params = paramsJson.slice(1, -1);
-  return `{"custom_id":${JSON.stringify(customIdFor(batchRequestId))},"method":"POST","url":"/v1/chat/completions","body":{${params}${params === '' ? '' : ','}"messages":${messagesJson}}}\n`;
-}
-
-function formatBytes(n: number): string {
-  return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
 }

@@ -6,18 +6,17 @@
  * --max-cost) is built, stored and submitted. Subjects a line left unmatched are simply still pending
  * and go into the next batch.
  */
-import { inputLine } from '../batch.ts';
 import { Budget, type BudgetStop } from '../budget.ts';
-import { TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch } from '../llm/batch-api.ts';
+import type { BatchApi } from '../llm/batch-api.ts';
 import { costUsd } from '../llm/cost.ts';
-import { kindForStatus } from '../llm/errors.ts';
 import { tokenCounterFor } from '../llm/tokens.ts';
 import type { ChatParams } from '../llm.ts';
+import { BatchJobs, readResultLine, storeLine } from '../runtime/batch.ts';
+import { JudgeStage } from '../stages/judge.ts';
 import { AttemptStore } from '../store/attempts.ts';
-import { BatchStore, parseCustomId, type BatchRow, type NewBatchRequest } from '../store/batches.ts';
+import { BatchStore, type BatchRequestRow, type BatchRow, type NewBatchRequest } from '../store/batches.ts';
 import { batchLineTasks, jsonModeRefused, JudgmentStore, setBatchLineTasks, type JudgeSubject } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
-import { parseJudgeReply } from './parse.ts';
 import { judgeMessages, judgeParams, storedSubjects, subjectOf } from './request.ts';
 import { loadRubric } from './rubric.ts';
 import { JUDGE_DEFAULTS, JudgeFailed, judgeRun, type JudgeOptions, type JudgeSummary } from './run.ts';
@@ -59,23 +58,23 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
   const jsonMode = (options.jsonMode ?? true) && !jsonModeRefused(store, runId);
   const templateId = store.templateId(rubric.name, rubric.sha256, rubric.content);
 
-  const ingestLine = (batch: BatchRow, text: string): 'ok' | 'error' | 'skipped' => {
-    let out: {
-      custom_id?: unknown;
-      response?: { status_code?: number; body?: BatchBody } | null;
-      error?: { code?: string; message?: string } | null;
-    };
-    try {
-      out = JSON.parse(text) as typeof out;
-    } catch {
-      return 'skipped';
-    }
-    const lineId = parseCustomId(out.custom_id);
-    const line = lineId === undefined ? undefined : batches.line(lineId);
-    if (line === undefined || line.batchId !== batch.id || line.requestId !== null) return 'skipped';
+  // The same judge stage as online reads each result line and stores its judgments.
+  const stage = new JudgeStage(store, {
+    model,
+    rubric,
+    price: options.price,
+    tasksPerRequest: k,
+    maxTries: 1,
+    jsonMode,
+    work: { kind: 'subjects', subjects: [] },
+  });
+  /** A line's unit: its subjects under ids 1..K (their text is not needed to read the reply). */
+  const unitOf = (lineId: number) => ({
+    tasks: batchLineTasks(store, lineId).map((s) => ({ ...s, instruction: '', input: '', output: '' })),
+  });
+  const baseOf = (batch: BatchRow, line: BatchRequestRow, subjects: readonly JudgeSubject[]) => {
     const params = JSON.parse(line.paramsJson) as ChatParams;
-    const subjects = batchLineTasks(store, line.id);
-    const base = {
+    return {
       runId,
       templateId: line.templateId,
       model: params.model,
@@ -83,133 +82,45 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
       params: { ...params, judge: { ...storedSubjects(subjects), rubricSha256: rubric.sha256 } },
       batchId: batch.id,
     };
-    const attempt = (status: number | null, errorKind: string | null) => [
-      {
-        attempt: 1,
-        startedAt: batch.submittedAt ?? batch.createdAt,
-        status,
-        latencyMs: null,
-        errorKind,
-        waitMs: 0,
-        maxTokens: params.max_tokens,
-      },
-    ];
-    const status = out.response?.status_code;
-    const body = out.response?.body;
-    if (status === 200 && body !== undefined && Array.isArray(body.choices)) {
-      const choice = body.choices[0];
-      const content = choice?.message?.content ?? '';
-      const u = body.usage ?? null;
-      const cost =
-        options.price === undefined || u === null
-          ? null
-          : costUsd({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens }, options.price, true);
-      const parse = parseJudgeReply(
-        content,
-        subjects.map((_, i) => i + 1),
-      );
-      store.transaction(() => {
-        const id = store.insertRequest({
-          ...base,
-          status: 'ok',
-          rawReply: content,
-          finishReason: choice?.finish_reason ?? null,
-          promptTokens: u?.prompt_tokens,
-          completionTokens: u?.completion_tokens,
-          totalTokens: u?.total_tokens,
-          attempts: 1,
-          replyShape: `judge:${parse.shape}`,
-          parseProblems: parse.problems,
-          costUsd: cost,
-        });
-        judgments.markJudgeRequest(id);
-        attempts.insertAttempts(id, attempt(200, null));
-        judgments.insertJudgments(
-          id,
-          key,
-          [...parse.judged].map(([pid, judgment]) => ({ ...subjects[pid - 1]!, judgment })),
-        );
-        batches.linkResult(line.id, id);
+  };
+  const view = { target: 0, goalAccepted: 0, inFlight: () => 0, idle: false };
+
+  const jobs = new BatchJobs(store, api, {
+    runId,
+    label: 'judge batch',
+    metadata: { zhsi_kind: 'judge' },
+    fileName: (id) => `zhsi-judge-run${runId}-batch${id}.jsonl`,
+    log,
+    aborted,
+    ingest: (batch, text) => {
+      const read = readResultLine(text, batch.submittedAt ?? batch.createdAt, (id) => {
+        const l = id === undefined ? undefined : batches.line(id);
+        return l === undefined ? 0 : (JSON.parse(l.paramsJson) as ChatParams).max_tokens;
       });
-      return 'ok';
-    }
-    const kind = out.error ? 'other' : kindForStatus(status, body?.error?.code);
-    const error = out.error
-      ? `${out.error.code ?? 'error'}: ${out.error.message ?? 'no message'}`
-      : `${kind}: ${body?.error?.message ?? `status ${status ?? 'none'}`}`;
-    store.transaction(() => {
-      const id = store.insertRequest({ ...base, status: 'error', error, attempts: 1 });
+      const line = read?.lineId === undefined ? undefined : batches.line(read.lineId);
+      if (read === undefined || line === undefined || line.batchId !== batch.id || line.requestId !== null) return 'skipped';
+      const unit = unitOf(line.id);
+      const u = read.result.kind === 'reply' ? read.result.reply.usage : null;
+      const cost = options.price === undefined || u === null ? null : costUsd(u, options.price, true);
+      storeLine(store, attempts, stage, unit, baseOf(batch, line, unit.tasks), read.result, cost, view, line);
+      return read.result.kind === 'reply' ? 'ok' : 'error';
+    },
+    missing: (batch, line, error) => {
+      const base = baseOf(batch, line, batchLineTasks(store, line.id));
+      const id = store.insertRequest({ ...base, params: JSON.parse(line.paramsJson) as unknown, status: 'error', attempts: 1, error });
       judgments.markJudgeRequest(id);
-      attempts.insertAttempts(id, attempt(status ?? null, kind));
       batches.linkResult(line.id, id);
-    });
-    return 'error';
-  };
-
-  const ingestBatch = async (batch: BatchRow, provider: ProviderBatch): Promise<void> => {
-    const counts = { ok: 0, error: 0, skipped: 0 };
-    for (const fileId of [provider.output_file_id, provider.error_file_id]) {
-      if (fileId === null || fileId === undefined || fileId === '') continue;
-      for await (const text of api.fileLines(fileId)) {
-        if (aborted()) return;
-        counts[ingestLine(batch, text)]++;
-      }
-    }
-    if (aborted()) return;
-    const missing = store.transaction(() => {
-      const unanswered = batches.unanswered(batch.id);
-      for (const line of unanswered) {
-        const id = store.insertRequest({
-          runId,
-          templateId: line.templateId,
-          model,
-          messages: JSON.parse(line.messagesJson) as unknown,
-          params: JSON.parse(line.paramsJson) as unknown,
-          batchId: batch.id,
-          status: 'error',
-          attempts: 1,
-          error: `batch: no result (batch ${provider.status})`,
-        });
-        judgments.markJudgeRequest(id);
-        batches.linkResult(line.id, id);
-      }
-      batches.markIngested(batch.id);
-      return unanswered.length;
-    });
-    log(`judge batch ${batch.id}: ${provider.status}; stored ${counts.ok} replies, ${counts.error + missing} failed`, {
-      batchId: batch.id,
-      ...counts,
-      missing,
-    });
-  };
-
-  const advance = async (batch: BatchRow): Promise<void> => {
-    let row = batch;
-    if (row.status === 'preparing' && !aborted()) {
-      const content = Buffer.from([...batches.lines(row.id)].map((l) => inputLine(l.id, l.paramsJson, l.messagesJson)).join(''));
-      const file = await api.uploadFile(content, `zhsi-judge-run${runId}-batch${row.id}.jsonl`);
-      batches.setUploaded(row.id, file.id, content.length);
-      row = batches.get(row.id)!;
-    }
-    if (row.status === 'uploaded' && !aborted()) {
-      const made = await api.createBatch(row.inputFileId!, { zhsi_run: String(runId), zhsi_batch: String(row.id), zhsi_kind: 'judge' });
-      batches.setSubmitted(row.id, made.id, made.status);
-      log(`judge batch ${row.id}: submitted as ${made.id} (${made.status})`, { batchId: row.id, providerBatchId: made.id });
-      row = batches.get(row.id)!;
-    }
-    if (row.status === 'submitted' && !aborted()) {
-      const provider = await api.retrieveBatch(row.providerBatchId!);
-      const finished = TERMINAL_BATCH_STATUSES.includes(provider.status);
-      batches.updateProvider(row.id, {
-        providerStatus: provider.status,
-        outputFileId: provider.output_file_id ?? null,
-        errorFileId: provider.error_file_id ?? null,
-        finished,
-        error: provider.errors?.data?.[0]?.message ?? null,
-      });
-      if (finished) await ingestBatch(row, provider);
-    }
-  };
+    },
+    ingested: (batch, provider, c) =>
+      log(`judge batch ${batch.id}: ${provider.status}; stored ${c.ok} replies, ${c.error + c.missing} failed`, {
+        batchId: batch.id,
+        ok: c.ok,
+        error: c.error,
+        skipped: c.skipped,
+        missing: c.missing,
+      }),
+  });
+  const advance = (batch: BatchRow): Promise<void> => jobs.advance(batch);
 
   const submit = async (): Promise<BudgetStop | undefined> => {
     const pending = judgments.pendingSubjects(key, selection);
@@ -231,19 +142,15 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
       lines.push({ request: { templateId, messages, params }, subjects: tasks.map(subjectOf) });
     }
     if (lines.length === 0) return stop;
-    const batchId = store.transaction(() => {
-      const id = batches.createBatch(
-        runId,
-        lines.map((l) => l.request),
-      );
-      [...batches.lines(id)].forEach((row, i) => setBatchLineTasks(store, row.id, lines[i]!.subjects));
-      return id;
-    });
-    log(`judge batch ${batchId}: built ${lines.length} requests for ${lines.reduce((n, l) => n + l.subjects.length, 0)} outputs`, {
-      batchId,
+    const batch = jobs.create(
+      lines.map((l) => l.request),
+      (rows) => rows.forEach((row, i) => setBatchLineTasks(store, row.id, lines[i]!.subjects)),
+    );
+    log(`judge batch ${batch.id}: built ${lines.length} requests for ${lines.reduce((n, l) => n + l.subjects.length, 0)} outputs`, {
+      batchId: batch.id,
       requests: lines.length,
     });
-    await advance(batches.get(batchId)!);
+    await advance(batch);
     return stop;
   };
 
@@ -307,10 +214,4 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
     throw new JudgeFailed(fatal.message, summary);
   }
   return summary;
-}
-
-interface BatchBody {
-  choices?: { message?: { content?: string | null }; finish_reason?: string | null }[];
-  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
-  error?: { message?: string; code?: string };
 }
