@@ -116,7 +116,7 @@ describe('generate --dry-run', () => {
     expect(fs.existsSync(db)).toBe(false);
 
     // From a two-stage database's history: stage 1 from instruction requests only, stage 2 from answers.
-    await generate({ db, n: 40, baseURL: sim.url, apiKey: 'k', answerModel: 'gpt-4o-mini' });
+    await generate({ db, n: 20, baseURL: sim.url, apiKey: 'k', answerModel: 'gpt-4o-mini' });
     const again = await planGenerate({ db, n: 900, baseURL: sim.url, answerModel: 'gpt-4o-mini' });
     expect(again.estimate.basis).toBe('defaults'); // fewer than 5 instruction replies yet
     expect(again.answers!.basis).toBe('history');
