@@ -12,6 +12,7 @@ import { PipelineError, UnavailableError, UsageError } from './errors.ts';
 import { DEFAULT_RULE_OPTIONS, endpointSecrets } from './rules/index.ts';
 import { redact, type ChatParams, type LlmClient } from './llm.ts';
 import { connect, type Connection } from './llm/connect.ts';
+import { displayURL } from './llm/secrets.ts';
 import { simulatorMark, type ServerInfo } from './llm/server-info.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
 import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
@@ -291,7 +292,8 @@ export async function probe(llm: LlmClient, baseURL: string | undefined): Promis
   try {
     return await llm.probe();
   } catch (err) {
-    const where = baseURL ?? 'https://api.openai.com/v1';
+    // With several endpoints, the one that failed (a name without userinfo); else the base URL.
+    const where = (err as { endpoint?: string }).endpoint ?? (baseURL === undefined ? 'https://api.openai.com/v1' : displayURL(baseURL));
     // probe() throws LlmErrors, whose messages are redacted already.
     const message = (err as Error).message;
     if ((err as { kind?: string }).kind === 'auth')

@@ -128,4 +128,13 @@ function checkUrl(url: string, i: number): void {
     ok = false;
   }
   if (!ok) throw new UsageError(`${JSON.stringify(url)} (endpoint ${i + 1}) is not an http(s) URL`, { option: 'endpoint' });
+  if (hasUserinfo(url)) {
+    // Never sent by fetch, and every message quoting the URL would show it: refused, without printing it.
+    throw new UsageError(
+      `${displayURL(url)} (endpoint ${i + 1}) holds credentials before the host (user:key@): give the key in apiKeyEnv`,
+      {
+        option: 'endpoint',
+      },
+    );
+  }
 }

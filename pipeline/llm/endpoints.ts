@@ -39,7 +39,7 @@ export interface EndpointHealth {
 }
 
 /** Kinds that say something about the endpoint, not about the request or the account. */
-const ENDPOINT_FAULTS = new Set(['timeout', 'connection', 'server', 'rate_limit', 'other']);
+const ENDPOINT_FAULTS = new Set(['timeout', 'connection', 'server', 'rate_limit', 'bad_reply', 'other']);
 
 interface Slot {
   e: Endpoint;

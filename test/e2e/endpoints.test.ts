@@ -96,4 +96,20 @@ describe('several endpoints', () => {
     expect(exitCodeFor(err)).toBe(2);
     expect((err as Error).message).toMatch(/ftp:\/\/x\/v1.*not an http\(s\) URL/);
   });
+
+  it('an endpoint URL holding a password is refused without printing it; a probe failure names the endpoint that failed', async () => {
+    const [a] = await twoSimulators();
+    const db = path.join(tempDir(), 'cred.db');
+    const cred = await generate({ db, n: 5, apiKey: 'k', endpoints: [a.url, 'http://user:secretpass123@127.0.0.1:9/v1'] }).catch(
+      (e: unknown) => e,
+    );
+    expect(exitCodeFor(cred)).toBe(2);
+    expect((cred as Error).message).not.toContain('secretpass123');
+    expect((cred as Error).message).toMatch(/endpoint 2.*credentials/);
+
+    const down = await generate({ db, n: 5, apiKey: 'k', endpoints: [a.url, 'http://127.0.0.1:9/v1'] }).catch((e: unknown) => e);
+    expect(exitCodeFor(down)).toBe(69);
+    expect((down as Error).message).toContain('http://127.0.0.1:9/v1');
+    expect((down as Error).message).not.toContain(a.url);
+  }, 60_000);
 });
