@@ -31,6 +31,9 @@ import { BatchJobs, fillBatch, readResultLine, storeLine } from './runtime/batch
 import type { RunView } from './runtime/stage.ts';
 import { prepareRun, yieldGuardFor } from './runtime/run-setup.ts';
 import { InstructionStage, promptMessages } from './stages/instructions.ts';
+import { JudgeStage, type InlineJudgeOptions } from './stages/judge.ts';
+import { judgeMessages, judgeParams, storedSubjects, subjectOf } from './judge/request.ts';
+import { batchLineTasks, judgeLineTries, jsonModeRefused, JudgmentStore, setBatchLineTasks, type JudgeSubject } from './store/judgments.ts';
 import type { ChatMessage, ChatParams } from './llm.ts';
 import { BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, type BatchApi } from './llm/batch-api.ts';
 import { costUsd } from './llm/cost.ts';
@@ -126,6 +129,11 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     random,
     0,
   );
+  // `judge`: the same judge stage as online, following the run in batches of its own (one model per batch).
+  const judge = options.judge === undefined ? undefined : batchJudge(store, runId, options.judge);
+  /** A line's judge subjects (none: a generation or answer line). */
+  const judgeSubjects = (lineId: number): JudgeSubject[] => (judge === undefined ? [] : batchLineTasks(store, lineId));
+  const isJudgeBatch = (b: BatchRow): boolean => judge !== undefined && batches.firstLineHasJudgeSubjects(b.id);
   // What `target` counts: accepted tasks, or (two-stage) accepted answers.
   let accepted = twoStage?.answered ?? store.countAccepted(runId);
   /** Two-stage: good answers that came in after the target was reached (not kept; see answer/batch-stage.ts). */
@@ -175,6 +183,18 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     if (line.requestId !== null) return 'skipped'; // stored by an earlier, interrupted ingest
     const base = baseOf(batch, line);
     const { result } = read;
+    const subjects = judgeSubjects(line.id);
+    if (judge !== undefined && subjects.length > 0) {
+      const unit = { tasks: subjects.map((x) => ({ ...x, instruction: '', input: '', output: '' })) };
+      const judgeBase = {
+        ...base,
+        params: { ...base.params, judge: { ...storedSubjects(subjects), rubricSha256: judge.stage.key.rubricSha256 } },
+      };
+      const u = result.kind === 'reply' ? result.reply.usage : null;
+      const cost = judge.price === undefined || u === null ? null : costUsd(u, judge.price, true);
+      storeLine(store, attempts, judge.stage, unit, judgeBase, result, cost, view(), line);
+      return result.kind === 'reply' ? 'ok' : 'error';
+    }
     if (line.answerTaskId !== null && twoStage !== undefined) {
       const taskId = line.answerTaskId;
       if (result.kind === 'failed') {
@@ -242,6 +262,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     missing: (batch, line, error) => {
       const requestId = store.insertRequest({ ...baseOf(batch, line), status: 'error', attempts: 1, error });
       if (line.answerTaskId !== null) twoStage?.markFailed(requestId, line.answerTaskId);
+      if (judgeSubjects(line.id).length > 0) new JudgmentStore(store).markJudgeRequest(requestId);
       batches.linkResult(line.id, requestId);
     },
     ingested: (batch, provider, c) => {
@@ -346,6 +367,35 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     return short > 0 ? submitInstructions(budget, short) : undefined;
   };
 
+  /** `judge`: one batch of judge lines for what the run accepted and has not had judged (nor tried twice). */
+  const submitJudge = async (): Promise<BudgetStop | undefined> => {
+    if (judge === undefined) return undefined;
+    const pending = judge.pending();
+    if (pending.length === 0) return undefined;
+    const budget = Budget.forRun(options, store.runTotals(runId).requests);
+    const lines: { request: NewBatchRequest; subjects: JudgeSubject[] }[] = [];
+    let stop: BudgetStop | undefined;
+    for (let i = 0; i < pending.length && lines.length < maxRequests; i += judge.k) {
+      const line = judge.line(pending.slice(i, i + judge.k));
+      stop = budget.check(line.worstUsd);
+      if (stop !== undefined) break;
+      budget.start(line.worstUsd);
+      lines.push(line);
+    }
+    if (lines.length === 0) return stop;
+    const batch = jobs.create(
+      lines.map((l) => l.request),
+      (rows) => rows.forEach((row, i) => setBatchLineTasks(store, row.id, lines[i]!.subjects)),
+    );
+    log(`batch ${batch.id}: built ${lines.length} judge requests for ${pending.length} outputs (${judge.stage.key.model})`, {
+      batchId: batch.id,
+      requests: lines.length,
+      judgeModel: judge.stage.key.model,
+    });
+    await advance(batch);
+    return stop;
+  };
+
   // -- the step -------------------------------------------------------------------------------------
 
   let fatal: Error | undefined;
@@ -355,7 +405,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
       if (aborted()) break;
       await advance(batch);
     }
-    const open = batches.openBatches(runId);
+    const open = batches.openBatches(runId).filter((b) => !isJudgeBatch(b));
     if (guard.stop !== undefined) {
       // Yield guard: a finished batch whose replies brought nothing fails the run before the next is sent.
       fatal = new YieldGuardError(guard.stop);
@@ -374,12 +424,17 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
         budgetStop = await submit();
       }
     }
+    // The judge follows in batches of its own, whenever none of its batches is out.
+    if (fatal === undefined && budgetStop === undefined && !aborted() && judge !== undefined) {
+      if (!batches.openBatches(runId).some(isJudgeBatch)) budgetStop = await submitJudge();
+    }
   } catch (err) {
     fatal = asStorageError(err, store.path) ?? (err instanceof Error ? err : new Error(String(err)));
   }
 
   const open = batches.openBatches(runId);
-  const done = accepted >= options.target && open.length === 0;
+  // Done when the target is met, nothing is out, and (with a judge) nothing is left to judge.
+  const done = accepted >= options.target && open.length === 0 && (judge === undefined || judge.pending().length === 0);
   // A full or read-only disk stops the step cleanly: what is stored stays, the next invocation goes on.
   const diskFull = fatal instanceof StorageError;
   const status: BatchSummary['status'] = diskFull
@@ -440,4 +495,40 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     throw new GenerationFailed(fatal.message, summary);
   }
   return summary;
+}
+
+/** The judge of a batch run: its stage, its lines, and the outputs still to send (each at most twice). */
+function batchJudge(store: Store, runId: number, o: InlineJudgeOptions) {
+  const stage = new JudgeStage(store, {
+    model: o.model,
+    rubric: o.rubric,
+    price: o.price,
+    tasksPerRequest: o.tasksPerRequest ?? 10,
+    maxTries: 2,
+    jsonMode: !jsonModeRefused(store, runId),
+    work: { kind: 'run', runId },
+  });
+  const judgments = new JudgmentStore(store);
+  const counter = o.price === undefined ? undefined : tokenCounterFor(o.model);
+  const k = o.tasksPerRequest ?? 10;
+  return {
+    stage,
+    price: o.price,
+    k,
+    /** Subjects of the run without a judgment by this judge, sent in fewer than two judge lines so far. */
+    pending(): JudgeSubject[] {
+      const tries = judgeLineTries(store, runId);
+      return judgments.pendingSubjects(stage.key, { since: runId }).filter((s) => (tries.get(`${s.taskId}:${s.answerId ?? ''}`) ?? 0) < 2);
+    },
+    line(subjects: JudgeSubject[]): { request: NewBatchRequest; subjects: JudgeSubject[]; worstUsd: number } {
+      const tasks = judgments.tasks(subjects);
+      const messages = judgeMessages(o.rubric, tasks);
+      const params = judgeParams({ model: o.model }, tasks.length, stage.jsonModeOn);
+      const worstUsd =
+        counter === undefined || o.price === undefined
+          ? 0
+          : costUsd({ promptTokens: counter.countChat(messages), completionTokens: params.max_tokens }, o.price, true);
+      return { request: { templateId: stage.templateId, messages, params }, subjects: tasks.map(subjectOf), worstUsd };
+    },
+  };
 }

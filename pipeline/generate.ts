@@ -180,7 +180,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
             }
           : undefined;
       return settings.batch
-        ? await runBatchStep({ ...common, answer }, { store, api: batchApi(prepared), ...optional(options) })
+        ? await runBatchStep({ ...common, answer, judge: prepared.judge }, { store, api: batchApi(prepared), ...optional(options) })
         : await runOnline({ ...common, ...loop, answer, judge: prepared.judge }, { store, llm, ...optional(options) });
     } catch (err) {
       if (err instanceof GenerationFailed) {

@@ -194,11 +194,6 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   const resolved = resolveOptions(generateSettingsSchema, options);
   if (resolved.n === undefined) throw new UsageError('say how many tasks to add, e.g. 50000', { option: 'n' });
   if (resolved.turns !== undefined && resolved.mode !== 'dialogue') throw new UsageError('is for the dialogue mode', { option: 'turns' });
-  if (resolved.judgeModel !== undefined && resolved.batch) {
-    throw new UsageError('judges online replies; in batch mode, run the judge command with `batch` once the batch is collected', {
-      option: 'judgeModel',
-    });
-  }
   if (resolved.answerModel !== undefined && resolved.mode === 'dialogue')
     throw new UsageError('is not built for the dialogue mode yet', { option: 'answerModel' });
   const tasksPerRequest =

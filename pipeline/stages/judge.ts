@@ -103,6 +103,11 @@ export class JudgeStage implements Stage<Unit, JudgeParse> {
     return { unit: { tasks }, messages: judgeMessages(this.o.rubric, tasks), params, stored };
   }
 
+  /** Whether requests still ask for JSON mode (off for good once the server refused it). */
+  get jsonModeOn(): boolean {
+    return this.jsonMode;
+  }
+
   /** Another stage stored accepted work: a follower looks for new subjects when its queue runs dry. */
   notice(): void {
     this.stale = true;

@@ -93,6 +93,13 @@ export class BatchStore {
   }
 
   /** Batches of a run not yet ingested, oldest first. */
+  /** Whether a batch holds judge lines (its lines carry the subjects they judge). */
+  firstLineHasJudgeSubjects(batchId: number): boolean {
+    return (
+      this.sql('SELECT judge_task_ids IS NOT NULL FROM batch_requests WHERE batch_id = ? ORDER BY id LIMIT 1').pluck().get(batchId) === 1
+    );
+  }
+
   openBatches(runId: number): BatchRow[] {
     return this.sql(`SELECT ${BATCH_COLUMNS} FROM batches WHERE run_id = ? AND status <> 'ingested' ORDER BY id`).all(runId) as BatchRow[];
   }
@@ -171,7 +178,7 @@ export class BatchStore {
   /** Generation requests of a run that came back ok and the tasks they brought, for sizing the next batch. */
   yieldOfRun(runId: number): { okRequests: number; accepted: number } {
     return this.sql(
-      `SELECT (SELECT count(*) FROM requests WHERE run_id = ? AND status = 'ok' AND answer_task_id IS NULL) AS okRequests,
+      `SELECT (SELECT count(*) FROM requests WHERE run_id = ? AND status = 'ok' AND kind = 'generate' AND answer_task_id IS NULL) AS okRequests,
               (SELECT count(*) FROM tasks WHERE run_id = ? AND status = 'accepted') AS accepted`,
     ).get(runId, runId) as { okRequests: number; accepted: number };
   }

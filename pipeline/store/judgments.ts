@@ -286,3 +286,22 @@ export function jsonModeRefused(store: Store, runId: number): boolean {
       .get(runId) !== undefined
   );
 }
+
+/** How many judge batch lines of a run each subject (`task:answer`) was sent in. */
+export function judgeLineTries(store: Store, runId: number): Map<string, number> {
+  const rows = store
+    .sql(
+      `SELECT br.id FROM batch_requests br JOIN batches b ON b.id = br.batch_id
+       WHERE b.run_id = ? AND br.judge_task_ids IS NOT NULL`,
+    )
+    .pluck()
+    .all(runId) as number[];
+  const tries = new Map<string, number>();
+  for (const id of rows) {
+    for (const s of batchLineTasks(store, id)) {
+      const key = `${s.taskId}:${s.answerId ?? ''}`;
+      tries.set(key, (tries.get(key) ?? 0) + 1);
+    }
+  }
+  return tries;
+}

@@ -48,3 +48,29 @@ describe('composed stages', () => {
     expect(one(db, `SELECT count(*) FROM requests WHERE batch_id IS NULL AND status = 'ok'`)).toBe(0);
   }, 120_000);
 });
+
+describe('judging inside a batch run', () => {
+  it('--judge-model with --batch: the run completes only once each accepted task is judged, in judge batches of its own', async () => {
+    const db = path.join(tempDir(), 'batch-judge.db');
+    let status = '';
+    for (let step = 0; step < 30 && status !== 'completed'; step++) {
+      const summary = await generate({ db, n: 20, baseURL: sim.url, apiKey: 'k', batch: true, judgeModel: 'gpt-4o-mini' });
+      status = summary.status;
+    }
+    expect(status).toBe('completed');
+    expect(one(db, `SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`)).toBe(20);
+    // Judged at most once each; those a reply left unmatched twice are left for the judge command.
+    expect(one(db, 'SELECT count(*) FROM (SELECT task_id FROM judgments GROUP BY task_id HAVING count(*) > 1)')).toBe(0);
+    expect(one(db, 'SELECT count(*) FROM judgments')).toBeGreaterThanOrEqual(15);
+    // Judge requests came through batches and are the run's (one run, one --max-cost), kind judge.
+    expect(one(db, `SELECT count(*) FROM requests WHERE kind = 'judge' AND batch_id IS NULL`)).toBe(0);
+    expect(one(db, `SELECT count(DISTINCT run_id) FROM requests`)).toBe(1);
+    // No batch mixes models: the Batch API takes one model per batch.
+    expect(
+      one(
+        db,
+        `SELECT count(*) FROM (SELECT batch_id FROM requests WHERE batch_id IS NOT NULL GROUP BY batch_id HAVING count(DISTINCT model) > 1)`,
+      ),
+    ).toBe(0);
+  }, 180_000);
+});
