@@ -19,6 +19,10 @@ import { AllEndpointsDown } from '../llm/endpoints.ts';
 import { insertFailure, insertReply, type RequestBase } from './requests.ts';
 import type { RunView, Stage, StageRequest } from './stage.ts';
 
+/** A request out this many times the typical reply time (and at least OVERDUE_MIN_MS) is taken for hung. */
+const OVERDUE_FACTOR = 4;
+const OVERDUE_MIN_MS = 2000;
+
 export interface RunnerOptions {
   runId: number;
   /** Goal items the run must have (earlier invocations count). */
@@ -112,6 +116,39 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
   let budgetBlocked = false;
   let exhausted = false;
   let consecutiveFailures = 0;
+  /** Requests of goal and feeder stages in flight, cancelled once the goal is met. */
+  const needless = new Set<{ stage: Stage<any, any>; controller: AbortController }>();
+  /**
+   * Every request in flight, and the typical reply time. A request out far longer than replies take (a
+   * hung connection) no longer counts as coming work when a stage decides whether to ask again: the run
+   * goes on around it instead of waiting for its timeout, and cancels it once the goal is met.
+   */
+  const out = new Set<{ stage: Stage<any, any>; startedAt: number }>();
+  let latencyMs: number | undefined;
+  const overdueAfter = (): number => (latencyMs === undefined ? Infinity : Math.max(OVERDUE_MIN_MS, OVERDUE_FACTOR * latencyMs));
+  const overdue = (name: string): number => {
+    const limit = overdueAfter();
+    if (limit === Infinity) return 0;
+    const now = performance.now();
+    let n = 0;
+    for (const e of out) if (e.stage.name === name && now - e.startedAt > limit) n++;
+    return n;
+  };
+  let repump: NodeJS.Timeout | undefined;
+  /** Looks again when the oldest request in flight becomes overdue. */
+  const wakeAtNextOverdue = (): void => {
+    const limit = overdueAfter();
+    if (repump !== undefined || limit === Infinity) return;
+    const now = performance.now();
+    let next = Infinity;
+    for (const e of out) if (now - e.startedAt <= limit) next = Math.min(next, e.startedAt + limit - now);
+    if (next === Infinity) return;
+    repump = setTimeout(() => {
+      repump = undefined;
+      pump();
+    }, next + 5);
+  };
+  const cancelledForGoal = new WeakSet<AbortController>();
   // Followers whose failures in a row reached the limit: left for a later command, never fatal.
   const stopped = new Set<string>();
   const followerFailures = new Map<string, number>();
@@ -119,7 +156,7 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
   const view = (idle: boolean): RunView => ({
     target: o.target,
     goalAccepted: p.accepted,
-    inFlight: (name) => inFlightBy.get(name) ?? 0,
+    inFlight: (name) => inFlightBy.get(name)! - overdue(name),
     idle,
   });
   const goalMet = (): boolean => p.accepted >= o.target;
@@ -137,14 +174,23 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
     };
     p.requests++;
     tally.requests++;
+    // Its own signal: cancelled with the rest at the drain deadline, or alone once the goal no longer needs it.
+    const own = new AbortController();
+    const onCancel = (): void => own.abort();
+    cancel.signal.addEventListener('abort', onCancel, { once: true });
+    const entry = { stage, controller: own, startedAt: performance.now() };
+    out.add(entry);
+    if (stage.role !== 'follower') needless.add(entry);
     let reply: ChatReply;
     try {
-      reply = await llm.complete(request.messages, request.params, cancel.signal);
+      reply = await llm.complete(request.messages, request.params, own.signal);
     } catch (err) {
       settle(0);
       budgetBlocked = false;
       const error = err instanceof LlmError ? err : new LlmError(String(err), 'other', undefined, 1);
-      const message = `${error.kind}: ${error.message}`;
+      const message = cancelledForGoal.has(own)
+        ? `cancelled: the run reached its target of ${o.target}`
+        : `${error.kind}: ${error.message}`;
       const requestId = store.transaction(() => {
         const id = insertFailure(store, attempts, base, {
           error: message,
@@ -161,7 +207,13 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
       deps.onEvent?.({ type: 'request-failed', progress: snapshot(), requestId, error: message });
       if (error.kind !== 'aborted' && !retryFree) countFailure(stage, error);
       return;
+    } finally {
+      cancel.signal.removeEventListener('abort', onCancel);
+      needless.delete(entry);
+      out.delete(entry);
     }
+    const took = performance.now() - entry.startedAt;
+    latencyMs = latencyMs === undefined ? took : 0.8 * latencyMs + 0.2 * took;
     if (stage.role !== 'follower') consecutiveFailures = 0;
     else followerFailures.set(stage.name, 0);
     p.promptTokens += reply.usage?.promptTokens ?? 0;
@@ -192,6 +244,13 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
     }
     const goal = stage.role === 'goal' ? outcome.accepted : 0;
     p.accepted += goal;
+    // The goal is met: requests of goal and feeder stages still out can bring nothing that is kept.
+    if (goal > 0 && goalMet()) {
+      for (const e of needless) {
+        cancelledForGoal.add(e.controller);
+        e.controller.abort();
+      }
+    }
     stage.afterStore?.(request.unit, outcome, reading.value);
     if (outcome.accepted > 0) for (const other of stages) if (other !== stage) other.notice?.(stage.name, outcome);
     if (stage.guarded && deps.guard !== undefined) {
@@ -281,7 +340,10 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
       // Idle: the estimates of what is coming were too hopeful, or there is no work left at all.
       if (goalMet() || !startOne(true)) exhausted = !goalMet();
     }
-    if (p.inFlight === 0) resolveDone();
+    if (p.inFlight === 0) {
+      clearTimeout(repump);
+      resolveDone();
+    } else if (!halted()) wakeAtNextOverdue();
   };
   await new Promise<void>((resolve) => {
     resolveDone = resolve;

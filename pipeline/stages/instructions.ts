@@ -69,6 +69,10 @@ export const goalDemand: Demand = {
 
 export const INSTRUCTIONS = 'instructions';
 
+/** Fewest items a shortened last request asks for; and its margin over what is expected to be missing. */
+const MIN_ASKED = 3;
+const LAST_REQUEST_MARGIN = 1.3;
+
 export interface InstructionStageOptions extends PromptSetup {
   params: ChatParams;
   price?: Price | undefined;
@@ -94,8 +98,8 @@ export class InstructionStage implements Stage<Unit, Parsed> {
   readonly templateId: number;
   readonly price: Price | undefined;
   readonly guarded = true;
-  /** Running estimate of accepted items per request, so the last requests are not sent for nothing. */
-  private expected: number;
+  /** Running estimate of the share of asked items accepted, so the last requests are not sent for nothing. */
+  private share: number;
 
   constructor(
     private readonly o: InstructionStageOptions,
@@ -108,18 +112,39 @@ export class InstructionStage implements Stage<Unit, Parsed> {
     this.role = o.role;
     this.templateId = o.templateId;
     this.price = o.price;
-    this.expected = o.tasksPerRequest * priorShare;
+    this.share = priorShare;
   }
 
-  /** Accepted items per request, as seen so far. */
-  get expectedPerRequest(): number {
-    return this.expected;
+  /** Accepted items a full request is expected to bring, as seen so far. */
+  private get expected(): number {
+    return this.share * this.o.tasksPerRequest;
   }
 
   next(view: RunView): StageRequest<Unit> | undefined {
     if (!this.o.demand.ask(view, this.expected)) return undefined;
-    const messages = promptMessages(this.o, this.examples.pool, this.random, this.o.instructionOnly ?? false);
-    return { unit: { requested: this.o.tasksPerRequest }, messages, params: this.o.params };
+    const requested = this.askFor(view);
+    const messages = promptMessages(
+      { ...this.o, tasksPerRequest: requested },
+      this.examples.pool,
+      this.random,
+      this.o.instructionOnly ?? false,
+    );
+    return { unit: { requested }, messages, params: this.o.params };
+  }
+
+  /**
+   * Items to ask for: `tasksPerRequest`, except for the last requests of a run whose goal is this stage's
+   * own items, which ask for what is still missing at the share of asked items accepted so far (with a
+   * margin), so a small run does not pay for tasks it must turn away as `target_reached`.
+   */
+  private askFor(view: RunView): number {
+    const full = this.o.tasksPerRequest;
+    if (this.role !== 'goal') return full;
+    const share = Math.max(0.05, this.share);
+    const coming = view.inFlight(INSTRUCTIONS) * this.expected;
+    const missing = view.target - view.goalAccepted - coming;
+    if (missing <= 0) return Math.min(full, MIN_ASKED);
+    return Math.max(Math.min(full, MIN_ASKED), Math.min(full, Math.ceil((missing / share) * LAST_REQUEST_MARGIN)));
   }
 
   read(_unit: Unit, reply: { content: string; finishReason: string | null }) {
@@ -152,9 +177,11 @@ export class InstructionStage implements Stage<Unit, Parsed> {
     return undefined;
   }
 
-  afterStore(_unit: Unit, outcome: StageOutcome & { tasks?: Task[] }): void {
+  afterStore(unit: Unit, outcome: StageOutcome & { tasks?: Task[] }): void {
     this.examples.offer(outcome.tasks ?? []);
-    this.expected = 0.8 * this.expected + 0.2 * outcome.accepted;
+    // A reply turned short by the target (`target_reached`) says nothing against the model: count those as good.
+    const good = outcome.accepted + (outcome.rejected.target_reached ?? 0);
+    this.share = 0.8 * this.share + 0.2 * Math.min(1, good / Math.max(1, unit.requested));
   }
 }
 

@@ -2,6 +2,7 @@
  * Stages composed on the one runtime (issue 20): combinations that were refused with exit 2 now run end to
  * end through the library against the simulator over HTTP and a real SQLite file.
  */
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../pipeline/index.ts';
@@ -73,4 +74,57 @@ describe('judging inside a batch run', () => {
       ),
     ).toBe(0);
   }, 180_000);
+});
+
+describe('the end of a run', () => {
+  it('a small run asks only for what is missing at the yield seen', async () => {
+    const db = path.join(tempDir(), 'small.db');
+    const summary = await generate({ db, n: 5, baseURL: sim.url, apiKey: 'k' });
+    expect(summary.status).toBe('completed');
+    expect(one(db, `SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`)).toBe(5);
+    // The default asks 20 per request; the run's one request asked for about what 5 need, so few are turned away.
+    expect(one(db, `SELECT count(*) FROM tasks WHERE reason = 'target_reached'`)).toBeLessThan(8);
+    expect(one(db, `SELECT count(*) FROM requests WHERE messages_json LIKE '%20 条%'`)).toBe(0);
+  });
+
+  it('cancels requests the target no longer needs instead of waiting for them, and stores them as cancelled', async () => {
+    // The second and third requests hang; the others are passed to the simulator.
+    let n = 0;
+    const hanging: http.ServerResponse[] = [];
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const target = `${sim.url.replace(/\/v1\/?$/, '')}${req.url}`;
+        if (req.method === 'POST' && [1, 2].includes(n++)) {
+          hanging.push(res);
+          return;
+        }
+        void fetch(target, {
+          method: req.method ?? 'GET',
+          headers: { 'content-type': 'application/json' },
+          ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
+        }).then(async (r) => {
+          res.writeHead(r.status, { 'content-type': 'application/json' });
+          res.end(await r.text());
+        });
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}/v1`;
+    try {
+      const db = path.join(tempDir(), 'cancel.db');
+      const started = performance.now();
+      const summary = await generate({ db, n: 30, baseURL: url, apiKey: 'k', tasksPerRequest: 5, concurrency: 4, timeout: 60, retries: 0 });
+      expect(summary.status).toBe('completed');
+      expect(performance.now() - started).toBeLessThan(20_000);
+      expect(one(db, `SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`)).toBe(30);
+      const cancelled = one(db, `SELECT count(*) FROM requests WHERE status = 'error' AND error LIKE 'cancelled:%'`);
+      expect(cancelled).toBe(2);
+      expect(one(db, `SELECT count(*) FROM requests WHERE status = 'error'`)).toBe(cancelled);
+    } finally {
+      for (const r of hanging) r.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  }, 60_000);
 });
