@@ -151,8 +151,9 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   const { settings, baseURL } = prepared;
   const { llm } = prepared.connection;
   // Everything that can be checked without writing is checked before the lock file is made.
-  const server = settings.probe ? await probe(llm, baseURL) : undefined;
+  // The database first: a wrong --db is said without sending anything (the probe is a request).
   Store.check(settings.db);
+  const server = settings.probe ? await probe(llm, baseURL) : undefined;
   const lock = takeLock(settings.db, `generate --n ${settings.n}`, options.onWarning);
   let store: Store | undefined;
   try {

@@ -43,8 +43,9 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
 
   const { llm } = connection;
   // Everything that can be checked without writing is checked before the lock file is made.
-  const server = s.probe ? await probe(llm, baseURL) : undefined;
+  // The database first: a wrong --db is said without sending anything (the probe is a request).
   Store.check(s.db);
+  const server = s.probe ? await probe(llm, baseURL) : undefined;
   const lock = takeLock(s.db, `answer --model ${s.model}`, onWarning);
   let store: Store | undefined;
   try {

@@ -31,8 +31,9 @@ export async function judgeTasks(options: JudgeTasksOptions): Promise<JudgeSumma
   }
   const { llm } = connection;
   // Everything that can be checked without writing is checked before the lock file is made.
-  if (s.probe && !s.batch) await probe(llm, baseURL);
+  // The database first: a wrong --db is said without sending anything (the probe is a request).
   Store.check(s.db);
+  if (s.probe && !s.batch) await probe(llm, baseURL);
   const lock = takeLock(s.db, `judge --model ${s.model}`, onWarning);
   let store: Store | undefined;
   try {

@@ -3,6 +3,8 @@
  * goes on with the other, ending at exactly --n with nothing lost; with both stopped the run ends as
  * unavailable (exit 69), naming each endpoint's last error.
  */
+import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generate, GenerationFailed, stats } from '../../pipeline/index.ts';
@@ -112,4 +114,29 @@ describe('several endpoints', () => {
     expect((down as Error).message).toContain('http://127.0.0.1:9/v1');
     expect((down as Error).message).not.toContain(a.url);
   }, 60_000);
+});
+
+describe('start-up order', () => {
+  it('a --db that is a directory or not SQLite is refused before the probe: nothing is sent', async () => {
+    let requests = 0;
+    const server = http.createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"data":[]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`;
+    try {
+      const dir = tempDir();
+      const notSqlite = path.join(dir, 'notes.db');
+      fs.writeFileSync(notSqlite, 'just some text, not a database\n'.repeat(200));
+      for (const db of [dir, notSqlite]) {
+        const err = await generate({ db, n: 5, apiKey: 'k', baseURL: url }).catch((e: unknown) => e);
+        expect(exitCodeFor(err)).toBe(2);
+      }
+      expect(requests).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });
