@@ -90,7 +90,7 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   // Files of the package itself: found from its root, wherever the caller's working directory is.
   const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
   const templateFile =
-    settings.template ??
+    settings.promptTemplate ??
     // Two-stage runs ask for instructions only (the options refuse `answerModel` in the dialogue mode).
     (settings.answerModel !== undefined && settings.mode !== 'dialogue'
       ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode]
@@ -291,6 +291,7 @@ export async function probe(llm: LlmClient, baseURL: string | undefined): Promis
   try {
     return await llm.probe();
   } catch (err) {
+    if (err instanceof UsageError) throw err; // a base URL without its /v1 (llm/client.ts): exit 2, with the fix
     const where = baseURL ?? 'https://api.openai.com/v1';
     // probe() throws LlmErrors, whose messages are redacted already.
     const message = (err as Error).message;

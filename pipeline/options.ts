@@ -89,7 +89,11 @@ export const generateSettingsSchema = z.strictObject({
   seeds: z.string().min(1).optional().meta({
     description: "Seed task file (self-instruct, Alpaca or {instruction,input,output}). Default: the package's seeds/zh_seed_tasks.jsonl.",
   }),
-  template: z.string().min(1).optional().meta({ description: 'Prompt template file. Default: the one for the mode in templates/.' }),
+  promptTemplate: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Prompt template file. Default: the one for the mode in templates/. (Formerly `template`.)' }),
   topics: z
     .string()
     .min(1)
@@ -182,6 +186,12 @@ export const TWO_STAGE_TASKS_PER_REQUEST = 30;
  * thrown before anything is opened.
  */
 export function resolveOptions<S extends z.ZodType>(schema: S, options: unknown): z.output<S> {
+  const renamed = RENAMES_OF.get(schema);
+  if (renamed !== undefined && typeof options === 'object' && options !== null) {
+    options = renameOptions(renamed, options as Record<string, unknown>, (from, to) =>
+      process.emitWarning(`${renamed}(): option "${from}" is now "${to}"`, { type: 'DeprecationWarning', code: 'ZHSI_RENAMED_OPTION' }),
+    );
+  }
   const result = schema.safeParse(options);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
@@ -219,18 +229,21 @@ export const exportSettingsSchema = z.strictObject({
   since: z
     .union([z.enum(['last', 'all']), positiveInt])
     .default('last')
-    .meta({ description: 'last: rows not exported into out before; all; or one run id.' }),
+    .meta({ description: 'last | all | a run id. last: rows not exported into out before (the default, so re-runs add only new rows).' }),
   validRatio: z.number().min(0).lt(1).default(0).meta({ description: 'Share of rows (by key hash) for valid.jsonl.' }),
   source: z.array(z.string().min(1)).optional().meta({ description: 'Only these sources ("seed" includes seeds).' }),
   category: z.array(z.string().min(1)).optional().meta({ description: 'Only these categories.' }),
   includeSeeds: z.boolean().default(false).meta({ description: 'Export seed tasks too.' }),
   shuffle: z.boolean().default(false).meta({ description: 'Order rows by a seeded hash instead of by task id.' }),
   seed: z.number().int().min(0).optional().meta({ description: 'Shuffle seed (default 0); needs shuffle.' }),
-  maxTokens: positiveInt.optional().meta({ description: 'Leave out rows whose training text has more tokens than this.' }),
-  tokenizer: z.enum(TOKENIZERS).optional().meta({ description: 'Tokenizer for maxTokens and token stats (default llama2).' }),
+  maxTrainTokens: positiveInt
+    .optional()
+    .meta({ description: 'Leave out rows whose training text has more tokens than this. (Formerly `maxTokens`.)' }),
+  tokenizer: z.enum(TOKENIZERS).optional().meta({ description: 'Tokenizer for maxTrainTokens and token stats (default llama2).' }),
   tokenStats: z.boolean().default(false).meta({ description: 'Count tokens of every row without leaving any out.' }),
-  template: z.string().min(1).optional().meta({
-    description: 'Training template (name in templates/ or a file) for prompt-completion records and token counts. Default alpaca.',
+  trainTemplate: z.string().min(1).optional().meta({
+    description:
+      'Training template (name in templates/ or a file) for prompt-completion records and token counts. Default alpaca. (Formerly `template`.)',
   }),
   system: z.string().min(1).optional().meta({ description: 'System prompt for sharegpt and messages records.' }),
   datasetName: z
@@ -336,7 +349,10 @@ export const answerSettingsSchema = z.strictObject({
   similarity: z.number().min(0.5).max(1).default(0.7),
   concurrency: positiveInt.default(8),
   maxTokens: positiveInt.optional().meta({ description: 'Completion limit of one answer. Default 2048.' }),
-  template: z.string().min(1).optional().meta({ description: 'User-message template with {{instruction}} and {{input}}.' }),
+  answerTemplate: z.string().min(1).optional().meta({
+    description:
+      'Answer prompt user-message template with {{instruction}} and {{input}}. Default templates/answer_user.txt. (Formerly `template`.)',
+  }),
   system: z.string().min(1).optional().meta({ description: 'System message. Default templates/answer_system.txt.' }),
   answerRetries: z.number().int().min(0).max(10).optional(),
   timeout: z.number().positive().default(120),
@@ -367,9 +383,12 @@ export const judgeSettingsSchema = z.strictObject({
     .default(DEFAULT_JUDGE_TASKS_PER_REQUEST)
     .meta({ description: 'Tasks judged in one request.' }),
   since: z
-    .union([z.enum(['all', 'last']), positiveInt])
+    .union([z.enum(['last', 'all']), positiveInt])
     .default('all')
-    .meta({ description: 'all | last (the last generation run) | a run id.' }),
+    .meta({
+      description:
+        'last | all | a run id. all (the default): every task this judge has not scored yet (it never scores one twice); last: the last generation run.',
+    }),
   source: z.array(z.string().min(1)).optional().meta({ description: 'Only these sources (generated, an import name).' }),
   concurrency: positiveInt.default(4),
   batch: z
@@ -392,3 +411,44 @@ export const judgeSettingsSchema = z.strictObject({
   drainTimeout: z.number().nonnegative().default(10),
 });
 export type JudgeSettings = z.input<typeof judgeSettingsSchema>;
+
+/**
+ * Options renamed so that one name means one thing in every command (issue 22): `template` was the
+ * prompt, the training or the answer template, and `maxTokens` a completion limit in `generate` but a
+ * training-length filter in `export`. The old names keep working (flags, config keys, library options),
+ * each with one deprecation line.
+ */
+export const RENAMED_OPTIONS = {
+  generate: { template: 'promptTemplate' },
+  export: { template: 'trainTemplate', maxTokens: 'maxTrainTokens' },
+  answer: { template: 'answerTemplate' },
+} as const satisfies Record<string, Record<string, string>>;
+export type RenamingCommand = keyof typeof RENAMED_OPTIONS;
+
+const RENAMES_OF = new Map<z.ZodType, RenamingCommand>([
+  [generateSettingsSchema, 'generate'],
+  [exportSettingsSchema, 'export'],
+  [answerSettingsSchema, 'answer'],
+]);
+
+/**
+ * `options` with the old names of `command`'s options moved to the new ones; `onRenamed` is called once
+ * per old name used. Both names at once is a UsageError: which one wins would be a guess.
+ */
+export function renameOptions<T extends Record<string, unknown>>(
+  command: RenamingCommand,
+  options: T,
+  onRenamed: (from: string, to: string) => void,
+): T {
+  const table: Record<string, string> = RENAMED_OPTIONS[command];
+  let out: Record<string, unknown> | undefined;
+  for (const [from, to] of Object.entries(table)) {
+    if (!Object.hasOwn(options, from)) continue;
+    if (Object.hasOwn(options, to)) throw new UsageError(`give only one of "${from}" (the old name) and "${to}"`, { option: to });
+    out ??= { ...options };
+    out[to] = out[from];
+    delete out[from];
+    onRenamed(from, to);
+  }
+  return (out ?? options) as T;
+}

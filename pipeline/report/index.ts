@@ -20,25 +20,38 @@ export const DEFAULT_REPORT = 'data/report.html';
 export interface DatasetReportOptions {
   /** Default data/pipeline.db. */
   db?: string;
-  /** Only this run's tasks. */
+  /**
+   * Which tasks, as in export and judge: `all` (default), `last` (the last generation run) or a run id.
+   * A date here is the old spelling of `from` (a deprecation warning).
+   */
+  since?: 'last' | 'all' | number | string;
+  /** Only this run's tasks (same as `since: RUN`). */
   run?: number;
   /** Only tasks created on or after this UTC date (YYYY-MM-DD or an ISO time). */
-  since?: string;
+  from?: string;
 }
 
 /** The report's figures for a database (read-only: works while a run writes). */
 export async function reportFigures(options: DatasetReportOptions = {}): Promise<ReportData> {
   const db = options.db ?? DEFAULT_DB;
-  if (options.run !== undefined && options.since !== undefined)
-    throw new UsageError('`run` and `since` exclude each other', { option: 'run' });
-  const scope: ReportScope =
-    options.run !== undefined
-      ? { kind: 'run', runId: options.run }
-      : options.since !== undefined
-        ? { kind: 'since', since: options.since }
-        : { kind: 'all' };
+  let { since, from } = options;
+  if (typeof since === 'string' && since !== 'last' && since !== 'all') {
+    if (from !== undefined) throw new UsageError('give the date once, as `from`', { option: 'since' });
+    process.emitWarning('report: a date in "since" is deprecated; use "from"', { type: 'DeprecationWarning', code: 'ZHSI_RENAMED_OPTION' });
+    [since, from] = [undefined, since];
+  }
+  if (typeof since === 'number' && options.run !== undefined && since !== options.run)
+    throw new UsageError('`since` and `run` name different runs', { option: 'run' });
+  const run = options.run ?? (typeof since === 'number' ? since : undefined);
+  if ((run !== undefined || since === 'last') && from !== undefined)
+    throw new UsageError('a run and `from` exclude each other', { option: 'from' });
+  if (from !== undefined && !(/^\d{4}-\d{2}-\d{2}/.test(from) && !Number.isNaN(Date.parse(from))))
+    throw new UsageError(`expected a date YYYY-MM-DD or an ISO time (UTC), got "${from}"`, { option: 'from' });
   const store = Store.open(db, { readonly: true });
   try {
+    const runId = since === 'last' && run === undefined ? lastRun(store) : run;
+    const scope: ReportScope =
+      runId !== undefined ? { kind: 'run', runId } : from !== undefined ? { kind: 'since', since: from } : { kind: 'all' };
     return await buildReport(store, { scope, database: db });
   } finally {
     store.close();
@@ -63,4 +76,11 @@ export async function writeReport(options: DatasetReportOptions & { out?: string
     });
   }
   return { data, file: path.resolve(out) };
+}
+
+/** The last generation run (judge runs hold no tasks); `since: last` with none is a usage error. */
+function lastRun(store: Store): number {
+  const latest = store.latestRun();
+  if (latest === undefined) throw new UsageError('this database has no run yet', { option: 'since' });
+  return latest.id;
 }
