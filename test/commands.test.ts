@@ -79,7 +79,19 @@ describe('renamed flags: one name per meaning, old spellings with one deprecatio
     const db = copyDb();
     const out = tempDir();
     const now = await runCli(
-      ['export', '--db', db, '--out', path.join(out, 'a'), '--format', 'prompt-completion', '--max-train-tokens', '60', '--train-template', 'alpaca'],
+      [
+        'export',
+        '--db',
+        db,
+        '--out',
+        path.join(out, 'a'),
+        '--format',
+        'prompt-completion',
+        '--max-train-tokens',
+        '60',
+        '--train-template',
+        'alpaca',
+      ],
       env(),
     );
     expect(now.code, now.stderr).toBe(0);
@@ -259,7 +271,9 @@ describe('judge --dry-run and answer --dry-run', () => {
   it('answer: a file of instructions or a stored source; no key, nothing sent, nothing written', async () => {
     const db = copyDb();
     const dir = tempDir();
-    const lines = ['写一首关于秋天的短诗。', '解释什么是光合作用。', '把下面的句子翻译成英文。'].map((instruction) => JSON.stringify({ instruction }));
+    const lines = ['写一首关于秋天的短诗。', '解释什么是光合作用。', '把下面的句子翻译成英文。'].map((instruction) =>
+      JSON.stringify({ instruction }),
+    );
     const input = writeTemp(dir, 'mine.jsonl', `${lines.join('\n')}\n`);
     const before = sha(db);
     const r = await runCli(['answer', '--db', db, '--in', input, '--dry-run', '--model', 'gpt-4o', '--answer-retries', '0'], {});
