@@ -172,7 +172,10 @@ export const generateSettingsSchema = z.strictObject({
     .meta({ description: 'Yield guard: the run fails when the last 50 replies brought fewer accepted tasks per reply (0: never).' }),
 });
 
-export type GenerateSettings = z.input<typeof generateSettingsSchema>;
+export type GenerateSettings = z.input<typeof generateSettingsSchema> & {
+  /** @deprecated Renamed `promptTemplate`; still read, with a DeprecationWarning. */
+  template?: string | undefined;
+};
 export type ResolvedGenerateSettings = z.output<typeof generateSettingsSchema> & { n: number; tasksPerRequest: number };
 
 /** Tasks asked for per request; a conversation is longer than a task, so fewer of those. */
@@ -271,7 +274,12 @@ export const exportSettingsSchema = z.strictObject({
     .meta({ description: 'Export tasks `decontaminate` found overlapping a benchmark too (default: left out, counted in the manifest).' }),
 });
 
-export type ExportSettings = z.input<typeof exportSettingsSchema>;
+export type ExportSettings = z.input<typeof exportSettingsSchema> & {
+  /** @deprecated Renamed `trainTemplate`; still read, with a DeprecationWarning. */
+  template?: string | undefined;
+  /** @deprecated Renamed `maxTrainTokens`; still read, with a DeprecationWarning. */
+  maxTokens?: number | undefined;
+};
 export type ResolvedExportSettings = z.output<typeof exportSettingsSchema> & { format: Format };
 
 export function resolveExportSettings(options: ExportSettings): ResolvedExportSettings {
@@ -366,7 +374,10 @@ export const answerSettingsSchema = z.strictObject({
   probe: z.boolean().default(true),
   drainTimeout: z.number().nonnegative().default(10),
 });
-export type AnswerSettings = z.input<typeof answerSettingsSchema>;
+export type AnswerSettings = z.input<typeof answerSettingsSchema> & {
+  /** @deprecated Renamed `answerTemplate`; still read, with a DeprecationWarning. */
+  template?: string | undefined;
+};
 
 /** Options of `judgeTasks()`: scores for accepted tasks, by a judge model. */
 export const judgeSettingsSchema = z.strictObject({

@@ -141,10 +141,10 @@ describe('renamed flags: one name per meaning, old spellings with one deprecatio
     };
     process.on('warning', onWarning);
     try {
-      const s = resolveExportSettings({ format: 'alpaca', maxTokens: 300, template: 'alpaca' } as never);
+      const s = resolveExportSettings({ format: 'alpaca', maxTokens: 300, template: 'alpaca' });
       expect(s).toMatchObject({ maxTrainTokens: 300, trainTemplate: 'alpaca' });
       expect(s).not.toHaveProperty('maxTokens');
-      expect(resolveGenerateSettings({ n: 1, template: 'x.txt' } as never).promptTemplate).toBe('x.txt');
+      expect(resolveGenerateSettings({ n: 1, template: 'x.txt' }).promptTemplate).toBe('x.txt');
       await new Promise((r) => setImmediate(r));
       expect(seen).toEqual([
         'DeprecationWarning: export(): option "template" is now "trainTemplate"',
@@ -154,7 +154,7 @@ describe('renamed flags: one name per meaning, old spellings with one deprecatio
     } finally {
       process.off('warning', onWarning);
     }
-    expect(() => resolveGenerateSettings({ n: 1, template: 'a', promptTemplate: 'b' } as never)).toThrow(UsageError);
+    expect(() => resolveGenerateSettings({ n: 1, template: 'a', promptTemplate: 'b' })).toThrow(UsageError);
   });
 });
 
