@@ -10,7 +10,7 @@ import { FORMATS, type Format } from './export/formats.ts';
 import { TOKENIZERS } from './export/tokens.ts';
 import { DEFAULT_MIN_SCORE } from './judge/examples.ts';
 import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './judge/request.ts';
-import { DEFAULT_DB, DEFAULT_EXPORT_DIR } from './paths.ts';
+import { DEFAULT_DB, DEFAULT_EXPORT_DIR, DEFAULT_REPORT } from './paths.ts';
 import { DEFAULT_MAX_EMPTY_REPLIES, DEFAULT_MIN_ACCEPTED_PER_REPLY } from './yield-guard.ts';
 
 const positiveInt = z.number().int().positive();
@@ -422,6 +422,30 @@ export const judgeSettingsSchema = z.strictObject({
   drainTimeout: z.number().nonnegative().default(10),
 });
 export type JudgeSettings = z.input<typeof judgeSettingsSchema>;
+
+/** A UTC date (YYYY-MM-DD) or an ISO time, compared with the stored UTC ISO timestamps. */
+const isoDate = z
+  .string()
+  .refine(
+    (v) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?$/.test(v) && !Number.isNaN(Date.parse(v)),
+    'expected a date YYYY-MM-DD or an ISO time (UTC)',
+  );
+
+/** Options of `reportFigures()` and `writeReport()`. */
+export const reportSettingsSchema = z.strictObject({
+  db: z.string().min(1).default(DEFAULT_DB),
+  since: z
+    .union([z.enum(['last', 'all']), positiveInt])
+    .default('all')
+    .meta({
+      description:
+        'last | all | a run id, as in export and judge. all (the default): every task but the seeds; last: the last generation run.',
+    }),
+  run: positiveInt.optional().meta({ description: 'Only this run (same as since: RUN).' }),
+  from: isoDate.optional().meta({ description: 'Only tasks created on or after this UTC date or ISO time.' }),
+  out: z.string().min(1).default(DEFAULT_REPORT).meta({ description: 'HTML file writeReport() writes.' }),
+});
+export type ReportSettings = z.input<typeof reportSettingsSchema>;
 
 /**
  * Options renamed so that one name means one thing in every command (issue 22): `template` was the

@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../pipeline/errors.ts';
 import { resolveExportSettings, resolveGenerateSettings } from '../pipeline/options.ts';
+import { reportFigures } from '../pipeline/report/index.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { ROOT, runCli } from './cli.ts';
 import { tempDir, writeTemp } from './helpers.ts';
@@ -184,6 +185,28 @@ describe('--since means last | all | RUN everywhere', () => {
     expect(old.scope).toEqual(from.scope);
     expect(old.warnings).toEqual(['warning: --since DATE is deprecated; use --from DATE (--since now takes last | all | RUN)']);
   }, 60_000);
+});
+
+describe('reportFigures(): the same since, and from', () => {
+  it('since last | RUN | all; a date in since is from with a DeprecationWarning; a bad from names the option', async () => {
+    const db = copyDb();
+    expect((await reportFigures({ db, since: 'last' })).scope).toMatchObject({ kind: 'run', runId: 1 });
+    expect((await reportFigures({ db })).scope.kind).toBe('all');
+    const seen: string[] = [];
+    const onWarning = (w: Error): void => {
+      seen.push(w.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      expect((await reportFigures({ db, since: '2020-01-01' })).scope).toMatchObject({ kind: 'since', since: '2020-01-01' });
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(seen).toEqual(['report: a date in "since" is deprecated; use "from"']);
+    await expect(reportFigures({ db, from: 'yesterday' })).rejects.toThrow(/^from: expected a date YYYY-MM-DD/);
+    await expect(reportFigures({ db, since: 'last', from: '2020-01-01' })).rejects.toThrow(/exclude each other/);
+  });
 });
 
 describe('the config file', () => {
