@@ -91,7 +91,7 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   // Files of the package itself: found from its root, wherever the caller's working directory is.
   const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
   const templateFile =
-    settings.template ??
+    settings.promptTemplate ??
     // Two-stage runs ask for instructions only (the options refuse `answerModel` in the dialogue mode).
     (settings.answerModel !== undefined && settings.mode !== 'dialogue'
       ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode]
@@ -293,6 +293,7 @@ export async function probe(llm: LlmClient, baseURL: string | undefined): Promis
   try {
     return await llm.probe();
   } catch (err) {
+    if (err instanceof UsageError) throw err; // a base URL without its /v1 (llm/client.ts): exit 2, with the fix
     // With several endpoints, the one that failed (a name without userinfo); else the base URL.
     const where = (err as { endpoint?: string }).endpoint ?? (baseURL === undefined ? 'https://api.openai.com/v1' : displayURL(baseURL));
     // probe() throws LlmErrors, whose messages are redacted already.

@@ -10,7 +10,7 @@ import type { RunSummary } from './runtime/progress.ts';
 import { Store, type OpenOptions } from './store/store.ts';
 
 export { generate, prepareGenerate, type GenerateHooks, type GenerateOptions } from './generate.ts';
-export { planGenerate, formatPlan, type GeneratePlan } from './plan.ts';
+export { planGenerate, formatPlan, planJudge, planAnswer, formatStagePlan, type GeneratePlan, type StagePlan } from './plan.ts';
 export { importTasks, type ImportResult, type ImportSummary } from './import.ts';
 export { answer, type AnswerOptions } from './answer/answer.ts';
 export type { TwoStageSummary } from './answer/two-stage.ts';

@@ -10,7 +10,7 @@ import { FORMATS, type Format } from './export/formats.ts';
 import { TOKENIZERS } from './export/tokens.ts';
 import { DEFAULT_MIN_SCORE } from './judge/examples.ts';
 import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './judge/request.ts';
-import { DEFAULT_DB, DEFAULT_EXPORT_DIR } from './paths.ts';
+import { DEFAULT_DB, DEFAULT_EXPORT_DIR, DEFAULT_REPORT } from './paths.ts';
 import { DEFAULT_MAX_EMPTY_REPLIES, DEFAULT_MIN_ACCEPTED_PER_REPLY } from './yield-guard.ts';
 
 const positiveInt = z.number().int().positive();
@@ -89,7 +89,11 @@ export const generateSettingsSchema = z.strictObject({
   seeds: z.string().min(1).optional().meta({
     description: "Seed task file (self-instruct, Alpaca or {instruction,input,output}). Default: the package's seeds/zh_seed_tasks.jsonl.",
   }),
-  template: z.string().min(1).optional().meta({ description: 'Prompt template file. Default: the one for the mode in templates/.' }),
+  promptTemplate: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Prompt template file. Default: the one for the mode in templates/. (Formerly `template`.)' }),
   topics: z
     .string()
     .min(1)
@@ -168,7 +172,10 @@ export const generateSettingsSchema = z.strictObject({
     .meta({ description: 'Yield guard: the run fails when the last 50 replies brought fewer accepted tasks per reply (0: never).' }),
 });
 
-export type GenerateSettings = z.input<typeof generateSettingsSchema>;
+export type GenerateSettings = z.input<typeof generateSettingsSchema> & {
+  /** @deprecated Renamed `promptTemplate`; still read, with a DeprecationWarning. */
+  template?: string | undefined;
+};
 export type ResolvedGenerateSettings = z.output<typeof generateSettingsSchema> & { n: number; tasksPerRequest: number };
 
 /** Tasks asked for per request; a conversation is longer than a task, so fewer of those. */
@@ -182,6 +189,12 @@ export const TWO_STAGE_TASKS_PER_REQUEST = 30;
  * thrown before anything is opened.
  */
 export function resolveOptions<S extends z.ZodType>(schema: S, options: unknown): z.output<S> {
+  const renamed = RENAMES_OF.get(schema);
+  if (renamed !== undefined && typeof options === 'object' && options !== null) {
+    options = renameOptions(renamed, options as Record<string, unknown>, (from, to) =>
+      process.emitWarning(`${renamed}(): option "${from}" is now "${to}"`, { type: 'DeprecationWarning', code: 'ZHSI_RENAMED_OPTION' }),
+    );
+  }
   const result = schema.safeParse(options);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
@@ -214,18 +227,21 @@ export const exportSettingsSchema = z.strictObject({
   since: z
     .union([z.enum(['last', 'all']), positiveInt])
     .default('last')
-    .meta({ description: 'last: rows not exported into out before; all; or one run id.' }),
+    .meta({ description: 'last | all | a run id. last: rows not exported into out before (the default, so re-runs add only new rows).' }),
   validRatio: z.number().min(0).lt(1).default(0).meta({ description: 'Share of rows (by key hash) for valid.jsonl.' }),
   source: z.array(z.string().min(1)).optional().meta({ description: 'Only these sources ("seed" includes seeds).' }),
   category: z.array(z.string().min(1)).optional().meta({ description: 'Only these categories.' }),
   includeSeeds: z.boolean().default(false).meta({ description: 'Export seed tasks too.' }),
   shuffle: z.boolean().default(false).meta({ description: 'Order rows by a seeded hash instead of by task id.' }),
   seed: z.number().int().min(0).optional().meta({ description: 'Shuffle seed (default 0); needs shuffle.' }),
-  maxTokens: positiveInt.optional().meta({ description: 'Leave out rows whose training text has more tokens than this.' }),
-  tokenizer: z.enum(TOKENIZERS).optional().meta({ description: 'Tokenizer for maxTokens and token stats (default llama2).' }),
+  maxTrainTokens: positiveInt
+    .optional()
+    .meta({ description: 'Leave out rows whose training text has more tokens than this. (Formerly `maxTokens`.)' }),
+  tokenizer: z.enum(TOKENIZERS).optional().meta({ description: 'Tokenizer for maxTrainTokens and token stats (default llama2).' }),
   tokenStats: z.boolean().default(false).meta({ description: 'Count tokens of every row without leaving any out.' }),
-  template: z.string().min(1).optional().meta({
-    description: 'Training template (name in templates/ or a file) for prompt-completion records and token counts. Default alpaca.',
+  trainTemplate: z.string().min(1).optional().meta({
+    description:
+      'Training template (name in templates/ or a file) for prompt-completion records and token counts. Default alpaca. (Formerly `template`.)',
   }),
   system: z.string().min(1).optional().meta({ description: 'System prompt for sharegpt and messages records.' }),
   datasetName: z
@@ -253,7 +269,12 @@ export const exportSettingsSchema = z.strictObject({
     .meta({ description: 'Export tasks `decontaminate` found overlapping a benchmark too (default: left out, counted in the manifest).' }),
 });
 
-export type ExportSettings = z.input<typeof exportSettingsSchema>;
+export type ExportSettings = z.input<typeof exportSettingsSchema> & {
+  /** @deprecated Renamed `trainTemplate`; still read, with a DeprecationWarning. */
+  template?: string | undefined;
+  /** @deprecated Renamed `maxTrainTokens`; still read, with a DeprecationWarning. */
+  maxTokens?: number | undefined;
+};
 export type ResolvedExportSettings = z.output<typeof exportSettingsSchema> & { format: Format };
 
 export function resolveExportSettings(options: ExportSettings): ResolvedExportSettings {
@@ -331,7 +352,10 @@ export const answerSettingsSchema = z.strictObject({
   similarity: z.number().min(0.5).max(1).default(0.7),
   concurrency: positiveInt.default(8),
   maxTokens: positiveInt.optional().meta({ description: 'Completion limit of one answer. Default 2048.' }),
-  template: z.string().min(1).optional().meta({ description: 'User-message template with {{instruction}} and {{input}}.' }),
+  answerTemplate: z.string().min(1).optional().meta({
+    description:
+      'Answer prompt user-message template with {{instruction}} and {{input}}. Default templates/answer_user.txt. (Formerly `template`.)',
+  }),
   system: z.string().min(1).optional().meta({ description: 'System message. Default templates/answer_system.txt.' }),
   answerRetries: z.number().int().min(0).max(10).optional(),
   timeout: z.number().positive().default(120),
@@ -345,7 +369,10 @@ export const answerSettingsSchema = z.strictObject({
   probe: z.boolean().default(true),
   drainTimeout: z.number().nonnegative().default(10),
 });
-export type AnswerSettings = z.input<typeof answerSettingsSchema>;
+export type AnswerSettings = z.input<typeof answerSettingsSchema> & {
+  /** @deprecated Renamed `answerTemplate`; still read, with a DeprecationWarning. */
+  template?: string | undefined;
+};
 
 /** Options of `judgeTasks()`: scores for accepted tasks, by a judge model. */
 export const judgeSettingsSchema = z.strictObject({
@@ -362,9 +389,12 @@ export const judgeSettingsSchema = z.strictObject({
     .default(DEFAULT_JUDGE_TASKS_PER_REQUEST)
     .meta({ description: 'Tasks judged in one request.' }),
   since: z
-    .union([z.enum(['all', 'last']), positiveInt])
+    .union([z.enum(['last', 'all']), positiveInt])
     .default('all')
-    .meta({ description: 'all | last (the last generation run) | a run id.' }),
+    .meta({
+      description:
+        'last | all | a run id. all (the default): every task this judge has not scored yet (it never scores one twice); last: the last generation run.',
+    }),
   source: z.array(z.string().min(1)).optional().meta({ description: 'Only these sources (generated, an import name).' }),
   concurrency: positiveInt.default(4),
   batch: z
@@ -387,3 +417,68 @@ export const judgeSettingsSchema = z.strictObject({
   drainTimeout: z.number().nonnegative().default(10),
 });
 export type JudgeSettings = z.input<typeof judgeSettingsSchema>;
+
+/** A UTC date (YYYY-MM-DD) or an ISO time, compared with the stored UTC ISO timestamps. */
+const isoDate = z
+  .string()
+  .refine(
+    (v) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?$/.test(v) && !Number.isNaN(Date.parse(v)),
+    'expected a date YYYY-MM-DD or an ISO time (UTC)',
+  );
+
+/** Options of `reportFigures()` and `writeReport()`. */
+export const reportSettingsSchema = z.strictObject({
+  db: z.string().min(1).default(DEFAULT_DB),
+  since: z
+    .union([z.enum(['last', 'all']), positiveInt])
+    .default('all')
+    .meta({
+      description:
+        'last | all | a run id, as in export and judge. all (the default): every task but the seeds; last: the last generation run.',
+    }),
+  run: positiveInt.optional().meta({ description: 'Only this run (same as since: RUN).' }),
+  from: isoDate.optional().meta({ description: 'Only tasks created on or after this UTC date or ISO time.' }),
+  out: z.string().min(1).default(DEFAULT_REPORT).meta({ description: 'HTML file writeReport() writes.' }),
+});
+export type ReportSettings = z.input<typeof reportSettingsSchema>;
+
+/**
+ * Options renamed so that one name means one thing in every command (issue 22): `template` was the
+ * prompt, the training or the answer template, and `maxTokens` a completion limit in `generate` but a
+ * training-length filter in `export`. The old names keep working (flags, config keys, library options),
+ * each with one deprecation line.
+ */
+export const RENAMED_OPTIONS = {
+  generate: { template: 'promptTemplate' },
+  export: { template: 'trainTemplate', maxTokens: 'maxTrainTokens' },
+  answer: { template: 'answerTemplate' },
+} as const satisfies Record<string, Record<string, string>>;
+export type RenamingCommand = keyof typeof RENAMED_OPTIONS;
+
+const RENAMES_OF = new Map<z.ZodType, RenamingCommand>([
+  [generateSettingsSchema, 'generate'],
+  [exportSettingsSchema, 'export'],
+  [answerSettingsSchema, 'answer'],
+]);
+
+/**
+ * `options` with the old names of `command`'s options moved to the new ones; `onRenamed` is called once
+ * per old name used. Both names at once is a UsageError: which one wins would be a guess.
+ */
+export function renameOptions<T extends Record<string, unknown>>(
+  command: RenamingCommand,
+  options: T,
+  onRenamed: (from: string, to: string) => void,
+): T {
+  const table: Record<string, string> = RENAMED_OPTIONS[command];
+  let out: Record<string, unknown> | undefined;
+  for (const [from, to] of Object.entries(table)) {
+    if (!Object.hasOwn(options, from)) continue;
+    if (Object.hasOwn(options, to)) throw new UsageError(`give only one of "${from}" (the old name) and "${to}"`, { option: to });
+    out ??= { ...options };
+    out[to] = out[from];
+    delete out[from];
+    onRenamed(from, to);
+  }
+  return (out ?? options) as T;
+}

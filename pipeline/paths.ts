@@ -24,6 +24,8 @@ export function packagePath(...parts: string[]): string {
 export const DEFAULT_DB = 'data/pipeline.db';
 /** The default folder that receives exports and their `LATEST`. */
 export const DEFAULT_EXPORT_DIR = 'data/exports';
+/** The report's HTML file. */
+export const DEFAULT_REPORT = 'data/report.html';
 
 /**
  * Creates the default database's folder (`data/` under the working directory) when it is missing, so

@@ -1,14 +1,23 @@
 /**
- * `generate --dry-run`: what a run would do and roughly cost, sending nothing. The estimate comes from
- * this database's own history (accepted tasks per request, tokens and latency per request) when it has
- * some, else from stated defaults. A two-stage run (`answerModel`) is estimated stage by stage.
+ * `--dry-run` of the commands that spend money (`generate`, `judge`, `answer`): what a run would do and
+ * roughly cost, sending and writing nothing, with no key needed. The estimate comes from this
+ * database's own history (yield, tokens and latency per request) when it has some, else from stated
+ * defaults. A two-stage run (`answerModel`) is estimated stage by stage.
  */
 import fs from 'node:fs';
+import { answerSource } from './answer/answer.ts';
 import { ANSWER_DEFAULTS, PRIOR_ANSWER_YIELD, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
-import { answerMessages } from './answer/prompt.ts';
-import { prepareGenerate, type GenerateOptions } from './generate.ts';
-import { costUsd } from './llm/cost.ts';
+import { answerMessages, loadAnswerTemplate } from './answer/prompt.ts';
+import { readDatasetFile } from './datasets.ts';
+import { UsageError } from './errors.ts';
+import { prepareGenerate, resolvePrice, type GenerateOptions } from './generate.ts';
+import { judgeMessages } from './judge/request.ts';
+import { DEFAULT_RUBRIC_FILE, loadRubric } from './judge/rubric.ts';
+import { resolveEndpoint } from './llm/connect.ts';
+import { costUsd, type Price } from './llm/cost.ts';
 import { tokenCounterFor } from './llm/tokens.ts';
+import { answerSettingsSchema, judgeSettingsSchema, resolveOptions, type AnswerSettings, type JudgeSettings } from './options.ts';
+import { JudgmentStore } from './store/judgments.ts';
 import { promptMessages } from './stages/instructions.ts';
 import type { ChatMessage } from './llm.ts';
 import { AnswerStore } from './store/answers.ts';
@@ -217,4 +226,206 @@ function formatSeconds(s: number): string {
   if (s < 120) return `${s} s`;
   if (s < 7200) return `${Math.round(s / 60)} min`;
   return `${(s / 3600).toFixed(1)} h`;
+}
+
+/** Assumed before a database has judged anything: completion tokens of one task's score and reason. */
+const DEFAULT_COMPLETION_TOKENS_PER_JUDGMENT = 60;
+/** Prompts counted one by one before the rest is extrapolated from their mean (a large backlog stays quick). */
+const COUNTED_REQUESTS = 200;
+
+/** `judge --dry-run` and `answer --dry-run`: one stage's requests over work already in the store (or a file). */
+export interface StagePlan {
+  command: 'judge' | 'answer';
+  db: string;
+  model: string;
+  baseURL: string;
+  batch: boolean;
+  concurrency: number;
+  limits: GeneratePlan['limits'];
+  /** What would be judged or answered, in words ("37 tasks of run 2 not judged by gpt-4o-mini"). */
+  work: string;
+  items: number;
+  estimate: {
+    basis: 'history' | 'defaults';
+    historyRequests: number;
+    requests: number;
+    promptTokens: number;
+    completionTokens: number;
+    costUsd: number | null;
+    seconds: number;
+  };
+  /** The first request's messages, as they would be sent (none when there is nothing to do). */
+  prompt: ChatMessage[];
+}
+
+type DryRunEnv = { env?: NodeJS.ProcessEnv | undefined };
+
+export async function planJudge(options: JudgeSettings & DryRunEnv): Promise<StagePlan> {
+  const { env = process.env, ...rest } = options;
+  const s = resolveOptions(judgeSettingsSchema, rest);
+  const rubric = loadRubric(s.rubric ?? DEFAULT_RUBRIC_FILE);
+  const price = resolvePrice(s);
+  const store = openForPlan(s.db);
+  try {
+    const judgments = new JudgmentStore(store);
+    const pending = judgments.pendingSubjects({ model: s.model, rubricSha256: rubric.sha256 }, { since: s.since, sources: s.source });
+    const requests = Math.ceil(pending.length / s.tasksPerRequest);
+    const counter = tokenCounterFor(s.model);
+    const chunks: ChatMessage[][] = [];
+    for (let i = 0; i < Math.min(requests, COUNTED_REQUESTS); i++) {
+      chunks.push(judgeMessages(rubric, judgments.tasks(pending.slice(i * s.tasksPerRequest, (i + 1) * s.tasksPerRequest))));
+    }
+    const counted = chunks.reduce((sum, m) => sum + counter.countChat(m), 0);
+    const history = judgments.judgeHistory();
+    const useHistory = history.requests >= MIN_HISTORY && history.completionTokensPerJudgment > 0;
+    const perJudgment = useHistory ? history.completionTokensPerJudgment : DEFAULT_COMPLETION_TOKENS_PER_JUDGMENT;
+    const tokens = {
+      promptTokens: chunks.length === 0 ? 0 : Math.round((counted / chunks.length) * requests),
+      completionTokens: Math.round(pending.length * perJudgment),
+    };
+    const scope = s.since === 'all' ? 'all runs' : s.since === 'last' ? 'the last generation run' : `run ${s.since}`;
+    const sources = s.source === undefined || s.source.length === 0 ? '' : `, sources ${s.source.join(', ')}`;
+    return {
+      command: 'judge',
+      ...stageFrame(s, env, price, requests, tokens, useHistory ? history : undefined),
+      work: `${pending.length} outputs (tasks' own and answers) of ${scope}${sources} not yet scored by this judge, ${s.tasksPerRequest} per request`,
+      items: pending.length,
+      prompt: chunks[0] ?? [],
+    };
+  } finally {
+    store.close();
+  }
+}
+
+export async function planAnswer(options: AnswerSettings & DryRunEnv): Promise<StagePlan> {
+  const { env = process.env, ...rest } = options;
+  const s = resolveOptions(answerSettingsSchema, rest);
+  const source = answerSource(s);
+  const template = loadAnswerTemplate({ ...(s.answerTemplate && { userFile: s.answerTemplate }), ...(s.system && { system: s.system }) });
+  const price = resolvePrice(s);
+  const retries = s.answerRetries ?? ANSWER_DEFAULTS.retries;
+  // The file's records are read and counted as `answer` reads them; the rules and the near-duplicate
+  // check may keep fewer, so the figures are an upper bound for a file.
+  const fromFile =
+    s.in === undefined
+      ? undefined
+      : readDatasetFile(s.in, { allowEmptyInstruction: true, outputOptional: true }).filter((t) => !(s.keepExisting && t.output !== ''));
+  const store = fs.existsSync(s.db) ? openForPlan(s.db) : undefined;
+  if (store === undefined && fromFile === undefined) throw new UsageError(`${s.db}: no such database`, { option: 'db' });
+  try {
+    const answers = store === undefined ? undefined : new AnswerStore(store);
+    const stored = answers?.countToAnswer({ source, awaitingOnly: fromFile !== undefined, model: s.model, maxAttempts: retries + 1 }) ?? 0;
+    const tasks = fromFile ?? store?.sampleAccepted(source, COUNTED_REQUESTS) ?? [];
+    const items = (fromFile?.length ?? 0) + stored;
+    const history = answers?.answerHistory();
+    const useHistory = history !== undefined && history.requests >= MIN_HISTORY && history.acceptedShare !== null;
+    const acceptedShare = useHistory ? Math.max(0.05, history.acceptedShare!) : PRIOR_ANSWER_YIELD;
+    // Each rejected answer is asked again, up to `answerRetries` times.
+    const requests = Math.min(items * (retries + 1), Math.ceil(items / acceptedShare));
+    const counter = tokenCounterFor(s.model);
+    const sample = tasks.slice(0, COUNTED_REQUESTS);
+    const meanPrompt =
+      sample.length === 0 ? 0 : sample.reduce((sum, t) => sum + counter.countChat(answerMessages(template, t)), 0) / sample.length;
+    const maxTokens = s.maxTokens ?? ANSWER_DEFAULTS.maxTokens;
+    const completionPerRequest = useHistory ? history.completionTokens : Math.min(maxTokens, DEFAULT_ANSWER_COMPLETION_TOKENS);
+    const tokens = { promptTokens: Math.round(meanPrompt * requests), completionTokens: Math.round(completionPerRequest * requests) };
+    const first = tasks[0];
+    return {
+      command: 'answer',
+      ...stageFrame({ ...s, batch: false }, env, price, requests, tokens, useHistory ? history : undefined),
+      work:
+        fromFile === undefined
+          ? `${stored} tasks of source "${source}" without an accepted answer by ${s.model}`
+          : `up to ${fromFile.length} instructions from ${s.in} as source "${source}" (the rules and the near-duplicate check may keep fewer)` +
+            (stored > 0 ? ` and ${stored} stored ones still awaiting an answer` : ''),
+      items,
+      prompt: first === undefined ? [] : answerMessages(template, first),
+    };
+  } finally {
+    store?.close();
+  }
+}
+
+function openForPlan(db: string): Store {
+  if (!fs.existsSync(db)) throw new UsageError(`${db}: no such database`, { option: 'db' });
+  return Store.open(db, { readonly: true });
+}
+
+/** What judge and answer plans share: where the requests go, the limits, the cost and the time. */
+function stageFrame(
+  s: {
+    db: string;
+    model: string;
+    baseURL?: string | undefined;
+    endpoints?: readonly (string | { baseURL: string })[] | undefined;
+    batch: boolean;
+    concurrency: number;
+    rpm?: number | undefined;
+    tpm?: number | undefined;
+    maxCost?: number | undefined;
+    maxRequests?: number | undefined;
+  },
+  env: NodeJS.ProcessEnv,
+  price: Price | undefined,
+  requests: number,
+  tokens: { promptTokens: number; completionTokens: number },
+  history: { requests: number; latencyMs: number } | undefined,
+): Omit<StagePlan, 'command' | 'work' | 'items' | 'prompt'> {
+  const first = s.endpoints?.[0];
+  // No key is needed: the one given here only lets the base URL be resolved as a run would.
+  const baseURL =
+    first === undefined ? resolveEndpoint(s.baseURL, 'dry-run', env).baseURL : typeof first === 'string' ? first : first.baseURL;
+  const latencyMs = history !== undefined && history.latencyMs > 0 ? history.latencyMs : DEFAULT_LATENCY_MS;
+  const byConcurrency = (requests * latencyMs) / 1000 / s.concurrency;
+  const byRpm = s.rpm === undefined ? 0 : (requests / s.rpm) * 60;
+  const byTpm = s.tpm === undefined ? 0 : ((tokens.promptTokens + tokens.completionTokens) / s.tpm) * 60;
+  return {
+    db: s.db,
+    model: s.model,
+    baseURL:
+      (baseURL ?? 'https://api.openai.com/v1') +
+      (s.endpoints !== undefined && s.endpoints.length > 1 ? ` (+${s.endpoints.length - 1} more)` : ''),
+    batch: s.batch,
+    concurrency: s.concurrency,
+    limits: { rpm: s.rpm ?? null, tpm: s.tpm ?? null, maxCostUsd: s.maxCost ?? null, maxRequests: s.maxRequests ?? null },
+    estimate: {
+      basis: history === undefined ? 'defaults' : 'history',
+      historyRequests: history?.requests ?? 0,
+      requests,
+      ...tokens,
+      costUsd: price === undefined ? null : Math.round(costUsd(tokens, price, s.batch) * 10_000) / 10_000,
+      seconds: Math.round(Math.max(byConcurrency, byRpm, byTpm)),
+    },
+  };
+}
+
+export function formatStagePlan(plan: StagePlan): string {
+  const e = plan.estimate;
+  const limits =
+    Object.entries(plan.limits)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
+  const basis =
+    e.basis === 'history'
+      ? `from this database's ${e.historyRequests} ${plan.command} replies`
+      : plan.command === 'judge'
+        ? `from defaults (${DEFAULT_COMPLETION_TOKENS_PER_JUDGMENT} completion tokens per score, ${DEFAULT_LATENCY_MS / 1000} s per reply; prompts counted)`
+        : `from defaults (${PRIOR_ANSWER_YIELD * 100}% of answers accepted, ${DEFAULT_ANSWER_COMPLETION_TOKENS} completion tokens each, ` +
+          `${DEFAULT_LATENCY_MS / 1000} s per reply; prompts counted)`;
+  return [
+    'dry run: nothing is sent or written',
+    `plan      ${plan.command} ${plan.work}`,
+    `          ${plan.model} at ${plan.baseURL}, database ${plan.db}` +
+      `${plan.batch ? ', through the Batch API' : `, ${plan.concurrency} requests in flight`}`,
+    `limits    ${limits}`,
+    `estimate  ${basis}:`,
+    `          ${e.requests} requests, ${e.promptTokens} prompt + ${e.completionTokens} completion tokens, ` +
+      `${e.costUsd === null ? 'cost unknown (no price for the model)' : `$${e.costUsd.toFixed(2)}`}, about ${formatSeconds(e.seconds)}` +
+      `${plan.batch ? ' of requests (a batch may take up to 24 h)' : ''}`,
+    ...(plan.prompt.length === 0
+      ? ['', `nothing to ${plan.command}`]
+      : ['', '--- first prompt ---', ...plan.prompt.map((m) => `[${m.role}]\n${m.content}`)]),
+    '',
+  ].join('\n');
 }

@@ -148,7 +148,7 @@ export class YieldGuard {
         : `all ${entry.tasks} of its tasks were rejected (${topReasons(entry.rejected)})`;
     return (
       `${this.emptyStreak} replies in a row gave no usable task; the last one, ${quote(reply.content)}: ${why}. ` +
-      'Check the model (`model`, OPENAI_BASE_URL), the prompt template (`template`) and `mode`'
+      'Check the model (`model`, OPENAI_BASE_URL), the prompt template (`promptTemplate`) and `mode`'
     );
   }
 
@@ -169,7 +169,7 @@ export class YieldGuard {
       guard: 'acceptance-floor',
       message:
         `acceptance too low: ${perReply}${w.tasks > w.accepted ? `; rejected mostly as ${topReasons(reasons)}` : ''}. ` +
-        'Check the model, the prompt template (`template`) and `mode`, or lower `minAcceptRate`',
+        'Check the model, the prompt template (`promptTemplate`) and `mode`, or lower `minAcceptRate`',
     };
   }
 }

@@ -62,14 +62,14 @@ describe('bad input', async () => {
     ],
     [
       'template missing a placeholder',
-      ['generate', '--n', '5', '--db', db, '--template', writeTemp(dir, 't.prompt.txt', '请写 {{num_tasks}} 个任务。')],
+      ['generate', '--n', '5', '--db', db, '--prompt-template', writeTemp(dir, 't.prompt.txt', '请写 {{num_tasks}} 个任务。')],
       env,
       2,
       /t\.prompt\.txt: .*missing placeholder \{\{examples\}\}/,
     ],
     [
       'template with an unknown placeholder',
-      ['generate', '--n', '5', '--db', db, '--template', writeTemp(dir, 'u.prompt.txt', '{{examples}}\n{{num_tasks}}\n{{topic}}')],
+      ['generate', '--n', '5', '--db', db, '--prompt-template', writeTemp(dir, 'u.prompt.txt', '{{examples}}\n{{num_tasks}}\n{{topic}}')],
       env,
       2,
       /u\.prompt\.txt:3: unknown placeholder \{\{topic\}\}/,

@@ -506,7 +506,7 @@ describe('determinism', () => {
 });
 
 describe('token limits', () => {
-  it('--max-tokens leaves out the long rows and counts them; stats cover the rows written', async () => {
+  it('--max-train-tokens leaves out the long rows and counts them; stats cover the rows written', async () => {
     const dir = tempDir();
     const db = path.join(dir, 'tok.db');
     addRows(db, { runs: [50], long: 7 });
@@ -732,12 +732,12 @@ describe('export CLI', () => {
       [['--db', db, '--format', 'alpaca', '--valid-ratio', '1.5'], /--valid-ratio.*got "1\.5"/],
       [['--db', db, '--format', 'alpaca', '--since', 'yesterday'], /--since.*expected last, all or a run id, got "yesterday"/],
       [['--db', db, '--format', 'alpaca', '--since', '42'], /no run 42/],
-      [['--db', db, '--format', 'alpaca', '--max-tokens', 'lots'], /--max-tokens.*got "lots"/],
+      [['--db', db, '--format', 'alpaca', '--max-train-tokens', 'lots'], /--max-train-tokens.*got "lots"/],
       [['--db', db, '--format', 'alpaca', '--tokenizer', 'gpt2'], /--tokenizer.*got "gpt2"/],
       [['--db', db, '--format', 'alpaca', '--seed', '3'], /--seed: needs --shuffle/],
       [['--db', db, '--format', 'alpaca', '--system', '你好'], /--system: applies to sharegpt and messages/],
-      [['--db', db, '--format', 'messages', '--template', 'alpaca'], /--template: applies to alpaca and prompt-completion/],
-      [['--db', db, '--format', 'prompt-completion', '--template', 'nope'], /nope\.train\.txt: cannot read training template/],
+      [['--db', db, '--format', 'messages', '--train-template', 'alpaca'], /--train-template: applies to alpaca and prompt-completion/],
+      [['--db', db, '--format', 'prompt-completion', '--train-template', 'nope'], /nope\.train\.txt: cannot read training template/],
       [['--db', db, '--format', 'alpaca', '--source', 'nowhere'], /no accepted tasks matching source nowhere/],
       [['--db', path.join(dir, 'missing.db'), '--format', 'alpaca'], /missing\.db: no such database/],
       [['--db', emptyDb, '--format', 'alpaca'], /the database has no accepted tasks to export$/],

@@ -301,8 +301,9 @@ describe('report CLI', () => {
   const bad: [string, string[], RegExp][] = [
     ['unknown run', ['--run', '99'], /--run: the database has no run 99/],
     ['--run 0', ['--run', '0'], /--run.*positive integer/],
-    ['--since not a date', ['--since', 'yesterday'], /--since.*expected a date/],
-    ['--run with --since', ['--run', '1', '--since', '2025-01-01'], /exclude each other/],
+    ['--since neither last, all, a run nor a date', ['--since', 'yesterday'], /--since.*expected last, all or a run id, got "yesterday"/],
+    ['--from not a date', ['--from', 'yesterday'], /--from.*expected a date/],
+    ['--run with --from', ['--run', '1', '--from', '2025-01-01'], /exclude each other/],
     ['--out in a missing folder', ['--out', '/nonexistent-dir/x/report.html'], /--out: .*does not exist/],
     ['missing database', ['--db', '/nonexistent-dir/none.db'], /does not exist|no such database/],
   ];

@@ -21,9 +21,8 @@ import type { TwoStageSummary } from './two-stage.ts';
 
 export type AnswerOptions = AnswerSettings & Omit<GenerateHooks, 'random'>;
 
-export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
-  const { apiKey: givenKey, env = process.env, onEvent, onLog, onWarning, signal, ...rest } = options;
-  const s = resolveOptions(answerSettingsSchema, rest);
+/** The source the instructions are stored as (or, without `in`, the stored source to answer). */
+export function answerSource(s: { in?: string | undefined; source?: string | undefined }): string {
   if (s.in === undefined && s.source === undefined)
     throw new UsageError('give `in` FILE (instructions to answer) or `source` NAME (a stored source)');
   const source = s.source ?? path.basename(s.in ?? '').replace(/\.(jsonl|json)$/i, '');
@@ -32,10 +31,17 @@ export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
       option: 'source',
     });
   }
+  return source;
+}
+
+export async function answer(options: AnswerOptions): Promise<TwoStageSummary> {
+  const { apiKey: givenKey, env = process.env, onEvent, onLog, onWarning, signal, ...rest } = options;
+  const s = resolveOptions(answerSettingsSchema, rest);
+  const source = answerSource(s);
   const connection = connect(s, givenKey, env);
   const { baseURL, apiKey } = connection;
   const tasks = s.in === undefined ? undefined : readDatasetFile(s.in, { allowEmptyInstruction: true, outputOptional: true });
-  const template = loadAnswerTemplate({ ...(s.template && { userFile: s.template }), ...(s.system && { system: s.system }) });
+  const template = loadAnswerTemplate({ ...(s.answerTemplate && { userFile: s.answerTemplate }), ...(s.system && { system: s.system }) });
   const price = resolvePrice(s);
   if (s.maxCost !== undefined && price === undefined) {
     throw new UsageError(`needs the price of ${s.model}: give \`price\` or \`prices\``, { option: 'maxCost' });

@@ -12,9 +12,11 @@ import type { LogFormat } from './progress.ts';
 import { runWithProgress } from './run.ts';
 
 export function answerCommand(): Command {
-  return new Command('answer')
+  const command = new Command('answer');
+  return command
     .description('answer instructions you already have (a file, or a source in the store) with a model, one request per task')
     .option('--in <file>', 'instructions as JSON/JSONL: instruction and optional input (an output is ignored unless --keep-existing)')
+    .option('--dry-run', 'print the plan, a rendered prompt and an estimate of requests, tokens, cost and time; send nothing')
     .option('--source <name>', 'with --in: the source to store them as (default: the file name); alone: answer this stored source again')
     .option('--model <name>', 'the answer model (default gpt-4o)')
     .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
@@ -24,7 +26,11 @@ export function answerCommand(): Command {
     .option('--similarity <t>', 'near-duplicate threshold for --in records, 0.5–1 (default 0.7)', numberIn(0.5, 1))
     .option('--concurrency <k>', 'requests in flight at once (default 8)', positiveInt)
     .option('--max-tokens <n>', 'completion limit of one answer (default 2048)', positiveInt)
-    .option('--template <file>', 'user-message template with {{instruction}} and {{input}} (default templates/answer_user.txt)')
+    .option(
+      '--answer-template <file>',
+      'answer prompt user-message template with {{instruction}} and {{input}} (default templates/answer_user.txt)',
+    )
+    .addOption(command.createOption('--template <file>', 'old name of --answer-template').hideHelp())
     .option('--system <text>', 'system message (default templates/answer_system.txt)')
     .option('--answer-retries <n>', 'rejected answers retried this many times, then the task is unanswerable (default 2)', numberIn(0, 10))
     .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)
@@ -42,11 +48,17 @@ export function answerCommand(): Command {
     .option('--log-file <path>', 'also append JSON log lines to this file')
     .option('--quiet', 'warnings, errors and the summary only')
     .action(async function (this: Command) {
-      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as AnswerSettings & {
+      const { logFormat, logFile, quiet, dryRun, ...settings } = givenFlags(this) as AnswerSettings & {
         logFormat?: LogFormat;
         logFile?: string;
         quiet?: boolean;
+        dryRun?: boolean;
       };
+      if (dryRun === true) {
+        const { planAnswer, formatStagePlan } = await import('../plan.ts');
+        process.stdout.write(formatStagePlan(await planAnswer(settings)));
+        return;
+      }
       const db = settings.db ?? DEFAULT_DB;
       process.exitCode = await runWithProgress('answer', db, { logFormat, logFile, quiet }, (hooks) => answer({ ...settings, ...hooks }));
     });

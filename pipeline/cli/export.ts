@@ -24,10 +24,10 @@ interface ExportFlags {
   includeSeeds?: boolean;
   shuffle?: boolean;
   seed?: number;
-  maxTokens?: number;
+  maxTrainTokens?: number;
   tokenizer?: TokenizerName;
   tokenStats?: boolean;
-  template?: string;
+  trainTemplate?: string;
   system?: string;
   datasetName?: string;
   answerModel?: string;
@@ -71,21 +71,27 @@ export function exportCommand(): Command {
       .option('--config <file>', 'JSON config file (see zh-self-instruct.schema.json); flags override it')
       .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
       .option('--out <dir>', 'folder that receives <export-id>/ and LATEST (default data/exports)')
-      .option('--since <last|all|run>', 'last: rows not exported into --out before; all; or one run id (default last)', since)
+      .option(
+        '--since <last|all|RUN>',
+        'which rows: last = not exported into --out before, all, or one run id (default last: a re-run adds only new rows)',
+        since,
+      )
       .option('--valid-ratio <r>', 'share of rows (by key hash) for valid.jsonl (default 0)', ratio)
       .option('--source <names>', 'only these sources (comma-separated, repeatable; "seed" includes seeds)', list)
       .option('--category <names>', 'only these categories (comma-separated, repeatable)', list)
       .option('--include-seeds', 'export seed tasks too')
       .option('--shuffle', 'order rows by a seeded hash instead of by task id')
       .option('--seed <n>', 'shuffle seed (default 0)', seedValue)
-      .option('--max-tokens <n>', 'leave out rows whose training text has more tokens than this', positiveInt)
+      .option('--max-train-tokens <n>', 'leave out rows whose training text has more tokens than this', positiveInt)
+      .addOption(new Option('--max-tokens <n>', 'old name of --max-train-tokens').argParser(positiveInt).hideHelp())
       .option(
         '--tokenizer <name>',
-        `tokenizer for --max-tokens and token stats: ${TOKENIZERS.join(' | ')} (default llama2)`,
+        `tokenizer for --max-train-tokens and token stats: ${TOKENIZERS.join(' | ')} (default llama2)`,
         oneOf(TOKENIZERS),
       )
       .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
-      .option('--template <name|file>', 'training template for prompt-completion records and token counts (default alpaca)')
+      .option('--train-template <name|file>', 'training template for alpaca/prompt-completion token counts and records (default alpaca)')
+      .addOption(new Option('--template <name|file>', 'old name of --train-template').hideHelp())
       .option('--system <text>', 'system prompt for sharegpt and messages records')
       .option(
         '--dataset-name <name>',

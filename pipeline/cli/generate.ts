@@ -15,7 +15,8 @@ import { runWithProgress, type OutputFlags } from './run.ts';
 const D = generateSettingsSchema.parse({});
 
 export function generateCommand(): Command {
-  return new Command('generate')
+  const command = new Command('generate');
+  return command
     .description('generate new Chinese instruction tasks with a chat model into the SQLite store')
     .argument('[count]', 'same as --n (npm run generate --n 50000 passes a bare 50000)', positiveInt)
     .option('--n <count>', 'accepted tasks this run must add', positiveInt)
@@ -40,7 +41,8 @@ export function generateCommand(): Command {
       '--seeds <file>',
       'seed tasks (self-instruct, Alpaca or {instruction,input,output} JSON/JSONL; default seeds/zh_seed_tasks.jsonl)',
     )
-    .option('--template <file>', 'prompt template (default: the one for --mode in templates/)')
+    .option('--prompt-template <file>', 'prompt template (default: the one for --mode in templates/)')
+    .addOption(command.createOption('--template <file>', 'old name of --prompt-template').hideHelp())
     .option('--topics <file>', 'topic list for --mode topics (default templates/topic_list.txt)')
     .option('--task-types <file>', 'task-type list for --mode topics (default templates/task_type_list.txt)')
     .option('--timeout <seconds>', `per-request timeout (default ${D.timeout})`, positiveInt)

@@ -1,13 +1,34 @@
 /** Only the flags the user typed: absent ones stay out, so the config file and the library's defaults apply. */
 import type { Command } from 'commander';
+import { UsageError } from '../errors.ts';
+import { RENAMED_OPTIONS, renameOptions, type RenamingCommand } from '../options.ts';
+import { flagFor } from './exit.ts';
 
+/**
+ * The flags the user typed, by option name. An old flag spelling (`--template`, `--max-tokens` of
+ * export, a date in report's `--since`) becomes its new option here, with one deprecation line.
+ */
 export function givenFlags(command: Command): Record<string, unknown> {
   const given: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(command.opts())) {
     // --endpoint, given once per endpoint, is the `endpoints` list of the library and the config file.
     if (command.getOptionValueSource(key) === 'cli') given[key === 'endpoint' ? 'endpoints' : key] = value;
   }
-  return given;
+  const warn = (from: string, to: string): void => deprecated(`${flagFor(from)} is deprecated; use ${flagFor(to)}`);
+  const name = command.name();
+  // report's --since was a date; it now takes last | all | RUN like the other commands.
+  if (name === 'report' && typeof given['since'] === 'string' && !['last', 'all'].includes(given['since'])) {
+    if (given['from'] !== undefined) throw new UsageError('give the date once, with --from');
+    deprecated('--since DATE is deprecated; use --from DATE (--since now takes last | all | RUN)');
+    given['from'] = given['since'];
+    delete given['since'];
+  }
+  return Object.hasOwn(RENAMED_OPTIONS, name) ? renameOptions(name as RenamingCommand, given, warn) : given;
+}
+
+/** One line on stderr per old spelling used. */
+function deprecated(line: string): void {
+  process.stderr.write(`warning: ${line}\n`);
 }
 
 /** `--endpoint URL`, repeatable: each one adds a model server to the run. */

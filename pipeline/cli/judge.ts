@@ -12,11 +12,16 @@ import { createReporter, type LogFormat } from './progress.ts';
 export function judgeCommand(): Command {
   return new Command('judge')
     .description('score accepted tasks with a judge model (rubric in templates/judge_rubric.txt); each task once per judge')
+    .option('--dry-run', 'print the plan, a rendered prompt and an estimate of requests, tokens, cost and time; send nothing')
     .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
     .option('--model <name>', 'judge model (default gpt-4o-mini)')
     .option('--rubric <file>', 'rubric template with {{tasks}} (default templates/judge_rubric.txt)')
     .option('--tasks-per-request <k>', 'tasks judged in one request (default 10)', numberIn(1, 50))
-    .option('--since <which>', 'all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
+    .option(
+      '--since <last|all|RUN>',
+      'which tasks: last = the last generation run, all, or one run id (default all: every task this judge has not scored)',
+      sinceFlag,
+    )
     .option('--source <names>', 'only these sources (comma-separated: generated, an import name)', (v: string) =>
       v
         .split(',')
@@ -41,11 +46,17 @@ export function judgeCommand(): Command {
     .option('--log-file <path>', 'also append JSON log lines to this file')
     .option('--quiet', 'warnings, errors and the summary only')
     .action(async function (this: Command) {
-      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as JudgeSettings & {
+      const { logFormat, logFile, quiet, dryRun, ...settings } = givenFlags(this) as JudgeSettings & {
         logFormat?: LogFormat;
         logFile?: string;
         quiet?: boolean;
+        dryRun?: boolean;
       };
+      if (dryRun === true) {
+        const { planJudge, formatStagePlan } = await import('../plan.ts');
+        process.stdout.write(formatStagePlan(await planJudge(settings)));
+        return;
+      }
       process.exitCode = await runJudge(settings, { logFormat: logFormat ?? 'auto', logFile, quiet: quiet ?? false });
     });
 }

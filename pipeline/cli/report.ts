@@ -4,9 +4,19 @@ import { reportFigures, writeReport, type DatasetReportOptions } from '../report
 import { positiveInt } from './args.ts';
 import { givenFlags } from './given.ts';
 
+/** `last | all | RUN`, as in export and judge; a date is the old spelling of --from (warned about when used). */
+function since(value: string): 'last' | 'all' | number | string {
+  if (value === 'last' || value === 'all') return value;
+  if (/^\d+$/.test(value) && Number(value) >= 1 && Number.isSafeInteger(Number(value))) return Number(value);
+  if (DATE.test(value) && !Number.isNaN(Date.parse(value))) return value;
+  throw new InvalidArgumentError(`expected last, all or a run id, got "${value}" (a date goes to --from)`);
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?$/;
+
 /** YYYY-MM-DD or a full ISO time, compared with the stored UTC ISO timestamps. */
 function sinceDate(value: string): string {
-  const ok = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?$/.test(value) && !Number.isNaN(Date.parse(value));
+  const ok = DATE.test(value) && !Number.isNaN(Date.parse(value));
   if (!ok) throw new InvalidArgumentError(`expected a date YYYY-MM-DD or an ISO time (UTC), got "${value}"`);
   return value;
 }
@@ -15,8 +25,9 @@ export function reportCommand(): Command {
   return new Command('report')
     .description('the dataset report: one self-contained HTML file with charts (or --json: the same figures)')
     .option('--db <path>', 'SQLite database file (default data/pipeline.db)')
-    .option('--run <id>', 'only this run', positiveInt)
-    .option('--since <date>', 'only tasks created on or after this UTC date (YYYY-MM-DD or ISO time)', sinceDate)
+    .option('--since <last|all|RUN>', 'which tasks: last = the last generation run, all, or one run id (default all)', since)
+    .option('--run <id>', 'only this run (same as --since RUN)', positiveInt)
+    .option('--from <date>', 'only tasks created on or after this UTC date (YYYY-MM-DD or ISO time)', sinceDate)
     .option('--out <file>', 'HTML file to write (default data/report.html)')
     .option('--json', 'print the figures as one JSON object instead of writing HTML')
     .action(async function (this: Command) {

@@ -36,11 +36,11 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
   if (s.seed !== undefined && !s.shuffle) throw new UsageError('needs `shuffle`', { option: 'seed' });
   if (s.system !== undefined && !chat) throw new UsageError(`applies to sharegpt and messages, not ${s.format}`, { option: 'system' });
   if (s.system !== undefined && s.system.trim() === '') throw new UsageError('is empty', { option: 'system' });
-  if (s.template !== undefined && chat)
-    throw new UsageError(`applies to alpaca and prompt-completion, not ${s.format}`, { option: 'template' });
+  if (s.trainTemplate !== undefined && chat)
+    throw new UsageError(`applies to alpaca and prompt-completion, not ${s.format}`, { option: 'trainTemplate' });
   if (!fs.existsSync(s.db)) throw new UsageError(`${s.db}: no such database`, { option: 'db' });
-  const template = loadTrainingTemplate(s.template ?? DEFAULT_TRAINING_TEMPLATE);
-  const tokenizer = s.tokenizer ?? (s.maxTokens !== undefined || s.tokenStats ? 'llama2' : null);
+  const template = loadTrainingTemplate(s.trainTemplate ?? DEFAULT_TRAINING_TEMPLATE);
+  const tokenizer = s.tokenizer ?? (s.maxTrainTokens !== undefined || s.tokenStats ? 'llama2' : null);
   const store = Store.open(s.db);
   try {
     return await runExport(store, {
@@ -54,7 +54,7 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
         ...(s.answerModel === undefined ? {} : { answerModel: s.answerModel }),
       },
       shuffleSeed: s.shuffle ? (s.seed ?? 0) : null,
-      maxTokens: s.maxTokens ?? null,
+      maxTokens: s.maxTrainTokens ?? null,
       tokenizer,
       template,
       system: s.system ?? null,

@@ -12,6 +12,7 @@ import { LlmError, toLlmError, type AttemptRecord } from './errors.ts';
 import { tokenCounterFor } from './tokens.ts';
 import { Redactor } from './secrets.ts';
 import { SIMULATOR_OWNER } from './server-info.ts';
+import { UsageError } from '../errors.ts';
 import type { ChatMessage, LlmClient, Usage } from './types.ts';
 
 export interface RateLimitOptions {
@@ -205,10 +206,36 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
         const error = toLlmError(err, 1, redactor);
         // Any HTTP answer proves the server is there; only auth failures matter beyond that.
         if (error.kind === 'connection' || error.kind === 'timeout' || error.kind === 'auth') throw error;
+        // Without its /v1 the base URL answers 404 for everything: say so now, not after 20 failed requests.
+        if (error.status === 404) await refuseMissingV1(client.baseURL, apiKey, probeTimeoutMs, redactor);
         return { simulator: false };
       }
     },
   };
+}
+
+/**
+ * GET /models answered 404. When the base URL does not end in /v1 and `<base>/v1/models` is there, the
+ * user left out /v1 (vLLM, Ollama, llama.cpp serve the API under it): a UsageError saying so. Otherwise
+ * the server may just lack /models, and the run goes on as before.
+ */
+async function refuseMissingV1(baseURL: string, apiKey: string, timeoutMs: number, redactor: Redactor): Promise<void> {
+  const base = baseURL.replace(/\/+$/, '');
+  if (/\/v1$/.test(base)) return;
+  const withV1 = `${base}/v1`;
+  let status: number;
+  try {
+    const res = await fetch(`${withV1}/models`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(timeoutMs) });
+    status = res.status;
+    await res.body?.cancel();
+  } catch {
+    return;
+  }
+  if (status === 404 || status >= 500) return;
+  throw new UsageError(
+    `the model API at ${redactor.text(base)} answers 404 for /models, but ${redactor.text(withV1)}/models is there: ` +
+      `add /v1 to the base URL (${redactor.text(withV1)})`,
+  );
 }
 
 /** What a chat completion must have for us to use it; anything else is a failed attempt (`bad_reply`). */

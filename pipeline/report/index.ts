@@ -1,9 +1,10 @@
 /** The dataset report: figures from a store (data.ts), drawn as one self-contained HTML file (html.ts). */
 import fs from 'node:fs';
+import type { z } from 'zod';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import { writeFileAtomic } from '../files.ts';
-import { DEFAULT_DB } from '../paths.ts';
+import { reportSettingsSchema, resolveOptions, type ReportSettings } from '../options.ts';
 import type { ReportScope } from '../store/report.ts';
 import { Store } from '../store/store.ts';
 import { buildReport } from './data.ts';
@@ -15,30 +16,25 @@ export { renderHtml } from './html.ts';
 export type { ReportData } from './types.ts';
 export type { ReportScope } from '../store/report.ts';
 
-export const DEFAULT_REPORT = 'data/report.html';
+export { DEFAULT_REPORT } from '../paths.ts';
 
-export interface DatasetReportOptions {
-  /** Default data/pipeline.db. */
-  db?: string;
-  /** Only this run's tasks. */
-  run?: number;
-  /** Only tasks created on or after this UTC date (YYYY-MM-DD or an ISO time). */
-  since?: string;
-}
+/** `since` may still hold a date: the old spelling of `from` (a DeprecationWarning). */
+export type DatasetReportOptions = Omit<ReportSettings, 'since' | 'out'> & { since?: ReportSettings['since'] | string };
 
 /** The report's figures for a database (read-only: works while a run writes). */
 export async function reportFigures(options: DatasetReportOptions = {}): Promise<ReportData> {
-  const db = options.db ?? DEFAULT_DB;
-  if (options.run !== undefined && options.since !== undefined)
-    throw new UsageError('`run` and `since` exclude each other', { option: 'run' });
-  const scope: ReportScope =
-    options.run !== undefined
-      ? { kind: 'run', runId: options.run }
-      : options.since !== undefined
-        ? { kind: 'since', since: options.since }
-        : { kind: 'all' };
+  const s = resolveReportSettings(options);
+  const db = s.db;
+  if (s.since !== 'all' && s.run !== undefined && s.since !== s.run)
+    throw new UsageError('`since` and `run` name different runs', { option: 'run' });
+  const run = s.run ?? (typeof s.since === 'number' ? s.since : undefined);
+  if ((run !== undefined || s.since === 'last') && s.from !== undefined)
+    throw new UsageError('a run and `from` exclude each other', { option: 'from' });
   const store = Store.open(db, { readonly: true });
   try {
+    const runId = s.since === 'last' && run === undefined ? lastRun(store) : run;
+    const scope: ReportScope =
+      runId !== undefined ? { kind: 'run', runId } : s.from !== undefined ? { kind: 'since', since: s.from } : { kind: 'all' };
     return await buildReport(store, { scope, database: db });
   } finally {
     store.close();
@@ -47,11 +43,12 @@ export async function reportFigures(options: DatasetReportOptions = {}): Promise
 
 /** Writes the report as one self-contained HTML file (atomically); resolves with its figures and path. */
 export async function writeReport(options: DatasetReportOptions & { out?: string } = {}): Promise<{ data: ReportData; file: string }> {
-  const out = options.out ?? DEFAULT_REPORT;
+  const { out: given, ...rest } = options;
+  const out = reportSettingsSchema.shape.out.parse(given);
   const outDir = path.dirname(path.resolve(out));
   if (!(fs.existsSync(outDir) && fs.statSync(outDir).isDirectory()))
     throw new UsageError(`folder ${outDir} does not exist`, { option: 'out' });
-  const data = await reportFigures(options);
+  const data = await reportFigures(rest);
   // Rendered first: a page asset missing from the install is not the fault of `out`.
   const html = renderHtml(data);
   try {
@@ -63,4 +60,22 @@ export async function writeReport(options: DatasetReportOptions & { out?: string
     });
   }
   return { data, file: path.resolve(out) };
+}
+
+/** The last generation run (judge runs hold no tasks); `since: last` with none is a usage error. */
+function lastRun(store: Store): number {
+  const latest = store.latestRun();
+  if (latest === undefined) throw new UsageError('this database has no run yet', { option: 'since' });
+  return latest.id;
+}
+
+/** The options with their defaults; a date in `since` moves to `from`. */
+function resolveReportSettings(options: DatasetReportOptions): z.output<typeof reportSettingsSchema> {
+  const { since, ...rest } = options;
+  if (typeof since === 'string' && since !== 'last' && since !== 'all') {
+    if (rest.from !== undefined) throw new UsageError('give the date once, as `from`', { option: 'since' });
+    process.emitWarning('report: a date in "since" is deprecated; use "from"', { type: 'DeprecationWarning', code: 'ZHSI_RENAMED_OPTION' });
+    return resolveOptions(reportSettingsSchema, { ...rest, from: since });
+  }
+  return resolveOptions(reportSettingsSchema, since === undefined ? rest : { ...rest, since });
 }

@@ -147,6 +147,24 @@ export class JudgmentStore {
     return added;
   }
 
+  /**
+   * What judge requests that came back took, for `judge --dry-run`: their number, mean prompt tokens
+   * per request, completion tokens per judgment made and mean latency.
+   */
+  judgeHistory(): { requests: number; promptTokens: number; completionTokensPerJudgment: number; latencyMs: number } {
+    const row = this.sql(
+      `SELECT count(*) AS requests, coalesce(avg(prompt_tokens), 0) AS promptTokens, coalesce(sum(completion_tokens), 0) AS completion,
+         coalesce(avg(latency_ms), 0) AS latencyMs, (SELECT count(*) FROM judgments) AS judgments
+       FROM requests WHERE kind = 'judge' AND status = 'ok'`,
+    ).get() as { requests: number; promptTokens: number; completion: number; latencyMs: number; judgments: number };
+    return {
+      requests: row.requests,
+      promptTokens: row.promptTokens,
+      completionTokensPerJudgment: row.judgments === 0 ? 0 : row.completion / row.judgments,
+      latencyMs: row.latencyMs,
+    };
+  }
+
   countJudgments(judge: JudgeKey): number {
     return this.sql('SELECT count(*) FROM judgments WHERE judge_model = ? AND rubric_sha256 = ?')
       .pluck()
