@@ -92,6 +92,8 @@ export interface Manifest {
     byCategory: Record<string, number>;
     /** Rows with no run (seeds, imports) under "". */
     byRun: Record<string, number>;
+    /** Evolved rows (source `evolved`) by the round that made them. */
+    evolvedByRound: Record<string, number>;
   };
   /** The models that wrote the rows (rows from seeds and imports have none). */
   models: Record<string, number>;
