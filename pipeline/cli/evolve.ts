@@ -140,7 +140,7 @@ function printSummary(s: EvolveSummary, db: string, json: boolean): void {
     const worst = s.worstCaseUsdPerRequest;
     const usd = (v: number | null | undefined): string => (v == null ? 'no price' : `$${v.toFixed(5)}`);
     lines.push(
-      `dry run: due by round ${tally(s.dueAtStart)}; ${s.awaitingAtStart} evolved tasks await an answer; ` +
+      `dry run: parents due ${tally(Object.fromEntries(Object.entries(s.dueAtStart).map(([r, n]) => [`in round ${r}:`, n])))}; ${s.awaitingAtStart} evolved tasks await an answer; ` +
         `at most ${s.target} answered evolved tasks from this pool`,
       `worst case per request: evolve ${usd(worst?.evolve)}, answer ${usd(worst?.answer)}; nothing was sent`,
     );

@@ -122,7 +122,14 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
     const evolutions = new EvolutionStore(store);
     const answers = new AnswerStore(store);
     const answerRetries = s.answerRetries ?? ANSWER_DEFAULTS.retries;
-    const answerSelection = { source: EVOLVED_SOURCE, awaitingOnly: true, model: answerModel, maxAttempts: answerRetries + 1 };
+    // An evolved task needs one answer: one by an earlier run's answer model counts.
+    const answerSelection = {
+      source: EVOLVED_SOURCE,
+      awaitingOnly: true,
+      model: answerModel,
+      maxAttempts: answerRetries + 1,
+      anyModel: true,
+    };
     const dueAtStart = evolutions.countDue(selection);
     const awaitingAtStart = answers.countToAnswer(answerSelection);
     const reach = Object.entries(dueAtStart).reduce((n, [round, k]) => n + k * (s.rounds - Number(round) + 1), 0);
@@ -180,7 +187,7 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
     const answerStage = new AnswerStage(
       store,
       { model: answerModel, template: answerTemplate, maxTokens: s.answerMaxTokens, retries: s.answerRetries, price: answerPrice },
-      { runId, source: EVOLVED_SOURCE, awaitingOnly: true, feeder: EVOLVE },
+      { runId, source: EVOLVED_SOURCE, awaitingOnly: true, feeder: EVOLVE, anyModel: true },
     );
     const evolveStage = new EvolveStage(
       store,

@@ -47,7 +47,7 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
   constructor(
     store: Store,
     private readonly o: AnswerStageOptions,
-    private readonly run: { runId: number; source: string; awaitingOnly: boolean; feeder?: string },
+    private readonly run: { runId: number; source: string; awaitingOnly: boolean; feeder?: string; anyModel?: boolean },
   ) {
     this.answers = new AnswerStore(store);
     this.templateId = store.templateId(o.template.name, o.template.sha256, o.template.content);
@@ -63,6 +63,7 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
       awaitingOnly: run.awaitingOnly,
       model: o.model,
       maxAttempts: (o.retries ?? ANSWER_DEFAULTS.retries) + 1,
+      ...(run.anyModel && { anyModel: true }),
     };
     this.awaiting = this.answers.countToAnswer(this.selection);
   }

@@ -186,6 +186,15 @@ describe('evolve', () => {
       summary.runId,
     );
     expect(evolveModels.map((m) => m.model)).toEqual(['gpt-3.5-turbo']);
+    // Another answer model later answers only what has no answer yet: an evolved task needs one answer.
+    const second = await evolve({ db, baseURL: sim.url, apiKey: 'k', rounds: 2, answerModel: 'gpt-4.1-mini', n: 3 });
+    expect(second.answeredNow).toBe(3);
+    expect(
+      one(
+        db,
+        `SELECT count(*) FROM tasks t WHERE t.source = 'evolved' AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.status = 'accepted') > 1`,
+      ),
+    ).toBe(0);
   }, 120_000);
 
   it('an export holds evolved tasks with their answers, counted by source and by round', async () => {
