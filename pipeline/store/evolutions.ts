@@ -174,6 +174,27 @@ export class EvolutionStore {
     };
   }
 
+  /** Instructions of accepted evolved tasks (round ≥ 1) and of the roots they grew from (round 0), for the report. */
+  instructionsByRound(limitPerRound: number): { round: number; instruction: string }[] {
+    return this.sql(
+      `SELECT 0 AS round, instruction FROM (SELECT DISTINCT t.id, t.instruction FROM evolutions e JOIN tasks t ON t.id = e.root_task_id LIMIT @limit)
+       UNION ALL
+       SELECT round, instruction FROM (
+         SELECT e.round, t.instruction, row_number() OVER (PARTITION BY e.round ORDER BY e.id) AS k
+         FROM evolutions e JOIN tasks t ON t.id = e.child_task_id WHERE e.status = 'accepted')
+       WHERE k <= @limit`,
+    ).all({ limit: limitPerRound }) as { round: number; instruction: string }[];
+  }
+
+  /** The roots' mean instruction length and latest judge score (round 0 of the report). */
+  roots(): { n: number; meanChars: number | null; meanScore: number | null } {
+    return this.sql(
+      `SELECT count(*) AS n, avg(length(t.instruction)) AS meanChars,
+         avg((SELECT j.score FROM judgments j WHERE j.task_id = t.id ORDER BY j.id DESC LIMIT 1)) AS meanScore
+       FROM tasks t WHERE t.id IN (SELECT root_task_id FROM evolutions)`,
+    ).get() as { n: number; meanChars: number | null; meanScore: number | null };
+  }
+
   /** Per round: evolutions tried and eliminated, mean instruction length and judge score of the accepted children. */
   byRound(): { round: number; tried: number; eliminated: number; meanChars: number | null; meanScore: number | null }[] {
     return this.sql(

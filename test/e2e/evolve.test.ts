@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evolve, exportDataset, generate, stats, UsageError } from '../../pipeline/index.ts';
+import { evolve, exportDataset, generate, reportFigures, stats, UsageError } from '../../pipeline/index.ts';
 import { startSimulator, type Simulator } from '../../simulator/server.ts';
 import { ROOT, runCli, startCli, waitFor } from '../cli.ts';
 import { one, query, summaryOf, tempDir } from '../helpers.ts';
@@ -217,6 +217,12 @@ describe('evolve', () => {
     );
     expect(manifest.counts.evolvedByRound).toEqual(Object.fromEntries(byRound.map((r) => [String(r.round), r.n])));
     expect(Object.keys(manifest.counts.evolvedByRound)).toContain('2');
+    // The report's section by round: the roots, then each round, instructions growing and gaining constraints.
+    const evolution = (await reportFigures({ db })).evolution!;
+    expect(evolution.rounds.map((r) => r.round)).toEqual([0, 1, 2]);
+    expect(evolution.rounds[1]!.tried).toBe(one(db, 'SELECT count(*) FROM evolutions WHERE round = 1'));
+    expect(evolution.rounds[2]!.meanChars!).toBeGreaterThan(evolution.rounds[0]!.meanChars!);
+    expect(evolution.rounds[2]!.meanConstraints!).toBeGreaterThan(evolution.rounds[0]!.meanConstraints!);
   }, 120_000);
 
   it('kill -9 at a random moment, then the same command: no task evolved twice in a round, none lost', async () => {
