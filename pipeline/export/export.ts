@@ -357,7 +357,8 @@ async function exportLocked(
         valid: files.find((f) => f.split === 'valid')?.records ?? 0,
         droppedForLength: dropped,
       },
-      counts: { bySource: tally.bySource, byCategory: tally.byCategory, byRun: tally.byRun, evolvedByRound: tally.evolvedByRound },
+      counts: { bySource: tally.bySource, byCategory: tally.byCategory, byRun: tally.byRun },
+      evolution: { byRound: tally.evolvedByRound },
       models: tally.models,
       generationTemplates: [...tally.templates.entries()].map(([sha256, t]) => ({ name: t.name, sha256, records: t.records })),
       answers: {

@@ -92,9 +92,9 @@ export interface Manifest {
     byCategory: Record<string, number>;
     /** Rows with no run (seeds, imports) under "". */
     byRun: Record<string, number>;
-    /** Evolved rows (source `evolved`) by the round that made them. */
-    evolvedByRound: Record<string, number>;
   };
+  /** Evolved rows (source `evolved`, counted in `counts.bySource.evolved`) by the round that made them. */
+  evolution: { byRound: Record<string, number> };
   /** The models that wrote the rows (rows from seeds and imports have none). */
   models: Record<string, number>;
   /** The generation prompt templates behind the rows, by content hash. */

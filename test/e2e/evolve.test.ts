@@ -215,8 +215,8 @@ describe('evolve', () => {
       `SELECT e.round, count(*) AS n FROM evolutions e WHERE e.status = 'accepted'
          AND EXISTS (SELECT 1 FROM answers a WHERE a.task_id = e.child_task_id AND a.status = 'accepted') GROUP BY e.round`,
     );
-    expect(manifest.counts.evolvedByRound).toEqual(Object.fromEntries(byRound.map((r) => [String(r.round), r.n])));
-    expect(Object.keys(manifest.counts.evolvedByRound)).toContain('2');
+    expect(manifest.evolution.byRound).toEqual(Object.fromEntries(byRound.map((r) => [String(r.round), r.n])));
+    expect(Object.keys(manifest.evolution.byRound)).toContain('2');
     // The report's section by round: the roots, then each round, instructions growing and gaining constraints.
     const evolution = (await reportFigures({ db })).evolution!;
     expect(evolution.rounds.map((r) => r.round)).toEqual([0, 1, 2]);
