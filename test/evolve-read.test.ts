@@ -32,6 +32,9 @@ describe('readEvolution', () => {
     expect(read('【指令】介绍一下 二十四节气中的清明\n【输入】无')).toMatchObject({ ok: false, reason: 'evolve_no_gain' });
     expect(read('【指令】在给定的指令基础上，介绍清明的由来。')).toMatchObject({ ok: false, reason: 'evolve_leaked_marker' });
     expect(read('【指令】介绍清明，#Rewritten Prompt# 并说明由来。')).toMatchObject({ ok: false, reason: 'evolve_leaked_marker' });
+    expect(read('【指令】介绍清明的由来，#给定的输入# 为空。')).toMatchObject({ ok: false, reason: 'evolve_leaked_marker' });
+    // Ordinary words that only resemble the scaffolding stay.
+    expect(read('【指令】编写一个函数，对给定的输入数组按清明前后的日期排序。')).toMatchObject({ ok: true });
     expect(read('抱歉，我无法改写这个指令。')).toMatchObject({ ok: false, reason: 'evolve_refusal' });
     expect(read(`【指令】${'介绍清明的由来并说明风俗，'.repeat(8)}`)).toMatchObject({ ok: false, reason: 'evolve_too_long' });
     expect(read(`【指令】请解释：${parent.answer}`)).toMatchObject({ ok: false, reason: 'evolve_copies_answer' });

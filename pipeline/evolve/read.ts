@@ -43,9 +43,12 @@ const LEADING_LABEL =
 /** A first line that only announces the answer: 好的，以下是改写后的指令：. */
 const PREAMBLE = /^\s*(?:好的|当然|没问题|以下是|下面是|这是|here\s+is|sure)[^\n]{0,40}[:：]\s*\n/iu;
 
-/** The prompt's own words in the text: the model copied the scaffolding into the data. */
+/**
+ * The prompt's own words in the text: the model copied the scaffolding into the data. Bare 给定的输入 is
+ * left alone: "对给定的输入数组排序" is an ordinary programming task; only its #…# heading form is a leak.
+ */
 const LEAKED =
-  /#\s*(?:给定的?指令|给定的?输入|改写后的?指令|创建的指令|原始指令|新指令|指令|输入)\s*#|【\s*(?:指令|输入)\s*】|给定的?指令|给定的?输入|改写后的?指令|原始指令|原指令|(?:rewritten|given|created|original)\s+prompt|#\s*prompt\s*#/iu;
+  /#\s*(?:给定的?指令|给定的?输入|改写后的?指令|创建的指令|原始指令|新指令|指令|输入)\s*#|【\s*(?:指令|输入)\s*】|给定的?指令|改写后的?指令|原始指令|原指令|(?:rewritten|given|created)\s+prompt|#\s*prompt\s*#/iu;
 
 /** The model says it will not or cannot rewrite: not a task. */
 const WONT_REWRITE = /^[^\n]{0,20}(?:无法|不能|没法|不便|不需要|无需)(?:对[^\n]{0,10})?(?:改写|修改|重写|进一步改|创作|生成)/u;
