@@ -67,7 +67,9 @@ export function evolveReply(lastUser: string, composer: Composer, rng: Rng, faul
   let edge = faults.unchanged;
   if (r < edge) return { text: layout(instruction, input, rng), kind: 'unchanged' };
   if (r < (edge += faults.refusal)) return { text: rng.pick(REFUSALS), kind: 'refusal' };
-  const made = rewrite(lastUser, instruction, input, composer, rng);
+  // The operation is told by the template's own text, before the parent (whose words may say 推理 too).
+  const head = lastUser.slice(0, Math.max(0, lastUser.indexOf('#给定的指令#')));
+  const made = rewrite(head, instruction, input, composer, rng);
   let evolved = made.instruction;
   let kind: EvolveKind = 'rewrite';
   if (r < (edge += faults.leaked)) {
@@ -81,7 +83,7 @@ export function evolveReply(lastUser: string, composer: Composer, rng: Rng, faul
     kind = 'tooLong';
   }
   const newInput = made.input;
-  if (hasInput && !isBreadth(lastUser) && rng.chance(faults.droppedInput)) {
+  if (hasInput && !isBreadth(head) && rng.chance(faults.droppedInput)) {
     return { text: rng.pick(LABELS) + evolved, kind: 'droppedInput' };
   }
   return { text: rng.pick(LABELS) + layout(evolved, newInput, rng), kind };
