@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evolve, exportDataset, generate, reportFigures, stats, UsageError } from '../../pipeline/index.ts';
+import { evolve, exportDataset, generate, judgeTasks, reportFigures, stats, UsageError } from '../../pipeline/index.ts';
 import { startSimulator, type Simulator } from '../../simulator/server.ts';
 import { ROOT, runCli, startCli, waitFor } from '../cli.ts';
 import { one, query, summaryOf, tempDir } from '../helpers.ts';
@@ -224,6 +224,26 @@ describe('evolve', () => {
     expect(evolution.rounds[2]!.meanChars!).toBeGreaterThan(evolution.rounds[0]!.meanChars!);
     expect(evolution.rounds[2]!.meanConstraints!).toBeGreaterThan(evolution.rounds[0]!.meanConstraints!);
   }, 120_000);
+
+  it('--since and --min-score choose the roots; lineages carry on from them only', async () => {
+    const db = await generated('selection', 20);
+    const second = await generate({ db, n: 20, baseURL: sim.url, apiKey: 'k', newRun: true });
+    const last = await evolve({ db, baseURL: sim.url, apiKey: 'k', rounds: 1, since: 'last' });
+    expect(last.dueAtStart).toEqual({ '1': 20 });
+    expect(one(db, 'SELECT count(*) FROM evolutions e JOIN tasks r ON r.id = e.root_task_id WHERE r.run_id <> ?', second.runId)).toBe(0);
+    await judgeTasks({ db, baseURL: sim.url, apiKey: 'k', model: 'gpt-4o-mini' });
+    const judged = await evolve({ db, baseURL: sim.url, apiKey: 'k', rounds: 1, minScore: 8, newRun: true });
+    const latest = `(SELECT j.score FROM judgments j WHERE j.task_id = e.root_task_id ORDER BY j.id DESC LIMIT 1)`;
+    expect(judged.requests).toBeGreaterThan(0);
+    expect(one(db, `SELECT count(*) FROM evolutions e WHERE e.run_id = ? AND NOT ${latest} >= 8`, judged.runId)).toBe(0);
+    // Roots scoring under 8 are still due: the selection left them out, nothing marked them done.
+    expect(
+      one(
+        db,
+        `SELECT count(*) FROM tasks t WHERE t.source = 'generated' AND t.status = 'accepted' AND NOT EXISTS (SELECT 1 FROM evolutions e WHERE e.parent_task_id = t.id)`,
+      ),
+    ).toBeGreaterThan(0);
+  }, 180_000);
 
   it('kill -9 at a random moment, then the same command: no task evolved twice in a round, none lost', async () => {
     const slow = await startSimulator({ port: 0, seed: 25, latencyMs: 40 });
