@@ -15,6 +15,7 @@ export { importTasks, type ImportResult, type ImportSummary } from './import.ts'
 export { answer, type AnswerOptions } from './answer/answer.ts';
 export type { TwoStageSummary } from './answer/two-stage.ts';
 export { judgeTasks, type JudgeTasksOptions } from './judge/judge-tasks.ts';
+export { evolve, EvolveFailed, type EvolveOptions, type EvolveSummary } from './evolve/evolve.ts';
 export { JudgeFailed, type JudgeSummary } from './judge/run.ts';
 export { reportFigures, writeReport, type DatasetReportOptions, type ReportData } from './report/index.ts';
 export { exportDataset, type ExportDatasetOptions } from './export/dataset.ts';
@@ -33,6 +34,7 @@ export type {
   ExportSettings,
   GenerateSettings,
   ImportSettings,
+  EvolveSettings,
   JudgeSettings,
 } from './options.ts';
 export type { GenerateEvent, Progress, RunSummary } from './runtime/progress.ts';

@@ -482,3 +482,62 @@ export function renameOptions<T extends Record<string, unknown>>(
   }
   return (out ?? options) as T;
 }
+
+/** Options of `evolve()`: accepted tasks rewritten deeper, harder and rarer (Evol-Instruct), then answered. */
+export const evolveSettingsSchema = z.strictObject({
+  db: z.string().min(1).default(DEFAULT_DB),
+  rounds: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .meta({ description: "Rounds 1..rounds; each round's survivors are the next round's parents." }),
+  ops: z
+    .array(z.enum(['deepen', 'constrain', 'concretize', 'reason', 'breadth']))
+    .min(1)
+    .default(['deepen', 'constrain', 'concretize', 'reason', 'breadth'])
+    .meta({ description: 'Operations drawn from, one per parent and round (fixed by task and round).' }),
+  model: z.string().min(1).default('gpt-3.5-turbo').meta({ description: 'The model that rewrites instructions.' }),
+  answerModel: z.string().min(1).optional().meta({ description: 'The model that answers evolved instructions. Default: model.' }),
+  n: positiveInt
+    .optional()
+    .meta({ description: 'Answered evolved tasks this run must add (a resumed run counts what it has). Default: evolve the whole pool.' }),
+  since: z
+    .union([z.enum(['all', 'last']), positiveInt])
+    .default('all')
+    .meta({ description: 'Roots: all accepted tasks, those of the last generation run, or of one run id.' }),
+  minScore: z
+    .number()
+    .min(1)
+    .max(10)
+    .optional()
+    .meta({ description: 'Roots need their latest judge score at least this (evolved parents too, once judged).' }),
+  minAdded: positiveInt
+    .default(40)
+    .meta({ description: 'Characters an evolution may add to an instruction: at least this, or as many as the parent has.' }),
+  templates: z.string().min(1).optional().meta({ description: 'Folder with evolve_<op>.txt templates. Default: the package templates/.' }),
+  baseURL: z.string().url().optional(),
+  endpoints: endpointsSchema,
+  concurrency: positiveInt.default(8),
+  similarity: z.number().min(0.5).max(1).default(0.7).meta({ description: 'Reject an evolved task at least this similar to a kept one.' }),
+  temperature: z.number().min(0).max(2).default(0.7),
+  maxTokens: positiveInt.default(1024).meta({ description: 'Completion limit of one evolution.' }),
+  answerMaxTokens: positiveInt.optional().meta({ description: 'Completion limit of one answer. Default 2048.' }),
+  answerRetries: z.number().int().min(0).max(10).optional(),
+  timeout: z.number().positive().default(120),
+  retries: z.number().int().min(0).max(20).default(3),
+  rpm: positiveInt.optional(),
+  tpm: positiveInt.optional(),
+  maxCost: z.number().positive().optional().meta({ description: 'Stop cleanly before the run (both stages) could spend more (USD).' }),
+  maxRequests: positiveInt.optional(),
+  prices: z.union([z.string().min(1), z.record(z.string().min(1), price)]).optional(),
+  price: price.optional().meta({ description: "The rewriting model's price; wins over the tables." }),
+  answerPrice: price.optional().meta({ description: "The answer model's price; wins over the tables." }),
+  maxConsecutiveFailures: positiveInt.default(20),
+  newRun: z.boolean().default(false).meta({ description: 'Start a new evolve run even if the last one is unfinished.' }),
+  dryRun: z.boolean().default(false).meta({ description: 'Count the pool by round and the worst-case cost; send nothing.' }),
+  probe: z.boolean().default(true),
+  drainTimeout: z.number().nonnegative().default(10),
+});
+export type EvolveSettings = z.input<typeof evolveSettingsSchema>;

@@ -9,6 +9,7 @@ import { AnswerStore } from './store/answers.ts';
 import { AttemptStore } from './store/attempts.ts';
 import { ContaminationStore } from './store/contamination.ts';
 import { DialogueStore } from './store/dialogues.ts';
+import { EvolutionStore } from './store/evolutions.ts';
 import { JudgmentStore } from './store/judgments.ts';
 import { Store } from './store/store.ts';
 
@@ -34,6 +35,8 @@ export function stats(options: StatsOptions = {}) {
       /** Requests, failures and tokens by endpoint, for runs spread over several. */
       endpoints: store.endpointTotals() ?? {},
       dialogues: new DialogueStore(store).stats(),
+      /** Evol-Instruct (issue 23): accepted evolved tasks by round and operation, failed evolutions by reason. */
+      evolved: new EvolutionStore(store).stats(),
       /** Accepted tasks flagged by `decontaminate` (left out of exports), and each benchmark's figures. */
       contaminated: contamination.contaminatedAccepted(),
       benchmarks: contamination.tally().map(({ id: _id, ...b }) => b),

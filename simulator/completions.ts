@@ -15,6 +15,7 @@ import { cutAt, cutInsideItem, garbageReply, layoutReply, type ReplyLayout, type
 import { DIALOGUE_SHAPES, dialogueMaker, dialogueRequest, isDialoguePrompt, renderDialogues } from './dialogues.ts';
 import { DEFAULT_JUDGE_FAULTS, DefectPlanter, isJudgePrompt, judgeReply, type DefectKind, type JudgeFaults } from './judge.ts';
 import { SIMULATOR_OWNER } from '../pipeline/llm/server-info.ts';
+import { DEFAULT_EVOLVE_FAULTS, evolveReply, isEvolvePrompt, type EvolveFaults, type EvolveKind } from './evolve.ts';
 
 /** Probabilities per chat request, each in [0, 1]; they are drawn in this order from one number. */
 export interface SimulatorFaults {
@@ -46,6 +47,8 @@ export interface EngineOptions {
   /** Whether `response_format: json_object` is accepted; false answers it with a 400. Default true. */
   judgeJsonMode?: boolean | undefined;
   judgeFaults?: Partial<JudgeFaults> | undefined;
+  /** Failures in replies to evolution prompts (evolve.ts). Default DEFAULT_EVOLVE_FAULTS. */
+  evolveFaults?: Partial<EvolveFaults> | undefined;
 }
 
 export type RequestOutcome =
@@ -88,6 +91,8 @@ export interface SimulatorStats {
   /** Defects planted in tasks (issue 12), and judge prompts answered. */
   defectsPlanted: Record<DefectKind, number>;
   judgeRequests: number;
+  /** Replies to evolution prompts, by what they were (evolve.ts). */
+  evolutions: Record<EvolveKind, number>;
 }
 
 export interface SimResponse {
@@ -135,6 +140,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
     answers: { answer: 0, refusal: 0, placeholder: 0, empty: 0 },
     defectsPlanted: { wrong: 0, truncated: 0, placeholder: 0 },
     judgeRequests: 0,
+    evolutions: { rewrite: 0, unchanged: 0, leaked: 0, refusal: 0, droppedInput: 0, tooLong: 0 },
   };
   // Its own stream, so defects on or off leave every other choice of the simulator as it was.
   const defectRng = createRng((options.seed ^ 0x5bd1e995) >>> 0);
@@ -252,7 +258,8 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       let complete = 0;
       const lastUser = request.messages.findLast((m) => m.role === 'user')?.content ?? '';
       // -- two-stage generation: an answer prompt gets one answer; an instruction-only prompt items without outputs
-      const answerPrompt = isAnswerPrompt(lastUser) && !isDialoguePrompt(lastUser);
+      const evolvePrompt = isEvolvePrompt(lastUser);
+      const answerPrompt = !evolvePrompt && isAnswerPrompt(lastUser) && !isDialoguePrompt(lastUser);
       if (options.replyMode === 'degenerate') {
         // -- misbehaving model (misbehaving.ts) --
         content = degenerateReply(rng, request.maxTokens);
@@ -262,6 +269,15 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         content = chatterReply(rng);
         outcome = 'garbage';
         // -- end misbehaving model --
+      } else if (evolvePrompt && !garbage) {
+        // -- evolution prompts (issue 23): a rewrite, or one of the failures real models show (evolve.ts)
+        const evolved = evolveReply(lastUser, composer, rng, { ...DEFAULT_EVOLVE_FAULTS, ...options.evolveFaults });
+        stats.evolutions[evolved.kind]++;
+        content = truncate ? evolved.text.slice(0, Math.floor(evolved.text.length / 2)) : evolved.text;
+        if (truncate) {
+          finish = 'length';
+          outcome = 'truncated';
+        }
       } else if (answerPrompt && !garbage) {
         const answer = makeAnswer(composer, rng, options.answerFaults ?? NO_ANSWER_FAULTS, lastUser);
         stats.answers[answer.kind]++;

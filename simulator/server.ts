@@ -8,6 +8,7 @@
  * enforcement (a check before the handler, x-ratelimit-* headers on the way out) and Batch API routes
  * (`/v1/files`, `/v1/batches`, running `engine.completeChat` per line) can be added without rewriting.
  */
+import type { EvolveFaults } from './evolve.ts';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
@@ -70,6 +71,8 @@ export interface SimulatorOptions {
   judgeJsonMode?: boolean;
   /** Id faults in judge replies (an item left out, repeated, or for an id not asked for). */
   judgeFaults?: Partial<JudgeFaults>;
+  /** Shares of evolution prompts answered with a failure (unchanged, leaked marker, refusal, dropped input, too long); see simulator/evolve.ts. */
+  evolveFaults?: Partial<EvolveFaults>;
 }
 
 export interface Simulator {
@@ -109,6 +112,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const answerFaults: AnswerFaults = { ...NO_ANSWER_FAULTS, ...options.answerFaults };
   for (const [name, p] of Object.entries(answerFaults)) checkProbability(`answerFaults.${name}`, p);
+  for (const [name, p] of Object.entries(options.evolveFaults ?? {})) checkProbability(`evolveFaults.${name}`, p);
   const engine: ChatEngine = createChatEngine({
     seed: options.seed ?? 1,
     nearDuplicateRate,
@@ -120,6 +124,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     defectRate: checkProbability('defectRate', options.defectRate ?? 0.12),
     judgeJsonMode: options.judgeJsonMode,
     judgeFaults: options.judgeFaults,
+    evolveFaults: options.evolveFaults,
   });
   const routes: Route[] = [
     { method: 'GET', path: '/v1/models', slow: false, handle: () => engine.listModels() },

@@ -204,6 +204,7 @@ const MANIFEST = z.strictObject({
   }),
   trainingTemplate: z.strictObject({ name: z.string(), sha256: hex64, noInputSha256: hex64 }),
   similarity: z.strictObject({ thresholds: z.array(z.number()), byRun: z.record(z.string(), z.number().nullable()) }),
+  evolution: z.strictObject({ byRound: z.record(z.string(), count) }),
   tokens: z.partialRecord(
     z.enum(['llama2', 'cl100k']),
     z.strictObject({

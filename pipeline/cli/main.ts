@@ -41,6 +41,10 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
     description: 'answer instructions you already have (a file, or a stored source) with the model you choose',
     load: async () => (await import('./answer.ts')).answerCommand(),
   },
+  evolve: {
+    description: 'rewrite accepted tasks deeper, harder and rarer over rounds (Evol-Instruct), answered, with lineage',
+    load: async () => (await import('./evolve.ts')).evolveCommand(),
+  },
   report: {
     description: 'an HTML report of the dataset (charts, diversity, rejections, cost) or its figures as JSON',
     load: async () => (await import('./report.ts')).reportCommand(),

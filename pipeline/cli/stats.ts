@@ -103,6 +103,18 @@ export function statsCommand(): Command {
           );
         }
         // -- end dialogues
+        const evolved = st.evolved;
+        if (evolved.total + Object.values(evolved.eliminated).reduce((a, b) => a + b, 0) > 0) {
+          const list = (r: Record<string, number>) =>
+            Object.entries(r)
+              .map(([k, n]) => `${k}: ${n}`)
+              .join(', ') || '-';
+          lines.push(
+            `evolved   ${evolved.total} accepted (counted in the lines above too); by round ${list(evolved.byRound)}`,
+            `  by operation  ${list(evolved.byOperation)}`,
+            `  eliminated    ${list(evolved.eliminated)}`,
+          );
+        }
         if (runs) {
           lines.push(
             '',

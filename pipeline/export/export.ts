@@ -358,6 +358,7 @@ async function exportLocked(
         droppedForLength: dropped,
       },
       counts: { bySource: tally.bySource, byCategory: tally.byCategory, byRun: tally.byRun },
+      evolution: { byRound: tally.evolvedByRound },
       models: tally.models,
       generationTemplates: [...tally.templates.entries()].map(([sha256, t]) => ({ name: t.name, sha256, records: t.records })),
       answers: {
@@ -467,6 +468,8 @@ class Tally {
   readonly bySource: Record<string, number> = {};
   readonly byCategory: Record<string, number> = {};
   readonly byRun: Record<string, number> = {};
+  /** Evolved rows by their evolution round (issue 23). */
+  readonly evolvedByRound: Record<string, number> = {};
   readonly models: Record<string, number> = {};
   readonly templates = new Map<string, { name: string; records: number }>();
   readonly answerModels: Record<string, number> = {};
@@ -478,6 +481,7 @@ class Tally {
     bump(this.bySource, row.source);
     bump(this.byCategory, row.category ?? '');
     bump(this.byRun, row.runId === null ? '' : String(row.runId));
+    if (row.evolveRound !== null) bump(this.evolvedByRound, String(row.evolveRound));
     if (row.model !== null) bump(this.models, row.model);
     if (row.templateSha256 !== null) countTemplate(this.templates, row.templateSha256, row.templateName);
     if (row.answerModel !== null) bump(this.answerModels, row.answerModel);

@@ -93,6 +93,8 @@ export interface Manifest {
     /** Rows with no run (seeds, imports) under "". */
     byRun: Record<string, number>;
   };
+  /** Evolved rows (source `evolved`, counted in `counts.bySource.evolved`) by the round that made them. */
+  evolution: { byRound: Record<string, number> };
   /** The models that wrote the rows (rows from seeds and imports have none). */
   models: Record<string, number>;
   /** The generation prompt templates behind the rows, by content hash. */

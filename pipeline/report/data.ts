@@ -4,6 +4,8 @@
  */
 import { DEFAULT_MIN_SCORE } from '../judge/examples.ts';
 import { ContaminationStore } from '../store/contamination.ts';
+import { countConstraints } from '../evolve/constraints.ts';
+import { EvolutionStore } from '../store/evolutions.ts';
 import { QGramIndex } from '../dedup/qgram-index.ts';
 import { trainingText } from '../export/formats.ts';
 import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from '../export/template.ts';
@@ -290,7 +292,57 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   );
   const contamination = contaminationSection(new ContaminationStore(store));
   if (contamination !== undefined) data.contamination = contamination;
+  const evolution = evolutionSection(new EvolutionStore(store));
+  if (evolution !== undefined) data.evolution = evolution;
   return data;
+}
+
+/** Instructions read per round for the constraint count: enough for a mean, bounded for big databases. */
+const EVOLUTION_SAMPLE = 5_000;
+
+/** Evol-Instruct (issue 23), over the whole database: by round, how long, how constrained and how well judged. */
+function evolutionSection(es: EvolutionStore): ReportData['evolution'] {
+  const rounds = es.byRound();
+  if (rounds.length === 0) return undefined;
+  const constraints = new Map<number, { sum: number; n: number }>();
+  for (const { round, instruction } of es.instructionsByRound(EVOLUTION_SAMPLE)) {
+    const c = constraints.get(round) ?? { sum: 0, n: 0 };
+    c.sum += countConstraints(instruction);
+    c.n++;
+    constraints.set(round, c);
+  }
+  const meanConstraints = (round: number): number | null => {
+    const c = constraints.get(round);
+    return c === undefined || c.n === 0 ? null : Math.round((c.sum / c.n) * 100) / 100;
+  };
+  const round2 = (v: number | null): number | null => (v === null ? null : Math.round(v * 10) / 10);
+  const roots = es.roots();
+  const rows = [
+    {
+      round: 0,
+      tried: 0,
+      eliminationRate: null,
+      meanChars: round2(roots.meanChars),
+      meanConstraints: meanConstraints(0),
+      meanScore: round2(roots.meanScore),
+    },
+    ...rounds.map((r) => ({
+      round: r.round,
+      tried: r.tried,
+      eliminationRate: r.tried === 0 ? null : Math.round((r.eliminated / r.tried) * 1000) / 1000,
+      meanChars: round2(r.meanChars),
+      meanConstraints: meanConstraints(r.round),
+      meanScore: round2(r.meanScore),
+    })),
+  ];
+  const last = rows.at(-1)!;
+  return {
+    rounds: rows,
+    reading: {
+      zh: `${roots.n} 条任务参与了进化；到第 ${last.round} 轮，指令平均 ${last.meanChars ?? '—'} 字（原始 ${rows[0]!.meanChars ?? '—'} 字），平均约束 ${last.meanConstraints ?? '—'} 条（原始 ${rows[0]!.meanConstraints ?? '—'} 条）。`,
+      en: `${roots.n} tasks were evolved; by round ${last.round} instructions average ${last.meanChars ?? '—'} characters (roots ${rows[0]!.meanChars ?? '—'}) and ${last.meanConstraints ?? '—'} constraints (roots ${rows[0]!.meanConstraints ?? '—'}).`,
+    },
+  };
 }
 
 /** Benchmark decontamination (issue 25), over the whole database: flagged and rejected tasks per benchmark, the closest matches. */

@@ -132,6 +132,21 @@ function contaminationSection(c: NonNullable<ReportData['contamination']>): stri
   );
 }
 
+function evolutionSection(e: NonNullable<ReportData['evolution']>): string {
+  const cell = (v: number | null, suffix = ''): string => (v === null ? '—' : `${v}${suffix}`);
+  const rows = e.rounds.map(
+    (r) =>
+      `<tr><td>${r.round === 0 ? '0 (原始 roots)' : r.round}</td><td>${r.round === 0 ? '—' : fmt(r.tried)}</td><td>${r.eliminationRate === null ? '—' : `${(r.eliminationRate * 100).toFixed(1)}%`}</td>` +
+      `<td>${cell(r.meanChars)}</td><td>${cell(r.meanConstraints)}</td><td>${cell(r.meanScore)}</td></tr>`,
+  );
+  return (
+    `<section class="wide"><figure id="evolution"><h2>指令进化 Evolution by round</h2>` +
+    `<p class="reading">${escapeHtml(e.reading.zh)}<span class="en">${escapeHtml(e.reading.en)}</span></p>` +
+    `<table><thead><tr><th>轮次 round</th><th>尝试 tried</th><th>淘汰率 eliminated</th><th>指令字数 chars</th><th>约束数 constraints</th><th>评分 judge score</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    `</figure></section>`
+  );
+}
+
 export function renderHtml(data: ReportData): string {
   const o = data.overview;
   const v = data.verbs;
@@ -229,6 +244,7 @@ export function renderHtml(data: ReportData): string {
   if (data.dialogues) sections.push(figure('chart-dialogues', '对话轮数 Dialogue turns', data.dialogues.reading));
 
   if (data.contamination) sections.push(contaminationSection(data.contamination));
+  if (data.evolution) sections.push(evolutionSection(data.evolution));
 
   sections.push(
     `<section class="wide"><figure id="samples"><h2>样本 Samples: ${data.samples.accepted.length} random accepted, ${data.samples.rejected.length} rejected</h2>` +

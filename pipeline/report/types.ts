@@ -138,6 +138,19 @@ export interface ReportData {
   };
   answers?: { byModel: { model: string; n: number }[]; reading: Reading };
   dialogues?: { turns: { turns: number; n: number }[]; reading: Reading };
+  /** Evol-Instruct (issue 23), whole database, by round (0: the roots); absent when nothing was evolved. */
+  evolution?: {
+    rounds: {
+      round: number;
+      /** Evolutions tried in the round (0 for the roots) and the share eliminated. */
+      tried: number;
+      eliminationRate: number | null;
+      meanChars: number | null;
+      meanConstraints: number | null;
+      meanScore: number | null;
+    }[];
+    reading: Reading;
+  };
   /** Benchmark decontamination (issue 25), whole database; absent when it was never checked. */
   contamination?: {
     benchmarks: { name: string; items: number; sha256: string; threshold: number; checkedAt: string; accepted: number; rejected: number }[];

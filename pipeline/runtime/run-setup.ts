@@ -35,8 +35,9 @@ export function prepareRun(options: RunSetup, store: Store, givenIndex?: NearDup
   const templateId = store.templateId(options.template.name, options.template.sha256, options.template.content);
   const newRun = { target: options.target, mode: options.mode, model: options.params.model, options: options.runOptions };
   const latest = store.latestRun();
-  // An unfinished `answer` run counts answers, not generated tasks: a generate never takes it over.
-  const resumed = options.resume && latest !== undefined && latest.status !== 'completed' && latest.mode !== 'answer';
+  // An unfinished `answer` or `evolve` run counts answers, not generated tasks: a generate never takes it over.
+  const resumed =
+    options.resume && latest !== undefined && latest.status !== 'completed' && latest.mode !== 'answer' && latest.mode !== 'evolve';
   let runId: number;
   if (resumed) {
     runId = latest.id;

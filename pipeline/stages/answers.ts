@@ -47,7 +47,7 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
   constructor(
     store: Store,
     private readonly o: AnswerStageOptions,
-    private readonly run: { runId: number; source: string; awaitingOnly: boolean },
+    private readonly run: { runId: number; source: string; awaitingOnly: boolean; feeder?: string; anyModel?: boolean },
   ) {
     this.answers = new AnswerStore(store);
     this.templateId = store.templateId(o.template.name, o.template.sha256, o.template.content);
@@ -63,8 +63,14 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
       awaitingOnly: run.awaitingOnly,
       model: o.model,
       maxAttempts: (o.retries ?? ANSWER_DEFAULTS.retries) + 1,
+      ...(run.anyModel && { anyModel: true }),
     };
     this.awaiting = this.answers.countToAnswer(this.selection);
+  }
+
+  /** The stage that makes this one's work (instructions; evolve in an `evolve` run). */
+  private get feeder(): string {
+    return this.run.feeder ?? INSTRUCTIONS;
   }
 
   /** Share of answers accepted, with the prior weighing as two answers. */
@@ -87,7 +93,7 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
           return true;
         }
         const y = this.answerYield;
-        const coverage = view.goalAccepted + this.awaiting * y + view.inFlight(INSTRUCTIONS) * expectedPerRequest * y;
+        const coverage = view.goalAccepted + this.awaiting * y + view.inFlight(this.feeder) * expectedPerRequest * y;
         return coverage < view.target;
       },
       maxAccept: (view) => {
@@ -97,9 +103,9 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
     };
   }
 
-  /** Stage 1 accepted instructions: more tasks for this stage to answer. */
+  /** The feeder accepted instructions: more tasks for this stage to answer. */
   notice(from: string, outcome: StageOutcome): void {
-    if (from === INSTRUCTIONS) this.awaiting += outcome.accepted;
+    if (from === this.feeder) this.awaiting += outcome.accepted;
   }
 
   next(view: RunView): StageRequest<TaskToAnswer> | undefined {

@@ -28,6 +28,8 @@ export interface AnswerSelection {
   model: string;
   /** A task is given up for this model after this many rejected answers (answer retries + 1). */
   maxAttempts: number;
+  /** Tasks with an accepted answer by any model count as answered (evolved tasks: one answer each). Default false. */
+  anyModel?: boolean;
 }
 
 export interface TaskToAnswer {
@@ -106,7 +108,7 @@ export class AnswerStore {
     const rows = this.sql(
       `SELECT t.id, t.instruction, t.input FROM tasks t
        WHERE t.status = 'accepted' AND t.source = @source AND (@awaitingOnly = 0 OR t.output = '')
-         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'accepted')
+         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND (@anyModel = 1 OR a.model = @model) AND a.status = 'accepted')
          AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'rejected') < @maxAttempts
        ORDER BY t.id LIMIT @limit`,
     ).all({
@@ -114,6 +116,7 @@ export class AnswerStore {
       awaitingOnly: sel.awaitingOnly ? 1 : 0,
       model: sel.model,
       maxAttempts: sel.maxAttempts,
+      anyModel: sel.anyModel ? 1 : 0,
       limit: limit + exclude.size,
     }) as TaskToAnswer[];
     return rows.filter((r) => !exclude.has(r.id)).slice(0, limit);
@@ -124,11 +127,17 @@ export class AnswerStore {
     return this.sql(
       `SELECT count(*) FROM tasks t
        WHERE t.status = 'accepted' AND t.source = @source AND (@awaitingOnly = 0 OR t.output = '')
-         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'accepted')
+         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND (@anyModel = 1 OR a.model = @model) AND a.status = 'accepted')
          AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'rejected') < @maxAttempts`,
     )
       .pluck()
-      .get({ source: sel.source, awaitingOnly: sel.awaitingOnly ? 1 : 0, model: sel.model, maxAttempts: sel.maxAttempts }) as number;
+      .get({
+        source: sel.source,
+        awaitingOnly: sel.awaitingOnly ? 1 : 0,
+        model: sel.model,
+        maxAttempts: sel.maxAttempts,
+        anyModel: sel.anyModel ? 1 : 0,
+      }) as number;
   }
 
   /** A task's instruction and input, for checking an answer to it. */

@@ -67,6 +67,8 @@ export interface ExportRow {
   judgeRubric: string | null;
   /** The benchmark (id) `decontaminate` found the task overlapping; null when none (issue 25). */
   contaminatedBy: number | null;
+  /** An evolved task's round (issue 23); null for any other. */
+  evolveRound: number | null;
 }
 
 export type ExportSince = 'last' | 'all' | 'run';
@@ -183,7 +185,8 @@ export class ExportStore {
              FROM dialogue_turns d WHERE d.task_id = t.id) END AS turnsJson,
            CASE WHEN t.kind = 'dialogue' THEN (SELECT sum(d.tokens) FROM dialogue_turns d WHERE d.task_id = t.id) END AS dialogueTokens,
            a.model AS answerModel, atp.name AS answerTemplateName, atp.sha256 AS answerTemplateSha256, ${judgeCols},
-           (SELECT min(c.benchmark_id) FROM contamination c WHERE c.task_id = t.id) AS contaminatedBy
+           (SELECT min(c.benchmark_id) FROM contamination c WHERE c.task_id = t.id) AS contaminatedBy,
+           (SELECT e.round FROM evolutions e WHERE e.child_task_id = t.id) AS evolveRound
          FROM tasks t
          LEFT JOIN requests r ON r.id = t.request_id
          LEFT JOIN templates tp ON tp.id = r.template_id

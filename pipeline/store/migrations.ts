@@ -345,6 +345,33 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX contamination_benchmark ON contamination(benchmark_id, coverage);
     `,
   },
+  // -- Evol-Instruct (issue 23) ------------------------------------------------------------------------
+  {
+    version: 11,
+    name: 'evolutions: lineage of evolved tasks',
+    sql: `
+      -- One evolution of a parent task in a round: the child is a task row of source 'evolved' (accepted, or
+      -- rejected with its reason like every rejection); status says which. A failed evolution (rejected
+      -- child) puts the parent in the next round's pool; an accepted child is the next round's parent.
+      CREATE TABLE evolutions (
+        id             INTEGER PRIMARY KEY,
+        parent_task_id INTEGER NOT NULL REFERENCES tasks(id),
+        root_task_id   INTEGER NOT NULL REFERENCES tasks(id),
+        round          INTEGER NOT NULL CHECK (round >= 1),
+        operation      TEXT NOT NULL,
+        child_task_id  INTEGER NOT NULL REFERENCES tasks(id),
+        status         TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+        reason         TEXT,
+        run_id         INTEGER REFERENCES runs(id),
+        request_id     INTEGER REFERENCES requests(id),
+        created_at     TEXT NOT NULL
+      );
+      -- A task evolves at most once per round, whatever crashes or runs twice.
+      CREATE UNIQUE INDEX evolutions_parent_round ON evolutions(parent_task_id, round);
+      CREATE UNIQUE INDEX evolutions_child ON evolutions(child_task_id);
+      CREATE INDEX evolutions_root ON evolutions(root_task_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,159 @@
+/** `evolve`: flags → `evolve()`, with signals, progress and a summary. */
+import { Command, InvalidArgumentError } from 'commander';
+import { evolve, EvolveFailed, type EvolveSummary } from '../evolve/evolve.ts';
+import { EVOLVE_OPS, type EvolveOp } from '../evolve/ops.ts';
+import type { EvolveSettings } from '../options.ts';
+import { DEFAULT_DB } from '../paths.ts';
+import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
+import { asFlags, EXIT } from './exit.ts';
+import { collectEndpoint, ENDPOINT_HELP, givenFlags } from './given.ts';
+import { createReporter, type LogFormat } from './progress.ts';
+
+export function evolveCommand(): Command {
+  return new Command('evolve')
+    .description('rewrite accepted tasks deeper, harder and rarer over rounds (Evol-Instruct), answer them, with lineage')
+    .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
+    .option('--rounds <r>', "rounds 1..r, each round's survivors the next round's parents, 1 to 10 (default 3)", roundsFlag)
+    .option('--ops <list>', `operations, comma-separated (default ${EVOLVE_OPS.join(',')})`, opsFlag)
+    .option('--model <name>', 'the model that rewrites instructions (default gpt-3.5-turbo)')
+    .option('--answer-model <name>', 'the model that answers evolved instructions (default: --model)')
+    .option('--n <count>', 'answered evolved tasks this run must add (default: evolve the whole pool)', positiveInt)
+    .option('--since <which>', 'roots: all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
+    .option('--min-score <s>', 'roots need their latest judge score at least this (1 to 10)', numberIn(1, 10))
+    .option('--templates <dir>', 'folder with evolve_<op>.txt (default the package templates/)')
+    .option('--concurrency <k>', 'requests in flight at once (default 8)', positiveInt)
+    .option('--max-cost <usd>', 'stop cleanly before the run (both stages) could spend more (USD)', positiveNumber)
+    .option('--max-requests <n>', 'stop cleanly after this many requests', positiveInt)
+    .option('--prices <file>', 'JSON price table over the built-in one')
+    .option('--price <in,out>', "the rewriting model's price, USD per 1M prompt and completion tokens", priceFlag)
+    .option('--answer-price <in,out>', "the answer model's price, USD per 1M prompt and completion tokens", priceFlag)
+    .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
+    .option('--rpm <n>', 'requests per minute allowed', positiveInt)
+    .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
+    .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)
+    .option('--retries <n>', 'retries on 429, 5xx, timeouts (default 3)', numberIn(0, 20))
+    .option('--new-run', 'start a new evolve run even if the last one is unfinished')
+    .option('--dry-run', 'count the pool by round and the worst case of a request; send nothing')
+    .option('--no-probe', 'skip the start-up check that the base URL answers')
+    .option('--drain-timeout <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight requests may finish (default 10)', nonNegativeNumber)
+    .option('--log-format <format>', 'auto | text | json', oneOf(['auto', 'text', 'json'] as const))
+    .option('--log-file <path>', 'also append JSON log lines to this file')
+    .option('--quiet', 'warnings, errors and the summary only')
+    .action(async function (this: Command) {
+      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as EvolveSettings & {
+        logFormat?: LogFormat;
+        logFile?: string;
+        quiet?: boolean;
+      };
+      process.exitCode = await runEvolve(settings, { logFormat: logFormat ?? 'auto', logFile, quiet: quiet ?? false });
+    });
+}
+
+function roundsFlag(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 10)
+    throw new InvalidArgumentError(`expected a whole number from 1 to 10, got "${value}"`);
+  return n;
+}
+
+function opsFlag(value: string): EvolveOp[] {
+  const ops = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = ops.filter((op) => !(EVOLVE_OPS as readonly string[]).includes(op));
+  if (unknown.length > 0 || ops.length === 0) {
+    throw new InvalidArgumentError(
+      `unknown operation ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}; expected ${EVOLVE_OPS.join(', ')}`,
+    );
+  }
+  return ops as EvolveOp[];
+}
+
+function sinceFlag(value: string): 'all' | 'last' | number {
+  if (value === 'all' || value === 'last') return value;
+  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
+  throw new InvalidArgumentError(`expected all, last or a run id, got "${value}"`);
+}
+
+async function runEvolve(
+  settings: EvolveSettings,
+  output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
+): Promise<number> {
+  const db = settings.db ?? DEFAULT_DB;
+  const reporter = createReporter({ format: output.logFormat, quiet: output.quiet, logFile: output.logFile });
+  const json = output.logFormat === 'json' || (output.logFormat === 'auto' && process.stderr.isTTY !== true);
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      reporter.close();
+      process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
+    }
+    stoppedBy = signal;
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await evolve({
+      ...settings,
+      signal: stop.signal,
+      onEvent: (e) => reporter.event(e),
+      onWarning: (m) => reporter.warn(m),
+    });
+    reporter.close();
+    printSummary(summary, db, json);
+    if (summary.status !== 'interrupted') return EXIT.ok;
+    if (summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests') return EXIT.budget;
+    return stoppedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+  } catch (err) {
+    if (err instanceof EvolveFailed) {
+      reporter.close();
+      printSummary(err.summary, db, json);
+      throw new EvolveFailed(`evolve: run ${err.summary.runId} failed: ${err.message}`, err.summary);
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    reporter.close();
+  }
+}
+
+function printSummary(s: EvolveSummary, db: string, json: boolean): void {
+  if (json) {
+    const level = s.status === 'failed' ? 'error' : 'info';
+    process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level, event: 'summary', ...s, database: db })}\n`);
+    return;
+  }
+  const tally = (r: Record<string, number>): string =>
+    Object.entries(r)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
+  const lines: string[] = [];
+  if (s.status === 'nothing') {
+    lines.push(
+      `nothing to evolve: no accepted, answered task is due in rounds 1..${s.rounds} of the selection, and no evolved task awaits an answer`,
+    );
+  } else if (s.status === 'dry-run') {
+    const worst = s.worstCaseUsdPerRequest;
+    const usd = (v: number | null | undefined): string => (v == null ? 'no price' : `$${v.toFixed(5)}`);
+    lines.push(
+      `dry run: parents due ${tally(Object.fromEntries(Object.entries(s.dueAtStart).map(([r, n]) => [`in round ${r}:`, n])))}; ${s.awaitingAtStart} evolved tasks await an answer; ` +
+        `at most ${s.target} answered evolved tasks from this pool`,
+      `worst case per request: evolve ${usd(worst?.evolve)}, answer ${usd(worst?.answer)}; nothing was sent`,
+    );
+  } else {
+    lines.push(
+      `evolve run ${s.runId} ${s.status}${s.resumed ? ' (resumed)' : ''}: ${s.evolvedNow} evolved (by round ${tally(s.evolvedByRound)}), ` +
+        `${s.answeredNow} answered, target ${s.target}${s.poolExhausted ? ' — the pool ran out first' : ''}`,
+      `eliminated: ${tally(s.eliminatedNow)}; rejected answers: ${tally(s.rejectedAnswers)}`,
+      `requests ${s.requests} (${s.failedRequests} failed; evolve ${s.stages.evolve.requests}, answers ${s.stages.answers.requests}), ` +
+        `tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, $${s.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
+      ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
+    );
+  }
+  lines.push(`database ${db}`);
+  process.stderr.write(`${lines.join('\n')}\n`);
+}

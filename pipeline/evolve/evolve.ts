@@ -1,0 +1,318 @@
+/**
+ * `evolve()`: accepted tasks rewritten by the Evol-Instruct operations over rounds 1..R, each evolved
+ * instruction answered by the answer model — end to end: checks the options and templates, builds the
+ * client, probes the server, takes the database's lock and runs the evolve and answer stages together on
+ * the one online runner (runtime/online.ts) under one budget.
+ *
+ * The answer stage is the run's goal and the evolve stage its feeder (as in a two-stage generate): `n`
+ * counts answered evolved tasks — training pairs, what an export can hold — and instructions are evolved
+ * only while the answered ones plus those expected are short of it, so `n` is exact and little is evolved
+ * for nothing. Without `n` the whole pool is evolved and answered.
+ */
+import { loadAnswerTemplate } from '../answer/prompt.ts';
+import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
+import { Budget, type BudgetStop } from '../budget.ts';
+import { buildIndex } from '../dedup/qgram-index.ts';
+import { PipelineError, UsageError } from '../errors.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
+import { Ingestor } from '../ingest.ts';
+import { redact } from '../llm.ts';
+import { connect } from '../llm/connect.ts';
+import { costUsd, type Price } from '../llm/cost.ts';
+import { simulatorMark } from '../llm/server-info.ts';
+import { takeLock } from '../lock.ts';
+import { evolveSettingsSchema, resolveOptions, type EvolveSettings } from '../options.ts';
+import { TEMPLATE_DIR } from '../prompt.ts';
+import { DEFAULT_RULE_OPTIONS } from '../rules/index.ts';
+import { runStages, type StageTally } from '../runtime/online.ts';
+import { StorageError } from '../store/storage-errors.ts';
+import { AnswerStage } from '../stages/answers.ts';
+import { EVOLVE, EVOLVED_SOURCE, EvolveStage } from '../stages/evolve.ts';
+import { AnswerStore } from '../store/answers.ts';
+import { EvolutionStore, type EvolveSelection } from '../store/evolutions.ts';
+import { Store } from '../store/store.ts';
+import { loadEvolveTemplates, type EvolveOp } from './ops.ts';
+
+export type EvolveOptions = EvolveSettings & Omit<GenerateHooks, 'random'>;
+
+export interface EvolveStageFigures {
+  requests: number;
+  failedRequests: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** At the stage's model price; null without one. */
+  costUsd: number | null;
+}
+
+export interface EvolveSummary {
+  /** null: nothing was due (no run made) or a dry run. */
+  runId: number | null;
+  /** `nothing`: no task was due to evolve or awaiting an answer; `dry-run`: counted only. */
+  status: 'completed' | 'interrupted' | 'failed' | 'nothing' | 'dry-run';
+  resumed: boolean;
+  rounds: number;
+  ops: EvolveOp[];
+  model: string;
+  answerModel: string;
+  /** n, or the most the pool could give (every evolution surviving). */
+  target: number;
+  /** Parents due at start, by round. */
+  dueAtStart: Record<string, number>;
+  /** Evolved tasks awaiting an answer at start. */
+  awaitingAtStart: number;
+  /** Evolved tasks accepted in this invocation, by round. */
+  evolvedNow: number;
+  evolvedByRound: Record<string, number>;
+  /** Failed evolutions in this invocation, by reason. */
+  eliminatedNow: Record<string, number>;
+  answeredNow: number;
+  /** Rejected answers in this invocation, by reason. */
+  rejectedAnswers: Record<string, number>;
+  /** The pool ran out before n. */
+  poolExhausted: boolean;
+  stages: { evolve: EvolveStageFigures; answers: EvolveStageFigures };
+  requests: number;
+  failedRequests: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  seconds: number;
+  /** Dry run: the worst case of one evolution request and of one answer request, USD (null without a price). */
+  worstCaseUsdPerRequest?: { evolve: number | null; answer: number | null };
+  stopReason?: 'signal' | 'storage' | BudgetStop['reason'];
+  stopMessage?: string;
+  error?: string;
+}
+
+/** The evolve run failed (category `failed`); its summary says how far it got. */
+export class EvolveFailed extends PipelineError {
+  override name = 'EvolveFailed';
+  constructor(
+    message: string,
+    readonly summary: EvolveSummary,
+  ) {
+    super('failed', message);
+  }
+}
+
+export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
+  const { apiKey: givenKey, env = process.env, onEvent, onWarning, signal, onLog: _onLog, ...rest } = options;
+  const s = resolveOptions(evolveSettingsSchema, rest);
+  const ops = [...new Set(s.ops)] as EvolveOp[];
+  const templates = loadEvolveTemplates(ops, s.templates ?? TEMPLATE_DIR);
+  const answerTemplate = loadAnswerTemplate();
+  const answerModel = s.answerModel ?? s.model;
+  const price = resolvePrice(s);
+  const answerPrice = s.answerPrice ?? resolvePrice({ model: answerModel, prices: s.prices, price: undefined });
+  if (s.maxCost !== undefined && (price === undefined || answerPrice === undefined)) {
+    const missing = price === undefined ? s.model : answerModel;
+    throw new UsageError(`needs the price of ${missing}: give \`price\`/\`answerPrice\` or \`prices\``, { option: 'maxCost' });
+  }
+  const connection = connect(s, givenKey, env);
+  const { llm, baseURL, apiKey } = connection;
+  // Everything that can be checked without writing is checked before the lock file is made.
+  const server = s.probe && !s.dryRun ? await probe(llm, baseURL) : undefined;
+  Store.check(s.db);
+  const lock = takeLock(s.db, `evolve --model ${s.model}`, onWarning);
+  let store: Store | undefined;
+  const started = performance.now();
+  try {
+    store = Store.open(s.db);
+    const selection: EvolveSelection = { since: s.since, minScore: s.minScore, rounds: s.rounds };
+    const evolutions = new EvolutionStore(store);
+    const answers = new AnswerStore(store);
+    const answerRetries = s.answerRetries ?? ANSWER_DEFAULTS.retries;
+    // An evolved task needs one answer: one by an earlier run's answer model counts.
+    const answerSelection = {
+      source: EVOLVED_SOURCE,
+      awaitingOnly: true,
+      model: answerModel,
+      maxAttempts: answerRetries + 1,
+      anyModel: true,
+    };
+    const dueAtStart = evolutions.countDue(selection);
+    const awaitingAtStart = answers.countToAnswer(answerSelection);
+    const reach = Object.entries(dueAtStart).reduce((n, [round, k]) => n + k * (s.rounds - Number(round) + 1), 0);
+    const base = {
+      resumed: false,
+      rounds: s.rounds,
+      ops,
+      model: s.model,
+      answerModel,
+      dueAtStart,
+      awaitingAtStart,
+    };
+    const empty = zeroSummary(base, s.n ?? 0, started);
+    if (s.dryRun) {
+      const evolveWorst = price === undefined ? null : costUsd({ promptTokens: 1500, completionTokens: s.maxTokens }, price);
+      const answerWorst =
+        answerPrice === undefined
+          ? null
+          : costUsd({ promptTokens: 1000, completionTokens: s.answerMaxTokens ?? ANSWER_DEFAULTS.maxTokens }, answerPrice);
+      return {
+        ...empty,
+        target: s.n ?? reach + awaitingAtStart,
+        status: 'dry-run',
+        worstCaseUsdPerRequest: { evolve: evolveWorst, answer: answerWorst },
+      };
+    }
+    if (reach === 0 && awaitingAtStart === 0) return { ...empty, status: 'nothing' };
+
+    const latest = store.latestRun();
+    const resumed = !s.newRun && latest !== undefined && latest.status !== 'completed' && latest.mode === 'evolve';
+    const runOptions = {
+      command: 'evolve',
+      ...s,
+      baseURL: baseURL === undefined ? null : redact(baseURL, apiKey),
+      ...simulatorMark(server),
+    };
+    let runId: number;
+    let answeredAtStart = 0;
+    if (resumed) {
+      runId = latest.id;
+      answeredAtStart = answers.countAccepted(runId);
+    }
+    const target = s.n ?? answeredAtStart + awaitingAtStart + reach;
+    const run = { target, mode: 'evolve', model: s.model, options: runOptions };
+    if (resumed) store.resumeRun(latest!.id, run);
+    runId = resumed ? latest!.id : store.createRun(run);
+
+    const index = buildIndex(store.acceptedKeys());
+    const ingestor = new Ingestor(store, index, {
+      similarity: s.similarity,
+      filters: DEFAULT_RULE_OPTIONS,
+      skipFilters: false,
+      instructionOnly: true,
+    });
+    const answerStage = new AnswerStage(
+      store,
+      { model: answerModel, template: answerTemplate, maxTokens: s.answerMaxTokens, retries: s.answerRetries, price: answerPrice },
+      { runId, source: EVOLVED_SOURCE, awaitingOnly: true, feeder: EVOLVE, anyModel: true },
+    );
+    const evolveStage = new EvolveStage(
+      store,
+      {
+        runId,
+        ops,
+        templates,
+        templateId: store.templateId(templates.combined.name, templates.combined.sha256, templates.combined.content),
+        selection,
+        params: { model: s.model, temperature: s.temperature, top_p: 1, max_tokens: s.maxTokens },
+        price,
+        minAdded: s.minAdded,
+        role: 'feeder',
+        demand: answerStage.feederDemand(),
+      },
+      ingestor,
+    );
+    const budget = Budget.forRun({ maxCostUsd: s.maxCost, maxRequests: s.maxRequests }, store.runTotals(runId).requests);
+    const costAtStart = budget.spentUsd;
+    const result = await runStages(
+      [answerStage, evolveStage],
+      {
+        runId,
+        target,
+        acceptedAtStart: answeredAtStart,
+        concurrency: s.concurrency,
+        maxConsecutiveFailures: s.maxConsecutiveFailures,
+        drainTimeoutMs: s.drainTimeout * 1000,
+        indexSize: reach,
+        resumed,
+      },
+      { store, llm, budget, ...(onEvent && { onEvent }), ...(signal && { signal }) },
+    );
+    const { fatal, budgetStop } = result;
+    const evolveTally = result.stages[EVOLVE]!;
+    const answerTally = result.stages[answerStage.name]!;
+    const diskFull = fatal instanceof StorageError;
+    const goalMet = result.goalAccepted >= target;
+    const status: EvolveSummary['status'] =
+      fatal !== undefined && !diskFull
+        ? 'failed'
+        : diskFull || budgetStop !== undefined || (signal?.aborted ?? false)
+          ? 'interrupted'
+          : goalMet || result.exhausted
+            ? 'completed'
+            : 'interrupted';
+    try {
+      store.finishRun(
+        runId,
+        status === 'failed' ? 'failed' : status === 'completed' ? 'completed' : 'interrupted',
+        fatal?.message ?? budgetStop?.message,
+      );
+    } catch (err) {
+      if (!diskFull) throw err;
+    }
+    const p = result.progress;
+    const summary: EvolveSummary = {
+      ...base,
+      runId,
+      status,
+      resumed,
+      target,
+      evolvedNow: evolveTally.accepted,
+      evolvedByRound: { ...evolveStage.acceptedByRound },
+      eliminatedNow: evolveTally.rejected,
+      answeredNow: result.goalAccepted - answeredAtStart,
+      rejectedAnswers: answerTally.rejected,
+      poolExhausted: result.exhausted && s.n !== undefined && !goalMet,
+      stages: { evolve: figures(evolveTally, price), answers: figures(answerTally, answerPrice) },
+      requests: p.requests,
+      failedRequests: p.failedRequests,
+      promptTokens: p.promptTokens,
+      completionTokens: p.completionTokens,
+      costUsd: budget.spentUsd - costAtStart,
+      seconds: (performance.now() - started) / 1000,
+    };
+    if (diskFull) summary.stopReason = 'storage';
+    else if (status === 'interrupted') {
+      summary.stopReason = budgetStop?.reason ?? 'signal';
+      if (budgetStop !== undefined) summary.stopMessage = budgetStop.message;
+    }
+    if (fatal !== undefined && !diskFull) {
+      summary.error = redact(fatal.message, apiKey);
+      throw new EvolveFailed(summary.error, summary);
+    }
+    return summary;
+  } finally {
+    store?.close();
+    lock.release();
+  }
+}
+
+function figures(t: StageTally, price: Price | undefined): EvolveStageFigures {
+  return {
+    requests: t.requests,
+    failedRequests: t.failedRequests,
+    promptTokens: t.promptTokens,
+    completionTokens: t.completionTokens,
+    costUsd: price === undefined ? null : costUsd(t, price),
+  };
+}
+
+function zeroSummary(
+  base: Pick<EvolveSummary, 'resumed' | 'rounds' | 'ops' | 'model' | 'answerModel' | 'dueAtStart' | 'awaitingAtStart'>,
+  target: number,
+  started: number,
+): EvolveSummary {
+  const none: EvolveStageFigures = { requests: 0, failedRequests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
+  return {
+    ...base,
+    runId: null,
+    status: 'nothing',
+    target,
+    evolvedNow: 0,
+    evolvedByRound: {},
+    eliminatedNow: {},
+    answeredNow: 0,
+    rejectedAnswers: {},
+    poolExhausted: false,
+    stages: { evolve: none, answers: { ...none } },
+    requests: 0,
+    failedRequests: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: 0,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
