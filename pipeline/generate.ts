@@ -8,19 +8,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runBatchStep } from './batch.ts';
-import { PipelineError, UnavailableError, UsageError } from './errors.ts';
+import { PipelineError, UsageError } from './errors.ts';
 import { DEFAULT_RULE_OPTIONS, endpointSecrets } from './rules/index.ts';
-import { redact, type ChatParams, type LlmClient } from './llm.ts';
+import { redact, type ChatParams } from './llm.ts';
 import { connect, type Connection } from './llm/connect.ts';
-import { displayURL } from './llm/secrets.ts';
+import { probe, resolvePrice, type GenerateHooks } from './startup.ts';
+import { evolve, type EvolveSummary } from './evolve/evolve.ts';
 import { simulatorMark, type ServerInfo } from './llm/server-info.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
-import { DEFAULT_PRICES, loadPriceFile, priceFor, type Price } from './llm/cost.ts';
+import type { Price } from './llm/cost.ts';
 import type { InlineJudgeOptions } from './stages/judge.ts';
 import { loadRubric } from './judge/rubric.ts';
 import { takeLock } from './lock.ts';
 import { runOnline, type OnlineOptions } from './generate-stages.ts';
-import { GenerationFailed, type GenerateEvent, type RunSummary } from './runtime/progress.ts';
+import { GenerationFailed, type RunSummary } from './runtime/progress.ts';
 import { resolveGenerateSettings, type GenerateSettings, type ResolvedGenerateSettings } from './options.ts';
 import { loadAnswerTemplate, type AnswerTemplate } from './answer/prompt.ts';
 import {
@@ -30,10 +31,9 @@ import {
   DEFAULT_TOPIC_LIST,
   loadList,
   loadTemplate,
-  type Random,
   type Template,
 } from './prompt.ts';
-import { makeDefaultDbFolder } from './paths.ts';
+import { DEFAULT_DB, makeDefaultDbFolder } from './paths.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from './seeds.ts';
 import { BatchStore } from './store/batches.ts';
 import { asStorageError } from './store/storage-errors.ts';
@@ -41,23 +41,8 @@ import { Store } from './store/store.ts';
 import type { SeedTask } from './types.ts';
 import { openBenchmarkGate, prepareBenchmarks, type PreparedBenchmarks } from './decontaminate/gate.ts';
 
-export interface GenerateHooks {
-  /** Default: `OPENAI_API_KEY`. May be left unset for a non-OpenAI base URL (vLLM, Ollama). */
-  apiKey?: string;
-  /** Where `OPENAI_*` are read from. Default `process.env`. */
-  env?: NodeJS.ProcessEnv;
-  /** Progress: start, each reply, failed requests, stopping. */
-  onEvent?: (event: GenerateEvent) => void;
-  /** Batch mode's steps (uploaded, created, polled, ingested, submitted), with their figures. */
-  onLog?: (message: string, fields: Record<string, unknown>) => void;
-  /** Things the caller should know that do not stop the run (a stale lock taken over). */
-  onWarning?: (message: string) => void;
-  /** Aborting stops new requests; in-flight ones get `drainTimeout` seconds, then are cancelled. */
-  signal?: AbortSignal;
-  random?: Random;
-}
-
 export type GenerateOptions = GenerateSettings & GenerateHooks;
+export { probe, resolvePrice, type GenerateHooks } from './startup.ts';
 
 /** Everything a run needs, read and checked; nothing opened yet. */
 export interface PreparedGenerate {
@@ -146,7 +131,48 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
  * `PipelineError`: `usage` (bad options or inputs), `locked` (another writer), `unavailable` (the
  * probe got no answer), `failed` (`GenerationFailed`, with the summary).
  */
-export async function generate(options: GenerateOptions): Promise<RunSummary> {
+export async function generate(options: GenerateOptions): Promise<RunSummary & { evolved?: EvolveSummary }> {
+  const summary = await generateRun(options);
+  const rounds = options.evolveRounds;
+  if (rounds === undefined || summary.status !== 'completed') return summary;
+  // `evolveRounds`: the run's accepted tasks evolved in the same invocation, within what is left of maxCost.
+  const left = options.maxCost === undefined ? undefined : options.maxCost - summary.requests.costUsd;
+  if (left !== undefined && left <= 0) return summary;
+  const evolved = await evolve({
+    db: options.db ?? DEFAULT_DB,
+    rounds,
+    since: summary.runId,
+    model: options.model ?? 'gpt-3.5-turbo',
+    ...pick(options, [
+      'answerModel',
+      'baseURL',
+      'endpoints',
+      'timeout',
+      'retries',
+      'rpm',
+      'tpm',
+      'prices',
+      'concurrency',
+      'apiKey',
+      'env',
+      'onEvent',
+      'onWarning',
+      'signal',
+    ]),
+    ...(left !== undefined && { maxCost: left }),
+  });
+  return { ...summary, evolved };
+}
+
+/** The members of `o` named, those that are set. */
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** One generation run, or one batch step. */
+async function generateRun(options: GenerateOptions): Promise<RunSummary> {
   const prepared = prepareGenerate(options);
   const { settings, baseURL } = prepared;
   const { llm } = prepared.connection;
@@ -279,31 +305,6 @@ function optional(o: GenerateHooks) {
     ...(o.signal && { signal: o.signal }),
     ...(o.random && { random: o.random }),
   };
-}
-
-/** The model's price from \`price\`, else \`prices\` over the built-in table; undefined when none knows it. */
-export function resolvePrice(settings: Pick<ResolvedGenerateSettings, 'price' | 'prices' | 'model'>): Price | undefined {
-  if (settings.price !== undefined) return settings.price;
-  const extra = settings.prices === undefined ? {} : typeof settings.prices === 'string' ? loadPriceFile(settings.prices) : settings.prices;
-  return priceFor(settings.model, { ...DEFAULT_PRICES, ...extra });
-}
-
-/** The start-up probe: an UnavailableError when the server does not answer, a failure when it refuses the key. */
-export async function probe(llm: LlmClient, baseURL: string | undefined): Promise<ServerInfo> {
-  try {
-    return await llm.probe();
-  } catch (err) {
-    if (err instanceof UsageError) throw err; // a base URL without its /v1 (llm/client.ts): exit 2, with the fix
-    // With several endpoints, the one that failed (a name without userinfo); else the base URL.
-    const where = (err as { endpoint?: string }).endpoint ?? (baseURL === undefined ? 'https://api.openai.com/v1' : displayURL(baseURL));
-    // probe() throws LlmErrors, whose messages are redacted already.
-    const message = (err as Error).message;
-    if ((err as { kind?: string }).kind === 'auth')
-      throw new PipelineError('failed', `the model API at ${where} refused the key: ${message}`, { cause: err });
-    throw new UnavailableError(`the model API at ${where} does not answer (${message}); check OPENAI_BASE_URL and the network`, {
-      cause: err,
-    });
-  }
 }
 
 /** An online run must not take over a run whose batch is still out: its results would be lost. */

@@ -143,6 +143,10 @@ export const generateSettingsSchema = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: "Judge each reply's accepted tasks with this model as they come (spending counts against maxCost)." }),
+  evolveRounds: z.number().int().min(1).max(10).optional().meta({
+    description:
+      'After the run, evolve its accepted tasks this many rounds (Evol-Instruct, answered by answerModel or model) within what is left of maxCost. Not with batch.',
+  }),
   judgeTasksPerRequest: z
     .number()
     .int()
@@ -207,6 +211,14 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   const resolved = resolveOptions(generateSettingsSchema, options);
   if (resolved.n === undefined) throw new UsageError('say how many tasks to add, e.g. 50000', { option: 'n' });
   if (resolved.turns !== undefined && resolved.mode !== 'dialogue') throw new UsageError('is for the dialogue mode', { option: 'turns' });
+  if (resolved.evolveRounds !== undefined && resolved.batch) {
+    throw new UsageError('evolves after an online run; in batch mode, run the evolve command once the run is complete', {
+      option: 'evolveRounds',
+    });
+  }
+  if (resolved.evolveRounds !== undefined && resolved.mode === 'dialogue') {
+    throw new UsageError('evolves single-turn tasks; a dialogue run has none', { option: 'evolveRounds' });
+  }
   if (resolved.answerModel !== undefined && resolved.mode === 'dialogue')
     throw new UsageError('is not built for the dialogue mode yet', { option: 'answerModel' });
   const tasksPerRequest =

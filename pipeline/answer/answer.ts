@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { readDatasetFile } from '../datasets.ts';
 import { UsageError } from '../errors.ts';
-import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../startup.ts';
 import { connect } from '../llm/connect.ts';
 import { redact } from '../llm.ts';
 import { simulatorMark } from '../llm/server-info.ts';

@@ -14,7 +14,7 @@ import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
 import { Budget, type BudgetStop } from '../budget.ts';
 import { buildIndex } from '../dedup/qgram-index.ts';
 import { PipelineError, UsageError } from '../errors.ts';
-import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../startup.ts';
 import { Ingestor } from '../ingest.ts';
 import { redact } from '../llm.ts';
 import { connect } from '../llm/connect.ts';

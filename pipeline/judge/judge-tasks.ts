@@ -4,7 +4,7 @@
  * probes the server and runs online (`judge`) or one Batch API step (`judgeBatchStep`).
  */
 import { UsageError } from '../errors.ts';
-import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../startup.ts';
 import { connect } from '../llm/connect.ts';
 import { redact } from '../llm.ts';
 import { createBatchApi } from '../llm/batch-api.ts';

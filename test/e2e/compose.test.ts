@@ -128,3 +128,23 @@ describe('the end of a run', () => {
     }
   }, 60_000);
 });
+
+describe('a run plus its evolutions', () => {
+  it('generate --evolve-rounds evolves the run’s own accepted tasks in the same call, with lineage', async () => {
+    const db = path.join(tempDir(), 'gen-evolve.db');
+    const summary = await generate({ db, n: 15, baseURL: sim.url, apiKey: 'k', evolveRounds: 1 });
+    expect(summary.status).toBe('completed');
+    expect(summary.evolved?.status).toBe('completed');
+    const evolvedRun = summary.evolved!.runId!;
+    // Every evolution's root is a task of the generate run, in round 1.
+    expect(one(db, 'SELECT count(*) FROM evolutions WHERE run_id = ?', evolvedRun)).toBeGreaterThan(0);
+    expect(
+      one(
+        db,
+        'SELECT count(*) FROM evolutions e JOIN tasks t ON t.id = e.parent_task_id WHERE e.run_id = ? AND (t.run_id <> ? OR e.round <> 1)',
+        evolvedRun,
+        summary.runId,
+      ),
+    ).toBe(0);
+  }, 120_000);
+});
