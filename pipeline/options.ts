@@ -392,3 +392,31 @@ export const judgeSettingsSchema = z.strictObject({
   drainTimeout: z.number().nonnegative().default(10),
 });
 export type JudgeSettings = z.input<typeof judgeSettingsSchema>;
+
+/** Default embedding model of `embed` and `export --select`. */
+export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
+
+/** Options of `embed()`. */
+export const embedSettingsSchema = z.strictObject({
+  db: z.string().min(1).default(DEFAULT_DB),
+  model: z.string().min(1).default(DEFAULT_EMBEDDING_MODEL).meta({ description: 'Embedding model (/v1/embeddings).' }),
+  baseURL: z.string().url().optional(),
+  endpoints: endpointsSchema,
+  since: z
+    .union([z.enum(['all', 'last']), positiveInt])
+    .default('all')
+    .meta({ description: 'all | last (the last generation run) | a run id.' }),
+  perRequest: z.number().int().min(1).max(2048).default(64).meta({ description: 'Texts embedded in one request.' }),
+  concurrency: positiveInt.default(4),
+  maxCost: z.number().positive().optional(),
+  maxRequests: positiveInt.optional(),
+  prices: z.union([z.string().min(1), z.record(z.string().min(1), price)]).optional(),
+  price: price.optional(),
+  rpm: positiveInt.optional(),
+  tpm: positiveInt.optional(),
+  timeout: z.number().positive().default(120),
+  retries: z.number().int().min(0).max(20).default(3),
+  probe: z.boolean().default(true),
+  drainTimeout: z.number().nonnegative().default(10),
+});
+export type EmbedSettings = z.input<typeof embedSettingsSchema>;
