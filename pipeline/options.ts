@@ -256,6 +256,12 @@ export const exportSettingsSchema = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: 'Export tasks `decontaminate` found overlapping a benchmark too (default: left out, counted in the manifest).' }),
+  select: positiveInt.optional().meta({
+    description:
+      'Quality-diversity export: keep N rows, by judge score, each below `diversity` cosine to every row kept before (needs `embed`).',
+  }),
+  diversity: z.number().gt(0).max(1).optional().meta({ description: 'Cosine threshold of `select`. Default 0.9.' }),
+  embeddingModel: z.string().min(1).optional().meta({ description: 'Embeddings `select` compares. Default: the newest stored.' }),
 });
 
 export type ExportSettings = z.input<typeof exportSettingsSchema>;

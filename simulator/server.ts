@@ -128,7 +128,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     {
       method: 'POST',
       path: '/v1/embeddings',
-      slow: false,
+      slow: true,
       handle: (_req, body) => {
         const r = embeddingsResponse(body);
         engine.record(r.outcome);
