@@ -146,6 +146,11 @@ export const generateSettingsSchema = z.strictObject({
     .max(50)
     .default(DEFAULT_JUDGE_TASKS_PER_REQUEST)
     .meta({ description: 'Tasks per judge request.' }),
+  embeddingModel: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Embed accepted tasks with this model as they come, for `export --select` (spending counts against maxCost).' }),
   examplesMinScore: z
     .number()
     .min(1)
@@ -194,6 +199,11 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   const resolved = resolveOptions(generateSettingsSchema, options);
   if (resolved.n === undefined) throw new UsageError('say how many tasks to add, e.g. 50000', { option: 'n' });
   if (resolved.turns !== undefined && resolved.mode !== 'dialogue') throw new UsageError('is for the dialogue mode', { option: 'turns' });
+  if (resolved.embeddingModel !== undefined && resolved.batch) {
+    throw new UsageError('embeds online replies; in batch mode, run the embed command once the batch is collected', {
+      option: 'embeddingModel',
+    });
+  }
   if (resolved.judgeModel !== undefined && resolved.batch) {
     throw new UsageError('judges online replies; in batch mode, run the judge command with `batch` once the batch is collected', {
       option: 'judgeModel',

@@ -40,7 +40,15 @@ const cos = (a: Float32Array, b: Float32Array): number => a.reduce((n, x, i) => 
 describe('checkEmbeddings (the edge)', () => {
   const body = (rows: unknown[]) => ({ data: rows.map((embedding, index) => ({ index, embedding })) });
   it('accepts finite non-zero vectors of one dimension, in index order', () => {
-    const r = checkEmbeddings({ data: [{ index: 1, embedding: [0, 1] }, { index: 0, embedding: [1, 0] }] }, 2);
+    const r = checkEmbeddings(
+      {
+        data: [
+          { index: 1, embedding: [0, 1] },
+          { index: 0, embedding: [1, 0] },
+        ],
+      },
+      2,
+    );
     expect(r).toEqual([Float32Array.from([1, 0]), Float32Array.from([0, 1])]);
   });
   it.each([
@@ -50,9 +58,29 @@ describe('checkEmbeddings (the edge)', () => {
     ['NaN (null in JSON)', body([[1, null]]), 1, undefined, /not a finite number/],
     ['a string value', body([[1, '2']]), 1, undefined, /not a finite number/],
     ['a zero vector', body([[0, 0]]), 1, undefined, /zero vector/],
-    ['mixed dimensions', body([[1, 2], [1, 2, 3]]), 2, undefined, /3 dimensions, expected 2/],
+    [
+      'mixed dimensions',
+      body([
+        [1, 2],
+        [1, 2, 3],
+      ]),
+      2,
+      undefined,
+      /3 dimensions, expected 2/,
+    ],
     ['another dimension than stored', body([[1, 2]]), 1, 3, /2 dimensions, expected 3/],
-    ['a repeated index', { data: [{ index: 0, embedding: [1] }, { index: 0, embedding: [1] }] }, 2, undefined, /repeated/],
+    [
+      'a repeated index',
+      {
+        data: [
+          { index: 0, embedding: [1] },
+          { index: 0, embedding: [1] },
+        ],
+      },
+      2,
+      undefined,
+      /repeated/,
+    ],
   ])('refuses %s', (_name, b, count, dims, message) => {
     const r = checkEmbeddings(b, count, dims);
     expect(typeof r).toBe('string');
@@ -127,24 +155,29 @@ describe('selection', () => {
 
   it('never keeps two vectors at or above the threshold, and leaves out only those near a kept one', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 30 }), fc.double({ min: 0.3, max: 0.95, noNaN: true }), fc.integer({ min: 1, max: 80 }), (seed, t, n) => {
-        const vs = clustered(120, 16, 6, seed);
-        const vectors = new Map(vs.map((v, i) => [i, v]));
-        const candidates = vs.map((_, i) => ({ taskId: i, score: i % 3 === 0 ? null : (i * 7) % 10 }));
-        const ordered = orderCandidates(candidates, null);
-        const s = selectDiverse(ordered, vectors, { n, threshold: t });
-        expect(s.exact).toBe(true);
-        expect(s.kept.length).toBeLessThanOrEqual(n);
-        for (let i = 0; i < s.kept.length; i++)
-          for (let j = 0; j < i; j++) expect(cos(vectors.get(s.kept[i]!)!, vectors.get(s.kept[j]!)!)).toBeLessThan(t);
-        // Every candidate considered and left out has a kept one at or above the threshold (kept before it).
-        const kept = new Set(s.kept);
-        for (const c of ordered.slice(0, s.considered)) {
-          if (kept.has(c.taskId)) continue;
-          expect(s.kept.some((k) => cos(vectors.get(k)!, vectors.get(c.taskId)!) >= t)).toBe(true);
-        }
-        expect(s.considered).toBe(s.kept.length + s.similar);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 30 }),
+        fc.double({ min: 0.3, max: 0.95, noNaN: true }),
+        fc.integer({ min: 1, max: 80 }),
+        (seed, t, n) => {
+          const vs = clustered(120, 16, 6, seed);
+          const vectors = new Map(vs.map((v, i) => [i, v]));
+          const candidates = vs.map((_, i) => ({ taskId: i, score: i % 3 === 0 ? null : (i * 7) % 10 }));
+          const ordered = orderCandidates(candidates, null);
+          const s = selectDiverse(ordered, vectors, { n, threshold: t });
+          expect(s.exact).toBe(true);
+          expect(s.kept.length).toBeLessThanOrEqual(n);
+          for (let i = 0; i < s.kept.length; i++)
+            for (let j = 0; j < i; j++) expect(cos(vectors.get(s.kept[i]!)!, vectors.get(s.kept[j]!)!)).toBeLessThan(t);
+          // Every candidate considered and left out has a kept one at or above the threshold (kept before it).
+          const kept = new Set(s.kept);
+          for (const c of ordered.slice(0, s.considered)) {
+            if (kept.has(c.taskId)) continue;
+            expect(s.kept.some((k) => cos(vectors.get(k)!, vectors.get(c.taskId)!) >= t)).toBe(true);
+          }
+          expect(s.considered).toBe(s.kept.length + s.similar);
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -12,6 +12,14 @@ import type { Store } from '../store/store.ts';
 
 export const EMBED = 'embed';
 
+/** `generate --embedding-model`: the embedding stage that follows a run. */
+export interface EmbedFollowerOptions {
+  model: string;
+  price: Price | undefined;
+  /** Default 64. */
+  perRequest?: number;
+}
+
 export interface EmbedStageOptions {
   model: string;
   price: Price | undefined;

@@ -170,6 +170,33 @@ describe('embed', () => {
   }, 180_000);
 });
 
+describe('generate --embedding-model', () => {
+  it('embeds what the run accepts as a follower: every accepted task of the run, exactly --n tasks', async () => {
+    const s = await sim();
+    const db = path.join(tempDir(), 'follow.db');
+    const summary = await generate({ db, n: 30, apiKey: 'k', baseURL: s.url, tasksPerRequest: 10, embeddingModel: 'sim-embed' });
+    expect(summary.status).toBe('completed');
+    expect(one(db, `SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`)).toBe(30);
+    expect(
+      one(
+        db,
+        `SELECT count(*) FROM tasks t WHERE t.status = 'accepted' AND t.run_id = ?
+           AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.task_id = t.id AND e.model = 'sim-embed')`,
+        summary.runId,
+      ),
+    ).toBe(0);
+    // Then `embed` finds only the seeds (not part of the run) left.
+    const rest = await embed({ db, apiKey: 'k', baseURL: s.url, model: 'sim-embed' });
+    expect(rest.pendingAtStart).toBe(one(db, `SELECT count(*) FROM tasks WHERE source = 'seed' AND status = 'accepted'`));
+  }, 120_000);
+
+  it('is refused with batch mode (one line naming the option)', async () => {
+    const err = await generate({ db: path.join(tempDir(), 'b.db'), n: 5, apiKey: 'k', batch: true, embeddingModel: 'm' }).catch((e) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(String(err.message)).toMatch(/embeddingModel|embedding-model/);
+  });
+});
+
 describe('export --select', () => {
   it('keeps N rows, no two at or above the threshold, and says so in the manifest', async () => {
     const s = await sim();
