@@ -139,7 +139,15 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   }
   if (options.embed !== undefined) {
     const e = options.embed;
-    stages.push(new EmbedStage(store, { model: e.model, price: e.price, perRequest: e.perRequest ?? 64, work: { kind: 'run', runId } }));
+    stages.push(
+      new EmbedStage(store, {
+        model: e.model,
+        price: e.price,
+        perRequest: e.perRequest ?? 64,
+        semanticThreshold: e.semanticThreshold,
+        work: { kind: 'run', runId },
+      }),
+    );
   }
   const answers =
     options.answer === undefined ? undefined : new AnswerStage(store, options.answer, { runId, source: 'generated', awaitingOnly: true });

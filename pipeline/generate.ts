@@ -214,7 +214,11 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
 /** The embedding follower (`embeddingModel`, issue 24): its model and price. */
 function embedFollower(settings: ResolvedGenerateSettings): EmbedFollowerOptions | undefined {
   if (settings.embeddingModel === undefined) return undefined;
-  return { model: settings.embeddingModel, price: resolvePrice({ ...settings, model: settings.embeddingModel, price: undefined }) };
+  return {
+    model: settings.embeddingModel,
+    price: resolvePrice({ ...settings, model: settings.embeddingModel, price: undefined }),
+    semanticThreshold: settings.semanticThreshold,
+  };
 }
 
 /** The inline judge (`judgeModel`): its rubric and price, checked before anything runs. */

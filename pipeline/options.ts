@@ -151,6 +151,9 @@ export const generateSettingsSchema = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: 'Embed accepted tasks with this model as they come, for `export --select` (spending counts against maxCost).' }),
+  semanticThreshold: z.number().gt(0).max(1).optional().meta({
+    description: 'With embeddingModel: reject a task whose cosine to an accepted one is at least this (semantic_duplicate).',
+  }),
   examplesMinScore: z
     .number()
     .min(1)
@@ -199,6 +202,12 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   const resolved = resolveOptions(generateSettingsSchema, options);
   if (resolved.n === undefined) throw new UsageError('say how many tasks to add, e.g. 50000', { option: 'n' });
   if (resolved.turns !== undefined && resolved.mode !== 'dialogue') throw new UsageError('is for the dialogue mode', { option: 'turns' });
+  if (resolved.semanticThreshold !== undefined && resolved.embeddingModel === undefined) {
+    throw new UsageError('needs `embeddingModel`', { option: 'semanticThreshold' });
+  }
+  if (resolved.semanticThreshold !== undefined && resolved.answerModel !== undefined) {
+    throw new UsageError('is not built for two-stage runs yet (their goal counts answers)', { option: 'semanticThreshold' });
+  }
   if (resolved.embeddingModel !== undefined && resolved.batch) {
     throw new UsageError('embeds online replies; in batch mode, run the embed command once the batch is collected', {
       option: 'embeddingModel',

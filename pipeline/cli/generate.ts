@@ -93,6 +93,7 @@ export function generateCommand(): Command {
     .option('--answer-system <text>', 'answer prompt system message (default: templates/answer_system.txt)')
     .option('--answer-retries <n>', 'rejected answers retried this many times, then the task is unanswerable (default 2)', numberIn(0, 10))
     .option('--embedding-model <name>', 'embed accepted tasks with this model as they come, for export --select')
+    .option('--semantic-threshold <t>', 'with --embedding-model: reject a task at this cosine or above to an accepted one', numberIn(0, 1))
     .option('--judge-model <name>', "judge each reply's accepted tasks with this model as they come (spending counts against --max-cost)")
     .option('--judge-tasks-per-request <k>', `tasks per judge request (default ${D.judgeTasksPerRequest})`, numberIn(1, 50))
     .option(

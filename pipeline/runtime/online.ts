@@ -198,7 +198,7 @@ export async function runStages(stages: readonly Stage<any, any, any>[], o: Runn
       p.rejected += n;
     }
     const goal = stage.role === 'goal' ? outcome.accepted : 0;
-    p.accepted += goal;
+    p.accepted += goal - (outcome.revoked ?? 0);
     stage.afterStore?.(request.unit, outcome, reading.value);
     if (outcome.accepted > 0) for (const other of stages) if (other !== stage) other.notice?.(stage.name, outcome);
     if (stage.guarded && deps.guard !== undefined) {

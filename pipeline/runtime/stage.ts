@@ -50,6 +50,11 @@ export interface StageOutcome {
   rejected: Record<string, number>;
   /** For the yield guard: what the reader could not use. */
   parseProblems?: string[];
+  /**
+   * Goal items accepted earlier that a follower has now rejected (a semantic near-duplicate found once its
+   * embedding came): the run's goal count goes down by this, so the goal stage makes up for them.
+   */
+  revoked?: number;
 }
 
 /** What the runner tells a stage when it asks for work. */

@@ -9,6 +9,7 @@ import type { Price } from '../llm/cost.ts';
 import type { EmbeddingReply, Reading, Stage, StageOutcome, StageRequest } from '../runtime/stage.ts';
 import { EmbeddingStore, type EmbedSince, type TaskToEmbed } from '../store/embeddings.ts';
 import type { Store } from '../store/store.ts';
+import { ExactIndex, unitVector } from '../embed/vector-index.ts';
 
 export const EMBED = 'embed';
 
@@ -18,6 +19,8 @@ export interface EmbedFollowerOptions {
   price: Price | undefined;
   /** Default 64. */
   perRequest?: number;
+  /** Reject a task whose cosine to an accepted one is at or above this (`semantic_duplicate`). */
+  semanticThreshold?: number | undefined;
 }
 
 export interface EmbedStageOptions {
@@ -25,6 +28,11 @@ export interface EmbedStageOptions {
   price: Price | undefined;
   /** Texts per request. */
   perRequest: number;
+  /**
+   * Follower only: a task whose cosine to an accepted task embedded before it is at or above this is
+   * rejected (`semantic_duplicate`, the nearest task stored) and taken off the run's count.
+   */
+  semanticThreshold?: number | undefined;
   /** Goal: the tasks pending at start. Follower: the run whose accepted tasks are embedded as they come. */
   work: { kind: 'tasks'; tasks: readonly TaskToEmbed[] } | { kind: 'run'; runId: number };
 }
@@ -54,6 +62,10 @@ export class EmbedStage implements Stage<Unit, Float32Array[], EmbeddingReply> {
   private readonly seen = new Set<number>();
   private dimensions: number | undefined;
   private stale = true;
+  /** Unit vectors of the accepted tasks with this model's embedding (semantic check only). */
+  private index: ExactIndex | undefined;
+  /** Tasks rejected as semantic near-duplicates in this invocation. */
+  semanticDuplicates = 0;
 
   constructor(
     store: Store,
@@ -64,6 +76,14 @@ export class EmbedStage implements Stage<Unit, Float32Array[], EmbeddingReply> {
     this.embeddings = new EmbeddingStore(store);
     this.dimensions = this.embeddings.dimensions(o.model);
     if (o.work.kind === 'tasks') this.enqueue(o.work.tasks);
+    if (o.semanticThreshold !== undefined && o.work.kind === 'run') {
+      const stored = this.embeddings.vectors(o.model);
+      this.index = new ExactIndex(this.dimensions ?? 1, Math.max(1024, stored.length * 2));
+      for (const e of stored) {
+        const u = unitVector(e.vector);
+        if (u !== undefined && u.length === this.index.dimensions) this.index.add(e.taskId, u);
+      }
+    }
   }
 
   /** Tasks still waiting in the queue. */
@@ -116,12 +136,39 @@ export class EmbedStage implements Stage<Unit, Float32Array[], EmbeddingReply> {
 
   store(unit: Unit, requestId: number, vectors: Float32Array[]): StageOutcome {
     let accepted = 0;
+    let revoked = 0;
     for (let i = 0; i < vectors.length; i++) {
       for (const taskId of unit.taskIds[i]!) {
-        if (this.embeddings.insert(taskId, this.o.model, unit.shas[i]!, vectors[i]!, requestId)) accepted++;
+        if (!this.embeddings.insert(taskId, this.o.model, unit.shas[i]!, vectors[i]!, requestId)) continue;
+        accepted++;
+        if (this.checkSemantic(taskId, vectors[i]!)) revoked++;
       }
     }
-    return { accepted, rejected: vectors.length === 0 ? { bad_reply: unit.shas.length } : {} };
+    const rejected: Record<string, number> = vectors.length === 0 ? { bad_reply: unit.shas.length } : {};
+    if (revoked > 0) rejected['semantic_duplicate'] = revoked;
+    return { accepted, rejected, ...(revoked > 0 && { revoked }) };
+  }
+
+  /**
+   * After the exact edit-distance index let the task in: rejected when an accepted task embedded before it
+   * is at or above the threshold (true), else it joins the index. In order, so of two such tasks the
+   * first one embedded stays.
+   */
+  private checkSemantic(taskId: number, v: Float32Array): boolean {
+    if (this.index === undefined || this.o.semanticThreshold === undefined) return false;
+    const u = unitVector(v);
+    if (u === undefined) return false;
+    if (this.index.size === 0 && this.index.dimensions !== u.length) this.index = new ExactIndex(u.length);
+    const near = this.index.firstAtOrAbove(u, this.o.semanticThreshold);
+    if (near !== undefined && near.cosine >= this.o.semanticThreshold && near.id !== taskId) {
+      if (this.embeddings.rejectSemanticDuplicate(taskId, near.id, near.cosine)) {
+        this.semanticDuplicates++;
+        return true;
+      }
+      return false;
+    }
+    this.index.add(taskId, u);
+    return false;
   }
 
   afterStore(_unit: Unit, _outcome: StageOutcome, vectors: Float32Array[]): void {

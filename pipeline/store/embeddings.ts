@@ -99,6 +99,19 @@ export class EmbeddingStore {
     );
   }
 
+  /**
+   * An accepted task found to mean the same as an earlier one once its embedding came: rejected as
+   * `semantic_duplicate` with that task and the cosine. Inside the caller's transaction.
+   */
+  rejectSemanticDuplicate(taskId: number, nearestTaskId: number, cosine: number): boolean {
+    return (
+      this.sql(
+        `UPDATE tasks SET status = 'rejected', reason = 'semantic_duplicate', nearest_task_id = ?, similarity = ?
+         WHERE id = ? AND status = 'accepted'`,
+      ).run(nearestTaskId, cosine, taskId).changes > 0
+    );
+  }
+
   /** Models with embeddings, the newest first. */
   models(): { model: string; count: number; dimensions: number }[] {
     return this.sql(
@@ -121,7 +134,7 @@ export class EmbeddingStore {
     return rows.map((r) => ({ taskId: r.taskId, vector: blobVector(r.vector) }));
   }
 
-  /** Marks a stored request as an embedding request's (for `stats`); call in the transaction that stores it. */
+  /** How many vectors the model has. */
   count(model: string): number {
     return (this.sql('SELECT count(*) AS n FROM embeddings WHERE model = ?').get(model) as { n: number }).n;
   }
