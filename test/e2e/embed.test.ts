@@ -190,6 +190,39 @@ describe('generate --embedding-model', () => {
     expect(rest.pendingAtStart).toBe(one(db, `SELECT count(*) FROM tasks WHERE source = 'seed' AND status = 'accepted'`));
   }, 120_000);
 
+  it('--semantic-threshold rejects a task at or above it to an accepted one (nearest stored), still exactly --n', async () => {
+    const s = await sim();
+    const db = path.join(tempDir(), 'semantic.db');
+    const t = 0.6;
+    const summary = await generate({
+      db,
+      n: 60,
+      apiKey: 'k',
+      baseURL: s.url,
+      tasksPerRequest: 10,
+      embeddingModel: 'sim-embed',
+      semanticThreshold: t,
+    });
+    expect(summary.status).toBe('completed');
+    expect(one(db, `SELECT count(*) FROM tasks WHERE status = 'accepted' AND run_id = ?`, summary.runId)).toBe(60);
+    const dups = query<{ id: number; nearest: number; similarity: number }>(
+      db,
+      `SELECT id, nearest_task_id AS nearest, similarity FROM tasks WHERE reason = 'semantic_duplicate'`,
+    );
+    // The simulator's shared phrasing puts some tasks this close; the edit-distance rule let them in.
+    expect(dups.length).toBeGreaterThan(0);
+    const vec = (id: number) => blobVector(query<{ vector: Buffer }>(db, `SELECT vector FROM embeddings WHERE task_id = ?`, id)[0]!.vector);
+    for (const d of dups) {
+      expect(one(db, `SELECT count(*) FROM tasks WHERE id = ? AND status = 'accepted'`, d.nearest)).toBe(1);
+      expect(d.similarity).toBeGreaterThanOrEqual(t);
+      expect(cosine(vec(d.id), vec(d.nearest))).toBeCloseTo(d.similarity, 4);
+    }
+    // No two accepted tasks of the run are at or above the threshold.
+    const ids = query<{ id: number }>(db, `SELECT id FROM tasks WHERE status = 'accepted' AND run_id = ?`, summary.runId).map((r) => r.id);
+    const vs = ids.map(vec);
+    for (let i = 0; i < vs.length; i++) for (let j = 0; j < i; j++) expect(cosine(vs[i]!, vs[j]!)).toBeLessThan(t);
+  }, 120_000);
+
   it('is refused with batch mode (one line naming the option)', async () => {
     const err = await generate({ db: path.join(tempDir(), 'b.db'), n: 5, apiKey: 'k', batch: true, embeddingModel: 'm' }).catch((e) => e);
     expect(err).toBeInstanceOf(UsageError);
