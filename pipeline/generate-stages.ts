@@ -3,6 +3,7 @@
  * (runtime/online.ts) — instructions (whole tasks or conversations), or instructions then answers
  * (`answer`), each optionally judged as it is accepted (`judge`) — until `target` items are accepted.
  */
+import { EmbedStage, type EmbedFollowerOptions } from './stages/embed.ts';
 import { ANSWER_DEFAULTS, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
 import { finishStages } from './answer/two-stage.ts';
 import { Budget } from './budget.ts';
@@ -76,6 +77,8 @@ export interface OnlineOptions {
   answer?: AnswerStageOptions | undefined;
   /** Judge what the run accepts as it is accepted (a task's own output, or its answer). */
   judge?: InlineJudgeOptions | undefined;
+  /** Embed what the run accepts as it is accepted (issue 24). */
+  embed?: EmbedFollowerOptions | undefined;
   /** Reject tasks that copy a benchmark item (`benchmark_overlap`). */
   benchmarks?: BenchmarkGate | undefined;
 }
@@ -117,7 +120,7 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
         })
       : undefined;
 
-  const stages: Stage<any, any>[] = [];
+  const stages: Stage<any, any, any>[] = [];
   if (options.judge !== undefined) {
     const j = options.judge;
     stages.push(
@@ -131,6 +134,18 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
         work: { kind: 'run', runId },
         goodScore: j.minScore ?? 7,
         onGood: (good) => examples.offerJudged(good),
+      }),
+    );
+  }
+  if (options.embed !== undefined) {
+    const e = options.embed;
+    stages.push(
+      new EmbedStage(store, {
+        model: e.model,
+        price: e.price,
+        perRequest: e.perRequest ?? 64,
+        semanticThreshold: e.semanticThreshold,
+        work: { kind: 'run', runId },
       }),
     );
   }

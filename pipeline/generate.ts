@@ -18,6 +18,7 @@ import { simulatorMark, type ServerInfo } from './llm/server-info.ts';
 import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
 import type { Price } from './llm/cost.ts';
 import type { InlineJudgeOptions } from './stages/judge.ts';
+import type { EmbedFollowerOptions } from './stages/embed.ts';
 import { loadRubric } from './judge/rubric.ts';
 import { takeLock } from './lock.ts';
 import { runOnline, type OnlineOptions } from './generate-stages.ts';
@@ -208,7 +209,10 @@ async function generateRun(options: GenerateOptions): Promise<RunSummary> {
           : undefined;
       return settings.batch
         ? await runBatchStep({ ...common, answer, judge: prepared.judge }, { store, api: batchApi(prepared), ...optional(options) })
-        : await runOnline({ ...common, ...loop, answer, judge: prepared.judge }, { store, llm, ...optional(options) });
+        : await runOnline(
+            { ...common, ...loop, answer, judge: prepared.judge, embed: embedFollower(settings) },
+            { store, llm, ...optional(options) },
+          );
     } catch (err) {
       if (err instanceof GenerationFailed) {
         // Messages of the API's errors are redacted already; a failure's message may quote one.
@@ -233,6 +237,16 @@ async function generateRun(options: GenerateOptions): Promise<RunSummary> {
     }
     lock.release();
   }
+}
+
+/** The embedding follower (`embeddingModel`, issue 24): its model and price. */
+function embedFollower(settings: ResolvedGenerateSettings): EmbedFollowerOptions | undefined {
+  if (settings.embeddingModel === undefined) return undefined;
+  return {
+    model: settings.embeddingModel,
+    price: resolvePrice({ ...settings, model: settings.embeddingModel, price: undefined }),
+    semanticThreshold: settings.semanticThreshold,
+  };
 }
 
 /** The inline judge (`judgeModel`): its rubric and price, checked before anything runs. */

@@ -17,6 +17,7 @@ export type { TwoStageSummary } from './answer/two-stage.ts';
 export { judgeTasks, type JudgeTasksOptions } from './judge/judge-tasks.ts';
 export { evolve, EvolveFailed, type EvolveOptions, type EvolveSummary } from './evolve/evolve.ts';
 export { JudgeFailed, type JudgeSummary } from './judge/run.ts';
+export { embed, EmbedFailed, type EmbedOptions, type EmbedSummary } from './embed/embed.ts';
 export { reportFigures, writeReport, type DatasetReportOptions, type ReportData } from './report/index.ts';
 export { exportDataset, type ExportDatasetOptions } from './export/dataset.ts';
 export type { ExportResult } from './export/export.ts';

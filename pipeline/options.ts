@@ -154,6 +154,14 @@ export const generateSettingsSchema = z.strictObject({
     .max(50)
     .default(DEFAULT_JUDGE_TASKS_PER_REQUEST)
     .meta({ description: 'Tasks per judge request.' }),
+  embeddingModel: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Embed accepted tasks with this model as they come, for `export --select` (spending counts against maxCost).' }),
+  semanticThreshold: z.number().gt(0).max(1).optional().meta({
+    description: 'With embeddingModel: reject a task whose cosine to an accepted one is at least this (semantic_duplicate).',
+  }),
   examplesMinScore: z
     .number()
     .min(1)
@@ -211,6 +219,17 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   const resolved = resolveOptions(generateSettingsSchema, options);
   if (resolved.n === undefined) throw new UsageError('say how many tasks to add, e.g. 50000', { option: 'n' });
   if (resolved.turns !== undefined && resolved.mode !== 'dialogue') throw new UsageError('is for the dialogue mode', { option: 'turns' });
+  if (resolved.semanticThreshold !== undefined && resolved.embeddingModel === undefined) {
+    throw new UsageError('needs `embeddingModel`', { option: 'semanticThreshold' });
+  }
+  if (resolved.semanticThreshold !== undefined && resolved.answerModel !== undefined) {
+    throw new UsageError('is not built for two-stage runs yet (their goal counts answers)', { option: 'semanticThreshold' });
+  }
+  if (resolved.embeddingModel !== undefined && resolved.batch) {
+    throw new UsageError('embeds online replies; in batch mode, run the embed command once the batch is collected', {
+      option: 'embeddingModel',
+    });
+  }
   if (resolved.evolveRounds !== undefined && resolved.batch) {
     throw new UsageError('evolves after an online run; in batch mode, run the evolve command once the run is complete', {
       option: 'evolveRounds',
@@ -279,6 +298,12 @@ export const exportSettingsSchema = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: 'Export tasks `decontaminate` found overlapping a benchmark too (default: left out, counted in the manifest).' }),
+  select: positiveInt.optional().meta({
+    description:
+      'Quality-diversity export: keep N rows, by judge score, each below `diversity` cosine to every row kept before (needs `embed`).',
+  }),
+  diversity: z.number().gt(0).max(1).optional().meta({ description: 'Cosine threshold of `select`. Default 0.9.' }),
+  embeddingModel: z.string().min(1).optional().meta({ description: 'Embeddings `select` compares. Default: the newest stored.' }),
 });
 
 export type ExportSettings = z.input<typeof exportSettingsSchema> & {
@@ -553,3 +578,31 @@ export const evolveSettingsSchema = z.strictObject({
   drainTimeout: z.number().nonnegative().default(10),
 });
 export type EvolveSettings = z.input<typeof evolveSettingsSchema>;
+
+/** Default embedding model of `embed` and `export --select`. */
+export const DEFAULT_EMBEDDING_MODEL = 'text-embedding-3-small';
+
+/** Options of `embed()`. */
+export const embedSettingsSchema = z.strictObject({
+  db: z.string().min(1).default(DEFAULT_DB),
+  model: z.string().min(1).default(DEFAULT_EMBEDDING_MODEL).meta({ description: 'Embedding model (/v1/embeddings).' }),
+  baseURL: z.string().url().optional(),
+  endpoints: endpointsSchema,
+  since: z
+    .union([z.enum(['all', 'last']), positiveInt])
+    .default('all')
+    .meta({ description: 'all | last (the last generation run) | a run id.' }),
+  perRequest: z.number().int().min(1).max(2048).default(64).meta({ description: 'Texts embedded in one request.' }),
+  concurrency: positiveInt.default(4),
+  maxCost: z.number().positive().optional(),
+  maxRequests: positiveInt.optional(),
+  prices: z.union([z.string().min(1), z.record(z.string().min(1), price)]).optional(),
+  price: price.optional(),
+  rpm: positiveInt.optional(),
+  tpm: positiveInt.optional(),
+  timeout: z.number().positive().default(120),
+  retries: z.number().int().min(0).max(20).default(3),
+  probe: z.boolean().default(true),
+  drainTimeout: z.number().nonnegative().default(10),
+});
+export type EmbedSettings = z.input<typeof embedSettingsSchema>;

@@ -28,6 +28,7 @@ import { admissionEstimate, ServerRateLimits, type RateLimitConfig } from './rat
 import type { ReplyMode } from './misbehaving.ts';
 import { REPLY_SHAPES, type ReplyShape } from './replies.ts';
 import type { JudgeFaults } from './judge.ts';
+import { embeddingsResponse } from './embeddings.ts';
 
 export type { SimulatorFaults, SimulatorStats, RequestOutcome } from './completions.ts';
 export type { ReplyShape } from './replies.ts';
@@ -129,6 +130,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const routes: Route[] = [
     { method: 'GET', path: '/v1/models', slow: false, handle: () => engine.listModels() },
     { method: 'POST', path: '/v1/chat/completions', slow: true, handle: (_req, body) => engine.completeChat(body) },
+    {
+      method: 'POST',
+      path: '/v1/embeddings',
+      slow: true,
+      handle: (_req, body) => {
+        const r = embeddingsResponse(body);
+        engine.record(r.outcome);
+        return r;
+      },
+    },
   ];
   const limits = new ServerRateLimits(options.rateLimits ?? {});
   const batches = new BatchService(

@@ -147,7 +147,7 @@ describe('the installed package', () => {
 
   it('npx zh-self-instruct --help lists every command', () => {
     const help = run('npx', ['--no-install', 'zh-self-instruct', '--help'], app).stdout;
-    for (const command of ['generate', 'stats', 'export', 'import', 'dedup', 'report', 'judge', 'answer', 'demo', 'simulate']) {
+    for (const command of ['generate', 'stats', 'export', 'import', 'dedup', 'report', 'judge', 'embed', 'answer', 'demo', 'simulate']) {
       expect(help).toContain(command);
     }
   });
@@ -173,6 +173,28 @@ describe('the installed package', () => {
   it('judge scores the accepted tasks', () => {
     ok(['judge', '--quiet']);
     expect(stats().judged).toBeGreaterThanOrEqual(40);
+  });
+
+  it('embed stores the vectors, and export --select keeps a subset none of whose rows are within the threshold', () => {
+    ok(['embed', '--model', 'sim-embed', '--quiet']);
+    const folder = ok([
+      'export',
+      '--format',
+      'alpaca',
+      '--out',
+      'exports/selected',
+      '--since',
+      'all',
+      '--select',
+      '15',
+      '--diversity',
+      '0.6',
+    ]).trim();
+    const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as {
+      selection: { kept: number; search: string };
+    };
+    expect(manifest.selection).toMatchObject({ search: 'exact' });
+    expect(jsonl(path.join(folder, 'train.jsonl')).length).toBe(manifest.selection.kept);
   });
 
   it('answer answers instructions from a file', () => {

@@ -35,6 +35,9 @@ interface ExportFlags {
   judgeModel?: string;
   dropFlags?: string[];
   keepContaminated?: boolean;
+  select?: number;
+  diversity?: number;
+  embeddingModel?: string;
 }
 
 function since(value: string): 'last' | 'all' | number {
@@ -109,6 +112,14 @@ export function exportCommand(): Command {
       .option('--judge-model <name>', 'judge whose scores count (default: the one of the newest judgment)')
       .option('--drop-flags <flags>', 'leave out rows the judge flagged with any of these (comma-separated)', list)
       .option('--keep-contaminated', 'also export tasks decontaminate found copying a benchmark question (default: left out)')
+      // -- quality-diversity selection (issue 24) --
+      .option(
+        '--select <n>',
+        'keep N rows: by judge score, each below --diversity cosine to every one kept before (needs `embed`)',
+        positiveInt,
+      )
+      .option('--diversity <t>', 'cosine threshold of --select (default 0.9)', numberIn(0, 1))
+      .option('--embedding-model <name>', 'embeddings --select compares (default: the newest stored)')
       .option('--answer-model <name>', "output = this model's answer; only tasks it answered (default: each task's latest accepted answer)")
       .action(async function (this: Command) {
         const { config, ...flags } = givenFlags(this);
@@ -190,6 +201,14 @@ function report(result: ExportResult, db: string): void {
       `  scores      ${Object.entries(q.histogram)
         .map(([k, n]) => `${k}:${n}`)
         .join(' ')}`,
+    );
+  }
+  if (m.selection !== undefined) {
+    const x = m.selection;
+    err(
+      `  selection   ${fmt(x.kept)} of ${fmt(x.n)} asked, ${fmt(x.considered)} considered: ${fmt(x.droppedSimilar)} at cosine ≥ ${x.threshold} ` +
+        `(${x.embeddingModel}, ${x.search}), ${fmt(x.droppedNoEmbedding)} not embedded` +
+        (x.scoreRange === null ? '' : `; scores ${x.scoreRange[0]}–${x.scoreRange[1]} kept`),
     );
   }
   // -- benchmark decontamination (issue 25)

@@ -99,6 +99,8 @@ export function generateCommand(): Command {
       'after the run, evolve its accepted tasks this many rounds (Evol-Instruct; answered by --answer-model or --model) within what is left of --max-cost',
       numberIn(1, 10),
     )
+    .option('--embedding-model <name>', 'embed accepted tasks with this model as they come, for export --select')
+    .option('--semantic-threshold <t>', 'with --embedding-model: reject a task at this cosine or above to an accepted one', numberIn(0, 1))
     .option('--judge-model <name>', "judge each reply's accepted tasks with this model as they come (spending counts against --max-cost)")
     .option('--judge-tasks-per-request <k>', `tasks per judge request (default ${D.judgeTasksPerRequest})`, numberIn(1, 50))
     .option(

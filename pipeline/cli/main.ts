@@ -37,6 +37,10 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
     description: 'score accepted tasks with a judge model (rubric in templates/judge_rubric.txt) for curated exports',
     load: async () => (await import('./judge.ts')).judgeCommand(),
   },
+  embed: {
+    description: 'embed accepted tasks for semantic near-duplicates and a quality-diversity export (--select)',
+    load: async () => (await import('./embed.ts')).embedCommand(),
+  },
   answer: {
     description: 'answer instructions you already have (a file, or a stored source) with the model you choose',
     load: async () => (await import('./answer.ts')).answerCommand(),

@@ -13,6 +13,7 @@ import { parseDropFlags, type QualityFilter } from './quality.ts';
 import { Store } from '../store/store.ts';
 import { normalizeSelection, runExport, type ExportResult } from './export.ts';
 import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from './template.ts';
+import { DEFAULT_DIVERSITY, selectionModel } from './select.ts';
 
 export type ExportDatasetOptions = ExportSettings & {
   /** Checked between chunks: a stopped export cleans up, publishes nothing and throws. */
@@ -20,9 +21,14 @@ export type ExportDatasetOptions = ExportSettings & {
 };
 
 /** The curated export's filter (judge scores and flags), or null when none is asked for. */
-function qualityFilter(s: Pick<ResolvedExportSettings, 'minScore' | 'dropFlags' | 'judgeModel'>, store: Store): QualityFilter | null {
+function qualityFilter(
+  s: Pick<ResolvedExportSettings, 'minScore' | 'dropFlags' | 'judgeModel' | 'select'>,
+  store: Store,
+): QualityFilter | null {
   if (s.minScore === undefined && s.dropFlags === undefined) {
-    if (s.judgeModel !== undefined) throw new UsageError('needs `minScore` or `dropFlags`', { option: 'judgeModel' });
+    // `select` orders by this judge's scores.
+    if (s.judgeModel !== undefined && s.select === undefined)
+      throw new UsageError('needs `minScore`, `dropFlags` or `select`', { option: 'judgeModel' });
     return null;
   }
   const judgeModel = s.judgeModel ?? new JudgmentStore(store).latestJudge()?.model ?? DEFAULT_JUDGE_MODEL;
@@ -41,8 +47,20 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
   if (!fs.existsSync(s.db)) throw new UsageError(`${s.db}: no such database`, { option: 'db' });
   const template = loadTrainingTemplate(s.trainTemplate ?? DEFAULT_TRAINING_TEMPLATE);
   const tokenizer = s.tokenizer ?? (s.maxTrainTokens !== undefined || s.tokenStats ? 'llama2' : null);
+  if (s.select === undefined && (s.diversity !== undefined || s.embeddingModel !== undefined)) {
+    throw new UsageError('needs `select`', { option: s.diversity !== undefined ? 'diversity' : 'embeddingModel' });
+  }
   const store = Store.open(s.db);
   try {
+    const select =
+      s.select === undefined
+        ? null
+        : {
+            n: s.select,
+            threshold: s.diversity ?? DEFAULT_DIVERSITY,
+            model: selectionModel(store, s.embeddingModel, s.db),
+            judgeModel: s.judgeModel ?? new JudgmentStore(store).latestJudge()?.model ?? DEFAULT_JUDGE_MODEL,
+          };
     return await runExport(store, {
       database: s.db,
       outDir: s.out,
@@ -61,6 +79,7 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
       datasetName: s.datasetName,
       quality: qualityFilter(s, store),
       keepContaminated: s.keepContaminated,
+      select,
       ...(signal && { signal }),
     });
   } catch (err) {

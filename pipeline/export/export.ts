@@ -54,6 +54,7 @@ import { dialogueContentText, dialogueTrainingText, recordProblem, renderDialogu
 import { DialogueTally, rowTurns } from './dialogue-tally.ts';
 // -- end dialogues
 import { QualityTally, type QualityFilter } from './quality.ts';
+import { selectRows, type SelectRequest } from './select.ts';
 import { ContaminationStore } from '../store/contamination.ts';
 import type { ContaminationManifest } from './manifest.ts';
 
@@ -91,6 +92,8 @@ export interface ExportOptions {
   quality?: QualityFilter | null;
   /** Export rows `decontaminate` flagged as copying a benchmark too. Default false: they are left out. */
   keepContaminated?: boolean;
+  /** Quality-diversity selection (issue 24): N rows by judge score, none within the cosine threshold of another. */
+  select?: (SelectRequest & { judgeModel: string }) | null;
   /** Checked between chunks: a stopped export cleans up and throws. */
   signal?: AbortSignal;
   now?: () => Date;
@@ -205,7 +208,7 @@ async function exportLocked(
     runId,
     shuffleSeed: options.shuffleSeed,
     excludeDialogues: !takesDialogues(options.format),
-    judgeModel: quality?.judgeModel ?? null,
+    judgeModel: quality?.judgeModel ?? options.select?.judgeModel ?? null,
   };
 
   const total = exports.countRows(query);
@@ -257,10 +260,12 @@ async function exportLocked(
     // Splits holding a conversation: only their alpaca files have (and may map) a history column.
     const historyIn = new Set<'train' | 'valid'>();
     const contamination = new ContaminationTally(store, options.keepContaminated ?? false);
+    const selected = options.select ? await selectRows(store, candidatesOf(store, exports, query, options), options.select) : null;
 
     for (const row of exports.rows(query)) {
       if (qualityTally !== null && !qualityTally.keep(row)) continue;
       if (!contamination.keep(row)) continue;
+      if (selected !== null && !selected.keep.has(row.id)) continue;
       // -- dialogues (issue 14): a conversation row carries its turns
       const turns = row.kind === 'dialogue' ? rowTurns(row) : null;
       if (typeof turns === 'string') throw new ExportError(turns);
@@ -374,6 +379,7 @@ async function exportLocked(
       tokens,
       ...(contaminationManifest === null ? {} : { contamination: contaminationManifest }),
       ...(qualityTally === null ? {} : { quality: qualityTally.manifest() }),
+      ...(selected === null ? {} : { selection: selected.manifest }),
       chineseTokens: chinese.result(),
       // Only when there are conversations: a task-only manifest stays as it was.
       ...(dialogueCounts === null ? {} : { dialogues: dialogueCounts }),
@@ -568,6 +574,19 @@ function similarityOf(exports: ExportStore, runIds: number[]): Manifest['similar
     if (value !== null) thresholds.add(value);
   }
   return { thresholds: [...thresholds].sort((a, b) => a - b), byRun };
+}
+
+/** The rows a selection chooses from: those the other filters (judge, benchmarks) let through. */
+function candidatesOf(store: Store, exports: ExportStore, query: RowQuery, options: ExportOptions) {
+  const quality = options.quality ? new QualityTally(options.quality) : null;
+  const contamination = new ContaminationTally(store, options.keepContaminated ?? false);
+  const out: { taskId: number; score: number | null }[] = [];
+  for (const row of exports.rows(query)) {
+    if (quality !== null && !quality.keep(row)) continue;
+    if (!contamination.keep(row)) continue;
+    out.push({ taskId: row.id, score: row.judgeScore });
+  }
+  return out;
 }
 
 function optionsRecord(options: ExportOptions): Record<string, unknown> {

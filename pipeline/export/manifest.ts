@@ -2,6 +2,7 @@
  * `manifest.json`: what one export holds, for the trainer and for an orchestrator that polls `LATEST`.
  * Written last inside the export folder; its presence means every file it lists is complete.
  */
+import type { SelectionManifest } from './select.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -117,6 +118,8 @@ export interface Manifest {
   contamination?: ContaminationManifest;
   /** Curated exports only (--min-score / --drop-flags): the judge, threshold, what was dropped, scores. */
   quality?: QualityManifest;
+  /** `--select` (issue 24): the quality-diversity selection. */
+  selection?: SelectionManifest;
   split: { validRatio: number; rule: string };
   order: string;
   /** The task ids this export covered: the next `--since last` into this folder starts after throughTaskId. */

@@ -69,130 +69,169 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
 
   const rawPromptTokens = (messages: readonly ChatMessage[], model: string): number => tokenCounterFor(model).countChat(messages);
 
+  /**
+   * One request through the limiter, the whole-attempt timeout and the retry policy: `call` makes one
+   * HTTP attempt (aborted by the signal it is given) and returns its value, response and usage. Every
+   * attempt is logged; the error thrown after the last one carries the log.
+   */
+  const withAttempts = async <T>(
+    raw: number,
+    firstMaxTokens: number,
+    signal: AbortSignal | undefined,
+    call: (deadline: AbortSignal, attempt: number, maxTokens: number) => Promise<{ value: T; response: Response; usage: Usage | null }>,
+  ): Promise<{ value: T; usage: Usage | null; latencyMs: number; attempts: number; attemptLog: AttemptRecord[] }> => {
+    const attemptLog: AttemptRecord[] = [];
+    let maxTokens = firstMaxTokens;
+    let backoffWaited = 0;
+    const fail = (error: LlmError): LlmError => {
+      error.attempts = Math.max(1, attemptLog.length);
+      error.attemptLog = attemptLog;
+      return error;
+    };
+
+    for (let attempt = 1; ; attempt++) {
+      const queuedAt = clock.now();
+      let permit: Permit | undefined;
+      try {
+        permit = await limiter?.acquire(Math.ceil(raw * tokenRatio * PROMPT_MARGIN) + maxTokens, signal);
+      } catch (err) {
+        if (err instanceof LimiterAborted) throw fail(new LlmError('request aborted', 'aborted', undefined, attempt));
+        throw err;
+      }
+      const waitMs = Math.round(backoffWaited + (clock.now() - queuedAt));
+      backoffWaited = 0;
+      const startedAt = new Date().toISOString();
+      const started = performance.now();
+      const log = (status: number | null, errorKind: AttemptRecord['errorKind']): number => {
+        const latencyMs = Math.round(performance.now() - started);
+        // One record per attempt, whatever fails after it was logged: the store keys them by number.
+        if (attemptLog.at(-1)?.attempt === attempt) attemptLog.pop();
+        attemptLog.push({ attempt, startedAt, status, latencyMs, errorKind, waitMs, maxTokens });
+        return latencyMs;
+      };
+
+      // The whole attempt (headers, body) is bounded: the client's own timeout stops at the headers,
+      // and a server that then sends one byte every few seconds would hold the request forever.
+      const deadline = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        deadline.abort();
+      }, timeoutMs);
+      const stopOnParent = (): void => deadline.abort();
+      if (signal?.aborted) deadline.abort();
+      else signal?.addEventListener('abort', stopOnParent, { once: true });
+      try {
+        const { value, response, usage: u } = await call(deadline.signal, attempt, maxTokens);
+        const latencyMs = log(response.status, null);
+        // The server charged its own prompt count + max_tokens on arrival (we reserved our estimate).
+        permit?.observe(readRateLimitHeaders(response.headers), u === null ? undefined : u.promptTokens + maxTokens);
+        permit?.settle(u?.totalTokens ?? permit.tokens);
+        if (u !== null && u.promptTokens > 0 && raw > 0) {
+          const r = Math.min(4, Math.max(0.25, u.promptTokens / raw));
+          tokenRatio = ratioSeen ? 0.8 * tokenRatio + 0.2 * r : r;
+          ratioSeen = true;
+        }
+        return { value, usage: u, latencyMs, attempts: attempt, attemptLog };
+      } catch (err) {
+        const error = timedOut
+          ? new LlmError(`no complete reply within ${timeoutMs / 1000} s`, 'timeout', undefined, attempt)
+          : toLlmError(err, attempt, redactor);
+        log(error.status ?? null, error.kind);
+        permit?.observe(error.rateLimit);
+        // Refused requests used no tokens; one that timed out may still be running on the server.
+        const refused =
+          error.kind === 'rate_limit' ||
+          error.kind === 'quota' ||
+          error.kind === 'bad_request' ||
+          error.kind === 'auth' ||
+          error.kind === 'connection';
+        permit?.settle(refused ? 0 : permit.tokens);
+        if (signal?.aborted) throw fail(new LlmError('request aborted', 'aborted', undefined, attempt));
+
+        const decision = decideRetry(error, attempt, { maxTokens, reservedTokens: permit?.tokens ?? maxTokens, policy, random });
+        if (decision.action === 'give-up') throw fail(error);
+        if (decision.action === 'shrink') {
+          // Only a chat request has a max_tokens to shrink; an embedding request that is too long is refused.
+          if (firstMaxTokens === 0) throw fail(error);
+          maxTokens = decision.maxTokens;
+          continue;
+        }
+        if (error.kind === 'rate_limit' && limiter !== undefined) {
+          // Everyone waits, not just this request: the server is over its limit for all of us.
+          limiter.pause(decision.delayMs);
+          continue;
+        }
+        await sleep(decision.delayMs, signal);
+        backoffWaited = decision.delayMs;
+        if (signal?.aborted) throw fail(new LlmError('request aborted', 'aborted', undefined, attempt));
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', stopOnParent);
+      }
+    }
+  };
+
   return {
     estimatePromptTokens(messages, model) {
       return Math.ceil(rawPromptTokens(messages, model) * tokenRatio * PROMPT_MARGIN);
     },
 
     async complete(messages, params, signal) {
-      const attemptLog: AttemptRecord[] = [];
       const raw = rawPromptTokens(messages, params.model);
-      let maxTokens = params.max_tokens;
-      let backoffWaited = 0;
-      const fail = (error: LlmError): LlmError => {
-        error.attempts = Math.max(1, attemptLog.length);
-        error.attemptLog = attemptLog;
-        return error;
-      };
-
-      for (let attempt = 1; ; attempt++) {
-        const queuedAt = clock.now();
-        let permit: Permit | undefined;
-        try {
-          permit = await limiter?.acquire(Math.ceil(raw * tokenRatio * PROMPT_MARGIN) + maxTokens, signal);
-        } catch (err) {
-          if (err instanceof LimiterAborted) throw fail(new LlmError('request aborted', 'aborted', undefined, attempt));
-          throw err;
-        }
-        const waitMs = Math.round(backoffWaited + (clock.now() - queuedAt));
-        backoffWaited = 0;
-        const startedAt = new Date().toISOString();
-        const started = performance.now();
-        const log = (status: number | null, errorKind: AttemptRecord['errorKind']): number => {
-          const latencyMs = Math.round(performance.now() - started);
-          // One record per attempt, whatever fails after it was logged: the store keys them by number.
-          if (attemptLog.at(-1)?.attempt === attempt) attemptLog.pop();
-          attemptLog.push({ attempt, startedAt, status, latencyMs, errorKind, waitMs, maxTokens });
-          return latencyMs;
+      const done = await withAttempts(raw, params.max_tokens, signal, async (deadline, attempt, maxTokens) => {
+        const { response_format, ...sampling } = params;
+        const body = {
+          ...sampling,
+          ...(response_format && { response_format }),
+          max_tokens: maxTokens,
+          messages,
+          stream: false as const,
         };
-
-        // The whole attempt (headers, body) is bounded: the client's own timeout stops at the headers,
-        // and a server that then sends one byte every few seconds would hold the request forever.
-        const deadline = new AbortController();
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          deadline.abort();
-        }, timeoutMs);
-        const stopOnParent = (): void => deadline.abort();
-        if (signal?.aborted) deadline.abort();
-        else signal?.addEventListener('abort', stopOnParent, { once: true });
-        try {
-          const { response_format, ...sampling } = params;
-          const body = {
-            ...sampling,
-            ...(response_format && { response_format }),
-            max_tokens: maxTokens,
-            messages,
-            stream: false as const,
-          };
-          const { data, response } = await client.chat.completions.create(body, { signal: deadline.signal }).withResponse();
-          // The body is whatever the server sent: check its shape here, at the edge, before anything uses it.
-          const completion = CompletionSchema.safeParse(data);
-          if (!completion.success) {
-            throw new LlmError(
-              `HTTP ${response.status} but not a chat completion: ${describeBody(data, redactor)}`,
-              'bad_reply',
-              response.status,
-              attempt,
-            );
-          }
-          const latencyMs = log(response.status, null);
-          const u = usageOf(completion.data.usage);
-          // The server charged its own prompt count + max_tokens on arrival (we reserved our estimate).
-          permit?.observe(readRateLimitHeaders(response.headers), u === null ? undefined : u.promptTokens + maxTokens);
-          permit?.settle(u?.totalTokens ?? permit.tokens);
-          if (u !== null && u.promptTokens > 0 && raw > 0) {
-            const r = Math.min(4, Math.max(0.25, u.promptTokens / raw));
-            tokenRatio = ratioSeen ? 0.8 * tokenRatio + 0.2 * r : r;
-            ratioSeen = true;
-          }
-          const choice = completion.data.choices[0]!;
-          const content = choice.message?.content;
-          return {
-            // A non-string content is no reply text. The key is cut out before anyone can store it.
-            content: typeof content === 'string' ? redactor.text(content) : '',
-            finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
-            usage: u,
-            latencyMs,
-            attempts: attempt,
-            attemptLog,
-          };
-        } catch (err) {
-          const error = timedOut
-            ? new LlmError(`no complete reply within ${timeoutMs / 1000} s`, 'timeout', undefined, attempt)
-            : toLlmError(err, attempt, redactor);
-          log(error.status ?? null, error.kind);
-          permit?.observe(error.rateLimit);
-          // Refused requests used no tokens; one that timed out may still be running on the server.
-          const refused =
-            error.kind === 'rate_limit' ||
-            error.kind === 'quota' ||
-            error.kind === 'bad_request' ||
-            error.kind === 'auth' ||
-            error.kind === 'connection';
-          permit?.settle(refused ? 0 : permit.tokens);
-          if (signal?.aborted) throw fail(new LlmError('request aborted', 'aborted', undefined, attempt));
-
-          const decision = decideRetry(error, attempt, { maxTokens, reservedTokens: permit?.tokens ?? maxTokens, policy, random });
-          if (decision.action === 'give-up') throw fail(error);
-          if (decision.action === 'shrink') {
-            maxTokens = decision.maxTokens;
-            continue;
-          }
-          if (error.kind === 'rate_limit' && limiter !== undefined) {
-            // Everyone waits, not just this request: the server is over its limit for all of us.
-            limiter.pause(decision.delayMs);
-            continue;
-          }
-          await sleep(decision.delayMs, signal);
-          backoffWaited = decision.delayMs;
-          if (signal?.aborted) throw fail(new LlmError('request aborted', 'aborted', undefined, attempt));
-        } finally {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', stopOnParent);
+        const { data, response } = await client.chat.completions.create(body, { signal: deadline }).withResponse();
+        // The body is whatever the server sent: check its shape here, at the edge, before anything uses it.
+        const completion = CompletionSchema.safeParse(data);
+        if (!completion.success) {
+          throw new LlmError(
+            `HTTP ${response.status} but not a chat completion: ${describeBody(data, redactor)}`,
+            'bad_reply',
+            response.status,
+            attempt,
+          );
         }
-      }
+        const choice = completion.data.choices[0]!;
+        const content = choice.message?.content;
+        const value = {
+          // A non-string content is no reply text. The key is cut out before anyone can store it.
+          content: typeof content === 'string' ? redactor.text(content) : '',
+          finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
+        };
+        return { value, response, usage: usageOf(completion.data.usage) };
+      });
+      return { ...done.value, usage: done.usage, latencyMs: done.latencyMs, attempts: done.attempts, attemptLog: done.attemptLog };
+    },
+
+    async embed(input, model, signal, expect) {
+      const counter = tokenCounterFor(model);
+      const raw = input.reduce((n, text) => n + counter.count(text), 0);
+      const done = await withAttempts(raw, 0, signal, async (deadline, attempt) => {
+        const { data, response } = await client.embeddings
+          .create({ model, input, encoding_format: 'float' }, { signal: deadline })
+          .withResponse();
+        // Vectors are untrusted like any reply: a wrong count, dimension or value fails the attempt here,
+        // so nothing unusable reaches the store or an index.
+        const checked = checkEmbeddings(data, input.length, expect?.dimensions);
+        if (typeof checked === 'string') {
+          throw new LlmError(
+            `HTTP ${response.status} but ${checked}: ${describeBody(data, redactor)}`,
+            'bad_reply',
+            response.status,
+            attempt,
+          );
+        }
+        return { value: checked, response, usage: embeddingUsageOf((data as { usage?: unknown }).usage) };
+      });
+      return { vectors: done.value, usage: done.usage, latencyMs: done.latencyMs, attempts: done.attempts, attemptLog: done.attemptLog };
     },
 
     async probe(probeTimeoutMs = 5000) {
@@ -250,6 +289,53 @@ const CompletionSchema = z.object({
     .min(1),
   usage: z.unknown(),
 });
+
+/**
+ * The vectors of an embeddings reply in input order, or why they cannot be used: `data` missing, a count
+ * other than the inputs', a dimension other than `dimensions` (the one stored for the model) or than the
+ * first vector's, a value that is not a finite number, or a zero vector (no direction to compare).
+ */
+export function checkEmbeddings(body: unknown, count: number, dimensions?: number): Float32Array[] | string {
+  const parsed = EmbeddingsSchema.safeParse(body);
+  if (!parsed.success) return 'not an embeddings list (no data array of {index, embedding})';
+  const rows = parsed.data.data;
+  if (rows.length !== count) return `${rows.length} embeddings for ${count} inputs`;
+  const vectors: (Float32Array | undefined)[] = new Array(count);
+  const dim = dimensions ?? rows[0]?.embedding.length ?? 0;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    // Servers that leave out index send the vectors in input order.
+    const at = row.index ?? i;
+    if (at < 0 || at >= count || vectors[at] !== undefined) return `embedding index ${at} out of range or repeated`;
+    if (row.embedding.length !== dim || dim === 0) return `embedding ${at} has ${row.embedding.length} dimensions, expected ${dim}`;
+    const v = new Float32Array(dim);
+    let norm = 0;
+    for (let j = 0; j < dim; j++) {
+      const x = row.embedding[j];
+      if (typeof x !== 'number' || !Number.isFinite(x)) return `embedding ${at} has a value that is not a finite number`;
+      v[j] = x;
+      norm += x * x;
+    }
+    if (!(norm > 0) || !Number.isFinite(norm)) return `embedding ${at} is a zero vector`;
+    vectors[at] = v;
+  }
+  return vectors as Float32Array[];
+}
+
+// Values are checked one by one above (a NaN arrives as null in JSON): z.unknown keeps this linear.
+const EmbeddingsSchema = z.object({
+  data: z.array(z.object({ index: z.number().int().optional(), embedding: z.array(z.unknown()) })),
+});
+
+/** Embedding replies count prompt tokens only. */
+function embeddingUsageOf(usage: unknown): Usage | null {
+  const u = z
+    .object({ prompt_tokens: z.number().int().nonnegative(), total_tokens: z.number().int().nonnegative().optional() })
+    .safeParse(usage);
+  return u.success
+    ? { promptTokens: u.data.prompt_tokens, completionTokens: 0, totalTokens: u.data.total_tokens ?? u.data.prompt_tokens }
+    : null;
+}
 
 const UsageSchema = z.object({
   prompt_tokens: z.number().int().nonnegative(),

@@ -6,7 +6,7 @@
  * let back in for one trial request after a cool-off that doubles while it keeps failing; the run goes
  * on with the others. When every endpoint is out, a request fails at once with each one's last error.
  */
-import type { ChatMessage, ChatParams, ChatReply, LlmClient } from './types.ts';
+import type { ChatMessage, ChatParams, ChatReply, EmbeddingReply, LlmClient } from './types.ts';
 import { LlmError } from './errors.ts';
 
 export interface Endpoint {
@@ -156,6 +156,25 @@ export function createEndpointPool(endpoints: readonly Endpoint[], options: Endp
     }
   };
 
+  /** One request on the next endpoint due, its outcome counted for that endpoint's health. */
+  const through = async <R extends { endpoint?: string }>(
+    signal: AbortSignal | undefined,
+    send: (client: LlmClient) => Promise<R>,
+  ): Promise<R> => {
+    const s = await acquire(signal);
+    s.health.requests++;
+    try {
+      const reply = await send(s.e.client);
+      settle(s, undefined);
+      return { ...reply, endpoint: s.e.name };
+    } catch (err) {
+      const error = err instanceof LlmError ? err : new LlmError(String(err), 'other', undefined, 1);
+      settle(s, error);
+      error.endpoint = s.e.name;
+      throw error;
+    }
+  };
+
   return {
     health: () => slots.map((s) => ({ ...s.health })),
 
@@ -164,19 +183,15 @@ export function createEndpointPool(endpoints: readonly Endpoint[], options: Endp
       return c.estimatePromptTokens?.(messages, model) ?? messages.reduce((n, m) => n + m.content.length, 0);
     },
 
-    async complete(messages: ChatMessage[], params: ChatParams, signal?: AbortSignal): Promise<ChatReply> {
-      const s = await acquire(signal);
-      s.health.requests++;
-      try {
-        const reply = await s.e.client.complete(messages, params, signal);
-        settle(s, undefined);
-        return { ...reply, endpoint: s.e.name };
-      } catch (err) {
-        const error = err instanceof LlmError ? err : new LlmError(String(err), 'other', undefined, 1);
-        settle(s, error);
-        error.endpoint = s.e.name;
-        throw error;
-      }
+    complete(messages: ChatMessage[], params: ChatParams, signal?: AbortSignal): Promise<ChatReply> {
+      return through(signal, (client) => client.complete(messages, params, signal));
+    },
+
+    embed(input, model, signal, expect): Promise<EmbeddingReply> {
+      return through(signal, (client) => {
+        if (client.embed === undefined) throw new LlmError('this endpoint client cannot embed', 'other', undefined, 1);
+        return client.embed(input, model, signal, expect);
+      });
     },
 
     async probe(timeoutMs) {

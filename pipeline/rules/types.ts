@@ -24,7 +24,7 @@ export const RULE_REASONS = [
 export type RuleReason = (typeof RULE_REASONS)[number];
 
 /** Every reason a task can be stored as rejected with: the rules' plus the ingest path's own. */
-export type RejectReason = RuleReason | 'benchmark_overlap' | 'near_duplicate' | 'target_reached';
+export type RejectReason = RuleReason | 'benchmark_overlap' | 'near_duplicate' | 'semantic_duplicate' | 'target_reached';
 
 export type Verdict = { ok: true } | { ok: false; reason: RejectReason; detail: string };
 

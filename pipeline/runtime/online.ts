@@ -8,7 +8,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Budget, BudgetStop } from '../budget.ts';
-import { LlmError, type ChatReply, type LlmClient } from '../llm.ts';
+import { LlmError, type ChatReply, type EmbeddingReply, type LlmClient } from '../llm.ts';
 import { costUsd } from '../llm/cost.ts';
 import { AttemptStore } from '../store/attempts.ts';
 import { asStorageError } from '../store/storage-errors.ts';
@@ -71,7 +71,7 @@ export interface RunnerResult {
   stages: Record<string, StageTally>;
 }
 
-export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOptions, deps: RunnerDeps): Promise<RunnerResult> {
+export async function runStages(stages: readonly Stage<any, any, any>[], o: RunnerOptions, deps: RunnerDeps): Promise<RunnerResult> {
   const { store, llm, budget } = deps;
   const attempts = new AttemptStore(store);
   const started = performance.now();
@@ -162,14 +162,17 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
   const goalMet = (): boolean => p.accepted >= o.target;
   const halted = (): boolean => fatal !== undefined || budgetStop !== undefined || (deps.signal?.aborted ?? false);
 
-  const send = async <U, P>(stage: Stage<U, P>, request: StageRequest<U>, worstUsd: number, settle: (usd: number) => void) => {
+  const send = async <U, P>(stage: Stage<U, P, any>, request: StageRequest<U>, worstUsd: number, settle: (usd: number) => void) => {
     const tally = tallies[stage.name]!;
-    const params = request.stored === undefined ? request.params : { ...request.params, ...request.stored };
+    const ask = request.embedding;
+    // An embedding request is stored with its model and texts as params (no messages); its vectors are the stage's to store.
+    const asked = ask === undefined ? request.params! : { model: ask.model, input: ask.input };
+    const params = request.stored === undefined ? asked : { ...asked, ...request.stored };
     const base: RequestBase = {
       runId: o.runId,
       templateId: stage.templateId,
-      model: request.params.model,
-      messages: request.messages,
+      model: asked.model,
+      messages: request.messages ?? [],
       params,
     };
     p.requests++;
@@ -181,9 +184,11 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
     const entry = { stage, controller: own, startedAt: performance.now() };
     out.add(entry);
     if (stage.role !== 'follower') needless.add(entry);
-    let reply: ChatReply;
+    let reply: ChatReply | EmbeddingReply;
     try {
-      reply = await llm.complete(request.messages, request.params, own.signal);
+      if (ask === undefined) reply = await llm.complete(request.messages!, request.params!, own.signal);
+      else if (llm.embed === undefined) throw new LlmError('this client cannot ask for embeddings', 'other', undefined, 1);
+      else reply = await llm.embed(ask.input, ask.model, own.signal, { dimensions: ask.dimensions });
     } catch (err) {
       settle(0);
       budgetBlocked = false;
@@ -226,12 +231,14 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
     budgetBlocked = false;
     p.costUsd = budget.spentUsd;
     const reading = stage.read(request.unit, reply);
+    // The request row keeps a chat reply's text; an embedding reply's vectors are the stage's to store.
+    const stored = 'content' in reply ? reply : { ...reply, content: `${reply.vectors.length} embeddings`, finishReason: null };
     const { requestId, outcome } = store.transaction(() => {
       const id = insertReply(
         store,
         attempts,
         base,
-        { ...reply, costUsd: cost },
+        { ...stored, costUsd: cost },
         { replyShape: reading.shape, parseProblems: reading.problems },
       );
       stage.mark?.(request.unit, id);
@@ -243,7 +250,7 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
       p.rejected += n;
     }
     const goal = stage.role === 'goal' ? outcome.accepted : 0;
-    p.accepted += goal;
+    p.accepted += goal - (outcome.revoked ?? 0);
     // The goal is met: requests of goal and feeder stages still out can bring nothing that is kept.
     if (goal > 0 && goalMet()) {
       for (const e of needless) {
@@ -255,7 +262,7 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
     if (outcome.accepted > 0) for (const other of stages) if (other !== stage) other.notice?.(stage.name, outcome);
     if (stage.guarded && deps.guard !== undefined) {
       const guardStop = deps.guard.record({
-        content: reply.content,
+        content: stored.content,
         accepted: outcome.accepted,
         rejected: outcome.rejected,
         parseProblems: outcome.parseProblems ?? reading.problems,
@@ -289,9 +296,12 @@ export async function runStages(stages: readonly Stage<any, any>[], o: RunnerOpt
     stage: Stage<any, any>,
     request: StageRequest<unknown>,
   ): { settle: (usd: number) => void; worstUsd: number } | undefined => {
-    const { messages, params } = request;
-    const estimate = llm.estimatePromptTokens?.(messages, params.model) ?? messages.reduce((n, m) => n + m.content.length, 0);
-    const worstUsd = stage.price === undefined ? 0 : costUsd({ promptTokens: estimate, completionTokens: params.max_tokens }, stage.price);
+    // An embedding request is priced as a prompt of its texts with no completion.
+    const messages = request.messages ?? request.embedding.input.map((content) => ({ role: 'user' as const, content }));
+    const model = request.params?.model ?? request.embedding!.model;
+    const estimate = llm.estimatePromptTokens?.(messages, model) ?? messages.reduce((n, m) => n + m.content.length, 0);
+    const completionTokens = request.params?.max_tokens ?? 0;
+    const worstUsd = stage.price === undefined ? 0 : costUsd({ promptTokens: estimate, completionTokens }, stage.price);
     const refused = budget.check(worstUsd);
     if (refused === undefined) return { settle: budget.start(worstUsd), worstUsd };
     // Requests still out may cost less than their worst case and make room; if none is out, this is the end.

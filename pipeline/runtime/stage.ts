@@ -6,7 +6,7 @@
  * Every piece of pending work is found from the store or from the stage's own queue refilled from the
  * store, so a kill at any moment loses only requests in flight: the next invocation finds the same work.
  */
-import type { ChatMessage, ChatParams, ChatReply, LlmError } from '../llm.ts';
+import type { ChatMessage, ChatParams, ChatReply, EmbeddingReply, LlmError } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
 
 /**
@@ -17,13 +17,30 @@ import type { Price } from '../llm/cost.ts';
  */
 export type StageRole = 'goal' | 'feeder' | 'follower';
 
-/** One request a stage wants sent. */
-export interface StageRequest<U> {
+/** One request a stage wants sent: a chat completion, or (with `embedding`) the embeddings of some texts. */
+export type StageRequest<U> = ChatRequest<U> | EmbeddingRequest<U>;
+
+export interface ChatRequest<U> {
   unit: U;
   messages: ChatMessage[];
   params: ChatParams;
   /** Kept with the stored request's params, so a stored reply can be read again (e.g. a judge's subjects). */
   stored?: Record<string, unknown>;
+  embedding?: undefined;
+}
+
+/** Embeddings of `input` by `model`; the reply the stage reads is an EmbeddingReply. */
+export interface EmbeddingRequest<U> {
+  unit: U;
+  embedding: {
+    model: string;
+    input: string[];
+    /** The dimension stored for the model: a reply of another is a failed attempt. */
+    dimensions?: number | undefined;
+  };
+  stored?: Record<string, unknown>;
+  messages?: undefined;
+  params?: undefined;
 }
 
 /** What one stored reply brought. */
@@ -33,6 +50,11 @@ export interface StageOutcome {
   rejected: Record<string, number>;
   /** For the yield guard: what the reader could not use. */
   parseProblems?: string[];
+  /**
+   * Goal items accepted earlier that a follower has now rejected (a semantic near-duplicate found once its
+   * embedding came): the run's goal count goes down by this, so the goal stage makes up for them.
+   */
+  revoked?: number;
 }
 
 /** What the runner tells a stage when it asks for work. */
@@ -56,7 +78,8 @@ export interface Reading<P> {
   value: P;
 }
 
-export interface Stage<U = unknown, P = unknown> {
+/** `R`: the reply the stage reads, a chat reply unless its requests ask for embeddings. */
+export interface Stage<U = unknown, P = unknown, R = ChatReply> {
   readonly name: string;
   readonly role: StageRole;
   readonly templateId: number | null;
@@ -66,9 +89,9 @@ export interface Stage<U = unknown, P = unknown> {
   /** The next request due now, or undefined (nothing pending, or not needed yet). */
   next(view: RunView): StageRequest<U> | undefined;
   /** Reads a reply: total (never throws, linear time), pure. */
-  read(unit: U, reply: ChatReply): Reading<P>;
+  read(unit: U, reply: R): Reading<P>;
   /** Stores what the reply brought, inside the transaction that stored the reply as request `requestId`. */
-  store(unit: U, requestId: number, reading: P, reply: ChatReply, view: RunView): StageOutcome;
+  store(unit: U, requestId: number, reading: P, reply: R, view: RunView): StageOutcome;
   /** Ties a stored request to its unit, inside the transaction that stores it (ok or failed). */
   mark?(unit: U, requestId: number): void;
   /**
@@ -84,4 +107,4 @@ export interface Stage<U = unknown, P = unknown> {
 }
 
 /** Re-exported for stage files: the reply a stage reads. */
-export type { ChatReply };
+export type { ChatReply, EmbeddingReply };

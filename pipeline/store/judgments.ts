@@ -76,7 +76,7 @@ export class JudgmentStore {
     const params: Record<string, unknown> = { model: judge.model, sha: judge.rubricSha256 };
     const where = [`t.status = 'accepted'`, `t.source <> 'seed'`];
     if (selection.since === 'last') {
-      where.push(`t.run_id = (SELECT id FROM runs WHERE mode <> 'judge' ORDER BY id DESC LIMIT 1)`);
+      where.push(`t.run_id = (SELECT id FROM runs WHERE mode NOT IN ('judge', 'embed') ORDER BY id DESC LIMIT 1)`);
     } else if (typeof selection.since === 'number') {
       where.push('t.run_id = @run');
       params['run'] = selection.since;

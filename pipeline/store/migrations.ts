@@ -372,6 +372,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX evolutions_root ON evolutions(root_task_id);
     `,
   },
+  // -- embeddings (issue 24) ------------------------------------------------------------------------
+  {
+    version: 12,
+    name: 'embeddings',
+    sql: `
+      -- A task's embedding by one model: the vector of its near-duplicate key text (instruction + newline +
+      -- input; a dialogue's first user turns), float32 little-endian as the model returned it. text_sha256
+      -- is that text's hash: a task with the same text and model takes the stored vector, never a request.
+      -- request_id: the request that brought it (NULL: copied from a task with the same text).
+      CREATE TABLE embeddings (
+        task_id     INTEGER NOT NULL REFERENCES tasks(id),
+        model       TEXT NOT NULL,
+        text_sha256 TEXT NOT NULL,
+        dimensions  INTEGER NOT NULL,
+        vector      BLOB NOT NULL,
+        request_id  INTEGER REFERENCES requests(id),
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (task_id, model)
+      ) WITHOUT ROWID;
+      CREATE INDEX embeddings_text ON embeddings(model, text_sha256);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -251,11 +251,11 @@ export class Store {
     return Number(info.lastInsertRowid);
   }
 
-  /** The most recent generation run, if any (judge runs, mode 'judge', are the judge's own: judgments.ts). */
+  /** The most recent generation run, if any (judge and embed runs are those commands' own). */
   latestRun(): RunRow | undefined {
     return this.sql(
       `SELECT id, status, target, mode, model, started_at AS startedAt, json_extract(options_json, '$.answerModel') AS answerModel
-       FROM runs WHERE mode <> 'judge' ORDER BY id DESC LIMIT 1`,
+       FROM runs WHERE mode NOT IN ('judge', 'embed') ORDER BY id DESC LIMIT 1`,
     ).get() as RunRow | undefined;
   }
 

@@ -1,0 +1,109 @@
+/** `embed`: flags → `embed()`, with signals, progress and a summary. */
+import { Command, InvalidArgumentError } from 'commander';
+import { embed, EmbedFailed, type EmbedSummary } from '../embed/embed.ts';
+import type { EmbedSettings } from '../options.ts';
+import { DEFAULT_DB } from '../paths.ts';
+import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
+import { asFlags, EXIT } from './exit.ts';
+import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
+import { createReporter, type LogFormat } from './progress.ts';
+
+export function embedCommand(): Command {
+  return new Command('embed')
+    .description('embed accepted tasks (instruction + input) for semantic near-duplicates and export --select; each text once per model')
+    .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
+    .option('--model <name>', 'embedding model (default text-embedding-3-small)')
+    .option('--since <which>', 'all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
+    .option('--per-request <k>', 'texts embedded in one request (default 64)', numberIn(1, 2048))
+    .option('--concurrency <k>', 'requests in flight at once (default 4)', positiveInt)
+    .option('--max-cost <usd>', 'stop cleanly before the embed run could spend more (USD, across invocations)', positiveNumber)
+    .option('--max-requests <n>', 'stop cleanly after this many requests', positiveInt)
+    .option('--prices <file>', 'JSON price table over the built-in one')
+    .option('--price <in,out>', "the embedding model's price, USD per 1M input tokens (and 0)", priceFlag)
+    .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
+    .option('--rpm <n>', 'requests per minute allowed', positiveInt)
+    .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
+    .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)
+    .option('--retries <n>', 'retries on 429, 5xx, timeouts, unusable vectors (default 3)', numberIn(0, 20))
+    .option('--no-probe', 'skip the start-up check that the base URL answers')
+    .option('--drain-timeout <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight requests may finish (default 10)', nonNegativeNumber)
+    .option('--log-format <format>', 'auto | text | json', oneOf(['auto', 'text', 'json'] as const))
+    .option('--log-file <path>', 'also append JSON log lines to this file')
+    .option('--quiet', 'warnings, errors and the summary only')
+    .action(async function (this: Command) {
+      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as EmbedSettings & {
+        logFormat?: LogFormat;
+        logFile?: string;
+        quiet?: boolean;
+      };
+      process.exitCode = await runEmbed(settings, { logFormat: logFormat ?? 'auto', logFile, quiet: quiet ?? false });
+    });
+}
+
+function sinceFlag(value: string): 'all' | 'last' | number {
+  if (value === 'all' || value === 'last') return value;
+  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
+  throw new InvalidArgumentError(`expected all, last or a run id, got "${value}"`);
+}
+
+async function runEmbed(
+  settings: EmbedSettings,
+  output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
+): Promise<number> {
+  const db = settings.db ?? DEFAULT_DB;
+  const reporter = createReporter({ format: output.logFormat, quiet: output.quiet, logFile: output.logFile });
+  const json = output.logFormat === 'json' || (output.logFormat === 'auto' && process.stderr.isTTY !== true);
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      reporter.close();
+      process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
+    }
+    stoppedBy = signal;
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await embed({
+      ...settings,
+      signal: stop.signal,
+      onEvent: (e) => reporter.event(e),
+      onWarning: (m) => reporter.warn(m),
+    });
+    reporter.close();
+    printSummary(summary, db, json);
+    if (summary.status !== 'interrupted') return EXIT.ok;
+    if (summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests') return EXIT.budget;
+    return stoppedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+  } catch (err) {
+    if (err instanceof EmbedFailed) {
+      reporter.close();
+      printSummary(err.summary, db, json);
+      throw new EmbedFailed(`embed: run ${err.summary.runId} failed: ${err.message}`, err.summary);
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    reporter.close();
+  }
+}
+
+function printSummary(s: EmbedSummary, db: string, json: boolean): void {
+  if (json) {
+    const line = { ts: new Date().toISOString(), level: s.status === 'failed' ? 'error' : 'info', event: 'summary', ...s, database: db };
+    process.stderr.write(JSON.stringify(line) + '\n');
+    return;
+  }
+  process.stderr.write(
+    [
+      `embed run ${s.runId} ${s.status}: ${s.embeddedNow} embedded, ${s.reused} took a stored vector of the same text, ` +
+        `${s.left} left of ${s.pendingAtStart} pending (model ${s.model}, ${s.dimensions ?? '-'} dimensions)`,
+      `requests ${s.requests} (${s.failedRequests} failed), ${s.promptTokens} tokens, $${s.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
+      ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
+      `database ${db}`,
+    ].join('\n') + '\n',
+  );
+}
