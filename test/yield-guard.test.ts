@@ -123,7 +123,7 @@ describe('generate against a model that never gives a task', () => {
       const error = lines.at(-1)!;
       expect(error).toMatch(/^error: generate: run 1 failed: 12 replies in a row gave no usable task; the last one, /);
       expect(error).toMatch(quoted);
-      expect(error).toMatch(/Check the model \(--model, OPENAI_BASE_URL\), the prompt template \(--template\) and --mode$/);
+      expect(error).toMatch(/Check the model \(--model, OPENAI_BASE_URL\), the prompt template \(--prompt-template\) and --mode$/);
       const summary = JSON.parse(lines.at(-2)!);
       expect(summary).toMatchObject({
         event: 'summary',
