@@ -20,8 +20,7 @@ afterEach(() => {
   other = undefined;
 });
 
-/** Another process that takes the lock on `db` and holds it until killed. */
-/** A child process that takes the lock and keeps it (referenced, so a garbage collection cannot release it). */
+/** Another process that takes the lock on `db` and holds it until killed (referenced, so a garbage collection cannot release it). */
 async function holder(db: string): Promise<ChildProcess> {
   const code = `import { acquireLock } from ${JSON.stringify(path.join(ROOT, 'pipeline/lock.ts'))};
     globalThis.held = acquireLock(${JSON.stringify(db)}, 'generate --n 9'); process.stdout.write('held\\n'); setInterval(() => {}, 1000);`;
