@@ -6,9 +6,8 @@
 import { z } from 'zod';
 import { UsageError } from './errors.ts';
 import { FORMATS, type Format } from './export/formats.ts';
-import { TOKENIZERS } from './export/tokens.ts';
-import { DEFAULT_MIN_SCORE } from './judge/examples.ts';
-import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './judge/request.ts';
+import { TOKENIZERS } from './export/tokenizer-names.ts';
+import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST, DEFAULT_MIN_SCORE } from './judge/defaults.ts';
 import { DEFAULT_DB, DEFAULT_EXPORT_DIR } from './paths.ts';
 import { DEFAULT_MAX_EMPTY_REPLIES, DEFAULT_MIN_ACCEPTED_PER_REPLY } from './yield-guard.ts';
 

@@ -13,8 +13,7 @@ import type { Store } from '../store/store.ts';
 import { parseJudgeReply, type JudgeParse } from './parse.ts';
 import { buildJudgeMessages, type Rubric } from './rubric.ts';
 
-export const DEFAULT_JUDGE_MODEL = 'gpt-4o-mini';
-export const DEFAULT_JUDGE_TASKS_PER_REQUEST = 10;
+export { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './defaults.ts';
 
 export interface JudgeRequestSetup {
   model: string;
