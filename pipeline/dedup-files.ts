@@ -35,7 +35,8 @@ export function dedupFiles(options: DedupSettings): DedupFilesResult {
     for (const raw of readRecords(file))
       records.push({ file, task: toDatasetTask(raw, file, { allowEmptyInstruction: true }), raw: raw.value });
   }
-  const { kept, rejected } = dedupRecords(records, { similarity: settings.similarity, seeds });
+  // Without a rejection report no one reads which kept record a rejected one is nearest to.
+  const { kept, rejected } = dedupRecords(records, { similarity: settings.similarity, seeds, nearest: settings.rejected !== undefined });
   writeLinesAtomic(
     settings.out,
     (function* () {

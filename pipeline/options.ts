@@ -7,9 +7,8 @@ import { z } from 'zod';
 import { UsageError } from './errors.ts';
 import { DATASET_NAME, DEFAULT_DATASET_NAME } from './export/dataset-info.ts';
 import { FORMATS, type Format } from './export/formats.ts';
-import { TOKENIZERS } from './export/tokens.ts';
-import { DEFAULT_MIN_SCORE } from './judge/examples.ts';
-import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './judge/request.ts';
+import { TOKENIZERS } from './export/tokenizer-names.ts';
+import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST, DEFAULT_MIN_SCORE } from './judge/defaults.ts';
 import { DEFAULT_DB, DEFAULT_EXPORT_DIR, DEFAULT_REPORT } from './paths.ts';
 import { DEFAULT_MAX_EMPTY_REPLIES, DEFAULT_MIN_ACCEPTED_PER_REPLY } from './yield-guard.ts';
 

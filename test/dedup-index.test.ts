@@ -4,6 +4,7 @@ import { BruteForceIndex } from '../pipeline/dedup/brute.ts';
 import { boundedLevenshtein } from '../pipeline/dedup/bounded-levenshtein.ts';
 import type { NearestMatch } from '../pipeline/dedup/index.ts';
 import { buildIndex, MAX_TOKENIZED, maxEdits, QGramIndex } from '../pipeline/dedup/qgram-index.ts';
+import { similarity } from '../pipeline/dedup/similarity.ts';
 import { createRng, type Rng } from './bench/corpus.ts';
 
 const TINY_CJK = [...'天地人你我他的是不了哈嘿山水'];
@@ -74,8 +75,19 @@ function greedyAgrees(keys: readonly string[], threshold: number): GreedyOutcome
   const fast = new QGramIndex();
   const brute = new BruteForceIndex();
   let matched = 0;
+  const keyOf = new Map<number, string>();
   keys.forEach((key, i) => {
     const expected = brute.findNearDuplicate(key, threshold);
+    // The first-match search answers the same yes/no with a real match, and leaves the index as it was.
+    const any = fast.findAnyNearDuplicate(key, threshold);
+    if (
+      (any === undefined) !== (expected === undefined) ||
+      (any !== undefined && !(any.similarity >= threshold && any.similarity === similarity(key, keyOf.get(any.id)!)))
+    ) {
+      throw new Error(
+        `threshold ${threshold}, step ${i}, key ${JSON.stringify(key)}: first match ${JSON.stringify(any)}, brute force ${JSON.stringify(expected)}`,
+      );
+    }
     const actual = fast.findNearDuplicate(key, threshold);
     if (!sameMatch(actual, expected)) {
       throw new Error(
@@ -85,6 +97,7 @@ function greedyAgrees(keys: readonly string[], threshold: number): GreedyOutcome
     if (expected) matched++;
     else {
       const id = 1_000_000 - i * 7;
+      keyOf.set(id, key);
       fast.add(key, id);
       brute.add(key, id);
     }

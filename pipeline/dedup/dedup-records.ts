@@ -29,7 +29,15 @@ export interface DedupResult {
 
 export function dedupRecords(
   records: Iterable<SourcedRecord>,
-  options: { similarity: number; seeds?: readonly { instruction: string; input: string }[] },
+  options: {
+    similarity: number;
+    seeds?: readonly { instruction: string; input: string }[];
+    /**
+     * Default true: a rejection names the nearest kept record (or seed) and its similarity. False: some
+     * record at least `similarity` similar, found faster; the kept set is the same either way.
+     */
+    nearest?: boolean;
+  },
 ): DedupResult {
   const index = new QGramIndex();
   const seeds = options.seeds ?? [];
@@ -40,7 +48,8 @@ export function dedupRecords(
   for (const record of records) {
     // Keyed as `import` and `generate` key a task, so all three apply the same rule to the same text.
     const key = dedupKey(cleanTask(record.task));
-    const match = index.findNearDuplicate(key, options.similarity);
+    const match =
+      options.nearest === false ? index.findAnyNearDuplicate(key, options.similarity) : index.findNearDuplicate(key, options.similarity);
     if (match === undefined) {
       index.add(key, kept.length);
       kept.push(record);

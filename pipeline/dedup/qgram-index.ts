@@ -269,6 +269,19 @@ export class QGramIndex implements NearDupIndex {
   }
 
   findNearDuplicate(key: string, threshold: number): NearestMatch | undefined {
+    return this.search(key, threshold, false);
+  }
+
+  /**
+   * Some key with similarity ≥ threshold (not necessarily the nearest), or undefined when there is
+   * none: the same yes/no as findNearDuplicate, stopping at the first key verified. For callers that
+   * only keep or drop (`dedup` without a rejection report).
+   */
+  findAnyNearDuplicate(key: string, threshold: number): NearestMatch | undefined {
+    return this.search(key, threshold, true);
+  }
+
+  private search(key: string, threshold: number, firstMatch: boolean): NearestMatch | undefined {
     this.stats.queries++;
     if (this.count === 0) return undefined;
     const n = key.length;
@@ -283,16 +296,17 @@ export class QGramIndex implements NearDupIndex {
     if (this.budgets.length < span) this.budgets = new Int32Array(span * 2);
     for (let m = n; m <= maxLength; m++) this.budgets[m - n] = maxEdits(m, threshold);
 
-    const search = new Search(key, this.budgets);
+    const search = new Search(key, this.budgets, firstMatch);
     if (n > MAX_TOKENIZED) {
-      for (let len = minLength; len <= maxLength; len++) this.verifyLength(search, len);
+      for (let len = minLength; len <= maxLength && !search.done; len++) this.verifyLength(search, len);
     } else {
       this.prepareQuery(key);
       const lastBucket = BUCKET_OF[Math.min(maxLength, MAX_TOKENIZED)]!;
-      for (let b = BUCKET_OF[minLength]!; b <= lastBucket; b++) {
+      for (let b = BUCKET_OF[minLength]!; b <= lastBucket && !search.done; b++) {
         this.searchClass(search, b, Math.max(minLength, BUCKET_START[b]!), Math.min(maxLength, BUCKET_END[b]!));
       }
       for (const ord of this.untokenized) {
+        if (search.done) break;
         const len = this.lengths[ord]!;
         if (len >= minLength && len <= maxLength) this.verify(search, ord);
       }
@@ -586,14 +600,19 @@ export class QGramIndex implements NearDupIndex {
       const ord = touched[i]!;
       const h = hits[ord]!;
       hits[ord] = 0;
-      // Most keys fall short of even the least requirement; their length need not be read.
-      if (h >= least && h !== OUT_OF_WINDOW && h >= required[lengths[ord]! - a]! + extra) this.verify(search, ord);
+      // Most keys fall short of even the least requirement; their length need not be read. Every hit
+      // count is cleared, even after a first match ends the search.
+      if (h >= least && h !== OUT_OF_WINDOW && !search.done && h >= required[lengths[ord]! - a]! + extra) this.verify(search, ord);
     }
   }
 
   private verifyLength(search: Search, len: number): void {
     const ords = this.byLength.get(len);
-    if (ords) for (const ord of ords) this.verify(search, ord);
+    if (ords === undefined) return;
+    for (const ord of ords) {
+      if (search.done) return;
+      this.verify(search, ord);
+    }
   }
 
   /** Step 6 for one key. */
@@ -628,6 +647,7 @@ export class QGramIndex implements NearDupIndex {
       search.bestSimilarity = s;
       search.bestOrd = ord;
     }
+    if (search.firstMatch) search.done = true;
   }
 
   /** The key stored under an ordinal. */
@@ -676,11 +696,15 @@ class Search {
   bestOrd = -1;
   bestSimilarity = -Infinity;
   unitsCounted = false;
+  /** Set once a key is verified when any match will do: nothing more is verified. */
+  done = false;
   readonly signature = new Int32Array(SIG_WORDS);
   constructor(
     readonly key: string,
     /** budgets[m − key.length] = E(m). */
     readonly budgets: Int32Array,
+    /** Stop at the first key verified (findAnyNearDuplicate). */
+    readonly firstMatch: boolean,
   ) {
     for (let i = 0; i < key.length; i++) {
       const bit = signatureBit(key.charCodeAt(i));

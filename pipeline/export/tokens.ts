@@ -9,9 +9,9 @@
  * 22557, 1526 instead of LLaMA's 15043, 3186), which splits Chinese quite differently.
  */
 import { TokenCounter } from '../llm/tokens.ts';
+import type { TokenizerName } from './tokenizer-names.ts';
 
-export const TOKENIZERS = ['llama2', 'cl100k'] as const;
-export type TokenizerName = (typeof TOKENIZERS)[number];
+export { TOKENIZERS, type TokenizerName } from './tokenizer-names.ts';
 
 export interface Tokenizer {
   readonly name: TokenizerName;

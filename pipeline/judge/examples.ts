@@ -7,8 +7,9 @@ import { sampleJudgedAtLeast, JudgmentStore } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
 import type { Task } from '../types.ts';
 
-/** The score a task needs to be shown as an example; also what `export --min-score` means without a value. */
-export const DEFAULT_MIN_SCORE = 7;
+import { DEFAULT_MIN_SCORE } from './defaults.ts';
+
+export { DEFAULT_MIN_SCORE };
 
 export interface ExampleFilter {
   /** Whose scores count; null: the judge of the newest judgment. */

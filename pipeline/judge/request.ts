@@ -6,8 +6,7 @@ import type { ChatMessage, ChatParams, LlmError } from '../llm.ts';
 import type { JudgeSubject, TaskToJudge } from '../store/judgments.ts';
 import { buildJudgeMessages, type Rubric } from './rubric.ts';
 
-export const DEFAULT_JUDGE_MODEL = 'gpt-4o-mini';
-export const DEFAULT_JUDGE_TASKS_PER_REQUEST = 10;
+export { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './defaults.ts';
 
 export interface JudgeRequestSetup {
   model: string;

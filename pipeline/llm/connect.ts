@@ -63,7 +63,6 @@ export function resolveEndpoint(
     // fetch refuses such URLs, and every message that quoted the URL would show the key: say so, without it.
     throw new UsageError(
       `OPENAI_BASE_URL (${displayURL(baseURL!)}) holds credentials before the host (user:key@), which are never sent: give the key in OPENAI_API_KEY`,
-      { option: 'baseURL' },
     );
   }
   const apiKey = givenKey ?? env.OPENAI_API_KEY ?? '';

@@ -42,8 +42,9 @@ export class Redactor {
   text(text: string): string {
     let out = text;
     for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
-    out = out.replace(KEY_SHAPED, REDACTED);
-    return out.replace(ABBREVIATED, (match) => (this.abbreviates(match) ? REDACTED : match));
+    // Abbreviations first: a key-shaped head would otherwise be replaced alone, leaving its "..." behind.
+    out = out.replace(ABBREVIATED, (match) => (this.abbreviates(match) ? REDACTED : match));
+    return out.replace(KEY_SHAPED, REDACTED);
   }
 
   /** Whether `match` (head, ellipsis, tail) shortens a secret or a key-shaped string. */

@@ -69,7 +69,7 @@ function rng(seed: number): () => number {
 }
 
 /** The real file, then every record again with one edit to its instruction, shuffled. */
-function doubled(realFile: string, out: string): number {
+export function doubled(realFile: string, out: string): number {
   const lines = fs
     .readFileSync(realFile, 'utf8')
     .split('\n')
