@@ -10,7 +10,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { dedupKey } from '../pipeline/dedup/similarity.ts';
-import { ExportError, normalizeSelection, runExport, type ExportOptions, type ExportResult } from '../pipeline/export/export.ts';
+import { ExportError, runExport, type ExportOptions, type ExportResult } from '../pipeline/export/export.ts';
+import { normalizeSelection } from '../pipeline/export/selection.ts';
 import { renderRecord, type Format } from '../pipeline/export/formats.ts';
 import { MANIFEST_FILE, readLatest, type Manifest } from '../pipeline/export/manifest.ts';
 

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GenerationFailed, generate, openStore } from '../pipeline/index.ts';
+import { GenerationFailed, generate } from '../pipeline/index.ts';
+import { Store } from '../pipeline/store/store.ts';
 import { runCli } from './cli.ts';
 import { one, query, tempDir } from './helpers.ts';
 import { completion, DISTINCT_TASKS, sendJson, startHostile, type HostileServer } from './hostile-server.ts';
@@ -126,7 +127,7 @@ describe('a server that echoes the key', () => {
     const dir = tempDir();
     const db = path.join(dir, 'echo.db');
     // A reader open through the run keeps the WAL file in place when the writer closes, to be searched too.
-    openStore(db).close();
+    Store.open(db).close();
     const reader = new Database(db, { readonly: true });
     try {
       reader.prepare('SELECT count(*) FROM runs').get();
@@ -203,7 +204,7 @@ describe('a damaged database', () => {
   it('exits with the one usage code whether it was cut short or damaged in the middle, before any request', async () => {
     const dir = tempDir();
     const db = path.join(dir, 'whole.db');
-    const store = openStore(db);
+    const store = Store.open(db);
     const run = store.createRun({ target: 1, mode: 'seeds', model: 'm', options: {} });
     store.transaction(() => {
       for (let i = 0; i < 3000; i++) {

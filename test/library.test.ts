@@ -11,11 +11,12 @@ import {
   exportDataset,
   generate,
   importTasks,
-  openStore,
   planGenerate,
+  stats,
   type PipelineError,
   UsageError,
 } from '../pipeline/index.ts';
+import { Store } from '../pipeline/store/store.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { runCli } from './cli.ts';
 import { tempDir, writeTemp } from './helpers.ts';
@@ -39,10 +40,7 @@ describe('generate() as a library call', () => {
     expect(events[0]).toBe('start');
     expect(events).toContain('reply');
 
-    const store = openStore(db, { readonly: true });
-    const stats = store.stats();
-    store.close();
-    expect(stats.acceptedBySource.generated).toBe(30);
+    expect(stats({ db }).acceptedBySource.generated).toBe(30);
 
     const exported = await exportDataset({ db, out: path.join(dir, 'exports'), format: 'alpaca' });
     expect(exported.kind).toBe('written');
@@ -131,7 +129,7 @@ describe('the config file', () => {
     const config = writeTemp(dir, 'night.json', JSON.stringify({ generate: { db, n: 12, concurrency: 2, model: 'gpt-4o-mini' } }));
     const r = await runCli(['generate', '--config', config, '--n', '15'], { OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'k' });
     expect(r.code).toBe(0);
-    const store = openStore(db, { readonly: true });
+    const store = Store.open(db, { readonly: true });
     const runs = store.runsView();
     store.close();
     expect(runs[0]).toMatchObject({ accepted: 15, target: 15 });

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireLock, holderFileFor, LockedError, lockFileFor, processStartTicks, type LockInfo } from '../pipeline/lock.ts';
-import { generate, openStore, UsageError } from '../pipeline/index.ts';
+import { generate, UsageError } from '../pipeline/index.ts';
+import { Store } from '../pipeline/store/store.ts';
 import { ROOT } from './cli.ts';
 import { tempDir } from './helpers.ts';
 
@@ -105,7 +106,7 @@ describe('one lock per file, whatever name it is given by (issue 21)', () => {
   it('a symlink to the database, or to its folder, shares the lock of the file it points to', async () => {
     const dir = tempDir();
     const db = path.join(dir, 'a.db');
-    openStore(db).close();
+    Store.open(db).close();
     const link = path.join(dir, 'link.db');
     fs.symlinkSync(db, link);
     const linkedDir = path.join(tempDir(), 'elsewhere');
@@ -143,7 +144,7 @@ describe('one lock per file, whatever name it is given by (issue 21)', () => {
   it('a database file with a hard link is refused under either name, saying why', () => {
     const dir = tempDir();
     const db = path.join(dir, 'a.db');
-    openStore(db).close();
+    Store.open(db).close();
     const second = path.join(dir, 'b.db');
     fs.linkSync(db, second);
     for (const name of [db, second]) {

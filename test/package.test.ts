@@ -273,11 +273,11 @@ describe('the installed package', () => {
     fs.writeFileSync(
       path.join(app, 'consumer.ts'),
       [
-        "import { exportDataset, generate, openStore, UsageError, type ExportResult, type RunSummary } from 'zh-self-instruct';",
+        "import { exportDataset, generate, stats, UsageError, type ExportResult, type RunSummary } from 'zh-self-instruct';",
         "const summary: Promise<RunSummary> = generate({ db: 'data/pipeline.db', n: 10 });",
         "const exported: Promise<ExportResult> = exportDataset({ format: 'sharegpt', datasetName: 'nightly' });",
-        "const stats: number = openStore('data/pipeline.db', { readonly: true }).stats().accepted;",
-        'export { summary, exported, stats, UsageError };',
+        "const accepted: number = stats({ db: 'data/pipeline.db' }).accepted;",
+        'export { summary, exported, accepted, UsageError };',
       ].join('\n'),
     );
     fs.writeFileSync(
