@@ -26,7 +26,6 @@ export { formatPlan, type GeneratePlan } from './plan-format.ts';
 /** Requests with replies needed before the database's own figures are trusted. */
 const MIN_HISTORY = 5;
 
-
 export async function planGenerate(options: GenerateOptions): Promise<GeneratePlan> {
   // Nothing is sent, so no key is needed.
   const p = prepareGenerate({ apiKey: 'dry-run', ...options, probe: false });

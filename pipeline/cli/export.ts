@@ -1,7 +1,19 @@
 /** `export`: accepted tasks → training JSONL, a manifest and `LATEST`, for trainers and orchestrators. */
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, exportDataset, describeSelection, DEFAULT_DATASET_NAME, FORMATS, TOKENIZERS, DEFAULT_DB, DEFAULT_MIN_SCORE, type ExportResult, type Format, type TokenizerName } from '../index.ts';
+import {
+  loadConfig,
+  exportDataset,
+  describeSelection,
+  DEFAULT_DATASET_NAME,
+  FORMATS,
+  TOKENIZERS,
+  DEFAULT_DB,
+  DEFAULT_MIN_SCORE,
+  type ExportResult,
+  type Format,
+  type TokenizerName,
+} from '../index.ts';
 import { numberIn, oneOf, positiveInt } from './args.ts';
 import { EXIT } from './exit.ts';
 import { givenFlags } from './given.ts';

@@ -1,6 +1,15 @@
 /** `generate`: flags (over `--config`) → `generate()`, with signals, progress and a summary. */
 import { Command } from 'commander';
-import { loadConfig, UsageError, generate, generateSettingsSchema, planGenerate, formatPlan, type GenerateOptions, type GenerateSettings } from '../index.ts';
+import {
+  loadConfig,
+  UsageError,
+  generate,
+  generateSettingsSchema,
+  planGenerate,
+  formatPlan,
+  type GenerateOptions,
+  type GenerateSettings,
+} from '../index.ts';
 import { nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { turnBounds } from './dialogue-flags.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
