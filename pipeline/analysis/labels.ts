@@ -1,4 +1,4 @@
-/** Chinese and English names of the pipeline's rejection reasons and funnel stages, for charts. */
+/** Chinese and English names of the pipeline's rejection reasons and funnel stages, for the report's charts and the dataset card. */
 
 const REASONS: Record<string, [string, string]> = {
   instruction_too_short: ['指令过短', 'instruction too short'],

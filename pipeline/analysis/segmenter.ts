@@ -1,10 +1,10 @@
 /**
- * The Chinese segmenter behind the report: @node-rs/jieba (jieba-rs through N-API, prebuilt binaries,
+ * The Chinese segmenter behind the report and the dataset card: @node-rs/jieba (jieba-rs through N-API, prebuilt binaries,
  * its own dictionary, POS tags). Not nodejieba (compiles C++ when no prebuilt binary fits), not
  * Intl.Segmenter (no part of speech); jieba-wasm (the same engine as WebAssembly) would be the fallback.
  * Loaded on first use: the dictionary costs ~0.2 s.
  */
-import type { TaggedWord } from './analysis.ts';
+import type { TaggedWord } from './instructions.ts';
 
 export interface Segmenter {
   /** Words of `text` with their part-of-speech tags (HMM on, for words not in the dictionary). */
