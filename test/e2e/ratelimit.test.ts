@@ -3,12 +3,12 @@
  * real client against it, learning the limits from the headers alone, compared with no limiter.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLlmClient, LlmError, type ChatReply } from '../pipeline/llm.ts';
-import { parseDurationMs } from '../pipeline/llm/headers.ts';
-import { buildPrompt, DEFAULT_TEMPLATE_FILES, loadTemplate } from '../pipeline/prompt.ts';
-import { DEFAULT_SEED_FILE, loadSeeds } from '../pipeline/seeds.ts';
-import { admissionTokens, formatDuration, ServerRateLimits } from '../simulator/ratelimit.ts';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
+import { createLlmClient, LlmError, type ChatReply } from '../../pipeline/llm.ts';
+import { parseDurationMs } from '../../pipeline/llm/headers.ts';
+import { buildPrompt, DEFAULT_TEMPLATE_FILES, loadTemplate } from '../../pipeline/prompt.ts';
+import { DEFAULT_SEED_FILE, loadSeeds } from '../../pipeline/seeds.ts';
+import { admissionTokens, formatDuration, ServerRateLimits } from '../../simulator/ratelimit.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
 
 describe("the simulator's limits", () => {
   it("admits a minute's allowance, then refuses with headers saying when to come back", () => {

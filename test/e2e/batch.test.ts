@@ -6,16 +6,16 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBatchStep, type BatchOptions } from '../pipeline/batch.ts';
-import { DEFAULT_RULE_OPTIONS as DEFAULT_FILTER_OPTIONS } from '../pipeline/rules/index.ts';
-import { GenerationFailed } from '../pipeline/runtime/progress.ts';
-import { createBatchApi } from '../pipeline/llm/batch-api.ts';
-import { DEFAULT_TEMPLATE_FILES, loadTemplate } from '../pipeline/prompt.ts';
-import { DEFAULT_SEED_FILE, loadSeeds } from '../pipeline/seeds.ts';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { Store } from '../pipeline/store/store.ts';
-import { runCli, startCli, waitFor } from './cli.ts';
-import { query, summaryOf, tempDir } from './helpers.ts';
+import { runBatchStep, type BatchOptions } from '../../pipeline/batch.ts';
+import { DEFAULT_RULE_OPTIONS as DEFAULT_FILTER_OPTIONS } from '../../pipeline/rules/index.ts';
+import { GenerationFailed } from '../../pipeline/runtime/progress.ts';
+import { createBatchApi } from '../../pipeline/llm/batch-api.ts';
+import { DEFAULT_TEMPLATE_FILES, loadTemplate } from '../../pipeline/prompt.ts';
+import { DEFAULT_SEED_FILE, loadSeeds } from '../../pipeline/seeds.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { Store } from '../../pipeline/store/store.ts';
+import { runCli, startCli, waitFor } from '../cli.ts';
+import { query, summaryOf, tempDir } from '../helpers.ts';
 
 let sim: Simulator;
 beforeAll(async () => {

@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { asStorageError } from '../pipeline/store/storage-errors.ts';
-import { runCli } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { asStorageError } from '../../pipeline/store/storage-errors.ts';
+import { runCli } from '../cli.ts';
+import { tempDir } from '../helpers.ts';
 
 const canMount =
   process.platform === 'linux' &&

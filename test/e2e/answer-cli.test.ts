@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli, startCli, waitFor } from './cli.ts';
-import { one, query, tempDir, writeTemp } from './helpers.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli, startCli, waitFor } from '../cli.ts';
+import { one, query, tempDir, writeTemp } from '../helpers.ts';
 
 const QUESTIONS = [
   '为什么秋天的树叶会变黄？',

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireLock, holderFileFor, LockedError, lockFileFor, processStartTicks, type LockInfo } from '../pipeline/lock.ts';
-import { generate, UsageError } from '../pipeline/index.ts';
-import { Store } from '../pipeline/store/store.ts';
-import { ROOT } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { acquireLock, holderFileFor, LockedError, lockFileFor, processStartTicks, type LockInfo } from '../../pipeline/lock.ts';
+import { generate, UsageError } from '../../pipeline/index.ts';
+import { Store } from '../../pipeline/store/store.ts';
+import { ROOT } from '../cli.ts';
+import { tempDir } from '../helpers.ts';
 
 const hasProc = fs.existsSync('/proc/self/stat');
 let other: ChildProcess | undefined;

@@ -11,9 +11,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './cli.ts';
-import { tempDir } from './helpers.ts';
-import { loadLlamaFactoryDataset } from './llamafactory-loader.ts';
+import { ROOT } from '../cli.ts';
+import { tempDir } from '../helpers.ts';
+import { loadLlamaFactoryDataset } from '../llamafactory-loader.ts';
 
 const INSTALL_TIMEOUT_MS = 15 * 60_000;
 const COMMAND_TIMEOUT_MS = 120_000;

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli } from './cli.ts';
-import { one, query, tempDir } from './helpers.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli } from '../cli.ts';
+import { one, query, tempDir } from '../helpers.ts';
 
 let sim: Simulator;
 beforeAll(async () => {

@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { similarity } from '../pipeline/dedup/similarity.ts';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli } from './cli.ts';
-import { tempDir, writeTemp } from './helpers.ts';
+import { similarity } from '../../pipeline/dedup/similarity.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli } from '../cli.ts';
+import { tempDir, writeTemp } from '../helpers.ts';
 
 const SECRET = 'test-key-e2e-secret-0123456789';
 let sim: Simulator;

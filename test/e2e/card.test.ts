@@ -9,12 +9,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportDataset } from '../pipeline/export/dataset.ts';
-import { generate } from '../pipeline/generate.ts';
-import { loadSeeds } from '../pipeline/seeds.ts';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { exportDataset } from '../../pipeline/export/dataset.ts';
+import { generate } from '../../pipeline/generate.ts';
+import { loadSeeds } from '../../pipeline/seeds.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli } from '../cli.ts';
+import { tempDir } from '../helpers.ts';
 
 let sim: Simulator;
 let local: http.Server;

@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli, startCli, waitFor } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli, startCli, waitFor } from '../cli.ts';
+import { tempDir } from '../helpers.ts';
 
 let sim: Simulator;
 let hanging: Simulator;

@@ -9,21 +9,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { dedupKey } from '../pipeline/dedup/similarity.ts';
-import { ExportError, runExport, type ExportOptions, type ExportResult } from '../pipeline/export/export.ts';
-import { normalizeSelection } from '../pipeline/export/selection.ts';
-import { renderRecord, type Format } from '../pipeline/export/formats.ts';
-import { MANIFEST_FILE, readLatest, type Manifest } from '../pipeline/export/manifest.ts';
+import { dedupKey } from '../../pipeline/dedup/similarity.ts';
+import { ExportError, runExport, type ExportOptions, type ExportResult } from '../../pipeline/export/export.ts';
+import { normalizeSelection } from '../../pipeline/export/selection.ts';
+import { renderRecord, type Format } from '../../pipeline/export/formats.ts';
+import { MANIFEST_FILE, readLatest, type Manifest } from '../../pipeline/export/manifest.ts';
 
 /** The whole manifest, as a trainer reads it (the library reads back only what it needs). */
 const readManifest = (dir: string): Manifest => JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as Manifest;
-import { splitOf, splitPoint } from '../pipeline/export/split.ts';
-import { loadTrainingTemplate, renderPrompt, TrainingTemplateError } from '../pipeline/export/template.ts';
-import { countChars, loadTokenizer, TokenHistogram } from '../pipeline/export/tokens.ts';
-import { ExportStore } from '../pipeline/store/exports.ts';
-import { Store } from '../pipeline/store/store.ts';
-import { runCli, startCli, waitFor } from './cli.ts';
-import { tempDir, writeTemp } from './helpers.ts';
+import { splitOf, splitPoint } from '../../pipeline/export/split.ts';
+import { loadTrainingTemplate, renderPrompt, TrainingTemplateError } from '../../pipeline/export/template.ts';
+import { countChars, loadTokenizer, TokenHistogram } from '../../pipeline/export/tokens.ts';
+import { ExportStore } from '../../pipeline/store/exports.ts';
+import { Store } from '../../pipeline/store/store.ts';
+import { runCli, startCli, waitFor } from '../cli.ts';
+import { tempDir, writeTemp } from '../helpers.ts';
 
 // -- test databases -------------------------------------------------------------------------------------
 

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { dedupKey, similarity } from '../pipeline/dedup/similarity.ts';
-import { runCli } from './cli.ts';
-import { tempDir, writeTemp } from './helpers.ts';
+import { dedupKey, similarity } from '../../pipeline/dedup/similarity.ts';
+import { runCli } from '../cli.ts';
+import { tempDir, writeTemp } from '../helpers.ts';
 
 const base = [
   { instruction: '介绍一下中国的四大发明', input: '', output: '造纸术、印刷术、火药和指南针。' },

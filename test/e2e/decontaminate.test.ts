@@ -7,21 +7,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BenchmarkChecker, loadBenchmarks } from '../pipeline/decontaminate/checker.ts';
-import { CsvParser } from '../pipeline/decontaminate/csv.ts';
-import { openBenchmarkGate, prepareBenchmarks } from '../pipeline/decontaminate/gate.ts';
-import type { BenchmarkItem } from '../pipeline/decontaminate/items.ts';
-import { JsonRecordScanner } from '../pipeline/decontaminate/json-stream.ts';
-import { loadNormalizer } from '../pipeline/decontaminate/normalize.ts';
-import { readBenchmark } from '../pipeline/decontaminate/read.ts';
-import { buildIndex } from '../pipeline/dedup/qgram-index.ts';
-import { Ingestor } from '../pipeline/ingest.ts';
-import { DEFAULT_RULE_OPTIONS } from '../pipeline/rules/index.ts';
-import { Store } from '../pipeline/store/store.ts';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli } from './cli.ts';
-import { BENCHMARK_DIRS, cleanTasks, FIXTURES, VARIANT_CLASSES, variants } from './decontaminate-variants.ts';
-import { one, query, tempDir, writeTemp } from './helpers.ts';
+import { BenchmarkChecker, loadBenchmarks } from '../../pipeline/decontaminate/checker.ts';
+import { CsvParser } from '../../pipeline/decontaminate/csv.ts';
+import { openBenchmarkGate, prepareBenchmarks } from '../../pipeline/decontaminate/gate.ts';
+import type { BenchmarkItem } from '../../pipeline/decontaminate/items.ts';
+import { JsonRecordScanner } from '../../pipeline/decontaminate/json-stream.ts';
+import { loadNormalizer } from '../../pipeline/decontaminate/normalize.ts';
+import { readBenchmark } from '../../pipeline/decontaminate/read.ts';
+import { buildIndex } from '../../pipeline/dedup/qgram-index.ts';
+import { Ingestor } from '../../pipeline/ingest.ts';
+import { DEFAULT_RULE_OPTIONS } from '../../pipeline/rules/index.ts';
+import { Store } from '../../pipeline/store/store.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli } from '../cli.ts';
+import { BENCHMARK_DIRS, cleanTasks, FIXTURES, VARIANT_CLASSES, variants } from '../decontaminate-variants.ts';
+import { one, query, tempDir, writeTemp } from '../helpers.ts';
 
 const B = path.join(FIXTURES, 'benchmarks');
 

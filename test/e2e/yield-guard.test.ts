@@ -6,10 +6,10 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { YieldGuard, type ReplyOutcome } from '../pipeline/yield-guard.ts';
-import { runCli, type CliResult } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { YieldGuard, type ReplyOutcome } from '../../pipeline/yield-guard.ts';
+import { runCli, type CliResult } from '../cli.ts';
+import { tempDir } from '../helpers.ts';
 
 const reply = (o: Partial<ReplyOutcome>): ReplyOutcome => ({ content: '好的', accepted: 0, rejected: {}, ...o });
 

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GenerationFailed, generate } from '../pipeline/index.ts';
-import { Store } from '../pipeline/store/store.ts';
-import { runCli } from './cli.ts';
-import { one, query, tempDir } from './helpers.ts';
-import { completion, DISTINCT_TASKS, sendJson, startHostile, type HostileServer } from './hostile-server.ts';
+import { GenerationFailed, generate } from '../../pipeline/index.ts';
+import { Store } from '../../pipeline/store/store.ts';
+import { runCli } from '../cli.ts';
+import { one, query, tempDir } from '../helpers.ts';
+import { completion, DISTINCT_TASKS, sendJson, startHostile, type HostileServer } from '../hostile-server.ts';
 
 let server: HostileServer | undefined;
 afterEach(async () => {

@@ -9,9 +9,9 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli } from './cli.ts';
-import { tempDir, writeTemp } from './helpers.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli } from '../cli.ts';
+import { tempDir, writeTemp } from '../helpers.ts';
 
 const CI = process.env['CI'] === 'true';
 
@@ -154,7 +154,7 @@ describe.skipIf(executable === null && !CI)('the report in headless Chromium', (
     const shot = path.join(dir, 'report.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(fs.statSync(shot).size).toBeGreaterThan(50_000);
-    // Regenerates the README's picture: REPORT_SCREENSHOT=test/fixtures/report-screenshot.png npx vitest run test/report-browser.test.ts
+    // Regenerates the README's picture: REPORT_SCREENSHOT=test/fixtures/report-screenshot.png npx vitest run test/e2e/report-browser.test.ts
     const readme = process.env['REPORT_SCREENSHOT'];
     if (readme) {
       await page.locator('#sample-filters button[data-filter="all"]').click();

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configJsonSchema, loadConfig } from '../pipeline/config.ts';
+import { configJsonSchema, loadConfig } from '../../pipeline/config.ts';
 import {
   dedupFiles,
   exportDataset,
@@ -15,11 +15,11 @@ import {
   stats,
   type PipelineError,
   UsageError,
-} from '../pipeline/index.ts';
-import { Store } from '../pipeline/store/store.ts';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli } from './cli.ts';
-import { tempDir, writeTemp } from './helpers.ts';
+} from '../../pipeline/index.ts';
+import { Store } from '../../pipeline/store/store.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli } from '../cli.ts';
+import { tempDir, writeTemp } from '../helpers.ts';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -158,7 +158,7 @@ describe('the config file', () => {
   });
 
   it('the published schema is the one the code checks with', () => {
-    const published = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'zh-self-instruct.schema.json'), 'utf8'));
+    const published = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'zh-self-instruct.schema.json'), 'utf8'));
     expect(published).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
     expect(() =>
       loadConfig(

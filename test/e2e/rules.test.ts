@@ -6,13 +6,13 @@
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyRules, checkTask, DEFAULT_RULE_OPTIONS, RULE_REASONS } from '../pipeline/rules/index.ts';
-import { cleanTask } from '../pipeline/text.ts';
-import { LabelsError, readLabels } from './bench/labels.ts';
-import { runCli } from './cli.ts';
-import { tempDir, writeTemp } from './helpers.ts';
+import { applyRules, checkTask, DEFAULT_RULE_OPTIONS, RULE_REASONS } from '../../pipeline/rules/index.ts';
+import { cleanTask } from '../../pipeline/text.ts';
+import { LabelsError, readLabels } from '../bench/labels.ts';
+import { runCli } from '../cli.ts';
+import { tempDir, writeTemp } from '../helpers.ts';
 
-const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/rules.jsonl');
+const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), '../fixtures/rules.jsonl');
 const cases = readLabels(FIXTURES);
 
 describe('fixture set', () => {

@@ -5,10 +5,10 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { similarity } from '../pipeline/dedup/similarity.ts';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli } from './cli.ts';
-import { summaryOf, tempDir } from './helpers.ts';
+import { similarity } from '../../pipeline/dedup/similarity.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli } from '../cli.ts';
+import { summaryOf, tempDir } from '../helpers.ts';
 
 let faulty: Simulator;
 let clean: Simulator;

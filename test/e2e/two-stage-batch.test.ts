@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { runCli, startCli, waitFor } from './cli.ts';
-import { one, query, summaryOf, tempDir } from './helpers.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { runCli, startCli, waitFor } from '../cli.ts';
+import { one, query, summaryOf, tempDir } from '../helpers.ts';
 
 let sim: Simulator;
 beforeAll(async () => {

@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { distinct2, entropyBits, leadingVerb, NO_VERB, openingPhrase } from '../pipeline/analysis/instructions.ts';
-import { overShare } from '../pipeline/report/figures.ts';
-import { scriptJson } from '../pipeline/report/html.ts';
-import { loadSegmenter, type Segmenter } from '../pipeline/analysis/segmenter.ts';
-import { dedupKey } from '../pipeline/dedup/similarity.ts';
-import { Store } from '../pipeline/store/store.ts';
-import { runCli } from './cli.ts';
-import { tempDir } from './helpers.ts';
+import { distinct2, entropyBits, leadingVerb, NO_VERB, openingPhrase } from '../../pipeline/analysis/instructions.ts';
+import { overShare } from '../../pipeline/report/figures.ts';
+import { scriptJson } from '../../pipeline/report/html.ts';
+import { loadSegmenter, type Segmenter } from '../../pipeline/analysis/segmenter.ts';
+import { dedupKey } from '../../pipeline/dedup/similarity.ts';
+import { Store } from '../../pipeline/store/store.ts';
+import { runCli } from '../cli.ts';
+import { tempDir } from '../helpers.ts';
 
 let seg: Segmenter;
 beforeAll(async () => {
