@@ -1,12 +1,14 @@
 /**
- * Batch mode end to end: the real CLI (one step per invocation, as cron would run it), the real `openai`
- * client's files and batches calls, the simulator's Batch API, a real SQLite file; kills between steps.
+ * Batch mode end to end: one step per invocation, as cron would run it (the real CLI where its output or a
+ * kill is tested, the library's generate() in process for the steps between), the real `openai` client's
+ * files and batches calls, the simulator's Batch API, a real SQLite file; kills between steps.
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatchStep, type BatchOptions } from '../../pipeline/batch.ts';
+import { generate } from '../../pipeline/index.ts';
 import { DEFAULT_RULE_OPTIONS as DEFAULT_FILTER_OPTIONS } from '../../pipeline/rules/index.ts';
 import { GenerationFailed } from '../../pipeline/runtime/progress.ts';
 import { createBatchApi } from '../../pipeline/llm/batch-api.ts';
@@ -77,15 +79,12 @@ function state(db: string): DbState {
   }
 }
 
-/** Runs `generate --batch` until the run completes; returns the exit codes. */
-async function untilDone(db: string, n = 120, limit = 8): Promise<number[]> {
-  const codes: number[] = [];
-  for (let i = 0; i < limit; i++) {
-    const r = await runCli(args(db, n), env());
-    codes.push(r.code ?? -1);
-    if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr.slice(-1500)}`);
-    if (summaryOf(r.stderr).status === 'completed') return codes;
-  }
+/** One `generate --batch` step in process: what `args(db, n)` asks of the CLI. */
+const step = (db: string, n = 120) => generate({ db, n, batch: true, tasksPerRequest: 10, env: env() });
+
+/** Runs batch steps until the run completes (a failed step throws). */
+async function untilDone(db: string, n = 120, limit = 8): Promise<void> {
+  for (let i = 0; i < limit; i++) if ((await step(db, n)).status === 'completed') return;
   throw new Error('the run did not complete');
 }
 
@@ -178,8 +177,7 @@ describe('generate --batch across invocations', () => {
     expect(killed.batches[0]!.inputFileId).toMatch(/^file-/);
     expect(sim.batches.allBatches().length).toBe(batchesBefore);
 
-    const next = await runCli(args(db), env());
-    expect(next.code).toBe(0);
+    expect((await step(db)).status).toBe('waiting');
     const after = state(db);
     expect(after.batches[0]!.status).toBe('submitted');
     expect(sim.batches.batch(after.batches[0]!.providerBatchId!)!.input_file_id).toBe(killed.batches[0]!.inputFileId);
@@ -210,7 +208,7 @@ describe('generate --batch across invocations', () => {
   it('a kill in the middle of ingesting: nothing is lost or stored twice', async () => {
     const db = path.join(tempDir(), 'kill-ingest.db');
     // Submit and bring the batch to finalizing.
-    for (let i = 0; i < 2; i++) expect((await runCli(args(db), env())).code).toBe(0);
+    for (let i = 0; i < 2; i++) expect((await step(db)).status).toBe('waiting');
     expect(state(db).batches[0]!.providerStatus).toBe('finalizing');
     // The next poll completes it; its output file then arrives 6 lines and stalls.
     sim.batches.hold({ contentAfterLines: 6 });

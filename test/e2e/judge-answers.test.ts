@@ -1,5 +1,5 @@
 /**
- * The judge and two-stage tasks (issue 13) end to end: the real CLI in a child process, the simulator
+ * The judge and two-stage tasks (issue 13) end to end: the library in process (the real CLI for the exports), the simulator
  * over HTTP, a real SQLite file. Each accepted answer is judged once, a second model's answers get
  * judgments of their own, tasks awaiting an answer are not judged, and `export --min-score` goes by the
  * score of the answer it exports (scores planted in the DB, so what is kept is known exactly).
@@ -9,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { answer, generate, judgeTasks, stats } from '../../pipeline/index.ts';
 import { runCli } from '../cli.ts';
 import { one, query, tempDir } from '../helpers.ts';
 
@@ -22,14 +23,6 @@ afterAll(async () => {
 
 const env = () => ({ OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'test-key-judge-answers' });
 
-const summaryOf = (stderr: string) =>
-  JSON.parse(
-    stderr
-      .trim()
-      .split('\n')
-      .filter((l) => l.includes('"event":"summary"'))
-      .pop()!,
-  );
 
 function counts(db: string) {
   return {
@@ -56,8 +49,7 @@ describe('judge with two-stage tasks', () => {
   it("judges each accepted answer once, a second model's answers apart, never an awaiting task; export --min-score goes by the chosen answer", async () => {
     const dir = tempDir();
     const db = path.join(dir, 'two.db');
-    const gen = await runCli(['generate', '--n', '30', '--db', db, '--answer-model', 'gpt-4o', '--quiet'], env());
-    expect(gen.code, gen.stderr).toBe(0);
+    expect((await generate({ db, n: 30, answerModel: 'gpt-4o', env: env() })).status).toBe('completed');
     // An instruction that will stay without an answer (its own source, so `answer --source generated` leaves it).
     const conn = new Database(db);
     conn
@@ -72,8 +64,7 @@ describe('judge with two-stage tasks', () => {
     );
     expect(awaitingBefore).toBeGreaterThanOrEqual(1);
 
-    const first = await runCli(['judge', '--db', db, '--log-format', 'json'], env());
-    expect(first.code, first.stderr).toBe(0);
+    const first = await judgeTasks({ db, env: env() });
     const c1 = counts(db);
     expect(c1.acceptedAnswers).toBeGreaterThanOrEqual(30);
     expect(c1.answerJudgments).toBe(c1.acceptedAnswers);
@@ -81,7 +72,7 @@ describe('judge with two-stage tasks', () => {
     expect(c1.ownJudgments).toBe(0); // two-stage tasks have no output of their own
     expect(c1.strayJudgments).toBe(0);
     expect(c1.awaitingJudged).toBe(0);
-    expect(summaryOf(first.stderr)).toMatchObject({ status: 'completed', left: 0, judgedNow: c1.acceptedAnswers });
+    expect(first).toMatchObject({ status: 'completed', left: 0, judgedNow: c1.acceptedAnswers });
     // The judged text is the answer, and the request keeps which answer each prompt id stood for.
     const judged = query<{ output: string; messages: string; kept: number }>(
       db,
@@ -94,33 +85,29 @@ describe('judge with two-stage tasks', () => {
       expect((JSON.parse(row.messages) as { content: string }[])[0]!.content).toContain(`【回答】${row.output}`);
     }
 
-    const stats = JSON.parse((await runCli(['stats', '--db', db, '--json'])).stdout);
+    const figures = stats({ db });
     const answeredTasks = one(db, `SELECT count(DISTINCT task_id) FROM answers WHERE status = 'accepted'`);
-    expect(stats.judged).toBe(answeredTasks);
+    expect(figures.judged).toBe(answeredTasks);
     // Judge requests are the judge's spending, not stage 1's.
-    expect(stats.byStage.instructions.requests).toBe(
+    expect(figures.byStage.instructions.requests).toBe(
       one(db, `SELECT count(*) FROM requests WHERE kind = 'generate' AND answer_task_id IS NULL`),
     );
-    expect(stats.judgeSpending.requests).toBeGreaterThan(0);
+    expect(figures.judgeSpending.requests).toBeGreaterThan(0);
 
     // A second answer model: its answers are new subjects, each judged once; the first model's are not judged again.
-    const second = await runCli(['answer', '--source', 'generated', '--db', db, '--model', 'gpt-4o-mini', '--quiet'], env());
-    expect(second.code, second.stderr).toBe(0);
+    expect((await answer({ source: 'generated', db, model: 'gpt-4o-mini', env: env() })).status).toBe('completed');
     const miniAnswers = one(db, `SELECT count(*) FROM answers WHERE status = 'accepted' AND model = 'gpt-4o-mini'`);
     expect(miniAnswers).toBeGreaterThan(0);
-    const again = await runCli(['judge', '--db', db, '--log-format', 'json'], env());
-    expect(again.code, again.stderr).toBe(0);
+    const again = await judgeTasks({ db, env: env() });
     const c2 = counts(db);
-    expect(summaryOf(again.stderr)).toMatchObject({ status: 'completed', pendingAtStart: miniAnswers, judgedNow: miniAnswers });
+    expect(again).toMatchObject({ status: 'completed', pendingAtStart: miniAnswers, judgedNow: miniAnswers });
     expect(c2.answerJudgments).toBe(c1.acceptedAnswers + miniAnswers);
     expect(c2.judgedAnswers).toBe(c2.acceptedAnswers);
     expect(c2.strayJudgments).toBe(0);
     expect(c2.awaitingJudged).toBe(0);
 
     // Nothing left: the same command sends nothing.
-    const third = await runCli(['judge', '--db', db, '--log-format', 'json'], env());
-    expect(third.code, third.stderr).toBe(0);
-    expect(summaryOf(third.stderr)).toMatchObject({ status: 'completed', pendingAtStart: 0, judgedNow: 0 });
+    expect(await judgeTasks({ db, env: env() })).toMatchObject({ status: 'completed', pendingAtStart: 0, judgedNow: 0 });
     expect(counts(db)).toEqual(c2);
 
     // Planted scores: each task's chosen answer (latest accepted) 9 on even task ids and 2 on odd ones,

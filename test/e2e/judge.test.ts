@@ -1,6 +1,7 @@
 /**
- * The judge end to end: the real CLI in a child process, the real openai client over HTTP to the
- * simulator, a real SQLite file. The simulator's scores are made up (not a quality model); what is
+ * The judge end to end: the library's judgeTasks() in process (the CLI in a child process where exit
+ * codes, messages or kill -9 are what is tested), the real openai client over HTTP to the simulator, a
+ * real SQLite file. The simulator's scores are made up (not a quality model); what is
  * tested is the plumbing: every task judged exactly once per judge, defects it planted scored low,
  * JSON-mode fallback, unmatched ids retried, resume after kill -9, bad input.
  */
@@ -8,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate, judgeTasks, stats } from '../../pipeline/index.ts';
 import { startSimulator, type Simulator } from '../../simulator/server.ts';
 import { runCli, startCli, waitFor } from '../cli.ts';
 import { tempDir, writeTemp } from '../helpers.ts';
@@ -21,8 +23,7 @@ beforeAll(async () => {
   slow = await startSimulator({ port: 0, seed: 42, latencyMs: 300 });
   noJson = await startSimulator({ port: 0, seed: 43, judgeJsonMode: false });
   template = path.join(tempDir(), 'gen.db');
-  const r = await runCli(['generate', '--n', '200', '--db', template, '--log-format', 'json', '--quiet'], env(sim));
-  expect(r.code, r.stderr).toBe(0);
+  expect((await generate({ db: template, n: 200, env: env(sim) })).status).toBe('completed');
 }, 240_000);
 afterAll(async () => {
   await Promise.all([sim.close(), slow.close(), noJson.close()]);
@@ -63,8 +64,7 @@ function state(db: string) {
 describe('judge CLI', () => {
   it('judges every accepted non-seed task exactly once, retrying ids a reply left out, and scores planted defects low', async () => {
     const db = copyDb();
-    const r = await runCli(['judge', '--db', db, '--log-format', 'json'], env(sim));
-    expect(r.code, r.stderr).toBe(0);
+    const summary = await judgeTasks({ db, env: env(sim) });
     const s = state(db);
     expect(s.accepted).toBeGreaterThanOrEqual(200);
     expect(s.judgments).toBe(s.accepted);
@@ -76,30 +76,21 @@ describe('judge CLI', () => {
     expect(s.jsonModeRequests).toBe(s.judgeRequests);
     expect(s.low).toBeGreaterThan(0);
     expect(s.flaggedHigh).toBe(0);
-    const summary = JSON.parse(
-      r.stderr
-        .trim()
-        .split('\n')
-        .filter((l) => l.includes('"event":"summary"'))
-        .pop()!,
-    );
     expect(summary).toMatchObject({ status: 'completed', model: 'gpt-4o-mini', left: 0, judgedNow: s.accepted });
     expect(summary.retried).toBeGreaterThan(0);
     expect(summary.costUsd).toBeGreaterThan(0);
 
     // The same command again has nothing to do; another rubric judges again and adds rows.
-    const again = await runCli(['judge', '--db', db, '--log-format', 'json'], env(sim));
-    expect(again.code).toBe(0);
+    expect((await judgeTasks({ db, env: env(sim) })).status).toBe('completed');
     expect(state(db).judgments).toBe(s.accepted);
     const rubric = writeTemp(tempDir(), 'r.txt', `${fs.readFileSync(path.join('templates', 'judge_rubric.txt'), 'utf8')}\n请认真审核。\n`);
-    expect((await runCli(['judge', '--db', db, '--rubric', rubric, '--tasks-per-request', '20'], env(sim))).code).toBe(0);
+    expect((await judgeTasks({ db, rubric, tasksPerRequest: 20, env: env(sim) })).status).toBe('completed');
     expect(state(db).judgments).toBe(2 * s.accepted);
   }, 240_000);
 
   it('a server without JSON mode: the 400 is stored and the rest goes without response_format', async () => {
     const db = copyDb();
-    const r = await runCli(['judge', '--db', db, '--log-format', 'json', '--max-requests', '500'], env(noJson));
-    expect(r.code, r.stderr).toBe(0);
+    expect((await judgeTasks({ db, maxRequests: 500, env: env(noJson) })).status).toBe('completed');
     const s = state(db);
     expect(s.judgments).toBe(s.accepted);
     expect(s.failedJudgeRequests).toBeGreaterThanOrEqual(1);
@@ -177,7 +168,10 @@ describe('curated export and stats', () => {
   it('export --min-score keeps rows at or above the score, leaves unjudged out and counts them; stats has judged, meanScore', async () => {
     const db = copyDb();
     // Judge part of it first: 6 requests × 20 tasks.
-    expect((await runCli(['judge', '--db', db, '--tasks-per-request', '20', '--max-requests', '6'], env(sim))).code).toBe(3);
+    expect(await judgeTasks({ db, tasksPerRequest: 20, maxRequests: 6, env: env(sim) })).toMatchObject({
+      status: 'interrupted',
+      stopReason: 'max-requests',
+    });
     const conn = new Database(db, { readonly: true });
     const q = (sql: string) => conn.prepare(sql).pluck().get() as number;
     const accepted = q(`SELECT count(*) FROM tasks WHERE status = 'accepted' AND source <> 'seed'`);
@@ -189,10 +183,10 @@ describe('curated export and stats', () => {
     expect(judged).toBeGreaterThan(0);
     expect(judged).toBeLessThan(accepted);
 
-    const stats = JSON.parse((await runCli(['stats', '--db', db, '--json'])).stdout);
-    expect(stats.judged).toBe(judged);
-    expect(stats.meanScore).toBeCloseTo(mean, 2);
-    expect(Object.values(stats.scoreHistogram as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(judged);
+    const figures = stats({ db });
+    expect(figures.judged).toBe(judged);
+    expect(figures.meanScore).toBeCloseTo(mean, 2);
+    expect(Object.values(figures.scoreHistogram as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(judged);
     const text = (await runCli(['stats', '--db', db])).stdout;
     expect(text).toContain(`judged    ${judged} by gpt-4o-mini`);
 
@@ -262,25 +256,8 @@ describe('generate --judge-model', () => {
     const clean = await startSimulator({ port: 0, seed: 44, judgeFaults: { omit: 0, repeat: 0.1, extra: 0.1 } });
     try {
       const db = path.join(tempDir(), 'inline.db');
-      const r = await runCli(
-        [
-          'generate',
-          '--n',
-          '120',
-          '--db',
-          db,
-          '--judge-model',
-          'gpt-4o-mini',
-          '--concurrency',
-          '1',
-          '--log-format',
-          'json',
-          '--max-cost',
-          '5',
-        ],
-        env(clean),
-      );
-      expect(r.code, r.stderr).toBe(0);
+      const summary = await generate({ db, n: 120, judgeModel: 'gpt-4o-mini', concurrency: 1, maxCost: 5, env: env(clean) });
+      expect(summary.status).toBe('completed');
       const conn = new Database(db, { readonly: true });
       try {
         const q = (sql: string) => conn.prepare(sql).pluck().get() as number;
@@ -291,14 +268,7 @@ describe('generate --judge-model', () => {
         expect(q(`SELECT count(*) FROM runs WHERE mode = 'judge'`)).toBe(0);
         const judgeCost = q(`SELECT sum(cost_usd) FROM requests WHERE kind = 'judge'`);
         expect(judgeCost).toBeGreaterThan(0);
-        const summary = JSON.parse(
-          r.stderr
-            .trim()
-            .split('\n')
-            .filter((l) => l.includes('"event":"summary"'))
-            .pop()!,
-        );
-        expect(summary.costUsd).toBeCloseTo(q('SELECT sum(cost_usd) FROM requests'), 4);
+        expect(summary.requests.costUsd).toBeCloseTo(q('SELECT sum(cost_usd) FROM requests'), 4);
 
         // With one request at a time, every generation prompt after the first judged reply drew examples from tasks scored ≥ 7.
         const firstJudge = q(`SELECT min(id) FROM requests WHERE kind = 'judge'`);
@@ -327,11 +297,8 @@ describe('generate --judge-model', () => {
 
       // A small --max-cost covers generation and judging together: exit 3, never above the cap.
       const capped = path.join(tempDir(), 'capped.db');
-      const c = await runCli(
-        ['generate', '--n', '5000', '--db', capped, '--judge-model', 'gpt-4o-mini', '--max-cost', '0.02', '--log-format', 'json'],
-        env(clean),
-      );
-      expect(c.code, c.stderr).toBe(3);
+      const c = await generate({ db: capped, n: 5000, judgeModel: 'gpt-4o-mini', maxCost: 0.02, env: env(clean) });
+      expect(c).toMatchObject({ status: 'interrupted', stopReason: 'max-cost' });
       const cc = new Database(capped, { readonly: true });
       const spent = cc.prepare('SELECT sum(cost_usd) FROM requests').pluck().get() as number;
       const judged = cc.prepare('SELECT count(*) FROM judgments').pluck().get() as number;
@@ -353,17 +320,7 @@ describe('judge --batch', () => {
     const db = copyDb();
     const statuses: string[] = [];
     for (let i = 0; i < 25 && statuses.at(-1) !== 'completed'; i++) {
-      const r = await runCli(['judge', '--db', db, '--batch', '--log-format', 'json', '--tasks-per-request', '20'], env(sim));
-      expect(r.code, r.stderr).toBe(0);
-      statuses.push(
-        JSON.parse(
-          r.stderr
-            .trim()
-            .split('\n')
-            .filter((l) => l.includes('"event":"summary"'))
-            .pop()!,
-        ).status,
-      );
+      statuses.push((await judgeTasks({ db, batch: true, tasksPerRequest: 20, env: env(sim) })).status);
     }
     expect(statuses.at(-1)).toBe('completed');
     expect(statuses.filter((s) => s === 'waiting').length).toBeGreaterThanOrEqual(3);

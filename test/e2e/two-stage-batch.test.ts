@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { generate, stats, type RunSummary } from '../../pipeline/index.ts';
 import { runCli, startCli, waitFor } from '../cli.ts';
 import { one, query, summaryOf, tempDir } from '../helpers.ts';
 
@@ -32,13 +33,14 @@ const args = (db: string, n: number): string[] => [
   ...['--n', String(n), '--db', db],
 ];
 
-/** Runs the step until the run completes; returns the summaries of every step. */
-async function untilDone(db: string, n: number, limit = 20): Promise<Record<string, unknown>[]> {
-  const summaries: Record<string, unknown>[] = [];
+/** One step in process: what `args(db, n)` asks of the CLI. */
+const step = (db: string, n: number) => generate({ db, n, batch: true, answerModel: MODEL, tasksPerRequest: 10, env: env() });
+
+/** Runs the step until the run completes (a failed step throws); returns the summaries of every step. */
+async function untilDone(db: string, n: number, limit = 20): Promise<RunSummary[]> {
+  const summaries: RunSummary[] = [];
   for (let i = 0; i < limit; i++) {
-    const r = await runCli(args(db, n), env());
-    if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr.slice(-1500)}`);
-    summaries.push(summaryOf(r.stderr));
+    summaries.push(await step(db, n));
     if (summaries.at(-1)!.status === 'completed') return summaries;
   }
   throw new Error('the run did not complete');
@@ -117,11 +119,11 @@ describe('generate --answer-model --batch', () => {
     expect(costs.length).toBeGreaterThan(0);
     for (const r of costs) expect(r.cost).toBeCloseTo((r.p * 0.075 + r.c * 0.3) / 1e6, 12);
 
-    const stats = JSON.parse((await runCli(['stats', '--db', db, '--json'])).stdout);
-    expect(stats.answered).toBe(60);
-    expect(stats.awaitingAnswer + stats.unanswerable).toBeGreaterThanOrEqual(rejectedOnly);
-    expect(stats.byStage.answers.requests).toBe(answerLines.length);
-    expect(stats.byStage.instructions.requests).toBe(one(db, 'SELECT count(*) FROM batch_requests WHERE answer_task_id IS NULL'));
+    const figures = stats({ db });
+    expect(figures.answered).toBe(60);
+    expect(figures.awaitingAnswer + figures.unanswerable).toBeGreaterThanOrEqual(rejectedOnly);
+    expect(figures.byStage.answers.requests).toBe(answerLines.length);
+    expect(figures.byStage.instructions.requests).toBe(one(db, 'SELECT count(*) FROM batch_requests WHERE answer_task_id IS NULL'));
   }, 240_000);
 
   it('a kill -9 in the middle of ingesting an answer batch: nothing lost, nothing answered twice, exact count', async () => {
@@ -135,7 +137,7 @@ describe('generate --answer-model --batch', () => {
            AND EXISTS (SELECT 1 FROM batch_requests br WHERE br.batch_id = b.id AND br.answer_task_id IS NOT NULL)
            AND b.id = (SELECT min(id) FROM batches WHERE status <> 'ingested')`,
       ) > 0;
-    for (let i = 0; i < 10 && !answerBatchFinalizing(); i++) expect((await runCli(args(db, 40), env())).code).toBe(0);
+    for (let i = 0; i < 10 && !answerBatchFinalizing(); i++) expect((await step(db, 40)).status).not.toBe('interrupted');
     expect(answerBatchFinalizing()).toBe(true);
     // A one-stage step does not take over the run (it would count tasks and could not read answer lines).
     const oneStage = await runCli(['generate', '--batch', '--n', '40', '--db', db], env());
