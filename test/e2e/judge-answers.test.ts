@@ -23,7 +23,6 @@ afterAll(async () => {
 
 const env = () => ({ OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'test-key-judge-answers' });
 
-
 function counts(db: string) {
   return {
     acceptedAnswers: one(db, `SELECT count(*) FROM answers WHERE status = 'accepted'`),
