@@ -1,11 +1,13 @@
 /**
- * `answer --in` and `answer --source`: the real CLI in a child process against the simulator over HTTP,
- * a real SQLite file; resuming, re-answering with a second model, and what export then writes.
+ * `answer --in` and `answer --source` against the simulator over HTTP, a real SQLite file: the real CLI in a
+ * child process (its summary, kill -9, bad input), the library's answer() in process for the runs between;
+ * resuming, re-answering with a second model, and what export then writes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { answer } from '../../pipeline/index.ts';
 import { runCli, startCli, waitFor } from '../cli.ts';
 import { one, query, tempDir, writeTemp } from '../helpers.ts';
 
@@ -95,11 +97,8 @@ describe('answer --in', () => {
   it("--keep-existing keeps a record's own output and answers only the rest", async () => {
     const dir = tempDir();
     const db = path.join(dir, 'k.db');
-    const r = await runCli(
-      ['answer', '--in', instructionsFile(dir), '--db', db, '--keep-existing', '--source', 'mine', '--log-format', 'json'],
-      env(slow),
-    );
-    expect(r.code, r.stderr).toBe(0);
+    const r = await answer({ in: instructionsFile(dir), db, keepExisting: true, source: 'mine', env: env(slow) });
+    expect(r.status).toBe('completed');
     const kept = QUESTIONS.filter((_, i) => i % 3 === 0).length;
     expect(one(db, `SELECT count(*) FROM tasks WHERE source = 'mine' AND status = 'accepted' AND output = '旧答案'`)).toBe(kept);
     expect(one(db, `SELECT count(*) FROM answers a JOIN tasks t ON t.id = a.task_id WHERE t.output <> ''`)).toBe(0);
@@ -110,9 +109,8 @@ describe('answer --in', () => {
     const dir = tempDir();
     const db = path.join(dir, 'two.db');
     const file = instructionsFile(dir);
-    expect((await runCli(['answer', '--in', file, '--db', db, '--model', 'gpt-4o-mini', '--quiet'], env(slow))).code).toBe(0);
-    const second = await runCli(['answer', '--source', 'questions', '--db', db, '--model', 'gpt-4o', '--log-format', 'json'], env(slow));
-    expect(second.code, second.stderr).toBe(0);
+    expect((await answer({ in: file, db, model: 'gpt-4o-mini', env: env(slow) })).status).toBe('completed');
+    expect((await answer({ source: 'questions', db, model: 'gpt-4o', env: env(slow) })).status).toBe('completed');
     const both = one(
       db,
       `SELECT count(*) FROM (SELECT task_id FROM answers WHERE status = 'accepted' GROUP BY task_id HAVING count(DISTINCT model) = 2)`,
