@@ -1,18 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: fast unit tests of pure modules, and end-to-end tests that run the real CLI, the real
- * SQLite file and the simulator over HTTP (`npm run test:unit`, `npm run test:e2e`; `npm test` runs both).
+ * Two projects, by folder: fast tests of modules (`test/*.test.ts`), and end-to-end tests in `test/e2e/`
+ * and the simulator's own that run the real CLI, the real SQLite file and the simulator over HTTP
+ * (`npm run test:unit`, `npm run test:e2e`; `npm test` runs both). A new e2e test goes in test/e2e/.
  */
-const E2E = [
-  'test/bad-input.test.ts', 'test/batch.test.ts', 'test/dedup-cli.test.ts', 'test/e2e.test.ts', 'test/export.test.ts',
-  'test/faults.test.ts', 'test/lock.test.ts', 'test/ratelimit.test.ts', 'test/run-safety.test.ts', 'test/package.test.ts',
-  'test/library.test.ts', 'test/answer-cli.test.ts', 'test/dialogue-e2e.test.ts', 'test/disk-full.test.ts', 'test/judge.test.ts',
-  'test/judge-answers.test.ts', 'test/report-browser.test.ts', 'test/report.test.ts', 'test/rules.test.ts', 'test/two-stage.test.ts',
-  'test/two-stage-batch.test.ts', 'test/yield-guard.test.ts', 'test/hostile.test.ts', 'test/card.test.ts', 'test/first-run.test.ts',
-  'test/e2e/**/*.test.ts',
-  'simulator/test/**/*.test.ts',
-];
+const E2E = ['test/e2e/**/*.test.ts', 'simulator/test/**/*.test.ts'];
 
 export default defineConfig({
   test: {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { UsageError } from './errors.ts';
 import { DATASET_NAME, DEFAULT_DATASET_NAME } from './export/dataset-info.ts';
+import { EVOLVE_OPS } from './evolve/op-names.ts';
 import { FORMATS, type Format } from './export/formats.ts';
 import { TOKENIZERS } from './export/tokenizer-names.ts';
 import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST, DEFAULT_MIN_SCORE } from './judge/defaults.ts';
@@ -530,9 +531,9 @@ export const evolveSettingsSchema = z.strictObject({
     .default(3)
     .meta({ description: "Rounds 1..rounds; each round's survivors are the next round's parents." }),
   ops: z
-    .array(z.enum(['deepen', 'constrain', 'concretize', 'reason', 'breadth']))
+    .array(z.enum(EVOLVE_OPS))
     .min(1)
-    .default(['deepen', 'constrain', 'concretize', 'reason', 'breadth'])
+    .default([...EVOLVE_OPS])
     .meta({ description: 'Operations drawn from, one per parent and round (fixed by task and round).' }),
   model: z.string().min(1).default('gpt-3.5-turbo').meta({ description: 'The model that rewrites instructions.' }),
   answerModel: z.string().min(1).optional().meta({ description: 'The model that answers evolved instructions. Default: model.' }),

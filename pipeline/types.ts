@@ -16,3 +16,11 @@ export interface SeedTask extends Task {
   name?: string;
   isClassification: boolean;
 }
+
+/** One turn of a multi-turn conversation, as parsed, checked, stored and exported. */
+export type Role = 'user' | 'assistant';
+
+export interface Turn {
+  role: Role;
+  content: string;
+}

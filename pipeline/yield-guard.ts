@@ -9,6 +9,9 @@
  *   per reply stop the run. When nearly all of those replies' tasks were near-duplicates, the message
  *   says the run is saturated instead, and what to change.
  */
+import type { ReplyOutcome } from './store/reply-outcomes.ts';
+
+export type { ReplyOutcome };
 
 export interface YieldGuardOptions {
   /** Empty replies in a row that stop the run; 0 turns this guard off. Default 20. */
@@ -27,17 +30,6 @@ export const DEFAULT_MAX_EMPTY_REPLIES = 20;
 export const DEFAULT_MIN_ACCEPTED_PER_REPLY = 0.1;
 export const DEFAULT_GUARD_WINDOW = 50;
 const DEFAULT_SATURATION_SHARE = 0.8;
-
-/** What one stored reply gave. */
-export interface ReplyOutcome {
-  /** The reply's text (only its start is kept, for the message). */
-  content: string;
-  accepted: number;
-  /** Rejected tasks by reason (`near_duplicate`, `target_reached`, the filters' reasons). */
-  rejected: Partial<Record<string, number>>;
-  /** The parser's complaints, for a reply with no task in it. */
-  parseProblems?: readonly string[];
-}
 
 export type GuardName = 'empty-replies' | 'acceptance-floor' | 'saturation';
 

@@ -3,9 +3,7 @@
  * source and answers them; `--source NAME` (re)answers a stored source with another model.
  */
 import { Command } from 'commander';
-import { answer } from '../answer/answer.ts';
-import type { AnswerSettings } from '../options.ts';
-import { DEFAULT_DB } from '../paths.ts';
+import { answer, DEFAULT_DB, type AnswerSettings } from '../index.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
 import type { LogFormat } from './progress.ts';
@@ -55,7 +53,7 @@ export function answerCommand(): Command {
         dryRun?: boolean;
       };
       if (dryRun === true) {
-        const { planAnswer, formatStagePlan } = await import('../plan.ts');
+        const { planAnswer, formatStagePlan } = await import('../index.ts');
         process.stdout.write(formatStagePlan(await planAnswer(settings)));
         return;
       }

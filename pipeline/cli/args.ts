@@ -1,6 +1,6 @@
 /** Flag value parsers: each rejects bad input with a message commander prints as one line. */
 import { InvalidArgumentError } from 'commander';
-import { parsePriceFlag, type Price } from '../llm/cost.ts';
+import { parsePriceFlag, type Price } from '../index.ts';
 
 export function positiveInt(value: string): number {
   const n = Number(value);

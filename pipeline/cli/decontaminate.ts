@@ -1,9 +1,6 @@
 /** `decontaminate`: flag stored tasks that copy benchmark questions (C-Eval, CMMLU, GAOKAO-Bench, …). */
 import { Command } from 'commander';
-import { decontaminate } from '../decontaminate/decontaminate.ts';
-import { describeMatch } from '../decontaminate/gate.ts';
-import type { DecontaminateSettings } from '../options.ts';
-import { DEFAULT_DB } from '../paths.ts';
+import { decontaminate, describeMatch, DEFAULT_DB, type DecontaminateSettings } from '../index.ts';
 import { numberIn } from './args.ts';
 import { givenFlags } from './given.ts';
 

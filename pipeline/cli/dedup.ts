@@ -1,6 +1,6 @@
 /** `dedup`: near-duplicate filter for existing JSON/JSONL datasets, with the pipeline's exact rule. */
 import { Command } from 'commander';
-import { dedupFiles } from '../dedup-files.ts';
+import { dedupFiles } from '../index.ts';
 import { numberIn } from './args.ts';
 import { givenFlags } from './given.ts';
 

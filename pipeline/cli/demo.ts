@@ -1,10 +1,9 @@
 /** `demo`: the whole pipeline offline against the built-in simulator, into data/demo.db. */
-import { commandLine } from '../command.ts';
+import { commandLine, sampleAccepted } from '../index.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { startSimulator } from '../../simulator/server.ts';
-import { Store } from '../store/store.ts';
 import { positiveInt } from './args.ts';
 import { runGenerate } from './generate.ts';
 
@@ -36,14 +35,9 @@ export function demoCommand(): Command {
           },
           {},
         );
-        const store = Store.open(flags.db, { readonly: true });
-        try {
-          process.stdout.write('\nthree accepted pairs:\n');
-          for (const t of store.sampleAccepted('generated', 3)) {
-            process.stdout.write(JSON.stringify({ instruction: t.instruction, input: t.input, output: t.output }) + '\n');
-          }
-        } finally {
-          store.close();
+        process.stdout.write('\nthree accepted pairs:\n');
+        for (const t of sampleAccepted({ db: flags.db, source: 'generated', n: 3 })) {
+          process.stdout.write(JSON.stringify({ instruction: t.instruction, input: t.input, output: t.output }) + '\n');
         }
         process.stdout.write(`\nlook inside: ${commandLine('stats', '--db', flags.db)}   or   sqlite3 ${flags.db}\n`);
       } finally {

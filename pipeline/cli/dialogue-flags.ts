@@ -1,6 +1,6 @@
 /** Flag parsers of dialogue mode. */
 import { InvalidArgumentError } from 'commander';
-import type { TurnBounds } from '../dialogue/types.ts';
+import type { TurnBounds } from '../index.ts';
 
 /** Most exchanges a conversation may be asked for: longer ones rarely fit one reply. */
 export const MAX_EXCHANGES = 20;

@@ -1,8 +1,6 @@
 /** `embed`: flags → `embed()`, with signals, progress and a summary. */
 import { Command, InvalidArgumentError } from 'commander';
-import { embed, EmbedFailed, type EmbedSummary } from '../embed/embed.ts';
-import type { EmbedSettings } from '../options.ts';
-import { DEFAULT_DB } from '../paths.ts';
+import { DEFAULT_DB, embed, EmbedFailed, type EmbedSettings, type EmbedSummary } from '../index.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { asFlags, EXIT } from './exit.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';

@@ -1,9 +1,6 @@
 /** `evolve`: flags → `evolve()`, with signals, progress and a summary. */
 import { Command, InvalidArgumentError } from 'commander';
-import { evolve, EvolveFailed, type EvolveSummary } from '../evolve/evolve.ts';
-import { EVOLVE_OPS, type EvolveOp } from '../evolve/ops.ts';
-import type { EvolveSettings } from '../options.ts';
-import { DEFAULT_DB } from '../paths.ts';
+import { DEFAULT_DB, evolve, EVOLVE_OPS, EvolveFailed, type EvolveOp, type EvolveSettings, type EvolveSummary } from '../index.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { asFlags, EXIT } from './exit.ts';
 import { collectEndpoint, ENDPOINT_HELP, givenFlags } from './given.ts';

@@ -2,25 +2,10 @@
  * Exit codes, documented in the README, and the one place that maps an error or a run's ending to one.
  * Library errors name options (`maxCost: …`); here they are worded as the flags the user typed.
  */
-import { categoryOf, PipelineError, type ErrorCategory } from '../errors.ts';
-import type { RunSummary } from '../runtime/progress.ts';
+import { categoryOf, PipelineError, type ErrorCategory, type RunSummary } from '../index.ts';
+import { EXIT } from './exit-codes.ts';
 
-export const EXIT = {
-  ok: 0,
-  /** The run failed: too many requests in a row failed, the API refused the key, a DB error. */
-  failure: 1,
-  /** Bad usage or bad input: unknown flag, bad value, bad seed/template/config/DB file, missing API key. */
-  usage: 2,
-  /** Stopped cleanly at --max-cost or --max-requests; the run can be resumed with a larger budget. */
-  budget: 3,
-  /** The model's base URL did not answer the start-up probe (sysexits EX_UNAVAILABLE). */
-  unavailable: 69,
-  /** Another process holds the database (sysexits EX_TEMPFAIL): try again later. */
-  locked: 75,
-  /** Stopped by SIGINT (Ctrl-C) / SIGTERM: 128 + signal number, as shells report it. */
-  interrupted: 130,
-  terminated: 143,
-} as const;
+export { EXIT };
 
 const EXIT_FOR: Record<ErrorCategory, number> = {
   usage: EXIT.usage,

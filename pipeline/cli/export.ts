@@ -1,14 +1,19 @@
 /** `export`: accepted tasks → training JSONL, a manifest and `LATEST`, for trainers and orchestrators. */
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../config.ts';
-import { exportDataset } from '../export/dataset.ts';
-import { describeSelection, type ExportResult } from '../export/export.ts';
-import { DEFAULT_DATASET_NAME } from '../export/dataset-info.ts';
-import { FORMATS, type Format } from '../export/formats.ts';
-import { TOKENIZERS, type TokenizerName } from '../export/tokens.ts';
-import { DEFAULT_DB } from '../paths.ts';
-import { DEFAULT_MIN_SCORE } from '../judge/examples.ts';
+import {
+  loadConfig,
+  exportDataset,
+  describeSelection,
+  DEFAULT_DATASET_NAME,
+  FORMATS,
+  TOKENIZERS,
+  DEFAULT_DB,
+  DEFAULT_MIN_SCORE,
+  type ExportResult,
+  type Format,
+  type TokenizerName,
+} from '../index.ts';
 import { numberIn, oneOf, positiveInt } from './args.ts';
 import { EXIT } from './exit.ts';
 import { givenFlags } from './given.ts';

@@ -1,10 +1,15 @@
 /** `generate`: flags (over `--config`) → `generate()`, with signals, progress and a summary. */
 import { Command } from 'commander';
-import { loadConfig } from '../config.ts';
-import { UsageError } from '../errors.ts';
-import { generate, type GenerateOptions } from '../generate.ts';
-import { generateSettingsSchema, type GenerateSettings } from '../options.ts';
-import { planGenerate, formatPlan } from '../plan.ts';
+import {
+  loadConfig,
+  UsageError,
+  generate,
+  generateSettingsSchema,
+  planGenerate,
+  formatPlan,
+  type GenerateOptions,
+  type GenerateSettings,
+} from '../index.ts';
 import { nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { turnBounds } from './dialogue-flags.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';

@@ -1,7 +1,6 @@
 /** Only the flags the user typed: absent ones stay out, so the config file and the library's defaults apply. */
 import type { Command } from 'commander';
-import { UsageError } from '../errors.ts';
-import { RENAMED_OPTIONS, renameOptions, type RenamingCommand } from '../options.ts';
+import { RENAMED_OPTIONS, renameOptions, UsageError, type RenamingCommand } from '../index.ts';
 import { flagFor } from './exit.ts';
 
 /**

@@ -1,7 +1,6 @@
 /** `import`: an existing dataset into the store as accepted tasks of a named source. */
 import { Command } from 'commander';
-import { importTasks } from '../import.ts';
-import type { ImportSettings } from '../options.ts';
+import { importTasks, type ImportSettings } from '../index.ts';
 import { numberIn } from './args.ts';
 import { givenFlags } from './given.ts';
 

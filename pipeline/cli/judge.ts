@@ -1,9 +1,6 @@
 /** `judge`: flags → `judgeTasks()` (or one batch step), with signals, progress and a summary. */
 import { Command, InvalidArgumentError } from 'commander';
-import { judgeTasks } from '../judge/judge-tasks.ts';
-import { JudgeFailed, type JudgeSummary } from '../judge/run.ts';
-import type { JudgeSettings } from '../options.ts';
-import { DEFAULT_DB } from '../paths.ts';
+import { judgeTasks, JudgeFailed, DEFAULT_DB, type JudgeSummary, type JudgeSettings } from '../index.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
 import { asFlags, EXIT } from './exit.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
@@ -53,7 +50,7 @@ export function judgeCommand(): Command {
         dryRun?: boolean;
       };
       if (dryRun === true) {
-        const { planJudge, formatStagePlan } = await import('../plan.ts');
+        const { planJudge, formatStagePlan } = await import('../index.ts');
         process.stdout.write(formatStagePlan(await planJudge(settings)));
         return;
       }

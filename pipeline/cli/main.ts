@@ -5,7 +5,7 @@
  * export code or the simulator.
  */
 import type { Command } from 'commander';
-import { errorLine, EXIT, exitCodeFor } from './exit.ts';
+import { EXIT } from './exit-codes.ts';
 
 /** Every command: its one-line description (for --help) and how to load it. */
 const COMMANDS: Record<string, { description: string; load: () => Promise<Command> }> = {
@@ -113,6 +113,7 @@ if (entry === undefined && (name === undefined || name === 'help')) {
       // Help is not a failure; everything else commander rejects is bad usage.
       process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
     } else {
+      const { errorLine, exitCodeFor } = await import('./exit.ts');
       process.stderr.write(`error: ${errorLine(err)}\n`);
       process.exitCode = exitCodeFor(err);
     }

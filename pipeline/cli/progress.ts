@@ -4,10 +4,8 @@
  */
 import fs from 'node:fs';
 import cliProgress from 'cli-progress';
-import type { GenerateEvent, Progress, RunSummary } from '../runtime/progress.ts';
-import type { YieldGuardState } from '../yield-guard.ts';
+import type { GenerateEvent, Progress, RunSummary, YieldGuardState, TwoStageSummary } from '../index.ts';
 import { asFlags } from './exit.ts';
-import type { TwoStageSummary } from '../answer/two-stage.ts';
 
 const isTwoStage = (s: RunSummary): s is TwoStageSummary => 'answers' in s && 'instructions' in s;
 

@@ -1,6 +1,6 @@
 /** `report`: the dataset report as one self-contained HTML file, or (--json) its figures on stdout. */
 import { Command, InvalidArgumentError } from 'commander';
-import { reportFigures, writeReport, type DatasetReportOptions } from '../report/index.ts';
+import { reportFigures, writeReport, type DatasetReportOptions } from '../index.ts';
 import { positiveInt } from './args.ts';
 import { givenFlags } from './given.ts';
 

@@ -2,8 +2,7 @@
  * A library run on the terminal: progress and logs from its hooks, Ctrl-C / SIGTERM as its abort
  * signal (a second one leaves at once), the summary at the end, and the exit code it ends with.
  */
-import type { GenerateHooks } from '../generate.ts';
-import { GenerationFailed, type RunSummary } from '../runtime/progress.ts';
+import { GenerationFailed, type GenerateHooks, type RunSummary } from '../index.ts';
 import { asFlags, EXIT, exitCodeForSummary } from './exit.ts';
 import { createReporter, type LogFormat } from './progress.ts';
 

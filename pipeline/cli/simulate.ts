@@ -1,5 +1,5 @@
 /** `simulate`: the OpenAI-compatible stand-in model, for tests, benchmarks and trying the pipeline offline. */
-import { commandLine } from '../command.ts';
+import { commandLine } from '../index.ts';
 import { Command } from 'commander';
 import { startSimulator } from '../../simulator/server.ts';
 import { REPLY_MODES, type ReplyMode } from '../../simulator/misbehaving.ts';

@@ -1,9 +1,6 @@
 /** `stats`: what the store holds, overall, per run or per day. Read-only: works while a run is going. */
-import { commandLine } from '../command.ts';
+import { commandLine, DEFAULT_DB, stats, type AnswerStats, type StageTotals } from '../index.ts';
 import { Command } from 'commander';
-import { DEFAULT_DB } from '../paths.ts';
-import { stats } from '../stats.ts';
-import type { AnswerStats, StageTotals } from '../store/answers.ts';
 
 interface StatsFlags {
   db: string;

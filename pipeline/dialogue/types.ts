@@ -1,11 +1,6 @@
 /** Multi-turn conversations: the shapes shared by parsing, checks, storage and export. */
 
-export type Role = 'user' | 'assistant';
-
-export interface Turn {
-  role: Role;
-  content: string;
-}
+export type { Role, Turn } from '../types.ts';
 
 /** Exchanges allowed per conversation (one exchange = a user turn and the assistant's reply). */
 export interface TurnBounds {

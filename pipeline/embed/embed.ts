@@ -6,9 +6,9 @@
  * Crash safety: each reply's vectors are stored in its transaction and the pending tasks are read from the
  * store at start, so after a kill -9 the same command embeds exactly what is left.
  */
-import { Budget, type BudgetStop } from '../budget.ts';
-import { PipelineError, UsageError } from '../errors.ts';
-import { probe, resolvePrice, type GenerateHooks } from '../generate.ts';
+import { Budget } from '../budget.ts';
+import { UsageError } from '../errors.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../startup.ts';
 import { connect } from '../llm/connect.ts';
 import { redact, type LlmClient } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
@@ -19,6 +19,9 @@ import type { GenerateEvent } from '../runtime/progress.ts';
 import { EmbedStage } from '../stages/embed.ts';
 import { EmbeddingStore, type EmbedSince } from '../store/embeddings.ts';
 import { Store } from '../store/store.ts';
+import { EmbedFailed, type EmbedSummary } from './summary.ts';
+
+export { EmbedFailed, type EmbedSummary } from './summary.ts';
 
 export interface EmbedRunOptions {
   model: string;
@@ -32,38 +35,6 @@ export interface EmbedRunOptions {
   maxConsecutiveFailures?: number;
   drainTimeoutMs: number;
   runOptions: Record<string, unknown>;
-}
-
-export interface EmbedSummary {
-  runId: number;
-  status: 'completed' | 'interrupted' | 'failed';
-  model: string;
-  /** The embedded text: what the manifest and docs promise. */
-  text: 'instruction + "\\n" + input; a dialogue: its first two user turns';
-  pendingAtStart: number;
-  /** Tasks that took the vector stored for the same text (no request). */
-  reused: number;
-  embeddedNow: number;
-  left: number;
-  dimensions: number | null;
-  requests: number;
-  failedRequests: number;
-  promptTokens: number;
-  costUsd: number;
-  seconds: number;
-  stopReason?: 'signal' | BudgetStop['reason'];
-  stopMessage?: string;
-  error?: string;
-}
-
-export class EmbedFailed extends PipelineError {
-  override name = 'EmbedFailed';
-  constructor(
-    message: string,
-    readonly summary: EmbedSummary,
-  ) {
-    super('failed', message);
-  }
 }
 
 export type EmbedOptions = EmbedSettings & Omit<GenerateHooks, 'random' | 'onLog'>;

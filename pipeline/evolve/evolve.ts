@@ -11,9 +11,9 @@
  */
 import { loadAnswerTemplate } from '../answer/prompt.ts';
 import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
-import { Budget, type BudgetStop } from '../budget.ts';
+import { Budget } from '../budget.ts';
 import { buildIndex } from '../dedup/qgram-index.ts';
-import { PipelineError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { probe, resolvePrice, type GenerateHooks } from '../startup.ts';
 import { Ingestor } from '../ingest.ts';
 import { redact } from '../llm.ts';
@@ -32,68 +32,11 @@ import { AnswerStore } from '../store/answers.ts';
 import { EvolutionStore, type EvolveSelection } from '../store/evolutions.ts';
 import { Store } from '../store/store.ts';
 import { loadEvolveTemplates, type EvolveOp } from './ops.ts';
+import { EvolveFailed, type EvolveStageFigures, type EvolveSummary } from './summary.ts';
+
+export { EvolveFailed, type EvolveStageFigures, type EvolveSummary } from './summary.ts';
 
 export type EvolveOptions = EvolveSettings & Omit<GenerateHooks, 'random'>;
-
-export interface EvolveStageFigures {
-  requests: number;
-  failedRequests: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** At the stage's model price; null without one. */
-  costUsd: number | null;
-}
-
-export interface EvolveSummary {
-  /** null: nothing was due (no run made) or a dry run. */
-  runId: number | null;
-  /** `nothing`: no task was due to evolve or awaiting an answer; `dry-run`: counted only. */
-  status: 'completed' | 'interrupted' | 'failed' | 'nothing' | 'dry-run';
-  resumed: boolean;
-  rounds: number;
-  ops: EvolveOp[];
-  model: string;
-  answerModel: string;
-  /** n, or the most the pool could give (every evolution surviving). */
-  target: number;
-  /** Parents due at start, by round. */
-  dueAtStart: Record<string, number>;
-  /** Evolved tasks awaiting an answer at start. */
-  awaitingAtStart: number;
-  /** Evolved tasks accepted in this invocation, by round. */
-  evolvedNow: number;
-  evolvedByRound: Record<string, number>;
-  /** Failed evolutions in this invocation, by reason. */
-  eliminatedNow: Record<string, number>;
-  answeredNow: number;
-  /** Rejected answers in this invocation, by reason. */
-  rejectedAnswers: Record<string, number>;
-  /** The pool ran out before n. */
-  poolExhausted: boolean;
-  stages: { evolve: EvolveStageFigures; answers: EvolveStageFigures };
-  requests: number;
-  failedRequests: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-  seconds: number;
-  /** Dry run: the worst case of one evolution request and of one answer request, USD (null without a price). */
-  worstCaseUsdPerRequest?: { evolve: number | null; answer: number | null };
-  stopReason?: 'signal' | 'storage' | BudgetStop['reason'];
-  stopMessage?: string;
-  error?: string;
-}
-
-/** The evolve run failed (category `failed`); its summary says how far it got. */
-export class EvolveFailed extends PipelineError {
-  override name = 'EvolveFailed';
-  constructor(
-    message: string,
-    readonly summary: EvolveSummary,
-  ) {
-    super('failed', message);
-  }
-}
 
 export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
   const { apiKey: givenKey, env = process.env, onEvent, onWarning, signal, onLog: _onLog, ...rest } = options;

@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, TemplateError, type Template } from '../prompt.ts';
 import type { ChatMessage } from '../llm.ts';
 
-export const EVOLVE_OPS = ['deepen', 'constrain', 'concretize', 'reason', 'breadth'] as const;
-export type EvolveOp = (typeof EVOLVE_OPS)[number];
+import type { EvolveOp } from './op-names.ts';
+
+export { EVOLVE_OPS, type EvolveOp } from './op-names.ts';
 
 /**
  * Operations allowed to change the task's input: making a task concrete may make its material concrete,

@@ -8,9 +8,9 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { writeFileAtomic } from '../files.ts';
-import { distinct2, entropyBits, leadingVerb, NO_VERB, openingPhrase, ranked, type TaggedWord } from '../report/analysis.ts';
-import { reasonLabel, RULE_ORDER } from '../report/labels.ts';
-import { HEAD_CHARS, loadSegmenter } from '../report/segmenter.ts';
+import { distinct2, entropyBits, leadingVerb, NO_VERB, openingPhrase, ranked, type TaggedWord } from '../analysis/instructions.ts';
+import { reasonLabel, RULE_ORDER } from '../analysis/labels.ts';
+import { HEAD_CHARS, loadSegmenter } from '../analysis/segmenter.ts';
 import type { ExportRow } from '../store/exports.ts';
 import { ReportStore } from '../store/report.ts';
 import type { Store } from '../store/store.ts';

@@ -11,7 +11,8 @@ import { resolveExportSettings, type ExportSettings, type ResolvedExportSettings
 import { JudgmentStore } from '../store/judgments.ts';
 import { parseDropFlags, type QualityFilter } from './quality.ts';
 import { Store } from '../store/store.ts';
-import { normalizeSelection, runExport, type ExportResult } from './export.ts';
+import { runExport, type ExportResult } from './export.ts';
+import { normalizeSelection } from './selection.ts';
 import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from './template.ts';
 import { DEFAULT_DIVERSITY, selectionModel } from './select.ts';
 

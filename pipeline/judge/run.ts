@@ -8,17 +8,19 @@
  * DB at start, so a kill -9 at any moment then the same command judges exactly what is left. Subjects a
  * reply leaves unmatched go back in the queue for a later request (up to `maxTries` per invocation).
  */
-import { PipelineError } from '../errors.ts';
-import { Budget, type BudgetStop } from '../budget.ts';
+import { Budget } from '../budget.ts';
 import type { LlmClient } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
 import { runStages } from '../runtime/online.ts';
 import type { GenerateEvent } from '../runtime/progress.ts';
 import { JudgeStage } from '../stages/judge.ts';
-import { JudgmentStore, type JudgeSelection, type ScoreSummary } from '../store/judgments.ts';
+import { JudgmentStore, type JudgeSelection } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './request.ts';
 import { loadRubric, type Rubric } from './rubric.ts';
+import { JudgeFailed, type JudgeSummary } from './summary.ts';
+
+export { JudgeFailed, type JudgeSummary };
 
 export interface JudgeOptions {
   /** Judge model. Default `gpt-4o-mini` (cheap and strong enough to grade short tasks). */
@@ -61,46 +63,6 @@ export interface JudgeDeps {
   llm: LlmClient;
   onEvent?: (event: GenerateEvent) => void;
   signal?: AbortSignal;
-}
-
-export interface JudgeSummary {
-  runId: number;
-  /** 'waiting': --batch, a batch is out; run again later to collect it. */
-  status: 'completed' | 'interrupted' | 'failed' | 'waiting';
-  model: string;
-  rubricSha256: string;
-  /** Outputs (tasks' own, answers) pending when this invocation started. */
-  pendingAtStart: number;
-  judgedNow: number;
-  /** Pending when it ended (unmatched, failed, or not reached). */
-  left: number;
-  requests: number;
-  failedRequests: number;
-  /** Outputs sent again because a reply did not answer for them. */
-  retried: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** This invocation's spending, and the judge run's over all invocations. */
-  costUsd: number;
-  runCostUsd: number;
-  seconds: number;
-  scores: ScoreSummary;
-  stopReason?: 'signal' | 'unmatched' | BudgetStop['reason'];
-  stopMessage?: string;
-  error?: string;
-  /** --batch: the batch still out. */
-  openBatch?: { id: number; providerBatchId: string | null; status: string };
-}
-
-/** The judge run failed (category `failed`); its summary says how far it got. */
-export class JudgeFailed extends PipelineError {
-  override name = 'JudgeFailed';
-  constructor(
-    message: string,
-    readonly summary: JudgeSummary,
-  ) {
-    super('failed', message);
-  }
 }
 
 export async function judge(options: JudgeOptions, deps: JudgeDeps): Promise<JudgeSummary> {

@@ -13,11 +13,12 @@ import { loadTokenizer } from '../export/tokens.ts';
 import { UsageError } from '../errors.ts';
 import { ReportStore, type ReportScope } from '../store/report.ts';
 import type { Store } from '../store/store.ts';
-import { distinct2, entropyBits, leadingVerb, NO_VERB, openingPhrase, overShare, ranked, type TaggedWord } from './analysis.ts';
+import { distinct2, entropyBits, leadingVerb, NO_VERB, openingPhrase, ranked, type TaggedWord } from '../analysis/instructions.ts';
+import { overShare } from './figures.ts';
 import { histogramOf, lengthDistribution } from './distributions.ts';
-import { reasonLabel, RULE_ORDER } from './labels.ts';
+import { reasonLabel, RULE_ORDER } from '../analysis/labels.ts';
 import * as read from './readings.ts';
-import { HEAD_CHARS, loadSegmenter } from './segmenter.ts';
+import { HEAD_CHARS, loadSegmenter } from '../analysis/segmenter.ts';
 import type { Ranked, ReportData } from './types.ts';
 
 export class ReportError extends UsageError {

@@ -1,5 +1,5 @@
 /** Length and value histograms from grouped counts (value → rows), as SQLite's GROUP BY returns them. */
-import { binsFor } from './analysis.ts';
+import { binsFor } from './figures.ts';
 import type { LengthDistribution } from './types.ts';
 
 /** Nearest-rank percentile over grouped counts sorted by value. */

@@ -1,6 +1,6 @@
 /** The one-line reading under each chart, in Chinese and English, from the figures alone. */
-import { pct } from './analysis.ts';
-import { reasonZh } from './labels.ts';
+import { pct } from './figures.ts';
+import { reasonZh } from '../analysis/labels.ts';
 import type { LengthDistribution, Ranked, Reading, ReportData } from './types.ts';
 
 type Overview = Omit<ReportData['overview'], 'reading'>;

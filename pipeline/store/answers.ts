@@ -3,8 +3,10 @@
  * still await one, and per-stage totals. A task awaits an answer when it is accepted with an empty output
  * (every one-stage path rejects empty outputs, so only instruction-only tasks have one).
  */
-import type { AnswerVerdict } from '../answer/rules.ts';
 import type { Store } from './store.ts';
+
+/** An answer as the answer rules left it: accepted, or rejected with a reason (the rules' verdict, as stored). */
+export type CheckedAnswer = { ok: true; output: string } | { ok: false; output: string; reason: string; detail: string };
 
 export interface NewAnswer {
   taskId: number;
@@ -88,7 +90,7 @@ export class AnswerStore {
   }
 
   /** Stores a checked answer: accepted, or rejected with the rule's reason and detail. */
-  insertChecked(a: Omit<NewAnswer, 'output' | 'status' | 'reason' | 'detail'>, verdict: AnswerVerdict): number {
+  insertChecked(a: Omit<NewAnswer, 'output' | 'status' | 'reason' | 'detail'>, verdict: CheckedAnswer): number {
     return this.insertAnswer({
       ...a,
       output: verdict.output,

@@ -3,7 +3,7 @@
  * (callers hold the reply's transaction), and the counts `stats` and the export manifest show.
  */
 import { z } from 'zod';
-import type { Turn } from '../dialogue/types.ts';
+import type { Turn } from '../types.ts';
 import type { Store } from './store.ts';
 
 export interface NewDialogue {

@@ -6,9 +6,16 @@
  * or one accepted answer of a task (two-stage tasks, `answer`; answer_id set). A task awaiting its
  * answer has no output and is no subject.
  */
-import type { Judgment } from '../judge/parse.ts';
 import { chosenAnswer } from './exports.ts';
 import type { Store } from './store.ts';
+
+/** A judgment as stored: the judge's score, sub-scores and flags by name, and its reason. */
+export interface JudgmentRow {
+  score: number;
+  subScores: Partial<Record<string, number>>;
+  flags: readonly string[];
+  reason: string;
+}
 
 export interface JudgeKey {
   model: string;
@@ -121,7 +128,7 @@ export class JudgmentStore {
   insertJudgments(
     requestId: number | null,
     judge: JudgeKey,
-    entries: readonly { taskId: number; answerId?: number | null; judgment: Judgment }[],
+    entries: readonly { taskId: number; answerId?: number | null; judgment: JudgmentRow }[],
   ): number {
     const insert = this.sql(
       `INSERT INTO judgments (task_id, answer_id, judge_model, rubric_sha256, score, sub_scores_json, flags_json, reason, request_id,

@@ -3,8 +3,18 @@
  * a run's, for the yield guard of a batch step (one batch may hold fewer lines than it counts), or the
  * store's replies to one prompt template at one size, any run, for sizing a run's first batch.
  */
-import type { ReplyOutcome } from '../yield-guard.ts';
 import type { Store } from './store.ts';
+
+/** What one stored reply gave. */
+export interface ReplyOutcome {
+  /** The reply's text (only its start is kept, for the message). */
+  content: string;
+  accepted: number;
+  /** Rejected tasks by reason (`near_duplicate`, `target_reached`, the filters' reasons). */
+  rejected: Partial<Record<string, number>>;
+  /** The parser's complaints, for a reply with no task in it. */
+  parseProblems?: readonly string[];
+}
 
 /** Whose replies: one run's, or every run's that asked the same template for as many tasks per request. */
 export type ReplyScope = { runId: number } | { templateId: number; tasksPerRequest: number };
