@@ -23,6 +23,10 @@ import { EndpointsUnavailable, GenerationFailed, type GenerateEvent, type RunSum
 import { prepareRun, yieldGuardFor } from './runtime/run-setup.ts';
 import type { Stage } from './runtime/stage.ts';
 import { AnswerStage, type AnswerStageOptions } from './stages/answers.ts';
+import { DialogueAnswerStage } from './stages/dialogue-answers.ts';
+import { DialogueFollowUpStage } from './stages/dialogue-follow-ups.ts';
+import { DraftBook } from './dialogue/drafts.ts';
+import { loadFollowUpTemplate } from './dialogue/follow-up.ts';
 import { goalDemand, InstructionStage } from './stages/instructions.ts';
 
 import { AnswerStore } from './store/answers.ts';
@@ -73,8 +77,13 @@ export interface OnlineOptions {
   turns?: TurnBounds | undefined;
   /** Machine examples only from tasks judged at least this well, once there are judged ones. */
   machineExamples?: ExampleFilter | undefined;
-  /** Two-stage: instructions first, then each answered by this model; the target counts answers. */
+  /**
+   * Two-stage: instructions first, then each answered by this model; the target counts answers. In the
+   * dialogue mode: openings first, then this model writes every reply, the target counting conversations.
+   */
   answer?: AnswerStageOptions | undefined;
+  /** Dialogue mode with `answer`: the prompt for the user's follow-ups. Default templates/dialogue_follow_up.txt. */
+  followUpTemplate?: Template | undefined;
   /** Judge what the run accepts as it is accepted (a task's own output, or its answer). */
   judge?: InlineJudgeOptions | undefined;
   /** Embed what the run accepts as it is accepted (issue 24). */
@@ -103,6 +112,8 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   const started = performance.now();
   const { index, templateId, runId, resumed } = prepareRun(options, store, deps.index);
   const twoStage = options.answer !== undefined;
+  // Dialogues with an answer model: openings, then turn by turn the answer model's replies and the generation model's follow-ups.
+  const turnByTurn = twoStage && options.mode === 'dialogue';
   const examples = new MachineExamples(store, MACHINE_POOL, random, twoStage ? undefined : options.machineExamples);
   const tasks = new Ingestor(store, index, {
     similarity: options.similarity,
@@ -112,7 +123,7 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     benchmarks: options.benchmarks,
   });
   const dialogues =
-    options.mode === 'dialogue'
+    options.mode === 'dialogue' && !turnByTurn
       ? new DialogueIngestor(store, index, {
           similarity: options.similarity,
           filters: options.filters,
@@ -150,8 +161,13 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     );
   }
   const answers =
-    options.answer === undefined ? undefined : new AnswerStage(store, options.answer, { runId, source: 'generated', awaitingOnly: true });
+    options.answer === undefined || turnByTurn
+      ? undefined
+      : new AnswerStage(store, options.answer, { runId, source: 'generated', awaitingOnly: true });
   if (answers !== undefined) stages.push(answers);
+  const turns = turnByTurn ? dialogueTurnStages(options, store, index, runId, random) : undefined;
+  if (turns !== undefined) stages.push(...turns.stages);
+  const feeder = answers ?? turns?.goal;
   stages.push(
     new InstructionStage(
       {
@@ -160,10 +176,10 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
         templateId,
         runId,
         ...(twoStage && { instructionOnly: true }),
-        role: answers === undefined ? 'goal' : 'feeder',
-        demand: answers === undefined ? goalDemand : answers.feederDemand(),
+        role: feeder === undefined ? 'goal' : 'feeder',
+        demand: feeder === undefined ? goalDemand : feeder.feederDemand(),
       },
-      { tasks, dialogues },
+      { tasks: turns?.book ?? tasks, dialogues },
       examples,
       random,
       twoStage ? PRIOR_INSTRUCTION_SHARE : 0.5,
@@ -171,6 +187,8 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   );
 
   const acceptedAtStart = answers === undefined ? store.countAccepted(runId) : new AnswerStore(store).countAccepted(runId);
+  // The near-duplicate index's size, or (two-stage) the tasks waiting for an answer, or the conversations under way.
+  const indexSize = turns !== undefined ? turns.book.openDrafts : answers === undefined ? index.size : answers.waiting;
   const budget = Budget.forRun(options, store.runTotals(runId).requests);
   const result = await runStages(
     stages,
@@ -181,12 +199,12 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
       concurrency: options.concurrency,
       maxConsecutiveFailures: options.maxConsecutiveFailures,
       drainTimeoutMs: options.drainTimeoutMs,
-      indexSize: answers === undefined ? index.size : answers.waiting,
+      indexSize,
       resumed: answers === undefined ? resumed : acceptedAtStart > 0,
     },
     { store, llm: deps.llm, budget, guard: yieldGuardFor(options), ...optionalDeps(deps) },
   );
-  if (options.answer !== undefined) {
+  if (options.answer !== undefined && !turnByTurn) {
     return finishStages(
       store,
       {
@@ -202,6 +220,37 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     );
   }
   return finishRun(store, { runId, target: options.target, resumed, started }, result);
+}
+
+/**
+ * The stages of conversations built turn by turn: the answer model's replies (the goal: each last reply
+ * finishes a conversation) and the generation model's follow-ups; the openings come from the instruction
+ * stage, stored as drafts by the book.
+ */
+function dialogueTurnStages(options: OnlineOptions, store: Store, index: NearDupIndex, runId: number, random: Random) {
+  const answer = options.answer!;
+  const bounds = options.turns ?? DEFAULT_TURN_BOUNDS;
+  const book = new DraftBook(
+    store,
+    index,
+    {
+      runId,
+      turns: bounds,
+      filters: options.filters,
+      similarity: options.similarity,
+      maxAttempts: (answer.retries ?? ANSWER_DEFAULTS.retries) + 1,
+    },
+    random,
+  );
+  const goal = new DialogueAnswerStage(store, book, { ...answer, turns: bounds, filters: options.filters }, runId);
+  const followUps = new DialogueFollowUpStage(
+    store,
+    book,
+    goal,
+    { template: options.followUpTemplate ?? loadFollowUpTemplate(), params: options.params, price: options.price },
+    runId,
+  );
+  return { book, goal, stages: [goal, followUps] };
 }
 
 function fatalOf(result: RunnerResult) {

@@ -78,8 +78,8 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   const seeds = loadSeeds(settings.seeds ?? DEFAULT_SEED_FILE);
   const templateFile =
     settings.promptTemplate ??
-    // Two-stage runs ask for instructions only (the options refuse `answerModel` in the dialogue mode).
-    (settings.answerModel !== undefined && settings.mode !== 'dialogue'
+    // Two-stage runs ask for instructions only (dialogue runs: openings, answered and followed up turn by turn).
+    (settings.answerModel !== undefined
       ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode]
       : DEFAULT_TEMPLATE_FILES[settings.mode]);
   const template = loadTemplate(templateFile, settings.mode);

@@ -123,7 +123,10 @@ export const generateSettingsSchema = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .meta({ description: 'Two-stage: instructions first, then each answered in its own request by this model; n counts answered tasks.' }),
+    .meta({
+      description:
+        'Two-stage: instructions first, then each answered in its own request by this model; n counts answered tasks. Dialogue mode: this model writes every assistant turn; n counts conversations.',
+    }),
   answerMaxTokens: positiveInt.optional().meta({ description: 'Completion limit of one answer. Default 2048.' }),
   answerTemplate: z
     .string()
@@ -137,7 +140,10 @@ export const generateSettingsSchema = z.strictObject({
     .min(0)
     .max(10)
     .optional()
-    .meta({ description: 'Rejected answers retried this many times, then the task is unanswerable. Default 2.' }),
+    .meta({
+      description:
+        'Rejected answers retried this many times, then the task is unanswerable (dialogue mode: per turn, then the conversation is given up). Default 2.',
+    }),
   judgeModel: z
     .string()
     .min(1)
@@ -238,8 +244,21 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   if (resolved.evolveRounds !== undefined && resolved.mode === 'dialogue') {
     throw new UsageError('evolves single-turn tasks; a dialogue run has none', { option: 'evolveRounds' });
   }
-  if (resolved.answerModel !== undefined && resolved.mode === 'dialogue')
-    throw new UsageError('is not built for the dialogue mode yet', { option: 'answerModel' });
+  if (resolved.answerModel !== undefined && resolved.mode === 'dialogue') {
+    // Each turn waits for the one before it: a conversation would take one batch (up to a day) per turn.
+    if (resolved.batch) {
+      throw new UsageError(
+        'in the dialogue mode builds conversations turn by turn, one request per turn, and runs online only: drop `batch`, or drop `answerModel` to have whole conversations written in batches',
+        { option: 'answerModel' },
+      );
+    }
+    if (resolved.answerTemplate !== undefined) {
+      throw new UsageError(
+        'formats a single instruction; in the dialogue mode the answer model is sent the conversation itself (`answerSystem` still applies)',
+        { option: 'answerTemplate' },
+      );
+    }
+  }
   const tasksPerRequest =
     resolved.tasksPerRequest ??
     (resolved.mode === 'dialogue'

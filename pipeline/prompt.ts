@@ -25,10 +25,14 @@ export const DEFAULT_TEMPLATE_FILES: Record<GenerationMode, string> = {
   topics: `${TEMPLATE_DIR}topics.prompt.txt`,
   dialogue: `${TEMPLATE_DIR}dialogue.txt`,
 };
-/** Two-stage runs (issue 13): stage 1 asks for instruction and input only; answers come in stage 2. */
-export const DEFAULT_INSTRUCTION_TEMPLATE_FILES: Record<'self-instruct' | 'topics', string> = {
+/**
+ * Two-stage runs (issue 13): stage 1 asks for instruction and input only; answers come in stage 2. In the
+ * dialogue mode, stage 1 asks for openings (a conversation's first user turn), built on turn by turn.
+ */
+export const DEFAULT_INSTRUCTION_TEMPLATE_FILES: Record<GenerationMode, string> = {
   'self-instruct': `${TEMPLATE_DIR}instructions_self_instruct.txt`,
   topics: `${TEMPLATE_DIR}instructions_topics.txt`,
+  dialogue: `${TEMPLATE_DIR}dialogue_openings.txt`,
 };
 export const DEFAULT_TOPIC_LIST = `${TEMPLATE_DIR}topic_list.txt`;
 export const DEFAULT_TASK_TYPE_LIST = `${TEMPLATE_DIR}task_type_list.txt`;

@@ -12,7 +12,15 @@ import { createRng, randomId, type Rng } from './random.ts';
 import { chatterReply, degenerateReply, type ReplyMode } from './misbehaving.ts';
 import { isAnswerPrompt, isInstructionOnlyPrompt, makeAnswer, NO_ANSWER_FAULTS, type AnswerFaults, type AnswerKind } from './answers.ts';
 import { cutAt, cutInsideItem, garbageReply, layoutReply, type ReplyLayout, type ReplyShape } from './replies.ts';
-import { DIALOGUE_SHAPES, dialogueMaker, dialogueRequest, isDialoguePrompt, renderDialogues } from './dialogues.ts';
+import {
+  DIALOGUE_SHAPES,
+  dialogueMaker,
+  dialogueRequest,
+  followUpReply,
+  isDialoguePrompt,
+  isFollowUpPrompt,
+  renderDialogues,
+} from './dialogues.ts';
 import { DEFAULT_JUDGE_FAULTS, DefectPlanter, isJudgePrompt, judgeReply, type DefectKind, type JudgeFaults } from './judge.ts';
 import { SIMULATOR_OWNER } from '../pipeline/llm/server-info.ts';
 import { DEFAULT_EVOLVE_FAULTS, evolveReply, isEvolvePrompt, type EvolveFaults, type EvolveKind } from './evolve.ts';
@@ -259,7 +267,8 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       const lastUser = request.messages.findLast((m) => m.role === 'user')?.content ?? '';
       // -- two-stage generation: an answer prompt gets one answer; an instruction-only prompt items without outputs
       const evolvePrompt = isEvolvePrompt(lastUser);
-      const answerPrompt = !evolvePrompt && isAnswerPrompt(lastUser) && !isDialoguePrompt(lastUser);
+      const followUpPrompt = !evolvePrompt && isFollowUpPrompt(lastUser);
+      const answerPrompt = !evolvePrompt && !followUpPrompt && isAnswerPrompt(lastUser) && !isDialoguePrompt(lastUser);
       if (options.replyMode === 'degenerate') {
         // -- misbehaving model (misbehaving.ts) --
         content = degenerateReply(rng, request.maxTokens);
@@ -278,6 +287,14 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
           finish = 'length';
           outcome = 'truncated';
         }
+      } else if (followUpPrompt && !garbage) {
+        // -- a conversation's next user turn (dialogues built turn by turn, issue 20)
+        content = followUpReply(lastUser, rng);
+        if (truncate) {
+          content = content.slice(0, Math.floor(content.length / 2));
+          finish = 'length';
+          outcome = 'truncated';
+        }
       } else if (answerPrompt && !garbage) {
         const answer = makeAnswer(composer, rng, options.answerFaults ?? NO_ANSWER_FAULTS, lastUser);
         stats.answers[answer.kind]++;
@@ -289,7 +306,7 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       } else if (garbage) {
         content = garbageReply(rng);
         outcome = 'garbage';
-      } else if (isDialoguePrompt(lastUser)) {
+      } else if (isDialoguePrompt(lastUser) && !isInstructionOnlyPrompt(lastUser)) {
         // -- dialogue prompts (issue 14): conversations, a share of them broken, in every parsed shape
         const asked = dialogueRequest(lastUser);
         const made = Array.from({ length: asked.count }, () =>

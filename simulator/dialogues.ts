@@ -59,6 +59,23 @@ export function isDialoguePrompt(prompt: string): boolean {
   return prompt.includes('多轮对话');
 }
 
+/** Whether a prompt asks for the user's next turn of a conversation it shows (conversations built turn by turn). */
+export function isFollowUpPrompt(prompt: string): boolean {
+  return prompt.includes('扮演这位用户');
+}
+
+/**
+ * The user's next turn: a follow-up frame quoting the last reply of the conversation the prompt shows
+ * (the text after its last 助手： label, up to the prompt's closing paragraph).
+ */
+export function followUpReply(prompt: string, rng: Rng): string {
+  const at = prompt.lastIndexOf('助手：');
+  let last = at === -1 ? '' : prompt.slice(at + 3);
+  const end = last.lastIndexOf('\n\n');
+  if (end !== -1) last = last.slice(0, end);
+  return rng.pick(FOLLOW_UPS)(fragmentOf(last, rng), rng).user;
+}
+
 const FOLLOW_UPS: readonly ((frag: string, rng: Rng) => { user: string; lead: string })[] = [
   (f) => ({ user: `你刚才说的“${f}”，能再展开讲讲吗？`, lead: `好的，关于“${f}”，再具体说一下：` }),
   (f) => ({ user: `为什么是“${f}”？我没太明白。`, lead: `这个问题问得好，“${f}”是这样考虑的：` }),

@@ -249,23 +249,9 @@ export function findIndependence(turns: readonly Turn[]): string | undefined {
   for (let i = 2; i + 1 < turns.length; i += 2) {
     const question = turns[i]!.content;
     const answer = turns[i + 1]!.content;
-    const reference =
-      STRONG_REFERENCE.exec(question)?.[0] ?? ([...question].length <= SHORT_FOLLOW_UP ? WEAK_REFERENCE.exec(question)?.[0] : undefined);
     const own = contentBigrams(question);
-    let shared = 0;
-    const sharedExamples: string[] = [];
-    for (const g of own) {
-      if (earlier.has(g)) {
-        shared++;
-        if (sharedExamples.length < 3) sharedExamples.push(g);
-      }
-    }
-    if (reference === undefined && (shared < MIN_SHARED_BIGRAMS || shared < MIN_SHARED_SHARE * own.size)) {
-      return (
-        `turn ${i + 1} (user) neither refers to turns 1–${i} (no word like 刚才/这个/为什么/展开) nor shares their content` +
-        (shared === 0 ? ' (no shared word)' : ` (only ${shared} of its ${own.size} word pairs shared: "${sharedExamples.join('", "')}")`)
-      );
-    }
+    const ignores = ignoresHistory(question, own, earlier, i);
+    if (ignores !== undefined) return ignores;
     const mine = allBigrams(answer);
     for (let j = 0; j < replies.length; j++) {
       const dice = diceOf(mine, replies[j]!);
@@ -278,6 +264,41 @@ export function findIndependence(turns: readonly Turn[]): string | undefined {
     addAll(contentBigrams(answer));
   }
   return undefined;
+}
+
+/** Why the user turn at 0-based `at` ignores the turns before it (whose content bigrams are `earlier`), or undefined. */
+function ignoresHistory(question: string, own: Set<string>, earlier: ReadonlySet<string>, at: number): string | undefined {
+  const reference =
+    STRONG_REFERENCE.exec(question)?.[0] ?? ([...question].length <= SHORT_FOLLOW_UP ? WEAK_REFERENCE.exec(question)?.[0] : undefined);
+  if (reference !== undefined) return undefined;
+  let shared = 0;
+  const sharedExamples: string[] = [];
+  for (const g of own) {
+    if (earlier.has(g)) {
+      shared++;
+      if (sharedExamples.length < 3) sharedExamples.push(g);
+    }
+  }
+  if (shared >= MIN_SHARED_BIGRAMS && shared >= MIN_SHARED_SHARE * own.size) return undefined;
+  return (
+    `turn ${at + 1} (user) neither refers to turns 1–${at} (no word like 刚才/这个/为什么/展开) nor shares their content` +
+    (shared === 0 ? ' (no shared word)' : ` (only ${shared} of its ${own.size} word pairs shared: "${sharedExamples.join('", "')}")`)
+  );
+}
+
+/**
+ * The checks of one follow-up user turn written after `turns` (a conversation so far, ending on a reply),
+ * as `checkDialogue` makes them once its reply is there: not empty, mainly Chinese, building on what came
+ * before. Lets a conversation built turn by turn reject a follow-up before its reply is paid for.
+ */
+export function checkFollowUp(turns: readonly Turn[], question: string): DialogueVerdict {
+  const at = turns.length;
+  if (question.trim() === '') return reject('empty_turn', `turn ${at + 1} (user) is empty`);
+  if (!isMainlyChinese(question)) return reject('not_chinese', `turn ${at + 1} (user) is not mainly Chinese`);
+  const earlier = new Set<string>();
+  for (const t of turns) for (const g of contentBigrams(t.content)) earlier.add(g);
+  const ignores = ignoresHistory(question, contentBigrams(question), earlier, at);
+  return ignores === undefined ? { ok: true } : reject('no_dialogue_dependency', ignores);
 }
 
 function allBigrams(text: string): Set<string> {

@@ -103,7 +103,8 @@ export class InstructionStage implements Stage<Unit, Parsed> {
 
   constructor(
     private readonly o: InstructionStageOptions,
-    private readonly sink: { tasks: Ingestor; dialogues?: DialogueIngestor | undefined },
+    /** `tasks`: where tasks (or instructions, or a conversation's openings) go; `dialogues`: whole conversations. */
+    private readonly sink: { tasks: Pick<Ingestor, 'ingest'>; dialogues?: DialogueIngestor | undefined },
     private readonly examples: MachineExamples,
     private readonly random: Random,
     /** Prior share of asked items accepted: whole tasks lose more to the rules than instructions alone. */

@@ -13,6 +13,8 @@ export interface NewDialogue {
   turns: readonly Turn[];
   /** cl100k tokens per turn, same order as turns. */
   tokens: readonly number[];
+  /** The request that wrote each turn, same order as turns (conversations built turn by turn). */
+  turnRequestIds?: readonly (number | null)[] | undefined;
   dedupKey: string;
   status: 'accepted' | 'rejected';
   reason?: string | null;
@@ -61,8 +63,10 @@ export class DialogueStore {
           new Date().toISOString(),
         );
       const id = Number(info.lastInsertRowid);
-      const turn = this.store.sql('INSERT INTO dialogue_turns (task_id, turn, role, content, tokens) VALUES (?, ?, ?, ?, ?)');
-      d.turns.forEach((t, i) => turn.run(id, i, t.role, t.content, d.tokens[i] ?? 0));
+      const turn = this.store.sql(
+        'INSERT INTO dialogue_turns (task_id, turn, role, content, tokens, request_id) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      d.turns.forEach((t, i) => turn.run(id, i, t.role, t.content, d.tokens[i] ?? 0, d.turnRequestIds?.[i] ?? null));
       return id;
     });
   }

@@ -394,6 +394,42 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX embeddings_text ON embeddings(model, text_sha256);
     `,
   },
+  // -- dialogues answered turn by turn (issue 20) ----------------------------------------------------
+  {
+    version: 13,
+    name: 'dialogue drafts: conversations being built turn by turn',
+    sql: `
+      -- A conversation of a dialogue run with an answer model, while it is being built: the generation
+      -- model writes the user turns, the answer model every reply, one request per turn. Each turn is
+      -- stored with the reply that brought it, so a killed run goes on from the last stored turn. A draft
+      -- is never exported: once complete (or given up) it becomes a tasks row of kind 'dialogue' with its
+      -- dialogue_turns, and the draft is deleted in the same transaction.
+      CREATE TABLE dialogue_drafts (
+        id          INTEGER PRIMARY KEY,
+        run_id      INTEGER NOT NULL REFERENCES runs(id),
+        -- The reply that brought the opening.
+        request_id  INTEGER REFERENCES requests(id),
+        -- Exchanges (a user turn and its reply) the conversation is to have, drawn from the run's bounds.
+        planned     INTEGER NOT NULL CHECK (planned >= 1),
+        -- Rejected replies for the turn now due, and why the last one was rejected.
+        rejected    INTEGER NOT NULL DEFAULT 0,
+        last_reason TEXT,
+        last_detail TEXT,
+        created_at  TEXT NOT NULL
+      );
+      CREATE INDEX dialogue_drafts_run ON dialogue_drafts(run_id);
+      CREATE TABLE dialogue_draft_turns (
+        draft_id   INTEGER NOT NULL REFERENCES dialogue_drafts(id) ON DELETE CASCADE,
+        turn       INTEGER NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content    TEXT NOT NULL,
+        request_id INTEGER REFERENCES requests(id),
+        PRIMARY KEY (draft_id, turn)
+      ) WITHOUT ROWID;
+      -- Which request wrote a turn (NULL: a turn of a whole conversation in one reply, as the task's request).
+      ALTER TABLE dialogue_turns ADD COLUMN request_id INTEGER REFERENCES requests(id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
