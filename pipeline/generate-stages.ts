@@ -204,6 +204,8 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
     },
     { store, llm: deps.llm, budget, guard: yieldGuardFor(options), ...optionalDeps(deps) },
   );
+  // Conversations still under way once the target is reached are never carried on: closed, not left as work.
+  if (turns !== undefined && result.goalAccepted >= options.target) store.transaction(() => turns.book.closeAll());
   if (options.answer !== undefined && !turnByTurn) {
     return finishStages(
       store,

@@ -79,9 +79,7 @@ export function prepareGenerate(options: GenerateOptions): PreparedGenerate {
   const templateFile =
     settings.promptTemplate ??
     // Two-stage runs ask for instructions only (dialogue runs: openings, answered and followed up turn by turn).
-    (settings.answerModel !== undefined
-      ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode]
-      : DEFAULT_TEMPLATE_FILES[settings.mode]);
+    (settings.answerModel !== undefined ? DEFAULT_INSTRUCTION_TEMPLATE_FILES[settings.mode] : DEFAULT_TEMPLATE_FILES[settings.mode]);
   const template = loadTemplate(templateFile, settings.mode);
   const answerTemplate =
     settings.answerModel === undefined

@@ -119,14 +119,10 @@ export const generateSettingsSchema = z.strictObject({
     .meta({ description: 'Price table (USD per 1M tokens) over the built-in one: a JSON file or the table itself.' }),
   price: price.optional().meta({ description: "This model's price; wins over the tables." }),
   maxConsecutiveFailures: positiveInt.default(20).meta({ description: 'The run fails after this many requests in a row fail.' }),
-  answerModel: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({
-      description:
-        'Two-stage: instructions first, then each answered in its own request by this model; n counts answered tasks. Dialogue mode: this model writes every assistant turn; n counts conversations.',
-    }),
+  answerModel: z.string().min(1).optional().meta({
+    description:
+      'Two-stage: instructions first, then each answered in its own request by this model; n counts answered tasks. Dialogue mode: this model writes every assistant turn; n counts conversations.',
+  }),
   answerMaxTokens: positiveInt.optional().meta({ description: 'Completion limit of one answer. Default 2048.' }),
   answerTemplate: z
     .string()
@@ -134,16 +130,10 @@ export const generateSettingsSchema = z.strictObject({
     .optional()
     .meta({ description: 'Answer prompt user-message template with {{instruction}} and {{input}}. Default templates/answer_user.txt.' }),
   answerSystem: z.string().min(1).optional().meta({ description: 'Answer prompt system message. Default: templates/answer_system.txt.' }),
-  answerRetries: z
-    .number()
-    .int()
-    .min(0)
-    .max(10)
-    .optional()
-    .meta({
-      description:
-        'Rejected answers retried this many times, then the task is unanswerable (dialogue mode: per turn, then the conversation is given up). Default 2.',
-    }),
+  answerRetries: z.number().int().min(0).max(10).optional().meta({
+    description:
+      'Rejected answers retried this many times, then the task is unanswerable (dialogue mode: per turn, then the conversation is given up). Default 2.',
+  }),
   judgeModel: z
     .string()
     .min(1)

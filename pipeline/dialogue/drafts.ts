@@ -35,10 +35,7 @@ export interface DraftBookOptions {
 }
 
 /** What storing a checked turn did to its draft. */
-export type Advance =
-  | { kind: 'open' }
-  | { kind: 'accepted'; turns: Turn[] }
-  | { kind: 'given-up'; reason: string };
+export type Advance = { kind: 'open' } | { kind: 'accepted'; turns: Turn[] } | { kind: 'given-up'; reason: string };
 
 // Tokens are counted with cl100k whatever the model, as for conversations written in one reply.
 const counter = tokenCounterFor('gpt-3.5-turbo');
@@ -48,8 +45,16 @@ const counter = tokenCounterFor('gpt-3.5-turbo');
  * whole conversation on the conversation up to this reply, with the run's bounds once it is the last one
  * the draft plans. Pure, linear in the conversation.
  */
-export function checkReply(turns: readonly Turn[], reply: string, finishReason: string | null, planned: number, bounds: TurnBounds, filters: RuleOptions): DialogueVerdict {
-  if (finishReason === 'length') return { ok: false, reason: 'truncated', detail: `turn ${turns.length + 1} (assistant) was cut off by the token limit` };
+export function checkReply(
+  turns: readonly Turn[],
+  reply: string,
+  finishReason: string | null,
+  planned: number,
+  bounds: TurnBounds,
+  filters: RuleOptions,
+): DialogueVerdict {
+  if (finishReason === 'length')
+    return { ok: false, reason: 'truncated', detail: `turn ${turns.length + 1} (assistant) was cut off by the token limit` };
   const all = [...turns, { role: 'assistant' as const, content: reply }];
   const last = all.length >= 2 * planned;
   return checkDialogue(all, { turns: last ? bounds : { min: 1, max: planned }, filters });
@@ -141,7 +146,11 @@ export class DraftBook {
     const nearest = this.index.findNearDuplicate(key, this.o.similarity);
     if (nearest !== undefined) return this.giveUp({ ...draft, turns }, 'near_duplicate', null, nearest);
     if (room <= 0) return this.giveUp({ ...draft, turns }, 'target_reached', 'the run had already reached its target');
-    const id = this.store(plain, turns.map((t) => t.requestId), 'accepted');
+    const id = this.store(
+      plain,
+      turns.map((t) => t.requestId),
+      'accepted',
+    );
     this.index.add(key, id);
     this.drafts.remove(draft.id);
     this.openDrafts--;
@@ -152,13 +161,39 @@ export class DraftBook {
   /** A rejected reply for the draft's next turn; the draft is given up once it has had `maxAttempts`. */
   reject(draft: Draft, reason: string, detail: string): Advance {
     const rejected = this.drafts.reject(draft.id, reason, detail);
-    return rejected >= this.o.maxAttempts ? this.giveUp(draft, reason, `${rejected} replies rejected; the last: ${detail}`) : { kind: 'open' };
+    return rejected >= this.o.maxAttempts
+      ? this.giveUp(draft, reason, `${rejected} replies rejected; the last: ${detail}`)
+      : { kind: 'open' };
+  }
+
+  /**
+   * The run reached its target: drafts still under way will never be carried on (a completed run is not
+   * resumed), so each is stored as a rejected conversation (`target_reached`) with the turns it had.
+   */
+  closeAll(): number {
+    let closed = 0;
+    for (;;) {
+      const drafts = [
+        ...this.drafts.due(this.o.runId, 'answer', 256, new Set()),
+        ...this.drafts.due(this.o.runId, 'follow-up', 256, new Set()),
+      ];
+      if (drafts.length === 0) return closed;
+      for (const d of drafts) this.giveUp(d, 'target_reached', 'the run reached its target before this conversation was finished');
+      closed += drafts.length;
+    }
   }
 
   /** The draft leaves the work: stored as a rejected conversation of the turns it had. */
   private giveUp(draft: Draft, reason: string, detail: string | null, nearest?: NearestMatch): Advance {
     const turns = draft.turns.map((t) => ({ role: t.role, content: t.content }));
-    this.store(turns, draft.turns.map((t) => t.requestId), 'rejected', reason, detail, nearest);
+    this.store(
+      turns,
+      draft.turns.map((t) => t.requestId),
+      'rejected',
+      reason,
+      detail,
+      nearest,
+    );
     this.drafts.remove(draft.id);
     this.openDrafts--;
     this.givenUp++;

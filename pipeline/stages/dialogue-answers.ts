@@ -151,7 +151,9 @@ export function storeTurn(
   verdict: DialogueVerdict,
   view: RunView,
 ): TurnOutcome {
-  const advance = verdict.ok ? book.advance(draft, turn, view.target - view.goalAccepted) : book.reject(draft, verdict.reason, verdict.detail);
+  const advance = verdict.ok
+    ? book.advance(draft, turn, view.target - view.goalAccepted)
+    : book.reject(draft, verdict.reason, verdict.detail);
   const rejected = !verdict.ok ? { [verdict.reason]: 1 } : advance.kind === 'given-up' ? { [advance.reason]: 1 } : {};
   return { accepted: advance.kind === 'accepted' ? 1 : 0, rejected, advance, retry: !verdict.ok && advance.kind === 'open' };
 }

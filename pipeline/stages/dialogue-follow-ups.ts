@@ -58,7 +58,11 @@ export class DialogueFollowUpStage implements Stage<Draft, CheckedTurn> {
     const r = readFollowUp(reply.content, reply.finishReason);
     const verdict =
       r.text === undefined
-        ? { ok: false as const, reason: reply.finishReason === 'length' ? 'truncated' : 'no_user_turn', detail: r.problems[0] ?? 'no user turn' }
+        ? {
+            ok: false as const,
+            reason: reply.finishReason === 'length' ? 'truncated' : 'no_user_turn',
+            detail: r.problems[0] ?? 'no user turn',
+          }
         : checkFollowUp(draft.turns, r.text);
     return { shape: r.shape, problems: r.problems, value: { content: r.text ?? '', verdict } };
   }
