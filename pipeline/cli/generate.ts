@@ -90,7 +90,7 @@ export function generateCommand(): Command {
     )
     .option(
       '--answer-model <name>',
-      'two-stage: instructions first, then each answered in its own request by this model; --n counts answered tasks',
+      'two-stage: instructions first, then each answered in its own request by this model; --n counts answered tasks (--mode dialogue: it writes every assistant turn, --n counts conversations)',
     )
     .option('--answer-max-tokens <n>', 'completion limit of one answer (default 2048)', positiveInt)
     .option(
