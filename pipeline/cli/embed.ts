@@ -2,9 +2,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_DB, embed, EmbedFailed, type EmbedSettings, type EmbedSummary } from '../index.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
-import { asFlags, EXIT } from './exit.ts';
+import { asFlags } from './exit.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
-import { createReporter, type LogFormat } from './progress.ts';
+import type { LogFormat } from './progress.ts';
+import { runWithSummary } from './run.ts';
 
 export function embedCommand(): Command {
   return new Command('embed')
@@ -48,45 +49,14 @@ async function runEmbed(
   settings: EmbedSettings,
   output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
 ): Promise<number> {
-  const db = settings.db ?? DEFAULT_DB;
-  const reporter = createReporter({ format: output.logFormat, quiet: output.quiet, logFile: output.logFile });
-  const json = output.logFormat === 'json' || (output.logFormat === 'auto' && process.stderr.isTTY !== true);
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stop.signal.aborted) {
-      reporter.close();
-      process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
-    }
-    stoppedBy = signal;
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const summary = await embed({
-      ...settings,
-      signal: stop.signal,
-      onEvent: (e) => reporter.event(e),
-      onWarning: (m) => reporter.warn(m),
-    });
-    reporter.close();
-    printSummary(summary, db, json);
-    if (summary.status !== 'interrupted') return EXIT.ok;
-    if (summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests') return EXIT.budget;
-    return stoppedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-  } catch (err) {
-    if (err instanceof EmbedFailed) {
-      reporter.close();
-      printSummary(err.summary, db, json);
-      throw new EmbedFailed(`embed: run ${err.summary.runId} failed: ${err.message}`, err.summary);
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    reporter.close();
-  }
+  return runWithSummary(
+    'embed',
+    settings.db ?? DEFAULT_DB,
+    output,
+    ({ signal, onEvent, onWarning }) => embed({ ...settings, signal, onEvent, onWarning }),
+    printSummary,
+    EmbedFailed,
+  );
 }
 
 function printSummary(s: EmbedSummary, db: string, json: boolean): void {

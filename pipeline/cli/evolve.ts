@@ -2,9 +2,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_DB, evolve, EVOLVE_OPS, EvolveFailed, type EvolveOp, type EvolveSettings, type EvolveSummary } from '../index.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
-import { asFlags, EXIT } from './exit.ts';
+import { asFlags } from './exit.ts';
 import { collectEndpoint, ENDPOINT_HELP, givenFlags } from './given.ts';
-import { createReporter, type LogFormat } from './progress.ts';
+import type { LogFormat } from './progress.ts';
+import { runWithSummary } from './run.ts';
 
 export function evolveCommand(): Command {
   return new Command('evolve')
@@ -77,45 +78,14 @@ async function runEvolve(
   settings: EvolveSettings,
   output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
 ): Promise<number> {
-  const db = settings.db ?? DEFAULT_DB;
-  const reporter = createReporter({ format: output.logFormat, quiet: output.quiet, logFile: output.logFile });
-  const json = output.logFormat === 'json' || (output.logFormat === 'auto' && process.stderr.isTTY !== true);
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stop.signal.aborted) {
-      reporter.close();
-      process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
-    }
-    stoppedBy = signal;
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const summary = await evolve({
-      ...settings,
-      signal: stop.signal,
-      onEvent: (e) => reporter.event(e),
-      onWarning: (m) => reporter.warn(m),
-    });
-    reporter.close();
-    printSummary(summary, db, json);
-    if (summary.status !== 'interrupted') return EXIT.ok;
-    if (summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests') return EXIT.budget;
-    return stoppedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-  } catch (err) {
-    if (err instanceof EvolveFailed) {
-      reporter.close();
-      printSummary(err.summary, db, json);
-      throw new EvolveFailed(`evolve: run ${err.summary.runId} failed: ${err.message}`, err.summary);
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    reporter.close();
-  }
+  return runWithSummary(
+    'evolve',
+    settings.db ?? DEFAULT_DB,
+    output,
+    ({ signal, onEvent, onWarning }) => evolve({ ...settings, signal, onEvent, onWarning }),
+    printSummary,
+    EvolveFailed,
+  );
 }
 
 function printSummary(s: EvolveSummary, db: string, json: boolean): void {

@@ -2,7 +2,7 @@
  * Exit codes, documented in the README, and the one place that maps an error or a run's ending to one.
  * Library errors name options (`maxCost: …`); here they are worded as the flags the user typed.
  */
-import { categoryOf, PipelineError, type ErrorCategory, type RunSummary } from '../index.ts';
+import { categoryOf, PipelineError, type ErrorCategory } from '../index.ts';
 import { EXIT } from './exit-codes.ts';
 
 export { EXIT };
@@ -19,7 +19,10 @@ export function exitCodeFor(err: unknown): number {
 }
 
 /** How a run that ended without an error exits: 0, or the budget / signal code of an interrupted run. */
-export function exitCodeForSummary(summary: RunSummary, signal: NodeJS.Signals | undefined): number {
+export function exitCodeForSummary(
+  summary: { status: string; stopReason?: string | undefined },
+  signal: NodeJS.Signals | undefined,
+): number {
   if (summary.status !== 'interrupted') return EXIT.ok;
   if (summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests') return EXIT.budget;
   return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;

@@ -2,9 +2,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { judgeTasks, JudgeFailed, DEFAULT_DB, type JudgeSummary, type JudgeSettings } from '../index.ts';
 import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
-import { asFlags, EXIT } from './exit.ts';
+import { asFlags } from './exit.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
-import { createReporter, type LogFormat } from './progress.ts';
+import type { LogFormat } from './progress.ts';
+import { runWithSummary } from './run.ts';
 
 export function judgeCommand(): Command {
   return new Command('judge')
@@ -68,47 +69,16 @@ async function runJudge(
   settings: JudgeSettings,
   output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
 ): Promise<number> {
-  const db = settings.db ?? DEFAULT_DB;
-  const reporter = createReporter({ format: output.logFormat, quiet: output.quiet, logFile: output.logFile });
-  const json = output.logFormat === 'json' || (output.logFormat === 'auto' && process.stderr.isTTY !== true);
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stop.signal.aborted) {
-      reporter.close();
-      process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
-    }
-    stoppedBy = signal;
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const summary = await judgeTasks({
-      ...settings,
-      signal: stop.signal,
-      onEvent: (e) => reporter.event(e),
-      onLog: (m, f) => reporter.info(m, f),
-      onWarning: (m) => reporter.warn(m),
-    });
-    reporter.close();
-    printSummary(summary, db, json);
-    if (summary.status !== 'interrupted') return EXIT.ok;
-    if (summary.stopReason === 'max-cost' || summary.stopReason === 'max-requests') return EXIT.budget;
-    return stoppedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-  } catch (err) {
-    if (err instanceof JudgeFailed) {
-      reporter.close();
-      printSummary(err.summary, db, json);
-      throw new JudgeFailed(`judge: run ${err.summary.runId} failed: ${err.message}`, err.summary);
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    reporter.close();
-  }
+  return runWithSummary(
+    'judge',
+    settings.db ?? DEFAULT_DB,
+    output,
+    ({ signal, onEvent, onLog, onWarning }) => judgeTasks({ ...settings, signal, onEvent, onLog, onWarning }),
+    printSummary,
+    JudgeFailed,
+  );
 }
+
 function printSummary(s: JudgeSummary, db: string, json: boolean): void {
   if (json) {
     process.stderr.write(

@@ -32,7 +32,7 @@ export interface Reporter {
 export function createReporter(options: ReporterOptions): Reporter {
   const tty = options.isTTY ?? process.stderr.isTTY === true;
   const json = options.format === 'json' || (options.format === 'auto' && !tty);
-  const logFd = options.logFile === undefined ? undefined : fs.openSync(options.logFile, 'a');
+  let logFd = options.logFile === undefined ? undefined : fs.openSync(options.logFile, 'a');
   const every = options.progressEveryMs ?? 10_000;
   let lastJsonProgress = 0;
   let bar: cliProgress.SingleBar | undefined;
@@ -153,7 +153,9 @@ export function createReporter(options: ReporterOptions): Reporter {
     close() {
       bar?.stop();
       bar = undefined;
+      // Closed once: a command closes its reporter before printing its summary and again on the way out.
       if (logFd !== undefined) fs.closeSync(logFd);
+      logFd = undefined;
     },
   };
 }
