@@ -2,7 +2,7 @@
  * The dry-run's plan: its shape, the figures assumed before a database has history, and how it is
  * printed. Apart from plan.ts so the library entry can offer `formatPlan` without loading the run code.
  */
-import { PRIOR_ANSWER_YIELD, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
+import { PRIOR_ANSWER_YIELD, PRIOR_DIALOGUE_YIELD, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
 import type { ChatMessage } from './llm.ts';
 
 /** Assumed before a database has history: half the asked tasks kept, ~90 completion tokens per task, 20 s a reply. */
@@ -12,6 +12,8 @@ export const DEFAULT_LATENCY_MS = 20_000;
 /** Two-stage defaults: instruction-only items lose fewer to the filters and are shorter; answers are long. */
 export const DEFAULT_COMPLETION_TOKENS_PER_INSTRUCTION = 45;
 export const DEFAULT_ANSWER_COMPLETION_TOKENS = 500;
+/** Dialogues built turn by turn: completion tokens of one follow-up (a user turn). */
+export const DEFAULT_FOLLOW_UP_TOKENS = 60;
 /** Assumed before a database has judged anything: completion tokens of one task's score and reason. */
 export const DEFAULT_COMPLETION_TOKENS_PER_JUDGMENT = 60;
 
@@ -48,6 +50,14 @@ export interface GeneratePlan {
     promptTokens: number;
     completionTokens: number;
     costUsd: number | null;
+    /**
+     * Dialogue mode (conversations built turn by turn): the figures above are the replies, one request per
+     * assistant turn carrying the conversation so far; `followUps` the user turns by the generation model.
+     */
+    conversation?: {
+      exchanges: number;
+      followUps: { requests: number; promptTokens: number; completionTokens: number; costUsd: number | null };
+    };
   };
 }
 
@@ -59,6 +69,7 @@ export function formatPlan(plan: GeneratePlan): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'none';
   const two = plan.answers !== undefined;
+  const turns = plan.answers?.conversation !== undefined;
   const basis =
     e.basis === 'history'
       ? `from this database's ${e.historyRequests} replies`
@@ -67,8 +78,8 @@ export function formatPlan(plan: GeneratePlan): string {
         `${DEFAULT_LATENCY_MS / 1000} s per reply)`;
   return [
     `dry run: nothing is sent or written`,
-    `plan      ${plan.target} ${two ? `tasks answered by ${plan.answers!.model}` : 'accepted tasks'} into ${plan.db}, ` +
-      `${plan.mode} prompts${two ? ' (instructions only)' : ''}, ${plan.model} at ${plan.baseURL}` +
+    `plan      ${plan.target} ${!two ? 'accepted tasks' : turns ? `conversations replied to by ${plan.answers!.model}` : `tasks answered by ${plan.answers!.model}`} into ${plan.db}, ` +
+      `${plan.mode} prompts${!two ? '' : turns ? ' (openings only)' : ' (instructions only)'}, ${plan.model} at ${plan.baseURL}` +
       `${plan.batch ? ' through the Batch API' : `, ${plan.concurrency} requests in flight`}`,
     `limits    ${limits}`,
     `estimate  ${two ? 'stage 1, ' : ''}${basis}:`,
@@ -84,6 +95,19 @@ export function formatPlan(plan: GeneratePlan): string {
 }
 
 function formatAnswers(a: NonNullable<GeneratePlan['answers']>): string {
+  const usd = (v: number | null): string => (v === null ? 'cost unknown (no price for the model)' : `$${v.toFixed(2)}`);
+  if (a.conversation !== undefined) {
+    const f = a.conversation.followUps;
+    return (
+      `replies   ${a.model}, one request per assistant turn with the conversation so far (defaults: ${a.conversation.exchanges} exchanges ` +
+      `per conversation, ${PRIOR_DIALOGUE_YIELD * 100}% of openings finished, ${PRIOR_ANSWER_YIELD * 100}% of replies accepted, ` +
+      `${DEFAULT_ANSWER_COMPLETION_TOKENS} completion tokens each): ${a.requests} requests, ${a.promptTokens} prompt + ` +
+      `${a.completionTokens} completion tokens, ${usd(a.costUsd)}\n` +
+      `follow-ups by the generation model, one request per later user turn (${DEFAULT_FOLLOW_UP_TOKENS} completion tokens each): ` +
+      `${f.requests} requests, ${f.promptTokens} prompt + ${f.completionTokens} completion tokens, ${usd(f.costUsd)} ` +
+      '(the time above covers all three)'
+    );
+  }
   const basis =
     a.basis === 'history'
       ? "this database's answers"

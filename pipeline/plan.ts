@@ -6,7 +6,9 @@
  */
 import fs from 'node:fs';
 import { answerSource } from './answer/answer.ts';
-import { ANSWER_DEFAULTS, PRIOR_ANSWER_YIELD, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
+import { ANSWER_DEFAULTS, PRIOR_ANSWER_YIELD, PRIOR_DIALOGUE_YIELD, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
+import { loadFollowUpTemplate } from './dialogue/follow-up.ts';
+import { DEFAULT_TURN_BOUNDS } from './dialogue/types.ts';
 import { answerMessages, loadAnswerTemplate } from './answer/prompt.ts';
 import { readDatasetFile } from './datasets.ts';
 import { UsageError } from './errors.ts';
@@ -24,6 +26,7 @@ import { AnswerStore } from './store/answers.ts';
 import { Store } from './store/store.ts';
 import {
   DEFAULT_ANSWER_COMPLETION_TOKENS,
+  DEFAULT_FOLLOW_UP_TOKENS,
   DEFAULT_COMPLETION_TOKENS_PER_INSTRUCTION,
   DEFAULT_COMPLETION_TOKENS_PER_TASK,
   DEFAULT_LATENCY_MS,
@@ -53,7 +56,7 @@ export async function planGenerate(options: GenerateOptions): Promise<GeneratePl
   );
 
   // Stage 2 first: how many instructions stage 1 must bring depends on the answer yield.
-  const answers = twoStage ? planAnswers(p, history?.answers) : undefined;
+  const answers = !twoStage ? undefined : settings.mode === 'dialogue' ? planDialogueTurns(p) : planAnswers(p, history?.answers);
   const tasksWanted = answers === undefined ? settings.n : Math.ceil(settings.n / answers.acceptedShare);
   const useHistory = history !== undefined && history.requests >= MIN_HISTORY && history.accepted > 0;
   const acceptedPerRequest = useHistory
@@ -72,9 +75,14 @@ export async function planGenerate(options: GenerateOptions): Promise<GeneratePl
 
   // Time: the slowest of concurrency × latency and the rate limits, when given (both stages share them).
   const answerLatencyMs = answers?.latencyMs ?? 0;
-  const allRequests = requests + (answers?.requests ?? 0);
-  const allTokens = tokens.promptTokens + tokens.completionTokens + (answers ? answers.promptTokens + answers.completionTokens : 0);
-  const byConcurrency = (requests * latencyMs + (answers?.requests ?? 0) * answerLatencyMs) / 1000 / settings.concurrency;
+  const followUps = answers?.conversation?.followUps.requests ?? 0;
+  const allRequests = requests + (answers?.requests ?? 0) + followUps;
+  const allTokens =
+    tokens.promptTokens +
+    tokens.completionTokens +
+    (answers ? answers.promptTokens + answers.completionTokens : 0) +
+    (answers?.conversation ? answers.conversation.followUps.promptTokens + answers.conversation.followUps.completionTokens : 0);
+  const byConcurrency = ((requests + followUps) * latencyMs + (answers?.requests ?? 0) * answerLatencyMs) / 1000 / settings.concurrency;
   const byRpm = settings.rpm === undefined ? 0 : (allRequests / settings.rpm) * 60;
   const byTpm = settings.tpm === undefined ? 0 : (allTokens / settings.tpm) * 60;
 
@@ -131,6 +139,50 @@ function planAnswers(
     ...tokens,
     costUsd: p.answerPrice === undefined ? null : Math.round(costUsd(tokens, p.answerPrice, settings.batch) * 10_000) / 10_000,
     latencyMs: useHistory && history.latencyMs > 0 ? history.latencyMs : DEFAULT_LATENCY_MS,
+  };
+}
+
+/**
+ * Conversations built turn by turn (`--mode dialogue --answer-model`), from defaults: openings wanted at
+ * the share of drafts finished, a reply per exchange (retried at the answer yield) whose prompt grows with
+ * the conversation, and a follow-up by the generation model before every exchange but the first.
+ */
+function planDialogueTurns(p: ReturnType<typeof prepareGenerate>): NonNullable<GeneratePlan['answers']> & { latencyMs: number } {
+  const { settings } = p;
+  const model = settings.answerModel!;
+  const bounds = settings.turns ?? DEFAULT_TURN_BOUNDS;
+  const exchanges = (bounds.min + bounds.max) / 2;
+  const conversations = Math.ceil(settings.n / PRIOR_DIALOGUE_YIELD);
+  const seed = p.seeds[0] ?? { instruction: '', input: '' };
+  const opening = tokenCounterFor(model).countChat(answerMessages(p.answerTemplate!, seed));
+  const reply = Math.min(settings.answerMaxTokens ?? ANSWER_DEFAULTS.maxTokens, DEFAULT_ANSWER_COMPLETION_TOKENS);
+  const exchange = reply + DEFAULT_FOLLOW_UP_TOKENS;
+  // Exchange k (1-based) is sent the opening and k - 1 exchanges before it.
+  const replyPrompts = exchanges * opening + (exchange * exchanges * (exchanges - 1)) / 2;
+  const retry = 1 / PRIOR_ANSWER_YIELD;
+  const replies = {
+    promptTokens: Math.round(conversations * replyPrompts * retry),
+    completionTokens: Math.round(conversations * exchanges * reply * retry),
+  };
+  // The follow-up before exchange k + 1 shows the template and k exchanges.
+  const template = tokenCounterFor(settings.model).count(loadFollowUpTemplate().content);
+  const followUpPrompts = (exchanges - 1) * (template + opening) + (exchange * exchanges * (exchanges - 1)) / 2;
+  const followUps = {
+    requests: Math.ceil(conversations * (exchanges - 1)),
+    promptTokens: Math.round(conversations * followUpPrompts),
+    completionTokens: Math.round(conversations * (exchanges - 1) * DEFAULT_FOLLOW_UP_TOKENS),
+  };
+  const usd = (tokens: { promptTokens: number; completionTokens: number }, price: Price | undefined): number | null =>
+    price === undefined ? null : Math.round(costUsd(tokens, price, settings.batch) * 10_000) / 10_000;
+  return {
+    model,
+    basis: 'defaults',
+    acceptedShare: PRIOR_DIALOGUE_YIELD,
+    requests: Math.ceil(conversations * exchanges * retry),
+    ...replies,
+    costUsd: usd(replies, p.answerPrice),
+    conversation: { exchanges, followUps: { ...followUps, costUsd: usd(followUps, p.price) } },
+    latencyMs: DEFAULT_LATENCY_MS,
   };
 }
 

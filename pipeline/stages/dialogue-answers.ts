@@ -4,7 +4,7 @@
  * assistant's next turn. Its last reply finishes a conversation, so this is the goal stage: the target
  * counts whole, accepted conversations.
  */
-import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
+import { ANSWER_DEFAULTS, PRIOR_DIALOGUE_YIELD } from '../answer/defaults.ts';
 import type { AnswerTemplate } from '../answer/prompt.ts';
 import { checkReply, type Advance, type Draft, type DraftBook } from '../dialogue/drafts.ts';
 import type { TurnBounds } from '../dialogue/types.ts';
@@ -19,9 +19,6 @@ import { DraftQueue } from './draft-queue.ts';
 import { INSTRUCTIONS, type Demand } from './instructions.ts';
 
 export const DIALOGUE_ANSWERS = 'dialogue-answers';
-
-/** Before any conversation is finished, an opening is expected to become an accepted conversation this often. */
-const PRIOR_DIALOGUE_YIELD = 0.7;
 
 export interface DialogueAnswerOptions {
   model: string;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportDataset, generate } from '../../pipeline/index.ts';
+import { exportDataset, formatPlan, generate, planGenerate } from '../../pipeline/index.ts';
 import { startSimulator, type Simulator } from '../../simulator/server.ts';
 import { runCli, startCli, waitFor } from '../cli.ts';
 import { one, query, tempDir } from '../helpers.ts';
@@ -95,6 +95,20 @@ describe('generate --mode dialogue --answer-model', () => {
       }
     }
   }, 180_000);
+
+  it('the dry run plans a reply per exchange and a follow-up per later user turn', async () => {
+    const db = path.join(tempDir(), 'plan.db');
+    const plan = await planGenerate({ db, n: 100, baseURL: sim.url, mode: 'dialogue', answerModel: ANSWERER, turns: { min: 2, max: 4 } });
+    const c = plan.answers!.conversation!;
+    expect(c.exchanges).toBe(3);
+    // At least one reply per exchange of each wanted conversation, and a follow-up before each later one.
+    expect(plan.answers!.requests).toBeGreaterThanOrEqual(300);
+    expect(c.followUps.requests).toBeGreaterThanOrEqual(200);
+    // Later replies carry the conversation so far: more prompt tokens per reply than a single-turn answer would.
+    expect(plan.answers!.promptTokens / plan.answers!.requests).toBeGreaterThan(500);
+    expect(formatPlan(plan)).toMatch(/100 conversations replied to by gpt-4o/);
+    expect(fs.existsSync(db)).toBe(false);
+  });
 
   it('refuses --batch with this combination, and an answer template, with one clear line', async () => {
     const db = path.join(tempDir(), 'refused.db');
