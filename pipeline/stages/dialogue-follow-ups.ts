@@ -31,6 +31,11 @@ export class DialogueFollowUpStage implements Stage<Draft, CheckedTurn> {
   readonly role = 'feeder' as const;
   readonly templateId: number;
   readonly price: Price | undefined;
+  /**
+   * The yield guard watches follow-ups: a generation model that never writes a usable user turn would
+   * otherwise have its drafts given up and new openings asked for without end.
+   */
+  readonly guarded = true;
   private readonly params: ChatParams;
   private readonly queue: DraftQueue;
 
@@ -68,7 +73,9 @@ export class DialogueFollowUpStage implements Stage<Draft, CheckedTurn> {
   }
 
   store(draft: Draft, requestId: number, checked: CheckedTurn, _reply: ChatReply, view: RunView): TurnOutcome {
-    return storeTurn(this.book, draft, { role: 'user', content: checked.content, requestId }, checked.verdict, view);
+    const outcome = storeTurn(this.book, draft, { role: 'user', content: checked.content, requestId }, checked.verdict, view);
+    // What this stage accepts is a user turn (a feeder's count; the goal counts conversations).
+    return { ...outcome, accepted: outcome.advance.kind === 'open' && !outcome.retry ? 1 : 0 };
   }
 
   afterStore(draft: Draft, outcome: TurnOutcome): void {

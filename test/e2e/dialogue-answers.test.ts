@@ -4,6 +4,7 @@
  * through the library against the simulator (faults included), and kill -9 through the CLI.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,55 @@ describe('generate --mode dialogue --answer-model', () => {
       }
     }
   }, 180_000);
+
+  it('a generation model that never writes a usable follow-up stops the run (yield guard) instead of opening drafts without end', async () => {
+    // Follow-up prompts get an English reply (rejected not_chinese); everything else goes to the simulator.
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (req.method === 'POST' && body.toString('utf8').includes('扮演这位用户')) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              id: 'x',
+              object: 'chat.completion',
+              created: 0,
+              model: GENERATOR,
+              choices: [
+                { index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Sure! Could you tell me more about that?' } },
+              ],
+              usage: { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110 },
+            }),
+          );
+          return;
+        }
+        void fetch(`${sim.url.replace(/\/v1\/?$/, '')}${req.url}`, {
+          method: req.method ?? 'GET',
+          headers: { 'content-type': 'application/json' },
+          ...(req.method === 'POST' ? { body } : {}),
+        }).then(async (r) => {
+          res.writeHead(r.status, { 'content-type': 'application/json' });
+          res.end(await r.text());
+        });
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}/v1`;
+      const db = path.join(tempDir(), 'guard.db');
+      const err = await generate({ db, n: 10, baseURL: url, apiKey: 'k', mode: 'dialogue', answerModel: ANSWERER, retries: 0 }).catch(
+        (e: Error) => e,
+      );
+      expect(String(err)).toMatch(/in a row/);
+      expect(one(db, `SELECT count(*) FROM tasks WHERE kind = 'dialogue' AND status = 'accepted'`)).toBe(0);
+      // Stopped after about 20 follow-ups, not after hundreds.
+      expect(one(db, `SELECT count(*) FROM requests WHERE messages_json LIKE '%扮演这位用户%'`)).toBeLessThan(40);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  }, 120_000);
 
   it('the dry run plans a reply per exchange and a follow-up per later user turn', async () => {
     const db = path.join(tempDir(), 'plan.db');
