@@ -205,7 +205,7 @@ describe('generate --mode dialogue --answer-model', () => {
     let kills = 0;
     let halfBuilt = 0;
     let accepted = new Set<number>();
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 3; i++) {
       const run = startCli(args, env);
       await waitFor(() => run.output().stderr.includes('"event":"start"') || run.child.exitCode !== null, 60_000);
       // Killed once it has stored some turns (a random number): mid-conversation, wherever that falls.
@@ -233,7 +233,7 @@ describe('generate --mode dialogue --answer-model', () => {
         conn.close();
       }
     }
-    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(kills).toBeGreaterThanOrEqual(2);
     expect(halfBuilt).toBeGreaterThan(0);
     expect(accepted.size).toBeLessThan(20);
     // Drafts the kills left: each one's turns are carried on, not started again.
