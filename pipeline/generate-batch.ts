@@ -84,7 +84,7 @@ const SIZE_MARGIN = 1.15;
 const MIN_YIELD_REPLIES = 10;
 const PRIOR_REPLIES = 200;
 
-export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Promise<BatchSummary> {
+export async function generateBatch(options: BatchOptions, deps: BatchDeps): Promise<BatchSummary> {
   const { store, api } = deps;
   const random = deps.random ?? Math.random;
   const started = performance.now();
