@@ -53,11 +53,7 @@ export interface GeneratePlan {
 
 export function formatPlan(plan: GeneratePlan): string {
   const e = plan.estimate;
-  const limits =
-    Object.entries(plan.limits)
-      .filter(([, v]) => v !== null)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || 'none';
+  const limits = formatLimits(plan.limits);
   const two = plan.answers !== undefined;
   const basis =
     e.basis === 'history'
@@ -122,11 +118,7 @@ export interface StagePlan {
 
 export function formatStagePlan(plan: StagePlan): string {
   const e = plan.estimate;
-  const limits =
-    Object.entries(plan.limits)
-      .filter(([, v]) => v !== null)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || 'none';
+  const limits = formatLimits(plan.limits);
   const basis =
     e.basis === 'history'
       ? `from this database's ${e.historyRequests} ${plan.command} replies`
@@ -149,6 +141,15 @@ export function formatStagePlan(plan: StagePlan): string {
       : ['', '--- first prompt ---', ...plan.prompt.map((m) => `[${m.role}]\n${m.content}`)]),
     '',
   ].join('\n');
+}
+
+function formatLimits(limits: GeneratePlan['limits']): string {
+  return (
+    Object.entries(limits)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none'
+  );
 }
 
 function formatSeconds(s: number): string {
