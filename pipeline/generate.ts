@@ -3,11 +3,11 @@
  * every input before anything is written or sent (seeds, template, lists, prices, the database's
  * folder), then takes the database's lock, builds the client from `OPENAI_API_KEY` / `OPENAI_BASE_URL`
  * as the official client does, probes the server, opens the store and runs online (`runOnline`) or one
- * batch step (`runBatchStep`). The CLI and `demo` call this and nothing below it.
+ * batch step (`generateBatch`). The CLI and `demo` call this and nothing below it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { runBatchStep } from './batch.ts';
+import { generateBatch } from './generate-batch.ts';
 import { PipelineError, UsageError } from './errors.ts';
 import { DEFAULT_RULE_OPTIONS, endpointSecrets } from './rules/index.ts';
 import { redact, type ChatParams } from './llm.ts';
@@ -206,7 +206,7 @@ async function generateRun(options: GenerateOptions): Promise<RunSummary> {
             }
           : undefined;
       return settings.batch
-        ? await runBatchStep({ ...common, answer, judge: prepared.judge }, { store, api: batchApi(prepared), ...optional(options) })
+        ? await generateBatch({ ...common, answer, judge: prepared.judge }, { store, api: batchApi(prepared), ...optional(options) })
         : await runOnline(
             { ...common, ...loop, answer, judge: prepared.judge, embed: embedFollower(settings) },
             { store, llm, ...optional(options) },

@@ -14,6 +14,11 @@ import { DEFAULT_DB, DEFAULT_EXPORT_DIR, DEFAULT_REPORT } from './paths.ts';
 import { DEFAULT_MAX_EMPTY_REPLIES, DEFAULT_MIN_ACCEPTED_PER_REPLY } from './yield-guard.ts';
 
 const positiveInt = z.number().int().positive();
+/** `--batch` of the commands that run stages: each call collects finished batches and submits the next. */
+const batchFlag = z
+  .boolean()
+  .default(false)
+  .meta({ description: 'Batch API (half price): each call collects a finished batch and submits the next.' });
 const price = z.strictObject({
   input: z.number().nonnegative(),
   output: z.number().nonnegative(),
@@ -443,10 +448,7 @@ export const judgeSettingsSchema = z.strictObject({
     }),
   source: z.array(z.string().min(1)).optional().meta({ description: 'Only these sources (generated, an import name).' }),
   concurrency: positiveInt.default(4),
-  batch: z
-    .boolean()
-    .default(false)
-    .meta({ description: 'Batch API (half price): each call collects a finished batch and submits the next.' }),
+  batch: batchFlag,
   maxCost: z.number().positive().optional(),
   maxRequests: positiveInt.optional(),
   prices: z.union([z.string().min(1), z.record(z.string().min(1), price)]).optional(),
@@ -566,6 +568,7 @@ export const evolveSettingsSchema = z.strictObject({
   baseURL: z.string().url().optional(),
   endpoints: endpointsSchema,
   concurrency: positiveInt.default(8),
+  batch: batchFlag,
   similarity: z.number().min(0.5).max(1).default(0.7).meta({ description: 'Reject an evolved task at least this similar to a kept one.' }),
   temperature: z.number().min(0).max(2).default(0.7),
   maxTokens: positiveInt.default(1024).meta({ description: 'Completion limit of one evolution.' }),
@@ -603,6 +606,7 @@ export const embedSettingsSchema = z.strictObject({
     .meta({ description: 'all | last (the last generation run) | a run id.' }),
   perRequest: z.number().int().min(1).max(2048).default(64).meta({ description: 'Texts embedded in one request.' }),
   concurrency: positiveInt.default(4),
+  batch: batchFlag,
   maxCost: z.number().positive().optional(),
   maxRequests: positiveInt.optional(),
   prices: z.union([z.string().min(1), z.record(z.string().min(1), price)]).optional(),

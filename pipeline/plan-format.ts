@@ -63,11 +63,7 @@ export interface GeneratePlan {
 
 export function formatPlan(plan: GeneratePlan): string {
   const e = plan.estimate;
-  const limits =
-    Object.entries(plan.limits)
-      .filter(([, v]) => v !== null)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || 'none';
+  const limits = formatLimits(plan.limits);
   const two = plan.answers !== undefined;
   const turns = plan.answers?.conversation !== undefined;
   const basis =
@@ -146,11 +142,7 @@ export interface StagePlan {
 
 export function formatStagePlan(plan: StagePlan): string {
   const e = plan.estimate;
-  const limits =
-    Object.entries(plan.limits)
-      .filter(([, v]) => v !== null)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || 'none';
+  const limits = formatLimits(plan.limits);
   const basis =
     e.basis === 'history'
       ? `from this database's ${e.historyRequests} ${plan.command} replies`
@@ -173,6 +165,15 @@ export function formatStagePlan(plan: StagePlan): string {
       : ['', '--- first prompt ---', ...plan.prompt.map((m) => `[${m.role}]\n${m.content}`)]),
     '',
   ].join('\n');
+}
+
+function formatLimits(limits: GeneratePlan['limits']): string {
+  return (
+    Object.entries(limits)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none'
+  );
 }
 
 function formatSeconds(s: number): string {

@@ -25,7 +25,7 @@ export interface BatchSimOptions {
   maxRequests?: number;
 }
 
-/** What answering one chat request gives: an HTTP status and a JSON body (a completion or an error). */
+/** What answering one request gives: an HTTP status and a JSON body (a completion, embeddings, or an error). */
 export interface ChatAnswer {
   status: number;
   body: unknown;
@@ -103,7 +103,8 @@ export interface BatchStats {
   held: number;
 }
 
-const ENDPOINT = '/v1/chat/completions';
+/** The routes a batch may hold lines of, as OpenAI's Batch API allows (chat completions, embeddings). */
+const ENDPOINTS = ['/v1/chat/completions', '/v1/embeddings'];
 /** Room for the multipart framing around an uploaded file, so a file just over the limit still gets a 400. */
 const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -121,7 +122,7 @@ export class BatchService {
 
   constructor(
     options: BatchSimOptions,
-    private readonly answer: (body: Record<string, unknown>) => ChatAnswer,
+    private readonly answer: (body: Record<string, unknown>, endpoint: string) => ChatAnswer,
     private readonly rng: Rng,
   ) {
     this.options = {
@@ -276,9 +277,16 @@ export class BatchService {
         'input_file_id',
       );
     }
-    if (body.endpoint !== ENDPOINT) {
-      return sendError(res, 400, `Invalid 'endpoint': this simulator supports only ${ENDPOINT}.`, 'invalid_request_error', 'endpoint');
+    if (typeof body.endpoint !== 'string' || !ENDPOINTS.includes(body.endpoint)) {
+      return sendError(
+        res,
+        400,
+        `Invalid 'endpoint': this simulator supports only ${ENDPOINTS.join(' and ')}.`,
+        'invalid_request_error',
+        'endpoint',
+      );
     }
+    const endpoint = body.endpoint;
     if (body.completion_window !== '24h') {
       return sendError(res, 400, "Invalid 'completion_window': only '24h' is supported.", 'invalid_request_error', 'completion_window');
     }
@@ -289,7 +297,7 @@ export class BatchService {
     const batch: BatchObject = {
       id: `batch_${this.id(24)}`,
       object: 'batch',
-      endpoint: ENDPOINT,
+      endpoint,
       errors: null,
       input_file_id: body.input_file_id,
       completion_window: '24h',
@@ -449,8 +457,12 @@ export class BatchService {
       seen.add(r.custom_id);
       if (r.method !== 'POST') return `line ${i + 1}: method must be POST`;
       if (r.url !== b.endpoint) return `line ${i + 1}: url '${String(r.url)}' does not match the batch endpoint ${b.endpoint}`;
-      if (typeof r.body !== 'object' || r.body === null || !Array.isArray((r.body as { messages?: unknown }).messages)) {
-        return `line ${i + 1}: body must be a chat completion request with messages`;
+      const embeddings = b.endpoint === '/v1/embeddings';
+      const field = embeddings ? 'input' : 'messages';
+      if (typeof r.body !== 'object' || r.body === null || !Array.isArray((r.body as Record<string, unknown>)[field])) {
+        return embeddings
+          ? `line ${i + 1}: body must be an embeddings request with input`
+          : `line ${i + 1}: body must be a chat completion request with messages`;
       }
       const body = r.body as Record<string, unknown>;
       if (i === 0) model = body.model;
@@ -485,7 +497,7 @@ export class BatchService {
         }
         continue;
       }
-      const a = this.answer(r.body);
+      const a = this.answer(r.body, b.endpoint);
       this.stats.requests++;
       const line = JSON.stringify({
         id: lineId,

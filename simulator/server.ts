@@ -144,7 +144,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const limits = new ServerRateLimits(options.rateLimits ?? {});
   const batches = new BatchService(
     options.batch ?? {},
-    (body) => {
+    (body, endpoint) => {
+      if (endpoint === '/v1/embeddings') {
+        const e = embeddingsResponse(body);
+        engine.record(e.outcome);
+        return { status: e.status, body: e.json };
+      }
       const r = engine.completeChat(body);
       // Inside a batch nothing hangs: the provider's own timeout turns it into a failed line.
       return r.hang === true

@@ -15,6 +15,7 @@ export function embedCommand(): Command {
     .option('--since <which>', 'all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
     .option('--per-request <k>', 'texts embedded in one request (default 64)', numberIn(1, 2048))
     .option('--concurrency <k>', 'requests in flight at once (default 4)', positiveInt)
+    .option('--batch', 'Batch API (half price): each invocation collects finished batches and submits the next')
     .option('--max-cost <usd>', 'stop cleanly before the embed run could spend more (USD, across invocations)', positiveNumber)
     .option('--max-requests <n>', 'stop cleanly after this many requests', positiveInt)
     .option('--prices <file>', 'JSON price table over the built-in one')
@@ -53,7 +54,7 @@ async function runEmbed(
     'embed',
     settings.db ?? DEFAULT_DB,
     output,
-    ({ signal, onEvent, onWarning }) => embed({ ...settings, signal, onEvent, onWarning }),
+    ({ signal, onEvent, onLog, onWarning }) => embed({ ...settings, signal, onEvent, onLog, onWarning }),
     printSummary,
     EmbedFailed,
   );
@@ -71,6 +72,11 @@ function printSummary(s: EmbedSummary, db: string, json: boolean): void {
         `${s.left} left of ${s.pendingAtStart} pending (model ${s.model}, ${s.dimensions ?? '-'} dimensions)`,
       `requests ${s.requests} (${s.failedRequests} failed), ${s.promptTokens} tokens, $${s.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
       ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
+      ...(s.openBatch
+        ? [
+            `batch ${s.openBatch.providerBatchId ?? s.openBatch.id} is ${s.openBatch.status}: run the same command again later to collect it`,
+          ]
+        : []),
       `database ${db}`,
     ].join('\n') + '\n',
   );

@@ -20,6 +20,7 @@ export function evolveCommand(): Command {
     .option('--min-score <s>', 'roots need their latest judge score at least this (1 to 10)', numberIn(1, 10))
     .option('--templates <dir>', 'folder with evolve_<op>.txt (default the package templates/)')
     .option('--concurrency <k>', 'requests in flight at once (default 8)', positiveInt)
+    .option('--batch', 'Batch API (half price): each invocation collects finished batches and submits the next')
     .option('--max-cost <usd>', 'stop cleanly before the run (both stages) could spend more (USD)', positiveNumber)
     .option('--max-requests <n>', 'stop cleanly after this many requests', positiveInt)
     .option('--prices <file>', 'JSON price table over the built-in one')
@@ -82,7 +83,7 @@ async function runEvolve(
     'evolve',
     settings.db ?? DEFAULT_DB,
     output,
-    ({ signal, onEvent, onWarning }) => evolve({ ...settings, signal, onEvent, onWarning }),
+    ({ signal, onEvent, onLog, onWarning }) => evolve({ ...settings, signal, onEvent, onLog, onWarning }),
     printSummary,
     EvolveFailed,
   );
@@ -119,6 +120,11 @@ function printSummary(s: EvolveSummary, db: string, json: boolean): void {
       `requests ${s.requests} (${s.failedRequests} failed; evolve ${s.stages.evolve.requests}, answers ${s.stages.answers.requests}), ` +
         `tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, $${s.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
       ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
+      ...(s.openBatch
+        ? [
+            `batch ${s.openBatch.providerBatchId ?? s.openBatch.id} is ${s.openBatch.status}: run the same command again later to collect it`,
+          ]
+        : []),
     );
   }
   lines.push(`database ${db}`);

@@ -14,10 +14,12 @@ import { redact, type LlmClient } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
 import { takeLock } from '../lock.ts';
 import { embedSettingsSchema, resolveOptions, type EmbedSettings } from '../options.ts';
+import { createBatchApi, type BatchApi } from '../llm/batch-api.ts';
+import { runBatchStep } from '../runtime/batch-step.ts';
 import { runStages } from '../runtime/online.ts';
 import type { GenerateEvent } from '../runtime/progress.ts';
-import { EmbedStage } from '../stages/embed.ts';
-import { EmbeddingStore, type EmbedSince } from '../store/embeddings.ts';
+import { EMBED, EmbedStage } from '../stages/embed.ts';
+import { EmbeddingStore, type EmbedSince, type TaskToEmbed } from '../store/embeddings.ts';
 import { Store } from '../store/store.ts';
 import { EmbedFailed, type EmbedSummary } from './summary.ts';
 
@@ -37,10 +39,10 @@ export interface EmbedRunOptions {
   runOptions: Record<string, unknown>;
 }
 
-export type EmbedOptions = EmbedSettings & Omit<GenerateHooks, 'random' | 'onLog'>;
+export type EmbedOptions = EmbedSettings & Omit<GenerateHooks, 'random'>;
 
 export async function embed(options: EmbedOptions): Promise<EmbedSummary> {
-  const { apiKey: givenKey, env = process.env, onEvent, onWarning, signal, ...rest } = options;
+  const { apiKey: givenKey, env = process.env, onEvent, onLog, onWarning, signal, ...rest } = options;
   const s = resolveOptions(embedSettingsSchema, rest);
   const connection = connect(s, givenKey, env);
   const { baseURL, apiKey, llm } = connection;
@@ -50,7 +52,7 @@ export async function embed(options: EmbedOptions): Promise<EmbedSummary> {
       option: 'maxCost',
     });
   }
-  if (s.probe) await probe(llm, baseURL);
+  if (s.probe && !s.batch) await probe(llm, baseURL);
   Store.check(s.db);
   const lock = takeLock(s.db, `embed --model ${s.model}`, onWarning);
   let store: Store | undefined;
@@ -68,7 +70,15 @@ export async function embed(options: EmbedOptions): Promise<EmbedSummary> {
       runOptions: { ...s, baseURL: baseURL === undefined ? null : redact(baseURL, apiKey) },
     };
     try {
-      return await embedTasks(run, { store, llm, ...(signal && { signal }), ...(onEvent && { onEvent }) });
+      const api = s.batch ? createBatchApi({ apiKey, baseURL, maxRetries: s.retries }) : undefined;
+      return await embedTasks(run, {
+        store,
+        llm,
+        ...(api && { api }),
+        ...(signal && { signal }),
+        ...(onEvent && { onEvent }),
+        ...(onLog && { onLog }),
+      });
     } catch (err) {
       if (err instanceof EmbedFailed) throw new EmbedFailed(redact(err.message, apiKey), err.summary);
       throw err;
@@ -82,11 +92,14 @@ export async function embed(options: EmbedOptions): Promise<EmbedSummary> {
 export interface EmbedDeps {
   store: Store;
   llm: LlmClient;
+  /** Given: one Batch API step instead of the online run. */
+  api?: BatchApi;
   onEvent?: (event: GenerateEvent) => void;
+  onLog?: (message: string, fields: Record<string, unknown>) => void;
   signal?: AbortSignal;
 }
 
-/** The online embedding run over an open store (the lock held by the caller). */
+/** The embedding run over an open store (the lock held by the caller): online, or one batch step. */
 export async function embedTasks(o: EmbedRunOptions, deps: EmbedDeps): Promise<EmbedSummary> {
   const { store } = deps;
   const started = performance.now();
@@ -104,31 +117,46 @@ export async function embedTasks(o: EmbedRunOptions, deps: EmbedDeps): Promise<E
   const runId = embedRun(store, { target: pending.length, model: o.model, options: o.runOptions });
   const budget = Budget.forRun({ maxCostUsd: o.maxCostUsd, maxRequests: o.maxRequests }, store.runTotals(runId).requests);
   const costAtStart = budget.spentUsd;
-  const stage = new EmbedStage(store, {
-    model: o.model,
-    price: o.price,
-    perRequest: o.perRequest,
-    work: { kind: 'tasks', tasks: pending },
-  });
-  const result = await runStages(
-    [stage],
-    {
-      runId,
-      target: pending.length,
-      acceptedAtStart: 0,
-      concurrency: o.concurrency,
-      maxConsecutiveFailures: o.maxConsecutiveFailures ?? 20,
-      drainTimeoutMs: o.drainTimeoutMs,
-      indexSize: pending.length,
-    },
-    { store, llm: deps.llm, budget, ...(deps.onEvent && { onEvent: deps.onEvent }), ...(deps.signal && { signal: deps.signal }) },
-  );
+  // Once online; in a batch step once for the results that came back and once for what is still pending.
+  const makeStage = (tasks: readonly TaskToEmbed[]) =>
+    new EmbedStage(store, { model: o.model, price: o.price, perRequest: o.perRequest, work: { kind: 'tasks', tasks } });
+  const common = { store, budget, ...(deps.signal && { signal: deps.signal }) };
+  const result =
+    deps.api !== undefined
+      ? await runBatchStep(
+          () => [makeStage(embeddings.pending(o.model, o.since))],
+          { runId, label: 'embed batch', kind: 'embed', target: pending.length, goalAcceptedAtStart: 0 },
+          { ...common, api: deps.api, ...(deps.onLog && { log: deps.onLog }) },
+        )
+      : {
+          ...(await runStages(
+            [makeStage(pending)],
+            {
+              runId,
+              target: pending.length,
+              acceptedAtStart: 0,
+              concurrency: o.concurrency,
+              maxConsecutiveFailures: o.maxConsecutiveFailures ?? 20,
+              drainTimeoutMs: o.drainTimeoutMs,
+              indexSize: pending.length,
+            },
+            { ...common, llm: deps.llm, ...(deps.onEvent && { onEvent: deps.onEvent }) },
+          )),
+          open: [],
+        };
   const { fatal, budgetStop } = result;
   const left = embeddings.pending(o.model, o.since).length;
-  const status: EmbedSummary['status'] = fatal !== undefined ? 'failed' : left === 0 ? 'completed' : 'interrupted';
+  const status: EmbedSummary['status'] =
+    fatal !== undefined ? 'failed' : left === 0 ? 'completed' : result.open.length > 0 && !deps.signal?.aborted ? 'waiting' : 'interrupted';
   const stopReason = budgetStop?.reason ?? (deps.signal?.aborted ? 'signal' : undefined);
-  store.finishRun(runId, status, fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined));
-  const p = result.progress;
+  // A batch out leaves the run open: the next invocation collects it.
+  store.finishRun(
+    runId,
+    status === 'waiting' ? 'interrupted' : status,
+    fatal?.message ?? (status === 'interrupted' ? budgetStop?.message : undefined),
+  );
+  const t = result.stages[EMBED]!;
+  const open = result.open[0];
   const summary: EmbedSummary = {
     runId,
     status,
@@ -136,16 +164,19 @@ export async function embedTasks(o: EmbedRunOptions, deps: EmbedDeps): Promise<E
     text: 'instruction + "\\n" + input; a dialogue: its first two user turns',
     pendingAtStart: pendingAtStart.length,
     reused,
-    embeddedNow: p.accepted,
+    embeddedNow: t.accepted,
     left,
     dimensions: embeddings.dimensions(o.model) ?? null,
-    requests: p.requests,
-    failedRequests: p.failedRequests,
-    promptTokens: p.promptTokens,
+    requests: t.requests,
+    failedRequests: t.failedRequests,
+    promptTokens: t.promptTokens,
     costUsd: budget.spentUsd - costAtStart,
     seconds: (performance.now() - started) / 1000,
     ...(status === 'interrupted' && stopReason !== undefined ? { stopReason } : {}),
     ...(status === 'interrupted' && budgetStop !== undefined ? { stopMessage: budgetStop.message } : {}),
+    ...(open !== undefined && {
+      openBatch: { id: open.id, providerBatchId: open.providerBatchId, status: open.providerStatus ?? open.status },
+    }),
   };
   if (fatal !== undefined) {
     summary.error = fatal.message;

@@ -4,7 +4,8 @@ import { PipelineError } from '../errors.ts';
 
 export interface EmbedSummary {
   runId: number;
-  status: 'completed' | 'interrupted' | 'failed';
+  /** `waiting`: --batch, a batch is out; run again later to collect it. */
+  status: 'completed' | 'interrupted' | 'failed' | 'waiting';
   model: string;
   /** The embedded text: what the manifest and docs promise. */
   text: 'instruction + "\\n" + input; a dialogue: its first two user turns';
@@ -19,6 +20,8 @@ export interface EmbedSummary {
   promptTokens: number;
   costUsd: number;
   seconds: number;
+  /** --batch: the batch still out. */
+  openBatch?: { id: number; providerBatchId: string | null; status: string };
   stopReason?: 'signal' | BudgetStop['reason'];
   stopMessage?: string;
   error?: string;

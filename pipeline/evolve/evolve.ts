@@ -24,9 +24,12 @@ import { takeLock } from '../lock.ts';
 import { evolveSettingsSchema, resolveOptions, type EvolveSettings } from '../options.ts';
 import { TEMPLATE_DIR } from '../prompt.ts';
 import { DEFAULT_RULE_OPTIONS } from '../rules/index.ts';
+import { createBatchApi } from '../llm/batch-api.ts';
+import { runBatchStep } from '../runtime/batch-step.ts';
 import { runStages, type StageTally } from '../runtime/online.ts';
+import type { BatchRow } from '../store/batches.ts';
 import { StorageError } from '../store/storage-errors.ts';
-import { AnswerStage } from '../stages/answers.ts';
+import { ANSWERS, AnswerStage } from '../stages/answers.ts';
 import { EVOLVE, EVOLVED_SOURCE, EvolveStage } from '../stages/evolve.ts';
 import { AnswerStore } from '../store/answers.ts';
 import { EvolutionStore, type EvolveSelection } from '../store/evolutions.ts';
@@ -39,7 +42,7 @@ export { EvolveFailed, type EvolveStageFigures, type EvolveSummary } from './sum
 export type EvolveOptions = EvolveSettings & Omit<GenerateHooks, 'random'>;
 
 export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
-  const { apiKey: givenKey, env = process.env, onEvent, onWarning, signal, onLog: _onLog, ...rest } = options;
+  const { apiKey: givenKey, env = process.env, onEvent, onWarning, signal, onLog, ...rest } = options;
   const s = resolveOptions(evolveSettingsSchema, rest);
   const ops = [...new Set(s.ops)] as EvolveOp[];
   const templates = loadEvolveTemplates(ops, s.templates ?? TEMPLATE_DIR);
@@ -54,7 +57,7 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
   const connection = connect(s, givenKey, env);
   const { llm, baseURL, apiKey } = connection;
   // Everything that can be checked without writing is checked before the lock file is made.
-  const server = s.probe && !s.dryRun ? await probe(llm, baseURL) : undefined;
+  const server = s.probe && !s.dryRun && !s.batch ? await probe(llm, baseURL) : undefined;
   Store.check(s.db);
   const lock = takeLock(s.db, `evolve --model ${s.model}`, onWarning);
   let store: Store | undefined;
@@ -127,46 +130,66 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
       skipFilters: false,
       instructionOnly: true,
     });
-    const answerStage = new AnswerStage(
-      store,
-      { model: answerModel, template: answerTemplate, maxTokens: s.answerMaxTokens, retries: s.answerRetries, price: answerPrice },
-      { runId, source: EVOLVED_SOURCE, awaitingOnly: true, feeder: EVOLVE, anyModel: true },
-    );
-    const evolveStage = new EvolveStage(
-      store,
-      {
-        runId,
-        ops,
-        templates,
-        templateId: store.templateId(templates.combined.name, templates.combined.sha256, templates.combined.content),
-        selection,
-        params: { model: s.model, temperature: s.temperature, top_p: 1, max_tokens: s.maxTokens },
-        price,
-        minAdded: s.minAdded,
-        role: 'feeder',
-        demand: answerStage.feederDemand(),
-      },
-      ingestor,
-    );
+    // The stages, made once online and once per phase of a batch step (each reads its pending work then).
+    const made: EvolveStage[] = [];
+    const makeStages = (): [AnswerStage, EvolveStage] => {
+      const answerStage = new AnswerStage(
+        store!,
+        { model: answerModel, template: answerTemplate, maxTokens: s.answerMaxTokens, retries: s.answerRetries, price: answerPrice },
+        { runId, source: EVOLVED_SOURCE, awaitingOnly: true, feeder: EVOLVE, anyModel: true },
+      );
+      const evolveStage = new EvolveStage(
+        store!,
+        {
+          runId,
+          ops,
+          templates,
+          templateId: store!.templateId(templates.combined.name, templates.combined.sha256, templates.combined.content),
+          selection,
+          params: { model: s.model, temperature: s.temperature, top_p: 1, max_tokens: s.maxTokens },
+          price,
+          minAdded: s.minAdded,
+          role: 'feeder',
+          demand: answerStage.feederDemand(),
+        },
+        ingestor,
+      );
+      made.push(evolveStage);
+      return [answerStage, evolveStage];
+    };
     const budget = Budget.forRun({ maxCostUsd: s.maxCost, maxRequests: s.maxRequests }, store.runTotals(runId).requests);
     const costAtStart = budget.spentUsd;
-    const result = await runStages(
-      [answerStage, evolveStage],
-      {
-        runId,
-        target,
-        acceptedAtStart: answeredAtStart,
-        concurrency: s.concurrency,
-        maxConsecutiveFailures: s.maxConsecutiveFailures,
-        drainTimeoutMs: s.drainTimeout * 1000,
-        indexSize: reach,
-        resumed,
-      },
-      { store, llm, budget, ...(onEvent && { onEvent }), ...(signal && { signal }) },
-    );
+    const deps = { store, budget, ...(signal && { signal }) };
+    const result = s.batch
+      ? await runBatchStep(
+          makeStages,
+          { runId, label: 'evolve batch', kind: 'evolve', target, goalAcceptedAtStart: answeredAtStart },
+          {
+            ...deps,
+            api: createBatchApi({ apiKey, baseURL, maxRetries: s.retries }),
+            ...(onLog && { log: onLog }),
+          },
+        )
+      : {
+          ...(await runStages(
+            makeStages(),
+            {
+              runId,
+              target,
+              acceptedAtStart: answeredAtStart,
+              concurrency: s.concurrency,
+              maxConsecutiveFailures: s.maxConsecutiveFailures,
+              drainTimeoutMs: s.drainTimeout * 1000,
+              indexSize: reach,
+              resumed,
+            },
+            { ...deps, llm, ...(onEvent && { onEvent }) },
+          )),
+          open: [],
+        };
     const { fatal, budgetStop } = result;
     const evolveTally = result.stages[EVOLVE]!;
-    const answerTally = result.stages[answerStage.name]!;
+    const answerTally = result.stages[ANSWERS]!;
     const diskFull = fatal instanceof StorageError;
     const goalMet = result.goalAccepted >= target;
     const status: EvolveSummary['status'] =
@@ -174,19 +197,26 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
         ? 'failed'
         : diskFull || budgetStop !== undefined || (signal?.aborted ?? false)
           ? 'interrupted'
-          : goalMet || result.exhausted
-            ? 'completed'
-            : 'interrupted';
+          : result.open.length > 0
+            ? 'waiting'
+            : goalMet || result.exhausted
+              ? 'completed'
+              : 'interrupted';
     try {
       store.finishRun(
         runId,
+        // A batch out leaves the run open: the next invocation collects it.
         status === 'failed' ? 'failed' : status === 'completed' ? 'completed' : 'interrupted',
         fatal?.message ?? budgetStop?.message,
       );
     } catch (err) {
       if (!diskFull) throw err;
     }
-    const p = result.progress;
+    const tallies = [evolveTally, answerTally];
+    const sum = (f: (t: StageTally) => number): number => tallies.reduce((n, t) => n + f(t), 0);
+    const evolvedByRound: Record<string, number> = {};
+    for (const stage of made)
+      for (const [round, n] of Object.entries(stage.acceptedByRound)) evolvedByRound[round] = (evolvedByRound[round] ?? 0) + n;
     const summary: EvolveSummary = {
       ...base,
       runId,
@@ -194,16 +224,17 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
       resumed,
       target,
       evolvedNow: evolveTally.accepted,
-      evolvedByRound: { ...evolveStage.acceptedByRound },
+      evolvedByRound,
       eliminatedNow: evolveTally.rejected,
       answeredNow: result.goalAccepted - answeredAtStart,
       rejectedAnswers: answerTally.rejected,
       poolExhausted: result.exhausted && s.n !== undefined && !goalMet,
       stages: { evolve: figures(evolveTally, price), answers: figures(answerTally, answerPrice) },
-      requests: p.requests,
-      failedRequests: p.failedRequests,
-      promptTokens: p.promptTokens,
-      completionTokens: p.completionTokens,
+      requests: sum((t) => t.requests),
+      failedRequests: sum((t) => t.failedRequests),
+      promptTokens: sum((t) => t.promptTokens),
+      completionTokens: sum((t) => t.completionTokens),
+      ...(result.open.length > 0 && { openBatch: openBatchOf(result.open[0]!) }),
       costUsd: budget.spentUsd - costAtStart,
       seconds: (performance.now() - started) / 1000,
     };
@@ -221,6 +252,10 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
     store?.close();
     lock.release();
   }
+}
+
+function openBatchOf(b: BatchRow): NonNullable<EvolveSummary['openBatch']> {
+  return { id: b.id, providerBatchId: b.providerBatchId, status: b.providerStatus ?? b.status };
 }
 
 function figures(t: StageTally, price: Price | undefined): EvolveStageFigures {

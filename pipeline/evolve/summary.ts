@@ -16,7 +16,8 @@ export interface EvolveSummary {
   /** null: nothing was due (no run made) or a dry run. */
   runId: number | null;
   /** `nothing`: no task was due to evolve or awaiting an answer; `dry-run`: counted only. */
-  status: 'completed' | 'interrupted' | 'failed' | 'nothing' | 'dry-run';
+  /** `waiting`: --batch, a batch is out; run again later to collect it. */
+  status: 'completed' | 'interrupted' | 'failed' | 'nothing' | 'dry-run' | 'waiting';
   resumed: boolean;
   rounds: number;
   ops: EvolveOp[];
@@ -47,6 +48,8 @@ export interface EvolveSummary {
   seconds: number;
   /** Dry run: the worst case of one evolution request and of one answer request, USD (null without a price). */
   worstCaseUsdPerRequest?: { evolve: number | null; answer: number | null };
+  /** --batch: the batch still out. */
+  openBatch?: { id: number; providerBatchId: string | null; status: string };
   stopReason?: 'signal' | 'storage' | BudgetStop['reason'];
   stopMessage?: string;
   error?: string;

@@ -44,7 +44,8 @@ export const BATCH_MAX_BYTES = 200 * 1024 * 1024;
 export interface BatchApi {
   uploadFile(content: Buffer, filename: string): Promise<{ id: string; bytes: number }>;
   /** Creates the batch, unless one from this input file exists already: then that one. */
-  createBatch(inputFileId: string, metadata: Record<string, string>): Promise<ProviderBatch>;
+  /** `endpoint`: the route every line of the file goes to (default the chat completions route). */
+  createBatch(inputFileId: string, metadata: Record<string, string>, endpoint?: string): Promise<ProviderBatch>;
   retrieveBatch(id: string): Promise<ProviderBatch>;
   cancelBatch(id: string): Promise<ProviderBatch>;
   /** A result file's lines as they arrive (no trailing newline, empty lines skipped). */
@@ -109,14 +110,14 @@ export function createBatchApi(options: BatchApiOptions): BatchApi {
         return { id: file.id, bytes: file.bytes };
       }),
 
-    createBatch: (inputFileId, metadata) =>
+    createBatch: (inputFileId, metadata, endpoint = '/v1/chat/completions') =>
       withRetries('creating the batch', async () => {
         // A create whose answer was lost (timeout, crash) may have worked: never make a second one.
         const existing = await find(inputFileId);
         if (existing !== undefined) return existing;
         return (await client.batches.create({
           input_file_id: inputFileId,
-          endpoint: '/v1/chat/completions',
+          endpoint: endpoint as '/v1/chat/completions',
           completion_window: '24h',
           metadata,
         })) as ProviderBatch;

@@ -10,11 +10,21 @@
  */
 import { z } from 'zod';
 import type { Budget, BudgetStop } from '../budget.ts';
-import type { ChatMessage, ChatReply } from '../llm.ts';
+import type { ChatReply, EmbeddingReply } from '../llm.ts';
+import { checkEmbeddings } from '../llm/client.ts';
 import { BATCH_MAX_BYTES, TERMINAL_BATCH_STATUSES, type BatchApi, type ProviderBatch } from '../llm/batch-api.ts';
 import { kindForStatus, type LlmErrorKind } from '../llm/errors.ts';
 import type { AttemptStore, NewAttempt } from '../store/attempts.ts';
-import { BatchStore, customIdFor, parseCustomId, type BatchRequestRow, type BatchRow, type NewBatchRequest } from '../store/batches.ts';
+import {
+  BatchStore,
+  CHAT_ENDPOINT,
+  customIdFor,
+  EMBEDDINGS_ENDPOINT,
+  parseCustomId,
+  type BatchRequestRow,
+  type BatchRow,
+  type NewBatchRequest,
+} from '../store/batches.ts';
 import type { Store } from '../store/store.ts';
 import { insertFailure, insertReply, type RequestBase } from './requests.ts';
 import type { RunView, Stage, StageOutcome } from './stage.ts';
@@ -38,7 +48,11 @@ const OutputLine = z.object({
               }),
             )
             .optional(),
-          usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() }).nullish(),
+          // Embedding results: the vectors are checked value by value (checkEmbeddings), so unknown here.
+          data: z.unknown().optional(),
+          usage: z
+            .object({ prompt_tokens: z.number(), completion_tokens: z.number().optional(), total_tokens: z.number().optional() })
+            .nullish(),
           error: z.object({ message: z.string().optional(), code: z.string().nullish() }).nullish(),
         })
         .optional(),
@@ -48,19 +62,25 @@ const OutputLine = z.object({
 });
 type OutputLine = z.infer<typeof OutputLine>;
 
-/** What a result line says: a completion, or why there is none. */
+/** What a result line says: a completion (or embeddings), or why there is none. */
 export type LineResult =
-  | { kind: 'reply'; reply: ChatReply }
+  | { kind: 'reply'; reply: ChatReply | EmbeddingReply }
   | { kind: 'failed'; status: number | null; errorKind: LlmErrorKind; error: string; attemptLog: NewAttempt[] };
+
+/** What the input line asked for: its completion token limit, or (embeddings) how many vectors of what size. */
+export interface LineAsked {
+  maxTokens: number;
+  embeddings?: { count: number; dimensions?: number | undefined } | undefined;
+}
 
 /**
  * A result line: its input line's id and what it brought; undefined when it is not JSON. Never throws
- * (JSON.parse is iterative in V8, zod walks only the schema).
+ * (JSON.parse is iterative in V8, zod walks only the schema, checkEmbeddings one pass over the values).
  */
 export function readResultLine(
   text: string,
   startedAt: string,
-  maxTokens: (lineId: number | undefined) => number,
+  asked: (lineId: number | undefined) => LineAsked,
 ): { lineId: number | undefined; customId: unknown; result: LineResult } | undefined {
   let json: unknown;
   try {
@@ -83,6 +103,7 @@ export function readResultLine(
     };
   }
   const lineId = parseCustomId(out.custom_id);
+  const line = asked(lineId);
   const attempt = (status: number | null, errorKind: LlmErrorKind | null): NewAttempt => ({
     attempt: 1,
     startedAt,
@@ -90,17 +111,44 @@ export function readResultLine(
     latencyMs: null,
     errorKind,
     waitMs: 0,
-    maxTokens: maxTokens(lineId),
+    maxTokens: line.maxTokens,
   });
   const status = out.response?.status_code;
   const body = out.response?.body;
+  if (status === 200 && body !== undefined && line.embeddings !== undefined) {
+    const vectors = checkEmbeddings(body, line.embeddings.count, line.embeddings.dimensions);
+    if (typeof vectors !== 'string') {
+      const u = body.usage ?? null;
+      const reply: EmbeddingReply = {
+        vectors,
+        usage: u === null ? null : { promptTokens: u.prompt_tokens, completionTokens: 0, totalTokens: u.total_tokens ?? u.prompt_tokens },
+        latencyMs: 0,
+        attempts: 1,
+        attemptLog: [attempt(200, null) as EmbeddingReply['attemptLog'][number]],
+      };
+      return { lineId, customId: out.custom_id, result: { kind: 'reply', reply } };
+    }
+    const error = `other: HTTP 200 but ${vectors}`;
+    return {
+      lineId,
+      customId: out.custom_id,
+      result: { kind: 'failed', status, errorKind: 'other', error, attemptLog: [attempt(200, 'other')] },
+    };
+  }
   if (status === 200 && body !== undefined && Array.isArray(body.choices)) {
     const choice = body.choices[0];
     const u = body.usage ?? null;
     const reply: ChatReply = {
       content: choice?.message?.content ?? '',
       finishReason: choice?.finish_reason ?? null,
-      usage: u === null ? null : { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens },
+      usage:
+        u === null || u.completion_tokens === undefined
+          ? null
+          : {
+              promptTokens: u.prompt_tokens,
+              completionTokens: u.completion_tokens,
+              totalTokens: u.total_tokens ?? u.prompt_tokens + u.completion_tokens,
+            },
       latencyMs: 0,
       attempts: 1,
       attemptLog: [attempt(200, null) as ChatReply['attemptLog'][number]],
@@ -121,20 +169,20 @@ export function readResultLine(
 
 /**
  * A batch line's result through its stage, in one transaction: the request (reply or failure), the tie to
- * its unit, what the reply brought, and the input line marked answered. Returns the stage's outcome (none
- * for a failure).
+ * its unit, what the reply brought, and the input line marked answered. Returns the stage's outcome and
+ * how it read the reply (none for a failure).
  */
 export function storeLine<U, P>(
   store: Store,
   attempts: AttemptStore,
-  stage: Stage<U, P>,
+  stage: Stage<U, P, any>,
   unit: U,
   base: RequestBase,
   result: LineResult,
   costUsd: number | null,
   view: RunView,
   line: { id: number },
-): StageOutcome | undefined {
+): { outcome: StageOutcome; reading: P } | undefined {
   const batches = new BatchStore(store);
   if (result.kind === 'failed') {
     store.transaction(() => {
@@ -144,18 +192,21 @@ export function storeLine<U, P>(
     });
     return undefined;
   }
-  const reading = stage.read(unit, result.reply);
+  const reply = result.reply;
+  const reading = stage.read(unit, reply);
+  // The request row keeps a chat reply's text; an embedding reply's vectors are the stage's to store.
+  const row = 'content' in reply ? reply : { ...reply, content: `${reply.vectors.length} embeddings`, finishReason: null };
   return store.transaction(() => {
     const id = insertReply(
       store,
       attempts,
       base,
-      { ...result.reply, latencyMs: null, costUsd },
+      { ...row, latencyMs: null, costUsd },
       { replyShape: reading.shape, parseProblems: reading.problems },
     );
     stage.mark?.(unit, id);
     batches.linkResult(line.id, id);
-    return stage.store(unit, id, reading.value, result.reply, view);
+    return { outcome: stage.store(unit, id, reading.value, reply, view), reading: reading.value };
   });
 }
 
@@ -200,9 +251,13 @@ export class BatchJobs {
   }
 
   /** Stores a new batch with its lines (and whatever `withLines` adds in the same transaction); `advance` sends it. */
-  create(requests: readonly NewBatchRequest[], withLines?: (lines: BatchRequestRow[]) => void): BatchRow {
+  create(
+    requests: readonly NewBatchRequest[],
+    withLines?: (lines: BatchRequestRow[]) => void,
+    route: { stage?: string | undefined; endpoint?: string | undefined } = {},
+  ): BatchRow {
     const batchId = this.store.transaction(() => {
-      const id = this.batches.createBatch(this.o.runId, requests);
+      const id = this.batches.createBatch(this.o.runId, requests, route);
       withLines?.([...this.batches.lines(id)]);
       return id;
     });
@@ -210,7 +265,9 @@ export class BatchJobs {
   }
 
   private async upload(batch: BatchRow): Promise<BatchRow> {
-    const content = Buffer.from([...this.batches.lines(batch.id)].map((l) => inputLine(l.id, l.paramsJson, l.messagesJson)).join(''));
+    const content = Buffer.from(
+      [...this.batches.lines(batch.id)].map((l) => inputLine(l.id, l.paramsJson, l.messagesJson, batch.endpoint)).join(''),
+    );
     const file = await this.api.uploadFile(content, this.o.fileName(batch.id));
     this.batches.setUploaded(batch.id, file.id, content.length);
     this.o.log(`${this.o.label} ${batch.id}: uploaded ${batch.requestCount} requests (${formatBytes(content.length)}) as ${file.id}`, {
@@ -222,11 +279,11 @@ export class BatchJobs {
   }
 
   private async submit(batch: BatchRow): Promise<BatchRow> {
-    const made = await this.api.createBatch(batch.inputFileId!, {
-      ...this.o.metadata,
-      zhsi_run: String(this.o.runId),
-      zhsi_batch: String(batch.id),
-    });
+    const made = await this.api.createBatch(
+      batch.inputFileId!,
+      { ...this.o.metadata, zhsi_run: String(this.o.runId), zhsi_batch: String(batch.id) },
+      batch.endpoint,
+    );
     this.batches.setSubmitted(batch.id, made.id, made.status);
     this.o.log(`${this.o.label} ${batch.id}: submitted as ${made.id} (${made.status})`, {
       batchId: batch.id,
@@ -301,19 +358,22 @@ export function fillBatch(
   limit: number,
   maxBytes: number,
   next: () => NewBatchRequest | undefined,
-  worstUsd: (messages: ChatMessage[]) => number,
-): { requests: NewBatchRequest[]; stop: BudgetStop | undefined } {
+  worstUsd: (request: NewBatchRequest) => number,
+  /** The route of the lines (known once the first is taken). */
+  endpoint: () => string = () => CHAT_ENDPOINT,
+): { requests: NewBatchRequest[]; stop: BudgetStop | undefined; last?: NewBatchRequest } {
   const requests: NewBatchRequest[] = [];
   let bytes = 0;
   let stop: BudgetStop | undefined;
   while (requests.length < limit) {
     const r = next();
     if (r === undefined) break;
-    const worst = worstUsd(r.messages as ChatMessage[]);
+    const worst = worstUsd(r);
     stop = budget.check(worst);
-    if (stop !== undefined) break;
-    const size = Buffer.byteLength(inputLine(0, JSON.stringify(r.params), JSON.stringify(r.messages))) + 12; // room for a longer id
-    if (bytes + size > Math.min(maxBytes, BATCH_MAX_BYTES)) break;
+    // `last`: taken from the stage but not put in the batch; the caller gives it back.
+    if (stop !== undefined) return { requests, stop, last: r };
+    const size = Buffer.byteLength(inputLine(0, JSON.stringify(r.params), JSON.stringify(r.messages), endpoint())) + 12; // room for a longer id
+    if (bytes + size > Math.min(maxBytes, BATCH_MAX_BYTES)) return { requests, stop, last: r };
     bytes += size;
     budget.start(worst);
     requests.push(r);
@@ -321,11 +381,12 @@ export function fillBatch(
   return { requests, stop };
 }
 
-/** One line of a batch input file. */
-export function inputLine(batchRequestId: number, paramsJson: string, messagesJson: string): string {
+/** One line of a batch input file: a chat completion, or (the embeddings route) the params alone ({model, input}). */
+export function inputLine(batchRequestId: number, paramsJson: string, messagesJson: string, endpoint: string = CHAT_ENDPOINT): string {
   // Spliced rather than re-serialized: the stored JSON is exactly what was priced and sized.
   const params = paramsJson.slice(1, -1);
-  return `{"custom_id":${JSON.stringify(customIdFor(batchRequestId))},"method":"POST","url":"/v1/chat/completions","body":{${params}${params === '' ? '' : ','}"messages":${messagesJson}}}\n`;
+  const body = endpoint === EMBEDDINGS_ENDPOINT ? `{${params}}` : `{${params}${params === '' ? '' : ','}"messages":${messagesJson}}`;
+  return `{"custom_id":${JSON.stringify(customIdFor(batchRequestId))},"method":"POST","url":${JSON.stringify(endpoint)},"body":${body}}\n`;
 }
 
 function formatBytes(n: number): string {

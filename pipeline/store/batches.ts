@@ -25,6 +25,10 @@ export interface BatchRow {
   finishedAt: string | null;
   ingestedAt: string | null;
   error: string | null;
+  /** The stage whose lines it holds (null: written by generate's own batch step or before migration 13). */
+  stage: string | null;
+  /** The API route of its lines. */
+  endpoint: string;
 }
 
 export interface NewBatchRequest {
@@ -33,6 +37,8 @@ export interface NewBatchRequest {
   params: unknown;
   /** Two-stage: the task an answer line is for; absent for a generation line. */
   answerTaskId?: number | null | undefined;
+  /** The stage's unit of work (plain JSON), kept with the line until its result is stored. */
+  unit?: unknown;
 }
 
 export interface BatchRequestRow {
@@ -43,14 +49,15 @@ export interface BatchRequestRow {
   paramsJson: string;
   requestId: number | null;
   answerTaskId: number | null;
+  unitJson: string | null;
 }
 
 const BATCH_COLUMNS = `id, run_id AS runId, status, provider_status AS providerStatus, request_count AS requestCount,
   input_bytes AS inputBytes, input_file_id AS inputFileId, provider_batch_id AS providerBatchId,
   output_file_id AS outputFileId, error_file_id AS errorFileId, created_at AS createdAt, submitted_at AS submittedAt,
-  finished_at AS finishedAt, ingested_at AS ingestedAt, error`;
+  finished_at AS finishedAt, ingested_at AS ingestedAt, error, stage, endpoint`;
 const REQUEST_COLUMNS = `id, batch_id AS batchId, template_id AS templateId, messages_json AS messagesJson,
-  params_json AS paramsJson, request_id AS requestId, answer_task_id AS answerTaskId`;
+  params_json AS paramsJson, request_id AS requestId, answer_task_id AS answerTaskId, unit_json AS unitJson`;
 
 /** The line's `custom_id`; parseCustomId is its inverse. */
 export const customIdFor = (batchRequestId: number): string => `zhsi-${batchRequestId}`;
@@ -61,6 +68,10 @@ export function parseCustomId(customId: unknown): number | undefined {
 
 const now = (): string => new Date().toISOString();
 
+/** The API routes a batch may hold lines of. */
+export const CHAT_ENDPOINT = '/v1/chat/completions';
+export const EMBEDDINGS_ENDPOINT = '/v1/embeddings';
+
 export class BatchStore {
   constructor(private readonly store: Store) {}
 
@@ -69,20 +80,23 @@ export class BatchStore {
   }
 
   /** The batch and all its lines, in one transaction (status 'preparing'). */
-  createBatch(runId: number, requests: readonly NewBatchRequest[]): number {
+  createBatch(
+    runId: number,
+    requests: readonly NewBatchRequest[],
+    route: { stage?: string | undefined; endpoint?: string | undefined } = {},
+  ): number {
     return this.store.transaction(() => {
       const batchId = Number(
-        this.sql(`INSERT INTO batches (run_id, status, request_count, created_at) VALUES (?, 'preparing', ?, ?)`).run(
-          runId,
-          requests.length,
-          now(),
-        ).lastInsertRowid,
+        this.sql(
+          `INSERT INTO batches (run_id, status, request_count, created_at, stage, endpoint) VALUES (?, 'preparing', ?, ?, ?, ?)`,
+        ).run(runId, requests.length, now(), route.stage ?? null, route.endpoint ?? CHAT_ENDPOINT).lastInsertRowid,
       );
       const insert = this.sql(
-        `INSERT INTO batch_requests (batch_id, template_id, messages_json, params_json, answer_task_id) VALUES (?, ?, ?, ?, ?)`,
+        `INSERT INTO batch_requests (batch_id, template_id, messages_json, params_json, answer_task_id, unit_json) VALUES (?, ?, ?, ?, ?, ?)`,
       );
       for (const r of requests) {
-        insert.run(batchId, r.templateId, JSON.stringify(r.messages), JSON.stringify(r.params), r.answerTaskId ?? null);
+        const unit = r.unit === undefined ? null : JSON.stringify(r.unit);
+        insert.run(batchId, r.templateId, JSON.stringify(r.messages), JSON.stringify(r.params), r.answerTaskId ?? null, unit);
       }
       return batchId;
     });
@@ -92,7 +106,6 @@ export class BatchStore {
     return this.sql(`SELECT ${BATCH_COLUMNS} FROM batches WHERE id = ?`).get(batchId) as BatchRow | undefined;
   }
 
-  /** Batches of a run not yet ingested, oldest first. */
   /** Whether a batch holds judge lines (its lines carry the subjects they judge). */
   firstLineHasJudgeSubjects(batchId: number): boolean {
     return (
@@ -100,6 +113,7 @@ export class BatchStore {
     );
   }
 
+  /** Batches of a run not yet ingested, oldest first. */
   openBatches(runId: number): BatchRow[] {
     return this.sql(`SELECT ${BATCH_COLUMNS} FROM batches WHERE run_id = ? AND status <> 'ingested' ORDER BY id`).all(runId) as BatchRow[];
   }

@@ -1,6 +1,6 @@
 /**
  * The SQL of dialogue drafts: conversations of a dialogue run with an answer model while they are built
- * turn by turn (migration 13). Callers hold the reply's transaction; a draft never leaves this table but
+ * turn by turn (migration 14). Callers hold the reply's transaction; a draft never leaves this table but
  * as a finished (or given-up) conversation written by DialogueStore in the same transaction.
  */
 import { z } from 'zod';

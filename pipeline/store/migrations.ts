@@ -394,9 +394,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX embeddings_text ON embeddings(model, text_sha256);
     `,
   },
-  // -- dialogues answered turn by turn (issue 20) ----------------------------------------------------
+  // -- one batch runner for every stage (issue 20) ----------------------------------------------------
   {
     version: 13,
+    name: 'batch lines of any stage',
+    sql: `
+      -- The stage whose lines a batch holds (NULL: written before, by generate or judge) and the API route
+      -- its lines go to: a batch has one model and one route.
+      ALTER TABLE batches ADD COLUMN stage TEXT;
+      ALTER TABLE batches ADD COLUMN endpoint TEXT NOT NULL DEFAULT '/v1/chat/completions';
+      -- A line's unit of work as the stage wrote it (plain JSON), read back when its result arrives.
+      ALTER TABLE batch_requests ADD COLUMN unit_json TEXT;
+    `,
+  },
+  // -- dialogues answered turn by turn (issue 20) ----------------------------------------------------
+  {
+    version: 14,
     name: 'dialogue drafts: conversations being built turn by turn',
     sql: `
       -- A conversation of a dialogue run with an answer model, while it is being built: the generation

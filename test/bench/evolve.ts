@@ -7,8 +7,9 @@
  * an input dropping it, 4% too long). `generate` makes BENCH_N tasks (default 400; gpt-4o-mini), then
  * `evolve --rounds 3` evolves the whole pool and answers every survivor (both gpt-4o-mini). A round's cost
  * is its evolution requests (every one, eliminated ones included) plus the answer requests of its
- * children; "surviving" means accepted and answered — a training pair. Online only: the Batch API path
- * comes with the lead's batch runner.
+ * children; "surviving" means accepted and answered — a training pair. The same pool is also evolved
+ * through the Batch API (`evolve --batch`, invoked until it completes, on a copy of the store made before
+ * the online run): its rows are at batch prices, so its dollars are half when its requests are the same.
  *
  * All figures come from the simulator: synthetic text, synthetic token counts; its rewrites are not a
  * quality model, so survival rates say how the elimination behaves, not how a real model writes.
@@ -37,16 +38,27 @@ async function main(): Promise<void> {
   const db = path.join(dir, 'bench.db');
   try {
     const g = await generate({ db, n: N, baseURL: sim.url, apiKey: 'k', model: MODEL });
+    const batchDb = path.join(dir, 'batch.db');
+    fs.copyFileSync(db, batchDb);
     const e = await evolve({ db, baseURL: sim.url, apiKey: 'k', model: MODEL, rounds: ROUNDS });
+    let batchRun: number | null = null;
+    let steps = 0;
+    for (let status = ''; status !== 'completed' && steps < 200; steps++) {
+      const b = await evolve({ db: batchDb, baseURL: sim.url, apiKey: 'k', model: MODEL, rounds: ROUNDS, batch: true });
+      status = b.status;
+      batchRun = b.runId ?? batchRun;
+    }
     const conn = new Database(db, { readonly: true });
-    const sum = (where: string, ...params: unknown[]): Figures =>
-      conn
+    const batchConn = new Database(batchDb, { readonly: true });
+    const sumIn = (c: Database.Database, where: string, ...params: unknown[]): Figures =>
+      c
         .prepare(
           `SELECT count(*) AS requests, coalesce(sum(prompt_tokens), 0) AS promptTokens,
              coalesce(sum(completion_tokens), 0) AS completionTokens, coalesce(sum(cost_usd), 0) AS costUsd
            FROM requests WHERE ${where}`,
         )
         .get(...params) as Figures;
+    const sum = (where: string, ...params: unknown[]): Figures => sumIn(conn, where, ...params);
 
     const rows: string[][] = [];
     const per1000 = (f: Figures, n: number) => [
@@ -68,32 +80,40 @@ async function main(): Promise<void> {
     const genAccepted = conn.prepare(`SELECT count(*) FROM tasks WHERE run_id = ? AND status = 'accepted'`).pluck().get(g.runId) as number;
     const base = per1000(genFigures, genAccepted);
     rows.push(fmt(base, null, 'generate (baseline)', genAccepted));
-    for (let round = 1; round <= ROUNDS; round++) {
-      const evolveF = sum(`run_id = ? AND answer_task_id IS NULL AND json_extract(params_json, '$.evolve.round') = ?`, e.runId, round);
-      const answerF = sum(
-        `run_id = ? AND answer_task_id IN (SELECT child_task_id FROM evolutions WHERE round = ? AND status = 'accepted')`,
-        e.runId,
-        round,
-      );
-      const survivors = conn
-        .prepare(
-          `SELECT count(*) FROM evolutions e WHERE e.round = ? AND e.status = 'accepted'
-             AND EXISTS (SELECT 1 FROM answers a WHERE a.task_id = e.child_task_id AND a.status = 'accepted')`,
-        )
-        .pluck()
-        .get(round) as number;
-      if (survivors === 0) continue;
-      const both: Figures = {
-        requests: evolveF.requests + answerF.requests,
-        promptTokens: evolveF.promptTokens + answerF.promptTokens,
-        completionTokens: evolveF.completionTokens + answerF.completionTokens,
-        costUsd: evolveF.costUsd + answerF.costUsd,
-      };
-      const v = per1000(both, survivors);
-      rows.push(fmt(v, v[3]! / base[3]!, `evolve round ${round}`, survivors));
+    for (const [c, runId, label] of [
+      [conn, e.runId, ''],
+      [batchConn, batchRun, ' (batch)'],
+    ] as const) {
+      for (let round = 1; round <= ROUNDS; round++) {
+        const evolveF = sumIn(c, `run_id = ? AND answer_task_id IS NULL AND json_extract(params_json, '$.evolve.round') = ?`, runId, round);
+        const answerF = sumIn(
+          c,
+          `run_id = ? AND answer_task_id IN (SELECT child_task_id FROM evolutions WHERE round = ? AND status = 'accepted')`,
+          runId,
+          round,
+        );
+        const survivors = c
+          .prepare(
+            `SELECT count(*) FROM evolutions e WHERE e.round = ? AND e.status = 'accepted'
+               AND EXISTS (SELECT 1 FROM answers a WHERE a.task_id = e.child_task_id AND a.status = 'accepted')`,
+          )
+          .pluck()
+          .get(round) as number;
+        if (survivors === 0) continue;
+        const both: Figures = {
+          requests: evolveF.requests + answerF.requests,
+          promptTokens: evolveF.promptTokens + answerF.promptTokens,
+          completionTokens: evolveF.completionTokens + answerF.completionTokens,
+          costUsd: evolveF.costUsd + answerF.costUsd,
+        };
+        const v = per1000(both, survivors);
+        rows.push(fmt(v, v[3]! / base[3]!, `evolve round ${round}${label}`, survivors));
+      }
     }
     const head = ['per 1,000 surviving tasks', 'tasks', 'requests', 'prompt tok', 'completion tok', 'USD', 'USD vs baseline'];
-    console.log(`bench:evolve — simulator, ${MODEL} for generation, evolution and answers; N=${N}, rounds ${ROUNDS}\n`);
+    console.log(
+      `bench:evolve — simulator, ${MODEL} for generation, evolution and answers; N=${N}, rounds ${ROUNDS}; batch: ${steps} invocations\n`,
+    );
     console.log(table(head, rows));
 
     const tried = conn.prepare('SELECT count(*) FROM evolutions').pluck().get() as number;
@@ -138,6 +158,7 @@ async function main(): Promise<void> {
     );
     if (process.env.BENCH_CHAINS !== undefined) printChains(conn, Number(process.env.BENCH_CHAINS));
     conn.close();
+    batchConn.close();
   } finally {
     await sim.close();
     fs.rmSync(dir, { recursive: true, force: true });

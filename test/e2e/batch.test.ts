@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBatchStep, type BatchOptions } from '../../pipeline/batch.ts';
+import { generateBatch, type BatchOptions } from '../../pipeline/generate-batch.ts';
 import { generate } from '../../pipeline/index.ts';
 import { DEFAULT_RULE_OPTIONS as DEFAULT_FILTER_OPTIONS } from '../../pipeline/rules/index.ts';
 import { GenerationFailed } from '../../pipeline/runtime/progress.ts';
@@ -254,10 +254,10 @@ describe('batches that do not complete', () => {
     const store = Store.open(path.join(tempDir(), 'expired.db'));
     const api = createBatchApi({ apiKey: 'test-key', baseURL: sim.url });
     try {
-      const first = await runBatchStep(options(300), { store, api });
+      const first = await generateBatch(options(300), { store, api });
       expect(first.status).toBe('waiting');
       sim.batches.setOutcome(first.openBatch!.providerBatchId!, 'expired');
-      const second = await runBatchStep(options(300), { store, api });
+      const second = await generateBatch(options(300), { store, api });
       // Expired: part of the requests ran; the others are failed requests with the reason.
       const failed = store.db
         .prepare(`SELECT count(*) FROM requests WHERE status = 'error' AND error LIKE '%batch_expired%'`)
@@ -271,7 +271,7 @@ describe('batches that do not complete', () => {
       expect(second.status).toBe('waiting');
       expect(second.openBatch!.id).toBe(2);
       let s = second;
-      for (let i = 0; i < 6 && s.status !== 'completed'; i++) s = await runBatchStep(options(300), { store, api });
+      for (let i = 0; i < 6 && s.status !== 'completed'; i++) s = await generateBatch(options(300), { store, api });
       expect(s.status).toBe('completed');
       expect(s.accepted).toBe(300);
     } finally {
@@ -286,7 +286,7 @@ describe('batches that do not complete', () => {
       let error: unknown;
       for (let i = 0; i < 5 && error === undefined; i++) {
         try {
-          const s = await runBatchStep(options(50), { store, api });
+          const s = await generateBatch(options(50), { store, api });
           if (s.openBatch?.providerBatchId)
             sim.batches.setOutcome(s.openBatch.providerBatchId, 'failed', 'line 1: simulated validation failure');
         } catch (err) {

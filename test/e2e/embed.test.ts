@@ -76,6 +76,29 @@ describe('embed', () => {
     expect(other.embeddedNow).toBe(accepted(db));
   }, 120_000);
 
+  it('--batch: the same vectors as online, through batches of the embeddings route, step by step', async () => {
+    const s = await sim();
+    const db = await filled(s, 30);
+    const copy = path.join(tempDir(), 'online.db');
+    fs.copyFileSync(db, copy);
+    await embed({ db: copy, apiKey: 'k', baseURL: s.url, model: 'sim-embed', perRequest: 8 });
+    const statuses: string[] = [];
+    for (let i = 0; i < 20 && statuses.at(-1) !== 'completed'; i++) {
+      statuses.push((await embed({ db, apiKey: 'k', baseURL: s.url, model: 'sim-embed', perRequest: 8, batch: true })).status);
+    }
+    expect(statuses.at(-1)).toBe('completed');
+    expect(statuses).toContain('waiting');
+    expect(one(db, `SELECT count(*) FROM embeddings WHERE model = 'sim-embed'`)).toBe(accepted(db));
+    expect(one(db, `SELECT count(*) FROM requests WHERE model = 'sim-embed' AND batch_id IS NULL`)).toBe(0);
+    expect(query<{ endpoint: string }>(db, `SELECT DISTINCT endpoint FROM batches`)).toEqual([{ endpoint: '/v1/embeddings' }]);
+    const vectors = (file: string) =>
+      new Map(query<{ id: number; v: Buffer }>(file, `SELECT task_id AS id, vector AS v FROM embeddings`).map((r) => [r.id, r.v]));
+    const online = vectors(copy);
+    const batched = vectors(db);
+    expect(batched.size).toBe(online.size);
+    for (const [id, v] of batched) expect(v.equals(online.get(id)!), `task ${id}`).toBe(true);
+  }, 180_000);
+
   it('takes the vector stored for the same text and model instead of asking again', async () => {
     const s = await sim();
     const db = await filled(s, 10);

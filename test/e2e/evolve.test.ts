@@ -197,6 +197,52 @@ describe('evolve', () => {
     ).toBe(0);
   }, 120_000);
 
+  it('--batch: evolutions and their answers go through the Batch API, step by step, to exactly --n answered tasks', async () => {
+    const db = await generated('batch', 30);
+    const statuses: string[] = [];
+    let answered = 0;
+    for (let i = 0; i < 30 && statuses.at(-1) !== 'completed'; i++) {
+      const s = await evolve({ db, baseURL: sim.url, apiKey: 'k', rounds: 2, answerModel: 'gpt-4o', n: 6, batch: true });
+      statuses.push(s.status);
+      answered += s.answeredNow;
+    }
+    expect(statuses.at(-1)).toBe('completed');
+    expect(statuses.filter((s) => s === 'waiting').length).toBeGreaterThanOrEqual(2);
+    expect(answered).toBe(6);
+    expect(
+      one(db, `SELECT count(*) FROM answers a JOIN tasks t ON t.id = a.task_id WHERE t.source = 'evolved' AND a.status = 'accepted'`),
+    ).toBe(6);
+    const runs = query<{ id: number }>(db, `SELECT id FROM runs WHERE mode = 'evolve'`);
+    expect(runs).toHaveLength(1);
+    // Every request of the run went through a batch, one model per batch, at batch prices.
+    expect(one(db, `SELECT count(*) FROM requests WHERE run_id = ? AND batch_id IS NULL`, runs[0]!.id)).toBe(0);
+    expect(one(db, `SELECT count(*) FROM batches WHERE stage = 'evolve'`)).toBeGreaterThan(0);
+    expect(one(db, `SELECT count(*) FROM batches WHERE stage = 'answers'`)).toBeGreaterThan(0);
+    const models = query<{ stage: string; models: number }>(
+      db,
+      `SELECT b.stage, count(DISTINCT q.model) AS models FROM batches b JOIN requests q ON q.batch_id = b.id GROUP BY b.id`,
+    );
+    for (const m of models) expect(m.models).toBe(1);
+    const answers = query<{ p: number; c: number; cost: number }>(
+      db,
+      `SELECT prompt_tokens AS p, completion_tokens AS c, cost_usd AS cost FROM requests WHERE run_id = ? AND model = 'gpt-4o' AND status = 'ok'`,
+      runs[0]!.id,
+    );
+    expect(answers.length).toBeGreaterThan(0);
+    // gpt-4o at batch prices: half of 2.50 / 10.00 per 1M.
+    for (const r of answers) expect(r.cost).toBeCloseTo((r.p * 1.25 + r.c * 5) / 1e6, 10);
+    // Lineage as online: each evolution has its parent, round and operation; no task evolved twice in a round.
+    const rows = evolutions(db);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(new Set(rows.map((r) => `${r.parent}:${r.round}`)).size).toBe(rows.length);
+    expect(
+      one(
+        db,
+        `SELECT count(*) FROM tasks t WHERE t.source = 'evolved' AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.status = 'accepted') > 1`,
+      ),
+    ).toBe(0);
+  }, 300_000);
+
   it('an export holds evolved tasks with their answers, counted by source and by round', async () => {
     const db = await generated('export', 30);
     await evolve({ db, baseURL: sim.url, apiKey: 'k', rounds: 2 });

@@ -34,7 +34,7 @@ import { InstructionStage, promptMessages } from './stages/instructions.ts';
 import { JudgeStage, type InlineJudgeOptions } from './stages/judge.ts';
 import { judgeMessages, judgeParams, storedSubjects, subjectOf } from './judge/request.ts';
 import { batchLineTasks, judgeLineTries, jsonModeRefused, JudgmentStore, setBatchLineTasks, type JudgeSubject } from './store/judgments.ts';
-import type { ChatMessage, ChatParams } from './llm.ts';
+import type { ChatMessage, ChatParams, ChatReply } from './llm.ts';
 import { BATCH_MAX_BYTES, BATCH_MAX_REQUESTS, type BatchApi } from './llm/batch-api.ts';
 import { costUsd } from './llm/cost.ts';
 import { tokenCounterFor } from './llm/tokens.ts';
@@ -84,7 +84,7 @@ const SIZE_MARGIN = 1.15;
 const MIN_YIELD_REPLIES = 10;
 const PRIOR_REPLIES = 200;
 
-export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Promise<BatchSummary> {
+export async function generateBatch(options: BatchOptions, deps: BatchDeps): Promise<BatchSummary> {
   const { store, api } = deps;
   const random = deps.random ?? Math.random;
   const started = performance.now();
@@ -169,7 +169,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   const ingestLine = (batch: BatchRow, text: string): 'ok' | 'error' | 'skipped' => {
     const read = readResultLine(text, batch.submittedAt ?? batch.createdAt, (id) => {
       const l = id === undefined ? undefined : batches.line(id);
-      return l === undefined ? 0 : (JSON.parse(l.paramsJson) as ChatParams).max_tokens;
+      return { maxTokens: l === undefined ? 0 : (JSON.parse(l.paramsJson) as ChatParams).max_tokens };
     });
     if (read === undefined) {
       log(`batch ${batch.id}: a result line is not JSON; skipped`, { batchId: batch.id, line: text.slice(0, 200) });
@@ -205,7 +205,9 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
         });
         return 'error';
       }
-      const reply = { ...result.reply, latencyMs: null, costUsd: twoStage.costOf(result.reply) };
+      // Generate's batches hold chat lines only.
+      const chat = result.reply as ChatReply;
+      const reply = { ...chat, latencyMs: null, costUsd: twoStage.costOf(chat) };
       const stored = store.transaction(() => {
         const r = twoStage.storeReply(attempts, base, taskId, reply, options.target);
         batches.linkResult(line.id, r.requestId);
@@ -217,13 +219,23 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
     }
     const usage = result.kind === 'reply' ? result.reply.usage : null;
     const cost = options.price === undefined || usage === null ? null : costUsd(usage, options.price, true);
-    const outcome = storeLine(store, attempts, instructions, { requested: options.tasksPerRequest }, base, result, cost, view(), line);
+    const outcome = storeLine(
+      store,
+      attempts,
+      instructions,
+      { requested: options.tasksPerRequest },
+      base,
+      result,
+      cost,
+      view(),
+      line,
+    )?.outcome;
     if (outcome === undefined || result.kind === 'failed') return 'error';
     if (twoStage === undefined) accepted += outcome.accepted;
     else twoStage.addAwaiting(outcome.accepted);
     // yield guard
     guard.record({
-      content: result.reply.content,
+      content: (result.reply as ChatReply).content,
       accepted: outcome.accepted,
       rejected: outcome.rejected,
       parseProblems: outcome.parseProblems ?? [],
@@ -288,7 +300,7 @@ export async function runBatchStep(options: BatchOptions, deps: BatchDeps): Prom
   // -- the next batch -------------------------------------------------------------------------------
 
   const fill = (budget: Budget, limit: number, next: () => NewBatchRequest | undefined, worstUsd: (messages: ChatMessage[]) => number) =>
-    fillBatch(budget, limit, maxBytes, next, worstUsd);
+    fillBatch(budget, limit, maxBytes, next, (r) => worstUsd(r.messages as ChatMessage[]));
 
   /**
    * A run's first batches are sized by what earlier runs' replies to the same prompt at the same size
