@@ -77,10 +77,20 @@ export class ExactIndex implements VectorIndex {
   }
 
   nearest(q: Float32Array): Neighbour | undefined {
+    return this.scan(q, undefined);
+  }
+
+  /** The nearest stored vector other than the one stored as `self` (a task's nearest neighbour but itself). */
+  nearestOther(q: Float32Array, self: number): Neighbour | undefined {
+    return this.scan(q, self);
+  }
+
+  private scan(q: Float32Array, skip: number | undefined): Neighbour | undefined {
     let best = -1;
     let cosine = -Infinity;
     const d = this.dimensions;
     for (let i = 0; i < this.ids.length; i++) {
+      if (this.ids[i] === skip) continue;
       const s = dot(q, this.data, i * d, d);
       if (s > cosine) {
         cosine = s;
