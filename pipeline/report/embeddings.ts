@@ -113,7 +113,17 @@ export function embeddingSection(
   );
   const found = nearestOtherCosines(reference, queries);
   const distribution = cosineDistribution(found.map((f) => f.cosine));
-  const closest = [...found].sort((a, b) => b.cosine - a.cosine || a.id - b.id).slice(0, 5);
+  // Each pair once (a task and its nearest are often each other's).
+  const pairs = new Set<string>();
+  const closest = [...found]
+    .sort((a, b) => b.cosine - a.cosine || a.id - b.id)
+    .filter((f) => {
+      const key = f.id < f.nearestId ? `${f.id}:${f.nearestId}` : `${f.nearestId}:${f.id}`;
+      if (pairs.has(key)) return false;
+      pairs.add(key);
+      return true;
+    })
+    .slice(0, 5);
   const texts = rs.tasksByIds(closest.flatMap((f) => [f.id, f.nearestId]));
   const show = (id: number): string => {
     const t = texts.get(id);
