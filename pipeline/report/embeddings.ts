@@ -53,9 +53,12 @@ export function embeddingSection(
   const model = o.model ?? models[0]?.model;
   if (model === undefined) return undefined;
   if (!models.some((m) => m.model === model)) {
-    throw new UsageError(`no embeddings by ${model} in ${database}: run \`zh-self-instruct embed --db ${database} --model ${model}\` first`, {
-      option: 'embeddingModel',
-    });
+    throw new UsageError(
+      `no embeddings by ${model} in ${database}: run \`zh-self-instruct embed --db ${database} --model ${model}\` first`,
+      {
+        option: 'embeddingModel',
+      },
+    );
   }
   const { count: embedded, lastIds } = rs.embedded(scope, model, o.neighbourWindow);
   if (embedded === 0) {
@@ -176,7 +179,12 @@ function evenly(ids: readonly number[], limit: number): number[] {
   return Array.from({ length: limit }, (_, i) => ids[Math.floor(i * step)]!);
 }
 
-function mapReading(points: number, explained: [number, number], by: 'category' | 'verb', groups: EmbeddingSection['map']['groups']): Reading {
+function mapReading(
+  points: number,
+  explained: [number, number],
+  by: 'category' | 'verb',
+  groups: EmbeddingSection['map']['groups'],
+): Reading {
   if (points === 0) return { zh: '抽样中没有带嵌入向量的任务。', en: 'No task of the sample has an embedding.' };
   const share = (v: number) => `${(v * 100).toFixed(1)}%`;
   const head = groups.filter((g) => g.name !== REST).slice(0, 3);
@@ -191,7 +199,8 @@ function mapReading(points: number, explained: [number, number], by: 'category' 
 }
 
 function neighbourReading(rows: number, atOrAbove: { threshold: number; n: number }[], p50: number | null): Reading {
-  if (rows === 0) return { zh: '没有可比较的任务（至少需要两条带嵌入向量的任务）。', en: 'Nothing to compare (it takes two embedded tasks).' };
+  if (rows === 0)
+    return { zh: '没有可比较的任务（至少需要两条带嵌入向量的任务）。', en: 'Nothing to compare (it takes two embedded tasks).' };
   const [t90, t95] = NEIGHBOUR_THRESHOLDS.map((t) => atOrAbove.find((a) => a.threshold === t)?.n ?? 0) as [number, number];
   return {
     zh:

@@ -178,7 +178,10 @@ function embeddingSections(e: NonNullable<ReportData['embeddings']>): string {
     .join('');
   const pctOf = (v: number) => `${(v * 100).toFixed(1)}%`;
   const legend = m.groups
-    .map((g) => `<li><span class="swatch" style="background:${g.colour}"></span>${escapeHtml(g.name)} <span class="note">${fmt(g.n)}</span></li>`)
+    .map(
+      (g) =>
+        `<li><span class="swatch" style="background:${g.colour}"></span>${escapeHtml(g.name)} <span class="note">${fmt(g.n)}</span></li>`,
+    )
     .join('');
   const mapSvg =
     `<svg id="embedding-map-svg" viewBox="0 0 ${SVG_W} ${SVG_H}" role="img" aria-label="PCA map of ${m.points} tasks" class="svgfig">` +
@@ -221,12 +224,17 @@ function embeddingSections(e: NonNullable<ReportData['embeddings']>): string {
   const histSvg =
     `<svg id="embedding-neighbours-svg" viewBox="0 0 ${SVG_W} ${h}" role="img" aria-label="nearest-neighbour cosine histogram" class="svgfig">` +
     `<text x="${PAD}" y="${PAD - 14}" class="axis">max ${top}</text>${bars}${lines}${ticks}</svg>`;
-  const shares = n.atOrAbove.map((a) => `≥ ${a.threshold}: ${fmt(a.n)} (${n.rows === 0 ? '0' : ((a.n / n.rows) * 100).toFixed(1)}%)`).join(' · ');
+  const shares = n.atOrAbove
+    .map((a) => `≥ ${a.threshold}: ${fmt(a.n)} (${n.rows === 0 ? '0' : ((a.n / n.rows) * 100).toFixed(1)}%)`)
+    .join(' · ');
   const examples =
     n.examples.length === 0
       ? ''
       : `<table><thead><tr><th>余弦 cosine</th><th>任务 task</th><th>最近的任务 nearest</th></tr></thead><tbody>${n.examples
-          .map((x) => `<tr><td>${x.cosine.toFixed(3)}</td><td class="text">${escapeHtml(x.task)}</td><td class="text">${escapeHtml(x.nearest)}</td></tr>`)
+          .map(
+            (x) =>
+              `<tr><td>${x.cosine.toFixed(3)}</td><td class="text">${escapeHtml(x.task)}</td><td class="text">${escapeHtml(x.nearest)}</td></tr>`,
+          )
           .join('')}</tbody></table>`;
   const neighbours =
     `<section class="wide"><figure id="embedding-neighbours"><h2>最近邻余弦 Nearest other task by embedding: cosine</h2>${histSvg}` +

@@ -280,7 +280,10 @@ export class ReportStore {
   embedded(scope: ReportScope, model: string, limit: number): { count: number; lastIds: number[] } {
     const w = this.where(scope, 't');
     const from = `FROM tasks t JOIN embeddings e ON e.task_id = t.id AND e.model = ? WHERE t.status = 'accepted' AND ${w.sql}`;
-    const count = this.store.sql(`SELECT count(*) ${from}`).pluck().get(model, ...w.args) as number;
+    const count = this.store
+      .sql(`SELECT count(*) ${from}`)
+      .pluck()
+      .get(model, ...w.args) as number;
     const lastIds = this.store
       .sql(`SELECT t.id ${from} ORDER BY t.id DESC LIMIT ?`)
       .pluck()
