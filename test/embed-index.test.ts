@@ -58,6 +58,8 @@ describe('checkEmbeddings (the edge)', () => {
     ['NaN (null in JSON)', body([[1, null]]), 1, undefined, /not a finite number/],
     ['a string value', body([[1, '2']]), 1, undefined, /not a finite number/],
     ['a zero vector', body([[0, 0]]), 1, undefined, /zero vector/],
+    ['a value beyond float32 (Infinity once stored)', body([[1, 1e39]]), 1, undefined, /beyond float32 range/],
+    ['values too small for float32 (zero once stored)', body([[1e-46, -1e-46]]), 1, undefined, /zero vector/],
     [
       'mixed dimensions',
       body([
