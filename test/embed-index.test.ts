@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { orderCandidates, selectDiverse } from '../pipeline/embed/select.ts';
+import { SELECT_INDEX } from '../pipeline/export/select.ts';
 import { ApproxIndex, ExactIndex, loadUsearch, unitVector } from '../pipeline/embed/vector-index.ts';
 import { checkEmbeddings } from '../pipeline/llm/client.ts';
 import { blobVector, vectorBlob } from '../pipeline/store/embeddings.ts';
@@ -139,6 +140,40 @@ describe('ApproxIndex (usearch HNSW)', () => {
     let hits = 0;
     for (const q of data.slice(5000)) if (approx.nearest(q)!.id === exact.nearest(q)!.id) hits++;
     expect(hits / 1000).toBeGreaterThanOrEqual(0.95);
+  });
+});
+
+describe('ApproxIndex i8 with exact re-rank (what export --select uses above 20,000)', () => {
+  it('keeps recall@1 at 0.95 or more, returns the exact cosine, and answers a batch as one query at a time', async () => {
+    const usearch = (await loadUsearch())!;
+    const d = 64;
+    const data = clustered(5500, d, 300, 13);
+    const base = data.slice(0, 5000);
+    const approx = new ApproxIndex(usearch, d, { ...SELECT_INDEX, rerank: { k: SELECT_INDEX.rerank, vectorOf: (id) => base[id] } });
+    const exact = new ExactIndex(d, base.length);
+    const flat = new Float32Array(base.length * d);
+    base.forEach((v, i) => {
+      flat.set(v, i * d);
+      exact.add(i, v);
+    });
+    approx.addMany(
+      base.map((_, i) => i),
+      flat,
+    );
+    const queries = data.slice(5000);
+    const flatQ = new Float32Array(queries.length * d);
+    queries.forEach((q, i) => flatQ.set(q, i * d));
+    const batch = approx.nearestMany(flatQ, queries.length);
+    let hits = 0;
+    queries.forEach((q, i) => {
+      const got = approx.nearest(q)!;
+      expect(batch[i]).toEqual(got);
+      // Re-ranked: the cosine is the float32 dot product of the query and the stored vector, not i8's estimate.
+      expect(got.cosine).toBeCloseTo(cos(q, base[got.id]!), 6);
+      if (got.id === exact.nearest(q)!.id) hits++;
+    });
+    expect(hits / queries.length).toBeGreaterThanOrEqual(0.95);
+    expect(approx.nearestMany(flatQ, 1)).toEqual([approx.nearest(queries[0]!)]);
   });
 });
 
