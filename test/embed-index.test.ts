@@ -219,6 +219,29 @@ describe('selection', () => {
     );
   });
 
+  it('with the approximate index, in blocks: the same choice as one at a time with exact search', async () => {
+    const usearch = (await loadUsearch())!;
+    const vs = clustered(400, 16, 8, 21);
+    // Some candidates have no vector; neighbours within a block of 64 are common (8 clusters).
+    const vectors = new Map(vs.map((v, i) => [i, v] as const).filter(([i]) => i % 37 !== 5));
+    const ordered = orderCandidates(
+      vs.map((_, i) => ({ taskId: i, score: (i * 7) % 10 })),
+      null,
+    );
+    for (const [n, t] of [
+      [400, 0.6],
+      [25, 0.6],
+      [400, 0.95],
+    ] as const) {
+      const exact = selectDiverse(ordered, vectors, { n, threshold: t });
+      // A large search width over a few hundred vectors: the graph search is exact here.
+      const approx = new ApproxIndex(usearch, 16, { expansionAdd: 400, expansionSearch: 400 });
+      const blocks = selectDiverse(ordered, vectors, { n, threshold: t, index: approx });
+      expect(blocks).toEqual({ ...exact, exact: false });
+      expect(approx.size).toBe(exact.kept.length);
+    }
+  });
+
   it('counts candidates with no vector apart', () => {
     const v = unitVector(Float32Array.from([1, 0]))!;
     const s = selectDiverse(
