@@ -51,8 +51,9 @@ export function project2d(points: readonly Float32Array[], o: ProjectionOptions 
   let iterations = 0;
   while (iterations < maxIterations && d > 0 && n > 0) {
     iterations++;
-    const a2 = normalized(covarianceTimes(points, mean, a));
-    const b2 = orthonormalTo(covarianceTimes(points, mean, b), a2);
+    const [ca, cb] = covarianceTimes(points, mean, a, b);
+    const a2 = normalized(ca);
+    const b2 = orthonormalTo(cb, a2);
     const moved = Math.max(maxDiff(a, a2), maxDiff(b, b2));
     a = a2;
     b = b2;
@@ -80,17 +81,36 @@ export function project2d(points: readonly Float32Array[], o: ProjectionOptions 
   return { x, y, axes: [a, b], variance: [va / Math.max(1, n), vb / Math.max(1, n)], totalVariance: total, iterations };
 }
 
-/** C v with C the covariance of the points, as Σ ((p - μ)·v)(p - μ) / n: two passes over the data. */
-function covarianceTimes(points: readonly Float32Array[], mean: Float64Array, v: Float64Array): Float64Array {
-  const d = v.length;
-  const out = new Float64Array(d);
+/** C a and C b, C the covariance of the points, as Σ ((p - μ)·v)(p - μ) / n: both in one pass over the data. */
+function covarianceTimes(
+  points: readonly Float32Array[],
+  mean: Float64Array,
+  a: Float64Array,
+  b: Float64Array,
+): [Float64Array, Float64Array] {
+  const d = a.length;
+  const ca = new Float64Array(d);
+  const cb = new Float64Array(d);
+  const c = new Float64Array(d);
   for (const p of points) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += (p[j]! - mean[j]!) * v[j]!;
-    for (let j = 0; j < d; j++) out[j]! += s * (p[j]! - mean[j]!);
+    let sa = 0;
+    let sb = 0;
+    for (let j = 0; j < d; j++) {
+      const x = p[j]! - mean[j]!;
+      c[j] = x;
+      sa += x * a[j]!;
+      sb += x * b[j]!;
+    }
+    for (let j = 0; j < d; j++) {
+      ca[j]! += sa * c[j]!;
+      cb[j]! += sb * c[j]!;
+    }
   }
-  for (let j = 0; j < d; j++) out[j]! /= points.length;
-  return out;
+  for (let j = 0; j < d; j++) {
+    ca[j]! /= points.length;
+    cb[j]! /= points.length;
+  }
+  return [ca, cb];
 }
 
 function normalized(v: Float64Array): Float64Array {
@@ -113,7 +133,7 @@ function orthonormalTo(v: Float64Array, u: Float64Array): Float64Array {
   // Rank one (or less): an axis orthogonal to u, for a well-defined (zero-variance) second axis.
   const k = u.findIndex((x) => Math.abs(x) < 0.9);
   const e = new Float64Array(v.length);
-  e[k < 0 ? 0 : k] = 1;
+  e[Math.max(k, 0)] = 1;
   let t = 0;
   for (let j = 0; j < e.length; j++) t += e[j]! * u[j]!;
   return normalized(e.map((x, j) => x - t * u[j]!));

@@ -51,7 +51,7 @@ export interface ReportOptions {
   embeddingModel?: string;
   /** Points on the embedding map at most (an even sample). Default 5,000. */
   mapSample?: number;
-  /** Tasks whose nearest other task by embedding is looked up. Default 500. */
+  /** Tasks whose nearest other task by embedding is looked up. Default 300 (about 6 CPU seconds against 10,000 vectors of 1,024 dimensions here). */
   neighbourSample?: number;
   /** They are searched among the last this many embedded tasks of the scope (exact search). Default 10,000. */
   neighbourWindow?: number;
@@ -68,7 +68,7 @@ const DEFAULTS = {
   samples: 50,
   flagShare: 0.1,
   mapSample: 5_000,
-  neighbourSample: 500,
+  neighbourSample: 300,
   neighbourWindow: 10_000,
 };
 
