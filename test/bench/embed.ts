@@ -34,6 +34,10 @@ const { values } = parseArgs({
     'exact-queries': { type: 'string', default: '20' },
     'recall-queries': { type: 'string', default: '300' },
     select: { type: 'string', default: '50000' },
+    'near-copies': { type: 'string', default: '0' },
+    'select-only': { type: 'boolean', default: false },
+    /** Another selection index to measure: quantization:M:efAdd:efSearch:rerank. Default SELECT_INDEX. */
+    'select-index': { type: 'string' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -86,6 +90,13 @@ const nQueries = Number(values.queries);
 const nExact = Number(values['exact-queries']);
 const nRecall = Number(values['recall-queries']);
 const nSelect = Number(values.select);
+const nearCopies = Number(values['near-copies']);
+const selectOnly = values['select-only'];
+const [sq, sm, sea, ses, srr] = (values['select-index'] ?? '').split(':');
+const selectIndex =
+  values['select-index'] === undefined
+    ? SELECT_INDEX
+    : { quantization: sq as 'i8', connectivity: Number(sm), expansionAdd: Number(sea), expansionSearch: Number(ses), rerank: Number(srr) };
 const usearch = await loadUsearch();
 if (usearch === null) throw new Error('usearch did not load: only exact search is available on this machine');
 const rss = (): number => process.memoryUsage().rss;
@@ -103,12 +114,17 @@ const rand = (): number => {
 const CLUSTERS = 2000;
 const centres = new Float32Array(CLUSTERS * d);
 for (let i = 0; i < centres.length; i++) centres[i] = rand();
-/** Vector i (a unit vector near centre i·7919 mod 2,000) written into `out` at `at`. */
+/**
+ * Vector i (a unit vector near centre i·7919 mod 2,000) written into `out` at `at`. With --near-copies F,
+ * that share of the vectors (every 1/F-th) is instead a paraphrase of the one before it: the same vector
+ * plus a little noise (cosine about 0.96), so the selection has pairs above its threshold to find.
+ */
 function vectorInto(i: number, out: Float32Array, at: number): void {
+  const copyOf = nearCopies > 0 && i > 0 && i % Math.round(1 / nearCopies) === 0 && at >= d;
   const c = ((i * 7919) % CLUSTERS) * d;
   let norm = 0;
   for (let j = 0; j < d; j++) {
-    const x = centres[c + j]! + 0.6 * rand();
+    const x = copyOf ? out[at - d + j]! + 0.006 * rand() : centres[c + j]! + 0.6 * rand();
     out[at + j] = x;
     norm += x * x;
   }
@@ -134,42 +150,45 @@ log(`data made in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${mb(da
 
 // Baseline: ExactIndex's scan (dot over every stored vector), straight over the chunks (no copy).
 const exactTimes: number[] = [];
-for (let qi = 0; qi < Math.min(nExact, nQueries); qi++) {
+for (let qi = 0; qi < (selectOnly ? 0 : Math.min(nExact, nQueries)); qi++) {
   const q = query(qi);
   const s = performance.now();
   let best = -Infinity;
   for (const c of chunks) for (let off = 0; off < c.length; off += d) best = Math.max(best, dot(q, c, off, d));
   exactTimes.push(performance.now() - s);
 }
-const rows: string[][] = [
-  [
-    num,
-    'exact scan (baseline)',
-    '-',
-    `${pct(exactTimes, 50).toFixed(0)} / ${pct(exactTimes, 99).toFixed(0)} ms`,
-    '-',
-    '1 (by definition)',
-    `${mb(n * d * 4)} of vectors`,
-  ],
-];
-log(rows.at(-1)!.join(' | '));
+const rows: string[][] = selectOnly
+  ? []
+  : [
+      [
+        num,
+        'exact scan (baseline)',
+        '-',
+        `${pct(exactTimes, 50).toFixed(0)} / ${pct(exactTimes, 99).toFixed(0)} ms`,
+        '-',
+        '1 (by definition)',
+        `${mb(n * d * 4)} of vectors`,
+      ],
+    ];
+if (!selectOnly) log(rows.at(-1)!.join(' | '));
 
 // Ground truth for recall: usearch's brute-force search, chunk by chunk, on both cores.
 const g0 = performance.now();
-const truth = new Array<{ id: number; cosine: number }>(Math.min(nRecall, nQueries)).fill({ id: -1, cosine: -Infinity });
-chunks.forEach((c, ci) => {
-  const m = usearch.exactSearch(c, queries.subarray(0, truth.length * d), d, 1, 'ip' as never, 2) as unknown as {
-    keys: BigUint64Array;
-    distances: Float32Array;
-  };
-  for (let i = 0; i < truth.length; i++) {
-    const cosine = 1 - m.distances[i]!;
-    if (cosine > truth[i]!.cosine) truth[i] = { id: ci * CHUNK + Number(m.keys[i]!), cosine };
-  }
-});
+const truth = new Array<{ id: number; cosine: number }>(selectOnly ? 0 : Math.min(nRecall, nQueries)).fill({ id: -1, cosine: -Infinity });
+if (truth.length > 0)
+  chunks.forEach((c, ci) => {
+    const m = usearch.exactSearch(c, queries.subarray(0, truth.length * d), d, 1, 'ip' as never, 2) as unknown as {
+      keys: BigUint64Array;
+      distances: Float32Array;
+    };
+    for (let i = 0; i < truth.length; i++) {
+      const cosine = 1 - m.distances[i]!;
+      if (cosine > truth[i]!.cosine) truth[i] = { id: ci * CHUNK + Number(m.keys[i]!), cosine };
+    }
+  });
 log(`ground truth for ${truth.length} queries in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
 
-for (const name of values.configs.split(',')) {
+for (const name of selectOnly ? [] : values.configs.split(',')) {
   const config = CONFIGS[name];
   if (config === undefined) throw new Error(`unknown config ${name}: ${Object.keys(CONFIGS).join(', ')}`);
   const rssBefore = rss();
@@ -225,22 +244,47 @@ if (nSelect <= n) {
   for (let i = 0; i < n; i++) vectors.set(i, vectorOf(i));
   const ordered = Array.from({ length: n }, (_, i) => ({ taskId: i, score: null }));
   const s0 = performance.now();
-  const index = new ApproxIndex(usearch, d, { ...SELECT_INDEX, rerank: { k: SELECT_INDEX.rerank, vectorOf: (id) => vectors.get(id) } });
+  const sc0 = process.cpuUsage();
+  const index = new ApproxIndex(usearch, d, { ...selectIndex, rerank: { k: selectIndex.rerank, vectorOf: (id) => vectors.get(id) } });
   const sel = selectDiverse(ordered, vectors, { n: nSelect, threshold: 0.9, index });
   const selS = (performance.now() - s0) / 1000;
+  const selCpu = process.cpuUsage(sc0);
+  // The guarantee, checked by brute force: a sample of 500 kept vectors against every other kept one.
+  const probe = sel.kept.filter((_, i) => i % Math.max(1, Math.floor(sel.kept.length / 500)) === 0).slice(0, 500);
+  const probed = new Set(probe);
+  const others = sel.kept.filter((id) => !probed.has(id));
+  const othersFlat = new Float32Array(others.length * d);
+  others.forEach((id, i) => othersFlat.set(vectors.get(id)!, i * d));
+  const probeFlat = new Float32Array(probe.length * d);
+  probe.forEach((id, i) => probeFlat.set(vectors.get(id)!, i * d));
+  let violations = 0;
+  if (others.length > 0 && probe.length > 1) {
+    const m = usearch.exactSearch(othersFlat, probeFlat, d, 1, 'ip' as never, 2) as unknown as { distances: Float32Array };
+    for (let i = 0; i < probe.length; i++) if (1 - m.distances[i]! >= 0.9) violations++;
+  }
   // Exact baseline on a prefix: pairs compared grow with kept², so scale by (N/k)² from k kept.
-  const k = Math.min(nSelect, 2000);
+  const k = Math.min(nSelect, selectOnly ? 1000 : 2000);
   const e0 = performance.now();
   const exactSel = selectDiverse(ordered, vectors, { n: k, threshold: 0.9, index: new ExactIndex(d, k) });
   const exactS = (performance.now() - e0) / 1000;
   const scaled = exactS * (nSelect / exactSel.kept.length) ** 2;
+  const cpuS = (selCpu.user + selCpu.system) / 1e6;
   rows.push([
     num,
-    `select ${nSelect.toLocaleString('en')} @0.9 (i8 HNSW, re-rank)`,
+    `select ${nSelect.toLocaleString('en')} @0.9: ${selectIndex.quantization} M${selectIndex.connectivity} ef ${selectIndex.expansionAdd}/${selectIndex.expansionSearch}, re-rank ${selectIndex.rerank}`,
     '-',
-    `${selS.toFixed(1)} s (considered ${sel.considered.toLocaleString('en')}, kept ${sel.kept.length.toLocaleString('en')})`,
+    `${selS.toFixed(1)} s (${cpuS.toFixed(0)} CPU s)`,
+    `considered ${sel.considered.toLocaleString('en')}, kept ${sel.kept.length.toLocaleString('en')}, similar ${sel.similar.toLocaleString('en')}${nearCopies > 0 ? ` (${(nearCopies * 100).toFixed(0)}% near-copies planted)` : ''}`,
+    `${violations} of ${probe.length} kept have another kept ≥ 0.9`,
     '-',
-    `exact: ${exactS.toFixed(1)} s for ${exactSel.kept.length} kept → ~${scaled.toFixed(0)} s for ${nSelect.toLocaleString('en')} (×${(scaled / selS).toFixed(1)})`,
+  ]);
+  rows.push([
+    num,
+    `select, exact search (baseline)`,
+    '-',
+    `${exactS.toFixed(1)} s for ${exactSel.kept.length} kept → ~${scaled.toFixed(0)} s for ${nSelect.toLocaleString('en')} (×${(scaled / selS).toFixed(1)})`,
+    '-',
+    '0 by construction',
     '-',
   ]);
   log(rows.at(-1)!.join(' | '));
