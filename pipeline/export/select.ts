@@ -15,7 +15,7 @@ export const EXACT_SELECTION_UP_TO = 20_000;
 
 /**
  * The approximate index above EXACT_SELECTION_UP_TO, as measured in `npm run bench:embed`: an i8 HNSW graph
- * (cheap to build and search; ef 32 halves the CPU time of ef 64 with every planted near-copy still found)
+ * (cheap to build and search; ef 32 halves the CPU time of ef 64; 5,553 of 5,555 planted near-copies found at 50k of 1M)
  * whose 4 best candidates are re-ranked by exact float32 cosine, so the cosine compared with the threshold
  * is exact and only a neighbour missing from all 4 candidates is missed.
  */

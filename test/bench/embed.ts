@@ -117,7 +117,7 @@ for (let i = 0; i < centres.length; i++) centres[i] = rand();
 /**
  * Vector i (a unit vector near centre i·7919 mod 2,000) written into `out` at `at`. With --near-copies F,
  * that share of the vectors (every 1/F-th) is instead a paraphrase of the one before it: the same vector
- * plus a little noise (cosine about 0.96), so the selection has pairs above its threshold to find.
+ * plus a little noise (cosine about 0.998), so the selection has pairs above its threshold to find.
  */
 function vectorInto(i: number, out: Float32Array, at: number): void {
   const copyOf = nearCopies > 0 && i > 0 && i % Math.round(1 / nearCopies) === 0 && at >= d;
