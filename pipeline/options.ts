@@ -487,6 +487,11 @@ export const reportSettingsSchema = z.strictObject({
   run: positiveInt.optional().meta({ description: 'Only this run (same as since: RUN).' }),
   from: isoDate.optional().meta({ description: 'Only tasks created on or after this UTC date or ISO time.' }),
   out: z.string().min(1).default(DEFAULT_REPORT).meta({ description: 'HTML file writeReport() writes.' }),
+  embeddingModel: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Embeddings of the data map and the nearest-neighbour figure. Default: the newest stored.' }),
 });
 export type ReportSettings = z.input<typeof reportSettingsSchema>;
 

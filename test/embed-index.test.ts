@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { orderCandidates, selectDiverse } from '../pipeline/embed/select.ts';
+import { SELECT_INDEX } from '../pipeline/export/select.ts';
 import { ApproxIndex, ExactIndex, loadUsearch, unitVector } from '../pipeline/embed/vector-index.ts';
 import { checkEmbeddings } from '../pipeline/llm/client.ts';
 import { blobVector, vectorBlob } from '../pipeline/store/embeddings.ts';
@@ -58,6 +59,8 @@ describe('checkEmbeddings (the edge)', () => {
     ['NaN (null in JSON)', body([[1, null]]), 1, undefined, /not a finite number/],
     ['a string value', body([[1, '2']]), 1, undefined, /not a finite number/],
     ['a zero vector', body([[0, 0]]), 1, undefined, /zero vector/],
+    ['a value beyond float32 (Infinity once stored)', body([[1, 1e39]]), 1, undefined, /beyond float32 range/],
+    ['values too small for float32 (zero once stored)', body([[1e-46, -1e-46]]), 1, undefined, /zero vector/],
     [
       'mixed dimensions',
       body([
@@ -140,6 +143,40 @@ describe('ApproxIndex (usearch HNSW)', () => {
   });
 });
 
+describe('ApproxIndex i8 with exact re-rank (what export --select uses above 20,000)', () => {
+  it('keeps recall@1 at 0.95 or more, returns the exact cosine, and answers a batch as one query at a time', async () => {
+    const usearch = (await loadUsearch())!;
+    const d = 64;
+    const data = clustered(5500, d, 300, 13);
+    const base = data.slice(0, 5000);
+    const approx = new ApproxIndex(usearch, d, { ...SELECT_INDEX, rerank: { k: SELECT_INDEX.rerank, vectorOf: (id) => base[id] } });
+    const exact = new ExactIndex(d, base.length);
+    const flat = new Float32Array(base.length * d);
+    base.forEach((v, i) => {
+      flat.set(v, i * d);
+      exact.add(i, v);
+    });
+    approx.addMany(
+      base.map((_, i) => i),
+      flat,
+    );
+    const queries = data.slice(5000);
+    const flatQ = new Float32Array(queries.length * d);
+    queries.forEach((q, i) => flatQ.set(q, i * d));
+    const batch = approx.nearestMany(flatQ, queries.length);
+    let hits = 0;
+    queries.forEach((q, i) => {
+      const got = approx.nearest(q)!;
+      expect(batch[i]).toEqual(got);
+      // Re-ranked: the cosine is the float32 dot product of the query and the stored vector, not i8's estimate.
+      expect(got.cosine).toBeCloseTo(cos(q, base[got.id]!), 6);
+      if (got.id === exact.nearest(q)!.id) hits++;
+    });
+    expect(hits / queries.length).toBeGreaterThanOrEqual(0.95);
+    expect(approx.nearestMany(flatQ, 1)).toEqual([approx.nearest(queries[0]!)]);
+  });
+});
+
 describe('selection', () => {
   it('orders judged by score (ties by id), unjudged after by id; minScore drops below and unjudged', () => {
     const c = [
@@ -180,6 +217,29 @@ describe('selection', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('with the approximate index, in blocks: the same choice as one at a time with exact search', async () => {
+    const usearch = (await loadUsearch())!;
+    const vs = clustered(400, 16, 8, 21);
+    // Some candidates have no vector; neighbours within a block of 64 are common (8 clusters).
+    const vectors = new Map(vs.map((v, i) => [i, v] as const).filter(([i]) => i % 37 !== 5));
+    const ordered = orderCandidates(
+      vs.map((_, i) => ({ taskId: i, score: (i * 7) % 10 })),
+      null,
+    );
+    for (const [n, t] of [
+      [400, 0.6],
+      [25, 0.6],
+      [400, 0.95],
+    ] as const) {
+      const exact = selectDiverse(ordered, vectors, { n, threshold: t });
+      // A large search width over a few hundred vectors: the graph search is exact here.
+      const approx = new ApproxIndex(usearch, 16, { expansionAdd: 400, expansionSearch: 400 });
+      const blocks = selectDiverse(ordered, vectors, { n, threshold: t, index: approx });
+      expect(blocks).toEqual({ ...exact, exact: false });
+      expect(approx.size).toBe(exact.kept.length);
+    }
   });
 
   it('counts candidates with no vector apart', () => {

@@ -29,6 +29,7 @@ export function reportCommand(): Command {
     .option('--run <id>', 'only this run (same as --since RUN)', positiveInt)
     .option('--from <date>', 'only tasks created on or after this UTC date (YYYY-MM-DD or ISO time)', sinceDate)
     .option('--out <file>', 'HTML file to write (default data/report.html)')
+    .option('--embedding-model <model>', 'embeddings of the data map and nearest-neighbour figure (default: the newest stored)')
     .option('--json', 'print the figures as one JSON object instead of writing HTML')
     .action(async function (this: Command) {
       const { json, ...options } = givenFlags(this) as DatasetReportOptions & { out?: string; json?: boolean };

@@ -77,10 +77,20 @@ export class ExactIndex implements VectorIndex {
   }
 
   nearest(q: Float32Array): Neighbour | undefined {
+    return this.scan(q, undefined);
+  }
+
+  /** The nearest stored vector other than the one stored as `self` (a task's nearest neighbour but itself). */
+  nearestOther(q: Float32Array, self: number): Neighbour | undefined {
+    return this.scan(q, self);
+  }
+
+  private scan(q: Float32Array, skip: number | undefined): Neighbour | undefined {
     let best = -1;
     let cosine = -Infinity;
     const d = this.dimensions;
     for (let i = 0; i < this.ids.length; i++) {
+      if (this.ids[i] === skip) continue;
       const s = dot(q, this.data, i * d, d);
       if (s > cosine) {
         cosine = s;
@@ -124,12 +134,24 @@ export interface ApproxOptions {
   expansionAdd?: number;
   /** Candidates kept while searching: recall against speed. Default 64. */
   expansionSearch?: number;
+  /**
+   * How usearch stores the vectors: f32 (default), f16, or i8 (a quarter of f32's memory, distances several
+   * times cheaper, near neighbours ordered less exactly: pair it with `rerank`).
+   */
+  quantization?: 'f32' | 'f16' | 'i8';
+  /**
+   * Re-rank: take this many candidates from the graph and return the one with the highest exact float32
+   * cosine, from `vectorOf` (the caller's own copies). The returned cosine is then exact, whatever the
+   * quantization; only a neighbour missing from all k candidates is missed.
+   */
+  rerank?: { k: number; vectorOf: (id: number) => Float32Array | undefined };
 }
 
 /** usearch HNSW over inner product (= cosine on unit vectors). */
 export class ApproxIndex implements VectorIndex {
   readonly exact = false;
   private readonly index: InstanceType<Usearch['Index']>;
+  private readonly rerank: ApproxOptions['rerank'];
   private n = 0;
 
   constructor(
@@ -140,12 +162,13 @@ export class ApproxIndex implements VectorIndex {
     this.index = new usearch.Index({
       dimensions,
       metric: 'ip' as never,
-      quantization: 'f32' as never,
+      quantization: (o.quantization ?? 'f32') as never,
       connectivity: o.connectivity ?? 16,
       expansion_add: o.expansionAdd ?? 128,
       expansion_search: o.expansionSearch ?? 64,
       multi: false,
     });
+    this.rerank = o.rerank;
   }
 
   get size(): number {
@@ -169,9 +192,39 @@ export class ApproxIndex implements VectorIndex {
 
   nearest(q: Float32Array): Neighbour | undefined {
     if (this.n === 0) return undefined;
-    const m = this.index.search(q, 1, 1);
-    if (m.keys.length === 0) return undefined;
-    // usearch's "ip" distance is 1 - dot.
-    return { id: Number(m.keys[0]!), cosine: 1 - m.distances[0]! };
+    const k = this.rerank === undefined ? 1 : Math.max(1, this.rerank.k);
+    const m = this.index.search(q, k, 1);
+    return this.best(q, m.keys, m.distances, 0, Math.min(k, m.keys.length));
+  }
+
+  /** The nearest of each of many queries (one flat block of `count` vectors), on the addon's threads. */
+  nearestMany(queries: Float32Array, count: number, threads = 2): (Neighbour | undefined)[] {
+    if (this.n === 0 || count === 0) return new Array<undefined>(count).fill(undefined);
+    const k = this.rerank === undefined ? 1 : Math.max(1, this.rerank.k);
+    const d = this.dimensions;
+    const row = (i: number) => queries.subarray(i * d, (i + 1) * d);
+    // usearch answers a batch of one as a single search.
+    if (count === 1) return [this.nearest(row(0))];
+    const m = this.index.search(queries.subarray(0, count * d), k, threads) as unknown as {
+      keys: BigUint64Array;
+      distances: Float32Array;
+      counts: BigUint64Array;
+    };
+    return Array.from({ length: count }, (_, i) => this.best(row(i), m.keys, m.distances, i * k, Math.min(k, Number(m.counts[i]))));
+  }
+
+  /** Of `count` candidates from `at`: the first (usearch's "ip" distance is 1 - dot), or the best re-ranked exactly. */
+  private best(q: Float32Array, keys: BigUint64Array, distances: Float32Array, at: number, count: number): Neighbour | undefined {
+    if (count <= 0) return undefined;
+    if (this.rerank === undefined) return { id: Number(keys[at]!), cosine: 1 - distances[at]! };
+    let best: Neighbour | undefined;
+    for (let j = at; j < at + count; j++) {
+      const id = Number(keys[j]!);
+      const v = this.rerank.vectorOf(id);
+      if (v === undefined) continue;
+      const c = dot(q, v, 0, this.dimensions);
+      if (best === undefined || c > best.cosine) best = { id, cosine: c };
+    }
+    return best;
   }
 }

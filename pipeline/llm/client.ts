@@ -314,7 +314,9 @@ export function checkEmbeddings(body: unknown, count: number, dimensions?: numbe
       const x = row.embedding[j];
       if (typeof x !== 'number' || !Number.isFinite(x)) return `embedding ${at} has a value that is not a finite number`;
       v[j] = x;
-      norm += x * x;
+      // Stored as float32: 1e39 would become Infinity there, 1e-46 zero; judge the value that is stored.
+      if (!Number.isFinite(v[j]!)) return `embedding ${at} has a value beyond float32 range`;
+      norm += v[j]! * v[j]!;
     }
     if (!(norm > 0) || !Number.isFinite(norm)) return `embedding ${at} is a zero vector`;
     vectors[at] = v;

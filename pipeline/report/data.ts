@@ -18,6 +18,7 @@ import { overShare } from './figures.ts';
 import { histogramOf, lengthDistribution } from './distributions.ts';
 import { reasonLabel, RULE_ORDER } from '../analysis/labels.ts';
 import * as read from './readings.ts';
+import { embeddingSection, type AnalysedTask } from './embeddings.ts';
 import { HEAD_CHARS, loadSegmenter } from '../analysis/segmenter.ts';
 import type { Ranked, ReportData } from './types.ts';
 
@@ -46,6 +47,14 @@ export interface ReportOptions {
   samples?: number;
   /** Leading verbs above this share are flagged. Default 0.1. */
   flagShare?: number;
+  /** The embedding model of the map and the nearest-neighbour figure. Default: the newest one stored. */
+  embeddingModel?: string;
+  /** Points on the embedding map at most (an even sample). Default 5,000. */
+  mapSample?: number;
+  /** Tasks whose nearest other task by embedding is looked up. Default 300 (about 6 CPU seconds against 10,000 vectors of 1,024 dimensions here). */
+  neighbourSample?: number;
+  /** They are searched among the last this many embedded tasks of the scope (exact search). Default 10,000. */
+  neighbourWindow?: number;
   now?: () => Date;
 }
 
@@ -58,6 +67,9 @@ const DEFAULTS = {
   similarityFloor: 0.5,
   samples: 50,
   flagShare: 0.1,
+  mapSample: 5_000,
+  neighbourSample: 300,
+  neighbourWindow: 10_000,
 };
 
 export async function buildReport(store: Store, options: ReportOptions): Promise<ReportData> {
@@ -91,6 +103,7 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const acceptedPick = new Reservoir(o.samples);
   const rejectedPick = new Map<string, Reservoir>();
   const sampledIds: number[] = [];
+  const analysed: AnalysedTask[] = [];
   const rejectedByReason: Record<string, number> = {};
   let accepted = 0;
   let verbRows = 0;
@@ -133,6 +146,7 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
       bumpNum(tokenCounts, llama!.count(trainingText('alpaca', task, { template, system: null })));
     }
     sampledIds.push(row.id);
+    analysed.push({ id: row.id, verb, category: row.category ?? '' });
     verbRows++;
   }
   const rejected = Object.values(rejectedByReason).reduce((a, b) => a + b, 0);
@@ -295,6 +309,17 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   if (contamination !== undefined) data.contamination = contamination;
   const evolution = evolutionSection(new EvolutionStore(store));
   if (evolution !== undefined) data.evolution = evolution;
+  const embeddings = embeddingSection(
+    store,
+    rs,
+    scope,
+    analysed,
+    accepted,
+    { model: options.embeddingModel, mapSample: o.mapSample, neighbourSample: o.neighbourSample, neighbourWindow: o.neighbourWindow },
+    options.database,
+    notes,
+  );
+  if (embeddings !== undefined) data.embeddings = embeddings;
   return data;
 }
 

@@ -82,6 +82,9 @@ td.text { white-space: pre-wrap; word-break: break-word; max-width: 520px; }
 .filters button[aria-pressed="true"] { background: var(--accent); color:#fff; border-color: var(--accent); }
 .tag { display:inline-block; padding: 0 6px; border-radius: 4px; font-size: 12px; background:#eef2ff; }
 .tag.rejected { background:#fdecea; }
+.svgfig { width: 100%; height: auto; display: block; } .svgfig .axis { font-size: 11px; fill: var(--muted); }
+.legend { list-style: none; padding: 0; margin: 8px 0 0; display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 12.5px; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 5px; }
 `;
 
 function figure(
@@ -145,6 +148,101 @@ function evolutionSection(e: NonNullable<ReportData['evolution']>): string {
     `<table><thead><tr><th>轮次 round</th><th>尝试 tried</th><th>淘汰率 eliminated</th><th>指令字数 chars</th><th>约束数 constraints</th><th>评分 judge score</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
     `</figure></section>`
   );
+}
+
+const SVG_W = 640;
+const SVG_H = 420;
+const PAD = 30;
+
+/** The data map (a scatter of the 2-D projection) and the nearest-neighbour histogram, as inline SVG. */
+function embeddingSections(e: NonNullable<ReportData['embeddings']>): string {
+  const m = e.map;
+  const span = (v: number[]): [number, number] => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of v) {
+      lo = Math.min(lo, x);
+      hi = Math.max(hi, x);
+    }
+    return lo < hi ? [lo, hi] : [lo - 1, lo + 1];
+  };
+  const [x0, x1] = span(m.x);
+  const [y0, y1] = span(m.y);
+  const px = (x: number) => (PAD + ((x - x0) / (x1 - x0)) * (SVG_W - 2 * PAD)).toFixed(1);
+  const py = (y: number) => (SVG_H - PAD - ((y - y0) / (y1 - y0)) * (SVG_H - 2 * PAD)).toFixed(1);
+  // The rest (grey) first, then the groups from the largest, so small groups stay visible on top.
+  const order = m.group.map((g, i) => ({ g: g === m.groups.length - 1 && m.groups[g]?.name === '其他' ? -1 : g, i }));
+  order.sort((a, b) => a.g - b.g || a.i - b.i);
+  const dots = order
+    .map(({ i }) => `<circle cx="${px(m.x[i]!)}" cy="${py(m.y[i]!)}" r="2.2" fill="${m.groups[m.group[i]!]?.colour ?? '#adb5bd'}"/>`)
+    .join('');
+  const pctOf = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const legend = m.groups
+    .map(
+      (g) =>
+        `<li><span class="swatch" style="background:${g.colour}"></span>${escapeHtml(g.name)} <span class="note">${fmt(g.n)}</span></li>`,
+    )
+    .join('');
+  const mapSvg =
+    `<svg id="embedding-map-svg" viewBox="0 0 ${SVG_W} ${SVG_H}" role="img" aria-label="PCA map of ${m.points} tasks" class="svgfig">` +
+    `<rect x="0" y="0" width="${SVG_W}" height="${SVG_H}" fill="#fff"/>` +
+    `<g fill-opacity="0.75">${dots}</g>` +
+    `<text x="${SVG_W / 2}" y="${SVG_H - 8}" text-anchor="middle" class="axis">PC1 (${pctOf(m.explained[0])})</text>` +
+    `<text x="12" y="${SVG_H / 2}" text-anchor="middle" transform="rotate(-90 12 ${SVG_H / 2})" class="axis">PC2 (${pctOf(m.explained[1])})</text>` +
+    `</svg>`;
+  const map =
+    `<section class="wide"><figure id="embedding-map"><h2>语义地图 Data map by embedding (${escapeHtml(e.model)})</h2>${mapSvg}` +
+    `<ul class="legend">${legend}</ul>` +
+    `<p class="reading">${escapeHtml(m.reading.zh)}<span class="en">${escapeHtml(m.reading.en)}</span></p>` +
+    `<p class="note">${fmt(m.points)} points${m.points < e.embedded ? ` (an even sample of the ${fmt(e.embedded)} tasks with an embedding, at most ${fmt(m.limit)})` : ''}; ` +
+    `${fmt(e.embedded)} of ${fmt(e.of)} accepted tasks have an embedding by ${escapeHtml(e.model)} (${e.dimensions} dimensions). ` +
+    `${escapeHtml(m.method)}; ${m.iterations} iterations. Coloured by ${m.colourBy === 'category' ? 'category' : 'leading verb (jieba)'}: the ${m.groups.filter((g) => g.name !== '其他').length} largest groups, the rest grey.</p>` +
+    `</figure></section>`;
+
+  const n = e.neighbours;
+  const top = Math.max(1, ...n.counts);
+  const bw = (SVG_W - 2 * PAD) / Math.max(1, n.counts.length);
+  const h = 220;
+  const bx = (v: number) => (PAD + v * (SVG_W - 2 * PAD)).toFixed(1);
+  const bars = n.counts
+    .map((c, i) => {
+      const bh = (c / top) * (h - 2 * PAD);
+      const hi = n.lo[i + 1] ?? 1;
+      return `<rect x="${(PAD + i * bw + 1).toFixed(1)}" y="${(h - PAD - bh).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${bh.toFixed(1)}" fill="#2f6fde"><title>${n.lo[i]}–${hi}: ${c}</title></rect>`;
+    })
+    .join('');
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
+    .map((t) => `<text x="${bx(t)}" y="${h - PAD + 14}" text-anchor="middle" class="axis">${t}</text>`)
+    .join('');
+  const lines = n.atOrAbove
+    .map(
+      (a) =>
+        `<line x1="${bx(a.threshold)}" x2="${bx(a.threshold)}" y1="${PAD - 10}" y2="${h - PAD}" stroke="#b42318" stroke-dasharray="4 3"/>` +
+        `<text x="${bx(a.threshold)}" y="${PAD - 14}" text-anchor="middle" class="axis">${a.threshold}</text>`,
+    )
+    .join('');
+  const histSvg =
+    `<svg id="embedding-neighbours-svg" viewBox="0 0 ${SVG_W} ${h}" role="img" aria-label="nearest-neighbour cosine histogram" class="svgfig">` +
+    `<text x="${PAD}" y="${PAD - 14}" class="axis">max ${top}</text>${bars}${lines}${ticks}</svg>`;
+  const shares = n.atOrAbove
+    .map((a) => `≥ ${a.threshold}: ${fmt(a.n)} (${n.rows === 0 ? '0' : ((a.n / n.rows) * 100).toFixed(1)}%)`)
+    .join(' · ');
+  const examples =
+    n.examples.length === 0
+      ? ''
+      : `<table><thead><tr><th>余弦 cosine</th><th>任务 task</th><th>最近的任务 nearest</th></tr></thead><tbody>${n.examples
+          .map(
+            (x) =>
+              `<tr><td>${x.cosine.toFixed(3)}</td><td class="text">${escapeHtml(x.task)}</td><td class="text">${escapeHtml(x.nearest)}</td></tr>`,
+          )
+          .join('')}</tbody></table>`;
+  const neighbours =
+    `<section class="wide"><figure id="embedding-neighbours"><h2>最近邻余弦 Nearest other task by embedding: cosine</h2>${histSvg}` +
+    `<p class="reading">${escapeHtml(n.reading.zh)}<span class="en">${escapeHtml(n.reading.en)}</span></p>` +
+    `<p class="note">${shares}. ${fmt(n.queries)} tasks (an even sample), each against every other of the last ${fmt(n.reference)} tasks ` +
+    `with an embedding (at most ${fmt(n.window)}), exact search; bins of 0.05, the first also holds negative cosines.</p>${examples}` +
+    `</figure></section>`;
+  return map + neighbours;
 }
 
 export function renderHtml(data: ReportData): string {
@@ -245,6 +343,7 @@ export function renderHtml(data: ReportData): string {
 
   if (data.contamination) sections.push(contaminationSection(data.contamination));
   if (data.evolution) sections.push(evolutionSection(data.evolution));
+  if (data.embeddings) sections.push(embeddingSections(data.embeddings));
 
   sections.push(
     `<section class="wide"><figure id="samples"><h2>样本 Samples: ${data.samples.accepted.length} random accepted, ${data.samples.rejected.length} rejected</h2>` +

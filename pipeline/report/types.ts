@@ -151,10 +151,60 @@ export interface ReportData {
     }[];
     reading: Reading;
   };
+  /**
+   * Embeddings (issue 24) of the scope's accepted tasks by one model (the report's `embeddingModel`, else
+   * the model with the newest embeddings); absent when the database has none.
+   */
+  embeddings?: EmbeddingSection;
   /** Benchmark decontamination (issue 25), whole database; absent when it was never checked. */
   contamination?: {
     benchmarks: { name: string; items: number; sha256: string; threshold: number; checkedAt: string; accepted: number; rejected: number }[];
     closest: { taskId: number; status: string; benchmark: string; itemId: string; coverage: number; scope: string; instruction: string }[];
+    reading: Reading;
+  };
+}
+
+export interface EmbeddingSection {
+  model: string;
+  dimensions: number;
+  /** Accepted tasks of the scope with an embedding by the model, and the accepted tasks of the scope. */
+  embedded: number;
+  of: number;
+  /** A 2-D projection of an even sample of the embedded tasks, one colour per group. */
+  map: {
+    method: string;
+    /** Points drawn, and the embedded tasks of the text-analysis sample they were drawn from. */
+    points: number;
+    sampledFrom: number;
+    /** The most points drawn (the report's `mapSample`). */
+    limit: number;
+    iterations: number;
+    /** Share of the sample's total variance along each axis. */
+    explained: [number, number];
+    colourBy: 'category' | 'verb';
+    /** The largest groups, then 其他 (the rest) when there is a rest. */
+    groups: { name: string; n: number; colour: string }[];
+    /** Per point, in parallel: the task, its coordinates, its group (an index into `groups`). */
+    taskId: number[];
+    x: number[];
+    y: number[];
+    group: number[];
+    reading: Reading;
+  };
+  /** Each sampled task's highest cosine to another task of the reference set, by exact search. */
+  neighbours: {
+    /** Tasks sampled, and the reference set they were searched in (the last `window` embedded tasks of the scope). */
+    queries: number;
+    reference: number;
+    window: number;
+    rows: number;
+    lo: number[];
+    counts: number[];
+    atOrAbove: { threshold: number; n: number }[];
+    p50: number | null;
+    p95: number | null;
+    /** The closest pairs found. */
+    examples: { cosine: number; task: string; nearest: string }[];
     reading: Reading;
   };
 }

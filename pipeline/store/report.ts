@@ -275,4 +275,30 @@ export class ReportStore {
       )
       .all(...w.args) as { turns: number; n: number }[];
   }
+
+  /** Accepted tasks of the scope with an embedding by `model`: how many, and the last `limit` ids, oldest first. */
+  embedded(scope: ReportScope, model: string, limit: number): { count: number; lastIds: number[] } {
+    const w = this.where(scope, 't');
+    const from = `FROM tasks t JOIN embeddings e ON e.task_id = t.id AND e.model = ? WHERE t.status = 'accepted' AND ${w.sql}`;
+    const count = this.store
+      .sql(`SELECT count(*) ${from}`)
+      .pluck()
+      .get(model, ...w.args) as number;
+    const lastIds = this.store
+      .sql(`SELECT t.id ${from} ORDER BY t.id DESC LIMIT ?`)
+      .pluck()
+      .all(model, ...w.args, limit) as number[];
+    return { count, lastIds: lastIds.reverse() };
+  }
+
+  /** Of `ids`, those with an embedding by `model`, in the order given. */
+  embeddedAmong(model: string, ids: readonly number[]): number[] {
+    const have = new Set(
+      this.store
+        .sql('SELECT task_id FROM embeddings WHERE model = ? AND task_id IN (SELECT value FROM json_each(?))')
+        .pluck()
+        .all(model, JSON.stringify(ids)) as number[],
+    );
+    return ids.filter((id) => have.has(id));
+  }
 }

@@ -134,6 +134,8 @@ describe('embed', () => {
       (inputs: string[]) => good(inputs, 8).replace(/\[(\d)/, '[null'),
       (inputs: string[]) => JSON.stringify({ data: inputs.map((_, index) => ({ index, embedding: new Array(8).fill(0) })) }),
       (inputs: string[]) => good(inputs, 4),
+      // Finite in JSON, Infinity once stored as float32.
+      (inputs: string[]) => good(inputs, 8).replace(/\[(\d)/, '[1e39'),
     ];
     let asked = 0;
     hostile = await startHostile((_n, _req, res, body) => {
@@ -156,6 +158,31 @@ describe('embed', () => {
     expect(one(db, `SELECT count(*) FROM requests WHERE model = 'm' AND status = 'error' AND error LIKE 'bad_reply:%'`)).toBe(
       r.failedRequests,
     );
+  }, 120_000);
+
+  it('a later run whose model answers in another dimension than the one stored: failed attempts, nothing stored', async () => {
+    const s = await sim();
+    const db = await filled(s, 5);
+    const vectors = (inputs: string[], dims: number) =>
+      JSON.stringify({ data: inputs.map((_, index) => ({ index, embedding: Array.from({ length: dims }, (_, j) => index + j + 1) })) });
+    hostile = await startHostile((_n, _req, res, body) => sendJson(res, 200, vectors((JSON.parse(body) as { input: string[] }).input, 8)));
+    await embed({ db, apiKey: 'k', baseURL: hostile.url, model: 'm', probe: false });
+    const stored = one(db, `SELECT count(*) FROM embeddings WHERE model = 'm' AND dimensions = 8`);
+    expect(stored).toBe(accepted(db));
+    await hostile.close();
+    // More tasks, then the same model name served by something answering in 4 dimensions.
+    await generate({ db, n: 5, apiKey: 'k', baseURL: s.url, tasksPerRequest: 10 });
+    hostile = await startHostile((_n, _req, res, body) => sendJson(res, 200, vectors((JSON.parse(body) as { input: string[] }).input, 4)));
+    const r = await embed({ db, apiKey: 'k', baseURL: hostile.url, model: 'm', probe: false, retries: 0 }).catch((e: unknown) => e);
+    const summary = r instanceof EmbedFailed ? r.summary : (r as Awaited<ReturnType<typeof embed>>);
+    expect(summary).toMatchObject({ embeddedNow: 0, dimensions: 8 });
+    expect(summary.failedRequests).toBeGreaterThan(0);
+    expect(summary.left).toBe(accepted(db) - stored);
+    expect(one(db, `SELECT count(*) FROM embeddings WHERE model = 'm'`)).toBe(stored);
+    expect(one(db, `SELECT count(*) FROM embeddings WHERE dimensions <> 8`)).toBe(0);
+    expect(
+      one(db, `SELECT count(*) FROM requests WHERE model = 'm' AND status = 'error' AND error LIKE '%4 dimensions, expected 8%'`),
+    ).toBe(summary.failedRequests);
   }, 120_000);
 
   it('a server that only sends bad vectors fails the run (EmbedFailed, exit 1 path), storing nothing', async () => {
@@ -295,5 +322,22 @@ describe('export --select', () => {
     const cli = await runCli(['export', '--db', db, '--out', path.join(tempDir(), 'o2'), '--format', 'alpaca', '--select', '5']);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain('zh-self-instruct embed');
+    // Embeddings by one model do not stand in for another named one.
+    await embed({ db, apiKey: 'k', baseURL: s.url, model: 'sim-embed' });
+    const named = await runCli([
+      'export',
+      '--db',
+      db,
+      '--out',
+      path.join(tempDir(), 'o3'),
+      '--format',
+      'alpaca',
+      '--select',
+      '5',
+      '--embedding-model',
+      'other',
+    ]);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain(`zh-self-instruct embed --db ${db} --model other`);
   }, 120_000);
 });

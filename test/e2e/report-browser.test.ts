@@ -83,6 +83,12 @@ describe.skipIf(executable === null && !CI)('the report in headless Chromium', (
     );
     const imp = await runCli(['import', '--in', hostile, '--db', db, '--source', 'hostile']);
     expect(imp.code, imp.stderr).toBe(0);
+    // Embeddings (the hostile row too): the data map and the nearest-neighbour histogram, inline SVG.
+    const emb = await runCli(['embed', '--db', db, '--model', 'sim-embed'], {
+      OPENAI_BASE_URL: sim.url,
+      OPENAI_API_KEY: 'test-key-browser',
+    });
+    expect(emb.code, emb.stderr).toBe(0);
     reportFile = path.join(dir, 'report.html');
     const rep = await runCli(['report', '--db', db, '--out', reportFile]);
     expect(rep.code, rep.stderr).toBe(0);
@@ -146,6 +152,23 @@ describe.skipIf(executable === null && !CI)('the report in headless Chromium', (
     expect(await page.locator('#sample-count').textContent()).toContain(String(visible.length));
     await page.locator('#sample-filters button[data-filter="accepted"]').click();
     expect(await page.locator('#sample-rows tr:visible').count()).toBe(50);
+
+    // The embedding figures: every point of the map drawn inside the picture, one bar per bin.
+    const map = z.object({ circles: z.number(), inside: z.number(), bars: z.number() }).parse(
+      await page.evaluate(`(() => {
+          const svg = document.getElementById('embedding-map-svg');
+          const box = svg.getBoundingClientRect();
+          const circles = [...svg.querySelectorAll('circle')];
+          const inside = circles.filter((c) => {
+            const r = c.getBoundingClientRect();
+            return r.width > 0 && r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom;
+          }).length;
+          return { circles: circles.length, inside, bars: document.querySelectorAll('#embedding-neighbours-svg rect').length };
+        })()`),
+    );
+    expect(map.circles).toBeGreaterThan(100);
+    expect(map.inside).toBe(map.circles);
+    expect(map.bars).toBe(20);
 
     // Model text stayed text.
     expect(await page.evaluate('typeof window.__xss')).toBe('undefined');
