@@ -100,7 +100,7 @@ export { JudgeFailed } from './judge/summary.ts';
 export { DEFAULT_MIN_SCORE } from './judge/examples.ts';
 export { DEFAULT_DATASET_NAME } from './export/dataset-info.ts';
 export type { Manifest } from './export/manifest.ts';
-export { FORMATS, type Format } from './export/formats.ts';
+export { FILE_FORMATS, FORMATS, type FileFormat, type Format } from './export/formats.ts';
 export { TOKENIZERS, type TokenizerName } from './export/tokens.ts';
 export { describeSelection } from './export/selection.ts';
 export { dedupFiles, type DedupFilesResult } from './dedup-files.ts';
