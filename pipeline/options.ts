@@ -489,6 +489,13 @@ export const reportSettingsSchema = z.strictObject({
   run: positiveInt.optional().meta({ description: 'Only this run (same as since: RUN).' }),
   from: isoDate.optional().meta({ description: 'Only tasks created on or after this UTC date or ISO time.' }),
   out: z.string().min(1).default(DEFAULT_REPORT).meta({ description: 'HTML file writeReport() writes.' }),
+  tokenizer: z
+    .string()
+    .min(1)
+    .default('llama2')
+    .meta({
+      description: `Tokenizer of the training-token histogram: ${TOKENIZERS.join(', ')} or the path of a Hugging Face tokenizer.json (the trainer's).`,
+    }),
 });
 export type ReportSettings = z.input<typeof reportSettingsSchema>;
 

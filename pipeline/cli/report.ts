@@ -30,6 +30,10 @@ export function reportCommand(): Command {
     .option('--from <date>', 'only tasks created on or after this UTC date (YYYY-MM-DD or ISO time)', sinceDate)
     .option('--out <file>', 'HTML file to write (default data/report.html)')
     .option('--json', 'print the figures as one JSON object instead of writing HTML')
+    .option(
+      '--tokenizer <name|file>',
+      "tokenizer of the training-token histogram: a built-in name or the trainer's tokenizer.json (default llama2)",
+    )
     .action(async function (this: Command) {
       const { json, ...options } = givenFlags(this) as DatasetReportOptions & { out?: string; json?: boolean };
       if (json === true) {

@@ -35,7 +35,7 @@ export async function reportFigures(options: DatasetReportOptions = {}): Promise
     const runId = s.since === 'last' && run === undefined ? lastRun(store) : run;
     const scope: ReportScope =
       runId !== undefined ? { kind: 'run', runId } : s.from !== undefined ? { kind: 'since', since: s.from } : { kind: 'all' };
-    return await buildReport(store, { scope, database: db });
+    return await buildReport(store, { scope, database: db, tokenizer: s.tokenizer });
   } finally {
     store.close();
   }

