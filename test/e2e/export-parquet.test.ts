@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tableFromIPC, Vector } from 'apache-arrow';
+import { tableFromIPC } from 'apache-arrow';
 import { Compression, ParquetFile, readParquet } from 'parquet-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildIndex } from '../../pipeline/dedup/qgram-index.ts';
@@ -23,6 +23,7 @@ import { Ingestor } from '../../pipeline/ingest.ts';
 import { Store } from '../../pipeline/store/store.ts';
 import { runCli } from '../cli.ts';
 import { tempDir } from '../helpers.ts';
+import { readParquetRows } from '../parquet-reader.ts';
 
 // -- a store with tasks (some with input, some long) and conversations, written for this test ------------
 
@@ -116,21 +117,7 @@ async function exportTo(
   }
 }
 
-// -- the independent reader ------------------------------------------------------------------------------
-
-/** Arrow values as plain JSON: lists → arrays, structs → objects. */
-function plain(value: unknown): unknown {
-  if (value instanceof Vector) return [...value].map(plain);
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    return Object.fromEntries(Object.entries((value as { toJSON(): Record<string, unknown> }).toJSON()).map(([k, v]) => [k, plain(v)]));
-  }
-  return value;
-}
-
-function readParquetRows(file: string): Record<string, unknown>[] {
-  const table = tableFromIPC(readParquet(new Uint8Array(fs.readFileSync(file))).intoIPCStream());
-  return table.toArray().map((row) => plain(row) as Record<string, unknown>);
-}
+// -- reading back ---------------------------------------------------------------------------------------
 
 const readJsonl = (file: string): Record<string, unknown>[] =>
   fs
