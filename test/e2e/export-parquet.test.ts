@@ -301,6 +301,10 @@ describe('token counts in the trainer’s tokens', () => {
     const fromFile = await exportTo(db, 'sharegpt', { tokenizer: file, validRatio: 0 });
     expect(fromFile.manifest.tokenizer).toEqual({ name: file, file: 'tokenizer.json', sha256: sha256(file), countedAs: 'text' });
     expect(built.manifest.tokenizer!.sha256).toBe(sha256(file));
+    // The dataset card names the file and its hash, not the user's local folder.
+    const card = fs.readFileSync(path.join(fromFile.dir, 'README.md'), 'utf8');
+    expect(card).toContain(`tokenizer.json (sha256 ${sha256(file).slice(0, 12)}…)`);
+    expect(card).not.toContain(folder);
     // Without the chat template the file counts the plain turns: fewer tokens than the built-in's template.
     expect(fromFile.manifest.tokens[file]!.total).toBeLessThan(built.manifest.tokens['qwen2.5']!.total);
   }, 180_000);
