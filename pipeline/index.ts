@@ -14,6 +14,7 @@ import type { AnswerOptions } from './answer/answer.ts';
 import type { ExportDatasetOptions } from './export/dataset.ts';
 import type { ExportResult } from './export/export.ts';
 import type { GenerateOptions } from './generate.ts';
+import type { TrainingTokens, TrainingTokensOptions } from './training-tokens.ts';
 import type { JudgeTasksOptions } from './judge/judge-tasks.ts';
 import type { JudgeSummary } from './judge/summary.ts';
 import type { EmbedOptions } from './embed/embed.ts';
@@ -53,6 +54,11 @@ export async function judgeTasks(options: JudgeTasksOptions): Promise<JudgeSumma
 /** Writes accepted tasks as training JSONL with a manifest and a dataset card. */
 export async function exportDataset(options: ExportDatasetOptions): Promise<ExportResult> {
   return (await import('./export/dataset.ts')).exportDataset(options);
+}
+
+/** Training length of the accepted tasks in a trainer's tokens (`stats --tokenizer`); loads the tokenizer. */
+export async function trainingTokens(options: TrainingTokensOptions): Promise<TrainingTokens> {
+  return (await import('./training-tokens.ts')).trainingTokens(options);
 }
 
 /** The report's figures, as `report --json` prints them. */
@@ -100,7 +106,7 @@ export { JudgeFailed } from './judge/summary.ts';
 export { DEFAULT_MIN_SCORE } from './judge/examples.ts';
 export { DEFAULT_DATASET_NAME } from './export/dataset-info.ts';
 export type { Manifest } from './export/manifest.ts';
-export { FORMATS, type Format } from './export/formats.ts';
+export { FILE_FORMATS, FORMATS, type FileFormat, type Format } from './export/formats.ts';
 export { TOKENIZERS, type TokenizerName } from './export/tokens.ts';
 export { describeSelection } from './export/selection.ts';
 export { dedupFiles, type DedupFilesResult } from './dedup-files.ts';
@@ -131,6 +137,7 @@ export { parsePriceFlag, type Price } from './llm/cost.ts';
 export { DEFAULT_DB } from './paths.ts';
 export { commandLine } from './command.ts';
 export type { TurnBounds } from './dialogue/types.ts';
+export type { TrainingTokens, TrainingTokensOptions } from './training-tokens.ts';
 export type { StoreStats } from './store/store.ts';
 export type { AnswerStats, StageTotals } from './store/answers.ts';
 export type { Task, SeedTask } from './types.ts';

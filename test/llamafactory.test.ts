@@ -20,6 +20,7 @@ import { Ingestor } from '../pipeline/ingest.ts';
 import { Store } from '../pipeline/store/store.ts';
 import { tempDir, writeTemp } from './helpers.ts';
 import { loadLlamaFactoryDataset, type Example } from './llamafactory-loader.ts';
+import { readParquetRows } from './parquet-reader.ts';
 
 const TASKS = [
   { instruction: '把下面这句话翻译成英文。', input: '今天的会议改到下午三点。', output: 'The meeting today has been moved to 3 p.m.' },
@@ -79,7 +80,8 @@ const written = (r: ExportResult) => {
   return r;
 };
 
-const rowsIn = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').length;
+const rowsIn = (file: string) =>
+  file.endsWith('.parquet') ? readParquetRows(file).length : fs.readFileSync(file, 'utf8').trim().split('\n').length;
 
 /** What LLaMA-Factory should see for a task: the user turn, the answer and the system prompt. */
 function expected(format: Format, task: (typeof TASKS)[number], system: string | null): Example {
@@ -102,35 +104,41 @@ const CASES: { format: Format; system: string | null }[] = [
 ];
 
 describe('exports as LLaMA-Factory loads them', () => {
-  it.each(CASES)('$format (system: $system): its own dataset_info.json loads every row as written', async ({ format, system }) => {
-    const s = store(format !== 'prompt-completion');
-    try {
-      const out = tempDir();
-      const r = written(await runExport(s, options(out, format, system, { validRatio: 0.4 })));
-      const info = JSON.parse(fs.readFileSync(path.join(r.dir, 'dataset_info.json'), 'utf8')) as Record<string, { file_name: string }>;
-      let loaded = 0;
-      for (const [name, entry] of Object.entries(info)) {
-        const got = loadLlamaFactoryDataset(r.dir, name);
-        expect(got.fatal, `${format} ${name}`).toEqual([]);
-        expect(got.skipped, `${format} ${name}`).toEqual([]);
-        expect(got.examples).toHaveLength(rowsIn(path.join(r.dir, entry.file_name)));
-        loaded += got.examples.length;
-        for (const example of got.examples) {
-          const task = TASKS.find((t) => example.response[0]!.content === t.output);
-          if (task === undefined) {
-            // The conversation: every turn in order, the last answer as the response.
-            const contents = [...example.prompt, ...example.response].map((t) => t.content);
-            expect(contents).toEqual(DIALOGUE.turns.map((t) => t.content));
-            expect(example.system).toBe(system ?? '');
-          } else expect(example).toEqual(expected(format, task, system));
+  // Every case as JSON Lines and as Parquet (issue 26): LLaMA-Factory picks the loader by the file extension.
+  const both = CASES.flatMap((c) => (['jsonl', 'parquet'] as const).map((fileFormat) => ({ ...c, fileFormat })));
+  it.each(both)(
+    '$format (system: $system, $fileFormat): its own dataset_info.json loads every row as written',
+    async ({ format, system, fileFormat }) => {
+      const s = store(format !== 'prompt-completion');
+      try {
+        const out = tempDir();
+        const r = written(await runExport(s, options(out, format, system, { validRatio: 0.4, fileFormat })));
+        expect(r.manifest.files[0]!.path).toBe(`train.${fileFormat}`);
+        const info = JSON.parse(fs.readFileSync(path.join(r.dir, 'dataset_info.json'), 'utf8')) as Record<string, { file_name: string }>;
+        let loaded = 0;
+        for (const [name, entry] of Object.entries(info)) {
+          const got = loadLlamaFactoryDataset(r.dir, name);
+          expect(got.fatal, `${format} ${name}`).toEqual([]);
+          expect(got.skipped, `${format} ${name}`).toEqual([]);
+          expect(got.examples).toHaveLength(rowsIn(path.join(r.dir, entry.file_name)));
+          loaded += got.examples.length;
+          for (const example of got.examples) {
+            const task = TASKS.find((t) => example.response[0]!.content === t.output);
+            if (task === undefined) {
+              // The conversation: every turn in order, the last answer as the response.
+              const contents = [...example.prompt, ...example.response].map((t) => t.content);
+              expect(contents).toEqual(DIALOGUE.turns.map((t) => t.content));
+              expect(example.system).toBe(system ?? '');
+            } else expect(example).toEqual(expected(format, task, system));
+          }
         }
+        expect(loaded).toBe(r.manifest.records.total);
+        expect(loaded).toBe(TASKS.length + (format === 'prompt-completion' ? 0 : 1));
+      } finally {
+        s.close();
       }
-      expect(loaded).toBe(r.manifest.records.total);
-      expect(loaded).toBe(TASKS.length + (format === 'prompt-completion' ? 0 : 1));
-    } finally {
-      s.close();
-    }
-  });
+    },
+  );
 
   it('a column mapped in dataset_info.json but carried by no row fails the load (the sharegpt-without-system defect)', () => {
     const dir = tempDir();

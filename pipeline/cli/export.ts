@@ -8,11 +8,11 @@ import {
   DEFAULT_DATASET_NAME,
   FORMATS,
   TOKENIZERS,
+  FILE_FORMATS,
   DEFAULT_DB,
   DEFAULT_MIN_SCORE,
   type ExportResult,
   type Format,
-  type TokenizerName,
 } from '../index.ts';
 import { numberIn, oneOf, positiveInt } from './args.ts';
 import { EXIT } from './exit.ts';
@@ -30,7 +30,9 @@ interface ExportFlags {
   shuffle?: boolean;
   seed?: number;
   maxTrainTokens?: number;
-  tokenizer?: TokenizerName;
+  tokenizer?: string;
+  fileFormat?: 'jsonl' | 'parquet';
+  hfLayout?: boolean;
   tokenStats?: boolean;
   trainTemplate?: string;
   system?: string;
@@ -74,7 +76,7 @@ function list(value: string, previous: string[] | undefined): string[] {
 export function exportCommand(): Command {
   return (
     new Command('export')
-      .description('write accepted tasks as training JSONL (alpaca, sharegpt, messages, prompt-completion) with a manifest')
+      .description('write accepted tasks as training JSONL or Parquet (alpaca, sharegpt, messages, prompt-completion) with a manifest')
       .option('--format <format>', `record shape: ${FORMATS.join(' | ')} (required, here or in --config)`, oneOf(FORMATS))
       .option('--config <file>', 'JSON config file (see zh-self-instruct.schema.json); flags override it')
       .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
@@ -84,7 +86,7 @@ export function exportCommand(): Command {
         'which rows: last = not exported into --out before, all, or one run id (default last: a re-run adds only new rows)',
         since,
       )
-      .option('--valid-ratio <r>', 'share of rows (by key hash) for valid.jsonl (default 0)', ratio)
+      .option('--valid-ratio <r>', 'share of rows (by key hash) for the valid split (default 0)', ratio)
       .option('--source <names>', 'only these sources (comma-separated, repeatable; "seed" includes seeds)', list)
       .option('--category <names>', 'only these categories (comma-separated, repeatable)', list)
       .option('--include-seeds', 'export seed tasks too')
@@ -93,10 +95,11 @@ export function exportCommand(): Command {
       .option('--max-train-tokens <n>', 'leave out rows whose training text has more tokens than this', positiveInt)
       .addOption(new Option('--max-tokens <n>', 'old name of --max-train-tokens').argParser(positiveInt).hideHelp())
       .option(
-        '--tokenizer <name>',
-        `tokenizer for --max-train-tokens and token stats: ${TOKENIZERS.join(' | ')} (default llama2)`,
-        oneOf(TOKENIZERS),
+        '--tokenizer <name|file>',
+        `tokenizer for --max-train-tokens and token stats: ${TOKENIZERS.join(' | ')} or a Hugging Face tokenizer.json (the trainer's; default llama2)`,
       )
+      .option('--file-format <format>', `record files: ${FILE_FORMATS.join(' | ')} (default jsonl)`, oneOf(FILE_FORMATS))
+      .option('--hf-layout', 'Hugging Face file names: data/train-00000-of-00001.<ext>, data/validation-00000-of-00001.<ext>')
       .option('--token-stats', 'count tokens of every row (slower) without leaving any out')
       .option('--train-template <name|file>', 'training template for alpaca/prompt-completion token counts and records (default alpaca)')
       .addOption(new Option('--template <name|file>', 'old name of --train-template').hideHelp())

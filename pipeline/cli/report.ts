@@ -31,6 +31,10 @@ export function reportCommand(): Command {
     .option('--out <file>', 'HTML file to write (default data/report.html)')
     .option('--embedding-model <model>', 'embeddings of the data map and nearest-neighbour figure (default: the newest stored)')
     .option('--json', 'print the figures as one JSON object instead of writing HTML')
+    .option(
+      '--tokenizer <name|file>',
+      "tokenizer of the training-token histogram: a built-in name or the trainer's tokenizer.json (default llama2)",
+    )
     .action(async function (this: Command) {
       const { json, ...options } = givenFlags(this) as DatasetReportOptions & { out?: string; json?: boolean };
       if (json === true) {

@@ -1,5 +1,14 @@
 /** `stats`: what the store holds, overall, per run or per day. Read-only: works while a run is going. */
-import { commandLine, DEFAULT_DB, stats, type AnswerStats, type StageTotals } from '../index.ts';
+import {
+  commandLine,
+  DEFAULT_DB,
+  stats,
+  TOKENIZERS,
+  trainingTokens,
+  type AnswerStats,
+  type StageTotals,
+  type TrainingTokens,
+} from '../index.ts';
 import { Command } from 'commander';
 
 interface StatsFlags {
@@ -7,6 +16,7 @@ interface StatsFlags {
   json?: boolean;
   runs?: boolean;
   days?: boolean;
+  tokenizer?: string;
 }
 
 export function statsCommand(): Command {
@@ -16,11 +26,17 @@ export function statsCommand(): Command {
     .option('--runs', 'one line per run (newest first)')
     .option('--days', 'one line per day (UTC, newest first)')
     .option('--json', 'print one JSON object')
-    .action((flags: StatsFlags) => {
+    .option(
+      '--tokenizer <name|file>',
+      `also the training length (alpaca prompt + output) of accepted tasks in this tokenizer: ${TOKENIZERS.join(' | ')} or the trainer's tokenizer.json`,
+    )
+    .action(async (flags: StatsFlags) => {
       const st = stats(flags);
+      // Loads the tokenizer (seconds for a tokenizer.json): only when asked for.
+      const training = flags.tokenizer === undefined ? undefined : await trainingTokens({ db: flags.db, tokenizer: flags.tokenizer });
       if (flags.json) {
         const { unjudged: _u, ...json } = st;
-        process.stdout.write(JSON.stringify(json) + '\n');
+        process.stdout.write(JSON.stringify(training === undefined ? json : { ...json, trainingTokens: training }) + '\n');
         return;
       }
       {
@@ -141,6 +157,7 @@ export function statsCommand(): Command {
         for (const [name, t] of Object.entries(st.endpoints)) {
           lines.push(`  endpoint ${name}: ${t.total} requests (${t.failed} failed), ${t.promptTokens} + ${t.completionTokens} tokens`);
         }
+        if (training !== undefined) lines.push(trainingLine(training));
         process.stdout.write(lines.join('\n') + '\n');
       }
     });
@@ -171,4 +188,11 @@ function table(header: string[], rows: (string | number)[][]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+function trainingLine(t: TrainingTokens): string {
+  return (
+    `training  ${t.tokenizer} tokens of the alpaca prompt + output: mean ${t.mean}, p50 ${t.p50}, p95 ${t.p95}, max ${t.max} ` +
+    `(${t.sampled ? `even sample of ${t.rows} of ${t.accepted}` : `all ${t.rows}`} accepted tasks; tokenizer sha256 ${t.sha256.slice(0, 12)}…)`
+  );
 }

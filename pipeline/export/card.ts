@@ -170,7 +170,10 @@ export async function buildCard(store: Store, manifest: Manifest, sample: CardSa
       .map(([k, v]) => `| ${cell(k === '' ? none : k)} | ${v} |`)
       .join('\n');
   const tokens = Object.entries(manifest.tokens).map(
-    ([k, t]) => `${k}: mean ${t!.mean}, p50 ${t!.p50}, p95 ${t!.p95}, max ${t!.max} tokens per row`,
+    // A tokenizer.json by its file name and hash: the card travels, the user's local path should not.
+    ([k, t]) =>
+      `${k === manifest.tokenizer?.name && k !== path.basename(k) ? `${path.basename(k)} (sha256 ${manifest.tokenizer.sha256.slice(0, 12)}…)` : k}: ` +
+      `mean ${t!.mean}, p50 ${t!.p50}, p95 ${t!.p95}, max ${t!.max} tokens per row`,
   );
   const lines = [
     '---',

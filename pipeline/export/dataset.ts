@@ -75,6 +75,8 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
       shuffleSeed: s.shuffle ? (s.seed ?? 0) : null,
       maxTokens: s.maxTrainTokens ?? null,
       tokenizer,
+      fileFormat: s.fileFormat,
+      hfLayout: s.hfLayout,
       template,
       system: s.system ?? null,
       datasetName: s.datasetName,

@@ -1,5 +1,5 @@
 /**
- * One export: accepted tasks → training JSONL in `<out>/<export-id>/`, streamed row by row.
+ * One export: accepted tasks → training JSONL or Parquet in `<out>/<export-id>/`, streamed row by row.
  *
  * Visibility is all or nothing: files are written into a hidden `.partial-<id>` folder, the manifest
  * last, the folder is renamed into place, then `LATEST` is replaced atomically, and only then does the
@@ -24,7 +24,7 @@ import {
   type Selection,
 } from '../store/exports.ts';
 import type { Store } from '../store/store.ts';
-import { contentText, renderRecord, trainingText, type Format, type RenderOptions } from './formats.ts';
+import { contentText, dataFileName, renderRecord, type FileFormat, type Format, type RenderOptions } from './formats.ts';
 import {
   DATASET_INFO_FILE,
   datasetEntries,
@@ -48,10 +48,12 @@ import {
 import { describeSelection, sameSelection } from './selection.ts';
 import { splitOf } from './split.ts';
 import type { TrainingTemplate } from './template.ts';
-import { countChars, loadTokenizer, TokenHistogram, type Tokenizer, type TokenizerName } from './tokens.ts';
-import { JsonlSink } from './writer.ts';
+import { countChars, loadTokenizer, TokenHistogram, type Tokenizer } from './tokens.ts';
+import { countedAs, dialogueTokens, taskTokens } from './train-tokens.ts';
+import { JsonlSink, type RecordSink } from './writer.ts';
+import { DialogueStore } from '../store/dialogues.ts';
 // -- dialogues (issue 14)
-import { dialogueContentText, dialogueTrainingText, recordProblem, renderDialogueRecord, takesDialogues } from './dialogue-records.ts';
+import { dialogueContentText, recordProblem, renderDialogueRecord, takesDialogues } from './dialogue-records.ts';
 import { DialogueTally, rowTurns } from './dialogue-tally.ts';
 // -- end dialogues
 import { QualityTally, type QualityFilter } from './quality.ts';
@@ -78,8 +80,12 @@ export interface ExportOptions {
   shuffleSeed: number | null;
   /** Leave out rows whose training text has more tokens than this. */
   maxTokens: number | null;
-  /** Count tokens of every row with this tokenizer (required by maxTokens). */
-  tokenizer: TokenizerName | null;
+  /** Count tokens of every row with this tokenizer, a built-in name or a tokenizer.json (required by maxTokens). */
+  tokenizer: string | null;
+  /** Record files as JSON Lines (the default) or Parquet. */
+  fileFormat?: FileFormat;
+  /** Hugging Face file names: data/train-00000-of-00001.<ext>, data/validation-00000-of-00001.<ext>. Default false. */
+  hfLayout?: boolean;
   template: TrainingTemplate;
   system: string | null;
   /**
@@ -241,13 +247,28 @@ async function exportLocked(
   );
   const staging = partialDir(outDir, exportId);
   const finalDir = path.join(outDir, exportId);
-  const sinks: JsonlSink[] = [];
+  const sinks: RecordSink[] = [];
+  const fileFormat = options.fileFormat ?? 'jsonl';
+  const hfLayout = options.hfLayout ?? false;
   let renamed = false;
   try {
     fs.mkdirSync(staging);
-    const train = await JsonlSink.open(path.join(staging, 'train.jsonl'));
+    if (hfLayout) fs.mkdirSync(path.join(staging, 'data'));
+    // Parquet fixes its columns up front: an alpaca file has `history` when the store holds conversations.
+    const parquetColumns = {
+      history: options.format === 'alpaca' && new DialogueStore(store).stats().accepted > 0,
+      system: options.system !== null,
+    };
+    const open = async (split: 'train' | 'valid'): Promise<RecordSink> => {
+      const file = path.join(staging, dataFileName(split, fileFormat, hfLayout));
+      if (fileFormat === 'jsonl') return JsonlSink.open(file);
+      const { ParquetSink } = await import('./parquet.ts');
+      const tool = readTool();
+      return ParquetSink.open(file, options.format, parquetColumns, `${tool.name} ${tool.version}`);
+    };
+    const train = await open('train');
     sinks.push(train);
-    const valid = options.validRatio > 0 ? await JsonlSink.open(path.join(staging, 'valid.jsonl')) : null;
+    const valid = options.validRatio > 0 ? await open('valid') : null;
     if (valid) sinks.push(valid);
 
     const tally = new Tally();
@@ -273,8 +294,8 @@ async function exportLocked(
       // -- end dialogues
       chinese.offer(row, turns === null ? undefined : dialogueContentText(turns));
       if (counter !== null) {
-        const text = turns === null ? trainingText(options.format, row, render) : dialogueTrainingText(turns, render.system);
-        const tokens = counter.count(text);
+        const tokens =
+          turns === null ? taskTokens(counter, options.format, row, render) : dialogueTokens(counter, options.format, turns, render.system);
         if (options.maxTokens !== null && tokens > options.maxTokens) {
           dropped++;
           continue;
@@ -296,7 +317,7 @@ async function exportLocked(
         dialogues.add(turns, row.dialogueTokens);
         historyIn.add(sink === train ? 'train' : 'valid');
       }
-      sink.add(JSON.stringify(record));
+      sink.add(record);
       if (sink.full) {
         if (options.signal?.aborted) throw new ExportError('export stopped by a signal');
         await sink.flush();
@@ -322,7 +343,8 @@ async function exportLocked(
       [train, 'train'],
       [valid, 'valid'],
     ] as const) {
-      if (sink !== null) files.push({ ...(await sink.close()), split });
+      // The path relative to the export folder (data/… with hfLayout).
+      if (sink !== null) files.push({ ...(await sink.close()), path: dataFileName(split, fileFormat, hfLayout), split });
     }
     const dialogueCounts = dialogues.result();
     const system = options.system !== null;
@@ -354,6 +376,8 @@ async function exportLocked(
         maxTokens: options.maxTokens,
         tokenizer: options.tokenizer,
         system: options.system,
+        fileFormat,
+        hfLayout,
       },
       files,
       datasetInfo: { file: DATASET_INFO_FILE, datasets: Object.keys(datasetInfo), name: datasetName, columns },
@@ -378,6 +402,16 @@ async function exportLocked(
       },
       similarity: similarityOf(exports, tally.runIds()),
       tokens,
+      ...(counter === null
+        ? {}
+        : {
+            tokenizer: {
+              name: counter.name,
+              file: path.basename(counter.file),
+              sha256: counter.sha256,
+              countedAs: countedAs(counter, options.format),
+            },
+          }),
       ...(contaminationManifest === null ? {} : { contamination: contaminationManifest }),
       ...(qualityTally === null ? {} : { quality: qualityTally.manifest() }),
       ...(selected === null ? {} : { selection: selected.manifest }),
@@ -596,6 +630,8 @@ function optionsRecord(options: ExportOptions): Record<string, unknown> {
     shuffleSeed: options.shuffleSeed,
     maxTokens: options.maxTokens,
     tokenizer: options.tokenizer,
+    fileFormat: options.fileFormat ?? 'jsonl',
+    hfLayout: options.hfLayout ?? false,
     template: options.template.name,
     system: options.system,
   };

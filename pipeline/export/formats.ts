@@ -10,6 +10,16 @@ import { renderPrompt, type TrainingTemplate } from './template.ts';
 export const FORMATS = ['alpaca', 'sharegpt', 'messages', 'prompt-completion'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/** Record files: JSON Lines, or Parquet (parquet.ts). */
+export const FILE_FORMATS = ['jsonl', 'parquet'] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+/** A split's file inside the export folder: `train.jsonl`, or with hfLayout `data/validation-00000-of-00001.parquet`. */
+export function dataFileName(split: 'train' | 'valid', fileFormat: FileFormat, hfLayout: boolean): string {
+  if (!hfLayout) return `${split}.${fileFormat}`;
+  return `data/${split === 'valid' ? 'validation' : 'train'}-00000-of-00001.${fileFormat}`;
+}
+
 export interface TaskText {
   instruction: string;
   /** "" when the task has none. */

@@ -10,7 +10,7 @@ import { PipelineError } from '../errors.ts';
 import type { ExportedFile, Selection } from '../store/exports.ts';
 import type { QualityManifest } from './quality.ts';
 import { FORMATS, type DatasetColumns, type Format } from './formats.ts';
-import type { TokenizerName, TokenSummary } from './tokens.ts';
+import type { TokenSummary } from './tokens.ts';
 import type { DialogueCounts } from './dialogue-tally.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -76,8 +76,12 @@ export interface Manifest {
     shuffle: boolean;
     seed: number | null;
     maxTokens: number | null;
-    tokenizer: TokenizerName | null;
+    /** A built-in tokenizer's name or the tokenizer.json path given. */
+    tokenizer: string | null;
     system: string | null;
+    /** Absent in manifests written before Parquet: jsonl. */
+    fileFormat?: 'jsonl' | 'parquet';
+    hfLayout?: boolean;
   };
   files: ManifestFile[];
   /**
@@ -106,7 +110,12 @@ export interface Manifest {
   trainingTemplate: { name: string; sha256: string; noInputSha256: string };
   /** Near-duplicate thresholds of the runs the rows came from (null: not recorded). */
   similarity: { thresholds: number[]; byRun: Record<string, number | null> };
-  tokens: Partial<Record<TokenizerName, TokenStats>>;
+  tokens: Record<string, TokenStats>;
+  /**
+   * The tokenizer the token stats and the length filter used: its name, the vocabulary file's name and
+   * sha256, and whether chat records were counted through its chat template or as plain text.
+   */
+  tokenizer?: { name: string; file: string; sha256: string; countedAs: 'chat template' | 'text' };
   chineseTokens: ChineseTokenRatio | null;
   /** Conversations among the records (dialogue mode); absent when there are none. */
   dialogues?: DialogueCounts;

@@ -10,10 +10,24 @@ import { finished } from 'node:stream/promises';
 import { fsyncPath } from '../files.ts';
 import type { ExportedFile } from '../store/exports.ts';
 
+/** Where an export writes its records: JSON Lines here, Parquet in parquet.ts. */
+export interface RecordSink {
+  readonly file: string;
+  records: number;
+  /** Adds one record; call `flush` when `full` says so. */
+  add(record: unknown): void;
+  readonly full: boolean;
+  flush(): Promise<void>;
+  /** Flushes, closes and fsyncs the file: after this its bytes are on disk. */
+  close(): Promise<ExportedFile>;
+  /** Stops writing after a failure; the caller removes the file. */
+  destroy(): void;
+}
+
 /** Lines are gathered into chunks of about this many UTF-16 units before each write. */
 const CHUNK = 1 << 20;
 
-export class JsonlSink {
+export class JsonlSink implements RecordSink {
   records = 0;
   bytes = 0;
   private parts: string[] = [];
@@ -36,7 +50,8 @@ export class JsonlSink {
   }
 
   /** Adds one record; call `flush` when `full` says so. */
-  add(line: string): void {
+  add(record: unknown): void {
+    const line = JSON.stringify(record);
     this.parts.push(line, '\n');
     this.pending += line.length + 1;
     this.records++;

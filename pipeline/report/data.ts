@@ -37,6 +37,8 @@ export interface ReportOptions {
   distinctSample?: number;
   /** Rows whose training text is tokenized. Default 2,000. */
   tokenSample?: number;
+  /** Tokenizer of the training-token histogram: a built-in name or a tokenizer.json. Default llama2. */
+  tokenizer?: string;
   /** Accepted tasks whose nearest earlier task is looked up. Default 200. */
   similaritySample?: number;
   /** Earlier accepted tasks each one is compared with, at most. Default 100,000. */
@@ -89,7 +91,8 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
   const [distinctEvery, tokenEvery] = [o.distinctSample, o.tokenSample].map(every) as [number, number];
 
   const segmenter = acceptedEstimate > 0 ? await loadSegmenter() : null;
-  const llama = acceptedEstimate > 0 ? await loadTokenizer('llama2') : null;
+  // Loaded (and a bad file refused) even for an empty scope: the error does not depend on the data.
+  const llama = await loadTokenizer(options.tokenizer ?? 'llama2');
   const template = loadTrainingTemplate(DEFAULT_TRAINING_TEMPLATE);
   const verbCounts = new Map<string, number>();
   const objectCounts = new Map<string, Map<string, number>>();
@@ -143,7 +146,7 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
     if (verbRows % distinctEvery === 0 && distinctTexts.length < o.distinctSample) distinctTexts.push(segmenter!.tag(row.instruction));
     if (verbRows % tokenEvery === 0) {
       const task = { instruction: row.instruction, input: row.input ?? '', output: row.output ?? '' };
-      bumpNum(tokenCounts, llama!.count(trainingText('alpaca', task, { template, system: null })));
+      bumpNum(tokenCounts, llama.count(trainingText('alpaca', task, { template, system: null })));
     }
     sampledIds.push(row.id);
     analysed.push({ id: row.id, verb, category: row.category ?? '' });
@@ -198,9 +201,15 @@ export async function buildReport(store: Store, options: ReportOptions): Promise
 
   // -- lengths ----------------------------------------------------------------------------------------
   const grouped = (m: Map<number, number>) => [...m.entries()].map(([len, n]) => ({ len, n }));
-  const tokens = { ...lengthDistribution(grouped(tokenCounts)), tokenizer: 'llama2' as const, sampled: false };
+  const tokens = {
+    ...lengthDistribution(grouped(tokenCounts)),
+    tokenizer: llama.name,
+    tokenizerSha256: llama.sha256,
+    sampled: false,
+  };
   tokens.sampled = tokens.rows < accepted;
-  if (tokens.sampled) notes.push(`training tokens: LLaMA tokenizer on an even sample of ${tokens.rows} of ${accepted} accepted rows`);
+  if (tokens.sampled)
+    notes.push(`training tokens: ${llama.name} tokenizer on an even sample of ${tokens.rows} of ${accepted} accepted rows`);
 
   // -- similarity -------------------------------------------------------------------------------------
   const threshold = thresholdOf(runs.map((r) => r.optionsJson));

@@ -299,8 +299,8 @@ export function renderHtml(data: ReportData): string {
       `<div class="chart small" id="chart-len-instruction" data-chart></div><div class="chart small" id="chart-len-input" data-chart></div>` +
       `<div class="chart small" id="chart-len-output" data-chart></div><div class="chart small" id="chart-len-tokens" data-chart></div></div>` +
       `<p class="reading">${escapeHtml(l.reading.zh)}<span class="en">${escapeHtml(l.reading.en)}</span></p>` +
-      `<p class="note">Characters (code points) of every accepted row; the last bin holds everything above the 99th percentile. Tokens: LLaMA tokenizer ` +
-      `(llama-tokenizer-js, as export counts) on the alpaca training text of ${l.tokens.sampled ? `an even sample of ${fmt(l.tokens.rows)} rows` : `all ${fmt(l.tokens.rows)} rows`}.</p></figure></section>`,
+      `<p class="note">Characters (code points) of every accepted row; the last bin holds everything above the 99th percentile. Tokens: ${escapeHtml(l.tokens.tokenizer === 'llama2' ? 'LLaMA tokenizer (llama-tokenizer-js, as export counts by default)' : `tokenizer ${l.tokens.tokenizer}`)} ` +
+      `on the alpaca training text of ${l.tokens.sampled ? `an even sample of ${fmt(l.tokens.rows)} rows` : `all ${fmt(l.tokens.rows)} rows`}.</p></figure></section>`,
   );
 
   const examples =

@@ -35,7 +35,12 @@ export async function reportFigures(options: DatasetReportOptions = {}): Promise
     const runId = s.since === 'last' && run === undefined ? lastRun(store) : run;
     const scope: ReportScope =
       runId !== undefined ? { kind: 'run', runId } : s.from !== undefined ? { kind: 'since', since: s.from } : { kind: 'all' };
-    return await buildReport(store, { scope, database: db, ...(s.embeddingModel !== undefined && { embeddingModel: s.embeddingModel }) });
+    return await buildReport(store, {
+      scope,
+      database: db,
+      tokenizer: s.tokenizer,
+      ...(s.embeddingModel !== undefined && { embeddingModel: s.embeddingModel }),
+    });
   } finally {
     store.close();
   }

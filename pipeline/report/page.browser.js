@@ -133,7 +133,13 @@
   lengthChart('chart-len-instruction', DATA.lengths.instruction, '指令 instruction chars');
   lengthChart('chart-len-input', DATA.lengths.input, '输入 input chars');
   lengthChart('chart-len-output', DATA.lengths.output, '输出 output chars');
-  lengthChart('chart-len-tokens', DATA.lengths.tokens, 'LLaMA tokens' + (DATA.lengths.tokens.sampled ? ' (sampled)' : ''));
+  lengthChart(
+    'chart-len-tokens',
+    DATA.lengths.tokens,
+    (DATA.lengths.tokens.tokenizer === 'llama2' ? 'LLaMA' : DATA.lengths.tokens.tokenizer) +
+      ' tokens' +
+      (DATA.lengths.tokens.sampled ? ' (sampled)' : ''),
+  );
 
   // -- similarity -----------------------------------------------------------------------------------
   var s = DATA.similarity;

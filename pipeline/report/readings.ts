@@ -92,12 +92,12 @@ export function lengths(l: {
   instruction: LengthDistribution;
   input: LengthDistribution;
   output: LengthDistribution;
-  tokens: LengthDistribution;
+  tokens: LengthDistribution & { tokenizer: string };
 }): Reading {
   const emptyInput = l.input.counts[0] ?? 0;
   return {
-    zh: `指令中位数 ${l.instruction.p50} 字，输出中位数 ${l.output.p50} 字（95% 分位 ${l.output.p95}）；训练文本中位数 ${l.tokens.p50} 个 LLaMA token（95% 分位 ${l.tokens.p95}）。`,
-    en: `Median instruction ${l.instruction.p50} characters, output ${l.output.p50} (p95 ${l.output.p95}); ${pct(emptyInput, l.input.rows)} have an input shorter than ${l.input.binWidth}; training text median ${l.tokens.p50} LLaMA tokens (p95 ${l.tokens.p95}).`,
+    zh: `指令中位数 ${l.instruction.p50} 字，输出中位数 ${l.output.p50} 字（95% 分位 ${l.output.p95}）；训练文本中位数 ${l.tokens.p50} 个 ${tokenName(l.tokens.tokenizer)} token（95% 分位 ${l.tokens.p95}）。`,
+    en: `Median instruction ${l.instruction.p50} characters, output ${l.output.p50} (p95 ${l.output.p95}); ${pct(emptyInput, l.input.rows)} have an input shorter than ${l.input.binWidth}; training text median ${l.tokens.p50} ${tokenName(l.tokens.tokenizer)} tokens (p95 ${l.tokens.p95}).`,
   };
 }
 
@@ -145,4 +145,9 @@ export function dialogues(turns: { turns: number; n: number }[]): Reading {
   const total = turns.reduce((s, x) => s + x.n, 0);
   const mean = total === 0 ? 0 : turns.reduce((s, x) => s + x.turns * x.n, 0) / total;
   return { zh: `${total} 段对话，平均 ${mean.toFixed(1)} 轮。`, en: `${total} dialogues, ${mean.toFixed(1)} turns on average.` };
+}
+
+/** The tokenizer as the readings name it: LLaMA for the default, else its name (a file by its base name). */
+function tokenName(tokenizer: string): string {
+  return tokenizer === 'llama2' ? 'LLaMA' : tokenizer.split(/[\\/]/).pop()!;
 }

@@ -87,8 +87,9 @@ export interface ReportData {
     instruction: LengthDistribution;
     input: LengthDistribution;
     output: LengthDistribution;
-    /** LLaMA tokens of the training text (alpaca template), on an even sample. */
-    tokens: LengthDistribution & { tokenizer: 'llama2'; sampled: boolean };
+    /** Tokens of the training text (alpaca template) in the chosen tokenizer (default LLaMA), on an even sample. */
+    /** Training tokens (alpaca prompt + output) in this tokenizer: a built-in name or the tokenizer.json path. */
+    tokens: LengthDistribution & { tokenizer: string; tokenizerSha256: string; sampled: boolean };
     reading: Reading;
   };
   similarity: {

@@ -179,8 +179,10 @@ const MANIFEST = z.strictObject({
     shuffle: z.boolean(),
     seed: z.number().int().nullable(),
     maxTokens: z.number().int().positive().nullable(),
-    tokenizer: z.enum(['llama2', 'cl100k']).nullable(),
+    tokenizer: z.string().min(1).nullable(),
     system: z.string().nullable(),
+    fileFormat: z.enum(['jsonl', 'parquet']),
+    hfLayout: z.boolean(),
   }),
   files: z
     .array(z.strictObject({ path: z.string(), split: z.enum(['train', 'valid', 'card']), records: count, bytes: count, sha256: hex64 }))
@@ -206,8 +208,11 @@ const MANIFEST = z.strictObject({
   trainingTemplate: z.strictObject({ name: z.string(), sha256: hex64, noInputSha256: hex64 }),
   similarity: z.strictObject({ thresholds: z.array(z.number()), byRun: z.record(z.string(), z.number().nullable()) }),
   evolution: z.strictObject({ byRound: z.record(z.string(), count) }),
+  tokenizer: z
+    .strictObject({ name: z.string().min(1), file: z.string().min(1), sha256: hex64, countedAs: z.enum(['chat template', 'text']) })
+    .optional(),
   tokens: z.partialRecord(
-    z.enum(['llama2', 'cl100k']),
+    z.string().min(1),
     z.strictObject({
       rows: count,
       total: count,
@@ -735,7 +740,11 @@ describe('export CLI', () => {
       [['--db', db, '--format', 'alpaca', '--since', 'yesterday'], /--since.*expected last, all or a run id, got "yesterday"/],
       [['--db', db, '--format', 'alpaca', '--since', '42'], /no run 42/],
       [['--db', db, '--format', 'alpaca', '--max-train-tokens', 'lots'], /--max-train-tokens.*got "lots"/],
-      [['--db', db, '--format', 'alpaca', '--tokenizer', 'gpt2'], /--tokenizer.*got "gpt2"/],
+      [
+        ['--db', db, '--format', 'alpaca', '--tokenizer', 'gpt2'],
+        /--tokenizer: gpt2: neither a built-in tokenizer \(llama2, cl100k, qwen2\.5\) nor a file/,
+      ],
+      [['--db', db, '--format', 'alpaca', '--file-format', 'csv'], /--file-format.*expected one of jsonl, parquet, got "csv"/],
       [['--db', db, '--format', 'alpaca', '--seed', '3'], /--seed: needs --shuffle/],
       [['--db', db, '--format', 'alpaca', '--system', '你好'], /--system: applies to sharegpt and messages/],
       [['--db', db, '--format', 'messages', '--train-template', 'alpaca'], /--train-template: applies to alpaca and prompt-completion/],
