@@ -206,6 +206,8 @@ const baseline = timed(() => {
   s.close();
   return chars;
 });
+// Reading and indexing the benchmark alone, for its CPU seconds (the command reports only wall time).
+const load = timed(() => loadBenchmarks([{ path: benchFile }]));
 // The command: reads the benchmark file, indexes it, checks every accepted task, stores the flags.
 const run = timed(() => decontaminate({ db, benchmark: [benchFile] }));
 const flagged = (() => {
@@ -222,29 +224,31 @@ console.log(
 );
 console.log(
   table(
-    ['step', 'wall s', 'vs baseline', 'per 1M tasks'],
+    ['step', 'wall s', 'vs baseline', 'CPU s', 'CPU vs baseline'],
     [
-      ['(fill the store, setup)', fillS.toFixed(1), '', ''],
-      ['read tasks from the store (baseline)', baseline.wall.toFixed(1), '1.0x', ((baseline.wall * 1e6) / tasksN).toFixed(1)],
-      ['  normalizer table (once per process)', r.seconds.normalizer.toFixed(2), '', ''],
-      [`  read + index ${itemsN} items`, r.seconds.index.toFixed(2), '', ''],
+      ['(fill the store, setup)', fillS.toFixed(1), '', '', ''],
+      ['read tasks from the store (baseline)', baseline.wall.toFixed(1), '1.0x', baseline.cpu.toFixed(1), '1.0x'],
+      ['  normalizer table (once per process)', r.seconds.normalizer.toFixed(2), '', '', ''],
+      [`  read + index ${itemsN} items`, r.seconds.index.toFixed(2), '', load.cpu.toFixed(1), ''],
       [
-        '  read + check every task',
+        '  read + check every task (CPU: command − index)',
         r.seconds.check.toFixed(1),
         `${(r.seconds.check / baseline.wall).toFixed(1)}x`,
-        ((r.seconds.check * 1e6) / tasksN).toFixed(1),
+        (run.cpu - load.cpu).toFixed(1),
+        `${((run.cpu - load.cpu) / baseline.cpu).toFixed(1)}x`,
       ],
       [
         'decontaminate, whole command',
         r.seconds.total.toFixed(1),
         `${(r.seconds.total / baseline.wall).toFixed(1)}x`,
-        ((r.seconds.total * 1e6) / tasksN).toFixed(1),
+        run.cpu.toFixed(1),
+        `${(run.cpu / baseline.cpu).toFixed(1)}x`,
       ],
     ],
   ),
 );
 console.log(
-  `CPU seconds: baseline ${baseline.cpu.toFixed(1)}, whole command ${run.cpu.toFixed(1)} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores)`,
+  `Wall time is what the target counts; CPU seconds are what a machine shared with other work inflates least (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores now).`,
 );
 console.log(
   `planted copies found ${plantedFound}/${planted.size}; other tasks flagged ${flagged.length - plantedFound}; ${r.contaminated} reported`,
@@ -260,6 +264,7 @@ if (hugeN === 0) {
 }
 const explanation = text(2000);
 const hugeFiles: Record<string, string> = {
+  'jsonl, no explanations': path.join(dir, 'small.jsonl'),
   jsonl: path.join(dir, 'huge.jsonl'),
   json: path.join(dir, 'huge.json'),
   csv: path.join(dir, 'huge.csv'),
@@ -275,6 +280,8 @@ const hugeFiles: Record<string, string> = {
     fs.closeSync(fd);
   };
   write(hugeFiles['jsonl']!, '', (i) => JSON.stringify(rec(i)), '\n', '\n');
+  // The same items without the text the check skips: what the index alone takes.
+  write(hugeFiles['jsonl, no explanations']!, '', (i) => JSON.stringify({ ...rec(i), explanation: '' }), '\n', '\n');
   write(hugeFiles['json']!, '{"keywords": ["x"], "example": [', (i) => JSON.stringify(rec(i)), ',\n', ']}');
   write(hugeFiles['csv']!, 'id,question,A,B,C,D,answer,explanation\n', (i) => `${i},"${q(i)}",a,b,c,d,A,"${explanation}"`, '\n', '\n');
 }
