@@ -10,9 +10,14 @@
  * real Alpaca-zh 20k file is beside the repository (../shared/data, never in tests) it is checked as
  * well, as clean text: every hit there is a false positive against the fixture benchmarks.
  *
- * Speed: OpenCC's character table (once per process) against its phrase converter; the index build
- * for `--items` synthetic items; and checking `--tasks` synthetic tasks read from a SQLite store,
- * against reading the same tasks from the store alone (the baseline), in the same run.
+ * Speed: OpenCC's character table (once per process) against its phrase converter; then the
+ * `decontaminate` command itself on a store of `--tasks` synthetic tasks (1M by default) against a JSONL
+ * file of `--items` synthetic items, against reading the same tasks from the store alone (the baseline),
+ * in the same run: wall and CPU seconds (CPU is what a shared machine inflates least).
+ *
+ * Memory: a huge benchmark (`--huge-items` items with long explanations the check skips) in each format,
+ * loaded in a child (decontaminate-load.ts): the rise of the peak RSS, against reading the file whole.
+ * `--huge-items 0` skips it.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
