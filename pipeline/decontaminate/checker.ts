@@ -78,9 +78,16 @@ export class BenchmarkChecker {
 
   /** The benchmark item the task overlaps most, when the overlap reaches the threshold. */
   check(task: Pick<Task, 'instruction' | 'input' | 'output'>): BenchmarkMatch | undefined {
-    const m = this.loaded.index.match(taskText(task), this.threshold);
-    if (m === undefined) return undefined;
-    const item = this.loaded.index.items[m.item]!;
-    return { benchmark: item.benchmark, itemId: item.id, coverage: m.coverage, scope: m.scope };
+    return this.checkMany([task])[0];
+  }
+
+  /** `check` of each task, in one batch: much faster per task over a few thousand (see ngram-index.ts). */
+  checkMany(tasks: readonly Pick<Task, 'instruction' | 'input' | 'output'>[]): (BenchmarkMatch | undefined)[] {
+    const { index } = this.loaded;
+    return index.matchMany(tasks.map(taskText), this.threshold).map((m) => {
+      if (m === undefined) return undefined;
+      const item = index.items[m.item]!;
+      return { benchmark: item.benchmark, itemId: item.id, coverage: m.coverage, scope: m.scope };
+    });
   }
 }

@@ -24,14 +24,21 @@ const SCORE = /[([（［]\s*(?:本小?题)?\s*(?:满分|共)?\s*[0-9０-９]{1,3
 const OPTION_LABEL = /[(（]?[A-HＡ-Ｈ](?:[)）]|\s*[.．、:：)）])/g;
 const OPENS_OPTION = /[\s,;。:、()[\]，；：（）［］【】]/;
 
+/** Each marker pattern needs one of these characters: text without it skips that pattern's scan. */
+const HAS_DIGIT = /[0-9０-９]/;
+const HAS_OPTION_LETTER = /[A-HＡ-Ｈ]/;
+
 /** Question numbers, scores and option labels out of the text. */
 export function stripMarkers(text: string): string {
-  return text
-    .replace(SCORE, '')
-    .replace(QUESTION_NUMBER, '')
-    .replace(OPTION_LABEL, (label: string, offset: number, all: string) =>
+  let s = text;
+  if (s.includes('分')) s = s.replace(SCORE, '');
+  if (HAS_DIGIT.test(s)) s = s.replace(QUESTION_NUMBER, '');
+  if (HAS_OPTION_LETTER.test(s)) {
+    s = s.replace(OPTION_LABEL, (label: string, offset: number, all: string) =>
       offset === 0 || OPENS_OPTION.test(all[offset - 1]!) || label[0] === '(' || label[0] === '（' ? '' : label,
     );
+  }
+  return s;
 }
 
 /**

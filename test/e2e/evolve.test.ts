@@ -269,7 +269,24 @@ describe('evolve', () => {
     expect(evolution.rounds[1]!.tried).toBe(one(db, 'SELECT count(*) FROM evolutions WHERE round = 1'));
     expect(evolution.rounds[2]!.meanChars!).toBeGreaterThan(evolution.rounds[0]!.meanChars!);
     expect(evolution.rounds[2]!.meanConstraints!).toBeGreaterThan(evolution.rounds[0]!.meanConstraints!);
-  }, 120_000);
+    // Once judged: each round's elimination rate and the judge's mean score of its surviving children.
+    await judgeTasks({ db, baseURL: sim.url, apiKey: 'k', model: 'gpt-4o-mini' });
+    const judged = (await reportFigures({ db })).evolution!;
+    for (const r of judged.rounds.slice(1)) {
+      const tried = one(db, 'SELECT count(*) FROM evolutions WHERE round = ?', r.round);
+      const eliminated = one(db, `SELECT count(*) FROM evolutions WHERE round = ? AND status = 'rejected'`, r.round);
+      expect(r.eliminationRate, `round ${r.round}`).toBeCloseTo(eliminated / tried, 3);
+      const scores = query<{ score: number }>(
+        db,
+        `SELECT j.score FROM judgments j JOIN evolutions e ON e.child_task_id = j.task_id
+           WHERE e.round = ? AND e.status = 'accepted' AND j.id = (SELECT max(id) FROM judgments WHERE task_id = j.task_id)`,
+        r.round,
+      ).map((x) => x.score);
+      expect(scores.length, `round ${r.round}`).toBeGreaterThan(0);
+      expect(r.meanScore, `round ${r.round}`).toBeCloseTo(scores.reduce((a, b) => a + b, 0) / scores.length, 1);
+    }
+    expect(judged.rounds[0]!.meanScore).not.toBeNull();
+  }, 240_000);
 
   it('--since and --min-score choose the roots; lineages carry on from them only', async () => {
     const db = await generated('selection', 20);
