@@ -135,29 +135,10 @@ describe('evolve', () => {
       `SELECT instruction, output FROM tasks WHERE source = 'generated' AND status = 'accepted'`,
     );
     const answerOf = new Map(answers.map((a) => [a.instruction, a.output]));
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        const prompt = JSON.parse(body).messages.at(-1).content as string;
-        const m = /#给定的指令#\s*\n([\s\S]*?)\n\s*#给定的输入#\s*\n([\s\S]*?)\n\s*\n请/.exec(prompt);
-        const instruction = m?.[1]?.trim() ?? '';
-        // The input given back as asked, so only the pasted answer is wrong.
-        const content = `【指令】${instruction}参考回答如下：${answerOf.get(instruction) ?? ''}\n【输入】${m?.[2]?.trim() ?? '无'}`;
-        res.setHeader('content-type', 'application/json');
-        res.end(
-          JSON.stringify({
-            id: 'x',
-            object: 'chat.completion',
-            created: 0,
-            model: 'm',
-            choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-            usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
-          }),
-        );
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    // The input given back as asked, so only the pasted answer is wrong.
+    const server = await rewritingServer(
+      (instruction, input) => `【指令】${instruction}参考回答如下：${answerOf.get(instruction) ?? ''}\n【输入】${input}`,
+    );
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
       const summary = await evolve({ db, baseURL: url, apiKey: 'k', rounds: 1, ops: ['deepen', 'constrain', 'reason'], probe: false });
@@ -166,6 +147,27 @@ describe('evolve', () => {
       const long = answers.filter((a) => a.output.replace(/[\p{P}\p{S}\s]/gu, '').length >= 12).length;
       expect(long).toBeGreaterThan(0);
       expect(summary.eliminatedNow['evolve_copies_answer']).toBe(long);
+    } finally {
+      server.close();
+    }
+  }, 120_000);
+
+  it('eliminates a rewrite that needs a picture (needs_non_text, through the rules as any task), its parent back in the pool', async () => {
+    const db = await generated('non-text', 12);
+    const server = await rewritingServer((instruction, input) => `【指令】${instruction}，请结合下面这张图片说明。\n【输入】${input}`);
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+      const summary = await evolve({ db, baseURL: url, apiKey: 'k', rounds: 1, ops: ['deepen', 'constrain', 'reason'], probe: false });
+      expect(summary.evolvedNow).toBe(0);
+      const rows = evolutions(db);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(summary.eliminatedNow['needs_non_text']).toBe(rows.length);
+      for (const r of rows) expect(r).toMatchObject({ status: 'rejected', reason: 'needs_non_text', round: 1 });
+      // Stored as a rejected evolved task, with the rule's detail: never answered, never exported.
+      expect(one(db, `SELECT count(*) FROM tasks WHERE source = 'evolved' AND status = 'rejected' AND reason = 'needs_non_text'`)).toBe(
+        rows.length,
+      );
+      expect(one(db, `SELECT count(*) FROM answers a JOIN tasks t ON t.id = a.task_id WHERE t.source = 'evolved'`)).toBe(0);
     } finally {
       server.close();
     }
@@ -391,3 +393,29 @@ describe('evolve: bad input', () => {
     expect(s).toMatchObject({ status: 'nothing', evolvedNow: 0, answeredNow: 0, requests: 0, costUsd: 0, runId: null });
   }, 60_000);
 });
+
+/** A chat server that answers each evolution prompt with `rewrite(instruction, input)` of the parent it quotes. */
+async function rewritingServer(rewrite: (instruction: string, input: string) => string): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const prompt = JSON.parse(body).messages.at(-1).content as string;
+      const m = /#给定的指令#\s*\n([\s\S]*?)\n\s*#给定的输入#\s*\n([\s\S]*?)\n\s*\n请/.exec(prompt);
+      const content = rewrite(m?.[1]?.trim() ?? '', m?.[2]?.trim() ?? '无');
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          id: 'x',
+          object: 'chat.completion',
+          created: 0,
+          model: 'm',
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+        }),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
