@@ -573,6 +573,10 @@ export const evolveSettingsSchema = z.strictObject({
     .meta({ description: 'Operations drawn from, one per parent and round (fixed by task and round).' }),
   model: z.string().min(1).default('gpt-3.5-turbo').meta({ description: 'The model that rewrites instructions.' }),
   answerModel: z.string().min(1).optional().meta({ description: 'The model that answers evolved instructions. Default: model.' }),
+  checkModel: z.string().min(1).optional().meta({
+    description:
+      'A cheap model asked whether each evolved instruction adds anything to its parent (templates/evolve_check.txt); "no" eliminates it as evolve_no_gain before it is answered. Default: no such check.',
+  }),
   n: positiveInt
     .optional()
     .meta({ description: 'Answered evolved tasks this run must add (a resumed run counts what it has). Default: evolve the whole pool.' }),
@@ -608,6 +612,7 @@ export const evolveSettingsSchema = z.strictObject({
   prices: z.union([z.string().min(1), z.record(z.string().min(1), price)]).optional(),
   price: price.optional().meta({ description: "The rewriting model's price; wins over the tables." }),
   answerPrice: price.optional().meta({ description: "The answer model's price; wins over the tables." }),
+  checkPrice: price.optional().meta({ description: "The check model's price; wins over the tables." }),
   maxConsecutiveFailures: positiveInt.default(20),
   newRun: z.boolean().default(false).meta({ description: 'Start a new evolve run even if the last one is unfinished.' }),
   dryRun: z.boolean().default(false).meta({ description: 'Count the pool by round and the worst-case cost; send nothing.' }),

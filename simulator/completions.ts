@@ -23,7 +23,15 @@ import {
 } from './dialogues.ts';
 import { DEFAULT_JUDGE_FAULTS, DefectPlanter, isJudgePrompt, judgeReply, type DefectKind, type JudgeFaults } from './judge.ts';
 import { SIMULATOR_OWNER } from '../pipeline/llm/server-info.ts';
-import { DEFAULT_EVOLVE_FAULTS, evolveReply, isEvolvePrompt, type EvolveFaults, type EvolveKind } from './evolve.ts';
+import {
+  DEFAULT_EVOLVE_FAULTS,
+  evolveCheckReply,
+  evolveReply,
+  isEvolveCheckPrompt,
+  isEvolvePrompt,
+  type EvolveFaults,
+  type EvolveKind,
+} from './evolve.ts';
 
 /** Probabilities per chat request, each in [0, 1]; they are drawn in this order from one number. */
 export interface SimulatorFaults {
@@ -57,6 +65,8 @@ export interface EngineOptions {
   judgeFaults?: Partial<JudgeFaults> | undefined;
   /** Failures in replies to evolution prompts (evolve.ts). Default DEFAULT_EVOLVE_FAULTS. */
   evolveFaults?: Partial<EvolveFaults> | undefined;
+  /** Share of evolve-check prompts answered 否 at random (besides rewrites adding under 8 characters). Default 0.15. */
+  evolveCheckNoGain?: number | undefined;
 }
 
 export type RequestOutcome =
@@ -266,9 +276,10 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
       let complete = 0;
       const lastUser = request.messages.findLast((m) => m.role === 'user')?.content ?? '';
       // -- two-stage generation: an answer prompt gets one answer; an instruction-only prompt items without outputs
-      const evolvePrompt = isEvolvePrompt(lastUser);
-      const followUpPrompt = !evolvePrompt && isFollowUpPrompt(lastUser);
-      const answerPrompt = !evolvePrompt && !followUpPrompt && isAnswerPrompt(lastUser) && !isDialoguePrompt(lastUser);
+      const checkPrompt = isEvolveCheckPrompt(lastUser);
+      const evolvePrompt = !checkPrompt && isEvolvePrompt(lastUser);
+      const followUpPrompt = !checkPrompt && !evolvePrompt && isFollowUpPrompt(lastUser);
+      const answerPrompt = !checkPrompt && !evolvePrompt && !followUpPrompt && isAnswerPrompt(lastUser) && !isDialoguePrompt(lastUser);
       if (options.replyMode === 'degenerate') {
         // -- misbehaving model (misbehaving.ts) --
         content = degenerateReply(rng, request.maxTokens);
@@ -278,6 +289,9 @@ export function createChatEngine(options: EngineOptions): ChatEngine {
         content = chatterReply(rng);
         outcome = 'garbage';
         // -- end misbehaving model --
+      } else if (checkPrompt && !garbage) {
+        // -- evolve --check-model: 是 or 否 on whether a rewrite adds anything (evolve.ts)
+        content = evolveCheckReply(lastUser, rng, options.evolveCheckNoGain ?? 0.15);
       } else if (evolvePrompt && !garbage) {
         // -- evolution prompts (issue 23): a rewrite, or one of the failures real models show (evolve.ts)
         const evolved = evolveReply(lastUser, composer, rng, { ...DEFAULT_EVOLVE_FAULTS, ...options.evolveFaults });

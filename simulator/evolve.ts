@@ -31,6 +31,25 @@ export function isEvolvePrompt(lastUser: string): boolean {
   return lastUser.includes('#给定的指令#');
 }
 
+/** The check model's prompt (templates/evolve_check.txt): a parent and its rewrite side by side. */
+export function isEvolveCheckPrompt(lastUser: string): boolean {
+  return lastUser.includes('【原指令】') && lastUser.includes('【改写后的指令】');
+}
+
+const CHECK_PAIR = /【原指令】\s*\n([\s\S]*?)\n\s*【原输入】[\s\S]*?【改写后的指令】\s*\n([\s\S]*?)\n\s*【改写后的输入】/u;
+
+/**
+ * The check model's verdict: 否 when the rewrite adds fewer than 8 characters (punctuation aside) or, at
+ * the share `noGain`, at random (a strict reviewer); else 是. A mechanical rule, not a judgement.
+ */
+export function evolveCheckReply(lastUser: string, rng: Rng, noGain: number): string {
+  const m = CHECK_PAIR.exec(lastUser);
+  const bare = (t: string) => t.replace(/[\p{P}\p{S}\s]/gu, '').length;
+  const added = m === null ? 0 : bare(m[2]!) - bare(m[1]!);
+  if (added < 8 || rng.next() < noGain) return '否\n改写后的指令只是换了个说法，没有增加新的要求或内容。';
+  return '是\n改写后的指令增加了新的要求，比原指令问得更具体。';
+}
+
 const PARENT = /#给定的指令#\s*\n([\s\S]*?)\n\s*#给定的输入#\s*\n([\s\S]*?)\n\s*\n/u;
 
 const DEEPER = [

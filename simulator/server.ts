@@ -74,6 +74,8 @@ export interface SimulatorOptions {
   judgeFaults?: Partial<JudgeFaults>;
   /** Shares of evolution prompts answered with a failure (unchanged, leaked marker, refusal, dropped input, too long); see simulator/evolve.ts. */
   evolveFaults?: Partial<EvolveFaults>;
+  /** Share of evolve-check prompts answered 否 at random. Default 0.15. */
+  evolveCheckNoGain?: number;
 }
 
 export interface Simulator {
@@ -126,6 +128,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     judgeJsonMode: options.judgeJsonMode,
     judgeFaults: options.judgeFaults,
     evolveFaults: options.evolveFaults,
+    evolveCheckNoGain: options.evolveCheckNoGain,
   });
   const routes: Route[] = [
     { method: 'GET', path: '/v1/models', slow: false, handle: () => engine.listModels() },

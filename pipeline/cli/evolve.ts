@@ -15,6 +15,10 @@ export function evolveCommand(): Command {
     .option('--ops <list>', `operations, comma-separated (default ${EVOLVE_OPS.join(',')})`, opsFlag)
     .option('--model <name>', 'the model that rewrites instructions (default gpt-3.5-turbo)')
     .option('--answer-model <name>', 'the model that answers evolved instructions (default: --model)')
+    .option(
+      '--check-model <name>',
+      'a cheap model asked whether each rewrite adds anything; "no" eliminates it (evolve_no_gain) before it is answered',
+    )
     .option('--n <count>', 'answered evolved tasks this run must add (default: evolve the whole pool)', positiveInt)
     .option('--since <which>', 'roots: all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
     .option('--min-score <s>', 'roots need their latest judge score at least this (1 to 10)', numberIn(1, 10))
@@ -26,6 +30,7 @@ export function evolveCommand(): Command {
     .option('--prices <file>', 'JSON price table over the built-in one')
     .option('--price <in,out>', "the rewriting model's price, USD per 1M prompt and completion tokens", priceFlag)
     .option('--answer-price <in,out>', "the answer model's price, USD per 1M prompt and completion tokens", priceFlag)
+    .option('--check-price <in,out>', "the check model's price, USD per 1M prompt and completion tokens", priceFlag)
     .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
     .option('--rpm <n>', 'requests per minute allowed', positiveInt)
     .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
@@ -117,7 +122,8 @@ function printSummary(s: EvolveSummary, db: string, json: boolean): void {
       `evolve run ${s.runId} ${s.status}${s.resumed ? ' (resumed)' : ''}: ${s.evolvedNow} evolved (by round ${tally(s.evolvedByRound)}), ` +
         `${s.answeredNow} answered, target ${s.target}${s.poolExhausted ? ' — the pool ran out first' : ''}`,
       `eliminated: ${tally(s.eliminatedNow)}; rejected answers: ${tally(s.rejectedAnswers)}`,
-      `requests ${s.requests} (${s.failedRequests} failed; evolve ${s.stages.evolve.requests}, answers ${s.stages.answers.requests}), ` +
+      `requests ${s.requests} (${s.failedRequests} failed; evolve ${s.stages.evolve.requests}, ` +
+        `${s.stages.check ? `check ${s.stages.check.requests}, ` : ''}answers ${s.stages.answers.requests}), ` +
         `tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, $${s.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
       ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
       ...(s.openBatch

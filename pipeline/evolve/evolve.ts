@@ -31,6 +31,9 @@ import type { BatchRow } from '../store/batches.ts';
 import { StorageError } from '../store/storage-errors.ts';
 import { ANSWERS, AnswerStage } from '../stages/answers.ts';
 import { EVOLVE, EVOLVED_SOURCE, EvolveStage } from '../stages/evolve.ts';
+import { EVOLVE_CHECK, EvolveCheckStage } from '../stages/evolve-check.ts';
+import type { Stage } from '../runtime/stage.ts';
+import { loadCheckTemplate } from './check.ts';
 import { AnswerStore } from '../store/answers.ts';
 import { EvolutionStore, type EvolveSelection } from '../store/evolutions.ts';
 import { Store } from '../store/store.ts';
@@ -50,9 +53,17 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
   const answerModel = s.answerModel ?? s.model;
   const price = resolvePrice(s);
   const answerPrice = s.answerPrice ?? resolvePrice({ model: answerModel, prices: s.prices, price: undefined });
-  if (s.maxCost !== undefined && (price === undefined || answerPrice === undefined)) {
-    const missing = price === undefined ? s.model : answerModel;
-    throw new UsageError(`needs the price of ${missing}: give \`price\`/\`answerPrice\` or \`prices\``, { option: 'maxCost' });
+  const checkTemplate = s.checkModel === undefined ? undefined : loadCheckTemplate(s.templates ?? TEMPLATE_DIR);
+  const checkPrice =
+    s.checkModel === undefined ? undefined : (s.checkPrice ?? resolvePrice({ model: s.checkModel, prices: s.prices, price: undefined }));
+  if (
+    s.maxCost !== undefined &&
+    (price === undefined || answerPrice === undefined || (s.checkModel !== undefined && checkPrice === undefined))
+  ) {
+    const missing = price === undefined ? s.model : answerPrice === undefined ? answerModel : s.checkModel;
+    throw new UsageError(`needs the price of ${missing}: give \`price\`/\`answerPrice\`/\`checkPrice\` or \`prices\``, {
+      option: 'maxCost',
+    });
   }
   const connection = connect(s, givenKey, env);
   const { llm, baseURL, apiKey } = connection;
@@ -132,12 +143,24 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
     });
     // The stages, made once online and once per phase of a batch step (each reads its pending work then).
     const made: EvolveStage[] = [];
-    const makeStages = (): [AnswerStage, EvolveStage] => {
+    const makeStages = (): Stage<any, any, any>[] => {
       const answerStage = new AnswerStage(
         store!,
         { model: answerModel, template: answerTemplate, maxTokens: s.answerMaxTokens, retries: s.answerRetries, price: answerPrice },
-        { runId, source: EVOLVED_SOURCE, awaitingOnly: true, feeder: EVOLVE, anyModel: true },
+        {
+          runId,
+          source: EVOLVED_SOURCE,
+          awaitingOnly: true,
+          feeder: EVOLVE,
+          anyModel: true,
+          ...(checkTemplate !== undefined && { checkedOnly: true }),
+        },
       );
+      // Checked before new evolutions are asked for: a child found adding nothing puts its parent back.
+      const check =
+        s.checkModel === undefined || checkTemplate === undefined
+          ? []
+          : [new EvolveCheckStage(store!, { model: s.checkModel, template: checkTemplate, price: checkPrice })];
       const evolveStage = new EvolveStage(
         store!,
         {
@@ -155,7 +178,7 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
         ingestor,
       );
       made.push(evolveStage);
-      return [answerStage, evolveStage];
+      return [answerStage, ...check, evolveStage];
     };
     const budget = Budget.forRun({ maxCostUsd: s.maxCost, maxRequests: s.maxRequests }, store.runTotals(runId).requests);
     const costAtStart = budget.spentUsd;
@@ -190,6 +213,7 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
     const { fatal, budgetStop } = result;
     const evolveTally = result.stages[EVOLVE]!;
     const answerTally = result.stages[ANSWERS]!;
+    const checkTally = result.stages[EVOLVE_CHECK];
     const diskFull = fatal instanceof StorageError;
     const goalMet = result.goalAccepted >= target;
     const status: EvolveSummary['status'] =
@@ -212,7 +236,7 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
     } catch (err) {
       if (!diskFull) throw err;
     }
-    const tallies = [evolveTally, answerTally];
+    const tallies = [evolveTally, answerTally, ...(checkTally === undefined ? [] : [checkTally])];
     const sum = (f: (t: StageTally) => number): number => tallies.reduce((n, t) => n + f(t), 0);
     const evolvedByRound: Record<string, number> = {};
     for (const stage of made)
@@ -229,7 +253,11 @@ export async function evolve(options: EvolveOptions): Promise<EvolveSummary> {
       answeredNow: result.goalAccepted - answeredAtStart,
       rejectedAnswers: answerTally.rejected,
       poolExhausted: result.exhausted && s.n !== undefined && !goalMet,
-      stages: { evolve: figures(evolveTally, price), answers: figures(answerTally, answerPrice) },
+      stages: {
+        evolve: figures(evolveTally, price),
+        answers: figures(answerTally, answerPrice),
+        ...(checkTally !== undefined && { check: figures(checkTally, checkPrice) }),
+      },
       requests: sum((t) => t.requests),
       failedRequests: sum((t) => t.failedRequests),
       promptTokens: sum((t) => t.promptTokens),

@@ -39,7 +39,8 @@ export interface EvolveSummary {
   rejectedAnswers: Record<string, number>;
   /** The pool ran out before n. */
   poolExhausted: boolean;
-  stages: { evolve: EvolveStageFigures; answers: EvolveStageFigures };
+  /** `check`: with a check model only. */
+  stages: { evolve: EvolveStageFigures; answers: EvolveStageFigures; check?: EvolveStageFigures };
   requests: number;
   failedRequests: number;
   promptTokens: number;

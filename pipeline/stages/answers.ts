@@ -47,7 +47,15 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
   constructor(
     store: Store,
     private readonly o: AnswerStageOptions,
-    private readonly run: { runId: number; source: string; awaitingOnly: boolean; feeder?: string; anyModel?: boolean },
+    private readonly run: {
+      runId: number;
+      source: string;
+      awaitingOnly: boolean;
+      feeder?: string;
+      anyModel?: boolean;
+      /** Only tasks a check model passed (evolve --check-model). */
+      checkedOnly?: boolean;
+    },
   ) {
     this.answers = new AnswerStore(store);
     this.templateId = store.templateId(o.template.name, o.template.sha256, o.template.content);
@@ -64,6 +72,7 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
       model: o.model,
       maxAttempts: (o.retries ?? ANSWER_DEFAULTS.retries) + 1,
       ...(run.anyModel && { anyModel: true }),
+      ...(run.checkedOnly && { checkedOnly: true }),
     };
     this.awaiting = this.answers.countToAnswer(this.selection);
   }

@@ -32,6 +32,8 @@ export interface AnswerSelection {
   maxAttempts: number;
   /** Tasks with an accepted answer by any model count as answered (evolved tasks: one answer each). Default false. */
   anyModel?: boolean;
+  /** Only tasks a check model found adding something (evolve --check-model). Default false. */
+  checkedOnly?: boolean;
 }
 
 export interface TaskToAnswer {
@@ -112,6 +114,7 @@ export class AnswerStore {
        WHERE t.status = 'accepted' AND t.source = @source AND (@awaitingOnly = 0 OR t.output = '')
          AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND (@anyModel = 1 OR a.model = @model) AND a.status = 'accepted')
          AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'rejected') < @maxAttempts
+         AND (@checkedOnly = 0 OR EXISTS (SELECT 1 FROM evolve_checks k WHERE k.task_id = t.id AND k.adds = 1))
        ORDER BY t.id LIMIT @limit`,
     ).all({
       source: sel.source,
@@ -119,6 +122,7 @@ export class AnswerStore {
       model: sel.model,
       maxAttempts: sel.maxAttempts,
       anyModel: sel.anyModel ? 1 : 0,
+      checkedOnly: sel.checkedOnly ? 1 : 0,
       limit: limit + exclude.size,
     }) as TaskToAnswer[];
     return rows.filter((r) => !exclude.has(r.id)).slice(0, limit);
@@ -130,7 +134,8 @@ export class AnswerStore {
       `SELECT count(*) FROM tasks t
        WHERE t.status = 'accepted' AND t.source = @source AND (@awaitingOnly = 0 OR t.output = '')
          AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = t.id AND (@anyModel = 1 OR a.model = @model) AND a.status = 'accepted')
-         AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'rejected') < @maxAttempts`,
+         AND (SELECT count(*) FROM answers a WHERE a.task_id = t.id AND a.model = @model AND a.status = 'rejected') < @maxAttempts
+         AND (@checkedOnly = 0 OR EXISTS (SELECT 1 FROM evolve_checks k WHERE k.task_id = t.id AND k.adds = 1))`,
     )
       .pluck()
       .get({
@@ -139,6 +144,7 @@ export class AnswerStore {
         model: sel.model,
         maxAttempts: sel.maxAttempts,
         anyModel: sel.anyModel ? 1 : 0,
+        checkedOnly: sel.checkedOnly ? 1 : 0,
       }) as number;
   }
 

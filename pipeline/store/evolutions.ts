@@ -61,6 +61,15 @@ const now = (): string => new Date().toISOString();
 /** Runs whose tasks are roots: not a judge's, not an evolve's. */
 const LAST_GENERATION_RUN = `(SELECT id FROM runs WHERE mode NOT IN ('judge', 'evolve') ORDER BY id DESC LIMIT 1)`;
 
+/** An evolved task awaiting the check model, beside its parent. */
+export interface UncheckedChild {
+  taskId: number;
+  instruction: string;
+  input: string;
+  parentInstruction: string;
+  parentInput: string;
+}
+
 export class EvolutionStore {
   constructor(private readonly store: Store) {}
 
@@ -141,6 +150,42 @@ export class EvolutionStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(e.parentTaskId, e.rootTaskId, e.round, e.operation, e.childTaskId, e.status, e.reason, e.runId, e.requestId, now());
     return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * Evolved tasks (accepted, not yet answered) that no model has checked, with ids above `after`, by id,
+   * skipping `exclude` (in flight), each with its parent's instruction: the work of evolve --check-model.
+   */
+  uncheckedChildren(after: number, limit: number, exclude: ReadonlySet<number>): UncheckedChild[] {
+    const rows = this.sql(
+      `SELECT c.id AS taskId, c.instruction, c.input, p.instruction AS parentInstruction, p.input AS parentInput
+       FROM evolutions e JOIN tasks c ON c.id = e.child_task_id JOIN tasks p ON p.id = e.parent_task_id
+       WHERE e.status = 'accepted' AND c.status = 'accepted' AND c.id > @after
+         AND NOT EXISTS (SELECT 1 FROM evolve_checks k WHERE k.task_id = c.id)
+         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.task_id = c.id AND a.status = 'accepted')
+       ORDER BY c.id LIMIT @limit`,
+    ).all({ after, limit: limit + exclude.size }) as UncheckedChild[];
+    return rows.filter((r) => !exclude.has(r.taskId)).slice(0, limit);
+  }
+
+  /**
+   * A check's verdict; one that finds nothing added rejects the evolved task and its evolution
+   * (`evolve_no_gain`), so its parent is due again in the next round. Inside the caller's transaction.
+   */
+  insertCheck(taskId: number, model: string, adds: boolean, requestId: number, detail: string): void {
+    this.sql('INSERT OR IGNORE INTO evolve_checks (task_id, model, adds, request_id, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      taskId,
+      model,
+      adds ? 1 : 0,
+      requestId,
+      now(),
+    );
+    if (adds) return;
+    this.sql(`UPDATE tasks SET status = 'rejected', reason = 'evolve_no_gain', detail = ? WHERE id = ? AND status = 'accepted'`).run(
+      detail,
+      taskId,
+    );
+    this.sql(`UPDATE evolutions SET status = 'rejected', reason = 'evolve_no_gain' WHERE child_task_id = ?`).run(taskId);
   }
 
   /** Where an evolved task comes from. */

@@ -443,6 +443,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE dialogue_turns ADD COLUMN request_id INTEGER REFERENCES requests(id);
     `,
   },
+  // -- the optional model check of an evolution (issue 23) ---------------------------------------------
+  {
+    version: 15,
+    name: 'evolution checks',
+    sql: `
+      -- evolve --check-model: a cheap model's verdict on whether an evolved instruction adds anything to its
+      -- parent's. Until its row exists an evolved task is not answered; adds = 0 rejects it (evolve_no_gain).
+      CREATE TABLE evolve_checks (
+        task_id    INTEGER PRIMARY KEY REFERENCES tasks(id),
+        model      TEXT NOT NULL,
+        adds       INTEGER NOT NULL CHECK (adds IN (0, 1)),
+        request_id INTEGER REFERENCES requests(id),
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

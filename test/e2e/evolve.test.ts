@@ -173,6 +173,39 @@ describe('evolve', () => {
     }
   }, 120_000);
 
+  it('--check-model: a cheap model\'s "no" eliminates a rewrite as evolve_no_gain before it is answered', async () => {
+    const db = await generated('check', 30);
+    const s = await evolve({ db, baseURL: sim.url, apiKey: 'k', rounds: 2, checkModel: 'gpt-4o-mini' });
+    expect(s.status).toBe('completed');
+    const verdicts = query<{ adds: number; n: number }>(db, 'SELECT adds, count(*) AS n FROM evolve_checks GROUP BY adds ORDER BY adds');
+    expect(verdicts.map((v) => v.adds)).toEqual([0, 1]);
+    // One check request, by the check model, per checked task; every rewrite the reader kept was checked.
+    expect(one(db, `SELECT count(*) FROM requests WHERE model = 'gpt-4o-mini' AND status = 'ok'`)).toBe(
+      one(db, 'SELECT count(*) FROM evolve_checks'),
+    );
+    expect(s.stages.check?.requests).toBe(one(db, `SELECT count(*) FROM requests WHERE model = 'gpt-4o-mini'`));
+    // A "no" rejects the evolved task and its evolution with the check model's reason; it is never answered.
+    expect(
+      one(
+        db,
+        `SELECT count(*) FROM evolve_checks k JOIN tasks t ON t.id = k.task_id JOIN evolutions e ON e.child_task_id = t.id
+         WHERE k.adds = 0 AND (t.status <> 'rejected' OR t.reason <> 'evolve_no_gain' OR e.status <> 'rejected' OR t.detail NOT LIKE 'check model gpt-4o-mini:%')`,
+      ),
+    ).toBe(0);
+    // Only tasks the check passed are answered.
+    expect(
+      one(
+        db,
+        `SELECT count(*) FROM answers a JOIN tasks t ON t.id = a.task_id
+         WHERE t.source = 'evolved' AND NOT EXISTS (SELECT 1 FROM evolve_checks k WHERE k.task_id = t.id AND k.adds = 1)`,
+      ),
+    ).toBe(0);
+    expect(one(db, `SELECT count(*) FROM tasks WHERE source = 'evolved' AND status = 'accepted'`)).toBe(
+      one(db, 'SELECT count(*) FROM evolve_checks WHERE adds = 1'),
+    );
+    expect(stats({ db }).evolved?.eliminated['evolve_no_gain']).toBeGreaterThanOrEqual(verdicts[0]!.n);
+  }, 180_000);
+
   it('--answer-model answers evolved tasks with that model; --n counts answered evolved tasks exactly', async () => {
     const db = await generated('answer-model', 40);
     const summary = await evolve({ db, baseURL: sim.url, apiKey: 'k', rounds: 2, answerModel: 'gpt-4o', n: 7 });
