@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     const g = await generate({ db, n: N, baseURL: sim.url, apiKey: 'k', model: MODEL });
     const batchDb = path.join(dir, 'batch.db');
     fs.copyFileSync(db, batchDb);
+    const checkDb = path.join(dir, 'check.db');
+    fs.copyFileSync(db, checkDb);
     const e = await evolve({ db, baseURL: sim.url, apiKey: 'k', model: MODEL, rounds: ROUNDS });
     let batchRun: number | null = null;
     let steps = 0;
@@ -48,7 +50,9 @@ async function main(): Promise<void> {
       status = b.status;
       batchRun = b.runId ?? batchRun;
     }
+    const checked = await evolve({ db: checkDb, baseURL: sim.url, apiKey: 'k', model: MODEL, rounds: ROUNDS, checkModel: MODEL });
     const conn = new Database(db, { readonly: true });
+    const checkConn = new Database(checkDb, { readonly: true });
     const batchConn = new Database(batchDb, { readonly: true });
     const sumIn = (c: Database.Database, where: string, ...params: unknown[]): Figures =>
       c
@@ -83,9 +87,17 @@ async function main(): Promise<void> {
     for (const [c, runId, label] of [
       [conn, e.runId, ''],
       [batchConn, batchRun, ' (batch)'],
+      [checkConn, checked.runId, ' (--check-model)'],
     ] as const) {
       for (let round = 1; round <= ROUNDS; round++) {
         const evolveF = sumIn(c, `run_id = ? AND answer_task_id IS NULL AND json_extract(params_json, '$.evolve.round') = ?`, runId, round);
+        // The check model's requests for this round's rewrites (none without --check-model).
+        const checkF = sumIn(
+          c,
+          `run_id = ? AND json_extract(params_json, '$.evolveCheck') IN (SELECT child_task_id FROM evolutions WHERE round = ?)`,
+          runId,
+          round,
+        );
         const answerF = sumIn(
           c,
           `run_id = ? AND answer_task_id IN (SELECT child_task_id FROM evolutions WHERE round = ? AND status = 'accepted')`,
@@ -100,11 +112,12 @@ async function main(): Promise<void> {
           .pluck()
           .get(round) as number;
         if (survivors === 0) continue;
+        const parts = [evolveF, checkF, answerF];
         const both: Figures = {
-          requests: evolveF.requests + answerF.requests,
-          promptTokens: evolveF.promptTokens + answerF.promptTokens,
-          completionTokens: evolveF.completionTokens + answerF.completionTokens,
-          costUsd: evolveF.costUsd + answerF.costUsd,
+          requests: parts.reduce((n, f) => n + f.requests, 0),
+          promptTokens: parts.reduce((n, f) => n + f.promptTokens, 0),
+          completionTokens: parts.reduce((n, f) => n + f.completionTokens, 0),
+          costUsd: parts.reduce((n, f) => n + f.costUsd, 0),
         };
         const v = per1000(both, survivors);
         rows.push(fmt(v, v[3]! / base[3]!, `evolve round ${round}${label}`, survivors));
@@ -159,6 +172,7 @@ async function main(): Promise<void> {
     if (process.env.BENCH_CHAINS !== undefined) printChains(conn, Number(process.env.BENCH_CHAINS));
     conn.close();
     batchConn.close();
+    checkConn.close();
   } finally {
     await sim.close();
     fs.rmSync(dir, { recursive: true, force: true });
