@@ -369,9 +369,14 @@ describe("the simulator's Files and Batch APIs, through the openai client", () =
     await expect(
       client.batches.create({ input_file_id: 'file-missing', endpoint: '/v1/chat/completions', completion_window: '24h' }),
     ).rejects.toMatchObject({ status: 400 });
+    // A route the simulator does not serve in batches (it serves chat completions and embeddings).
     await expect(
-      client.batches.create({ input_file_id: good.id, endpoint: '/v1/embeddings', completion_window: '24h' }),
+      client.batches.create({ input_file_id: good.id, endpoint: '/v1/completions', completion_window: '24h' }),
     ).rejects.toMatchObject({ status: 400 });
+    // Chat lines in an embeddings batch: the batch fails, naming the line.
+    let mixed = await client.batches.create({ input_file_id: good.id, endpoint: '/v1/embeddings', completion_window: '24h' });
+    mixed = await client.batches.retrieve(mixed.id);
+    expect(mixed.status).toBe('failed');
     const bad = await upload(client, [line('d'), line('d')]);
     let b = await client.batches.create({ input_file_id: bad.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
     b = await client.batches.retrieve(b.id);
