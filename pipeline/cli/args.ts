@@ -56,3 +56,10 @@ export function priceFlag(value: string): Price {
     throw new InvalidArgumentError((err as Error).message);
   }
 }
+
+/** `--since` of the commands that work through stored tasks: all, last (the last generation run) or a run id. */
+export function sinceFlag(value: string): 'all' | 'last' | number {
+  if (value === 'all' || value === 'last') return value;
+  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
+  throw new InvalidArgumentError(`expected all, last or a run id, got "${value}"`);
+}

@@ -1,8 +1,7 @@
 /** `embed`: flags → `embed()`, with signals, progress and a summary. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { DEFAULT_DB, embed, EmbedFailed, type EmbedSettings, type EmbedSummary } from '../index.ts';
-import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
-import { asFlags } from './exit.ts';
+import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag, sinceFlag } from './args.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
 import type { LogFormat } from './progress.ts';
 import { runWithSummary } from './run.ts';
@@ -40,12 +39,6 @@ export function embedCommand(): Command {
     });
 }
 
-function sinceFlag(value: string): 'all' | 'last' | number {
-  if (value === 'all' || value === 'last') return value;
-  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
-  throw new InvalidArgumentError(`expected all, last or a run id, got "${value}"`);
-}
-
 async function runEmbed(
   settings: EmbedSettings,
   output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
@@ -55,29 +48,15 @@ async function runEmbed(
     settings.db ?? DEFAULT_DB,
     output,
     ({ signal, onEvent, onLog, onWarning }) => embed({ ...settings, signal, onEvent, onLog, onWarning }),
-    printSummary,
+    describe,
     EmbedFailed,
   );
 }
 
-function printSummary(s: EmbedSummary, db: string, json: boolean): void {
-  if (json) {
-    const line = { ts: new Date().toISOString(), level: s.status === 'failed' ? 'error' : 'info', event: 'summary', ...s, database: db };
-    process.stderr.write(JSON.stringify(line) + '\n');
-    return;
-  }
-  process.stderr.write(
-    [
-      `embed run ${s.runId} ${s.status}: ${s.embeddedNow} embedded, ${s.reused} took a stored vector of the same text, ` +
-        `${s.left} left of ${s.pendingAtStart} pending (model ${s.model}, ${s.dimensions ?? '-'} dimensions)`,
-      `requests ${s.requests} (${s.failedRequests} failed), ${s.promptTokens} tokens, $${s.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
-      ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
-      ...(s.openBatch
-        ? [
-            `batch ${s.openBatch.providerBatchId ?? s.openBatch.id} is ${s.openBatch.status}: run the same command again later to collect it`,
-          ]
-        : []),
-      `database ${db}`,
-    ].join('\n') + '\n',
-  );
+function describe(s: EmbedSummary): string[] {
+  return [
+    `embed run ${s.runId} ${s.status}: ${s.embeddedNow} embedded, ${s.reused} took a stored vector of the same text, ` +
+      `${s.left} left of ${s.pendingAtStart} pending (model ${s.model}, ${s.dimensions ?? '-'} dimensions)`,
+    `requests ${s.requests} (${s.failedRequests} failed), ${s.promptTokens} tokens, $${s.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
+  ];
 }

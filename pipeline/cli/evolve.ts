@@ -1,8 +1,7 @@
 /** `evolve`: flags → `evolve()`, with signals, progress and a summary. */
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_DB, evolve, EVOLVE_OPS, EvolveFailed, type EvolveOp, type EvolveSettings, type EvolveSummary } from '../index.ts';
-import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
-import { asFlags } from './exit.ts';
+import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag, sinceFlag } from './args.ts';
 import { collectEndpoint, ENDPOINT_HELP, givenFlags } from './given.ts';
 import type { LogFormat } from './progress.ts';
 import { runWithSummary } from './run.ts';
@@ -74,12 +73,6 @@ function opsFlag(value: string): EvolveOp[] {
   return ops as EvolveOp[];
 }
 
-function sinceFlag(value: string): 'all' | 'last' | number {
-  if (value === 'all' || value === 'last') return value;
-  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
-  throw new InvalidArgumentError(`expected all, last or a run id, got "${value}"`);
-}
-
 async function runEvolve(
   settings: EvolveSettings,
   output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
@@ -89,17 +82,12 @@ async function runEvolve(
     settings.db ?? DEFAULT_DB,
     output,
     ({ signal, onEvent, onLog, onWarning }) => evolve({ ...settings, signal, onEvent, onLog, onWarning }),
-    printSummary,
+    describe,
     EvolveFailed,
   );
 }
 
-function printSummary(s: EvolveSummary, db: string, json: boolean): void {
-  if (json) {
-    const level = s.status === 'failed' ? 'error' : 'info';
-    process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level, event: 'summary', ...s, database: db })}\n`);
-    return;
-  }
+function describe(s: EvolveSummary): string[] {
   const tally = (r: Record<string, number>): string =>
     Object.entries(r)
       .map(([k, n]) => `${k} ${n}`)
@@ -125,14 +113,7 @@ function printSummary(s: EvolveSummary, db: string, json: boolean): void {
       `requests ${s.requests} (${s.failedRequests} failed; evolve ${s.stages.evolve.requests}, ` +
         `${s.stages.check ? `check ${s.stages.check.requests}, ` : ''}answers ${s.stages.answers.requests}), ` +
         `tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, $${s.costUsd.toFixed(4)}, ${s.seconds.toFixed(1)} s`,
-      ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
-      ...(s.openBatch
-        ? [
-            `batch ${s.openBatch.providerBatchId ?? s.openBatch.id} is ${s.openBatch.status}: run the same command again later to collect it`,
-          ]
-        : []),
     );
   }
-  lines.push(`database ${db}`);
-  process.stderr.write(`${lines.join('\n')}\n`);
+  return lines;
 }

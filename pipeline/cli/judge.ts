@@ -1,8 +1,7 @@
 /** `judge`: flags → `judgeTasks()` (or one batch step), with signals, progress and a summary. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { judgeTasks, JudgeFailed, DEFAULT_DB, type JudgeSummary, type JudgeSettings } from '../index.ts';
-import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag } from './args.ts';
-import { asFlags } from './exit.ts';
+import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag, sinceFlag } from './args.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
 import type { LogFormat } from './progress.ts';
 import { runWithSummary } from './run.ts';
@@ -59,12 +58,6 @@ export function judgeCommand(): Command {
     });
 }
 
-function sinceFlag(value: string): 'all' | 'last' | number {
-  if (value === 'all' || value === 'last') return value;
-  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
-  throw new InvalidArgumentError(`expected all, last or a run id, got "${value}"`);
-}
-
 async function runJudge(
   settings: JudgeSettings,
   output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
@@ -74,43 +67,21 @@ async function runJudge(
     settings.db ?? DEFAULT_DB,
     output,
     ({ signal, onEvent, onLog, onWarning }) => judgeTasks({ ...settings, signal, onEvent, onLog, onWarning }),
-    printSummary,
+    describe,
     JudgeFailed,
   );
 }
 
-function printSummary(s: JudgeSummary, db: string, json: boolean): void {
-  if (json) {
-    process.stderr.write(
-      JSON.stringify({
-        ts: new Date().toISOString(),
-        level: s.status === 'failed' ? 'error' : 'info',
-        event: 'summary',
-        ...s,
-        database: db,
-      }) + '\n',
-    );
-    return;
-  }
+function describe(s: JudgeSummary): string[] {
   const hist = Object.entries(s.scores.histogram)
     .map(([k, n]) => `${k}:${n}`)
     .join(' ');
-  process.stderr.write(
-    [
-      `judge run ${s.runId} ${s.status}: judged ${s.judgedNow} of ${s.pendingAtStart} pending (${s.left} left), ` +
-        `${s.retried} re-sent after unmatched replies`,
-      `judge ${s.model}, rubric ${s.rubricSha256.slice(0, 12)}: ${s.scores.judged} judged, ` +
-        `mean ${s.scores.meanScore ?? '-'}, histogram ${hist}`,
-      `requests ${s.requests} (${s.failedRequests} failed), tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, ` +
-        `$${s.costUsd.toFixed(4)} ($${s.runCostUsd.toFixed(4)} this judge run), ${s.seconds.toFixed(1)} s`,
-      ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
-      ...(s.openBatch
-        ? [
-            `batch ${s.openBatch.providerBatchId ?? s.openBatch.id} is ${s.openBatch.status}: ` +
-              'run the same command again later to collect it',
-          ]
-        : []),
-      `database ${db}`,
-    ].join('\n') + '\n',
-  );
+  return [
+    `judge run ${s.runId} ${s.status}: judged ${s.judgedNow} of ${s.pendingAtStart} pending (${s.left} left), ` +
+      `${s.retried} re-sent after unmatched replies`,
+    `judge ${s.model}, rubric ${s.rubricSha256.slice(0, 12)}: ${s.scores.judged} judged, ` +
+      `mean ${s.scores.meanScore ?? '-'}, histogram ${hist}`,
+    `requests ${s.requests} (${s.failedRequests} failed), tokens ${s.promptTokens} prompt + ${s.completionTokens} completion, ` +
+      `$${s.costUsd.toFixed(4)} ($${s.runCostUsd.toFixed(4)} this judge run), ${s.seconds.toFixed(1)} s`,
+  ];
 }

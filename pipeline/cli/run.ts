@@ -99,19 +99,42 @@ interface CommandSummary {
   runId: number | null;
   status: string;
   stopReason?: string | undefined;
+  stopMessage?: string | undefined;
+  /** --batch: the batch still out. */
+  openBatch?: { id: number; providerBatchId: string | null; status: string } | undefined;
+}
+
+/**
+ * The summary on stderr: one JSON line, or the command's own lines (`describe`) then what every command
+ * says alike: why it stopped, the batch still out, the database.
+ */
+function writeSummary<S extends CommandSummary>(s: S, db: string, json: boolean, describe: (summary: S) => string[]): void {
+  if (json) {
+    const line = { ts: new Date().toISOString(), level: s.status === 'failed' ? 'error' : 'info', event: 'summary', ...s, database: db };
+    process.stderr.write(`${JSON.stringify(line)}\n`);
+    return;
+  }
+  const b = s.openBatch;
+  const lines = [
+    ...describe(s),
+    ...(s.stopMessage ? [`stopped: ${asFlags(s.stopMessage)}`] : []),
+    ...(b ? [`batch ${b.providerBatchId ?? b.id} is ${b.status}: run the same command again later to collect it`] : []),
+    `database ${db}`,
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
 }
 
 /**
  * `runWithProgress` for a command with a summary and a failure class of its own (`EmbedFailed`, …):
- * progress while it runs, then `print` (after the progress display is closed), also for a failed run,
- * whose error is thrown again as `<command>: run N failed: …`.
+ * progress while it runs, then the summary (after the progress display is closed; `describe` gives the
+ * command's own lines), also for a failed run, whose error is thrown again as `<command>: run N failed: …`.
  */
 export async function runWithSummary<S extends CommandSummary>(
   command: string,
   db: string,
   output: OutputFlags,
   run: (hooks: RunHooks) => Promise<S>,
-  print: (summary: S, db: string, json: boolean) => void,
+  describe: (summary: S) => string[],
   Failed: new (message: string, summary: S) => Error & { summary: S },
 ): Promise<number> {
   const reporter = reporterFor(output);
@@ -122,12 +145,12 @@ export async function runWithSummary<S extends CommandSummary>(
       try {
         const summary = await run(hooksOf(reporter, stop.signal));
         reporter.close();
-        print(summary, db, json);
+        writeSummary(summary, db, json, describe);
         return exitCodeForSummary(summary, stop.stoppedBy);
       } catch (err) {
         if (err instanceof Failed) {
           reporter.close();
-          print(err.summary, db, json);
+          writeSummary(err.summary, db, json, describe);
           throw new Failed(`${command}: run ${err.summary.runId} failed: ${err.message}`, err.summary);
         }
         throw err;
