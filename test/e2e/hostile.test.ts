@@ -172,7 +172,10 @@ describe('a server that echoes the key', () => {
     const password = 'hunter2-not-key-shaped-pw';
     const url = server.url.replace('http://', `http://someone:${password}@`);
     const db = path.join(tempDir(), 'userinfo.db');
-    const r = await runCli(['generate', '--n', '1', '--db', db], { OPENAI_API_KEY: ['sk', 'test', 'userinfo', '0000'].join('-'), OPENAI_BASE_URL: url });
+    const r = await runCli(['generate', '--n', '1', '--db', db], {
+      OPENAI_API_KEY: ['sk', 'test', 'userinfo', '0000'].join('-'),
+      OPENAI_BASE_URL: url,
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/OPENAI_BASE_URL/);
     expect(r.stderr + r.stdout).not.toContain(password);
