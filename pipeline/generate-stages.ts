@@ -111,6 +111,69 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   const random = deps.random ?? Math.random;
   const started = performance.now();
   const { index, templateId, runId, resumed } = prepareRun(options, store, deps.index);
+  const { stages, answers, turns } = composeStages(options, { store, index, runId, templateId, random });
+  const acceptedAtStart = answers === undefined ? store.countAccepted(runId) : new AnswerStore(store).countAccepted(runId);
+  // The near-duplicate index's size, or (two-stage) the tasks waiting for an answer, or the conversations under way.
+  const indexSize = turns !== undefined ? turns.book.openDrafts : answers === undefined ? index.size : answers.waiting;
+  const budget = Budget.forRun(options, store.runTotals(runId).requests);
+  const result = await runStages(
+    stages,
+    {
+      runId,
+      target: options.target,
+      acceptedAtStart,
+      concurrency: options.concurrency,
+      maxConsecutiveFailures: options.maxConsecutiveFailures,
+      drainTimeoutMs: options.drainTimeoutMs,
+      indexSize,
+      resumed: answers === undefined ? resumed : acceptedAtStart > 0,
+    },
+    { store, llm: deps.llm, budget, guard: yieldGuardFor(options), ...optionalDeps(deps) },
+  );
+  // Conversations still under way once the target is reached are never carried on: closed, not left as work.
+  if (turns !== undefined && result.goalAccepted >= options.target) store.transaction(() => turns.book.closeAll());
+  if (answers !== undefined) {
+    return finishStages(
+      store,
+      {
+        runId,
+        target: options.target,
+        resumed,
+        started,
+        model: options.answer!.model,
+        retries: options.answer!.retries ?? ANSWER_DEFAULTS.retries,
+        selectionSource: 'generated',
+      },
+      { answered: result.goalAccepted, answeredAtStart: acceptedAtStart, exhausted: false, ...fatalOf(result) },
+    );
+  }
+  return finishRun(store, { runId, target: options.target, resumed, started }, result);
+}
+
+/** What a generate's stages are made from, online or in batches. */
+export type StageOptions = Omit<OnlineOptions, 'concurrency' | 'drainTimeoutMs' | 'maxConsecutiveFailures'>;
+
+export interface StageContext {
+  store: Store;
+  index: NearDupIndex;
+  runId: number;
+  templateId: number;
+  random: Random;
+  /** Accepted items per asked item the instruction stage starts from. Default: 0.5, or (instructions only) 0.7. */
+  instructionShare?: number | undefined;
+  /** The judge's requests per subject in earlier invocations of the run (batch steps). */
+  judgeTriedBefore?: ReadonlyMap<string, number> | undefined;
+  /** Ask the judge for JSON mode. Default true. */
+  judgeJsonMode?: boolean | undefined;
+}
+
+/**
+ * The stages a generate asks for, in the order the runners ask them for work: the judge and the embedder
+ * (followers of what the run accepts), the answers or the turns of conversations (the goal of a
+ * two-stage run), and the instructions (the goal, or their feeder).
+ */
+export function composeStages(options: StageOptions, ctx: StageContext) {
+  const { store, index, runId, random } = ctx;
   const twoStage = options.answer !== undefined;
   // Dialogues with an answer model: openings, then turn by turn the answer model's replies and the generation model's follow-ups.
   const turnByTurn = twoStage && options.mode === 'dialogue';
@@ -141,8 +204,9 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
         price: j.price,
         tasksPerRequest: j.tasksPerRequest ?? 10,
         maxTries: j.maxTries ?? 2,
-        jsonMode: true,
+        jsonMode: ctx.judgeJsonMode ?? true,
         work: { kind: 'run', runId },
+        ...(ctx.judgeTriedBefore !== undefined && { triedBefore: ctx.judgeTriedBefore }),
         goodScore: j.minScore ?? 7,
         onGood: (good) => examples.offerJudged(good),
       }),
@@ -168,60 +232,23 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
   const turns = turnByTurn ? dialogueTurnStages(options, store, index, runId, random) : undefined;
   if (turns !== undefined) stages.push(...turns.stages);
   const feeder = answers ?? turns?.goal;
-  stages.push(
-    new InstructionStage(
-      {
-        ...options,
-        price: options.price,
-        templateId,
-        runId,
-        ...(twoStage && { instructionOnly: true }),
-        role: feeder === undefined ? 'goal' : 'feeder',
-        demand: feeder === undefined ? goalDemand : feeder.feederDemand(),
-      },
-      { tasks: turns?.book ?? tasks, dialogues },
-      examples,
-      random,
-      twoStage ? PRIOR_INSTRUCTION_SHARE : 0.5,
-    ),
-  );
-
-  const acceptedAtStart = answers === undefined ? store.countAccepted(runId) : new AnswerStore(store).countAccepted(runId);
-  // The near-duplicate index's size, or (two-stage) the tasks waiting for an answer, or the conversations under way.
-  const indexSize = turns !== undefined ? turns.book.openDrafts : answers === undefined ? index.size : answers.waiting;
-  const budget = Budget.forRun(options, store.runTotals(runId).requests);
-  const result = await runStages(
-    stages,
+  const instructions = new InstructionStage(
     {
+      ...options,
+      price: options.price,
+      templateId: ctx.templateId,
       runId,
-      target: options.target,
-      acceptedAtStart,
-      concurrency: options.concurrency,
-      maxConsecutiveFailures: options.maxConsecutiveFailures,
-      drainTimeoutMs: options.drainTimeoutMs,
-      indexSize,
-      resumed: answers === undefined ? resumed : acceptedAtStart > 0,
+      ...(twoStage && { instructionOnly: true }),
+      role: feeder === undefined ? 'goal' : 'feeder',
+      demand: feeder === undefined ? goalDemand : feeder.feederDemand(),
     },
-    { store, llm: deps.llm, budget, guard: yieldGuardFor(options), ...optionalDeps(deps) },
+    { tasks: turns?.book ?? tasks, dialogues },
+    examples,
+    random,
+    ctx.instructionShare ?? (twoStage ? PRIOR_INSTRUCTION_SHARE : 0.5),
   );
-  // Conversations still under way once the target is reached are never carried on: closed, not left as work.
-  if (turns !== undefined && result.goalAccepted >= options.target) store.transaction(() => turns.book.closeAll());
-  if (options.answer !== undefined && !turnByTurn) {
-    return finishStages(
-      store,
-      {
-        runId,
-        target: options.target,
-        resumed,
-        started,
-        model: options.answer.model,
-        retries: options.answer.retries ?? ANSWER_DEFAULTS.retries,
-        selectionSource: 'generated',
-      },
-      { answered: result.goalAccepted, answeredAtStart: acceptedAtStart, exhausted: false, ...fatalOf(result) },
-    );
-  }
-  return finishRun(store, { runId, target: options.target, resumed, started }, result);
+  stages.push(instructions);
+  return { stages, answers, turns, instructions };
 }
 
 /**
@@ -229,7 +256,7 @@ export async function runOnline(options: OnlineOptions, deps: OnlineDeps): Promi
  * finishes a conversation) and the generation model's follow-ups; the openings come from the instruction
  * stage, stored as drafts by the book.
  */
-function dialogueTurnStages(options: OnlineOptions, store: Store, index: NearDupIndex, runId: number, random: Random) {
+function dialogueTurnStages(options: StageOptions, store: Store, index: NearDupIndex, runId: number, random: Random) {
   const answer = options.answer!;
   const bounds = options.turns ?? DEFAULT_TURN_BOUNDS;
   const book = new DraftBook(

@@ -205,12 +205,10 @@ async function generateRun(options: GenerateOptions): Promise<RunSummary> {
               price: prepared.answerPrice,
             }
           : undefined;
+      const stages = { ...common, answer, judge: prepared.judge, embed: embedFollower(settings) };
       return settings.batch
-        ? await generateBatch({ ...common, answer, judge: prepared.judge }, { store, api: batchApi(prepared), ...optional(options) })
-        : await runOnline(
-            { ...common, ...loop, answer, judge: prepared.judge, embed: embedFollower(settings) },
-            { store, llm, ...optional(options) },
-          );
+        ? await generateBatch(stages, { store, api: batchApi(prepared), ...optional(options) })
+        : await runOnline({ ...stages, ...loop }, { store, llm, ...optional(options) });
     } catch (err) {
       if (err instanceof GenerationFailed) {
         // Messages of the API's errors are redacted already; a failure's message may quote one.

@@ -226,11 +226,6 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
   if (resolved.semanticThreshold !== undefined && resolved.answerModel !== undefined) {
     throw new UsageError('is not built for two-stage runs yet (their goal counts answers)', { option: 'semanticThreshold' });
   }
-  if (resolved.embeddingModel !== undefined && resolved.batch) {
-    throw new UsageError('embeds online replies; in batch mode, run the embed command once the batch is collected', {
-      option: 'embeddingModel',
-    });
-  }
   if (resolved.evolveRounds !== undefined && resolved.batch) {
     throw new UsageError('evolves after an online run; in batch mode, run the evolve command once the run is complete', {
       option: 'evolveRounds',
@@ -240,13 +235,6 @@ export function resolveGenerateSettings(options: GenerateSettings): ResolvedGene
     throw new UsageError('evolves single-turn tasks; a dialogue run has none', { option: 'evolveRounds' });
   }
   if (resolved.answerModel !== undefined && resolved.mode === 'dialogue') {
-    // Each turn waits for the one before it: a conversation would take one batch (up to a day) per turn.
-    if (resolved.batch) {
-      throw new UsageError(
-        'in the dialogue mode builds conversations turn by turn, one request per turn, and runs online only: drop `batch`, or drop `answerModel` to have whole conversations written in batches',
-        { option: 'answerModel' },
-      );
-    }
     if (resolved.answerTemplate !== undefined) {
       throw new UsageError(
         'formats a single instruction; in the dialogue mode the answer model is sent the conversation itself (`answerSystem` still applies)',

@@ -54,7 +54,8 @@ export async function judgeBatchStep(options: JudgeOptions, deps: JudgeBatchDeps
       jsonMode: (options.jsonMode ?? true) && !jsonModeRefused(store, runId),
       work: { kind: 'subjects', subjects: judgments.pendingSubjects(key, selection) },
     });
-  const budget = Budget.forRun({ maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests }, store.runTotals(runId).requests);
+  // Made when the next batch is built, so the results stored just before count.
+  const budget = () => Budget.forRun({ maxCostUsd: options.maxCostUsd, maxRequests: options.maxRequests }, store.runTotals(runId).requests);
   const step = await runBatchStep(
     () => [makeStage()],
     {

@@ -16,8 +16,10 @@ import { tokenCounterFor } from '../llm/tokens.ts';
 import { AttemptStore } from '../store/attempts.ts';
 import { CHAT_ENDPOINT, EMBEDDINGS_ENDPOINT, type BatchRequestRow, type BatchRow, type NewBatchRequest } from '../store/batches.ts';
 import type { Store } from '../store/store.ts';
+import type { YieldGuard } from '../yield-guard.ts';
 import { BatchJobs, fillBatch, readResultLine, storeLine, type LineAsked } from './batch.ts';
 import type { StageTally } from './online.ts';
+import { YieldGuardError } from './progress.ts';
 import { insertFailure, type RequestBase } from './requests.ts';
 import type { RunView, Stage, StageRequest } from './stage.ts';
 
@@ -39,8 +41,10 @@ export interface BatchStepOptions {
   maxBytes?: number | undefined;
   /** Batches in a row that brought back no usable reply before the run fails. Default 3. */
   maxFailedBatches?: number;
-  /** The stage of batches written before batches named theirs (migration 13). */
-  defaultStage?: string;
+  /** The stage of a batch written before batches named theirs (migration 13). */
+  defaultStage?: string | ((batch: BatchRow) => string | undefined);
+  /** Cancel the goal's and feeders' batches still out once the goal is met (a target lowered between steps). */
+  cancelAtGoal?: boolean;
   /** A line written before lines kept their unit: its unit, rebuilt by the command. */
   restoreUnit?: (stage: Stage<any, any, any>, line: BatchRequestRow) => LineUnit | undefined;
 }
@@ -48,7 +52,10 @@ export interface BatchStepOptions {
 export interface BatchStepDeps {
   store: Store;
   api: BatchApi;
-  budget: Budget;
+  /** The run's budget; a function is called when the next batches are built, after this step's results are stored (their cost counted). */
+  budget: Budget | (() => Budget);
+  /** Watches the replies of guarded stages, in line order, from the run's latest stored ones. */
+  guard?: YieldGuard;
   log?: (message: string, fields: Record<string, unknown>) => void;
   signal?: AbortSignal;
 }
@@ -61,6 +68,8 @@ export interface BatchStepResult {
   submitted: number;
   /** Nothing is out and no stage had work although the goal is short. */
   exhausted: boolean;
+  /** The goal is met, nothing is out, and no stage had work left. */
+  done: boolean;
   fatal?: Error;
   budgetStop?: BudgetStop;
   stages: Record<string, StageTally>;
@@ -81,12 +90,16 @@ export async function runBatchStep(
   o: BatchStepOptions,
   deps: BatchStepDeps,
 ): Promise<BatchStepResult> {
-  const { store, api, budget } = deps;
+  const { store, api } = deps;
+  let budget: Budget | undefined;
   let stages = makeStages();
   const attempts = new AttemptStore(store);
   const log = (message: string, fields: Record<string, unknown> = {}): void => deps.log?.(message, fields);
   const aborted = (): boolean => deps.signal?.aborted ?? false;
-  const stageOf = (batch: BatchRow): Stage<any, any, any> | undefined => stages.find((s) => s.name === (batch.stage ?? o.defaultStage));
+  const defaultStage = (batch: BatchRow): string | undefined =>
+    typeof o.defaultStage === 'function' ? o.defaultStage(batch) : o.defaultStage;
+  const stageOf = (batch: BatchRow): Stage<any, any, any> | undefined =>
+    stages.find((s) => s.name === (batch.stage ?? defaultStage(batch)));
   const tallies: Record<string, StageTally> = {};
   for (const s of stages)
     tallies[s.name] = { requests: 0, failedRequests: 0, accepted: 0, rejected: {}, promptTokens: 0, completionTokens: 0 };
@@ -97,6 +110,7 @@ export async function runBatchStep(
     goalAccepted,
     inFlight: (name) => lineCounts.get(name) ?? 0,
     idle,
+    overAsk: true,
   });
 
   const unitOf = (stage: Stage<any, any, any>, line: BatchRequestRow): LineUnit | undefined => {
@@ -160,6 +174,14 @@ export async function runBatchStep(
       goalAccepted += (stage.role === 'goal' ? outcome.accepted : 0) - (outcome.revoked ?? 0);
       stage.afterStore?.(kept.unit, outcome, reading);
       if (outcome.accepted > 0) for (const other of stages) if (other !== stage) other.notice?.(stage.name, outcome);
+      if (stage.guarded && result.kind === 'reply' && 'content' in result.reply) {
+        deps.guard?.record({
+          content: result.reply.content,
+          accepted: outcome.accepted,
+          rejected: outcome.rejected,
+          parseProblems: outcome.parseProblems ?? reading.problems,
+        });
+      }
       return 'ok';
     },
     missing: (batch, line, error) => {
@@ -196,6 +218,7 @@ export async function runBatchStep(
       return costUsd({ promptTokens: prompt, completionTokens: request.params?.max_tokens ?? 0 }, stage.price, true);
     };
     const pending = new Map<NewBatchRequest, StageRequest<unknown>>();
+    budget ??= typeof deps.budget === 'function' ? deps.budget() : deps.budget;
     const filled = fillBatch(
       budget,
       o.maxLines ?? MAX_LINES,
@@ -219,10 +242,15 @@ export async function runBatchStep(
     }
     if (filled.requests.length === 0) return { lines: 0, stop: filled.stop };
     const batch = jobs.create(filled.requests, undefined, { stage: stage.name, endpoint });
-    log(`${o.label} ${batch.id}: built ${filled.requests.length} ${stage.name} requests`, {
+    const estimates = stage.estimates?.() ?? {};
+    const said = Object.entries(estimates).map(([k, v]) => `${k} ≈${Number(v.toFixed(2))}`);
+    log(`${o.label} ${batch.id}: built ${filled.requests.length} ${stage.name} requests${said.length > 0 ? ` (${said.join(', ')})` : ''}`, {
       batchId: batch.id,
       stage: stage.name,
       requests: filled.requests.length,
+      goalAccepted,
+      target: o.target,
+      ...estimates,
     });
     await jobs.advance(batch);
     return { lines: filled.requests.length, stop: filled.stop };
@@ -237,11 +265,22 @@ export async function runBatchStep(
       if (aborted()) break;
       await jobs.advance(batch);
     }
-    if (!aborted() && ours().length === 0) {
+    // The goal is met (say, the target was lowered) with goal work still out: stop paying for it.
+    if (o.cancelAtGoal && !aborted() && goalAccepted >= o.target) {
+      for (const batch of ours()) {
+        if (stageOf(batch)?.role !== 'follower') await jobs.cancel(batch, `the run has its ${o.target}`);
+      }
+    }
+    if (deps.guard?.stop !== undefined) {
+      // A finished batch whose replies brought nothing fails the run before the next one is sent.
+      fatal = new YieldGuardError(deps.guard.stop);
+    } else if (!aborted() && ours().length === 0) {
       const maxFailed = o.maxFailedBatches ?? 3;
       const recent = jobs.batches.recentOkCounts(o.runId, maxFailed);
       if (recent.length >= maxFailed && recent.every((ok) => ok === 0)) {
-        fatal = new Error(`${recent.length} ${o.label}es in a row brought back no usable reply`);
+        const last = jobs.batches.batchesOfRun(o.runId).at(-1);
+        const why = last === undefined ? '' : `; last: ${last.providerStatus ?? last.status}${last.error ? ` (${last.error})` : ''}`;
+        fatal = new Error(`${recent.length} ${o.label}es in a row brought back no usable reply${why}`);
       } else {
         // As online: each stage asks for what is due; when none has anything and the goal is short, once
         // more as idle (a feeder's estimate of what is coming was too hopeful).
@@ -262,7 +301,10 @@ export async function runBatchStep(
   } catch (err) {
     fatal = err instanceof Error ? err : new Error(String(err));
   }
-  const result: BatchStepResult = { goalAccepted, open: ours(), submitted, exhausted, stages: tallies };
+  const open = ours();
+  const done =
+    fatal === undefined && budgetStop === undefined && !aborted() && open.length === 0 && submitted === 0 && goalAccepted >= o.target;
+  const result: BatchStepResult = { goalAccepted, open, submitted, exhausted, done, stages: tallies };
   if (fatal !== undefined) result.fatal = fatal;
   if (budgetStop !== undefined) result.budgetStop = budgetStop;
   return result;

@@ -69,6 +69,12 @@ export interface RunView {
    * (its estimate of what is coming was too hopeful).
    */
   idle: boolean;
+  /**
+   * Replies come back slowly (a Batch API round trip takes up to a day): a stage that sizes its requests
+   * by an expected yield asks with a margin, so one round trip nearly always covers the goal; what comes
+   * back beyond it is turned away when stored (the goal stays exact). Online: false.
+   */
+  overAsk?: boolean;
 }
 
 /** How a stage read a reply: its shape and problems go on the request row, `value` to `store`. */
@@ -102,6 +108,8 @@ export interface Stage<U = unknown, P = unknown, R = ChatReply> {
   release(unit: U, error: LlmError | undefined): { retryFree?: boolean } | undefined;
   /** Another stage stored a reply that accepted something (a follower may have new work). */
   notice?(from: string, outcome: StageOutcome): void;
+  /** The stage's current estimates (e.g. accepted items per request), logged with each batch it fills. */
+  estimates?(): Record<string, number>;
   /** After the reply's transaction committed: what the stage keeps in memory (example pools, queues). */
   afterStore?(unit: U, outcome: StageOutcome, reading: P): void;
 }

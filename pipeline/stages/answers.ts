@@ -12,7 +12,7 @@ import type { Price } from '../llm/cost.ts';
 import type { RunView, Stage, StageOutcome, StageRequest } from '../runtime/stage.ts';
 import { AnswerStore, type AnswerSelection, type TaskToAnswer } from '../store/answers.ts';
 import type { Store } from '../store/store.ts';
-import { INSTRUCTIONS, type Demand } from './instructions.ts';
+import { INSTRUCTIONS, requestsFor, type Demand } from './instructions.ts';
 
 export const ANSWERS = 'answers';
 const REFILL = 64;
@@ -43,6 +43,8 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
   private awaiting: number;
   private answeredNow = 0;
   private givenUpNow = 0;
+  /** The run's accepted and rejected answers as stored when first asked (sizing over-asked lines). */
+  private runAnswers: { accepted: number; rejected: number } | undefined;
 
   constructor(
     store: Store,
@@ -92,6 +94,31 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
     return this.awaiting;
   }
 
+  /**
+   * The share of answer requests whose answer is accepted, from the run's stored answers (a prior of 90%
+   * to start). Per request, not per task: over-asked, a rejected answer costs a request and, if it is the
+   * last one missing, a whole round trip, whereas online the task is simply asked again at once.
+   */
+  private get lineYield(): number {
+    this.runAnswers ??= {
+      accepted: this.answers.countAccepted(this.run.runId),
+      rejected: Object.values(this.answers.rejectedByReason(this.run.runId)).reduce((n, k) => n + k, 0),
+    };
+    const { accepted, rejected } = this.runAnswers;
+    return (accepted + PRIOR_ANSWER_YIELD * 2) / (accepted + rejected + 2);
+  }
+
+  /**
+   * Over-asking: answer requests that reach the target in one round trip but for bad luck, the need at the
+   * yield seen plus two standard deviations of the accepted count (binomial), so a tail round is rare.
+   */
+  linesWanted(view: RunView): number {
+    const need = view.target - view.goalAccepted;
+    if (need <= 0) return 0;
+    const y = this.lineYield;
+    return Math.ceil(need / y + (2 * Math.sqrt(need * (1 - y))) / y);
+  }
+
   /** Stage 1 of a two-stage run: instructions wanted to cover the target at the answer yield seen so far. */
   feederDemand(): Demand {
     return {
@@ -101,11 +128,17 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
           this.awaiting = this.answers.countToAnswer(this.selection);
           return true;
         }
+        if (view.overAsk) {
+          // Instructions for what the tasks awaiting an answer will not cover.
+          const short = this.linesWanted(view) - this.awaiting;
+          return short > 0 && view.inFlight(this.feeder) < requestsFor(view, short, expectedPerRequest);
+        }
         const y = this.answerYield;
         const coverage = view.goalAccepted + this.awaiting * y + view.inFlight(this.feeder) * expectedPerRequest * y;
         return coverage < view.target;
       },
       maxAccept: (view) => {
+        if (view.overAsk) return this.linesWanted(view) - this.awaiting;
         const y = this.answerYield;
         return Math.ceil((view.target - view.goalAccepted - this.awaiting * y) / y);
       },
@@ -118,7 +151,8 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
   }
 
   next(view: RunView): StageRequest<TaskToAnswer> | undefined {
-    if (view.goalAccepted + view.inFlight(ANSWERS) >= view.target) return undefined;
+    const wanted = view.overAsk ? this.linesWanted(view) : view.target - view.goalAccepted;
+    if (view.inFlight(ANSWERS) >= wanted) return undefined;
     if (this.queue.length === 0) this.queue.push(...this.answers.nextTasks(this.selection, REFILL, this.taken));
     const task = this.queue.shift();
     if (task === undefined) return undefined;
@@ -140,7 +174,17 @@ export class AnswerStage implements Stage<TaskToAnswer, AnswerVerdict> {
     this.answers.markAnswerRequest(requestId, task.id);
   }
 
-  store(task: TaskToAnswer, requestId: number, verdict: AnswerVerdict, reply: ChatReply): StageOutcome & { givenUp: boolean } {
+  store(
+    task: TaskToAnswer,
+    requestId: number,
+    verdict: AnswerVerdict,
+    reply: ChatReply,
+    view: RunView,
+  ): StageOutcome & { givenUp: boolean } {
+    // A good answer once the run has its target (over-asked) is not kept: its reply is, and the task
+    // waits for a later run. So is a second answer to a task (never sent twice; the unique index would refuse it).
+    if (verdict.ok && (view.goalAccepted >= view.target || this.answers.hasAccepted(task.id, this.o.model)))
+      return { accepted: 0, rejected: { target_reached: 1 }, givenUp: false };
     this.answers.insertChecked(
       {
         taskId: task.id,

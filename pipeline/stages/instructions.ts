@@ -62,10 +62,19 @@ export interface Demand {
 /** One-stage runs: the stage's own accepted tasks are the goal. */
 export const goalDemand: Demand = {
   // Fewer requests in flight as the target nears: each one is expected to bring `expectedPerRequest`.
-  ask: (view, expected) =>
-    view.idle || view.inFlight(INSTRUCTIONS) < Math.max(1, Math.ceil((view.target - view.goalAccepted) / Math.max(1, expected))),
+  ask: (view, expected) => view.idle || view.inFlight(INSTRUCTIONS) < requestsFor(view, view.target - view.goalAccepted, expected),
   maxAccept: (view) => view.target - view.goalAccepted,
 };
+
+/** Over-asking, requests are sized with this margin (and one more) against near-duplicates and failures. */
+const OVER_ASK_MARGIN = 1.15;
+
+/** Requests that bring `missing` items at `expected` accepted items per request (with the margin when over-asking). */
+export function requestsFor(view: RunView, missing: number, expected: number): number {
+  const perRequest = Math.max(view.overAsk ? 0.05 : 1, expected);
+  if (view.overAsk) return missing > 0 ? Math.ceil((missing / perRequest) * OVER_ASK_MARGIN) + 1 : 0;
+  return Math.max(1, Math.ceil(missing / perRequest));
+}
 
 export const INSTRUCTIONS = 'instructions';
 
@@ -140,7 +149,8 @@ export class InstructionStage implements Stage<Unit, Parsed> {
    */
   private askFor(view: RunView): number {
     const full = this.o.tasksPerRequest;
-    if (this.role !== 'goal') return full;
+    // Over-asking, the margin is in whole requests: every one asks for the full count.
+    if (this.role !== 'goal' || view.overAsk) return full;
     const share = Math.max(0.05, this.share);
     const coming = view.inFlight(INSTRUCTIONS) * this.expected;
     const missing = view.target - view.goalAccepted - coming;
@@ -176,6 +186,10 @@ export class InstructionStage implements Stage<Unit, Parsed> {
 
   release(): undefined {
     return undefined;
+  }
+
+  estimates(): Record<string, number> {
+    return { yieldPerRequest: this.expected };
   }
 
   afterStore(unit: Unit, outcome: StageOutcome & { tasks?: Task[] }): void {

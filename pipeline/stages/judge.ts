@@ -44,6 +44,11 @@ export interface JudgeStageOptions {
   jsonMode: boolean;
   /** Goal: the subjects to judge. Follower: the run whose accepted tasks and answers are judged as they come. */
   work: { kind: 'subjects'; subjects: readonly JudgeSubject[] } | { kind: 'run'; runId: number };
+  /**
+   * Follower: requests each subject (`task:answer`) was sent in by earlier invocations (the batch steps
+   * of a run); one sent `maxTries` times already is left for a later `judge`.
+   */
+  triedBefore?: ReadonlyMap<string, number>;
   /** Follower: judged tasks at or above this score are passed to `onGood`. */
   goodScore?: number;
   onGood?: (tasks: Task[]) => void;
@@ -88,7 +93,8 @@ export class JudgeStage implements Stage<Unit, JudgeParse> {
     if (this.queue.length === 0 && this.o.work.kind === 'run' && this.stale) {
       this.stale = false;
       for (const s of this.judgments.pendingSubjects(this.key, { since: this.o.work.runId })) {
-        if (!this.seen.has(keyOf(s))) this.queue.push(s);
+        const key = keyOf(s);
+        if (!this.seen.has(key) && (this.o.triedBefore?.get(key) ?? 0) < this.o.maxTries) this.queue.push(s);
       }
     }
     if (this.queue.length === 0) return undefined;

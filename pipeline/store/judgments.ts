@@ -312,21 +312,37 @@ export function jsonModeRefused(store: Store, runId: number): boolean {
   );
 }
 
-/** How many judge batch lines of a run each subject (`task:answer`) was sent in. */
+/**
+ * How many judge batch lines of a run each subject (`task:answer`) was sent in: lines of the judge
+ * stage's batches (their unit lists the subjects), and lines written before lines kept their unit.
+ */
 export function judgeLineTries(store: Store, runId: number): Map<string, number> {
-  const rows = store
-    .sql(
-      `SELECT br.id FROM batch_requests br JOIN batches b ON b.id = br.batch_id
-       WHERE b.run_id = ? AND br.judge_task_ids IS NOT NULL`,
-    )
-    .pluck()
-    .all(runId) as number[];
   const tries = new Map<string, number>();
-  for (const id of rows) {
-    for (const s of batchLineTasks(store, id)) {
+  const count = (subjects: readonly JudgeSubject[]): void => {
+    for (const s of subjects) {
       const key = `${s.taskId}:${s.answerId ?? ''}`;
       tries.set(key, (tries.get(key) ?? 0) + 1);
     }
+  };
+  const rows = store
+    .sql(
+      `SELECT br.id, br.unit_json AS unitJson, br.judge_task_ids IS NOT NULL AS legacy FROM batch_requests br JOIN batches b ON b.id = br.batch_id
+       WHERE b.run_id = ? AND (br.judge_task_ids IS NOT NULL OR b.stage = 'judge')`,
+    )
+    .all(runId) as { id: number; unitJson: string | null; legacy: number }[];
+  for (const row of rows) {
+    if (row.legacy) count(batchLineTasks(store, row.id));
+    else count(unitSubjects(row.unitJson));
   }
   return tries;
+}
+
+/** The subjects of a judge line's stored unit (`{unit: {tasks: [{taskId, answerId}]}}`); none when unreadable. */
+function unitSubjects(json: string | null): JudgeSubject[] {
+  try {
+    const tasks = (JSON.parse(json ?? 'null') as { unit?: { tasks?: unknown } } | null)?.unit?.tasks;
+    return Array.isArray(tasks) ? tasks.map((t) => toSubject({ t: t?.taskId, a: t?.answerId ?? null })).filter((s) => s !== undefined) : [];
+  } catch {
+    return [];
+  }
 }

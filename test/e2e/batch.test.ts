@@ -279,6 +279,28 @@ describe('batches that do not complete', () => {
     }
   }, 30_000);
 
+  it('a batch written before batches kept their stage and lines their unit (migration 13) is still collected, exactly', async () => {
+    const store = Store.open(path.join(tempDir(), 'legacy.db'));
+    const api = createBatchApi({ apiKey: 'test-key', baseURL: sim.url });
+    try {
+      const first = await generateBatch(options(60), { store, api });
+      expect(first.status).toBe('waiting');
+      // As an older version left it: no stage on the batch, no unit on its lines.
+      store.db.exec('UPDATE batches SET stage = NULL; UPDATE batch_requests SET unit_json = NULL');
+      let s = first;
+      for (let i = 0; i < 8 && s.status !== 'completed'; i++) s = await generateBatch(options(60), { store, api });
+      expect(s.status).toBe('completed');
+      expect(s.accepted).toBe(60);
+      const q = (sql: string): number => store.db.prepare(sql).pluck().get() as number;
+      // Every line of the old batch was read as an instruction reply and stored once.
+      expect(q('SELECT count(*) FROM batch_requests WHERE batch_id = 1 AND request_id IS NULL')).toBe(0);
+      expect(q(`SELECT count(*) FROM requests WHERE batch_id = 1 AND status = 'ok'`)).toBe(first.openBatch!.requests);
+      expect(q(`SELECT count(*) FROM tasks WHERE request_id IN (SELECT id FROM requests WHERE batch_id = 1)`)).toBeGreaterThan(0);
+    } finally {
+      store.close();
+    }
+  }, 30_000);
+
   it('a run whose batches keep failing stops with an error after three in a row', async () => {
     const store = Store.open(path.join(tempDir(), 'failing.db'));
     const api = createBatchApi({ apiKey: 'test-key', baseURL: sim.url });

@@ -273,11 +273,37 @@ describe('generate --embedding-model', () => {
     for (let i = 0; i < vs.length; i++) for (let j = 0; j < i; j++) expect(cosine(vs[i]!, vs[j]!)).toBeLessThan(t);
   }, 120_000);
 
-  it('is refused with batch mode (one line naming the option)', async () => {
-    const err = await generate({ db: path.join(tempDir(), 'b.db'), n: 5, apiKey: 'k', batch: true, embeddingModel: 'm' }).catch((e) => e);
-    expect(err).toBeInstanceOf(UsageError);
-    expect(String(err.message)).toMatch(/embeddingModel|embedding-model/);
-  });
+  it('with --batch too: the embedder follows the run in batches of its own, and a semantic duplicate is made up for, still exactly --n', async () => {
+    const s = await sim();
+    const db = path.join(tempDir(), 'semantic-batch.db');
+    const t = 0.6;
+    const statuses: string[] = [];
+    for (let step = 0; step < 30 && statuses.at(-1) !== 'completed'; step++) {
+      const summary = await generate({
+        db,
+        n: 60,
+        apiKey: 'k',
+        baseURL: s.url,
+        tasksPerRequest: 10,
+        batch: true,
+        embeddingModel: 'sim-embed',
+        semanticThreshold: t,
+      });
+      statuses.push(summary.status);
+    }
+    expect(statuses.at(-1)).toBe('completed');
+    expect(one(db, `SELECT count(*) FROM tasks WHERE status = 'accepted' AND source = 'generated'`)).toBe(60);
+    expect(one(db, `SELECT count(*) FROM tasks WHERE reason = 'semantic_duplicate'`)).toBeGreaterThan(0);
+    // Every request went through a batch; embeddings in batches of their own, on the embeddings route.
+    expect(one(db, 'SELECT count(*) FROM requests WHERE batch_id IS NULL')).toBe(0);
+    expect(one(db, `SELECT count(*) FROM batches WHERE stage = 'embed' AND endpoint = '/v1/embeddings'`)).toBeGreaterThan(0);
+    // Each accepted task embedded once, and no two of them at or above the threshold.
+    const ids = query<{ id: number }>(db, `SELECT id FROM tasks WHERE status = 'accepted' AND source = 'generated'`).map((r) => r.id);
+    const vecs = ids.map((id) => query<{ vector: Buffer }>(db, 'SELECT vector FROM embeddings WHERE task_id = ?', id));
+    expect(vecs.every((v) => v.length === 1)).toBe(true);
+    const vs = vecs.map((v) => blobVector(v[0]!.vector));
+    for (let i = 0; i < vs.length; i++) for (let j = 0; j < i; j++) expect(cosine(vs[i]!, vs[j]!)).toBeLessThan(t);
+  }, 180_000);
 });
 
 describe('export --select', () => {

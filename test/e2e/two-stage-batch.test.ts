@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../simulator/server.ts';
 import { generate, stats, type RunSummary } from '../../pipeline/index.ts';
@@ -60,8 +61,8 @@ function expectConsistent(db: string, n: number): void {
   expect(
     one(
       db,
-      `SELECT count(*) FROM batch_requests br JOIN requests q ON q.id = br.request_id
-       WHERE q.answer_task_id IS NOT br.answer_task_id`,
+      `SELECT count(*) FROM batch_requests br JOIN requests q ON q.id = br.request_id JOIN batches b ON b.id = br.batch_id
+       WHERE q.answer_task_id IS NOT coalesce(CASE WHEN b.stage = 'answers' THEN json_extract(br.unit_json, '$.unit.id') END, br.answer_task_id)`,
     ),
   ).toBe(0);
   // Each answer is tied to the request that brought it, and answers only instruction-only tasks.
@@ -72,7 +73,7 @@ function expectConsistent(db: string, n: number): void {
     one(
       db,
       `SELECT count(*) FROM (SELECT batch_id FROM batch_requests GROUP BY batch_id
-         HAVING count(DISTINCT answer_task_id IS NULL) > 1 OR count(DISTINCT json_extract(params_json, '$.model')) > 1)`,
+         HAVING count(DISTINCT json_extract(unit_json, '$.unit.id') IS NULL) > 1 OR count(DISTINCT json_extract(params_json, '$.model')) > 1)`,
     ),
   ).toBe(0);
 }
@@ -85,7 +86,7 @@ describe('generate --answer-model --batch', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(summaryOf(first.stderr)).toMatchObject({ status: 'waiting', accepted: 0, answers: { model: MODEL, answered: 0 } });
     // Step 1 can only ask for instructions: nothing awaits an answer yet.
-    expect(one(db, 'SELECT count(*) FROM batch_requests WHERE answer_task_id IS NOT NULL')).toBe(0);
+    expect(one(db, `SELECT count(*) FROM batch_requests WHERE batch_id IN (SELECT id FROM batches WHERE stage = 'answers')`)).toBe(0);
     const stage1 = query<{ m: string }>(db, 'SELECT messages_json AS m FROM batch_requests LIMIT 1')[0]!.m;
     expect(stage1).toMatch(/10 条新指令/);
     expect(stage1).not.toMatch(/\\"output\\"/); // examples without outputs
@@ -98,7 +99,7 @@ describe('generate --answer-model --batch', () => {
     // Answer lines went out only for tasks that were stored awaiting, at the answer model, with the answer prompt.
     const answerLines = query<{ params: string; messages: string }>(
       db,
-      'SELECT params_json AS params, messages_json AS messages FROM batch_requests WHERE answer_task_id IS NOT NULL',
+      `SELECT params_json AS params, messages_json AS messages FROM batch_requests WHERE batch_id IN (SELECT id FROM batches WHERE stage = 'answers')`,
     );
     expect(answerLines.length).toBeGreaterThanOrEqual(60);
     for (const l of answerLines) {
@@ -123,7 +124,27 @@ describe('generate --answer-model --batch', () => {
     expect(figures.answered).toBe(60);
     expect(figures.awaitingAnswer + figures.unanswerable).toBeGreaterThanOrEqual(rejectedOnly);
     expect(figures.byStage.answers.requests).toBe(answerLines.length);
-    expect(figures.byStage.instructions.requests).toBe(one(db, 'SELECT count(*) FROM batch_requests WHERE answer_task_id IS NULL'));
+    expect(figures.byStage.instructions.requests).toBe(
+      one(db, `SELECT count(*) FROM batch_requests WHERE batch_id IN (SELECT id FROM batches WHERE stage = 'instructions')`),
+    );
+  }, 240_000);
+
+  it('an answer batch written before lines kept their unit (migration 13) is read back by its task ids, exactly', async () => {
+    const db = path.join(tempDir(), 'two-batch-legacy.db');
+    const answersOut = (): boolean =>
+      fs.existsSync(db) && one(db, `SELECT count(*) FROM batches WHERE stage = 'answers' AND status <> 'ingested'`) > 0;
+    for (let i = 0; i < 10 && !answersOut(); i++) await step(db, 30);
+    expect(answersOut()).toBe(true);
+    // As an older version left it: the task on the line's own column, no unit, no stage on the batch.
+    const conn = new Database(db);
+    conn.exec(`UPDATE batch_requests SET answer_task_id = json_extract(unit_json, '$.unit.id'), unit_json = NULL
+                 WHERE batch_id IN (SELECT id FROM batches WHERE stage = 'answers' AND status <> 'ingested');
+               UPDATE batches SET stage = NULL WHERE status <> 'ingested'`);
+    conn.close();
+    const summaries = await untilDone(db, 30);
+    expect(summaries.at(-1)).toMatchObject({ status: 'completed', accepted: 30 });
+    expectConsistent(db, 30);
+    expect(one(db, 'SELECT count(*) FROM batch_requests WHERE answer_task_id IS NOT NULL AND request_id IS NULL')).toBe(0);
   }, 240_000);
 
   it('a kill -9 in the middle of ingesting an answer batch: nothing lost, nothing answered twice, exact count', async () => {
@@ -134,7 +155,7 @@ describe('generate --answer-model --batch', () => {
       one(
         db,
         `SELECT count(*) FROM batches b WHERE b.status = 'submitted' AND b.provider_status = 'finalizing'
-           AND EXISTS (SELECT 1 FROM batch_requests br WHERE br.batch_id = b.id AND br.answer_task_id IS NOT NULL)
+           AND b.stage = 'answers'
            AND b.id = (SELECT min(id) FROM batches WHERE status <> 'ingested')`,
       ) > 0;
     for (let i = 0; i < 10 && !answerBatchFinalizing(); i++) expect((await step(db, 40)).status).not.toBe('interrupted');
@@ -147,7 +168,7 @@ describe('generate --answer-model --batch', () => {
       one(
         db,
         `SELECT count(*) FROM batch_requests br JOIN batches b ON b.id = br.batch_id
-         WHERE b.status = 'submitted' AND br.answer_task_id IS NOT NULL AND br.request_id IS NOT NULL`,
+         WHERE b.status = 'submitted' AND b.stage = 'answers' AND br.request_id IS NOT NULL`,
       );
     sim.batches.hold({ contentAfterLines: 5 });
     const run = startCli(args(db, 40), env());
