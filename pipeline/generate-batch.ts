@@ -20,7 +20,7 @@ import type { Random } from './prompt.ts';
 import { runBatchStep, type LineUnit } from './runtime/batch-step.ts';
 import { GenerationFailed, type GenerateEvent, type Progress, type RunSummary } from './runtime/progress.ts';
 import { prepareRun, yieldGuardFor } from './runtime/run-setup.ts';
-import type { Stage } from './runtime/stage.ts';
+import type { Stage } from './stages/stage.ts';
 import { ANSWERS } from './stages/answers.ts';
 import { INSTRUCTIONS } from './stages/instructions.ts';
 import { JUDGE } from './stages/judge.ts';

@@ -21,7 +21,7 @@ import type { RuleOptions } from './rules/index.ts';
 import { runStages, type RunnerResult } from './runtime/online.ts';
 import { EndpointsUnavailable, GenerationFailed, type GenerateEvent, type RunSummary } from './runtime/progress.ts';
 import { prepareRun, yieldGuardFor } from './runtime/run-setup.ts';
-import type { Stage } from './runtime/stage.ts';
+import type { Stage } from './stages/stage.ts';
 import { AnswerStage, type AnswerStageOptions } from './stages/answers.ts';
 import { DialogueAnswerStage } from './stages/dialogue-answers.ts';
 import { DialogueFollowUpStage } from './stages/dialogue-follow-ups.ts';

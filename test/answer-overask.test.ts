@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAnswerTemplate } from '../pipeline/answer/prompt.ts';
-import type { RunView } from '../pipeline/runtime/stage.ts';
+import type { RunView } from '../pipeline/stages/stage.ts';
 import { AnswerStage } from '../pipeline/stages/answers.ts';
 import { Store } from '../pipeline/store/store.ts';
 import type { TaskToAnswer } from '../pipeline/store/answers.ts';

@@ -32,7 +32,7 @@ import { StorageError } from '../store/storage-errors.ts';
 import { ANSWERS, AnswerStage } from '../stages/answers.ts';
 import { EVOLVE, EVOLVED_SOURCE, EvolveStage } from '../stages/evolve.ts';
 import { EVOLVE_CHECK, EvolveCheckStage } from '../stages/evolve-check.ts';
-import type { Stage } from '../runtime/stage.ts';
+import type { Stage } from '../stages/stage.ts';
 import { loadCheckTemplate } from './check.ts';
 import { AnswerStore } from '../store/answers.ts';
 import { EvolutionStore, type EvolveSelection } from '../store/evolutions.ts';

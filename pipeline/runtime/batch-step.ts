@@ -21,7 +21,7 @@ import { BatchJobs, fillBatch, readResultLine, storeLine, type LineAsked } from 
 import type { StageTally } from './online.ts';
 import { YieldGuardError } from './progress.ts';
 import { insertFailure, type RequestBase } from './requests.ts';
-import type { RunView, Stage, StageRequest } from './stage.ts';
+import type { RunView, Stage, StageRequest } from '../stages/stage.ts';
 
 /** Most lines in one batch (the API allows 50 000). */
 const MAX_LINES = 50_000;

@@ -27,7 +27,7 @@ import {
 } from '../store/batches.ts';
 import type { Store } from '../store/store.ts';
 import { insertFailure, insertReply, type RequestBase } from './requests.ts';
-import type { RunView, Stage, StageOutcome } from './stage.ts';
+import type { RunView, Stage, StageOutcome } from '../stages/stage.ts';
 
 /**
  * One result line of a batch output or error file: provider output, so checked, never cast. Unknown

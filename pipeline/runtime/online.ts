@@ -17,7 +17,7 @@ import type { YieldGuard, YieldGuardState } from '../yield-guard.ts';
 import { EndpointsUnavailable, YieldGuardError, type GenerateEvent, type Progress } from './progress.ts';
 import { AllEndpointsDown } from '../llm/endpoints.ts';
 import { insertFailure, insertReply, type RequestBase } from './requests.ts';
-import type { RunView, Stage, StageRequest } from './stage.ts';
+import type { RunView, Stage, StageRequest } from '../stages/stage.ts';
 
 /** A request out this many times the typical reply time (and at least OVERDUE_MIN_MS) is taken for hung. */
 const OVERDUE_FACTOR = 4;

@@ -9,7 +9,7 @@ import { answerMessages, type AnswerTemplate } from '../answer/prompt.ts';
 import { checkAnswer, type AnswerVerdict } from '../answer/rules.ts';
 import type { ChatParams, ChatReply } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
-import type { RunView, Stage, StageOutcome, StageRequest } from '../runtime/stage.ts';
+import type { RunView, Stage, StageOutcome, StageRequest } from './stage.ts';
 import { AnswerStore, type AnswerSelection, type TaskToAnswer } from '../store/answers.ts';
 import type { Store } from '../store/store.ts';
 import { INSTRUCTIONS, requestsFor, type Demand } from './instructions.ts';

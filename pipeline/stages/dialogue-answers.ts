@@ -11,7 +11,7 @@ import type { TurnBounds } from '../dialogue/types.ts';
 import type { ChatMessage, ChatParams, ChatReply } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
 import type { RuleOptions } from '../rules/index.ts';
-import type { RunView, Stage, StageOutcome, StageRequest } from '../runtime/stage.ts';
+import type { RunView, Stage, StageOutcome, StageRequest } from './stage.ts';
 import type { Store } from '../store/store.ts';
 import { cleanField } from '../text.ts';
 import type { DialogueVerdict } from '../dialogue/checks.ts';

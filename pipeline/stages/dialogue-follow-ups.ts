@@ -9,7 +9,7 @@ import { followUpMessages, readFollowUp } from '../dialogue/follow-up.ts';
 import type { ChatParams, ChatReply } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
 import type { Template } from '../prompt.ts';
-import type { RunView, Stage, StageRequest } from '../runtime/stage.ts';
+import type { RunView, Stage, StageRequest } from './stage.ts';
 import type { Store } from '../store/store.ts';
 import { storeTurn, type CheckedTurn, type DialogueAnswerStage, type TurnOutcome } from './dialogue-answers.ts';
 import { DraftQueue } from './draft-queue.ts';

@@ -6,7 +6,7 @@
  */
 import type { LlmError } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
-import type { EmbeddingReply, Reading, Stage, StageOutcome, StageRequest } from '../runtime/stage.ts';
+import type { EmbeddingReply, Reading, Stage, StageOutcome, StageRequest } from './stage.ts';
 import { EmbeddingStore, type EmbedSince, type TaskToEmbed } from '../store/embeddings.ts';
 import type { Store } from '../store/store.ts';
 import { ExactIndex, unitVector } from '../embed/vector-index.ts';

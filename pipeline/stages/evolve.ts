@@ -14,7 +14,7 @@ import type { Price } from '../llm/cost.ts';
 import { evolveMessages, maxAdded, opFor, type EvolveOp, type EvolveTemplates } from '../evolve/ops.ts';
 import { readEvolution, type EvolveReading } from '../evolve/read.ts';
 import { dedupKey } from '../dedup/similarity.ts';
-import type { RunView, Stage, StageOutcome, StageRequest } from '../runtime/stage.ts';
+import type { RunView, Stage, StageOutcome, StageRequest } from './stage.ts';
 import { EvolutionStore, type EvolveSelection } from '../store/evolutions.ts';
 import type { Store } from '../store/store.ts';
 import { charLength } from '../text.ts';

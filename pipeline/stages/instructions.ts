@@ -11,7 +11,7 @@ import type { ChatMessage, ChatParams } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
 import { parseReply, type ParseResult } from '../parse.ts';
 import { buildPrompt, type GenerationMode, type Random, type Template } from '../prompt.ts';
-import type { RunView, Stage, StageOutcome, StageRequest } from '../runtime/stage.ts';
+import type { RunView, Stage, StageOutcome, StageRequest } from './stage.ts';
 import type { SeedTask, Task } from '../types.ts';
 import type { TurnBounds } from '../dialogue/types.ts';
 

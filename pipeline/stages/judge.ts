@@ -12,7 +12,7 @@ import { parseJudgeReply, type JudgeParse } from '../judge/parse.ts';
 import type { Rubric } from '../judge/rubric.ts';
 import type { ChatReply, LlmError } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
-import type { Stage, StageOutcome, StageRequest } from '../runtime/stage.ts';
+import type { Stage, StageOutcome, StageRequest } from './stage.ts';
 import { JudgmentStore, type JudgeKey, type JudgeSubject, type TaskToJudge } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
 import type { Task } from '../types.ts';
