@@ -2,23 +2,13 @@
  * Generation prompts: editable Chinese templates in `templates/` with `{{name}}` placeholders, filled
  * with sampled seed and machine examples (self-instruct) or random topic × task-type lists (topics).
  */
-import { UsageError } from './errors.ts';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import { packagePath } from './paths.ts';
+import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, type Template } from './templates.ts';
 import type { Task } from './types.ts';
 import { openingLines } from './dialogue/openings.ts';
 import { DEFAULT_TURN_BOUNDS, type TurnBounds } from './dialogue/types.ts';
 
 export type GenerationMode = 'self-instruct' | 'topics' | 'dialogue';
 export const GENERATION_MODES: readonly GenerationMode[] = ['self-instruct', 'topics', 'dialogue'];
-
-export class TemplateError extends UsageError {
-  override name = 'TemplateError';
-}
-
-/** The repository's `templates/` folder (generation and training templates), with a trailing slash. */
-export const TEMPLATE_DIR = `${packagePath('templates')}/`;
 
 export const DEFAULT_TEMPLATE_FILES: Record<GenerationMode, string> = {
   'self-instruct': `${TEMPLATE_DIR}self_instruct.prompt.txt`,
@@ -44,67 +34,8 @@ const PLACEHOLDERS: Record<GenerationMode, { required: string[]; optional: strin
   dialogue: { required: ['num_dialogues', 'openings'], optional: ['min_turns', 'max_turns', 'max_output_chars'] },
 };
 
-export interface Template {
-  name: string;
-  file: string;
-  content: string;
-  /** sha256 of the content: each stored request records which exact text produced it. */
-  sha256: string;
-}
-
-const PLACEHOLDER = /\{\{\s*([a-z_]+)\s*\}\}/g;
-
 export function loadTemplate(file: string, mode: GenerationMode): Template {
   return loadTemplateWith(file, PLACEHOLDERS[mode], mode);
-}
-
-/** A template file whose placeholders are checked against `placeholders`; `label` names its kind in errors. */
-export function loadTemplateWith(file: string, placeholders: { required: string[]; optional: string[] }, label: string): Template {
-  let content: string;
-  try {
-    content = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new TemplateError(`${file}: cannot read template (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  const { required, optional } = placeholders;
-  const found = new Set<string>();
-  content.split('\n').forEach((line, i) => {
-    for (const m of line.matchAll(PLACEHOLDER)) {
-      const name = m[1]!;
-      if (!required.includes(name) && !optional.includes(name)) {
-        throw new TemplateError(
-          `${file}:${i + 1}: unknown placeholder {{${name}}} (${label} templates use ${[...required, ...optional].join(', ')})`,
-        );
-      }
-      found.add(name);
-    }
-  });
-  const missing = required.filter((name) => !found.has(name));
-  if (missing.length > 0) {
-    throw new TemplateError(`${file}: template for ${label} is missing placeholder ${missing.map((n) => `{{${n}}}`).join(', ')}`);
-  }
-  const name = file.slice(file.lastIndexOf('/') + 1).replace(/\.prompt\.txt$|\.txt$/, '');
-  return { name, file, content, sha256: crypto.createHash('sha256').update(content).digest('hex') };
-}
-
-/** A list file: one item per line, `#` comments and blank lines ignored. */
-export function loadList(file: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new TemplateError(`${file}: cannot read list (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  const items = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
-  if (items.length === 0) throw new TemplateError(`${file}:1: list is empty`);
-  return items;
-}
-
-export function renderTemplate(template: Template, values: Record<string, string>): string {
-  return template.content.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '');
 }
 
 /** Examples as the JSON array the model is asked to continue (without outputs for instruction-only prompts). */

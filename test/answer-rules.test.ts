@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { answerMessages, loadAnswerTemplate } from '../pipeline/answer/prompt.ts';
 import { checkAnswer } from '../pipeline/answer/rules.ts';
-import { TemplateError } from '../pipeline/prompt.ts';
+import { TemplateError } from '../pipeline/templates.ts';
 import { tempDir, writeTemp } from './helpers.ts';
 
 const task = { instruction: '解释一下复利是什么。', input: '' };

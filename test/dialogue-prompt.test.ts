@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { promptMessages } from '../pipeline/stages/instructions.ts';
-import { buildPrompt, DEFAULT_TEMPLATE_FILES, loadTemplate, TemplateError } from '../pipeline/prompt.ts';
+import { buildPrompt, DEFAULT_TEMPLATE_FILES, loadTemplate } from '../pipeline/prompt.ts';
+import { TemplateError } from '../pipeline/templates.ts';
 import { dialogueRequest, isDialoguePrompt } from '../simulator/dialogues.ts';
 import { tempDir, writeTemp } from './helpers.ts';
 

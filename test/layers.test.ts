@@ -2,7 +2,8 @@
  * The layers, read from the source's import statements (static, dynamic and type-only alike, as the
  * TypeScript scanner finds them, so comments and strings do not count): the CLI imports nothing of
  * pipeline/ but the library entry (demo and simulate may start the simulator); no import cycle anywhere
- * in pipeline/; the store knows rows, not stages or runners; the export does not reach into the report.
+ * in pipeline/, between files or between rooms (folders and top-level files); stages and runners never
+ * import up; the store knows rows, not stages or runners; the export does not reach into the report.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -133,6 +134,22 @@ describe('layers', () => {
   it('has no import cycle in pipeline/', () => {
     expect(GRAPH.size).toBeGreaterThan(100);
     expect(cycles(GRAPH)).toEqual([]);
+  });
+
+  it('has no cycle between the rooms of pipeline/ either (a folder, or a file at its top level): every floor imports only floors below', () => {
+    const roomOf = (file: string): string => file.split('/').slice(0, 2).join('/');
+    const rooms = new Map<string, Set<string>>();
+    for (const [file, targets] of GRAPH) {
+      const from = roomOf(file);
+      const to = rooms.get(from) ?? new Set<string>();
+      for (const t of targets) if (GRAPH.has(t) && roomOf(t) !== from) to.add(roomOf(t));
+      rooms.set(from, to);
+    }
+    expect(rooms.size).toBeGreaterThan(30);
+    expect(cycles(new Map([...rooms].map(([room, to]) => [room, [...to]])))).toEqual([]);
+    // The stages know the contract, never a runner: both runners import stages/stage.ts.
+    expect(violations('pipeline/stages/', (target) => !target.startsWith('pipeline/runtime/'))).toEqual([]);
+    expect(violations('pipeline/runtime/', (target) => !target.startsWith('pipeline/commands/'))).toEqual([]);
   });
 
   it('the store knows rows: it imports only itself and the pure core, never a stage, runner or command', () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { buildIndex } from '../pipeline/dedup/qgram-index.ts';
 import { DialogueIngestor } from '../pipeline/dialogue/ingest.ts';
 import type { Turn } from '../pipeline/dialogue/types.ts';
-import { exportDataset } from '../pipeline/export/dataset.ts';
+import { exportDataset } from '../pipeline/commands/export.ts';
 import { runExport, type ExportOptions, type ExportResult } from '../pipeline/export/export.ts';
 import { normalizeSelection } from '../pipeline/export/selection.ts';
 import { FORMATS, type Format } from '../pipeline/export/formats.ts';

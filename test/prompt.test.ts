@@ -4,11 +4,10 @@ import {
   DEFAULT_TASK_TYPE_LIST,
   DEFAULT_TEMPLATE_FILES,
   DEFAULT_TOPIC_LIST,
-  loadList,
   loadTemplate,
   sample,
-  TemplateError,
 } from '../pipeline/prompt.ts';
+import { loadList, TemplateError } from '../pipeline/templates.ts';
 import { tempDir, writeTemp } from './helpers.ts';
 
 const seeds = Array.from({ length: 10 }, (_, i) => ({ instruction: `种子任务${i}`, input: '', output: `答案${i}` }));

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, TemplateError, type Template } from '../prompt.ts';
+import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, TemplateError, type Template } from '../templates.ts';
 import type { ChatMessage } from '../llm.ts';
 
 export const DEFAULT_ANSWER_SYSTEM_FILE = `${TEMPLATE_DIR}answer_system.txt`;

@@ -4,7 +4,7 @@
  * read as that one turn. The reader is total and linear: model output is untrusted input.
  */
 import type { ChatMessage } from '../llm.ts';
-import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, type Template } from '../prompt.ts';
+import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, type Template } from '../templates.ts';
 import { cleanField } from '../text.ts';
 import type { Turn } from './types.ts';
 

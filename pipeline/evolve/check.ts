@@ -5,7 +5,7 @@
  * keeps the task, as a run without the check would (asking again could loop on a model that never
  * answers in the format); it is marked unread on the request.
  */
-import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, type Template } from '../prompt.ts';
+import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, type Template } from '../templates.ts';
 import type { ChatMessage } from '../llm.ts';
 
 const PLACEHOLDERS = { required: ['parent_instruction', 'instruction'], optional: ['parent_input', 'input'] };

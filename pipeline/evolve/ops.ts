@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, TemplateError, type Template } from '../prompt.ts';
+import { loadTemplateWith, renderTemplate, TEMPLATE_DIR, TemplateError, type Template } from '../templates.ts';
 import type { ChatMessage } from '../llm.ts';
 
 import type { EvolveOp } from './op-names.ts';

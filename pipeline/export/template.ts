@@ -7,7 +7,7 @@ import { UsageError } from '../errors.ts';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TEMPLATE_DIR } from '../prompt.ts';
+import { TEMPLATE_DIR } from '../templates.ts';
 
 export class TrainingTemplateError extends UsageError {
   override name = 'TrainingTemplateError';

@@ -6,7 +6,7 @@
 import { UsageError } from '../errors.ts';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { TEMPLATE_DIR } from '../prompt.ts';
+import { TEMPLATE_DIR } from '../templates.ts';
 import type { ChatMessage } from '../llm.ts';
 import type { Task } from '../types.ts';
 import { JUDGE_FLAGS, type JudgeFlag } from './parse.ts';

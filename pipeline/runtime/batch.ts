@@ -6,7 +6,7 @@
  * answered. A kill anywhere repeats at most one HTTP call, never a batch, and never ingests a line twice.
  *
  * The steps' policies (what to submit, how many lines, when the run is done) belong to the commands
- * (batch.ts for generate, judge/batch.ts for judge); the mechanics are here, once.
+ * (commands/generate-batch.ts, commands/judge-batch.ts through batch-step.ts); the mechanics are here, once.
  */
 import { z } from 'zod';
 import type { Budget, BudgetStop } from '../budget.ts';

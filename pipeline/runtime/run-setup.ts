@@ -5,7 +5,8 @@
 import { buildIndex } from '../dedup/qgram-index.ts';
 import type { NearDupIndex } from '../dedup/index.ts';
 import { dedupKey } from '../dedup/similarity.ts';
-import type { GenerationMode, Template } from '../prompt.ts';
+import type { GenerationMode } from '../prompt.ts';
+import type { Template } from '../templates.ts';
 import type { ChatParams } from '../llm.ts';
 import type { Store } from '../store/store.ts';
 import type { SeedTask } from '../types.ts';

@@ -8,7 +8,7 @@ import type { Draft, DraftBook } from '../dialogue/drafts.ts';
 import { followUpMessages, readFollowUp } from '../dialogue/follow-up.ts';
 import type { ChatParams, ChatReply } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
-import type { Template } from '../prompt.ts';
+import type { Template } from '../templates.ts';
 import type { RunView, Stage, StageRequest } from './stage.ts';
 import type { Store } from '../store/store.ts';
 import { storeTurn, type CheckedTurn, type DialogueAnswerStage, type TurnOutcome } from './dialogue-answers.ts';

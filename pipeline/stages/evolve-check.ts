@@ -9,7 +9,7 @@
 import { checkMessages, readCheck, type CheckVerdict } from '../evolve/check.ts';
 import type { ChatParams, ChatReply } from '../llm.ts';
 import type { Price } from '../llm/cost.ts';
-import type { Template } from '../prompt.ts';
+import type { Template } from '../templates.ts';
 import type { Stage, StageOutcome, StageRequest } from './stage.ts';
 import { EvolutionStore, type UncheckedChild } from '../store/evolutions.ts';
 import type { Store } from '../store/store.ts';

@@ -25,7 +25,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { BenchmarkChecker, loadBenchmarks, taskText } from '../../pipeline/decontaminate/checker.ts';
-import { decontaminate } from '../../pipeline/decontaminate/decontaminate.ts';
+import { decontaminate } from '../../pipeline/commands/decontaminate.ts';
 import { DEFAULT_INDEX_PARAMS } from '../../pipeline/decontaminate/ngram-index.ts';
 import { loadNormalizer } from '../../pipeline/decontaminate/normalize.ts';
 import { ContaminationStore } from '../../pipeline/store/contamination.ts';

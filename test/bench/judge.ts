@@ -16,9 +16,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generate } from '../../pipeline/generate.ts';
-import { judgeBatchStep } from '../../pipeline/judge/batch.ts';
-import { judge } from '../../pipeline/judge/run.ts';
+import { generate } from '../../pipeline/commands/generate.ts';
+import { judgeBatchStep } from '../../pipeline/commands/judge-batch.ts';
+import { judge } from '../../pipeline/commands/judge-run.ts';
 import { createLlmClient } from '../../pipeline/llm.ts';
 import { createBatchApi } from '../../pipeline/llm/batch-api.ts';
 import { DEFAULT_PRICES } from '../../pipeline/llm/cost.ts';

@@ -69,7 +69,7 @@ const script = path.join(tmp, 'standalone.mjs');
 fs.writeFileSync(
   script,
   [
-    `import { dedupFiles } from ${JSON.stringify(path.join(REPO, 'dist/pipeline/dedup-files.js'))};`,
+    `import { dedupFiles } from ${JSON.stringify(path.join(REPO, 'dist/pipeline/commands/dedup-files.js'))};`,
     'const [out, ...files] = process.argv.slice(2);',
     'const r = dedupFiles({ in: files, out });',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: source text of the script, a template literal there

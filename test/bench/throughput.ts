@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { DEFAULT_RULE_OPTIONS as DEFAULT_FILTER_OPTIONS } from '../../pipeline/rules/index.ts';
-import { runOnline, type OnlineOptions } from '../../pipeline/generate-stages.ts';
+import { runOnline, type OnlineOptions } from '../../pipeline/commands/generate-stages.ts';
 import { createLlmClient, type LlmClientOptions } from '../../pipeline/llm.ts';
 import { DEFAULT_TEMPLATE_FILES, loadTemplate } from '../../pipeline/prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from '../../pipeline/seeds.ts';

@@ -20,7 +20,7 @@ import { loadAnswerTemplate } from '../../pipeline/answer/prompt.ts';
 import { DEFAULT_RULE_OPTIONS as DEFAULT_FILTER_OPTIONS } from '../../pipeline/rules/index.ts';
 import { createLlmClient } from '../../pipeline/llm.ts';
 import { costUsd, DEFAULT_PRICES } from '../../pipeline/llm/cost.ts';
-import { runOnline, type OnlineOptions } from '../../pipeline/generate-stages.ts';
+import { runOnline, type OnlineOptions } from '../../pipeline/commands/generate-stages.ts';
 import { DEFAULT_INSTRUCTION_TEMPLATE_FILES, DEFAULT_TEMPLATE_FILES, loadTemplate } from '../../pipeline/prompt.ts';
 import { DEFAULT_SEED_FILE, loadSeeds } from '../../pipeline/seeds.ts';
 import { AnswerStore } from '../../pipeline/store/answers.ts';

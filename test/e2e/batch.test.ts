@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateBatch, type BatchOptions } from '../../pipeline/generate-batch.ts';
+import { generateBatch, type BatchOptions } from '../../pipeline/commands/generate-batch.ts';
 import { generate } from '../../pipeline/index.ts';
 import { DEFAULT_RULE_OPTIONS as DEFAULT_FILTER_OPTIONS } from '../../pipeline/rules/index.ts';
 import { GenerationFailed } from '../../pipeline/runtime/progress.ts';

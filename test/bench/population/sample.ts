@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readDatasetFile } from '../../../pipeline/datasets.ts';
 import { dedupKey } from '../../../pipeline/dedup/similarity.ts';
-import { importTasks } from '../../../pipeline/import.ts';
+import { importTasks } from '../../../pipeline/commands/import.ts';
 import { Store } from '../../../pipeline/store/store.ts';
 import { cleanTask } from '../../../pipeline/text.ts';
 import { DEFAULT_DRAW, type Decision, type DrawOptions, draw, recordId, stratumOf } from './draw.ts';

@@ -22,7 +22,7 @@ import { costUsd, type Price } from '../llm/cost.ts';
 import { simulatorMark } from '../llm/server-info.ts';
 import { takeLock } from '../lock.ts';
 import { evolveSettingsSchema, resolveOptions, type EvolveSettings } from '../options.ts';
-import { TEMPLATE_DIR } from '../prompt.ts';
+import { TEMPLATE_DIR } from '../templates.ts';
 import { DEFAULT_RULE_OPTIONS } from '../rules/index.ts';
 import { createBatchApi } from '../llm/batch-api.ts';
 import { runBatchStep } from '../runtime/batch-step.ts';
@@ -33,14 +33,14 @@ import { ANSWERS, AnswerStage } from '../stages/answers.ts';
 import { EVOLVE, EVOLVED_SOURCE, EvolveStage } from '../stages/evolve.ts';
 import { EVOLVE_CHECK, EvolveCheckStage } from '../stages/evolve-check.ts';
 import type { Stage } from '../stages/stage.ts';
-import { loadCheckTemplate } from './check.ts';
+import { loadCheckTemplate } from '../evolve/check.ts';
 import { AnswerStore } from '../store/answers.ts';
 import { EvolutionStore, type EvolveSelection } from '../store/evolutions.ts';
 import { Store } from '../store/store.ts';
-import { loadEvolveTemplates, type EvolveOp } from './ops.ts';
-import { EvolveFailed, type EvolveStageFigures, type EvolveSummary } from './summary.ts';
+import { loadEvolveTemplates, type EvolveOp } from '../evolve/ops.ts';
+import { EvolveFailed, type EvolveStageFigures, type EvolveSummary } from '../evolve/summary.ts';
 
-export { EvolveFailed, type EvolveStageFigures, type EvolveSummary } from './summary.ts';
+export { EvolveFailed, type EvolveStageFigures, type EvolveSummary } from '../evolve/summary.ts';
 
 export type EvolveOptions = EvolveSettings & Omit<GenerateHooks, 'random'>;
 

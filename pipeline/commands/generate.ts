@@ -8,42 +8,41 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateBatch } from './generate-batch.ts';
-import { PipelineError, UsageError } from './errors.ts';
-import { DEFAULT_RULE_OPTIONS, endpointSecrets } from './rules/index.ts';
-import { redact, type ChatParams } from './llm.ts';
-import { connect, type Connection } from './llm/connect.ts';
-import { probe, resolvePrice, type GenerateHooks } from './startup.ts';
-import { evolve, type EvolveSummary } from './evolve/evolve.ts';
-import { simulatorMark, type ServerInfo } from './llm/server-info.ts';
-import { createBatchApi, type BatchApi } from './llm/batch-api.ts';
-import type { Price } from './llm/cost.ts';
-import type { InlineJudgeOptions } from './stages/judge.ts';
-import type { EmbedFollowerOptions } from './stages/embed.ts';
-import { loadRubric } from './judge/rubric.ts';
-import { takeLock } from './lock.ts';
+import { PipelineError, UsageError } from '../errors.ts';
+import { DEFAULT_RULE_OPTIONS, endpointSecrets } from '../rules/index.ts';
+import { redact, type ChatParams } from '../llm.ts';
+import { connect, type Connection } from '../llm/connect.ts';
+import { probe, resolvePrice, type GenerateHooks } from '../startup.ts';
+import { evolve, type EvolveSummary } from './evolve.ts';
+import { simulatorMark, type ServerInfo } from '../llm/server-info.ts';
+import { createBatchApi, type BatchApi } from '../llm/batch-api.ts';
+import type { Price } from '../llm/cost.ts';
+import type { InlineJudgeOptions } from '../stages/judge.ts';
+import type { EmbedFollowerOptions } from '../stages/embed.ts';
+import { loadRubric } from '../judge/rubric.ts';
+import { takeLock } from '../lock.ts';
 import { runOnline, type OnlineOptions } from './generate-stages.ts';
-import { GenerationFailed, type RunSummary } from './runtime/progress.ts';
-import { resolveGenerateSettings, type GenerateSettings, type ResolvedGenerateSettings } from './options.ts';
-import { loadAnswerTemplate, type AnswerTemplate } from './answer/prompt.ts';
+import { GenerationFailed, type RunSummary } from '../runtime/progress.ts';
+import { resolveGenerateSettings, type GenerateSettings, type ResolvedGenerateSettings } from '../options.ts';
+import { loadAnswerTemplate, type AnswerTemplate } from '../answer/prompt.ts';
 import {
   DEFAULT_INSTRUCTION_TEMPLATE_FILES,
   DEFAULT_TASK_TYPE_LIST,
   DEFAULT_TEMPLATE_FILES,
   DEFAULT_TOPIC_LIST,
-  loadList,
   loadTemplate,
-  type Template,
-} from './prompt.ts';
-import { DEFAULT_DB, makeDefaultDbFolder } from './paths.ts';
-import { DEFAULT_SEED_FILE, loadSeeds } from './seeds.ts';
-import { BatchStore } from './store/batches.ts';
-import { asStorageError } from './store/storage-errors.ts';
-import { Store } from './store/store.ts';
-import type { SeedTask } from './types.ts';
-import { openBenchmarkGate, prepareBenchmarks, type PreparedBenchmarks } from './decontaminate/gate.ts';
+} from '../prompt.ts';
+import { loadList, type Template } from '../templates.ts';
+import { DEFAULT_DB, makeDefaultDbFolder } from '../paths.ts';
+import { DEFAULT_SEED_FILE, loadSeeds } from '../seeds.ts';
+import { BatchStore } from '../store/batches.ts';
+import { asStorageError } from '../store/storage-errors.ts';
+import { Store } from '../store/store.ts';
+import type { SeedTask } from '../types.ts';
+import { openBenchmarkGate, prepareBenchmarks, type PreparedBenchmarks } from '../decontaminate/gate.ts';
 
 export type GenerateOptions = GenerateSettings & GenerateHooks;
-export { probe, resolvePrice, type GenerateHooks } from './startup.ts';
+export { probe, resolvePrice, type GenerateHooks } from '../startup.ts';
 
 /** Everything a run needs, read and checked; nothing opened yet. */
 export interface PreparedGenerate {

@@ -15,9 +15,9 @@ import { takeLock } from '../lock.ts';
 import { GenerationFailed } from '../runtime/progress.ts';
 import { answerSettingsSchema, resolveOptions, type AnswerSettings } from '../options.ts';
 import { Store } from '../store/store.ts';
-import { answerTasks, importInstructions } from './answer-tasks.ts';
-import { loadAnswerTemplate } from './prompt.ts';
-import type { TwoStageSummary } from './two-stage.ts';
+import { answerTasks, importInstructions } from './answer-run.ts';
+import { loadAnswerTemplate } from '../answer/prompt.ts';
+import type { TwoStageSummary } from './answer-summary.ts';
 
 export type AnswerOptions = AnswerSettings & Omit<GenerateHooks, 'random'>;
 

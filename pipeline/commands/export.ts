@@ -9,12 +9,12 @@ import { asStorageError } from '../store/storage-errors.ts';
 import { DEFAULT_JUDGE_MODEL } from '../judge/request.ts';
 import { resolveExportSettings, type ExportSettings, type ResolvedExportSettings } from '../options.ts';
 import { JudgmentStore } from '../store/judgments.ts';
-import { parseDropFlags, type QualityFilter } from './quality.ts';
+import { parseDropFlags, type QualityFilter } from '../export/quality.ts';
 import { Store } from '../store/store.ts';
-import { runExport, type ExportResult } from './export.ts';
-import { normalizeSelection } from './selection.ts';
-import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from './template.ts';
-import { DEFAULT_DIVERSITY, selectionModel } from './select.ts';
+import { runExport, type ExportResult } from '../export/export.ts';
+import { normalizeSelection } from '../export/selection.ts';
+import { DEFAULT_TRAINING_TEMPLATE, loadTrainingTemplate } from '../export/template.ts';
+import { DEFAULT_DIVERSITY, selectionModel } from '../export/select.ts';
 
 export type ExportDatasetOptions = ExportSettings & {
   /** Checked between chunks: a stopped export cleans up, publishes nothing and throws. */

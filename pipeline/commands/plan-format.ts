@@ -2,8 +2,8 @@
  * The dry-run's plan: its shape, the figures assumed before a database has history, and how it is
  * printed. Apart from plan.ts so the library entry can offer `formatPlan` without loading the run code.
  */
-import { PRIOR_ANSWER_YIELD, PRIOR_DIALOGUE_YIELD, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
-import type { ChatMessage } from './llm.ts';
+import { PRIOR_ANSWER_YIELD, PRIOR_DIALOGUE_YIELD, PRIOR_INSTRUCTION_SHARE } from '../answer/defaults.ts';
+import type { ChatMessage } from '../llm.ts';
 
 /** Assumed before a database has history: half the asked tasks kept, ~90 completion tokens per task, 20 s a reply. */
 export const DEFAULT_YIELD_SHARE = 0.5;

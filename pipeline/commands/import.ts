@@ -4,19 +4,19 @@
  * never near-duplicates of data the user already trains on. Re-importing the same file adds nothing.
  */
 import path from 'node:path';
-import { readDatasetFile } from './datasets.ts';
-import type { NearDupIndex } from './dedup/index.ts';
-import { buildIndex } from './dedup/qgram-index.ts';
-import { UsageError } from './errors.ts';
-import { takeLock } from './lock.ts';
-import { importSettingsSchema, resolveOptions, type ImportSettings } from './options.ts';
-import { dedupKey } from './dedup/similarity.ts';
-import { DEFAULT_RULE_OPTIONS } from './rules/index.ts';
-import { Ingestor, type IngestResult } from './ingest.ts';
-import { Store } from './store/store.ts';
-import { cleanTask } from './text.ts';
-import type { Task } from './types.ts';
-import { openBenchmarkGate, prepareBenchmarks, type BenchmarkGate } from './decontaminate/gate.ts';
+import { readDatasetFile } from '../datasets.ts';
+import type { NearDupIndex } from '../dedup/index.ts';
+import { buildIndex } from '../dedup/qgram-index.ts';
+import { UsageError } from '../errors.ts';
+import { takeLock } from '../lock.ts';
+import { importSettingsSchema, resolveOptions, type ImportSettings } from '../options.ts';
+import { dedupKey } from '../dedup/similarity.ts';
+import { DEFAULT_RULE_OPTIONS } from '../rules/index.ts';
+import { Ingestor, type IngestResult } from '../ingest.ts';
+import { Store } from '../store/store.ts';
+import { cleanTask } from '../text.ts';
+import type { Task } from '../types.ts';
+import { openBenchmarkGate, prepareBenchmarks, type BenchmarkGate } from '../decontaminate/gate.ts';
 
 export interface ImportOptions {
   source: string;

@@ -5,25 +5,25 @@
  * defaults. A two-stage run (`answerModel`) is estimated stage by stage.
  */
 import fs from 'node:fs';
-import { answerSource } from './answer/answer.ts';
-import { ANSWER_DEFAULTS, PRIOR_ANSWER_YIELD, PRIOR_DIALOGUE_YIELD, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
-import { loadFollowUpTemplate } from './dialogue/follow-up.ts';
-import { DEFAULT_TURN_BOUNDS } from './dialogue/types.ts';
-import { answerMessages, loadAnswerTemplate } from './answer/prompt.ts';
-import { readDatasetFile } from './datasets.ts';
-import { UsageError } from './errors.ts';
+import { answerSource } from './answer.ts';
+import { ANSWER_DEFAULTS, PRIOR_ANSWER_YIELD, PRIOR_DIALOGUE_YIELD, PRIOR_INSTRUCTION_SHARE } from '../answer/defaults.ts';
+import { loadFollowUpTemplate } from '../dialogue/follow-up.ts';
+import { DEFAULT_TURN_BOUNDS } from '../dialogue/types.ts';
+import { answerMessages, loadAnswerTemplate } from '../answer/prompt.ts';
+import { readDatasetFile } from '../datasets.ts';
+import { UsageError } from '../errors.ts';
 import { prepareGenerate, resolvePrice, type GenerateOptions } from './generate.ts';
-import { judgeMessages } from './judge/request.ts';
-import { DEFAULT_RUBRIC_FILE, loadRubric } from './judge/rubric.ts';
-import { resolveEndpoint } from './llm/connect.ts';
-import { costUsd, type Price } from './llm/cost.ts';
-import { tokenCounterFor } from './llm/tokens.ts';
-import { answerSettingsSchema, judgeSettingsSchema, resolveOptions, type AnswerSettings, type JudgeSettings } from './options.ts';
-import { JudgmentStore } from './store/judgments.ts';
-import { promptMessages } from './stages/instructions.ts';
-import type { ChatMessage } from './llm.ts';
-import { AnswerStore } from './store/answers.ts';
-import { Store } from './store/store.ts';
+import { judgeMessages } from '../judge/request.ts';
+import { DEFAULT_RUBRIC_FILE, loadRubric } from '../judge/rubric.ts';
+import { resolveEndpoint } from '../llm/connect.ts';
+import { costUsd, type Price } from '../llm/cost.ts';
+import { tokenCounterFor } from '../llm/tokens.ts';
+import { answerSettingsSchema, judgeSettingsSchema, resolveOptions, type AnswerSettings, type JudgeSettings } from '../options.ts';
+import { JudgmentStore } from '../store/judgments.ts';
+import { promptMessages } from '../stages/instructions.ts';
+import type { ChatMessage } from '../llm.ts';
+import { AnswerStore } from '../store/answers.ts';
+import { Store } from '../store/store.ts';
 import {
   DEFAULT_ANSWER_COMPLETION_TOKENS,
   DEFAULT_FOLLOW_UP_TOKENS,

@@ -21,9 +21,9 @@ import type { GenerateEvent } from '../runtime/progress.ts';
 import { EMBED, EmbedStage } from '../stages/embed.ts';
 import { EmbeddingStore, type EmbedSince, type TaskToEmbed } from '../store/embeddings.ts';
 import { Store } from '../store/store.ts';
-import { EmbedFailed, type EmbedSummary } from './summary.ts';
+import { EmbedFailed, type EmbedSummary } from '../embed/summary.ts';
 
-export { EmbedFailed, type EmbedSummary } from './summary.ts';
+export { EmbedFailed, type EmbedSummary } from '../embed/summary.ts';
 
 export interface EmbedRunOptions {
   model: string;

@@ -4,12 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readRecords, toDatasetTask } from './datasets.ts';
-import { dedupRecords, type SourcedRecord } from './dedup/dedup-records.ts';
-import { UsageError } from './errors.ts';
-import { writeLinesAtomic } from './files.ts';
-import { dedupSettingsSchema, resolveOptions, type DedupSettings } from './options.ts';
-import { loadSeeds } from './seeds.ts';
+import { readRecords, toDatasetTask } from '../datasets.ts';
+import { dedupRecords, type SourcedRecord } from '../dedup/dedup-records.ts';
+import { UsageError } from '../errors.ts';
+import { writeLinesAtomic } from '../files.ts';
+import { dedupSettingsSchema, resolveOptions, type DedupSettings } from '../options.ts';
+import { loadSeeds } from '../seeds.ts';
 
 export interface DedupFilesResult {
   total: number;

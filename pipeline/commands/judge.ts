@@ -11,9 +11,9 @@ import { createBatchApi } from '../llm/batch-api.ts';
 import { takeLock } from '../lock.ts';
 import { judgeSettingsSchema, resolveOptions, type JudgeSettings } from '../options.ts';
 import { Store } from '../store/store.ts';
-import { judgeBatchStep } from './batch.ts';
-import { DEFAULT_RUBRIC_FILE, loadRubric } from './rubric.ts';
-import { judge, JudgeFailed, type JudgeSummary } from './run.ts';
+import { judgeBatchStep } from './judge-batch.ts';
+import { DEFAULT_RUBRIC_FILE, loadRubric } from '../judge/rubric.ts';
+import { judge, JudgeFailed, type JudgeSummary } from './judge-run.ts';
 
 export type JudgeTasksOptions = JudgeSettings & Omit<GenerateHooks, 'random'>;
 

@@ -1,7 +1,7 @@
 /** `sampleAccepted()`: a few accepted tasks of one source picked at random, to show what a run made. Read-only. */
-import { DEFAULT_DB } from './paths.ts';
-import { Store } from './store/store.ts';
-import type { Task } from './types.ts';
+import { DEFAULT_DB } from '../paths.ts';
+import { Store } from '../store/store.ts';
+import type { Task } from '../types.ts';
 
 export interface SampleOptions {
   /** Default `data/pipeline.db`. */

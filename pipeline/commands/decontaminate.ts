@@ -9,8 +9,8 @@ import { takeLock } from '../lock.ts';
 import { decontaminateSettingsSchema, resolveOptions, type DecontaminateSettings } from '../options.ts';
 import { ContaminationStore, type ContaminationRow } from '../store/contamination.ts';
 import { Store } from '../store/store.ts';
-import { BenchmarkChecker, loadBenchmarks, type BenchmarkMatch } from './checker.ts';
-import { indexParams } from './gate.ts';
+import { BenchmarkChecker, loadBenchmarks, type BenchmarkMatch } from '../decontaminate/checker.ts';
+import { indexParams } from '../decontaminate/gate.ts';
 
 /** Tasks checked together: enough n-grams (~0.5 M) for the sorted lookups to pay, little memory. */
 const CHECK_BATCH = 2000;

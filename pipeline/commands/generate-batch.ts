@@ -9,29 +9,29 @@
  * The step's status: `completed` once the target is met and nothing is out or due, `waiting` while a
  * batch is out, `interrupted` (signal, budget, full disk), `failed`.
  */
-import type { TwoStageSummary } from './answer/two-stage.ts';
-import { stagesReport } from './answer/two-stage.ts';
-import { ANSWER_DEFAULTS, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
-import { Budget } from './budget.ts';
-import type { NearDupIndex } from './dedup/index.ts';
+import type { TwoStageSummary } from './answer-summary.ts';
+import { stagesReport } from './answer-summary.ts';
+import { ANSWER_DEFAULTS, PRIOR_INSTRUCTION_SHARE } from '../answer/defaults.ts';
+import { Budget } from '../budget.ts';
+import type { NearDupIndex } from '../dedup/index.ts';
 import { composeStages, type StageOptions } from './generate-stages.ts';
-import type { BatchApi } from './llm/batch-api.ts';
-import type { Random } from './prompt.ts';
-import { runBatchStep, type LineUnit } from './runtime/batch-step.ts';
-import { GenerationFailed, type GenerateEvent, type Progress, type RunSummary } from './runtime/progress.ts';
-import { prepareRun, yieldGuardFor } from './runtime/run-setup.ts';
-import type { Stage } from './stages/stage.ts';
-import { ANSWERS } from './stages/answers.ts';
-import { INSTRUCTIONS } from './stages/instructions.ts';
-import { JUDGE } from './stages/judge.ts';
-import { storedSubjects } from './judge/request.ts';
-import { AnswerStore } from './store/answers.ts';
-import { BatchStore, type BatchRequestRow, type BatchRow } from './store/batches.ts';
-import { batchLineTasks, jsonModeRefused, judgeLineTries } from './store/judgments.ts';
-import { recentReplyOutcomes } from './store/reply-outcomes.ts';
-import { asStorageError, StorageError } from './store/storage-errors.ts';
-import type { Store } from './store/store.ts';
-import { DEFAULT_GUARD_WINDOW, type YieldGuardState } from './yield-guard.ts';
+import type { BatchApi } from '../llm/batch-api.ts';
+import type { Random } from '../prompt.ts';
+import { runBatchStep, type LineUnit } from '../runtime/batch-step.ts';
+import { GenerationFailed, type GenerateEvent, type Progress, type RunSummary } from '../runtime/progress.ts';
+import { prepareRun, yieldGuardFor } from '../runtime/run-setup.ts';
+import type { Stage } from '../stages/stage.ts';
+import { ANSWERS } from '../stages/answers.ts';
+import { INSTRUCTIONS } from '../stages/instructions.ts';
+import { JUDGE } from '../stages/judge.ts';
+import { storedSubjects } from '../judge/request.ts';
+import { AnswerStore } from '../store/answers.ts';
+import { BatchStore, type BatchRequestRow, type BatchRow } from '../store/batches.ts';
+import { batchLineTasks, jsonModeRefused, judgeLineTries } from '../store/judgments.ts';
+import { recentReplyOutcomes } from '../store/reply-outcomes.ts';
+import { asStorageError, StorageError } from '../store/storage-errors.ts';
+import type { Store } from '../store/store.ts';
+import { DEFAULT_GUARD_WINDOW, type YieldGuardState } from '../yield-guard.ts';
 
 export type BatchOptions = StageOptions & {
   /** Most requests in one batch. Default (and the API's limit) 50 000. */

@@ -3,39 +3,40 @@
  * (runtime/online.ts) — instructions (whole tasks or conversations), or instructions then answers
  * (`answer`), each optionally judged as it is accepted (`judge`) — until `target` items are accepted.
  */
-import { EmbedStage, type EmbedFollowerOptions } from './stages/embed.ts';
-import { ANSWER_DEFAULTS, PRIOR_INSTRUCTION_SHARE } from './answer/defaults.ts';
-import { finishStages } from './answer/two-stage.ts';
-import { Budget } from './budget.ts';
-import type { NearDupIndex } from './dedup/index.ts';
-import type { BenchmarkGate } from './decontaminate/gate.ts';
-import { DialogueIngestor } from './dialogue/ingest.ts';
-import { DEFAULT_TURN_BOUNDS, type TurnBounds } from './dialogue/types.ts';
-import { Ingestor } from './ingest.ts';
-import { MachineExamples, type ExampleFilter } from './judge/examples.ts';
-import { JudgeStage, type InlineJudgeOptions } from './stages/judge.ts';
-import type { ChatParams, LlmClient } from './llm.ts';
-import type { Price } from './llm/cost.ts';
-import type { GenerationMode, Random, Template } from './prompt.ts';
-import type { RuleOptions } from './rules/index.ts';
-import { runStages, type RunnerResult } from './runtime/online.ts';
-import { EndpointsUnavailable, GenerationFailed, type GenerateEvent, type RunSummary } from './runtime/progress.ts';
-import { prepareRun, yieldGuardFor } from './runtime/run-setup.ts';
-import type { Stage } from './stages/stage.ts';
-import { AnswerStage, type AnswerStageOptions } from './stages/answers.ts';
-import { DialogueAnswerStage } from './stages/dialogue-answers.ts';
-import { DialogueFollowUpStage } from './stages/dialogue-follow-ups.ts';
-import { DraftBook } from './dialogue/drafts.ts';
-import { loadFollowUpTemplate } from './dialogue/follow-up.ts';
-import { goalDemand, InstructionStage } from './stages/instructions.ts';
+import { EmbedStage, type EmbedFollowerOptions } from '../stages/embed.ts';
+import { ANSWER_DEFAULTS, PRIOR_INSTRUCTION_SHARE } from '../answer/defaults.ts';
+import { finishStages } from './answer-summary.ts';
+import { Budget } from '../budget.ts';
+import type { NearDupIndex } from '../dedup/index.ts';
+import type { BenchmarkGate } from '../decontaminate/gate.ts';
+import { DialogueIngestor } from '../dialogue/ingest.ts';
+import { DEFAULT_TURN_BOUNDS, type TurnBounds } from '../dialogue/types.ts';
+import { Ingestor } from '../ingest.ts';
+import { MachineExamples, type ExampleFilter } from '../judge/examples.ts';
+import { JudgeStage, type InlineJudgeOptions } from '../stages/judge.ts';
+import type { ChatParams, LlmClient } from '../llm.ts';
+import type { Price } from '../llm/cost.ts';
+import type { GenerationMode, Random } from '../prompt.ts';
+import type { Template } from '../templates.ts';
+import type { RuleOptions } from '../rules/index.ts';
+import { runStages, type RunnerResult } from '../runtime/online.ts';
+import { EndpointsUnavailable, GenerationFailed, type GenerateEvent, type RunSummary } from '../runtime/progress.ts';
+import { prepareRun, yieldGuardFor } from '../runtime/run-setup.ts';
+import type { Stage } from '../stages/stage.ts';
+import { AnswerStage, type AnswerStageOptions } from '../stages/answers.ts';
+import { DialogueAnswerStage } from '../stages/dialogue-answers.ts';
+import { DialogueFollowUpStage } from '../stages/dialogue-follow-ups.ts';
+import { DraftBook } from '../dialogue/drafts.ts';
+import { loadFollowUpTemplate } from '../dialogue/follow-up.ts';
+import { goalDemand, InstructionStage } from '../stages/instructions.ts';
 
-import { AnswerStore } from './store/answers.ts';
-import { StorageError } from './store/storage-errors.ts';
-import type { Store } from './store/store.ts';
-import type { SeedTask } from './types.ts';
+import { AnswerStore } from '../store/answers.ts';
+import { StorageError } from '../store/storage-errors.ts';
+import type { Store } from '../store/store.ts';
+import type { SeedTask } from '../types.ts';
 
-export type { GenerateEvent, Progress, RunSummary } from './runtime/progress.ts';
-export { GenerationFailed, YieldGuardError } from './runtime/progress.ts';
+export type { GenerateEvent, Progress, RunSummary } from '../runtime/progress.ts';
+export { GenerationFailed, YieldGuardError } from '../runtime/progress.ts';
 
 export interface OnlineOptions {
   /** Accepted items the run must reach (a resumed run counts what it already has). */

@@ -3,15 +3,15 @@
  * by endpoint), judgments, answers, dialogues; per run and per day on request. Read-only: it works while a
  * run is writing.
  */
-import { ANSWER_DEFAULTS } from './answer/defaults.ts';
-import { DEFAULT_DB } from './paths.ts';
-import { AnswerStore } from './store/answers.ts';
-import { AttemptStore } from './store/attempts.ts';
-import { ContaminationStore } from './store/contamination.ts';
-import { DialogueStore } from './store/dialogues.ts';
-import { EvolutionStore } from './store/evolutions.ts';
-import { JudgmentStore } from './store/judgments.ts';
-import { Store } from './store/store.ts';
+import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
+import { DEFAULT_DB } from '../paths.ts';
+import { AnswerStore } from '../store/answers.ts';
+import { AttemptStore } from '../store/attempts.ts';
+import { ContaminationStore } from '../store/contamination.ts';
+import { DialogueStore } from '../store/dialogues.ts';
+import { EvolutionStore } from '../store/evolutions.ts';
+import { JudgmentStore } from '../store/judgments.ts';
+import { Store } from '../store/store.ts';
 
 export interface StatsOptions {
   /** Default `data/pipeline.db`. */

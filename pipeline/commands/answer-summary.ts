@@ -6,7 +6,7 @@ import type { BudgetStop } from '../budget.ts';
 import { GenerationFailed, type RunSummary } from '../runtime/progress.ts';
 import { AnswerStore } from '../store/answers.ts';
 import type { Store } from '../store/store.ts';
-import { ANSWER_DEFAULTS } from './defaults.ts';
+import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
 
 /** How a run that counts answers ended. */
 export interface StagesResult {

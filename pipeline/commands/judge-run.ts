@@ -16,9 +16,9 @@ import type { GenerateEvent } from '../runtime/progress.ts';
 import { JudgeStage } from '../stages/judge.ts';
 import { JudgmentStore, type JudgeSelection } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
-import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from './request.ts';
-import { loadRubric, type Rubric } from './rubric.ts';
-import { JudgeFailed, type JudgeSummary } from './summary.ts';
+import { DEFAULT_JUDGE_MODEL, DEFAULT_JUDGE_TASKS_PER_REQUEST } from '../judge/request.ts';
+import { loadRubric, type Rubric } from '../judge/rubric.ts';
+import { JudgeFailed, type JudgeSummary } from '../judge/summary.ts';
 
 export { JudgeFailed, type JudgeSummary };
 

@@ -12,9 +12,9 @@ import { JudgeStage } from '../stages/judge.ts';
 import { BatchStore } from '../store/batches.ts';
 import { batchLineTasks, jsonModeRefused, JudgmentStore } from '../store/judgments.ts';
 import type { Store } from '../store/store.ts';
-import { storedSubjects } from './request.ts';
-import { loadRubric } from './rubric.ts';
-import { JUDGE_DEFAULTS, JudgeFailed, judgeRun, type JudgeOptions, type JudgeSummary } from './run.ts';
+import { storedSubjects } from '../judge/request.ts';
+import { loadRubric } from '../judge/rubric.ts';
+import { JUDGE_DEFAULTS, JudgeFailed, judgeRun, type JudgeOptions, type JudgeSummary } from './judge-run.ts';
 
 export interface JudgeBatchDeps {
   store: Store;

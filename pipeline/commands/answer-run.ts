@@ -4,16 +4,16 @@
  * next invocation answers only what is still without an accepted answer by that model.
  */
 import { buildIndex } from '../dedup/qgram-index.ts';
-import { importIntoStore, type ImportSummary } from '../import.ts';
+import { importIntoStore, type ImportSummary } from './import.ts';
 import { Budget } from '../budget.ts';
-import type { OnlineDeps } from '../generate-stages.ts';
+import type { OnlineDeps } from './generate-stages.ts';
 import { runStages } from '../runtime/online.ts';
 import { AnswerStage, type AnswerStageOptions } from '../stages/answers.ts';
 import { AnswerStore } from '../store/answers.ts';
 import type { Store } from '../store/store.ts';
 import type { Task } from '../types.ts';
-import { ANSWER_DEFAULTS } from './defaults.ts';
-import { finishStages, type TwoStageSummary } from './two-stage.ts';
+import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
+import { finishStages, type TwoStageSummary } from './answer-summary.ts';
 
 export interface InstructionImportOptions {
   source: string;
