@@ -1,56 +1,42 @@
 /** `embed`: flags → `embed()`, with signals, progress and a summary. */
 import { Command } from 'commander';
 import { DEFAULT_DB, embed, EmbedFailed, type EmbedSettings, type EmbedSummary } from '../index.ts';
-import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag, sinceFlag } from './args.ts';
+import { numberIn, positiveInt, positiveNumber, priceFlag, sinceFlag } from './args.ts';
 import { givenFlags, collectEndpoint, ENDPOINT_HELP } from './given.ts';
-import type { LogFormat } from './progress.ts';
-import { runWithSummary } from './run.ts';
+import { runOutputOptions } from './given.ts';
+import { runWithSummary, type OutputFlags } from './run.ts';
 
 export function embedCommand(): Command {
-  return new Command('embed')
-    .description('embed accepted tasks (instruction + input) for semantic near-duplicates and export --select; each text once per model')
-    .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
-    .option('--model <name>', 'embedding model (default text-embedding-3-small)')
-    .option('--since <which>', 'all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
-    .option('--per-request <k>', 'texts embedded in one request (default 64)', numberIn(1, 2048))
-    .option('--concurrency <k>', 'requests in flight at once (default 4)', positiveInt)
-    .option('--batch', 'Batch API (half price): each invocation collects finished batches and submits the next')
-    .option('--max-cost <usd>', 'stop cleanly before the embed run could spend more (USD, across invocations)', positiveNumber)
-    .option('--max-requests <n>', 'stop cleanly after this many requests', positiveInt)
-    .option('--prices <file>', 'JSON price table over the built-in one')
-    .option('--price <in,out>', "the embedding model's price, USD per 1M input tokens (and 0)", priceFlag)
-    .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
-    .option('--rpm <n>', 'requests per minute allowed', positiveInt)
-    .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
-    .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)
-    .option('--retries <n>', 'retries on 429, 5xx, timeouts, unusable vectors (default 3)', numberIn(0, 20))
-    .option('--no-probe', 'skip the start-up check that the base URL answers')
-    .option('--drain-timeout <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight requests may finish (default 10)', nonNegativeNumber)
-    .option('--log-format <format>', 'auto | text | json', oneOf(['auto', 'text', 'json'] as const))
-    .option('--log-file <path>', 'also append JSON log lines to this file')
-    .option('--quiet', 'warnings, errors and the summary only')
-    .action(async function (this: Command) {
-      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as EmbedSettings & {
-        logFormat?: LogFormat;
-        logFile?: string;
-        quiet?: boolean;
-      };
-      process.exitCode = await runEmbed(settings, { logFormat: logFormat ?? 'auto', logFile, quiet: quiet ?? false });
-    });
-}
-
-async function runEmbed(
-  settings: EmbedSettings,
-  output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
-): Promise<number> {
-  return runWithSummary(
-    'embed',
-    settings.db ?? DEFAULT_DB,
-    output,
-    ({ signal, onEvent, onLog, onWarning }) => embed({ ...settings, signal, onEvent, onLog, onWarning }),
-    describe,
-    EmbedFailed,
-  );
+  return runOutputOptions(
+    new Command('embed')
+      .description('embed accepted tasks (instruction + input) for semantic near-duplicates and export --select; each text once per model')
+      .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
+      .option('--model <name>', 'embedding model (default text-embedding-3-small)')
+      .option('--since <which>', 'all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
+      .option('--per-request <k>', 'texts embedded in one request (default 64)', numberIn(1, 2048))
+      .option('--concurrency <k>', 'requests in flight at once (default 4)', positiveInt)
+      .option('--batch', 'Batch API (half price): each invocation collects finished batches and submits the next')
+      .option('--max-cost <usd>', 'stop cleanly before the embed run could spend more (USD, across invocations)', positiveNumber)
+      .option('--max-requests <n>', 'stop cleanly after this many requests', positiveInt)
+      .option('--prices <file>', 'JSON price table over the built-in one')
+      .option('--price <in,out>', "the embedding model's price, USD per 1M input tokens (and 0)", priceFlag)
+      .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
+      .option('--rpm <n>', 'requests per minute allowed', positiveInt)
+      .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
+      .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)
+      .option('--retries <n>', 'retries on 429, 5xx, timeouts, unusable vectors (default 3)', numberIn(0, 20)),
+  ).action(async function (this: Command) {
+    const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as EmbedSettings & OutputFlags;
+    const output = { logFormat, logFile, quiet };
+    process.exitCode = await runWithSummary(
+      'embed',
+      settings.db ?? DEFAULT_DB,
+      output,
+      (hooks) => embed({ ...settings, ...hooks }),
+      describe,
+      EmbedFailed,
+    );
+  });
 }
 
 function describe(s: EmbedSummary): string[] {

@@ -1,55 +1,55 @@
 /** `evolve`: flags → `evolve()`, with signals, progress and a summary. */
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_DB, evolve, EVOLVE_OPS, EvolveFailed, type EvolveOp, type EvolveSettings, type EvolveSummary } from '../index.ts';
-import { nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, priceFlag, sinceFlag } from './args.ts';
+import { numberIn, positiveInt, positiveNumber, priceFlag, sinceFlag } from './args.ts';
 import { collectEndpoint, ENDPOINT_HELP, givenFlags } from './given.ts';
-import type { LogFormat } from './progress.ts';
-import { runWithSummary } from './run.ts';
+import { runOutputOptions } from './given.ts';
+import { runWithSummary, type OutputFlags } from './run.ts';
 
 export function evolveCommand(): Command {
-  return new Command('evolve')
-    .description('rewrite accepted tasks deeper, harder and rarer over rounds (Evol-Instruct), answer them, with lineage')
-    .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
-    .option('--rounds <r>', "rounds 1..r, each round's survivors the next round's parents, 1 to 10 (default 3)", roundsFlag)
-    .option('--ops <list>', `operations, comma-separated (default ${EVOLVE_OPS.join(',')})`, opsFlag)
-    .option('--model <name>', 'the model that rewrites instructions (default gpt-3.5-turbo)')
-    .option('--answer-model <name>', 'the model that answers evolved instructions (default: --model)')
-    .option(
-      '--check-model <name>',
-      'a cheap model asked whether each rewrite adds anything; "no" eliminates it (evolve_no_gain) before it is answered',
-    )
-    .option('--n <count>', 'answered evolved tasks this run must add (default: evolve the whole pool)', positiveInt)
-    .option('--since <which>', 'roots: all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
-    .option('--min-score <s>', 'roots need their latest judge score at least this (1 to 10)', numberIn(1, 10))
-    .option('--templates <dir>', 'folder with evolve_<op>.txt (default the package templates/)')
-    .option('--concurrency <k>', 'requests in flight at once (default 8)', positiveInt)
-    .option('--batch', 'Batch API (half price): each invocation collects finished batches and submits the next')
-    .option('--max-cost <usd>', 'stop cleanly before the run (both stages) could spend more (USD)', positiveNumber)
-    .option('--max-requests <n>', 'stop cleanly after this many requests', positiveInt)
-    .option('--prices <file>', 'JSON price table over the built-in one')
-    .option('--price <in,out>', "the rewriting model's price, USD per 1M prompt and completion tokens", priceFlag)
-    .option('--answer-price <in,out>', "the answer model's price, USD per 1M prompt and completion tokens", priceFlag)
-    .option('--check-price <in,out>', "the check model's price, USD per 1M prompt and completion tokens", priceFlag)
-    .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
-    .option('--rpm <n>', 'requests per minute allowed', positiveInt)
-    .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
-    .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)
-    .option('--retries <n>', 'retries on 429, 5xx, timeouts (default 3)', numberIn(0, 20))
-    .option('--new-run', 'start a new evolve run even if the last one is unfinished')
-    .option('--dry-run', 'count the pool by round and the worst case of a request; send nothing')
-    .option('--no-probe', 'skip the start-up check that the base URL answers')
-    .option('--drain-timeout <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight requests may finish (default 10)', nonNegativeNumber)
-    .option('--log-format <format>', 'auto | text | json', oneOf(['auto', 'text', 'json'] as const))
-    .option('--log-file <path>', 'also append JSON log lines to this file')
-    .option('--quiet', 'warnings, errors and the summary only')
-    .action(async function (this: Command) {
-      const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as EvolveSettings & {
-        logFormat?: LogFormat;
-        logFile?: string;
-        quiet?: boolean;
-      };
-      process.exitCode = await runEvolve(settings, { logFormat: logFormat ?? 'auto', logFile, quiet: quiet ?? false });
-    });
+  return runOutputOptions(
+    new Command('evolve')
+      .description('rewrite accepted tasks deeper, harder and rarer over rounds (Evol-Instruct), answer them, with lineage')
+      .option('--db <path>', `SQLite database file (default ${DEFAULT_DB})`)
+      .option('--rounds <r>', "rounds 1..r, each round's survivors the next round's parents, 1 to 10 (default 3)", roundsFlag)
+      .option('--ops <list>', `operations, comma-separated (default ${EVOLVE_OPS.join(',')})`, opsFlag)
+      .option('--model <name>', 'the model that rewrites instructions (default gpt-3.5-turbo)')
+      .option('--answer-model <name>', 'the model that answers evolved instructions (default: --model)')
+      .option(
+        '--check-model <name>',
+        'a cheap model asked whether each rewrite adds anything; "no" eliminates it (evolve_no_gain) before it is answered',
+      )
+      .option('--n <count>', 'answered evolved tasks this run must add (default: evolve the whole pool)', positiveInt)
+      .option('--since <which>', 'roots: all | last (the last generation run) | RUN_ID (default all)', sinceFlag)
+      .option('--min-score <s>', 'roots need their latest judge score at least this (1 to 10)', numberIn(1, 10))
+      .option('--templates <dir>', 'folder with evolve_<op>.txt (default the package templates/)')
+      .option('--concurrency <k>', 'requests in flight at once (default 8)', positiveInt)
+      .option('--batch', 'Batch API (half price): each invocation collects finished batches and submits the next')
+      .option('--max-cost <usd>', 'stop cleanly before the run (both stages) could spend more (USD)', positiveNumber)
+      .option('--max-requests <n>', 'stop cleanly after this many requests', positiveInt)
+      .option('--prices <file>', 'JSON price table over the built-in one')
+      .option('--price <in,out>', "the rewriting model's price, USD per 1M prompt and completion tokens", priceFlag)
+      .option('--answer-price <in,out>', "the answer model's price, USD per 1M prompt and completion tokens", priceFlag)
+      .option('--check-price <in,out>', "the check model's price, USD per 1M prompt and completion tokens", priceFlag)
+      .option('--endpoint <url>', ENDPOINT_HELP, collectEndpoint)
+      .option('--rpm <n>', 'requests per minute allowed', positiveInt)
+      .option('--tpm <n>', 'tokens per minute allowed', positiveInt)
+      .option('--timeout <seconds>', 'per-request timeout (default 120)', positiveInt)
+      .option('--retries <n>', 'retries on 429, 5xx, timeouts (default 3)', numberIn(0, 20))
+      .option('--new-run', 'start a new evolve run even if the last one is unfinished')
+      .option('--dry-run', 'count the pool by round and the worst case of a request; send nothing'),
+  ).action(async function (this: Command) {
+    const { logFormat, logFile, quiet, ...settings } = givenFlags(this) as EvolveSettings & OutputFlags;
+    const output = { logFormat, logFile, quiet };
+    process.exitCode = await runWithSummary(
+      'evolve',
+      settings.db ?? DEFAULT_DB,
+      output,
+      (hooks) => evolve({ ...settings, ...hooks }),
+      describe,
+      EvolveFailed,
+    );
+  });
 }
 
 function roundsFlag(value: string): number {
@@ -71,20 +71,6 @@ function opsFlag(value: string): EvolveOp[] {
     );
   }
   return ops as EvolveOp[];
-}
-
-async function runEvolve(
-  settings: EvolveSettings,
-  output: { logFormat: LogFormat; logFile: string | undefined; quiet: boolean },
-): Promise<number> {
-  return runWithSummary(
-    'evolve',
-    settings.db ?? DEFAULT_DB,
-    output,
-    ({ signal, onEvent, onLog, onWarning }) => evolve({ ...settings, signal, onEvent, onLog, onWarning }),
-    describe,
-    EvolveFailed,
-  );
 }
 
 function describe(s: EvolveSummary): string[] {

@@ -1,5 +1,6 @@
 /** Only the flags the user typed: absent ones stay out, so the config file and the library's defaults apply. */
 import type { Command } from 'commander';
+import { nonNegativeNumber, oneOf } from './args.ts';
 import { RENAMED_OPTIONS, renameOptions, UsageError, type RenamingCommand } from '../index.ts';
 import { flagFor } from './exit.ts';
 
@@ -37,3 +38,13 @@ export function collectEndpoint(value: string, previous: string[] | undefined): 
 
 export const ENDPOINT_HELP =
   'a model server for this run (OpenAI-compatible base URL); give it several times to spread the run over several';
+
+/** The options every command that runs a model has alike: the probe, the drain, and how it reports. */
+export function runOutputOptions(command: Command): Command {
+  return command
+    .option('--no-probe', 'skip the start-up check that the base URL answers')
+    .option('--drain-timeout <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight requests may finish (default 10)', nonNegativeNumber)
+    .option('--log-format <format>', 'auto | text | json', oneOf(['auto', 'text', 'json'] as const))
+    .option('--log-file <path>', 'also append JSON log lines to this file')
+    .option('--quiet', 'warnings, errors and the summary only');
+}
