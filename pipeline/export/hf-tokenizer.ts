@@ -4,15 +4,18 @@
  * tokens and model as the trainer's, and its chat template from the `tokenizer_config.json` beside it.
  *
  * Speed: the library's byte-pair merge (a heap of objects, pairs looked up by JSON.stringify) takes ~4 ms
- * for a 175-character Chinese row, ~70 minutes for a million. `fastMerge` replaces only that step, for
- * BPE models, with the same rule on integer ids (lowest merge rank first, leftmost on ties): the
- * library still does everything around it, and test/tokenizer.test.ts checks the counts against an
- * unpatched instance.
+ * for a 175-character Chinese row, ~70 minutes for a million. Counting byte-level BPE files (Qwen,
+ * DeepSeek, LLaMA-3, GPT-2 style) goes through bpe-count.ts (no per-call objects, a cache of pre-token
+ * counts), checked against the unpatched library on PROBES when built; other files are counted by the
+ * library, whose merge step `fastMerge` replaces, for BPE models, with the same rule on integer ids
+ * (lowest merge rank first, leftmost on ties). test/tokenizer.test.ts checks both against an unpatched
+ * instance.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
+import { byteLevelCounter } from './bpe-count.ts';
 
 /** What a trainer's folder or a Hugging Face model repo holds, and how to get it when there is none. */
 const HOW_TO_GET =
@@ -79,6 +82,8 @@ export interface HfTokenizer {
   count(text: string): number;
   /** Tokens of the conversation rendered by the model's chat template, or null when it has none. */
   countChat: ((turns: readonly ChatTurn[]) => number) | null;
+  /** How `count` counts: 'byte-level BPE' (bpe-count.ts) or 'library (why)'. */
+  countPath: string;
 }
 
 /** The library's tokenizer, as far as this module uses it. */
@@ -91,7 +96,7 @@ interface Lenml {
 
 /** Builds the tokenizer; `fast` false keeps the library's own merge (what the tests compare with). */
 export async function buildHfTokenizer(source: TokenizerFile, options: { fast?: boolean } = {}): Promise<HfTokenizer> {
-  const { TokenizerLoader } = await import('@lenml/tokenizers');
+  const { TokenizerLoader, tokenizers } = await import('@lenml/tokenizers');
   let tokenizer: Lenml;
   try {
     tokenizer = TokenizerLoader.fromPreTrained({
@@ -103,14 +108,47 @@ export async function buildHfTokenizer(source: TokenizerFile, options: { fast?: 
       option: 'tokenizer',
     });
   }
-  if (options.fast !== false) fastMerge(tokenizer.model);
+  const libraryCount = (text: string): number => tokenizer.encode(text, { add_special_tokens: false }).length;
+  let count = libraryCount;
+  let countPath = 'library (fast counting off)';
+  if (options.fast !== false) {
+    // Checked before fastMerge patches the library: the probes compare with the library's own merge.
+    const fast = byteLevelCounter(tokenizer, source.json, tokenizers.PreTrainedTokenizer.prototype);
+    if ('unsupported' in fast) countPath = `library (${fast.unsupported})`;
+    else {
+      const differs = PROBES.find((text) => fast.count(text) !== libraryCount(text));
+      if (differs === undefined) [count, countPath] = [fast.count, 'byte-level BPE'];
+      else countPath = `library (the byte-level count differs on ${JSON.stringify(differs)})`;
+    }
+    fastMerge(tokenizer.model);
+  }
   const hasTemplate = typeof source.config?.chat_template === 'string' || Array.isArray(source.config?.chat_template);
   return {
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }),
-    count: (text) => tokenizer.encode(text, { add_special_tokens: false }).length,
-    countChat: hasTemplate ? chatCounter(tokenizer) : null,
+    count,
+    countChat: hasTemplate ? chatCounter(tokenizer, count) : null,
+    countPath,
   };
 }
+
+/**
+ * Texts the byte-level count must agree on with the library before it is used, one per way it could
+ * go wrong (a library update that changes a step it replicates would show here): scripts, digits,
+ * whitespace runs, added-token text, contractions, emoji, combining marks, lone surrogates.
+ */
+export const PROBES: readonly string[] = [
+  '今天的会议改到下午三点，请大家准时参加。',
+  "It's a well-known fact: they'll say we'd've LOVED it!",
+  'def area(r):\n    return 3.14159 * r ** 2\n\n\t# 注释\r\n',
+  '2026年12月7日 共计1,234,567.89元 ＡＢＣ１２３',
+  '表情😀👍🏽👨‍👩‍👧 还有 かな カナ 한국어 Ελληνικά русский',
+  '   前后空格   \n\n\n  ',
+  '<|im_start|>user\n你好<|im_end|>\n<|endoftext|><tool_call></tool_call><|im_end',
+  'e\u0301 café Å \u212b',
+  'bad \ud800 surrogates \udc00\ud83d end\ud83d',
+  '啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊',
+  '',
+];
 
 const MARK = /\uE000(\d+)\uE001/g;
 
@@ -124,10 +162,9 @@ const MARK = /\uE000(\d+)\uE001/g;
  * (empty, surrounding whitespace it could trim, markup such as `</think>` it could split on) are always
  * rendered as they are.
  */
-function chatCounter(tokenizer: Lenml): (turns: readonly ChatTurn[]) => number {
+function chatCounter(tokenizer: Lenml, encode: (text: string) => number): (turns: readonly ChatTurn[]) => number {
   const render = (turns: readonly ChatTurn[]): string =>
     tokenizer.apply_chat_template([...turns], { tokenize: false, return_tensor: false }) as unknown as string;
-  const encode = (text: string): number => tokenizer.encode(text, { add_special_tokens: false }).length;
   const join = (parts: readonly string[], turns: readonly ChatTurn[]): string => {
     let text = parts[0]!;
     for (let i = 0; i < turns.length; i++) text += turns[i]!.content + parts[i + 1]!;
