@@ -37,7 +37,7 @@ const SAMPLE = [
   "I'm sure they'll say it's fine; WE'RE not, YOU'VE seen it, she'd know. 'quoted' rock'n'roll",
   // Code: indentation runs, CRLF, tabs before letters, operators glued to spaces.
   'for (let i = 0; i < n; i++) {\r\n\t\tsum += a[i] ** 2;  // 平方和\r\n}\r\n\r\n    \n',
-  'SELECT t.id, COUNT(*) FROM tasks t WHERE t.status = \'accepted\' GROUP BY 1;',
+  "SELECT t.id, COUNT(*) FROM tasks t WHERE t.status = 'accepted' GROUP BY 1;",
   // Digits: long runs, fullwidth, Arabic-Indic, superscripts, Roman numerals (all \\p{N}).
   '1234567890 ０１２３ ٠١٢٣ x²+y³ Ⅻ章 第12345678题',
   // Emoji: ZWJ sequences, skin tones, flags, keycaps, astral letters (CJK Extension B, math bold).
@@ -129,13 +129,61 @@ describe('tokenizer.json counting', () => {
 
 /** Characters the split pattern, the byte map, the added-token splitter and NFC treat specially. */
 const ALPHABET = [
-  ...'abcXYZ sStTrReEvVmMlLdD\'’0123456789０９٣²Ⅻ',
+  ..."abcXYZ sStTrReEvVmMlLdD'’0123456789０９٣²Ⅻ",
   ...'中文字词的了。，、！？：；“”《》……——',
-  ' ', '  ', '\t', '\n', '\r', '\r\n', '\u3000', '\u00a0', '\ufeff', '\u2028', '\u000b', '\u000c',
-  '<|im_start|>', '<|im_end|>', '<|endoftext|>', '<|', '|>', '<tool_call>',
-  '😀', '👍🏽', '👨‍👩‍👧', '🇨🇳', '𠀀', '𝐀', '\ud800', '\udc00', '\ud83d',
-  'e\u0301', 'A\u030a', '\u212b', 'ｶ', 'ﾞ', 'й', 'ا', 'ก', 'न', '\u093f', '한',
-  '$', '+', '=', '#', '@', '\\', '/', '_', '-', '.', ',', '(', ')', '{', '}',
+  ' ',
+  '  ',
+  '\t',
+  '\n',
+  '\r',
+  '\r\n',
+  '\u3000',
+  '\u00a0',
+  '\ufeff',
+  '\u2028',
+  '\u000b',
+  '\u000c',
+  '<|im_start|>',
+  '<|im_end|>',
+  '<|endoftext|>',
+  '<|',
+  '|>',
+  '<tool_call>',
+  '😀',
+  '👍🏽',
+  '👨‍👩‍👧',
+  '🇨🇳',
+  '𠀀',
+  '𝐀',
+  '\ud800',
+  '\udc00',
+  '\ud83d',
+  'e\u0301',
+  'A\u030a',
+  '\u212b',
+  'ｶ',
+  'ﾞ',
+  'й',
+  'ا',
+  'ก',
+  'न',
+  '\u093f',
+  '한',
+  '$',
+  '+',
+  '=',
+  '#',
+  '@',
+  '\\',
+  '/',
+  '_',
+  '-',
+  '.',
+  ',',
+  '(',
+  ')',
+  '{',
+  '}',
 ];
 
 /** mulberry32: a seeded PRNG, so every run tests the same texts. */
@@ -216,7 +264,8 @@ describe('tokenizer.json shapes: counted by the byte-level path when handled, by
     use_regex: regex === null,
     ...extra,
   });
-  const qwenSplit = () => (JSON.parse(fs.readFileSync(QWEN, 'utf8')) as { pre_tokenizer: { pretokenizers: unknown[] } }).pre_tokenizer.pretokenizers[0];
+  const qwenSplit = () =>
+    (JSON.parse(fs.readFileSync(QWEN, 'utf8')) as { pre_tokenizer: { pretokenizers: unknown[] } }).pre_tokenizer.pretokenizers[0];
 
   const cases: [string, (json: ReturnType<typeof base>) => void, RegExp][] = [
     ['Qwen2.5 as it is (cut)', () => {}, /^byte-level BPE$/],
@@ -230,13 +279,22 @@ describe('tokenizer.json shapes: counted by the byte-level path when handled, by
           type: 'Sequence',
           processors: [
             byteLevel(null),
-            { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<|endoftext|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [], special_tokens: {} },
+            {
+              type: 'TemplateProcessing',
+              single: [{ SpecialToken: { id: '<|endoftext|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+              pair: [],
+              special_tokens: {},
+            },
           ],
         };
       },
       /^byte-level BPE$/,
     ],
-    ['GPT-2: ByteLevel alone with its own regex and a prefix space', (json) => void (json.pre_tokenizer = byteLevel(null, { add_prefix_space: true })), /^byte-level BPE$/],
+    [
+      'GPT-2: ByteLevel alone with its own regex and a prefix space',
+      (json) => void (json.pre_tokenizer = byteLevel(null, { add_prefix_space: true })),
+      /^byte-level BPE$/,
+    ],
     [
       'a split pattern of another model, after individual digits (stages left to the library and the regex engine)',
       (json) => {
@@ -251,7 +309,11 @@ describe('tokenizer.json shapes: counted by the byte-level path when handled, by
       },
       /^byte-level BPE$/,
     ],
-    ['a lowercasing, NFKC normalizer', (json) => void (json.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] }), /^byte-level BPE$/],
+    [
+      'a lowercasing, NFKC normalizer',
+      (json) => void (json.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] }),
+      /^byte-level BPE$/,
+    ],
     [
       'ignore_merges, with whole words in the vocabulary that no merge builds',
       (json) => {
@@ -263,7 +325,11 @@ describe('tokenizer.json shapes: counted by the byte-level path when handled, by
     [
       'added tokens that strip the whitespace around them',
       (json) => {
-        json.added_tokens = (json.added_tokens as { content: string }[]).map((t, i) => ({ ...t, lstrip: i % 2 === 0, rstrip: i % 3 === 0 }));
+        json.added_tokens = (json.added_tokens as { content: string }[]).map((t, i) => ({
+          ...t,
+          lstrip: i % 2 === 0,
+          rstrip: i % 3 === 0,
+        }));
       },
       /^byte-level BPE$/,
     ],
@@ -281,22 +347,30 @@ describe('tokenizer.json shapes: counted by the byte-level path when handled, by
       },
       /^library \(merge 10 /,
     ],
-    ['BertProcessing (adds its own tokens)', (json) => void (json.post_processor = { type: 'BertProcessing', sep: ['</s>', 2], cls: ['<s>', 0] }), /^library \(post-processor BertProcessing/],
+    [
+      'BertProcessing (adds its own tokens)',
+      (json) => void (json.post_processor = { type: 'BertProcessing', sep: ['</s>', 2], cls: ['<s>', 0] }),
+      /^library \(post-processor BertProcessing/,
+    ],
   ];
 
-  it.each(cases)('%s', async (_name, change, path) => {
-    const json = base();
-    change(json);
-    const source: TokenizerFile = { file: 'test.json', sha256: '', json, config: null };
-    const [fast, library] = await Promise.all([buildHfTokenizer(source), buildHfTokenizer(source, { fast: false })]);
-    expect(fast.countPath).toMatch(path);
-    for (const text of TEXTS) expect(fast.count(text), JSON.stringify(text)).toBe(library.count(text));
-    const next = rng(3);
-    for (let i = 0; i < 300; i++) {
-      const text = generated(next, 1 + Math.floor(next() * 30));
-      expect(fast.count(text), JSON.stringify(text)).toBe(library.count(text));
-    }
-  }, 60_000);
+  it.each(cases)(
+    '%s',
+    async (_name, change, path) => {
+      const json = base();
+      change(json);
+      const source: TokenizerFile = { file: 'test.json', sha256: '', json, config: null };
+      const [fast, library] = await Promise.all([buildHfTokenizer(source), buildHfTokenizer(source, { fast: false })]);
+      expect(fast.countPath).toMatch(path);
+      for (const text of TEXTS) expect(fast.count(text), JSON.stringify(text)).toBe(library.count(text));
+      const next = rng(3);
+      for (let i = 0; i < 300; i++) {
+        const text = generated(next, 1 + Math.floor(next() * 30));
+        expect(fast.count(text), JSON.stringify(text)).toBe(library.count(text));
+      }
+    },
+    60_000,
+  );
 });
 
 describe('a file that is not a tokenizer.json', () => {
