@@ -138,7 +138,8 @@ export async function buildHfTokenizer(source: TokenizerFile, options: { fast?: 
  */
 export const PROBES: readonly string[] = [
   '今天的会议改到下午三点，请大家准时参加。',
-  "It's a well-known fact: they'll say we'd've LOVED it!",
+  // The long s and fullwidth letters after an apostrophe: the library reads (?i:'s|…) as ASCII [sS] only.
+  "It's a well-known fact: they'll say we'd've LOVED it! it'ſ so 'ＲＥ",
   'def area(r):\n    return 3.14159 * r ** 2\n\n\t# 注释\r\n',
   '2026年12月7日 共计1,234,567.89元 ＡＢＣ１２３',
   '表情😀👍🏽👨‍👩‍👧 还有 かな カナ 한국어 Ελληνικά русский',
