@@ -13,11 +13,12 @@
  * - tokenizer classes that keep PreTrainedTokenizer's encode (not LLaMA's legacy SentencePiece prefix,
  *   Marian's language codes, …), without `remove_space` or `do_lowercase_and_remove_accent`;
  * - pre-tokenizer: ByteLevel alone, or a Sequence ending in one ByteLevel (any add_prefix_space and
- *   use_regex); the stages before it are Split (replicated) or any other library pre-tokenizer (called);
+ *   use_regex); the stages before it are Split (Qwen2's and LLaMA-3's pattern by bpe-split.ts's scanner,
+ *   any other through the library's compiled regex) or any other library pre-tokenizer (called);
  * - model: BPE without end-of-word or continuing-subword suffixes, fuse_unk off, every byte's character
  *   and every merge's result in the vocabulary (so the model never emits an unknown token);
- * - post-processor: none, ByteLevel, TemplateProcessing or a Sequence of them (none adds tokens when
- *   special tokens are off).
+ * - post-processor: none, ByteLevel, TemplateProcessing whose single template is one sequence among
+ *   special tokens, or a Sequence of them (none adds tokens when special tokens are off).
  */
 
 import { buildMerges, type PairMerge } from './bpe-merge.ts';
