@@ -4,15 +4,19 @@
  * tokens and model as the trainer's, and its chat template from the `tokenizer_config.json` beside it.
  *
  * Speed: the library's byte-pair merge (a heap of objects, pairs looked up by JSON.stringify) takes ~4 ms
- * for a 175-character Chinese row, ~70 minutes for a million. `fastMerge` replaces only that step, for
- * BPE models, with the same rule on integer ids (lowest merge rank first, leftmost on ties): the
- * library still does everything around it, and test/tokenizer.test.ts checks the counts against an
- * unpatched instance.
+ * for a 175-character Chinese row, ~70 minutes for a million. Counting byte-level BPE files (Qwen,
+ * DeepSeek, LLaMA-3, GPT-2 style) goes through bpe-count.ts (no per-call objects, a cache of pre-token
+ * counts), checked against the unpatched library on PROBES when built; other files are counted by the
+ * library, whose merge step `fastMerge` replaces, for BPE models, with the same rule on numbered
+ * symbols (bpe-merge.ts). test/tokenizer.test.ts checks both against an unpatched
+ * instance.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
+import { byteLevelCounter } from './bpe-count.ts';
+import { buildMerges } from './bpe-merge.ts';
 
 /** What a trainer's folder or a Hugging Face model repo holds, and how to get it when there is none. */
 const HOW_TO_GET =
@@ -79,6 +83,8 @@ export interface HfTokenizer {
   count(text: string): number;
   /** Tokens of the conversation rendered by the model's chat template, or null when it has none. */
   countChat: ((turns: readonly ChatTurn[]) => number) | null;
+  /** How `count` counts: 'byte-level BPE' (bpe-count.ts) or 'library (why)'. */
+  countPath: string;
 }
 
 /** The library's tokenizer, as far as this module uses it. */
@@ -91,7 +97,7 @@ interface Lenml {
 
 /** Builds the tokenizer; `fast` false keeps the library's own merge (what the tests compare with). */
 export async function buildHfTokenizer(source: TokenizerFile, options: { fast?: boolean } = {}): Promise<HfTokenizer> {
-  const { TokenizerLoader } = await import('@lenml/tokenizers');
+  const { TokenizerLoader, tokenizers } = await import('@lenml/tokenizers');
   let tokenizer: Lenml;
   try {
     tokenizer = TokenizerLoader.fromPreTrained({
@@ -103,14 +109,48 @@ export async function buildHfTokenizer(source: TokenizerFile, options: { fast?: 
       option: 'tokenizer',
     });
   }
-  if (options.fast !== false) fastMerge(tokenizer.model);
+  const libraryCount = (text: string): number => tokenizer.encode(text, { add_special_tokens: false }).length;
+  let count = libraryCount;
+  let countPath = 'library (fast counting off)';
+  if (options.fast !== false) {
+    // Checked before fastMerge patches the library: the probes compare with the library's own merge.
+    const fast = byteLevelCounter(tokenizer, source.json, tokenizers.PreTrainedTokenizer.prototype);
+    if ('unsupported' in fast) countPath = `library (${fast.unsupported})`;
+    else {
+      const differs = PROBES.find((text) => fast.count(text) !== libraryCount(text));
+      if (differs === undefined) [count, countPath] = [fast.count, 'byte-level BPE'];
+      else countPath = `library (the byte-level count differs on ${JSON.stringify(differs)})`;
+    }
+    fastMerge(tokenizer.model);
+  }
   const hasTemplate = typeof source.config?.chat_template === 'string' || Array.isArray(source.config?.chat_template);
   return {
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }),
-    count: (text) => tokenizer.encode(text, { add_special_tokens: false }).length,
-    countChat: hasTemplate ? chatCounter(tokenizer) : null,
+    count,
+    countChat: hasTemplate ? chatCounter(tokenizer, count) : null,
+    countPath,
   };
 }
+
+/**
+ * Texts the byte-level count must agree on with the library before it is used, one per way it could
+ * go wrong (a library update that changes a step it replicates would show here): scripts, digits,
+ * whitespace runs, added-token text, contractions, emoji, combining marks, lone surrogates.
+ */
+export const PROBES: readonly string[] = [
+  '今天的会议改到下午三点，请大家准时参加。',
+  // The long s and fullwidth letters after an apostrophe: the library reads (?i:'s|…) as ASCII [sS] only.
+  "It's a well-known fact: they'll say we'd've LOVED it! it'ſ so 'ＲＥ",
+  'def area(r):\n    return 3.14159 * r ** 2\n\n\t# 注释\r\n',
+  '2026年12月7日 共计1,234,567.89元 ＡＢＣ１２３',
+  '表情😀👍🏽👨‍👩‍👧 还有 かな カナ 한국어 Ελληνικά русский',
+  '   前后空格   \n\n\n  ',
+  '<|im_start|>user\n你好<|im_end|>\n<|endoftext|><tool_call></tool_call><|im_end',
+  'e\u0301 café Å \u212b',
+  'bad \ud800 surrogates \udc00\ud83d end\ud83d',
+  '啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊',
+  '',
+];
 
 const MARK = /\uE000(\d+)\uE001/g;
 
@@ -124,10 +164,9 @@ const MARK = /\uE000(\d+)\uE001/g;
  * (empty, surrounding whitespace it could trim, markup such as `</think>` it could split on) are always
  * rendered as they are.
  */
-function chatCounter(tokenizer: Lenml): (turns: readonly ChatTurn[]) => number {
+function chatCounter(tokenizer: Lenml, encode: (text: string) => number): (turns: readonly ChatTurn[]) => number {
   const render = (turns: readonly ChatTurn[]): string =>
     tokenizer.apply_chat_template([...turns], { tokenize: false, return_tensor: false }) as unknown as string;
-  const encode = (text: string): number => tokenizer.encode(text, { add_special_tokens: false }).length;
   const join = (parts: readonly string[], turns: readonly ChatTurn[]): string => {
     let text = parts[0]!;
     for (let i = 0; i < turns.length; i++) text += turns[i]!.content + parts[i + 1]!;
@@ -157,8 +196,6 @@ interface BpeModel {
   bpe: (token: string) => string[];
   bpe_ranks: Map<string, number>;
   merges: [string, string][];
-  tokens_to_ids: Map<string, number>;
-  vocab: string[];
   cache: { get(key: string): string[] | undefined; put(key: string, value: string[]): void };
   max_length_to_cache: number;
   end_of_word_suffix?: unknown;
@@ -174,8 +211,6 @@ function isBpe(model: unknown): model is BpeModel {
     typeof m.bpe === 'function' &&
     m.bpe_ranks instanceof Map &&
     Array.isArray(m.merges) &&
-    m.tokens_to_ids instanceof Map &&
-    Array.isArray(m.vocab) &&
     typeof m.cache?.get === 'function' &&
     !m.end_of_word_suffix &&
     !m.continuing_subword_suffix
@@ -183,151 +218,33 @@ function isBpe(model: unknown): model is BpeModel {
 }
 
 /**
- * Replaces the model's merge with one on integer ids, each merge's result id precomputed. The rule is the library's: repeatedly merge the pair with the
- * lowest rank (a later duplicate of a merge wins, as in its Map), the leftmost on ties. Models that are
- * not BPE, or whose merges produce strings outside the vocabulary, keep the library's merge.
+ * Replaces the model's merge with bpe-merge.ts's on numbered symbols: the same rule (lowest rank first,
+ * leftmost on ties, a later duplicate of a merge wins) and the same strings out, so the library's encode
+ * around it (vocabulary lookup, unknown and byte-fallback tokens) is unchanged. A word with a character
+ * no merge names keeps the library's merge.
  */
 function fastMerge(model: unknown): void {
   if (!isBpe(model)) return;
-  const ids = model.tokens_to_ids;
-  // Per left id, the right ids it merges with: small-integer keys stay on V8's fast path.
-  const rankOf = new Map<number, Map<number, number>>();
-  const resultOf = new Int32Array(model.merges.length);
-  for (let i = 0; i < model.merges.length; i++) {
-    const [a, b] = model.merges[i]!;
-    const ia = ids.get(a);
-    const ib = ids.get(b);
-    const im = ids.get(a + b);
-    if (ia === undefined || ib === undefined || im === undefined) return;
-    let right = rankOf.get(ia);
-    if (right === undefined) rankOf.set(ia, (right = new Map()));
-    right.set(ib, i);
-    resultOf[i] = im;
-  }
+  const built = buildMerges(model.merges, []);
+  if (typeof built === 'string') return;
+  const { symbolOf, names, merge } = built;
   const original = model.bpe.bind(model);
-  const vocab = model.vocab;
-  const merge = new PairMerge(rankOf, resultOf);
+  let input = new Int32Array(256);
   model.bpe = (token: string): string[] => {
     if (token.length === 0) return [];
     const cached = model.cache.get(token);
     if (cached !== undefined) return cached;
     const chars = Array.from(token);
     if (chars.length < 2) return chars;
-    const symbols: number[] = new Array(chars.length);
+    if (input.length < chars.length) input = new Int32Array(chars.length * 2);
     for (let i = 0; i < chars.length; i++) {
-      const id = ids.get(chars[i]!);
-      if (id === undefined || chars.length >= POSITIONS) return original(token);
-      symbols[i] = id;
+      const id = symbolOf.get(chars[i]!);
+      if (id === undefined) return original(token);
+      input[i] = id;
     }
-    const merged = merge.run(symbols);
-    const result: string[] = new Array(merged.length);
-    for (let i = 0; i < merged.length; i++) result[i] = vocab[merged[i]!]!;
+    merge.count(input, chars.length);
+    const result = merge.symbols().map((id) => names[id]!);
     if (token.length < model.max_length_to_cache) model.cache.put(token, result);
     return result;
   };
-}
-
-/** Heap keys are rank * POSITIONS + position: the lowest rank first, then the leftmost (original) position. */
-const POSITIONS = 2 ** 20;
-
-/**
- * The merge loop over a linked list of symbols with a binary heap of candidate pairs, O(n log n) in the
- * word's length. A popped pair whose left symbol died or now pairs differently is stale and skipped; a
- * rank names exactly one pair, so a duplicate entry that still matches is a valid merge.
- */
-class PairMerge {
-  private sym = new Int32Array(256);
-  private next = new Int32Array(256);
-  private prev = new Int32Array(256);
-  private rank = new Float64Array(256);
-  private dead = new Uint8Array(256);
-  private heap = new Float64Array(512);
-  private size = 0;
-
-  constructor(
-    private readonly rankOf: Map<number, Map<number, number>>,
-    private readonly resultOf: Int32Array,
-  ) {}
-
-  run(symbols: readonly number[]): number[] {
-    const n = symbols.length;
-    if (n > this.sym.length) {
-      const cap = n * 2;
-      [this.sym, this.next, this.prev, this.rank, this.dead] = [
-        new Int32Array(cap),
-        new Int32Array(cap),
-        new Int32Array(cap),
-        new Float64Array(cap),
-        new Uint8Array(cap),
-      ];
-    }
-    const { sym, next, prev, rank, dead } = this;
-    this.size = 0;
-    for (let i = 0; i < n; i++) {
-      sym[i] = symbols[i]!;
-      next[i] = i + 1 < n ? i + 1 : -1;
-      prev[i] = i - 1;
-      dead[i] = 0;
-    }
-    for (let i = 0; i < n - 1; i++) this.update(i);
-    rank[n - 1] = Infinity;
-    while (this.size > 0) {
-      const key = this.pop();
-      const r = Math.floor(key / POSITIONS);
-      const i = key - r * POSITIONS;
-      if (dead[i] === 1 || rank[i] !== r) continue;
-      const j = next[i]!;
-      sym[i] = this.resultOf[r]!;
-      dead[j] = 1;
-      next[i] = next[j]!;
-      if (next[j]! >= 0) prev[next[j]!] = i;
-      if (next[i]! >= 0) this.update(i);
-      else rank[i] = Infinity;
-      if (prev[i]! >= 0) this.update(prev[i]!);
-    }
-    const out: number[] = [];
-    for (let i = 0; i >= 0; i = next[i]!) out.push(sym[i]!);
-    return out;
-  }
-
-  /** Ranks the pair starting at i and queues it when it merges. */
-  private update(i: number): void {
-    const r = this.rankOf.get(this.sym[i]!)?.get(this.sym[this.next[i]!]!);
-    this.rank[i] = r ?? Infinity;
-    if (r !== undefined) this.push(r * POSITIONS + i);
-  }
-
-  private push(key: number): void {
-    if (this.size === this.heap.length) {
-      const grown = new Float64Array(this.heap.length * 2);
-      grown.set(this.heap);
-      this.heap = grown;
-    }
-    const heap = this.heap;
-    let i = this.size++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]! <= key) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = key;
-  }
-
-  private pop(): number {
-    const heap = this.heap;
-    const top = heap[0]!;
-    const last = heap[--this.size]!;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= this.size) break;
-      if (child + 1 < this.size && heap[child + 1]! < heap[child]!) child++;
-      if (heap[child]! >= last) break;
-      heap[i] = heap[child]!;
-      i = child;
-    }
-    heap[i] = last;
-    return top;
-  }
 }
