@@ -236,7 +236,8 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
 
     async probe(probeTimeoutMs = 5000) {
       try {
-        const models = await client.models.list({ timeout: probeTimeoutMs, maxRetries: 0 });
+        // One retry: a connection reset on a pooled socket the server was just closing is not a server that is down.
+        const models = await client.models.list({ timeout: probeTimeoutMs, maxRetries: 1 });
         // Any server's reply: read without trusting its shape.
         const list: unknown[] = Array.isArray(models.data) ? models.data : [];
         const owners = list.map((m) => (typeof m === 'object' && m !== null ? (m as { owned_by?: unknown }).owned_by : undefined));

@@ -43,7 +43,7 @@ describe('faults on: 5% 429, 5% 500, 2% hangs, 3% truncated', () => {
         '16',
         // Long enough that a slow answer on a loaded machine is not taken for a hang (the timeout bounds the whole body).
         '--timeout',
-        '3',
+        '8',
         '--retries',
         '6',
         '--log-format',
