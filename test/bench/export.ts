@@ -8,8 +8,10 @@
  * counts the rows' alpaca training texts) and inside the export. Then tokens per
  * character, and counting speed on real text, on the demo data if present.
  *
- *   npm run bench:export [-- --rows 1000000] [-- --issue26 | --counting]
- *   (--issue26: only the rows issue 26 asks for; --counting: only SELECT and the two counting rows)
+ *   npm run bench:export [-- --rows 1000000] [-- --issue26 | --counting | --parquet]
+ *   (--issue26: only the rows issue 26 asks for; --counting: only SELECT and the two counting rows;
+ *   --parquet: only SELECT and the JSONL and Parquet exports, twice each in turn, A B A B, so a change in
+ *   the machine's load falls on both; the ratio is of the sums)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -274,6 +276,30 @@ async function main(): Promise<void> {
     const onlyCount = process.argv.includes('--counting');
     process.stderr.write('baselines…\n');
     await baseline('select', 'baseline: SELECT + iterate, no output', 'reading rows is the floor');
+    if (process.argv.includes('--parquet')) {
+      const jsonl = ['--format', 'alpaca', '--since', 'all', '--valid-ratio', '0.02'];
+      for (const round of [1, 2]) {
+        await exportRun(`export alpaca (JSONL), round ${round}`, jsonl, 'A');
+        await exportRun(`export alpaca --file-format parquet, round ${round}`, [...jsonl, '--file-format', 'parquet'], 'B');
+      }
+      const sum = (kind: string) => results.filter((r) => r.name.startsWith(kind)).reduce((n, r) => n + r.seconds, 0);
+      const peak = Math.max(...results.filter((r) => r.name.includes('parquet')).map((r) => r.rssBytes));
+      const rows = results.map(
+        (r) => `| ${r.name} | ${r.rows.toLocaleString('en-US')} | ${r.seconds.toFixed(1)} | ${(r.rssBytes / 2 ** 20).toFixed(0)} |`,
+      );
+      const ratio = sum('export alpaca --file-format parquet') / sum('export alpaca (JSONL)');
+      process.stdout.write(
+        [
+          `| what | rows | seconds | peak RSS MB |`,
+          '|---|---:|---:|---:|',
+          ...rows,
+          '',
+          `Parquet: ${ratio.toFixed(2)}× the JSONL time (sums of both rounds), peak ${(peak / 2 ** 20).toFixed(0)} MB (targets ≤ 1.5×, ≤ 500 MB)`,
+          `load average at the end ${os.loadavg()[0]!.toFixed(1)}`,
+        ].join('\n') + '\n',
+      );
+      return;
+    }
     if (!only26 && !onlyCount) {
       await baseline('stringify', 'baseline: all rows → one JSON string', 'naive: every row in memory');
       fs.rmSync(path.join(dir, 'naive.jsonl'), { force: true });
