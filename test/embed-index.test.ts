@@ -3,6 +3,9 @@
  * approximate index's recall@1 against exact search on the same data, and the selection's guarantee
  * (no two kept vectors at or above the threshold; every one left out has a kept one at or above it).
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { orderCandidates, selectDiverse } from '../pipeline/embed/select.ts';
@@ -174,6 +177,52 @@ describe('ApproxIndex i8 with exact re-rank (what export --select uses above 20,
     });
     expect(hits / queries.length).toBeGreaterThanOrEqual(0.95);
     expect(approx.nearestMany(flatQ, 1)).toEqual([approx.nearest(queries[0]!)]);
+  });
+});
+
+describe('ApproxIndex saved and opened again (how bench:embed sweeps one built graph)', () => {
+  const d = 48;
+  const data = clustered(4400, d, 40, 29);
+  const base = data.slice(0, 4000);
+  const queries = data.slice(4000);
+  const exact = new ExactIndex(d, base.length);
+  base.forEach((v, i) => exact.add(i, v));
+  const truth = queries.map((q) => exact.nearest(q)!.id);
+  const recall = (index: ApproxIndex): number => queries.filter((q, i) => index.nearest(q)!.id === truth[i]).length / queries.length;
+
+  it('searches the saved graph at the breadth it is opened with, not the one it was built with', async () => {
+    const usearch = (await loadUsearch())!;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'approx-open-'));
+    try {
+      const file = path.join(dir, 'g.usearch');
+      // A sparse graph searched narrowly misses neighbours; opened with a breadth above the data's size it finds them.
+      const built = new ApproxIndex(usearch, d, { connectivity: 8, expansionAdd: 16, expansionSearch: 1 });
+      const flat = new Float32Array(base.length * d);
+      base.forEach((v, i) => flat.set(v, i * d));
+      // One thread: the same graph on every run.
+      built.addMany(
+        base.map((_, i) => i),
+        flat,
+        1,
+      );
+      built.save(file);
+      expect(recall(built)).toBeLessThan(0.6);
+      const wide = ApproxIndex.open(usearch, d, file, { expansionSearch: 5000 });
+      expect(wide.size).toBe(base.length);
+      expect(recall(wide)).toBeGreaterThanOrEqual(0.98);
+      // The re-rank depth widens the search too (usearch searches at least as wide as the results asked for).
+      const deep = ApproxIndex.open(usearch, d, file, { expansionSearch: 1, rerank: { k: 5000, vectorOf: (id) => base[id] } });
+      expect(recall(deep)).toBeGreaterThanOrEqual(0.98);
+      expect(ApproxIndex.open(usearch, d, file, { expansionSearch: 1 }).nearest(queries[0]!)).toEqual(built.nearest(queries[0]!));
+      expect(() => ApproxIndex.open(usearch, d + 1, file, {})).toThrow(/an index of 48 dimensions, not 49/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an i8 index without re-rank (its distances are not cosines)', async () => {
+    const usearch = (await loadUsearch())!;
+    expect(() => new ApproxIndex(usearch, d, { quantization: 'i8' })).toThrow(/i8 index needs rerank/);
   });
 });
 

@@ -132,11 +132,14 @@ export interface ApproxOptions {
   connectivity?: number;
   /** Candidates kept while adding. Default 128. */
   expansionAdd?: number;
-  /** Candidates kept while searching: recall against speed. Default 64. */
+  /**
+   * Candidates kept while searching: recall against speed. Default 64. usearch searches at least as wide as
+   * the number of results asked for, so with `rerank` the breadth is max(expansionSearch, rerank.k).
+   */
   expansionSearch?: number;
   /**
    * How usearch stores the vectors: f32 (default), f16, or i8 (a quarter of f32's memory, distances several
-   * times cheaper, near neighbours ordered less exactly: pair it with `rerank`).
+   * times cheaper, near neighbours ordered less exactly; its distances are not cosines, so it needs `rerank`).
    */
   quantization?: 'f32' | 'f16' | 'i8';
   /**
@@ -159,7 +162,13 @@ export class ApproxIndex implements VectorIndex {
     readonly dimensions: number,
     o: ApproxOptions = {},
   ) {
-    this.index = new usearch.Index({
+    if (o.quantization === 'i8' && o.rerank === undefined) throw new RangeError('an i8 index needs rerank: its distances are not cosines');
+    this.index = ApproxIndex.native(usearch, dimensions, o);
+    this.rerank = o.rerank;
+  }
+
+  private static native(usearch: Usearch, dimensions: number, o: ApproxOptions): InstanceType<Usearch['Index']> {
+    return new usearch.Index({
       dimensions,
       metric: 'ip' as never,
       quantization: (o.quantization ?? 'f32') as never,
@@ -168,7 +177,25 @@ export class ApproxIndex implements VectorIndex {
       expansion_search: o.expansionSearch ?? 64,
       multi: false,
     });
-    this.rerank = o.rerank;
+  }
+
+  /**
+   * An index saved by `save`, searched with `o`'s search settings: the file holds the graph, the vectors,
+   * their quantization and the connectivity (the file's win), not the search breadth, so one built graph
+   * can be searched at several breadths. Give the quantization it was built with (an i8 graph needs `rerank`).
+   */
+  static open(usearch: Usearch, dimensions: number, path: string, o: ApproxOptions = {}): ApproxIndex {
+    const opened = new ApproxIndex(usearch, dimensions, o);
+    opened.index.load(path);
+    if (opened.index.dimensions() !== dimensions) {
+      throw new RangeError(`${path}: an index of ${opened.index.dimensions()} dimensions, not ${dimensions}`);
+    }
+    opened.n = opened.index.size();
+    return opened;
+  }
+
+  save(path: string): void {
+    this.index.save(path);
   }
 
   get size(): number {

@@ -15,11 +15,13 @@ export const EXACT_SELECTION_UP_TO = 20_000;
 
 /**
  * The approximate index above EXACT_SELECTION_UP_TO, as measured in `npm run bench:embed`: an i8 HNSW graph
- * (cheap to build and search; ef 32 halves the CPU time of ef 64; 5,553 of 5,555 planted near-copies found at 50k of 1M)
- * whose 4 best candidates are re-ranked by exact float32 cosine, so the cosine compared with the threshold
- * is exact and only a neighbour missing from all 4 candidates is missed.
+ * (a quarter of f32's memory, about 3× cheaper to build) searched at breadth 64, whose 10 best candidates
+ * are re-ranked by exact float32 cosine, so the cosine compared with the threshold is exact and only a
+ * neighbour missing from all 10 candidates is missed. Breadth 64 rather than 32: in a 50k graph of the hard
+ * (near-tie) data, of 290 queries with a stored neighbour ≥ 0.9, ef 32 found 269 and ef 64 285 (the
+ * low-dimensional data: all 293 either way), for about twice the search CPU.
  */
-export const SELECT_INDEX = { quantization: 'i8', connectivity: 16, expansionAdd: 32, expansionSearch: 32, rerank: 4 } as const;
+export const SELECT_INDEX = { quantization: 'i8', connectivity: 16, expansionAdd: 32, expansionSearch: 64, rerank: 10 } as const;
 
 export interface SelectRequest {
   n: number;
