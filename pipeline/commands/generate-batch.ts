@@ -92,7 +92,11 @@ export async function generateBatch(options: BatchOptions, deps: BatchDeps): Pro
   };
   deps.onEvent?.({ type: 'start', progress: progress(), resumed, indexSize: index.size });
   const guard = yieldGuardFor(options);
-  for (const earlier of recentReplyOutcomes(store, { runId }, DEFAULT_GUARD_WINDOW)) guard.record(earlier, true);
+  // From the run's latest generation replies; not for conversations built turn by turn, whose openings
+  // become drafts, not tasks, so the store cannot tell what an earlier reply brought.
+  const turnByTurn = options.mode === 'dialogue' && options.answer !== undefined;
+  if (!turnByTurn)
+    for (const earlier of recentReplyOutcomes(store, { runId, templateId }, DEFAULT_GUARD_WINDOW)) guard.record(earlier, true);
 
   // Made twice per step (results, then the next batches), each time from the store as it is then.
   let composed: ReturnType<typeof composeStages> | undefined;
@@ -159,7 +163,7 @@ export async function generateBatch(options: BatchOptions, deps: BatchDeps): Pro
  */
 function instructionShare(store: Store, runId: number, templateId: number, options: BatchOptions): number {
   const perAsked = (perRequest: number): number => perRequest / options.tasksPerRequest;
-  const run = new BatchStore(store).yieldOfRun(runId);
+  const run = new BatchStore(store).yieldOfRun(runId, templateId);
   if (run.okRequests >= MIN_YIELD_REPLIES) return perAsked(Math.max(0.5, run.accepted / run.okRequests));
   const earlier = recentReplyOutcomes(store, { templateId, tasksPerRequest: options.tasksPerRequest }, PRIOR_REPLIES);
   if (earlier.length >= MIN_YIELD_REPLIES) {

@@ -190,10 +190,10 @@ export class BatchStore {
   }
 
   /** Generation requests of a run that came back ok and the tasks they brought, for sizing the next batch. */
-  yieldOfRun(runId: number): { okRequests: number; accepted: number } {
+  yieldOfRun(runId: number, templateId: number): { okRequests: number; accepted: number } {
     return this.sql(
-      `SELECT (SELECT count(*) FROM requests WHERE run_id = ? AND status = 'ok' AND kind = 'generate' AND answer_task_id IS NULL) AS okRequests,
+      `SELECT (SELECT count(*) FROM requests WHERE run_id = ? AND template_id = ? AND status = 'ok' AND kind = 'generate' AND answer_task_id IS NULL) AS okRequests,
               (SELECT count(*) FROM tasks WHERE run_id = ? AND status = 'accepted') AS accepted`,
-    ).get(runId, runId) as { okRequests: number; accepted: number };
+    ).get(runId, templateId, runId) as { okRequests: number; accepted: number };
   }
 }

@@ -16,13 +16,16 @@ export interface ReplyOutcome {
   parseProblems?: readonly string[];
 }
 
-/** Whose replies: one run's, or every run's that asked the same template for as many tasks per request. */
-export type ReplyScope = { runId: number } | { templateId: number; tasksPerRequest: number };
+/**
+ * Whose replies: one run's (to one template: a run's other requests, e.g. a conversation's turns, are not
+ * generation replies), or every run's that asked the same template for as many tasks per request.
+ */
+export type ReplyScope = { runId: number; templateId: number } | { templateId: number; tasksPerRequest: number };
 
 export function recentReplyOutcomes(store: Store, scope: ReplyScope, limit: number): ReplyOutcome[] {
   const where =
     'runId' in scope
-      ? 'run_id = @runId'
+      ? 'run_id = @runId AND template_id = @templateId'
       : `template_id = @templateId
          AND run_id IN (SELECT id FROM runs WHERE json_extract(options_json, '$.tasksPerRequest') = @tasksPerRequest)`;
   const rows = store
