@@ -16,7 +16,7 @@ export default defineConfig({
     projects: [
       { test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: E2E, testTimeout: 20_000 } },
       // CLI and server tests come close to vitest's 5 s default on a loaded 2-core machine.
-      { test: { name: 'e2e', include: E2E, testTimeout: 60_000, hookTimeout: 60_000 } },
+      { test: { name: 'e2e', include: E2E, testTimeout: 60_000, hookTimeout: 60_000, globalSetup: ['test/setup/cli-build.ts'] } },
     ],
   },
 });

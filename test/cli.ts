@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inject } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'pipeline/cli/main.ts');
@@ -13,6 +14,15 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * The e2e project's globalSetup (test/setup/cli-build.ts) compiles the CLI once per run; elsewhere the
+ * source runs through tsx, resolved from the package so the working directory can be any folder.
+ */
+function entry(): string[] {
+  const built = inject('cliMain');
+  return built ? [built] : ['--import', TSX, MAIN];
 }
 
 export async function runCli(
@@ -32,8 +42,7 @@ export async function runCli(
 
 /** Starts the CLI without waiting, for tests that signal or kill it. */
 export function startCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT) {
-  // tsx is resolved from the package, so the working directory can be any folder.
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, [...entry(), ...args], {
     cwd,
     env: { ...process.env, OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

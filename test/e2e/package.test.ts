@@ -5,7 +5,7 @@
  * judge, answer, import, dedup, export in each format, report. Each command's output is checked (files,
  * row counts, JSON, what LLaMA-Factory would load), a consumer's `tsc` type-checks an import of the
  * package without skipLibCheck, and a plain ESM script calls the library.
- * Slow (npm builds better-sqlite3 for the new folder), so it installs once, in the e2e project.
+ * It installs once, in the e2e project (see sqlitePrebuild for the one native addon).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -100,6 +100,23 @@ function startSimulate(): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
+/**
+ * better-sqlite3's install fetches a prebuilt addon from GitHub, which this machine cannot reach, and
+ * falls back to compiling SQLite (minutes of CPU). Its installer also takes the file from a local folder
+ * (`npm_config_better_sqlite3_local_prebuilds`): the addon the checkout already has is packed there under
+ * the name it would download, so the install takes the same path as on a user's machine online.
+ */
+function sqlitePrebuild(into: string): Record<string, string> {
+  const module = path.join(ROOT, 'node_modules', 'better-sqlite3');
+  const { version } = readJson<{ version: string }>(path.join(module, 'package.json'));
+  const folder = path.join(into, 'prebuilds');
+  fs.mkdirSync(folder);
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const packed = run('tar', ['czf', path.join(folder, name), '-C', module, 'build/Release/better_sqlite3.node'], ROOT);
+  if (packed.status !== 0) throw new Error(`tar failed:\n${packed.stderr}`);
+  return { npm_config_better_sqlite3_local_prebuilds: folder };
+}
+
 beforeAll(async () => {
   dir = tempDir('zhsi-pack-');
   const packed = run('npm', ['pack', '--silent', '--pack-destination', dir], ROOT, {}, INSTALL_TIMEOUT_MS);
@@ -108,7 +125,13 @@ beforeAll(async () => {
   app = path.join(dir, 'app');
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'orchestrator', private: true, type: 'module' }));
-  const installed = run('npm', ['install', '--prefer-offline', '--no-package-lock', path.join(dir, tarball)], app, {}, INSTALL_TIMEOUT_MS);
+  const installed = run(
+    'npm',
+    ['install', '--prefer-offline', '--no-package-lock', path.join(dir, tarball)],
+    app,
+    sqlitePrebuild(dir),
+    INSTALL_TIMEOUT_MS,
+  );
   if (installed.status !== 0) throw new Error(`npm install failed:\n${installed.stderr}`);
   work = path.join(app, 'nightly');
   fs.mkdirSync(work);

@@ -12,12 +12,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../pipeline/errors.ts';
-import { resolveExportSettings, resolveGenerateSettings } from '../pipeline/options.ts';
-import { reportFigures } from '../pipeline/report/index.ts';
-import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { ROOT, runCli } from './cli.ts';
-import { tempDir, writeTemp } from './helpers.ts';
+import { UsageError } from '../../pipeline/errors.ts';
+import { resolveExportSettings, resolveGenerateSettings } from '../../pipeline/options.ts';
+import { reportFigures } from '../../pipeline/report/index.ts';
+import { startSimulator, type Simulator } from '../../simulator/server.ts';
+import { ROOT, runCli } from '../cli.ts';
+import { tempDir, writeTemp } from '../helpers.ts';
 
 let sim: Simulator;
 let template: string;
