@@ -5,6 +5,7 @@ import { costUsd, DEFAULT_PRICES, loadPriceFile, parsePriceFlag, PriceError, pri
 import { encodingFor, TokenCounter } from '../pipeline/llm/tokens.ts';
 import { Tiktoken } from 'js-tiktoken/lite';
 import cl100k from 'js-tiktoken/ranks/cl100k_base';
+import o200k from 'js-tiktoken/ranks/o200k_base';
 import { tempDir, writeTemp } from './helpers.ts';
 
 describe('prices', () => {
@@ -78,5 +79,66 @@ describe('token counts', () => {
     expect(encodingFor('gpt-4o-mini')).toBe('o200k_base');
     expect(encodingFor('gpt-3.5-turbo')).toBe('cl100k_base');
     expect(encodingFor('qwen2.5-72b-instruct')).toBe('cl100k_base');
+  });
+
+  it('match js-tiktoken on generated text of every kind, in both encodings', () => {
+    // Pieces the rank table has whole, pieces that need many merges (long CJK runs, rare scripts, bytes of
+    // broken UTF-8 sequences), special-token text (counted as text), whitespace runs and digits.
+    const alphabet = [
+      ...'的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于心学么之都好看起发当没成只如事把还用第样道想作种开美总从无情己面最女但现前些所同日手又行意动方期它头经长儿回位分爱老因很给名法间斯知世什两次使身者被高已亲其进此话常与活正感',
+      ...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
+      ...' \t\n\r',
+      ...'，。！？；：“”‘’（）《》【】、…—·',
+      ...'.,;:!?\'"()[]{}<>/\\|@#$%^&*-_=+~`',
+      'ㄅ',
+      'ㄆ',
+      'あ',
+      'カ',
+      '한',
+      'ไ',
+      'ع',
+      'ж',
+      'é',
+      'ß',
+      '😀',
+      '👍🏽',
+      '👨‍👩‍👧',
+      '𠮷',
+      '\u200b',
+      '\ufeff',
+      '\ud800',
+      '<|endoftext|>',
+      '<|im_start|>',
+      '   ',
+      '\n\n\n',
+      '1234567890',
+      '。。。。',
+      'https://example.com/a?b=1',
+    ];
+    let seed = 20261207;
+    const random = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const texts: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      let t = '';
+      const length = 1 + Math.floor(random() * (i % 10 === 0 ? 400 : 60));
+      // Runs of one kind make long pieces (a line of Chinese is one piece to the pattern).
+      let kind = 0;
+      for (let j = 0; j < length; j++) {
+        if (random() < 0.2) kind = Math.floor(random() * 4);
+        const pick =
+          kind === 0 ? Math.floor(random() * 160) : kind === 1 ? 160 + Math.floor(random() * 62) : Math.floor(random() * alphabet.length);
+        t += alphabet[Math.min(pick, alphabet.length - 1)];
+      }
+      texts.push(t);
+    }
+    for (const [name, ranks] of [
+      ['cl100k_base', cl100k],
+      ['o200k_base', o200k],
+    ] as const) {
+      const counter = new TokenCounter(name);
+      const plain = new Tiktoken(ranks);
+      const wrong = texts.filter((t) => counter.count(t) !== plain.encode(t, [], []).length);
+      expect(wrong, name).toEqual([]);
+    }
   });
 });

@@ -53,6 +53,9 @@ function acceptedNow(db: string): number {
   }
 }
 
+/** Conversations the killed run is asked for: more than six short kills can finish, few enough to end soon. */
+const N = 60;
+
 describe('generate --mode dialogue', () => {
   it('kill -9 and resume: loses nothing, duplicates nothing, ends at exactly --n conversations; exports check out', async () => {
     const db = path.join(tempDir(), 'dialogue.db');
@@ -63,7 +66,7 @@ describe('generate --mode dialogue', () => {
       '--turns',
       '2-4',
       '--n',
-      '150',
+      String(N),
       '--db',
       db,
       '--concurrency',
@@ -91,20 +94,20 @@ describe('generate --mode dialogue', () => {
     }
     expect(kills).toBeGreaterThanOrEqual(5);
     expect(seen.size).toBeGreaterThan(0);
-    expect(seen.size).toBeLessThan(150);
+    expect(seen.size).toBeLessThan(N);
 
     const final = await runCli(args, env());
     expect(final.code).toBe(0);
     const summary = JSON.parse(final.stderr.trim().split('\n').at(-1)!);
-    expect(summary).toMatchObject({ event: 'summary', status: 'completed', accepted: 150, resumed: true });
+    expect(summary).toMatchObject({ event: 'summary', status: 'completed', accepted: N, resumed: true });
     const s = state(db);
-    expect(s.ids.size).toBe(150);
+    expect(s.ids.size).toBe(N);
     for (const id of seen) expect(s.ids.has(id)).toBe(true);
     expect(s).toMatchObject({ integrity: 'ok', dupKeys: 0, badTurns: 0, runs: 1 });
 
     const stats = await runCli(['stats', '--db', db, '--json']);
     const dialogues = JSON.parse(stats.stdout).dialogues;
-    expect(dialogues.accepted).toBe(150);
+    expect(dialogues.accepted).toBe(N);
     expect(Object.keys(dialogues.exchangesHistogram).every((k) => ['2', '3', '4'].includes(k))).toBe(true);
 
     for (const [format, system] of [
@@ -115,9 +118,9 @@ describe('generate --mode dialogue', () => {
       const out = tempDir();
       const r = await runCli(['export', '--format', format, '--db', db, '--out', out, ...(system ? ['--system', system] : [])]);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/dialogues +150 conversations/);
+      expect(r.stderr).toMatch(new RegExp(`dialogues +${N} conversations`));
       const lines = fs.readFileSync(path.join(r.stdout.trim(), 'train.jsonl'), 'utf8').trim().split('\n');
-      expect(lines).toHaveLength(150);
+      expect(lines).toHaveLength(N);
       const checked = lines.map((l) => checkLine(format, l, system));
       expect(checked.flatMap((c) => c.problems)).toEqual([]);
       expect(checked.every((c) => c.exchanges >= 2 && c.exchanges <= 4)).toBe(true);
