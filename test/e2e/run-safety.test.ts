@@ -42,7 +42,7 @@ function acceptedIds(db: string): { ids: Set<number>; runs: number; integrity: s
 describe('kill -9 and resume', () => {
   it('loses nothing, duplicates nothing, and finishes the interrupted run', async () => {
     const db = path.join(tempDir(), 'kill.db');
-    const args = ['generate', '--n', '600', '--db', db, '--concurrency', '2', '--tasks-per-request', '10', '--log-format', 'json'];
+    const args = ['generate', '--n', '400', '--db', db, '--concurrency', '2', '--tasks-per-request', '10', '--log-format', 'json'];
     let seen = new Set<number>();
     let rng = 12345;
     const random = () => (rng = (rng * 48271) % 2147483647) / 2147483647;
@@ -56,7 +56,7 @@ describe('kill -9 and resume', () => {
         // On a loaded machine the first reply can take seconds: let this run store something first.
         const before = seen.size;
         await waitFor(() => run.child.exitCode !== null || acceptedIds(db).ids.size > before, 20_000).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, random() * 1500));
+        await new Promise((r) => setTimeout(r, random() * 800));
       }
       run.child.kill('SIGKILL');
       const result = await run.done;
@@ -71,19 +71,19 @@ describe('kill -9 and resume', () => {
     }
     expect(kills).toBeGreaterThanOrEqual(10);
     expect(seen.size).toBeGreaterThan(0);
-    expect(seen.size).toBeLessThan(600);
+    expect(seen.size).toBeLessThan(400);
 
     const final = await runCli(args, env());
     expect(final.code).toBe(0);
     expect(final.stderr).toMatch(/"event":"warning".*stale lock/);
     const state = acceptedIds(db);
-    expect(state.ids.size).toBe(600);
+    expect(state.ids.size).toBe(400);
     for (const id of seen) expect(state.ids.has(id)).toBe(true);
     expect(state.runs).toBe(1);
     expect(state.integrity).toBe('ok');
     expect(state.dupKeys).toBe(0);
     const summary = JSON.parse(final.stderr.trim().split('\n').at(-1)!);
-    expect(summary).toMatchObject({ event: 'summary', status: 'completed', accepted: 600, resumed: true });
+    expect(summary).toMatchObject({ event: 'summary', status: 'completed', accepted: 400, resumed: true });
 
     // A completed run is not resumed: the next invocation is a new run.
     const again = await runCli(['generate', '--n', '5', '--db', db, '--log-format', 'json'], env());
@@ -95,7 +95,7 @@ describe('kill -9 and resume', () => {
 describe('kill -9 and restart at once', () => {
   it('the same command started right after a kill -9 always gets the lock (never 75), and the run ends on its target', async () => {
     const db = path.join(tempDir(), 'restart.db');
-    const args = ['generate', '--n', '300', '--db', db, '--concurrency', '2', '--tasks-per-request', '10', '--log-format', 'json'];
+    const args = ['generate', '--n', '150', '--db', db, '--concurrency', '2', '--tasks-per-request', '10', '--log-format', 'json'];
     const results: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>[] = [];
     let run = startCli(args, env());
     for (let i = 0; i < 6; i++) {
@@ -116,7 +116,7 @@ describe('kill -9 and restart at once', () => {
     expect(killed.filter((r) => r.signal === 'SIGKILL').length).toBeGreaterThanOrEqual(5);
     expect(last.code).toBe(0);
     const state = acceptedIds(db);
-    expect(state.ids.size).toBe(300);
+    expect(state.ids.size).toBe(150);
     expect(state.runs).toBe(1);
     expect(state.integrity).toBe('ok');
     expect(state.dupKeys).toBe(0);
