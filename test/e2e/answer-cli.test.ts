@@ -54,7 +54,7 @@ beforeAll(async () => {
     faults: { rateLimit429: 0.05, serverError500: 0.05, truncate: 0.1 },
     answerFaults: { refusal: 0.1, placeholder: 0.05 },
   });
-  slow = await startSimulator({ port: 0, seed: 42, latencyMs: 400 });
+  slow = await startSimulator({ port: 0, seed: 42, latencyMs: 150 });
 });
 afterAll(async () => {
   await sim.close();

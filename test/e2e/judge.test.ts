@@ -20,7 +20,7 @@ let noJson: Simulator;
 let template: string;
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, seed: 41, judgeFaults: { omit: 0.3, repeat: 0.2, extra: 0.2 } });
-  slow = await startSimulator({ port: 0, seed: 42, latencyMs: 300 });
+  slow = await startSimulator({ port: 0, seed: 42, latencyMs: 150 });
   noJson = await startSimulator({ port: 0, seed: 43, judgeJsonMode: false });
   template = path.join(tempDir(), 'gen.db');
   expect((await generate({ db: template, n: 200, env: env(sim) })).status).toBe('completed');

@@ -17,7 +17,7 @@ beforeAll(async () => {
   const faults = { rateLimit429: 0.04, serverError500: 0.04, truncate: 0.06, garbage: 0.03 };
   const answerFaults = { refusal: 0.08, placeholder: 0.05, empty: 0.03 };
   sim = await startSimulator({ port: 0, seed: 31, faults, answerFaults, nearDuplicateRate: 0.15, junkRate: 0.1 });
-  slow = await startSimulator({ port: 0, seed: 32, latencyMs: 250, faults: { truncate: 0.05 }, answerFaults });
+  slow = await startSimulator({ port: 0, seed: 32, latencyMs: 150, faults: { truncate: 0.05 }, answerFaults });
 });
 afterAll(async () => {
   await sim.close();
