@@ -200,10 +200,10 @@ describe('embed', () => {
   it('kill -9 mid-way, then the same command: every task embedded exactly once', async () => {
     const s = await sim(150);
     const db = await filled(s, 40);
-    const args = ['embed', '--db', db, '--model', 'sim-embed', '--per-request', '4', '--concurrency', '1', '--log-format', 'json'];
+    const args = ['embed', '--db', db, '--model', 'sim-embed', '--per-request', '8', '--concurrency', '1', '--log-format', 'json'];
     const env = { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: s.url };
     const run = startCli(args, env);
-    await waitFor(() => one(db, 'SELECT count(*) FROM embeddings') >= 12, 60_000, 50);
+    await waitFor(() => one(db, 'SELECT count(*) FROM embeddings') >= 16, 60_000, 50);
     run.child.kill('SIGKILL');
     await run.done;
     const before = one(db, 'SELECT count(*) FROM embeddings');
