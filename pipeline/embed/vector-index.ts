@@ -4,6 +4,7 @@
  * usearch's HNSW (a prebuilt native addon shipped in the npm package), measured against exact search in
  * `npm run bench:embed`; loaded only when asked for, so a machine where it cannot load keeps exact search.
  */
+import { createRequire } from 'node:module';
 
 export interface Neighbour {
   id: number;
@@ -100,6 +101,11 @@ export class ExactIndex implements VectorIndex {
     return best < 0 ? undefined : { id: this.ids[best]!, cosine };
   }
 
+  /** The stored ids in order and their vectors, row by row (views of the index's own memory, not copies). */
+  rows(): { ids: readonly number[]; data: Float32Array } {
+    return { ids: this.ids, data: this.data.subarray(0, this.ids.length * this.dimensions) };
+  }
+
   /** The first stored vector whose cosine to `q` is at least `threshold` (stops there), else the nearest. */
   firstAtOrAbove(q: Float32Array, threshold: number): Neighbour | undefined {
     const d = this.dimensions;
@@ -113,18 +119,26 @@ export class ExactIndex implements VectorIndex {
   }
 }
 
-type Usearch = typeof import('usearch');
+export type Usearch = typeof import('usearch');
 let usearchModule: Usearch | null | undefined;
 
-/** usearch when its native addon loads on this machine, else null (callers keep exact search). */
-export async function loadUsearch(): Promise<Usearch | null> {
+/**
+ * usearch when its native addon loads on this machine, else null (callers keep exact search). Loaded
+ * synchronously (its CommonJS build), so a stage can switch to it inside a reply's transaction.
+ */
+export function usearchNow(): Usearch | null {
   if (usearchModule !== undefined) return usearchModule;
   try {
-    usearchModule = await import('usearch');
+    usearchModule = createRequire(import.meta.url)('usearch') as Usearch;
   } catch {
     usearchModule = null;
   }
   return usearchModule;
+}
+
+/** `usearchNow`, for callers that await. */
+export async function loadUsearch(): Promise<Usearch | null> {
+  return usearchNow();
 }
 
 export interface ApproxOptions {

@@ -4,24 +4,14 @@
  */
 import { UsageError } from '../errors.ts';
 import { orderCandidates, selectDiverse, type Candidate } from '../embed/select.ts';
+import { EXACT_SELECTION_UP_TO, SELECT_INDEX } from '../embed/index-choices.ts';
 import { ApproxIndex, loadUsearch, unitVector } from '../embed/vector-index.ts';
 import { EmbeddingStore } from '../store/embeddings.ts';
 import type { Store } from '../store/store.ts';
 
 /** Deita's threshold: kept tasks are below this cosine to each other. */
 export const DEFAULT_DIVERSITY = 0.9;
-/** Above this many to keep, the approximate index (usearch) is searched instead of an exact scan. */
-export const EXACT_SELECTION_UP_TO = 20_000;
-
-/**
- * The approximate index above EXACT_SELECTION_UP_TO, as measured in `npm run bench:embed`: an i8 HNSW graph
- * (a quarter of f32's memory, about 3× cheaper to build) searched at breadth 64, whose 10 best candidates
- * are re-ranked by exact float32 cosine, so the cosine compared with the threshold is exact and only a
- * neighbour missing from all 10 candidates is missed. Breadth 64 rather than 32: in a 50k graph of the hard
- * (near-tie) data, of 290 queries with a stored neighbour ≥ 0.9, ef 32 found 269 and ef 64 285 (the
- * low-dimensional data: all 293 either way), for about twice the search CPU.
- */
-export const SELECT_INDEX = { quantization: 'i8', connectivity: 16, expansionAdd: 32, expansionSearch: 64, rerank: 10 } as const;
+export { EXACT_SELECTION_UP_TO, SELECT_INDEX };
 
 export interface SelectRequest {
   n: number;
