@@ -291,6 +291,33 @@ describe('selection', () => {
     }
   });
 
+  it('in blocks: a paraphrase next to its kept original is left out without searching the graph', async () => {
+    const usearch = (await loadUsearch())!;
+    // Pairs: even i a fresh direction, i + 1 its paraphrase (cosine ≈ 0.99); pairs far apart in 64 dimensions.
+    const fresh = clustered(150, 64, 150, 5);
+    const vs = fresh.flatMap((v, i) => [v, unitVector(Float32Array.from(v, (x, j) => x + 0.012 * Math.sin(i * 64 + j)))!]);
+    const vectors = new Map(vs.map((v, i) => [i, v] as const));
+    const ordered = vs.map((_, i) => ({ taskId: i, score: null }));
+    class Counting extends ApproxIndex {
+      searched = 0;
+      override nearest(q: Float32Array) {
+        this.searched++;
+        return super.nearest(q);
+      }
+      override nearestMany(q: Float32Array, count: number, threads?: number) {
+        this.searched += count;
+        return super.nearestMany(q, count, threads);
+      }
+    }
+    const index = new Counting(usearch, 64, { expansionAdd: 400, expansionSearch: 400 });
+    const s = selectDiverse(ordered, vectors, { n: 300, threshold: 0.9, index });
+    expect(s).toEqual({ ...selectDiverse(ordered, vectors, { n: 300, threshold: 0.9 }), exact: false });
+    expect(s.kept).toEqual(vs.map((_, i) => i).filter((i) => i % 2 === 0));
+    expect(s.similar).toBe(150);
+    // Only the originals were searched (a paraphrase whose block holds its kept original needs no search).
+    expect(index.searched).toBe(150);
+  });
+
   it('counts candidates with no vector apart', () => {
     const v = unitVector(Float32Array.from([1, 0]))!;
     const s = selectDiverse(

@@ -3,7 +3,7 @@
  * rows the export would write otherwise, and what the manifest says about it.
  */
 import { UsageError } from '../errors.ts';
-import { orderCandidates, selectDiverse, type Candidate } from '../embed/select.ts';
+import { orderCandidates, selectDiverse, type Candidate, type VectorSource } from '../embed/select.ts';
 import { EXACT_SELECTION_UP_TO, SELECT_INDEX } from '../embed/index-choices.ts';
 import { ApproxIndex, loadUsearch, unitVector } from '../embed/vector-index.ts';
 import { EmbeddingStore } from '../store/embeddings.ts';
@@ -61,13 +61,10 @@ export async function selectRows(
   r: SelectRequest,
 ): Promise<{ keep: Set<number>; manifest: SelectionManifest }> {
   const ordered = orderCandidates(candidates, null);
-  const vectors = new Map<number, Float32Array>();
-  for (const e of new EmbeddingStore(store).vectors(r.model, { taskIds: ordered.map((c) => c.taskId) })) {
-    const u = unitVector(e.vector);
-    if (u !== undefined) vectors.set(e.taskId, u);
-  }
+  const embeddings = new EmbeddingStore(store);
+  const vectors = new VectorPages(embeddings, r.model, ordered);
   const usearch = r.n > EXACT_SELECTION_UP_TO ? await loadUsearch() : null;
-  const dims = vectors.values().next().value?.length ?? 1;
+  const dims = embeddings.dimensions(r.model) ?? 1;
   const s = selectDiverse(ordered, vectors, {
     n: r.n,
     threshold: r.threshold,
@@ -91,4 +88,46 @@ export async function selectRows(
       search: s.exact ? 'exact' : 'approximate',
     },
   };
+}
+
+/** Candidates' vectors read from the store at a time. */
+const PAGE = 4096;
+
+/**
+ * The candidates' unit vectors, read from the store a page of the selection order at a time when the
+ * selection first asks for one of the page: it stops once N are kept, often long before the last candidate
+ * (50,000 kept of 1M: about 56,000 read instead of 1M, a fifteenth of the reading and of the memory).
+ */
+class VectorPages implements VectorSource {
+  private readonly position = new Map<number, number>();
+  private readonly loaded = new Map<number, Float32Array>();
+  private readonly pagesRead = new Set<number>();
+
+  constructor(
+    private readonly embeddings: EmbeddingStore,
+    private readonly model: string,
+    private readonly ordered: readonly Candidate[],
+  ) {
+    ordered.forEach((c, i) => this.position.set(c.taskId, i));
+  }
+
+  has(taskId: number): boolean {
+    return this.get(taskId) !== undefined;
+  }
+
+  get(taskId: number): Float32Array | undefined {
+    const v = this.loaded.get(taskId);
+    if (v !== undefined) return v;
+    const at = this.position.get(taskId);
+    if (at === undefined) return undefined;
+    const page = Math.floor(at / PAGE);
+    if (this.pagesRead.has(page)) return undefined;
+    this.pagesRead.add(page);
+    const taskIds = this.ordered.slice(page * PAGE, (page + 1) * PAGE).map((c) => c.taskId);
+    for (const e of this.embeddings.vectors(this.model, { taskIds })) {
+      const u = unitVector(e.vector);
+      if (u !== undefined) this.loaded.set(e.taskId, u);
+    }
+    return this.loaded.get(taskId);
+  }
 }
