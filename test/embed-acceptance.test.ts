@@ -137,7 +137,8 @@ describe('the embed stage above its exact range', () => {
 });
 
 describe('AcceptanceIndex', () => {
-  const base = Array.from({ length: 3000 }, (_, i) => randomUnit(i + 1));
+  // More than one build chunk (4,096), so the graph is built from views that start inside the scan's memory.
+  const base = Array.from({ length: 5000 }, (_, i) => randomUnit(i + 1));
 
   it('answers as the exact scan does on planted paraphrases and fresh vectors, with exact cosines', () => {
     const exact = new AcceptanceIndex(D, 16, { approximateFrom: 1e9 });
@@ -146,9 +147,9 @@ describe('AcceptanceIndex', () => {
     exact.addAll(entries);
     approx.addAll(entries);
     expect([exact.search, approx.search]).toEqual(['exact', 'approximate']);
-    expect(approx.size).toBe(3000);
+    expect(approx.size).toBe(5000);
     for (let q = 0; q < 200; q++) {
-      const target = (q * 37) % base.length;
+      const target = (q * 137) % base.length;
       const para = near(base[target]!, 9000 + q, 0.91 + (q % 8) * 0.01);
       const got = approx.firstAtOrAbove(para, T)!;
       expect(got.id).toBe(target);

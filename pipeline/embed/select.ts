@@ -7,7 +7,7 @@
  * tasks after every judged one (dropped only with a minimum score). The store has no evolution round or
  * other complexity signal yet, so none is used.
  */
-import { ApproxIndex, ExactIndex, type Neighbour, type VectorIndex } from './vector-index.ts';
+import { ApproxIndex, type BlockIndex, BruteForceIndex, ExactIndex, type Neighbour, type VectorIndex } from './vector-index.ts';
 
 export interface Candidate {
   taskId: number;
@@ -33,8 +33,9 @@ export interface SelectOptions {
   /** A task whose cosine to a kept one is at or above this is left out. */
   threshold: number;
   /**
-   * Where the kept tasks are searched. Default: exact search, which guarantees that no two kept tasks
-   * are at or above the threshold; an approximate index holds that guarantee only up to its recall.
+   * Where the kept tasks are searched. Default: exact search in JavaScript, which guarantees that no two kept
+   * tasks are at or above the threshold, as does a BruteForceIndex (usearch's exact scan, faster); an
+   * approximate index holds that guarantee only up to its recall.
    */
   index?: VectorIndex;
 }
@@ -60,7 +61,7 @@ export interface Selection {
 export type VectorSource = Pick<ReadonlyMap<number, Float32Array>, 'get' | 'has'>;
 
 export function selectDiverse(ordered: readonly Candidate[], vectors: VectorSource, o: SelectOptions): Selection {
-  if (o.index instanceof ApproxIndex) return selectInBlocks(ordered, vectors, o, o.index);
+  if (o.index instanceof ApproxIndex || o.index instanceof BruteForceIndex) return selectInBlocks(ordered, vectors, o, o.index);
   let index = o.index;
   const s: Selection = { kept: [], considered: 0, similar: 0, noVector: 0, scoreRange: null, exact: index?.exact ?? true };
   for (const c of ordered) {
@@ -87,17 +88,17 @@ export function selectDiverse(ordered: readonly Candidate[], vectors: VectorSour
 const BLOCK = 64;
 
 /**
- * The same selection with the approximate index searched and added to a block at a time, on the addon's
- * threads: each candidate of a block is checked against the index as it was before the block and,
+ * The same selection with a native index (usearch's graph, or its brute-force scan) searched and added to a
+ * block at a time, on the addon's threads: each candidate of a block is checked against the index as it was before the block and,
  * exactly, against the ones kept earlier in the same block, which is what one at a time would check.
  * The block's cosines with each other come first (one native call): a candidate with one at or above the
  * threshold earlier in its block is searched in the index only if none of those is kept (otherwise it is
  * left out whatever the index holds), so a paraphrase next to its original costs no graph search.
  * Candidates searched after N were kept are not counted as considered.
  */
-function selectInBlocks(ordered: readonly Candidate[], vectors: VectorSource, o: SelectOptions, index: ApproxIndex): Selection {
+function selectInBlocks(ordered: readonly Candidate[], vectors: VectorSource, o: SelectOptions, index: BlockIndex): Selection {
   const d = index.dimensions;
-  const s: Selection = { kept: [], considered: 0, similar: 0, noVector: 0, scoreRange: null, exact: false };
+  const s: Selection = { kept: [], considered: 0, similar: 0, noVector: 0, scoreRange: null, exact: index.exact };
   const rows = new Float32Array(BLOCK * d);
   const queries = new Float32Array(BLOCK * d);
   let at = 0;

@@ -5,7 +5,7 @@
 import { UsageError } from '../errors.ts';
 import { orderCandidates, selectDiverse, type Candidate, type VectorSource } from '../embed/select.ts';
 import { EXACT_SELECTION_UP_TO, SELECT_INDEX } from '../embed/index-choices.ts';
-import { ApproxIndex, loadUsearch, unitVector } from '../embed/vector-index.ts';
+import { ApproxIndex, BruteForceIndex, loadUsearch, unitVector } from '../embed/vector-index.ts';
 import { EmbeddingStore } from '../store/embeddings.ts';
 import type { Store } from '../store/store.ts';
 
@@ -63,15 +63,16 @@ export async function selectRows(
   const ordered = orderCandidates(candidates, null);
   const embeddings = new EmbeddingStore(store);
   const vectors = new VectorPages(embeddings, r.model, ordered);
-  const usearch = r.n > EXACT_SELECTION_UP_TO ? await loadUsearch() : null;
+  const usearch = await loadUsearch();
   const dims = embeddings.dimensions(r.model) ?? 1;
-  const s = selectDiverse(ordered, vectors, {
-    n: r.n,
-    threshold: r.threshold,
-    ...(usearch !== null && {
-      index: new ApproxIndex(usearch, dims, { ...SELECT_INDEX, rerank: { k: SELECT_INDEX.rerank, vectorOf: (id) => vectors.get(id) } }),
-    }),
-  });
+  // Exact up to EXACT_SELECTION_UP_TO (usearch's brute-force scan, or JavaScript's where usearch cannot load).
+  const index =
+    usearch === null
+      ? undefined
+      : r.n > EXACT_SELECTION_UP_TO
+        ? new ApproxIndex(usearch, dims, { ...SELECT_INDEX, rerank: { k: SELECT_INDEX.rerank, vectorOf: (id) => vectors.get(id) } })
+        : new BruteForceIndex(usearch, dims, Math.min(r.n, 65_536));
+  const s = selectDiverse(ordered, vectors, { n: r.n, threshold: r.threshold, ...(index !== undefined && { index }) });
   return {
     keep: new Set(s.kept),
     manifest: {
