@@ -77,17 +77,21 @@ function reply(stage: EmbedStage, request: number, planned: ReadonlyMap<number, 
   return stage.store(r.unit, request, vectors);
 }
 
+/** The embed stage following the world's run, checking at T, exact up to `approximateFrom` vectors. */
+const follower = (w: ReturnType<typeof world>, approximateFrom: number) =>
+  new EmbedStage(w.store, {
+    model: MODEL,
+    price: undefined,
+    perRequest: 16,
+    semanticThreshold: T,
+    approximateFrom,
+    work: { kind: 'run', runId: w.run },
+  });
+
 describe('the embed stage above its exact range', () => {
   it('searches the approximate index, rejects a planted near-duplicate with the exact cosine, accepts a distinct task', () => {
     const w = world(60);
-    const stage = new EmbedStage(w.store, {
-      model: MODEL,
-      price: undefined,
-      perRequest: 16,
-      semanticThreshold: T,
-      approximateFrom: 40,
-      work: { kind: 'run', runId: w.run },
-    });
+    const stage = follower(w, 40);
     expect(stage.semanticSearch).toBe('approximate');
     const copyOf = w.ids[17]!;
     const dup = w.accept('新任务：近似重复');
@@ -117,14 +121,7 @@ describe('the embed stage above its exact range', () => {
 
   it('switches from the exact scan to the graph when the run takes the compared set past its range', () => {
     const w = world(5);
-    const stage = new EmbedStage(w.store, {
-      model: MODEL,
-      price: undefined,
-      perRequest: 16,
-      semanticThreshold: T,
-      approximateFrom: 8,
-      work: { kind: 'run', runId: w.run },
-    });
+    const stage = follower(w, 8);
     expect(stage.semanticSearch).toBe('exact');
     const early = Array.from({ length: 6 }, (_, i) => w.accept(`新任务${i}`));
     expect(reply(stage, w.request, new Map(early.map((id, i) => [id, randomUnit(500 + i)])))).toMatchObject({ accepted: 6 });

@@ -254,6 +254,11 @@ for (let qi = 0; qi < (selectOnly ? 0 : Math.min(nExact, nQueries)); qi++) {
   exactTimes.push(performance.now() - s);
 }
 const rows: string[][] = [];
+/** A row of the table, also logged as it comes. */
+const report = (row: string[]): void => {
+  rows.push(row);
+  log(row.join(' | '));
+};
 if (exactTimes.length > 0) {
   rows.push([
     num,
@@ -473,7 +478,7 @@ if (nSelect > 0 && nSelect <= n) {
     '-',
   ]);
   log(rows.at(-1)!.join(' | '));
-  rows.push([
+  report([
     num,
     shape,
     `select, exact search by usearch's scan in blocks (--select up to 20,000)`,
@@ -484,7 +489,6 @@ if (nSelect > 0 && nSelect <= n) {
     '-',
     '-',
   ]);
-  log(rows.at(-1)!.join(' | '));
 }
 // The export's selection end to end: the N vectors in a store (as `embed` writes them), then selectRows, which
 // reads the candidates' vectors as the selection reaches them. Baseline: reading every candidate's vector up
@@ -526,7 +530,7 @@ if (values['select-store'] && nSelect > 0 && nSelect <= n) {
     };
     const selected = await timed(() => selectRows(store, candidates, { n: nSelect, threshold: 0.9, model }));
     const eager = await timed(() => embeddings.vectors(model, { taskIds: ids }).filter((e) => unitVector(e.vector) !== undefined).length);
-    rows.push([
+    report([
       num,
       shape,
       `export selection from the store (selectRows), ${nSelect.toLocaleString('en')} @0.9`,
@@ -537,8 +541,7 @@ if (values['select-store'] && nSelect > 0 && nSelect <= n) {
       '-',
       '-',
     ]);
-    log(rows.at(-1)!.join(' | '));
-    rows.push([
+    report([
       num,
       shape,
       `reading every candidate's vector up front (the former selectRows, before selecting)`,
@@ -549,7 +552,6 @@ if (values['select-store'] && nSelect > 0 && nSelect <= n) {
       '-',
       `${mb(eager.value * d * 4)} of vectors held at once`,
     ]);
-    log(rows.at(-1)!.join(' | '));
     store.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
