@@ -28,8 +28,12 @@
  *   decision: of the paraphrase queries whose true nearest cosine is ≥ 0.9, how many the index answers
  *   with a neighbour ≥ 0.9 (semantic duplicate at acceptance, --select's diversity check);
  * - selection of --select from the N (judge order = id order), diversity 0.9, with the index export
- *   --select uses above 20,000 to keep (SELECT_INDEX in export/select.ts) and, as the baseline, with exact
- *   search on a prefix, its time scaled by the pairs compared (kept²).
+ *   --select uses above 20,000 to keep (SELECT_INDEX in embed/index-choices.ts) and, as the baseline, with exact
+ *   search on a prefix, its time scaled by the pairs compared (kept²), and the same prefix with usearch's
+ *   exact scan in blocks (BruteForceIndex, what --select uses up to 20,000);
+ * - --select-store: the N vectors written to a temporary SQLite store, and export/select.ts's selectRows
+ *   timed over it (reading vectors as the selection reaches them), beside reading every candidate's vector
+ *   up front (what selectRows did before).
  * Targets (issue 24): 1M vectors query p99 ≤ 10 ms with recall@1 ≥ 0.95; selection of 50k from 1M ≤ 60 s.
  */
 import { spawnSync } from 'node:child_process';
