@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { orderCandidates, selectDiverse } from '../pipeline/embed/select.ts';
 import { SELECT_INDEX } from '../pipeline/export/select.ts';
-import { ApproxIndex, ExactIndex, loadUsearch, unitVector } from '../pipeline/embed/vector-index.ts';
+import { ApproxIndex, BruteForceIndex, ExactIndex, loadUsearch, unitVector } from '../pipeline/embed/vector-index.ts';
 import { checkEmbeddings } from '../pipeline/llm/client.ts';
 import { blobVector, vectorBlob } from '../pipeline/store/embeddings.ts';
 import { simEmbedding } from '../simulator/embeddings.ts';
@@ -288,6 +288,63 @@ describe('selection', () => {
       const blocks = selectDiverse(ordered, vectors, { n, threshold: t, index: approx });
       expect(blocks).toEqual({ ...exact, exact: false });
       expect(approx.size).toBe(exact.kept.length);
+    }
+  });
+
+  it('in blocks: a paraphrase next to its kept original is left out without searching the graph', async () => {
+    const usearch = (await loadUsearch())!;
+    // Pairs: even i a fresh direction, i + 1 its paraphrase (cosine ≈ 0.99); pairs far apart in 64 dimensions.
+    const fresh = clustered(150, 64, 150, 5);
+    const vs = fresh.flatMap((v, i) => [v, unitVector(Float32Array.from(v, (x, j) => x + 0.012 * Math.sin(i * 64 + j)))!]);
+    const vectors = new Map(vs.map((v, i) => [i, v] as const));
+    const ordered = vs.map((_, i) => ({ taskId: i, score: null }));
+    class Counting extends ApproxIndex {
+      searched = 0;
+      override nearest(q: Float32Array) {
+        this.searched++;
+        return super.nearest(q);
+      }
+      override nearestMany(q: Float32Array, count: number, threads?: number) {
+        this.searched += count;
+        return super.nearestMany(q, count, threads);
+      }
+    }
+    const index = new Counting(usearch, 64, { expansionAdd: 400, expansionSearch: 400 });
+    const s = selectDiverse(ordered, vectors, { n: 300, threshold: 0.9, index });
+    expect(s).toEqual({ ...selectDiverse(ordered, vectors, { n: 300, threshold: 0.9 }), exact: false });
+    expect(s.kept).toEqual(vs.map((_, i) => i).filter((i) => i % 2 === 0));
+    expect(s.similar).toBe(150);
+    // Only the originals were searched (a paraphrase whose block holds its kept original needs no search).
+    expect(index.searched).toBe(150);
+  });
+
+  it("with usearch's exact scan, in blocks: the same choice as one at a time in JavaScript, still exact", async () => {
+    const usearch = (await loadUsearch())!;
+    const vs = clustered(500, 32, 10, 23);
+    const vectors = new Map(vs.map((v, i) => [i, v] as const).filter(([i]) => i % 41 !== 7));
+    const ordered = orderCandidates(
+      vs.map((_, i) => ({ taskId: i, score: (i * 3) % 10 })),
+      null,
+    );
+    for (const [n, t] of [
+      [500, 0.55],
+      [30, 0.55],
+      [500, 0.9],
+    ] as const) {
+      const one = selectDiverse(ordered, vectors, { n, threshold: t });
+      const index = new BruteForceIndex(usearch, 32, 16);
+      const blocks = selectDiverse(ordered, vectors, { n, threshold: t, index });
+      expect(blocks).toEqual(one);
+      expect(blocks.exact).toBe(true);
+      expect(index.size).toBe(one.kept.length);
+      // Its nearest is ExactIndex's over the same kept vectors (cosine up to float32 rounding).
+      const js = new ExactIndex(32);
+      for (const id of one.kept) js.add(id, vectors.get(id)!);
+      for (const q of vs.slice(0, 20)) {
+        const got = index.nearest(q)!;
+        expect(got.id).toBe(js.nearest(q)!.id);
+        expect(got.cosine).toBeCloseTo(js.nearest(q)!.cosine, 5);
+      }
     }
   });
 

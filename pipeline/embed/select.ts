@@ -7,7 +7,7 @@
  * tasks after every judged one (dropped only with a minimum score). The store has no evolution round or
  * other complexity signal yet, so none is used.
  */
-import { ApproxIndex, ExactIndex, type Neighbour, type VectorIndex } from './vector-index.ts';
+import { ApproxIndex, type BlockIndex, BruteForceIndex, ExactIndex, type Neighbour, type VectorIndex } from './vector-index.ts';
 
 export interface Candidate {
   taskId: number;
@@ -33,8 +33,9 @@ export interface SelectOptions {
   /** A task whose cosine to a kept one is at or above this is left out. */
   threshold: number;
   /**
-   * Where the kept tasks are searched. Default: exact search, which guarantees that no two kept tasks
-   * are at or above the threshold; an approximate index holds that guarantee only up to its recall.
+   * Where the kept tasks are searched. Default: exact search in JavaScript, which guarantees that no two kept
+   * tasks are at or above the threshold, as does a BruteForceIndex (usearch's exact scan, faster); an
+   * approximate index holds that guarantee only up to its recall.
    */
   index?: VectorIndex;
 }
@@ -53,12 +54,16 @@ export interface Selection {
   exact: boolean;
 }
 
-/** `vectors`: unit vectors by task id. */
-export function selectDiverse(ordered: readonly Candidate[], vectors: ReadonlyMap<number, Float32Array>, o: SelectOptions): Selection {
-  if (o.index instanceof ApproxIndex) return selectInBlocks(ordered, vectors, o, o.index);
-  const first = vectors.values().next().value;
-  const index = o.index ?? new ExactIndex(first?.length ?? 1, Math.min(o.n, 65_536));
-  const s: Selection = { kept: [], considered: 0, similar: 0, noVector: 0, scoreRange: null, exact: index.exact };
+/**
+ * Unit vectors by task id (undefined: none). A Map, or a reader that loads them as they are asked for: the
+ * selection asks only for the candidates it considers, in order, and stops once N are kept.
+ */
+export type VectorSource = Pick<ReadonlyMap<number, Float32Array>, 'get' | 'has'>;
+
+export function selectDiverse(ordered: readonly Candidate[], vectors: VectorSource, o: SelectOptions): Selection {
+  if (o.index instanceof ApproxIndex || o.index instanceof BruteForceIndex) return selectInBlocks(ordered, vectors, o, o.index);
+  let index = o.index;
+  const s: Selection = { kept: [], considered: 0, similar: 0, noVector: 0, scoreRange: null, exact: index?.exact ?? true };
   for (const c of ordered) {
     if (s.kept.length >= o.n) break;
     s.considered++;
@@ -67,6 +72,7 @@ export function selectDiverse(ordered: readonly Candidate[], vectors: ReadonlyMa
       s.noVector++;
       continue;
     }
+    index ??= new ExactIndex(v.length, Math.min(o.n, 65_536));
     const near: Neighbour | undefined = index instanceof ExactIndex ? index.firstAtOrAbove(v, o.threshold) : index.nearest(v);
     if (near !== undefined && near.cosine >= o.threshold) {
       s.similar++;
@@ -82,53 +88,65 @@ export function selectDiverse(ordered: readonly Candidate[], vectors: ReadonlyMa
 const BLOCK = 64;
 
 /**
- * The same selection with the approximate index searched and added to a block at a time, on the addon's
- * threads: each candidate of a block is checked against the index as it was before the block and,
+ * The same selection with a native index (usearch's graph, or its brute-force scan) searched and added to a
+ * block at a time, on the addon's threads: each candidate of a block is checked against the index as it was before the block and,
  * exactly, against the ones kept earlier in the same block, which is what one at a time would check.
+ * The block's cosines with each other come first (one native call): a candidate with one at or above the
+ * threshold earlier in its block is searched in the index only if none of those is kept (otherwise it is
+ * left out whatever the index holds), so a paraphrase next to its original costs no graph search.
  * Candidates searched after N were kept are not counted as considered.
  */
-function selectInBlocks(
-  ordered: readonly Candidate[],
-  vectors: ReadonlyMap<number, Float32Array>,
-  o: SelectOptions,
-  index: ApproxIndex,
-): Selection {
+function selectInBlocks(ordered: readonly Candidate[], vectors: VectorSource, o: SelectOptions, index: BlockIndex): Selection {
   const d = index.dimensions;
-  const s: Selection = { kept: [], considered: 0, similar: 0, noVector: 0, scoreRange: null, exact: false };
+  const s: Selection = { kept: [], considered: 0, similar: 0, noVector: 0, scoreRange: null, exact: index.exact };
+  const rows = new Float32Array(BLOCK * d);
   const queries = new Float32Array(BLOCK * d);
   let at = 0;
   while (at < ordered.length && s.kept.length < o.n) {
     const block = ordered.slice(at, at + BLOCK);
     at += block.length;
     const withVector = block.filter((c) => vectors.has(c.taskId));
-    withVector.forEach((c, i) => queries.set(vectors.get(c.taskId)!, i * d));
-    const near = index.nearestMany(queries, withVector.length);
-    const nearOf = new Map(withVector.map((c, i) => [c.taskId, near[i]]));
-    const keptHere = new ExactIndex(d, BLOCK);
+    const m = withVector.length;
+    withVector.forEach((c, i) => rows.set(vectors.get(c.taskId)!, i * d));
+    const sim = index.similarities(rows, m);
+    const closeEarlier = (i: number): boolean => {
+      for (let j = 0; j < i; j++) if (sim[i * m + j]! >= o.threshold) return true;
+      return false;
+    };
+    // The graph is searched now for those with nothing close earlier in the block, later for the others if needed.
+    const searched = withVector.map((_, i) => i).filter((i) => !closeEarlier(i));
+    searched.forEach((i, q) => queries.set(rows.subarray(i * d, (i + 1) * d), q * d));
+    const found = index.nearestMany(queries, searched.length);
+    const near = new Map<number, Neighbour | undefined>(searched.map((i, q) => [i, found[q]]));
+    const keptAt: number[] = [];
+    let i = 0;
     for (const c of block) {
       if (s.kept.length >= o.n) break;
       s.considered++;
-      const v = vectors.get(c.taskId);
-      if (v === undefined) {
+      if (!vectors.has(c.taskId)) {
         s.noVector++;
         continue;
       }
-      const before = nearOf.get(c.taskId);
-      if (
-        (before !== undefined && before.cosine >= o.threshold) ||
-        (keptHere.firstAtOrAbove(v, o.threshold)?.cosine ?? -Infinity) >= o.threshold
-      ) {
+      const row = i++;
+      if (keptAt.some((j) => sim[row * m + j]! >= o.threshold)) {
         s.similar++;
         continue;
       }
-      keptHere.add(c.taskId, v);
+      const before = near.has(row) ? near.get(row) : index.nearest(rows.subarray(row * d, (row + 1) * d));
+      if (before !== undefined && before.cosine >= o.threshold) {
+        s.similar++;
+        continue;
+      }
+      keptAt.push(row);
       keep(s, c);
     }
-    const ids = s.kept.slice(s.kept.length - keptHere.size);
-    if (ids.length > 0) {
-      const flat = new Float32Array(ids.length * d);
-      ids.forEach((id, i) => flat.set(vectors.get(id)!, i * d));
-      index.addMany(ids, flat);
+    if (keptAt.length > 0) {
+      const flat = new Float32Array(keptAt.length * d);
+      keptAt.forEach((row, k) => flat.set(rows.subarray(row * d, (row + 1) * d), k * d));
+      index.addMany(
+        keptAt.map((row) => withVector[row]!.taskId),
+        flat,
+      );
     }
   }
   return s;

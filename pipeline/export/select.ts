@@ -3,25 +3,15 @@
  * rows the export would write otherwise, and what the manifest says about it.
  */
 import { UsageError } from '../errors.ts';
-import { orderCandidates, selectDiverse, type Candidate } from '../embed/select.ts';
-import { ApproxIndex, loadUsearch, unitVector } from '../embed/vector-index.ts';
+import { orderCandidates, selectDiverse, type Candidate, type VectorSource } from '../embed/select.ts';
+import { EXACT_SELECTION_UP_TO, SELECT_INDEX } from '../embed/index-choices.ts';
+import { ApproxIndex, BruteForceIndex, loadUsearch, unitVector } from '../embed/vector-index.ts';
 import { EmbeddingStore } from '../store/embeddings.ts';
 import type { Store } from '../store/store.ts';
 
 /** Deita's threshold: kept tasks are below this cosine to each other. */
 export const DEFAULT_DIVERSITY = 0.9;
-/** Above this many to keep, the approximate index (usearch) is searched instead of an exact scan. */
-export const EXACT_SELECTION_UP_TO = 20_000;
-
-/**
- * The approximate index above EXACT_SELECTION_UP_TO, as measured in `npm run bench:embed`: an i8 HNSW graph
- * (a quarter of f32's memory, about 3× cheaper to build) searched at breadth 64, whose 10 best candidates
- * are re-ranked by exact float32 cosine, so the cosine compared with the threshold is exact and only a
- * neighbour missing from all 10 candidates is missed. Breadth 64 rather than 32: in a 50k graph of the hard
- * (near-tie) data, of 290 queries with a stored neighbour ≥ 0.9, ef 32 found 269 and ef 64 285 (the
- * low-dimensional data: all 293 either way), for about twice the search CPU.
- */
-export const SELECT_INDEX = { quantization: 'i8', connectivity: 16, expansionAdd: 32, expansionSearch: 64, rerank: 10 } as const;
+export { EXACT_SELECTION_UP_TO, SELECT_INDEX };
 
 export interface SelectRequest {
   n: number;
@@ -71,20 +61,18 @@ export async function selectRows(
   r: SelectRequest,
 ): Promise<{ keep: Set<number>; manifest: SelectionManifest }> {
   const ordered = orderCandidates(candidates, null);
-  const vectors = new Map<number, Float32Array>();
-  for (const e of new EmbeddingStore(store).vectors(r.model, { taskIds: ordered.map((c) => c.taskId) })) {
-    const u = unitVector(e.vector);
-    if (u !== undefined) vectors.set(e.taskId, u);
-  }
-  const usearch = r.n > EXACT_SELECTION_UP_TO ? await loadUsearch() : null;
-  const dims = vectors.values().next().value?.length ?? 1;
-  const s = selectDiverse(ordered, vectors, {
-    n: r.n,
-    threshold: r.threshold,
-    ...(usearch !== null && {
-      index: new ApproxIndex(usearch, dims, { ...SELECT_INDEX, rerank: { k: SELECT_INDEX.rerank, vectorOf: (id) => vectors.get(id) } }),
-    }),
-  });
+  const embeddings = new EmbeddingStore(store);
+  const vectors = new VectorPages(embeddings, r.model, ordered);
+  const usearch = await loadUsearch();
+  const dims = embeddings.dimensions(r.model) ?? 1;
+  // Exact up to EXACT_SELECTION_UP_TO (usearch's brute-force scan, or JavaScript's where usearch cannot load).
+  const index =
+    usearch === null
+      ? undefined
+      : r.n > EXACT_SELECTION_UP_TO
+        ? new ApproxIndex(usearch, dims, { ...SELECT_INDEX, rerank: { k: SELECT_INDEX.rerank, vectorOf: (id) => vectors.get(id) } })
+        : new BruteForceIndex(usearch, dims, Math.min(r.n, 65_536));
+  const s = selectDiverse(ordered, vectors, { n: r.n, threshold: r.threshold, ...(index !== undefined && { index }) });
   return {
     keep: new Set(s.kept),
     manifest: {
@@ -101,4 +89,46 @@ export async function selectRows(
       search: s.exact ? 'exact' : 'approximate',
     },
   };
+}
+
+/** Candidates' vectors read from the store at a time. */
+const PAGE = 4096;
+
+/**
+ * The candidates' unit vectors, read from the store a page of the selection order at a time when the
+ * selection first asks for one of the page: it stops once N are kept, often long before the last candidate
+ * (50,000 kept of 1M: about 56,000 read instead of 1M, a fifteenth of the reading and of the memory).
+ */
+class VectorPages implements VectorSource {
+  private readonly position = new Map<number, number>();
+  private readonly loaded = new Map<number, Float32Array>();
+  private readonly pagesRead = new Set<number>();
+
+  constructor(
+    private readonly embeddings: EmbeddingStore,
+    private readonly model: string,
+    private readonly ordered: readonly Candidate[],
+  ) {
+    ordered.forEach((c, i) => this.position.set(c.taskId, i));
+  }
+
+  has(taskId: number): boolean {
+    return this.get(taskId) !== undefined;
+  }
+
+  get(taskId: number): Float32Array | undefined {
+    const v = this.loaded.get(taskId);
+    if (v !== undefined) return v;
+    const at = this.position.get(taskId);
+    if (at === undefined) return undefined;
+    const page = Math.floor(at / PAGE);
+    if (this.pagesRead.has(page)) return undefined;
+    this.pagesRead.add(page);
+    const taskIds = this.ordered.slice(page * PAGE, (page + 1) * PAGE).map((c) => c.taskId);
+    for (const e of this.embeddings.vectors(this.model, { taskIds })) {
+      const u = unitVector(e.vector);
+      if (u !== undefined) this.loaded.set(e.taskId, u);
+    }
+    return this.loaded.get(taskId);
+  }
 }

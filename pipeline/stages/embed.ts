@@ -9,7 +9,8 @@ import type { Price } from '../llm/cost.ts';
 import type { EmbeddingReply, Reading, Stage, StageOutcome, StageRequest } from './stage.ts';
 import { EmbeddingStore, type EmbedSince, type TaskToEmbed } from '../store/embeddings.ts';
 import type { Store } from '../store/store.ts';
-import { ExactIndex, unitVector } from '../embed/vector-index.ts';
+import { AcceptanceIndex } from '../embed/acceptance-index.ts';
+import { unitVector } from '../embed/vector-index.ts';
 
 export const EMBED = 'embed';
 
@@ -33,6 +34,11 @@ export interface EmbedStageOptions {
    * rejected (`semantic_duplicate`, the nearest task stored) and taken off the run's count.
    */
   semanticThreshold?: number | undefined;
+  /**
+   * Semantic check: compared exactly up to this many accepted vectors, in the approximate index above
+   * (default EXACT_ACCEPTANCE_UP_TO, embed/index-choices.ts).
+   */
+  approximateFrom?: number;
   /** Goal: the tasks pending at start. Follower: the run whose accepted tasks are embedded as they come. */
   work: { kind: 'tasks'; tasks: readonly TaskToEmbed[] } | { kind: 'run'; runId: number };
 }
@@ -63,7 +69,7 @@ export class EmbedStage implements Stage<Unit, Float32Array[], EmbeddingReply> {
   private dimensions: number | undefined;
   private stale = true;
   /** Unit vectors of the accepted tasks with this model's embedding (semantic check only). */
-  private index: ExactIndex | undefined;
+  private index: AcceptanceIndex | undefined;
   /** Tasks rejected as semantic near-duplicates in this invocation. */
   semanticDuplicates = 0;
 
@@ -78,12 +84,29 @@ export class EmbedStage implements Stage<Unit, Float32Array[], EmbeddingReply> {
     if (o.work.kind === 'tasks') this.enqueue(o.work.tasks);
     if (o.semanticThreshold !== undefined && o.work.kind === 'run') {
       const stored = this.embeddings.vectors(o.model);
-      this.index = new ExactIndex(this.dimensions ?? 1, Math.max(1024, stored.length * 2));
-      for (const e of stored) {
-        const u = unitVector(e.vector);
-        if (u !== undefined && u.length === this.index.dimensions) this.index.add(e.taskId, u);
-      }
+      const index = this.newIndex(this.dimensions ?? 1, stored.length + 1024);
+      // A generator: each unit copy lives only until the index has copied it.
+      index.addAll(
+        (function* () {
+          for (const e of stored) {
+            const u = unitVector(e.vector);
+            if (u !== undefined && u.length === index.dimensions) yield { id: e.taskId, u };
+          }
+        })(),
+      );
+      this.index = index;
     }
+  }
+
+  private newIndex(dimensions: number, capacity: number): AcceptanceIndex {
+    return new AcceptanceIndex(dimensions, capacity, {
+      ...(this.o.approximateFrom !== undefined && { approximateFrom: this.o.approximateFrom }),
+    });
+  }
+
+  /** How the semantic check searches now (undefined: no check). */
+  get semanticSearch(): 'exact' | 'approximate' | undefined {
+    return this.index?.search;
   }
 
   /** Tasks still waiting in the queue. */
@@ -158,7 +181,7 @@ export class EmbedStage implements Stage<Unit, Float32Array[], EmbeddingReply> {
     if (this.index === undefined || this.o.semanticThreshold === undefined) return false;
     const u = unitVector(v);
     if (u === undefined) return false;
-    if (this.index.size === 0 && this.index.dimensions !== u.length) this.index = new ExactIndex(u.length);
+    if (this.index.size === 0 && this.index.dimensions !== u.length) this.index = this.newIndex(u.length, 1024);
     const near = this.index.firstAtOrAbove(u, this.o.semanticThreshold);
     if (near !== undefined && near.cosine >= this.o.semanticThreshold && near.id !== taskId) {
       if (this.embeddings.rejectSemanticDuplicate(taskId, near.id, near.cosine)) {

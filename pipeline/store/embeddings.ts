@@ -4,6 +4,7 @@
  * text so the same text is never sent twice for one model.
  */
 import { createHash } from 'node:crypto';
+import os from 'node:os';
 import type { Store } from './store.ts';
 
 /** A task waiting for an embedding: its id and the text to embed. */
@@ -22,6 +23,7 @@ export interface StoredEmbedding {
 }
 
 const now = (): string => new Date().toISOString();
+const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 export function textSha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -34,9 +36,11 @@ export function vectorBlob(v: Float32Array): Buffer {
   return b;
 }
 
+/** The blob's float32 values; on a little-endian machine its bytes are copied as they are (no per-value read). */
 export function blobVector(b: Buffer): Float32Array {
   const v = new Float32Array(b.length >> 2);
-  for (let i = 0; i < v.length; i++) v[i] = b.readFloatLE(i * 4);
+  if (LITTLE_ENDIAN) new Uint8Array(v.buffer).set(b.subarray(0, v.length * 4));
+  else for (let i = 0; i < v.length; i++) v[i] = b.readFloatLE(i * 4);
   return v;
 }
 

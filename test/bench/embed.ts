@@ -28,8 +28,12 @@
  *   decision: of the paraphrase queries whose true nearest cosine is ≥ 0.9, how many the index answers
  *   with a neighbour ≥ 0.9 (semantic duplicate at acceptance, --select's diversity check);
  * - selection of --select from the N (judge order = id order), diversity 0.9, with the index export
- *   --select uses above 20,000 to keep (SELECT_INDEX in export/select.ts) and, as the baseline, with exact
- *   search on a prefix, its time scaled by the pairs compared (kept²).
+ *   --select uses above 20,000 to keep (SELECT_INDEX in embed/index-choices.ts) and, as the baseline, with exact
+ *   search on a prefix, its time scaled by the pairs compared (kept²), and the same prefix with usearch's
+ *   exact scan in blocks (BruteForceIndex, what --select uses up to 20,000);
+ * - --select-store: the N vectors written to a temporary SQLite store, and export/select.ts's selectRows
+ *   timed over it (reading vectors as the selection reaches them), beside reading every candidate's vector
+ *   up front (what selectRows did before).
  * Targets (issue 24): 1M vectors query p99 ≤ 10 ms with recall@1 ≥ 0.95; selection of 50k from 1M ≤ 60 s.
  */
 import { spawnSync } from 'node:child_process';
@@ -39,8 +43,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { selectDiverse } from '../../pipeline/embed/select.ts';
-import { ApproxIndex, dot, ExactIndex, loadUsearch, type ApproxOptions } from '../../pipeline/embed/vector-index.ts';
-import { SELECT_INDEX } from '../../pipeline/export/select.ts';
+import {
+  ApproxIndex,
+  BruteForceIndex,
+  dot,
+  ExactIndex,
+  loadUsearch,
+  unitVector,
+  type ApproxOptions,
+} from '../../pipeline/embed/vector-index.ts';
+import { SELECT_INDEX, selectRows } from '../../pipeline/export/select.ts';
+import { EmbeddingStore } from '../../pipeline/store/embeddings.ts';
+import { Store } from '../../pipeline/store/store.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +68,8 @@ const { values } = parseArgs({
     select: { type: 'string', default: '50000' },
     'near-copies': { type: 'string', default: '0' },
     'select-only': { type: 'boolean', default: false },
+    /** Also the export's whole selection over a SQLite store of the N vectors (export/select.ts's selectRows). */
+    'select-store': { type: 'boolean', default: false },
     /** Another selection index to measure: quantization:M:efAdd:efSearch:rerank. Default SELECT_INDEX. */
     'select-index': { type: 'string' },
     cache: { type: 'string', default: path.join(os.tmpdir(), 'zh-self-instruct-bench-embed') },
@@ -242,6 +258,11 @@ for (let qi = 0; qi < (selectOnly ? 0 : Math.min(nExact, nQueries)); qi++) {
   exactTimes.push(performance.now() - s);
 }
 const rows: string[][] = [];
+/** A row of the table, also logged as it comes. */
+const report = (row: string[]): void => {
+  rows.push(row);
+  log(row.join(' | '));
+};
 if (exactTimes.length > 0) {
   rows.push([
     num,
@@ -424,9 +445,18 @@ if (nSelect > 0 && nSelect <= n) {
   // Exact baseline on a prefix: pairs compared grow with kept², so scale by (N/k)² from k kept.
   const k = Math.min(nSelect, selectOnly ? 1000 : 2000);
   const e0 = performance.now();
+  const ec0 = process.cpuUsage();
   const exactSel = selectDiverse(ordered, vectors, { n: k, threshold: 0.9, index: new ExactIndex(d, k) });
   const exactS = (performance.now() - e0) / 1000;
+  const exactCpu = process.cpuUsage(ec0);
   const scaled = exactS * (nSelect / exactSel.kept.length) ** 2;
+  // The same prefix with usearch's exact scan in blocks (what --select uses up to 20,000 to keep).
+  const b0 = performance.now();
+  const bc0 = process.cpuUsage();
+  const bruteSel = selectDiverse(ordered, vectors, { n: k, threshold: 0.9, index: new BruteForceIndex(usearch, d, k) });
+  const bruteS = (performance.now() - b0) / 1000;
+  const bruteCpu = process.cpuUsage(bc0);
+  const same = bruteSel.kept.join() === exactSel.kept.join();
   const cpuS = (selCpu.user + selCpu.system) / 1e6;
   rows.push([
     num,
@@ -439,18 +469,97 @@ if (nSelect > 0 && nSelect <= n) {
     '-',
     '-',
   ]);
+  const cpuOf = (u: NodeJS.CpuUsage): string => `${((u.user + u.system) / 1e6).toFixed(1)} CPU s`;
   rows.push([
     num,
     shape,
     `select, exact search (baseline)`,
     '-',
-    `${exactS.toFixed(1)} s for ${exactSel.kept.length} kept → ~${scaled.toFixed(0)} s for ${nSelect.toLocaleString('en')} (×${(scaled / selS).toFixed(1)})`,
+    `${exactS.toFixed(1)} s (${cpuOf(exactCpu)}) for ${exactSel.kept.length} kept → ~${scaled.toFixed(0)} s for ${nSelect.toLocaleString('en')} (×${(scaled / selS).toFixed(1)})`,
     '-',
     '0 by construction',
     '-',
     '-',
   ]);
   log(rows.at(-1)!.join(' | '));
+  report([
+    num,
+    shape,
+    `select, exact search by usearch's scan in blocks (--select up to 20,000)`,
+    '-',
+    `${bruteS.toFixed(1)} s (${cpuOf(bruteCpu)}) for ${bruteSel.kept.length} kept (${same ? 'the same rows' : 'OTHER ROWS than the baseline'}; ×${(exactS / bruteS).toFixed(1)} faster than the baseline)`,
+    '-',
+    '0 by construction',
+    '-',
+    '-',
+  ]);
+}
+// The export's selection end to end: the N vectors in a store (as `embed` writes them), then selectRows, which
+// reads the candidates' vectors as the selection reaches them. Baseline: reading every candidate's vector up
+// front, as selectRows did before (the selection itself then comes on top).
+if (values['select-store'] && nSelect > 0 && nSelect <= n) {
+  await gc();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-embed-store-'));
+  try {
+    const store = Store.open(path.join(dir, 'bench.db'));
+    const embeddings = new EmbeddingStore(store);
+    const model = 'bench-embed';
+    const w0 = performance.now();
+    const ids: number[] = [];
+    for (let at = 0; at < n; at += 10_000) {
+      store.transaction(() => {
+        for (let i = at; i < Math.min(n, at + 10_000); i++) {
+          const id = store.insertTask({
+            instruction: `t${i}`,
+            input: '',
+            output: 'o',
+            source: 'generated',
+            dedupKey: `k${i}`,
+            status: 'accepted',
+          });
+          embeddings.insert(id, model, `sha${i}`, vectorOf(i), null);
+          ids.push(id);
+        }
+      });
+    }
+    log(`store of ${num} vectors written in ${((performance.now() - w0) / 1000).toFixed(0)} s`);
+    const candidates = ids.map((taskId) => ({ taskId, score: null }));
+    const timed = async <T>(f: () => T | Promise<T>): Promise<{ value: T; s: number; cpu: number }> => {
+      await gc();
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const value = await f();
+      const c = process.cpuUsage(c0);
+      return { value, s: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
+    };
+    const selected = await timed(() => selectRows(store, candidates, { n: nSelect, threshold: 0.9, model }));
+    const eager = await timed(() => embeddings.vectors(model, { taskIds: ids }).filter((e) => unitVector(e.vector) !== undefined).length);
+    report([
+      num,
+      shape,
+      `export selection from the store (selectRows), ${nSelect.toLocaleString('en')} @0.9`,
+      '-',
+      `${selected.s.toFixed(1)} s (${selected.cpu.toFixed(0)} CPU s)`,
+      `considered ${selected.value.manifest.considered.toLocaleString('en')}, kept ${selected.value.manifest.kept.toLocaleString('en')}`,
+      '-',
+      '-',
+      '-',
+    ]);
+    report([
+      num,
+      shape,
+      `reading every candidate's vector up front (the former selectRows, before selecting)`,
+      '-',
+      `${eager.s.toFixed(1)} s (${eager.cpu.toFixed(0)} CPU s)`,
+      `${eager.value.toLocaleString('en')} read`,
+      '-',
+      '-',
+      `${mb(eager.value * d * 4)} of vectors held at once`,
+    ]);
+    store.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 rows.push([num, shape, 'peak RSS of this child', '-', '-', '-', '-', '-', mb(process.resourceUsage().maxRSS * 1024)]);
 console.log(JSON.stringify(rows));
