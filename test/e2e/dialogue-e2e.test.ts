@@ -84,7 +84,7 @@ describe('generate --mode dialogue', () => {
       // On a loaded machine the first reply can take seconds: every other kill waits for new replies, then
       // lands at a random moment; the others land at a random moment after start.
       if (i % 2 === 1) await waitFor(() => run.child.exitCode !== null || acceptedNow(db) > seen.size, 60_000);
-      await new Promise((r) => setTimeout(r, random() * 1500));
+      await new Promise((r) => setTimeout(r, random() * 1000));
       run.child.kill('SIGKILL');
       if ((await run.done).signal === 'SIGKILL') kills++;
       const s = state(db);

@@ -47,7 +47,7 @@ describe('kill -9 and resume', () => {
     let rng = 12345;
     const random = () => (rng = (rng * 48271) % 2147483647) / 2147483647;
     let kills = 0;
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 8; i++) {
       const run = startCli(args, env());
       // Some kills land during start-up, most at a random moment of the run itself.
       if (i % 4 === 0) await new Promise((r) => setTimeout(r, random() * 1000));
@@ -69,7 +69,7 @@ describe('kill -9 and resume', () => {
       expect(state.runs).toBe(1);
       seen = state.ids;
     }
-    expect(kills).toBeGreaterThanOrEqual(10);
+    expect(kills).toBeGreaterThanOrEqual(7);
     expect(seen.size).toBeGreaterThan(0);
     expect(seen.size).toBeLessThan(400);
 
@@ -95,7 +95,7 @@ describe('kill -9 and resume', () => {
 describe('kill -9 and restart at once', () => {
   it('the same command started right after a kill -9 always gets the lock (never 75), and the run ends on its target', async () => {
     const db = path.join(tempDir(), 'restart.db');
-    const args = ['generate', '--n', '150', '--db', db, '--concurrency', '2', '--tasks-per-request', '10', '--log-format', 'json'];
+    const args = ['generate', '--n', '80', '--db', db, '--concurrency', '2', '--tasks-per-request', '10', '--log-format', 'json'];
     const results: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>[] = [];
     let run = startCli(args, env());
     for (let i = 0; i < 6; i++) {
@@ -116,7 +116,7 @@ describe('kill -9 and restart at once', () => {
     expect(killed.filter((r) => r.signal === 'SIGKILL').length).toBeGreaterThanOrEqual(5);
     expect(last.code).toBe(0);
     const state = acceptedIds(db);
-    expect(state.ids.size).toBe(150);
+    expect(state.ids.size).toBe(80);
     expect(state.runs).toBe(1);
     expect(state.integrity).toBe('ok');
     expect(state.dupKeys).toBe(0);
