@@ -17,7 +17,7 @@ export interface CliResult {
 }
 
 /**
- * The e2e project's globalSetup (test/setup/cli-build.ts) compiles the CLI once per run; elsewhere the
+ * The e2e project's globalSetup (test/setup/cli-build.ts) bundles the CLI once per run; elsewhere the
  * source runs through tsx, resolved from the package so the working directory can be any folder.
  */
 function entry(): string[] {
