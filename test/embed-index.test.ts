@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { orderCandidates, selectDiverse } from '../pipeline/embed/select.ts';
 import { SELECT_INDEX } from '../pipeline/export/select.ts';
-import { ApproxIndex, BruteForceIndex, ExactIndex, loadUsearch, unitVector } from '../pipeline/embed/vector-index.ts';
+import { ApproxIndex, BruteForceIndex, ExactIndex, usearchNow, unitVector } from '../pipeline/embed/vector-index.ts';
 import { checkEmbeddings } from '../pipeline/llm/client.ts';
 import { blobVector, vectorBlob } from '../pipeline/store/embeddings.ts';
 import { simEmbedding } from '../simulator/embeddings.ts';
@@ -124,7 +124,7 @@ describe('ExactIndex', () => {
 
 describe('ApproxIndex (usearch HNSW)', () => {
   it('has recall@1 of at least 0.95 against exact search on the same data', async () => {
-    const usearch = await loadUsearch();
+    const usearch = usearchNow();
     expect(usearch, 'usearch ships a prebuilt linux-x64 addon; it must load here').not.toBeNull();
     const d = 64;
     const data = clustered(6000, d, 300, 11);
@@ -148,7 +148,7 @@ describe('ApproxIndex (usearch HNSW)', () => {
 
 describe('ApproxIndex i8 with exact re-rank (what export --select uses above 20,000)', () => {
   it('keeps recall@1 at 0.95 or more, returns the exact cosine, and answers a batch as one query at a time', async () => {
-    const usearch = (await loadUsearch())!;
+    const usearch = usearchNow()!;
     const d = 64;
     const data = clustered(5500, d, 300, 13);
     const base = data.slice(0, 5000);
@@ -191,7 +191,7 @@ describe('ApproxIndex saved and opened again (how bench:embed sweeps one built g
   const recall = (index: ApproxIndex): number => queries.filter((q, i) => index.nearest(q)!.id === truth[i]).length / queries.length;
 
   it('searches the saved graph at the breadth it is opened with, not the one it was built with', async () => {
-    const usearch = (await loadUsearch())!;
+    const usearch = usearchNow()!;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'approx-open-'));
     try {
       const file = path.join(dir, 'g.usearch');
@@ -221,7 +221,7 @@ describe('ApproxIndex saved and opened again (how bench:embed sweeps one built g
   });
 
   it('refuses an i8 index without re-rank (its distances are not cosines)', async () => {
-    const usearch = (await loadUsearch())!;
+    const usearch = usearchNow()!;
     expect(() => new ApproxIndex(usearch, d, { quantization: 'i8' })).toThrow(/i8 index needs rerank/);
   });
 });
@@ -269,7 +269,7 @@ describe('selection', () => {
   });
 
   it('with the approximate index, in blocks: the same choice as one at a time with exact search', async () => {
-    const usearch = (await loadUsearch())!;
+    const usearch = usearchNow()!;
     const vs = clustered(400, 16, 8, 21);
     // Some candidates have no vector; neighbours within a block of 64 are common (8 clusters).
     const vectors = new Map(vs.map((v, i) => [i, v] as const).filter(([i]) => i % 37 !== 5));
@@ -292,7 +292,7 @@ describe('selection', () => {
   });
 
   it('in blocks: a paraphrase next to its kept original is left out without searching the graph', async () => {
-    const usearch = (await loadUsearch())!;
+    const usearch = usearchNow()!;
     // Pairs: even i a fresh direction, i + 1 its paraphrase (cosine ≈ 0.99); pairs far apart in 64 dimensions.
     const fresh = clustered(150, 64, 150, 5);
     const vs = fresh.flatMap((v, i) => [v, unitVector(Float32Array.from(v, (x, j) => x + 0.012 * Math.sin(i * 64 + j)))!]);
@@ -319,7 +319,7 @@ describe('selection', () => {
   });
 
   it("with usearch's exact scan, in blocks: the same choice as one at a time in JavaScript, still exact", async () => {
-    const usearch = (await loadUsearch())!;
+    const usearch = usearchNow()!;
     const vs = clustered(500, 32, 10, 23);
     const vectors = new Map(vs.map((v, i) => [i, v] as const).filter(([i]) => i % 41 !== 7));
     const ordered = orderCandidates(

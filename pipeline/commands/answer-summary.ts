@@ -3,7 +3,7 @@
  * `accepted` counting tasks with an accepted answer by M, stage 1's counts apart, and the answer figures.
  */
 import type { BudgetStop } from '../budget.ts';
-import { GenerationFailed, type RunSummary } from '../runtime/progress.ts';
+import { GenerationFailed, summaryBase, type RunSummary } from '../runtime/progress.ts';
 import { AnswerStore } from '../store/answers.ts';
 import type { Store } from '../store/store.ts';
 import { ANSWER_DEFAULTS } from '../answer/defaults.ts';
@@ -87,16 +87,7 @@ export function finishStages(
 ): TwoStageSummary {
   const status = result.fatal !== undefined ? 'failed' : result.answered >= run.target || result.exhausted ? 'completed' : 'interrupted';
   store.finishRun(run.runId, status, result.fatal?.message ?? (status === 'interrupted' ? result.budgetStop?.message : undefined));
-  const base: RunSummary = {
-    ...store.runTotals(run.runId),
-    runId: run.runId,
-    status,
-    target: run.target,
-    resumed: run.resumed,
-    acceptedNow: 0,
-    seconds: (performance.now() - run.started) / 1000,
-  };
-  const summary: TwoStageSummary = stagesReport(store, run, base, result.answered, result.answeredAtStart);
+  const summary: TwoStageSummary = stagesReport(store, run, summaryBase(store, run, status, 0), result.answered, result.answeredAtStart);
   if (status === 'interrupted') {
     summary.stopReason = result.budgetStop?.reason ?? 'signal';
     if (result.budgetStop !== undefined) summary.stopMessage = result.budgetStop.message;

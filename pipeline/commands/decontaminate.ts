@@ -10,7 +10,7 @@ import { decontaminateSettingsSchema, resolveOptions, type DecontaminateSettings
 import { ContaminationStore, type ContaminationRow } from '../store/contamination.ts';
 import { Store } from '../store/store.ts';
 import { BenchmarkChecker, loadBenchmarks, type BenchmarkMatch } from '../decontaminate/checker.ts';
-import { indexParams } from '../decontaminate/gate.ts';
+import { registerBenchmarks } from '../decontaminate/gate.ts';
 
 /** Tasks checked together: enough n-grams (~0.5 M) for the sorted lookups to pay, little memory. */
 const CHECK_BATCH = 2000;
@@ -87,17 +87,7 @@ export function decontaminate(options: DecontaminateOptions): DecontaminateResul
       const checkSeconds = (performance.now() - checkStarted) / 1000;
       const perBenchmark = loaded.benchmarks.map(() => 0);
       store.transaction(() => {
-        const ids = loaded.benchmarks.map((b) =>
-          contamination.register({
-            name: b.name,
-            path: b.path,
-            items: b.items,
-            sha256: b.sha256,
-            files: b.files,
-            threshold: s.threshold,
-            params: indexParams(loaded),
-          }),
-        );
+        const ids = registerBenchmarks(contamination, loaded, s.threshold);
         for (const id of ids) contamination.clearAccepted(id);
         for (const { taskId, match } of found) {
           const row: ContaminationRow = {

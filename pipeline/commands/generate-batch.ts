@@ -12,13 +12,13 @@
 import type { TwoStageSummary } from './answer-summary.ts';
 import { stagesReport } from './answer-summary.ts';
 import { ANSWER_DEFAULTS, PRIOR_INSTRUCTION_SHARE } from '../answer/defaults.ts';
-import { Budget } from '../budget.ts';
+import { Budget, type BudgetStop } from '../budget.ts';
 import type { NearDupIndex } from '../dedup/index.ts';
 import { composeStages, type StageOptions } from './generate-stages.ts';
 import type { BatchApi } from '../llm/batch-api.ts';
 import type { Random } from '../prompt.ts';
 import { runBatchStep, type LineUnit } from '../runtime/batch-step.ts';
-import { GenerationFailed, type GenerateEvent, type Progress, type RunSummary } from '../runtime/progress.ts';
+import { GenerationFailed, summaryBase, type GenerateEvent, type Progress, type RunSummary } from '../runtime/progress.ts';
 import { prepareRun, yieldGuardFor } from '../runtime/run-setup.ts';
 import type { Stage } from '../stages/stage.ts';
 import { ANSWERS } from '../stages/answers.ts';
@@ -199,6 +199,22 @@ function legacyUnit(store: Store, stage: Stage<any, any, any>, line: BatchReques
   return { unit: { requested: options.tasksPerRequest } };
 }
 
+/** How a step ended: a step that stopped with a batch still out is waiting for it, a budget stop with none out is interrupted. */
+function stepStatus(e: {
+  diskFull: boolean;
+  fatal: Error | undefined;
+  done: boolean;
+  aborted: boolean;
+  out: boolean;
+  budgetStop: BudgetStop | undefined;
+}): BatchSummary['status'] {
+  if (e.diskFull) return 'interrupted';
+  if (e.fatal !== undefined) return 'failed';
+  if (e.done) return 'completed';
+  if (e.aborted) return 'interrupted';
+  return !e.out && e.budgetStop !== undefined ? 'interrupted' : 'waiting';
+}
+
 /** Marks the run as the step left it and builds the summary; throws GenerationFailed (with it) on a fatal error. */
 function finishStep(
   store: Store,
@@ -214,19 +230,7 @@ function finishStep(
   const budgetStop = step?.budgetStop;
   // A full or read-only disk stops the step cleanly: what is stored stays, the next invocation goes on.
   const diskFull = fatal instanceof StorageError;
-  const status: BatchSummary['status'] = diskFull
-    ? 'interrupted'
-    : fatal !== undefined
-      ? 'failed'
-      : step?.done
-        ? 'completed'
-        : aborted
-          ? 'interrupted'
-          : open.length > 0
-            ? 'waiting'
-            : budgetStop !== undefined
-              ? 'interrupted'
-              : 'waiting';
+  const status = stepStatus({ diskFull, fatal, done: step?.done ?? false, aborted, out: open.length > 0, budgetStop });
   try {
     store.finishRun(
       runId,
@@ -237,13 +241,7 @@ function finishStep(
     if (!diskFull) throw err;
   }
   const base: RunSummary = {
-    ...store.runTotals(runId),
-    runId,
-    status,
-    target: options.target,
-    resumed: run.resumed,
-    acceptedNow: run.accepted - run.acceptedAtStart,
-    seconds: (performance.now() - run.started) / 1000,
+    ...summaryBase(store, { ...run, target: options.target }, status, run.accepted - run.acceptedAtStart),
     yieldGuard: run.yieldGuard,
   };
   const summary: BatchSummary =

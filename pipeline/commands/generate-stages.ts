@@ -20,7 +20,7 @@ import type { GenerationMode, Random } from '../prompt.ts';
 import type { Template } from '../templates.ts';
 import type { RuleOptions } from '../rules/index.ts';
 import { runStages, type RunnerResult } from '../runtime/online.ts';
-import { EndpointsUnavailable, GenerationFailed, type GenerateEvent, type RunSummary } from '../runtime/progress.ts';
+import { EndpointsUnavailable, GenerationFailed, summaryBase, type GenerateEvent, type RunSummary } from '../runtime/progress.ts';
 import { prepareRun, yieldGuardFor } from '../runtime/run-setup.ts';
 import type { Stage } from '../stages/stage.ts';
 import { AnswerStage, type AnswerStageOptions } from '../stages/answers.ts';
@@ -316,13 +316,7 @@ function finishRun(
     if (!diskFull) throw err;
   }
   const summary: RunSummary = {
-    ...store.runTotals(run.runId),
-    runId: run.runId,
-    status,
-    target: run.target,
-    resumed: run.resumed,
-    acceptedNow: result.goalAccepted - result.goalAcceptedAtStart,
-    seconds: (performance.now() - run.started) / 1000,
+    ...summaryBase(store, run, status, result.goalAccepted - result.goalAcceptedAtStart),
     ...(result.yieldGuard !== undefined && { yieldGuard: result.yieldGuard }),
   };
   if (diskFull) summary.stopReason = 'storage';

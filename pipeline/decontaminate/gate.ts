@@ -33,11 +33,9 @@ export function indexParams(loaded: LoadedBenchmarks): Record<string, unknown> {
   return { ...loaded.index.params, normalization: 'NFKC, markers, OpenCC t/tw/hk→cn per character, lower case, letters and digits' };
 }
 
-/** Records the benchmarks in the store and returns the gate the Ingestor consults. */
-export function openBenchmarkGate(store: Store, prepared: PreparedBenchmarks): BenchmarkGate {
-  const contamination = new ContaminationStore(store);
-  const { loaded, threshold } = prepared;
-  const ids = loaded.benchmarks.map((b) =>
+/** Records each loaded benchmark (with its files, threshold and index parameters); their ids, in order. */
+export function registerBenchmarks(contamination: ContaminationStore, loaded: LoadedBenchmarks, threshold: number): number[] {
+  return loaded.benchmarks.map((b) =>
     contamination.register({
       name: b.name,
       path: b.path,
@@ -48,6 +46,12 @@ export function openBenchmarkGate(store: Store, prepared: PreparedBenchmarks): B
       params: indexParams(loaded),
     }),
   );
+}
+
+/** Records the benchmarks in the store and returns the gate the Ingestor consults. */
+export function openBenchmarkGate(store: Store, prepared: PreparedBenchmarks): BenchmarkGate {
+  const { loaded, threshold } = prepared;
+  const ids = registerBenchmarks(new ContaminationStore(store), loaded, threshold);
   const checker = new BenchmarkChecker(loaded, threshold);
   return {
     check(task) {

@@ -136,11 +136,6 @@ export function usearchNow(): Usearch | null {
   return usearchModule;
 }
 
-/** `usearchNow`, for callers that await. */
-export async function loadUsearch(): Promise<Usearch | null> {
-  return usearchNow();
-}
-
 export interface ApproxOptions {
   /** HNSW graph degree. Default 16. */
   connectivity?: number;

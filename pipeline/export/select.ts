@@ -5,7 +5,7 @@
 import { UsageError } from '../errors.ts';
 import { orderCandidates, selectDiverse, type Candidate, type VectorSource } from '../embed/select.ts';
 import { EXACT_SELECTION_UP_TO, SELECT_INDEX } from '../embed/index-choices.ts';
-import { ApproxIndex, BruteForceIndex, loadUsearch, unitVector } from '../embed/vector-index.ts';
+import { ApproxIndex, BruteForceIndex, usearchNow, unitVector } from '../embed/vector-index.ts';
 import { EmbeddingStore } from '../store/embeddings.ts';
 import type { Store } from '../store/store.ts';
 
@@ -63,7 +63,7 @@ export async function selectRows(
   const ordered = orderCandidates(candidates, null);
   const embeddings = new EmbeddingStore(store);
   const vectors = new VectorPages(embeddings, r.model, ordered);
-  const usearch = await loadUsearch();
+  const usearch = usearchNow();
   const dims = embeddings.dimensions(r.model) ?? 1;
   // Exact up to EXACT_SELECTION_UP_TO (usearch's brute-force scan, or JavaScript's where usearch cannot load).
   const index =

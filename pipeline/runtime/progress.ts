@@ -4,7 +4,7 @@
  */
 import { PipelineError } from '../errors.ts';
 import type { BudgetStop } from '../budget.ts';
-import type { RunTotals } from '../store/store.ts';
+import type { RunTotals, Store } from '../store/store.ts';
 import type { GuardStop, YieldGuardState } from '../yield-guard.ts';
 
 /** A snapshot of the run, sent with every event. */
@@ -48,6 +48,24 @@ export interface RunSummary extends RunTotals {
   openBatch?: { id: number; providerBatchId: string | null; status: string; requests: number };
   /** The yield guard's figures for this invocation, and its stop if it tripped. */
   yieldGuard?: YieldGuardState;
+}
+
+/** The figures every run's summary starts from: the run's stored totals and what this invocation did. */
+export function summaryBase(
+  store: Store,
+  run: { runId: number; target: number; resumed: boolean; started: number },
+  status: RunSummary['status'],
+  acceptedNow: number,
+): RunSummary {
+  return {
+    ...store.runTotals(run.runId),
+    runId: run.runId,
+    status,
+    target: run.target,
+    resumed: run.resumed,
+    acceptedNow,
+    seconds: (performance.now() - run.started) / 1000,
+  };
 }
 
 /** A yield guard stopped the run (see yield-guard.ts); the message says which and what to check. */

@@ -48,7 +48,7 @@ import {
   BruteForceIndex,
   dot,
   ExactIndex,
-  loadUsearch,
+  usearchNow,
   unitVector,
   type ApproxOptions,
 } from '../../pipeline/embed/vector-index.ts';
@@ -147,7 +147,7 @@ const selectIndex =
   values['select-index'] === undefined
     ? SELECT_INDEX
     : { quantization: sq as 'i8', connectivity: Number(sm), expansionAdd: Number(sea), expansionSearch: Number(ses), rerank: Number(srr) };
-const usearch = await loadUsearch();
+const usearch = usearchNow();
 if (usearch === null) throw new Error('usearch did not load: only exact search is available on this machine');
 const rss = (): number => process.memoryUsage().rss;
 const log = (m: string): void => void process.stderr.write(`n=${n} ${shape}: ${m}\n`);
